@@ -1,0 +1,159 @@
+"""Who may do what: roles, scopes, and password hashing.
+
+The permission table lives here, in the core, so the dashboard, the CLI and any future API
+refuse the same things. The UI may hide what a role cannot use, but hiding is a courtesy;
+`require` is the rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+from metrics.errors import PermissionDenied, ValidationError
+
+ROLES = ("admin", "executive", "opd", "assessor", "viewer")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+# OWASP's argon2id floor: 19 MiB of memory, two passes, one lane.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME = 2
+ARGON2_PARALLELISM = 1
+
+
+class Action(str, Enum):
+    READ_SCORES = "read_scores"
+    READ_SUBMISSIONS = "read_submissions"
+    UPLOAD = "upload"
+    TEMPLATE = "template"
+    VERIFY = "verify"
+    PERIOD = "period"  # open / close a year
+    LOCK = "lock"  # finalise a year
+    MANAGE_USERS = "manage_users"
+    MANAGE_REGISTRY = "manage_registry"
+    LOAD_FRAMEWORK = "load_framework"
+    READ_AUDIT = "read_audit"
+    EXPORT = "export"
+    BACKUP = "backup"
+
+
+# role -> actions; scope (city / OPD) is checked separately in `require`.
+PERMISSIONS: dict[str, frozenset[Action]] = {
+    "admin": frozenset(Action),
+    "executive": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.EXPORT}),
+    "opd": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.UPLOAD, Action.TEMPLATE}),
+    "assessor": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.VERIFY, Action.EXPORT}),
+    "viewer": frozenset({Action.READ_SCORES}),
+    "anonymous": frozenset(),  # READ_SCORES only when the admin makes results public
+}
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    city_code: str | None = None  # None: every city (national scope)
+    opd_code: str | None = None
+    active: bool = True
+    display_name: str = ""
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.role == "anonymous"
+
+
+ANONYMOUS = User("anonymous", "anonymous")
+SYSTEM = User("system", "admin")  # the operator at the server's shell (CLI without --user)
+
+
+def can(user: User, action: Action, city: str | None = None, opd: str | None = None,
+        public_read: bool = False) -> bool:
+    if not user.active:
+        return False
+    allowed = PERMISSIONS.get(user.role, frozenset())
+    if action not in allowed and not (action == Action.READ_SCORES and public_read):
+        return False
+    if action == Action.READ_SCORES:
+        return True  # published scores are not per-OPD secrets; drafts and submissions are
+    if user.city_code is not None and city is not None and city != user.city_code:
+        return False
+    if user.role == "opd":
+        if city is None or city != user.city_code:
+            return False
+        if opd is None or opd != user.opd_code:
+            return False
+    return True
+
+
+def require(user: User, action: Action, city: str | None = None, opd: str | None = None,
+            public_read: bool = False) -> None:
+    if not can(user, action, city, opd, public_read):
+        scope = ""
+        if city:
+            scope = f" ({city}{'/' + opd if opd else ''})"
+        raise PermissionDenied("perm.denied", role=user.role, action=action.value, scope=scope)
+
+
+def allowed_actions(user: User, city: str | None = None, opd: str | None = None) -> set[Action]:
+    return {a for a in Action if can(user, a, city, opd)}
+
+
+# ---------------------------------------------------------------------------------- passwords
+
+
+@lru_cache(maxsize=1)
+def _hasher():
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=ARGON2_TIME, memory_cost=ARGON2_MEMORY_KIB,
+                          parallelism=ARGON2_PARALLELISM, type=Type.ID)
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    path = Path(__file__).with_name("common_passwords.txt")
+    return frozenset(line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError("user.password_short", n=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError("user.password_long", n=MAX_PASSWORD)
+    if password.lower() in common_passwords():
+        raise ValidationError("user.password_common")
+
+
+def hash_password(password: str) -> str:
+    check_password_policy(password)
+    return _hasher().hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    try:
+        return _hasher().verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# Hashing a dummy password when the user does not exist keeps login time the same either way,
+# so response time does not reveal which usernames exist.
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    return _hasher().hash("dummy-password-for-timing")
+
+
+def validate_new_user(username: str, role: str, city: str | None, opd: str | None) -> None:
+    if not USERNAME_RE.match(username or ""):
+        raise ValidationError("user.bad_name")
+    if role not in ROLES:
+        raise ValidationError("user.bad_role", role=role)
+    if role == "opd" and (not city or not opd):
+        raise ValidationError("user.opd_needs_scope")

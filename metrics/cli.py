@@ -1,0 +1,381 @@
+"""`python -m metrics`: the operator's command line over the same core the dashboard uses.
+
+Exit codes: 0 success, 1 when any input was rejected (or a check failed), 2 usage errors.
+Heavy modules are imported inside the commands that need them so that a quick command such
+as `score --json` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from metrics.i18n import DEFAULT_LANG, t
+
+
+def _open_store(args):
+    from metrics.store import Store, StoreBusy
+
+    try:
+        return Store(args.db)
+    except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _acting_user(store, args):
+    from metrics.auth import SYSTEM
+    from metrics.users import get_user
+
+    name = getattr(args, "user", None)
+    if not name:
+        return SYSTEM
+    user = get_user(store, name)
+    if user is None:
+        print(t("user.unknown", args.lang, name=name), file=sys.stderr)
+        raise SystemExit(2)
+    return user
+
+
+def _fmt(x, digits=2):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def cmd_init(args) -> int:
+    from metrics import demo
+    from metrics.auth import SYSTEM
+    from metrics.framework import DEFAULT_FRAMEWORK_PATH
+    from metrics.governance import load_framework_text
+    from metrics.store import resolve_db_path
+
+    path = resolve_db_path(args.db)
+    if path != ":memory:" and Path(path).exists():
+        if args.if_missing:
+            print(f"OK: {path} (sudah ada / already exists)")
+            return 0
+        if not args.force:
+            print(f"{path} sudah ada / already exists (use --force to replace it)", file=sys.stderr)
+            return 1
+        Path(path).unlink()
+        Path(path + ".wal").unlink(missing_ok=True)
+    store = _open_store(args)
+    if args.demo:
+        summary = demo.install(store)
+        print(json.dumps(summary, ensure_ascii=False))
+        print(f"demo password: {demo.DEMO_PASSWORD}")
+    else:
+        load_framework_text(store, SYSTEM, DEFAULT_FRAMEWORK_PATH.read_text(encoding="utf-8"))
+    store.checkpoint()
+    print(f"OK: {path}")
+    return 0
+
+
+def cmd_framework(args) -> int:
+    from metrics.errors import ValidationError
+    from metrics.governance import load_framework_text
+
+    store = _open_store(args)
+    try:
+        fw, seq = load_framework_text(store, _acting_user(store, args), Path(args.file).read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        print(f"{args.file}: {exc.message(args.lang)}", file=sys.stderr)
+        return 1
+    print(f"OK: {fw.id} (applies_from {fw.applies_from}, {len(fw.indicators)} indicators, seq {seq})")
+    return 0
+
+
+def cmd_registry(args) -> int:
+    from metrics.errors import Rejected, ValidationError
+    from metrics.governance import load_registry_bytes
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    status = 0
+    for f in args.files:
+        try:
+            kind, added, updated = load_registry_bytes(store, user, Path(f).read_bytes(), Path(f).name)
+            print(f"{f}: OK {kind}: +{added} ~{updated}")
+        except Rejected as exc:
+            status = 1
+            for p in exc.problems:
+                print(f"{f}: {p.message(args.lang)}", file=sys.stderr)
+        except ValidationError as exc:
+            status = 1
+            print(f"{f}: {exc.message(args.lang)}", file=sys.stderr)
+    return status
+
+
+def cmd_ingest(args) -> int:
+    from metrics.ingest import ingest_paths
+
+    store = _open_store(args)
+    results = ingest_paths(store, _acting_user(store, args), args.files)
+    if args.json:
+        print(json.dumps([r.to_dict(args.lang) for r in results], ensure_ascii=False, indent=1))
+    else:
+        acc = {"id": "diterima", "en": "accepted"}[args.lang]
+        rej = {"id": "ditolak", "en": "rejected"}[args.lang]
+        for r in results:
+            if r.accepted:
+                extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
+                print(f"{r.file}: {acc}, {r.rows} rows, submissions {r.submission_ids}{extra}")
+            else:
+                print(f"{r.file}: {rej}")
+                for p in r.problems:
+                    print(f"  - {p.render(args.lang)}")
+    return 0 if all(r.accepted for r in results) else 1
+
+
+def cmd_score(args) -> int:
+    from metrics import scoring
+    from metrics.i18n import pick
+
+    store = _open_store(args)
+    scores = scoring.score(store, [args.year], args.city)
+    if args.city:
+        scores = [s for s in scores if s.city_code == args.city]
+    ranked = scoring.competition_ranks([(s.city_code, s.index) for s in scores])
+    order = {code: n for n, (code, _, _) in enumerate(ranked)}
+    scores.sort(key=lambda s: order[s.city_code])
+    if args.json:
+        fw_ids = sorted({s.framework_id for s in scores})
+        print(json.dumps({"framework": fw_ids[0] if len(fw_ids) == 1 else fw_ids, "year": args.year,
+                          "cities": [s.to_json() for s in scores]}, ensure_ascii=False))
+        return 0
+    if not scores:
+        print({"id": "Tidak ada data untuk tahun ini.", "en": "No data for this year."}[args.lang])
+        return 0
+    names = {c.city_code: c.name for c in store.cities()}
+    ranks = {code: rank for code, _, rank in ranked}
+    print(f"{'#':>3}  {'kode':<6} {'kota':<28} {'indeks':>6}  {'kelengkapan':>11}  kategori")
+    for s in scores:
+        print(f"{ranks[s.city_code] or '-':>3}  {s.city_code:<6} {names.get(s.city_code, '')[:28]:<28} "
+              f"{_fmt(s.index):>6}  {_fmt((s.completeness or 0) * 100, 0) + '%':>11}  "
+              f"{pick(s.band.label, args.lang) if s.band else '-'}")
+    print(f"framework: {scores[0].framework_id}; scale 0-4; missing indicators count as 0")
+    return 0
+
+
+def cmd_rank(args) -> int:
+    from metrics import scoring
+
+    store = _open_store(args)
+    if args.by == "city":
+        items = [(s.city_code, s.index) for s in scoring.score(store, [args.year], args.city)]
+    else:
+        items = [(o.opd_code if args.city else f"{o.city_code}/{o.opd_code}", o.index)
+                 for o in scoring.opd_scores(store, args.year, args.city)]
+    ranked = scoring.competition_ranks(items)
+    if args.json:
+        print(json.dumps([{"code": c, "index": v, "rank": r} for c, v, r in ranked], ensure_ascii=False))
+    else:
+        for c, v, r in ranked:
+            print(f"{r or '-':>4}  {c:<12} {_fmt(v)}")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from metrics.auth import Action, require
+    from metrics.framework import framework_for_year
+    from metrics.templates import build_template
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    require(user, Action.TEMPLATE, args.city, args.opd)
+    fw = framework_for_year(store.frameworks(), args.year)
+    city = next((c for c in store.cities() if c.city_code == args.city), None)
+    opd = store.opd_map().get((args.city, args.opd))
+    if fw is None or city is None or opd is None:
+        print(t("cell.unknown_opd", args.lang, value=args.opd, city=args.city) if city else
+              t("cell.unknown_city", args.lang, value=args.city), file=sys.stderr)
+        return 1
+    Path(args.output).write_bytes(build_template(fw, city, opd, args.year))
+    print(f"OK: {args.output}")
+    return 0
+
+
+def _read_new_password(args) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    pw = getpass.getpass("Kata sandi / Password: ")
+    if pw != getpass.getpass("Ulangi / Repeat: "):
+        print("Kata sandi tidak sama / Passwords differ", file=sys.stderr)
+        raise SystemExit(2)
+    return pw
+
+
+def cmd_user(args) -> int:
+    from metrics import users
+    from metrics.errors import CoreError
+
+    store = _open_store(args)
+    actor = _acting_user(store, args)
+    try:
+        if args.user_cmd == "add":
+            u = users.add_user(store, actor, args.name, _read_new_password(args), args.role, args.city, args.opd,
+                               args.display_name or "")
+            print(f"OK: {u.username} ({u.role})")
+        elif args.user_cmd == "passwd":
+            users.set_password(store, actor, args.name, _read_new_password(args))
+            print("OK")
+        elif args.user_cmd == "disable":
+            users.update_user(store, actor, args.name, active=False)
+            print("OK")
+        else:
+            df = users.list_users(store, actor)
+            for r in df.itertuples():
+                print(f"{r.username:<20} {r.role:<10} {r.city_code or '*':<6} {r.opd_code or '':<4} "
+                      f"{'aktif' if r.active else 'nonaktif'}")
+    except CoreError as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_export(args) -> int:
+    from metrics.reports import export
+
+    store = _open_store(args)
+    fmt = "xlsx" if args.output.lower().endswith(".xlsx") else "csv"
+    Path(args.output).write_bytes(export(store, _acting_user(store, args), args.year, args.city, fmt, args.lang))
+    print(f"OK: {args.output}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from metrics.audit import verify_chain
+
+    store = _open_store(args)
+    rows = store.audit_rows()
+    bad = verify_chain(rows)
+    if bad:
+        print(f"AUDIT CHAIN BROKEN at rows {bad[:20]} ({len(bad)} rows)", file=sys.stderr)
+        return 1
+    print(f"OK: {len(rows)} audit rows, chain intact")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from metrics.backup import make_backup
+
+    store = _open_store(args)
+    info = make_backup(store, _acting_user(store, args), args.output)
+    print(f"OK: {args.output} ({info['bytes']} bytes, sha256 {info['sha256'][:16]}…)")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from metrics.backup import restore_backup
+    from metrics.errors import CoreError
+
+    try:
+        restore_backup(args.file, args.db, force=args.force)
+    except CoreError as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return 1
+    print("OK")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m metrics", description="Indeks Kota Cerdas")
+    p.add_argument("--db", help="DuckDB file (default: $SMARTCITY_DB or data/smartcity.duckdb)")
+    p.add_argument("--lang", choices=("id", "en"), default=DEFAULT_LANG)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("init", help="create the database with the default framework")
+    s.add_argument("--demo", action="store_true", help="add demo cities, history and users")
+    s.add_argument("--force", action="store_true", help="replace an existing database file")
+    s.add_argument("--if-missing", action="store_true", help="do nothing if the database exists")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("framework", help="load a framework YAML")
+    s.add_argument("action", choices=("load",))
+    s.add_argument("file")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_framework)
+
+    s = sub.add_parser("registry", help="load cities/OPDs CSV files")
+    s.add_argument("action", choices=("load",))
+    s.add_argument("files", nargs="+")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_registry)
+
+    s = sub.add_parser("ingest", help="ingest self-assessment / service-metric files or folders")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--user")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("score", help="city scores for a year")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--city")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("rank", help="rank cities or OPDs")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--by", choices=("city", "opd"), default="city")
+    s.add_argument("--city")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_rank)
+
+    s = sub.add_parser("template", help="write an OPD's pre-filled workbook")
+    s.add_argument("--city", required=True)
+    s.add_argument("--opd", required=True)
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_template)
+
+    s = sub.add_parser("user", help="manage users (password read from stdin when not a terminal)")
+    us = s.add_subparsers(dest="user_cmd", required=True)
+    a = us.add_parser("add")
+    a.add_argument("name")
+    a.add_argument("--role", required=True, choices=("admin", "executive", "opd", "assessor", "viewer"))
+    a.add_argument("--city")
+    a.add_argument("--opd")
+    a.add_argument("--display-name")
+    a = us.add_parser("passwd")
+    a.add_argument("name")
+    a = us.add_parser("disable")
+    a.add_argument("name")
+    us.add_parser("list")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_user)
+
+    s = sub.add_parser("export", help="export a year's numbers to .xlsx or .csv")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--city")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("audit", help="check the audit log's hash chain")
+    s.add_argument("action", choices=("verify",))
+    s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("backup", help="write a checksummed backup of the whole database")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="restore a backup into --db (must not exist unless --force)")
+    s.add_argument("file")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_restore)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from metrics.errors import CoreError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CoreError as exc:  # permission refusals, locked periods: clear text, not a traceback
+        print(exc.message(args.lang), file=sys.stderr)
+        return 1

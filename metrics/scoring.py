@@ -1,0 +1,217 @@
+"""The smart-city maturity index, computed in DuckDB exactly as the framework documents it.
+
+Effective level of indicator i for city c, year y: the assessor's verified level if any;
+else, for a metric indicator with a value that year, the number of thresholds the year's
+aggregate reaches (>= for higher-is-better, <= for lower-is-better); else the mean of the
+self-assessed levels in the submission in force of each OPD that answered it; else missing
+(0 when the framework says `missing: zero`).
+
+    D_d = sum(w_i * L_i) / sum(w_i)   over the indicators of dimension d (pillars likewise)
+    index = sum(W_d * D_d) / sum(W_d) over the dimensions that have indicators
+
+Every year is scored under the framework in force that year. Values keep full precision;
+rounding is for display only. The SQL lives in store.py; this module shapes its rows into
+typed results and holds the small pure calculations built on them (ranks, priorities).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from metrics.framework import Band, Framework
+
+
+@dataclass(frozen=True)
+class CityScore:
+    city_code: str
+    year: int
+    framework_id: str
+    fw_seq: int
+    index: float | None
+    band: Band | None
+    dimensions: dict[str, float | None]
+    pillars: dict[str, float | None]
+    subpillars: dict[str, float | None]
+    completeness: float | None  # share of (indicator, responsible OPD) pairs answered
+    indicators: int
+    missing: int  # indicators with no level, counted as the scale minimum when missing: zero
+    pairs: int
+    answered: int
+
+    def to_json(self) -> dict:
+        return {
+            "city_code": self.city_code,
+            "index": self.index,
+            "band": self.band.label["id"] if self.band else None,
+            "band_en": self.band.label["en"] if self.band else None,
+            "dimensions": self.dimensions,
+            "pillars": self.pillars,
+            "subpillars": self.subpillars,
+            "completeness": self.completeness,
+            "indicators": self.indicators,
+            "missing": self.missing,
+        }
+
+
+@dataclass(frozen=True)
+class OpdScore:
+    city_code: str
+    opd_code: str
+    name: str
+    opd_type: str
+    year: int
+    index: float | None  # over the indicators it answered, the dimensions present
+    pairs: int
+    answered: int
+    last_upload: object
+    submission_id: int | None
+
+    @property
+    def completeness(self) -> float | None:
+        return self.answered / self.pairs if self.pairs else None
+
+
+@dataclass(frozen=True)
+class IndicatorLevel:
+    code: str
+    name: dict
+    dimension: str
+    pillar: str
+    subpillar: str | None
+    weight: float
+    effective: float | None
+    score_level: float | None
+    source: str  # verified | metric | self | missing
+    verified_level: int | None
+    metric_code: str | None
+    metric_value: float | None
+    metric_level: int | None
+    metric_unit: str | None
+    metric_aggregate: str | None
+    metric_direction: str | None
+    thresholds: list[float] | None
+    self_level: float | None
+    n_opd: int
+    responsible_opds: int
+    opd_types: list[str] = field(default_factory=list)
+
+
+def _frameworks_by_seq(store) -> dict[int, Framework]:
+    return {seq: fw for fw, seq in store.frameworks()}
+
+
+def score(store, years: list[int] | None = None, city: str | None = None) -> list[CityScore]:
+    """Scores of every city-year with data (and of `city` for each of `years` even without)."""
+    rows = store.score_rows(list(years) if years is not None else None, city)
+    fws = _frameworks_by_seq(store)
+    acc: dict[tuple[str, int], dict] = defaultdict(lambda: {"dimension": {}, "pillar": {}, "subpillar": {}})
+    for city_code, year, fw_seq, kind, code, value in rows:
+        a = acc[(city_code, year)]
+        if fw_seq is not None:
+            a["fw_seq"] = fw_seq
+        if kind in ("dimension", "pillar", "subpillar"):
+            a[kind][code] = value
+        else:
+            a[kind] = value
+    out = []
+    for (city_code, year), a in acc.items():
+        seq = a.get("fw_seq")
+        fw = fws.get(seq)
+        if fw is None:
+            continue
+        dims = {d.code: a["dimension"].get(d.code) for d in fw.dimensions if d.code in a["dimension"]}
+        pillars = {p.code: a["pillar"].get(p.code) for p in fw.pillars if p.code in a["pillar"]}
+        subs = {s.code: a["subpillar"].get(s.code) for s in fw.subpillars if s.code in a["subpillar"]}
+        pairs, answered = int(a.get("pairs") or 0), int(a.get("answered") or 0)
+        index = a.get("index")
+        out.append(CityScore(
+            city_code=city_code, year=year, framework_id=fw.id, fw_seq=seq, index=index,
+            band=fw.band(index), dimensions=dims, pillars=pillars, subpillars=subs,
+            completeness=(answered / pairs) if pairs else None,
+            indicators=int(a.get("indicators") or 0), missing=int(a.get("missing") or 0),
+            pairs=pairs, answered=answered,
+        ))
+    out.sort(key=lambda s: (s.year, s.city_code))
+    return out
+
+
+def city_score(store, city: str, year: int) -> CityScore | None:
+    return next(iter(score(store, [year], city)), None)
+
+
+def opd_scores(store, year: int | list[int], city: str | None = None) -> list[OpdScore]:
+    years = year if isinstance(year, list) else [year]
+    rows = store.opd_score_rows(years, city)
+    out = [OpdScore(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), r[8], r[9]) for r in rows]
+    out.sort(key=lambda s: (s.year, s.city_code, s.opd_code))
+    return out
+
+
+def indicator_levels(store, city: str, year: int) -> list[IndicatorLevel]:
+    return [
+        IndicatorLevel(
+            code=r["code"], name={"id": r["name_id"], "en": r["name_en"]}, dimension=r["dimension"],
+            pillar=r["pillar"], subpillar=r["subpillar"], weight=r["weight"], effective=r["effective"],
+            score_level=r["score_level"], source=r["source"], verified_level=r["verified_level"],
+            metric_code=r["metric_code"], metric_value=r["metric_value"], metric_level=r["metric_level"],
+            metric_unit=r["metric_unit"], metric_aggregate=r["metric_aggregate"],
+            metric_direction=r["metric_direction"], thresholds=r["thresholds"], self_level=r["self_level"],
+            n_opd=int(r["n_opd"]), responsible_opds=int(r["responsible_opds"]), opd_types=list(r["opd_types"] or []),
+        )
+        for r in store.indicator_rows(year, city)
+    ]
+
+
+def competition_ranks(values: list[tuple[str, float | None]]) -> list[tuple[str, float | None, int | None]]:
+    """Order by value descending; ties share a rank (1, 2, 2, 4); missing values get no rank."""
+    present = sorted((v for v in values if v[1] is not None), key=lambda x: (-x[1], x[0]))
+    out: list[tuple[str, float | None, int | None]] = []
+    prev, rank = None, 0
+    for n, (code, value) in enumerate(present, start=1):
+        if value != prev:
+            rank, prev = n, value
+        out.append((code, value, rank))
+    out.extend((code, None, None) for code, v in sorted(values) if v is None)
+    return out
+
+
+@dataclass(frozen=True)
+class Priority:
+    code: str
+    name: dict
+    dimension: str
+    pillar: str
+    level: float  # the level used in the index now
+    gain: float  # index points gained if this indicator rose one level (less if it would pass the top)
+
+
+def index_gain_per_level(fw: Framework, levels: list[IndicatorLevel]) -> dict[str, float]:
+    """How much the city index moves when one indicator rises one level, everything else equal.
+
+    d(index)/d(L_i) = (W_d / sum W over present dimensions) * (w_i / sum w over dimension d).
+    """
+    dim_w = {d.code: d.weight for d in fw.dimensions}
+    counted = [lv for lv in levels if lv.score_level is not None]
+    dims_present = {lv.dimension for lv in counted}
+    total_w = sum(dim_w[d] for d in dims_present) or 1.0
+    w_in_dim: dict[str, float] = defaultdict(float)
+    for lv in counted:
+        w_in_dim[lv.dimension] += lv.weight
+    return {
+        lv.code: (dim_w[lv.dimension] / total_w) * (lv.weight / w_in_dim[lv.dimension])
+        for lv in counted
+    }
+
+
+def priorities(fw: Framework, levels: list[IndicatorLevel], n: int = 5) -> list[Priority]:
+    """The `n` indicators that would raise the index most if improved by one level."""
+    gains = index_gain_per_level(fw, levels)
+    cands = [
+        Priority(lv.code, lv.name, lv.dimension, lv.pillar, lv.score_level,
+                 gains[lv.code] * min(1.0, fw.scale_max - lv.score_level))
+        for lv in levels
+        if lv.score_level is not None and lv.score_level < fw.scale_max and lv.code in gains
+    ]
+    cands.sort(key=lambda p: (-p.gain, p.level, p.code))
+    return cands[:n]

@@ -1,0 +1,172 @@
+"""Pre-filled self-assessment workbooks, one per OPD and year.
+
+An OPD operator should only have to choose a level and type evidence: the workbook lists
+exactly the indicators that OPD answers, shows the rubric beside each, offers 0-4 from a
+drop-down, and protects everything else. The layout constants here are the contract the
+ingest reader checks, so a downloaded template, once filled, ingests without changes.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from metrics import TEMPLATE_VERSION
+from metrics.framework import Framework
+from metrics.i18n import pick
+from metrics.registry import City, Opd
+
+SHEET = "Penilaian"
+INSTRUCTIONS_SHEET = "Petunjuk"
+INFO_ROWS = {  # field -> (row, label)
+    "city_code": (4, "Kode Kota"),
+    "opd_code": (5, "Kode OPD"),
+    "year": (6, "Tahun"),
+    "framework": (7, "Kerangka"),
+    "template_version": (8, "Versi Templat"),
+}
+HEADER_ROW = 10
+FIRST_DATA_ROW = 11
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    width: int
+    input: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("indicator_code", "Kode Indikator", 12),
+    Column("indicator_name", "Indikator", 40),
+    Column("pillar", "Pilar", 10),
+    Column("dimension", "Dimensi", 11),
+    Column("rubric_0", "Level 0", 26),
+    Column("rubric_1", "Level 1", 26),
+    Column("rubric_2", "Level 2", 26),
+    Column("rubric_3", "Level 3", 26),
+    Column("rubric_4", "Level 4", 26),
+    Column("level", "Level (0-4)", 11, input=True),
+    Column("evidence", "Bukti", 40, input=True),
+    Column("note", "Catatan", 30, input=True),
+)
+COL_INDEX = {c.field: n for n, c in enumerate(COLUMNS)}  # 0-based
+
+
+def instructions(fw: Framework) -> list[str]:
+    return [
+        "Petunjuk pengisian penilaian mandiri Kota Cerdas",
+        "",
+        "1. Isi lembar 'Penilaian' saja. Jangan mengubah blok info, judul kolom, atau urutan kolom.",
+        f"2. Untuk setiap indikator pilih level {fw.scale_min}–{fw.scale_max} dari daftar pilihan di kolom 'Level'.",
+        "   Bacalah rubrik di kolom 'Level 0' s.d. 'Level 4' dan pilih level yang sesuai bukti Anda.",
+        "3. Tuliskan bukti (nama dokumen, tautan, nomor peraturan) di kolom 'Bukti'.",
+        "   Level 3 atau 4 tanpa bukti akan ditandai untuk diperiksa penilai.",
+        "4. Baris dengan level kosong dianggap belum dijawab dan dihitung 0 dalam indeks.",
+        "5. Jangan memasukkan rumus, menggabungkan sel, atau menyembunyikan lembar.",
+        "6. Jangan memasukkan data pribadi (NIK, nomor KK, nama warga): sistem ini hanya menyimpan data agregat.",
+        "7. Simpan sebagai .xlsx lalu unggah melalui menu 'Unggah' di aplikasi. Setiap unggahan disimpan sebagai versi;",
+        "   unggahan terbaru untuk OPD dan tahun yang sama yang dipakai dalam perhitungan.",
+        "",
+        f"Kerangka: {fw.id} — {pick(fw.name, 'id')}",
+        f"Versi templat: {TEMPLATE_VERSION}",
+    ]
+
+
+def build_template(fw: Framework, city: City, opd: Opd, year: int,
+                   prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None) -> bytes:
+    """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
+
+    `prefill` maps indicator code -> (level, evidence, note), e.g. from a saved draft or the
+    OPD's current submission, so an operator can correct rather than retype.
+    """
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    indicators = fw.indicators_for_opd_type(opd.opd_type)
+    wb = Workbook()
+    ins = wb.active
+    ins.title = INSTRUCTIONS_SHEET
+    for n, line in enumerate(instructions(fw), start=1):
+        ins.cell(row=n, column=1, value=line)
+    ins["A1"].font = Font(bold=True, size=14)
+    ins.column_dimensions["A"].width = 110
+    ins.protection.sheet = True
+
+    ws = wb.create_sheet(SHEET)
+    wb.active = 1
+    ws["A1"] = "Penilaian Mandiri Kota Cerdas"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = f"{city.name} — {opd.name} — {year}"
+    ws["A2"].font = Font(italic=True)
+    values = {
+        "city_code": city.city_code,
+        "opd_code": opd.opd_code,
+        "year": year,
+        "framework": fw.id,
+        "template_version": TEMPLATE_VERSION,
+    }
+    grey = PatternFill("solid", fgColor="EEEEEE")
+    for field, (row, label) in INFO_ROWS.items():
+        ws.cell(row=row, column=1, value=label).font = Font(bold=True)
+        c = ws.cell(row=row, column=2, value=values[field])
+        c.fill = grey
+        if field in ("city_code", "opd_code"):
+            c.number_format = "@"  # text: keep leading zeros
+    ws.cell(row=4, column=3, value=city.name)
+    ws.cell(row=5, column=3, value=opd.name)
+
+    head_fill = PatternFill("solid", fgColor="1F4E79")
+    input_fill = PatternFill("solid", fgColor="FFF2CC")
+    for n, col in enumerate(COLUMNS, start=1):
+        c = ws.cell(row=HEADER_ROW, column=n, value=col.header)
+        c.font = Font(bold=True, color="FFFFFF")
+        c.fill = head_fill
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(n)].width = col.width
+
+    first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + max(len(indicators), 1) - 1
+    level_col = get_column_letter(COL_INDEX["level"] + 1)
+    # A list validation gives the drop-down; whole-number validation alone does not.
+    dv = DataValidation(
+        type="list", formula1='"' + ",".join(str(v) for v in range(fw.scale_min, fw.scale_max + 1)) + '"',
+        allow_blank=True, showErrorMessage=True,
+        errorTitle="Level tidak sah", error=f"Pilih level {fw.scale_min}–{fw.scale_max}.",
+    )
+    ws.add_data_validation(dv)
+    dv.add(f"{level_col}{first}:{level_col}{last}")
+
+    prefill = prefill or {}
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for r, ind in enumerate(indicators, start=first):
+        row_values = {
+            "indicator_code": ind.code,
+            "indicator_name": pick(ind.name, "id"),
+            "pillar": ind.subpillar or ind.pillar,
+            "dimension": ind.dimension,
+        }
+        for lv in range(fw.scale_min, fw.scale_max + 1):
+            row_values[f"rubric_{lv}"] = pick(ind.levels[lv], "id")
+        level, evidence, note = prefill.get(ind.code, (None, None, None))
+        row_values.update({"level": level, "evidence": evidence, "note": note})
+        for col in COLUMNS:
+            c = ws.cell(row=r, column=COL_INDEX[col.field] + 1, value=row_values.get(col.field))
+            c.alignment = wrap
+            if col.input:
+                c.protection = Protection(locked=False)
+                c.fill = input_fill
+        if ind.metric:
+            ws.cell(row=r, column=1).comment = Comment(
+                f"Indikator ini juga dinilai dari metrik layanan {ind.metric.code} ({ind.metric.unit}); "
+                "nilai metrik, jika dilaporkan, mengalahkan penilaian mandiri.", "Indeks Kota Cerdas")
+    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=2)
+    ws.protection.sheet = True
+    ws.protection.formatRows = False
+    ws.protection.formatColumns = False
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
