@@ -1,0 +1,183 @@
+"""The app shell: connection, language, sign-in, filters and the page list by role."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from metrics import users
+from metrics.auth import ANONYMOUS, Action, User, can
+from metrics.store import Store, StoreBusy
+from ui.text import T
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT / "pages"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    # One DuckDB connection per process; every read and write takes its own cursor from it.
+    return Store(path)
+
+
+def get_store() -> Store:
+    path = os.environ.get("SMARTCITY_DB") or str(ROOT / "data" / "smartcity.duckdb")
+    try:
+        return _store(path)
+    except StoreBusy as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+# ------------------------------------------------------------------ language
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "id")
+
+
+def tr(key: str, **params) -> str:
+    """UI label `key` in the current language."""
+    entry = T[key]
+    text = entry.get(lang()) or entry["id"]
+    return text.format(**params) if params else text
+
+
+# ------------------------------------------------------------------ sign-in
+
+
+def current_user() -> User:
+    sess = st.session_state.get("session")
+    return sess.user if sess else ANONYMOUS
+
+
+def refresh_session(store: Store) -> User:
+    """Re-check the session on every rerun: idle/absolute timeouts and disabled accounts end it."""
+    sess = st.session_state.get("session")
+    if sess is None:
+        return ANONYMOUS
+    fresh = users.check_session(store, sess)
+    if fresh is None:
+        st.session_state.pop("session", None)
+        st.session_state["session_ended"] = True
+        return ANONYMOUS
+    st.session_state["session"] = fresh
+    return fresh.user
+
+
+def public_read(store: Store) -> bool:
+    return store.get_setting("public_read", "false") == "true"
+
+
+def logout(store: Store) -> None:
+    sess = st.session_state.pop("session", None)
+    if sess is not None:
+        users.logout(store, sess)
+
+
+# ------------------------------------------------------------------ filters
+
+
+@dataclass(frozen=True)
+class Filters:
+    city: str | None
+    year: int | None
+    province: str | None
+    category: str | None
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _registry_snapshot(_store: Store, db_key: str):
+    cities = _store.cities()
+    years = _store.years()
+    return cities, years
+
+
+def filters() -> Filters:
+    return st.session_state.get("filters", Filters(None, None, None, None))
+
+
+def sidebar_filters(store: Store, user: User) -> Filters:
+    """City and year (plus province and category for national users), kept across pages."""
+    cities, years = _registry_snapshot(store, store.path)
+    if not cities or not years:
+        f = Filters(None, None, None, None)
+        st.session_state["filters"] = f
+        return f
+    national = user.city_code is None
+    province = category = None
+    pool = cities
+    if national:
+        provinces = sorted({c.province for c in cities})
+        province = st.sidebar.selectbox(tr("filter.province"), [None] + provinces, key="f_province",
+                                        format_func=lambda v: tr("filter.all") if v is None else v)
+        cats = sorted({c.category for c in cities})
+        category = st.sidebar.selectbox(tr("filter.category"), [None] + cats, key="f_category",
+                                        format_func=lambda v: tr("filter.all") if v is None else v)
+        pool = [c for c in cities if (province is None or c.province == province)
+                and (category is None or c.category == category)] or cities
+    else:
+        pool = [c for c in cities if c.city_code == user.city_code] or cities
+    codes = [c.city_code for c in pool]
+    names = {c.city_code: c.name for c in cities}
+    if st.session_state.get("f_city") not in codes:
+        st.session_state["f_city"] = codes[0]
+    city = st.sidebar.selectbox(tr("filter.city"), codes, key="f_city", format_func=lambda c: names.get(c, c))
+    ys = sorted(years, reverse=True)
+    if st.session_state.get("f_year") not in ys:
+        st.session_state["f_year"] = ys[0]
+    year = st.sidebar.selectbox(tr("filter.year"), ys, key="f_year")
+    f = Filters(city, year, province, category)
+    st.session_state["filters"] = f
+    return f
+
+
+# ------------------------------------------------------------------ pages
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title_key: str
+    icon: str
+    action: Action | None  # shown only if the user may do this (None: everyone who may read)
+    section: str  # "read" | "write" | "admin"
+
+
+PAGE_SPECS: tuple[PageSpec, ...] = (
+    PageSpec("overview.py", "page.overview", ":material/dashboard:", Action.READ_SCORES, "read"),
+    PageSpec("rankings.py", "page.rankings", ":material/leaderboard:", Action.READ_SCORES, "read"),
+    PageSpec("compare.py", "page.compare", ":material/trending_up:", Action.READ_SCORES, "read"),
+    PageSpec("drilldown.py", "page.drilldown", ":material/account_tree:", Action.READ_SCORES, "read"),
+    PageSpec("completeness.py", "page.completeness", ":material/checklist:", Action.READ_SCORES, "read"),
+    PageSpec("matrix.py", "page.matrix", ":material/grid_on:", Action.READ_SCORES, "read"),
+    PageSpec("report.py", "page.report", ":material/picture_as_pdf:", Action.EXPORT, "read"),
+    PageSpec("upload.py", "page.upload", ":material/upload_file:", Action.UPLOAD, "write"),
+    PageSpec("entry.py", "page.entry", ":material/edit_note:", Action.UPLOAD, "write"),
+    PageSpec("history.py", "page.history", ":material/history:", Action.READ_SUBMISSIONS, "write"),
+    PageSpec("verify.py", "page.verify", ":material/fact_check:", Action.VERIFY, "admin"),
+    PageSpec("admin.py", "page.admin", ":material/admin_panel_settings:", Action.PERIOD, "admin"),
+    PageSpec("audit.py", "page.audit", ":material/policy:", Action.READ_AUDIT, "admin"),
+)
+
+
+def page_allowed(spec: PageSpec, user: User, public: bool) -> bool:
+    if spec.action is None:
+        return True
+    return can(user, spec.action, user.city_code, user.opd_code, public_read=public)
+
+
+def build_pages(user: User, public: bool, login_page) -> dict:
+    sections: dict[str, list] = {}
+    for spec in PAGE_SPECS:
+        path = PAGES / spec.file
+        if not path.exists() or not page_allowed(spec, user, public):
+            continue
+        sections.setdefault(tr(f"section.{spec.section}"), []).append(
+            st.Page(str(path), title=tr(spec.title_key), icon=spec.icon, url_path=spec.file[:-3]))
+    account = [login_page]
+    sections.setdefault(tr("section.account"), []).extend(account)
+    return sections

@@ -1,0 +1,66 @@
+"""UI labels in Bahasa Indonesia (default) and English. Core messages live in metrics.i18n.
+
+Shell labels are here; the read pages' labels are in text_read.py and the write pages' in
+text_write.py, merged below so each group of pages can grow its own.
+"""
+
+from ui.text_read import T_READ
+from ui.text_write import T_WRITE
+
+T: dict[str, dict[str, str]] = {
+    "app.title": {"id": "Indeks Kota Cerdas", "en": "Smart City Index"},
+    "app.subtitle": {"id": "Penilaian kematangan kota cerdas (skala 0–4)",
+                     "en": "Smart-city maturity assessment (0–4 scale)"},
+    "lang.label": {"id": "Bahasa", "en": "Language"},
+    "section.read": {"id": "Hasil", "en": "Results"},
+    "section.write": {"id": "Pengisian", "en": "Data entry"},
+    "section.admin": {"id": "Tata kelola", "en": "Governance"},
+    "section.account": {"id": "Akun", "en": "Account"},
+    "page.overview": {"id": "Ringkasan", "en": "Overview"},
+    "page.rankings": {"id": "Peringkat", "en": "Rankings"},
+    "page.compare": {"id": "Perbandingan", "en": "Year over year"},
+    "page.drilldown": {"id": "Rincian", "en": "Drill-down"},
+    "page.completeness": {"id": "Kelengkapan", "en": "Completeness"},
+    "page.matrix": {"id": "Peta kematangan", "en": "Maturity matrix"},
+    "page.login": {"id": "Masuk", "en": "Sign in"},
+    "page.account": {"id": "Akun saya", "en": "My account"},
+    "filter.city": {"id": "Kota/Kabupaten", "en": "City/Regency"},
+    "filter.year": {"id": "Tahun", "en": "Year"},
+    "filter.province": {"id": "Provinsi", "en": "Province"},
+    "filter.category": {"id": "Kategori kota", "en": "City category"},
+    "filter.all": {"id": "Semua", "en": "All"},
+    "login.title": {"id": "Masuk ke Indeks Kota Cerdas", "en": "Sign in to the Smart City Index"},
+    "login.username": {"id": "Nama pengguna", "en": "Username"},
+    "login.password": {"id": "Kata sandi", "en": "Password"},
+    "login.submit": {"id": "Masuk", "en": "Sign in"},
+    "login.sso": {"id": "Masuk dengan SSO", "en": "Sign in with SSO"},
+    "login.signed_in_as": {"id": "Masuk sebagai **{name}** ({role})", "en": "Signed in as **{name}** ({role})"},
+    "login.logout": {"id": "Keluar", "en": "Sign out"},
+    "login.session_ended": {"id": "Sesi Anda berakhir. Silakan masuk kembali.",
+                            "en": "Your session has ended. Please sign in again."},
+    "login.public_hint": {"id": "Hasil yang dipublikasikan dapat dibaca tanpa masuk.",
+                          "en": "Published results can be read without signing in."},
+    "role.admin": {"id": "Admin Diskominfo", "en": "Diskominfo admin"},
+    "role.executive": {"id": "Kantor Wali Kota/Bupati", "en": "Mayor's office"},
+    "role.opd": {"id": "Operator OPD", "en": "OPD operator"},
+    "role.assessor": {"id": "Penilai", "en": "Assessor"},
+    "role.viewer": {"id": "Pembaca", "en": "Viewer"},
+    "role.anonymous": {"id": "Publik", "en": "Public"},
+    "empty.first_run": {
+        "id": "Basis data masih kosong. Jalankan `python -m metrics init --demo` untuk data contoh, "
+              "atau muat registri kota/OPD dan kerangka penilaian melalui menu Administrasi.",
+        "en": "The database is empty. Run `python -m metrics init --demo` for demo data, "
+              "or load the city/OPD registry and the framework from the Administration page.",
+    },
+    "scale.note": {"id": "Skala 0–4; indikator yang belum diisi dihitung 0.",
+                   "en": "Scale 0–4; indicators not yet filled in count as 0."},
+    "page.report": {"id": "Rapor", "en": "Report card"},
+    "page.upload": {"id": "Unggah", "en": "Upload"},
+    "page.entry": {"id": "Isi formulir", "en": "Fill in online"},
+    "page.history": {"id": "Riwayat unggahan", "en": "Submission history"},
+    "page.verify": {"id": "Verifikasi", "en": "Verification"},
+    "page.admin": {"id": "Administrasi", "en": "Administration"},
+    "page.audit": {"id": "Log audit", "en": "Audit log"},
+}
+T.update(T_READ)
+T.update(T_WRITE)
