@@ -198,11 +198,10 @@ def install(store, fw_path=DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: s
         store.upsert_opds(cur, opds)
         for at, s in subs:
             s.fw_seq = seq
-        # one insert per acceptance time keeps the history's timestamps and order
-        ids = []
-        for at, s in subs:
-            ids += store.insert_submissions(cur, [s], "demo", f"demo-{s.city_code}-{s.opd_code}-{s.year}.xlsx",
-                                            None, "demo", at=at)
+        # one bulk insert, in acceptance order so ids follow the history's timestamps
+        ids = store.insert_submissions(
+            cur, [s for _, s in subs], "demo", None, None, "demo", at=[at for at, _ in subs],
+            file_names=[f"demo-{s.city_code}-{s.opd_code}-{s.year}.xlsx" for _, s in subs])
         for city, year, code, level, note in verifications:
             store.add_verification(cur, city, year, code, level, note, "penilai")
         for c in cities:

@@ -50,10 +50,10 @@ class Problem:
 class CoreError(Exception):
     """Base of errors the core raises on purpose; carries a translatable message."""
 
-    def __init__(self, key: str, **params: object) -> None:
-        self.key = key
+    def __init__(self, msg_key: str, /, **params: object) -> None:
+        self.key = msg_key
         self.params = params
-        super().__init__(t(key, "en", **params))
+        super().__init__(t(msg_key, "en", **params))
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
         return t(self.key, lang, **self.params)

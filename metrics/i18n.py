@@ -256,7 +256,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def t(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
+def t(key: str, lang: str = DEFAULT_LANG, /, **params: object) -> str:
     """Message `key` in `lang`, formatted with `params`; unknown keys fail loudly in tests."""
     entry = MESSAGES[key]
     text = entry.get(lang) or entry[DEFAULT_LANG]

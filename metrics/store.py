@@ -376,7 +376,8 @@ class Store:
         return bytes(row[0]) if row else None
 
     def insert_submissions(self, cur, subs: list, username: str, file_name: str | None,
-                           sha256: str | None, source: str, at: datetime | None = None) -> list[int]:
+                           sha256: str | None, source: str, at: datetime | list[datetime] | None = None,
+                           file_names: list[str] | None = None) -> list[int]:
         """Insert submissions (ingest.Submission) and their rows in bulk; returns the new ids.
 
         Rows go in through Arrow so that a 150-row workbook or a national batch is one
@@ -386,7 +387,7 @@ class Store:
 
         if not subs:
             return []
-        at = at or utcnow()
+        ats = at if isinstance(at, list) else [at or utcnow()] * len(subs)
         ids = [r[0] for r in cur.execute(
             "SELECT nextval('submission_id_seq') FROM range(?)", [len(subs)]).fetchall()]
         sub_tbl = pa.table({
@@ -397,10 +398,10 @@ class Store:
             "year": pa.array([s.year for s in subs], pa.int32()),
             "metric_code": pa.array([s.metric_code for s in subs], pa.string()),
             "fw_seq": pa.array([s.fw_seq for s in subs], pa.int32()),
-            "file_name": pa.array([file_name] * len(subs), pa.string()),
+            "file_name": pa.array(file_names or [file_name] * len(subs), pa.string()),
             "sha256": pa.array([sha256] * len(subs), pa.string()),
             "username": [username] * len(subs),
-            "accepted_at": pa.array([at] * len(subs), pa.timestamp("us")),
+            "accepted_at": pa.array(ats, pa.timestamp("us")),
             "source": [source] * len(subs),
             "n_rows": pa.array([len(s.rows) for s in subs], pa.int32()),
         })
