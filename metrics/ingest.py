@@ -16,7 +16,7 @@ from pathlib import Path
 
 from metrics import templates as tpl
 from metrics.auth import Action, User, require
-from metrics.errors import PeriodClosed, PermissionDenied, Problem, Rejected
+from metrics.errors import PermissionDenied, Problem, Rejected
 from metrics.framework import Framework, framework_for_year
 from metrics.readers import DEFAULT_LIMITS, Limits, Table, col_letter, open_xlsx, read_csv, read_sheet, sniff
 from metrics.registry import Opd
@@ -529,7 +529,7 @@ def load_context(store) -> Context:
     return Context(store.frameworks(), store.opd_map(), store.city_codes())
 
 
-def check_periods(store, cur, user: User, subs: list[Submission], file: str) -> list[Problem]:
+def check_periods(store, cur, subs: list[Submission], file: str) -> list[Problem]:
     """Closed years refuse uploads; locked years refuse every change."""
     problems = []
     for key in sorted({(s.city_code, s.year) for s in subs}):
@@ -562,7 +562,7 @@ def ingest_bytes(store, user: User, data: bytes, file: str, ctx: Context | None 
         result.problems = [Problem(exc.key, name, params=exc.params)]
         return result
     with store.transaction() as cur:
-        problems = check_periods(store, cur, user, subs, name)
+        problems = check_periods(store, cur, subs, name)
         if problems:
             result.problems = problems
             return result  # nothing written; the transaction commits an empty change
@@ -600,8 +600,3 @@ def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DE
         out.append(ingest_bytes(store, user, data, f.name, ctx, limits))
     return out
 
-
-__all__ = [
-    "AssessmentRow", "MetricRow", "Submission", "IngestResult", "Context", "ingest_bytes", "ingest_paths",
-    "parse_file", "load_context", "PeriodClosed",
-]

@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
 from metrics.errors import Problem, Rejected
@@ -46,7 +46,6 @@ class Table:
     rows: list[list[object]]
     row_numbers: list[int]
     delimiter: str | None = None
-    bad_cells: dict[tuple[int, int], Problem] = field(default_factory=dict)  # (row, col0) -> problem
 
 
 def sniff(data: bytes) -> str:

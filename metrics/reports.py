@@ -60,9 +60,9 @@ def build_tables(store, year: int, city: str | None = None, lang: str = "id") ->
     h = HEADERS.get(lang, HEADERS["id"])
     fw = framework_for_year(store.frameworks(), year)
     cities = {c.city_code: c for c in store.cities()}
-    scores = [s for s in scoring.score(store, [year]) if city is None or s.city_code == city]
-    ranks = {code: rank for code, _, rank in scoring.competition_ranks(
-        [(s.city_code, s.index) for s in scoring.score(store, [year])])}
+    all_scores = scoring.score(store, [year])
+    scores = [s for s in all_scores if city is None or s.city_code == city]
+    ranks = {code: rank for code, _, rank in scoring.competition_ranks([(s.city_code, s.index) for s in all_scores])}
     dim_codes = [d.code for d in fw.dimensions] if fw else []
     pil_codes = [p.code for p in fw.pillars] if fw else []
     city_rows = []
