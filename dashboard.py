@@ -11,7 +11,8 @@ from metrics.errors import CoreError
 from ui import shell
 from ui.shell import tr
 
-st.set_page_config(page_title="Indeks Kota Cerdas", page_icon=":material/location_city:", layout="wide")
+# an emoji favicon is drawn inline; a :material/...: one would be fetched from fonts.gstatic.com
+st.set_page_config(page_title="Indeks Kota Cerdas", page_icon="🏙️", layout="wide")
 
 store = shell.get_store()
 

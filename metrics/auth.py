@@ -40,6 +40,7 @@ class Action(str, Enum):
     READ_AUDIT = "read_audit"
     EXPORT = "export"
     BACKUP = "backup"
+    SETTINGS = "settings"  # publish results to the public, and other instance-wide settings
 
 
 # role -> actions; scope (city / OPD) is checked separately in `require`.

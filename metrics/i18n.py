@@ -74,6 +74,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Tidak ada baris data yang terisi.",
         "en": "No data rows are filled in.",
     },
+    "file.csv_ambiguous": {
+        "id": "Pemisah CSV tidak jelas: judul terbaca {comma} kolom dengan koma dan {semicolon} kolom dengan titik koma. Gunakan satu jenis pemisah saja.",
+        "en": "The CSV delimiter is ambiguous: the header reads as {comma} columns with commas and {semicolon} with semicolons. Use one delimiter only.",
+    },
+    "file.csv_row_width": {
+        "id": "Baris berisi {n} nilai, padahal judul hanya {m} kolom (koma desimal atau koma tanpa tanda kutip?).",
+        "en": "The row holds {n} values but the header has only {m} columns (a decimal comma or an unquoted comma?).",
+    },
+    "file.xml_encoding": {
+        "id": "Bagian '{part}' memakai pengodean {encoding}; hanya UTF-8 yang diterima.",
+        "en": "Part '{part}' uses the {encoding} encoding; only UTF-8 is accepted.",
+    },
+    "file.too_many_cells": {
+        "id": "Lembar berisi terlalu banyak sel (batas {limit}).",
+        "en": "The sheet holds too many cells (limit {limit}).",
+    },
+    "xlsx.stray_cell": {
+        "id": "Sel di luar kolom templat (kolom terakhir {last}) berisi nilai yang tidak akan dibaca; kosongkan atau pindahkan.",
+        "en": "A cell beyond the template's columns (last column {last}) holds a value that would not be read; clear or move it.",
+    },
     "file.personal_data": {
         "id": "Sel tampak berisi NIK atau nomor KK (16 digit). Sistem ini hanya menyimpan data agregat; hapus data pribadi lalu unggah ulang.",
         "en": "The cell looks like a national ID (NIK) or family card (KK) number (16 digits). This system stores aggregates only; remove personal data and upload again.",
@@ -253,6 +273,109 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The backup is damaged: checksum mismatch for '{name}'.",
     },
     "backup.bad": {"id": "Berkas cadangan tidak sah: {detail}.", "en": "Invalid backup file: {detail}."},
+    # --- write side: feedback files, drafts, versions, sign-in by SSO, restore ------------
+    "feedback.sheet": {"id": "Kesalahan", "en": "Errors"},
+    "feedback.suffix": {"id": "koreksi", "en": "corrections"},
+    "feedback.intro": {
+        "id": "Berkas ini ditolak karena {n} masalah. Sel yang salah diberi warna merah dan komentar; perbaiki lalu unggah ulang.",
+        "en": "This file was refused for {n} problem(s). Faulty cells are marked red with a comment; fix them and upload again.",
+    },
+    "entry.draft_too_large": {
+        "id": "Draf terlalu besar (batas {limit} byte); persingkat bukti atau catatan.",
+        "en": "The draft is too large (limit {limit} bytes); shorten the evidence or notes.",
+    },
+    "entry.no_draft": {
+        "id": "Belum ada draf yang tersimpan untuk dikirim.",
+        "en": "There is no saved draft to submit.",
+    },
+    "entry.no_version": {"id": "Versi unggahan {id} tidak ada.", "en": "Submission version {id} does not exist."},
+    "entry.diff_mismatch": {
+        "id": "Versi {old} dan {new} bukan milik OPD dan jenis data yang sama, jadi tidak dapat dibandingkan.",
+        "en": "Versions {old} and {new} do not belong to the same OPD and kind of data, so they cannot be compared.",
+    },
+    "admin.restore_empty": {"id": "Berkas cadangan kosong.", "en": "The backup file is empty."},
+    "login.sso_unknown": {
+        "id": "Identitas SSO Anda tidak terhubung dengan akun mana pun di aplikasi ini; hubungi admin Diskominfo.",
+        "en": "Your SSO identity is not linked to any account in this application; contact the Diskominfo admin.",
+    },
+    # --- assessor review flags ----------------------------------------------------------
+    "review.flag.jump": {"id": "naik ≥2 level dari tahun lalu", "en": "up ≥2 levels since last year"},
+    "review.flag.no_evidence": {"id": "level 3–4 tanpa bukti", "en": "level 3–4 without evidence"},
+    "review.flag.above_peers": {"id": "jauh di atas OPD sejenis di kota lain",
+                                "en": "far above similar OPDs in other cities"},
+    # --- report card (PDF) ----------------------------------------------------------------
+    "rc.no_data": {
+        "id": "Belum ada data penilaian untuk kota {city} tahun {year}, jadi rapor belum dapat dibuat.",
+        "en": "There is no assessment data for city {city} in {year}, so no report card can be made yet.",
+    },
+    "rc.title": {"id": "Rapor Kota Cerdas", "en": "Smart City Report Card"},
+    "rc.subtitle": {"id": "{city} · tahun penilaian {year} · kerangka {fw}",
+                    "en": "{city} · assessment year {year} · framework {fw}"},
+    "rc.footer": {"id": "Indeks Kota Cerdas · {city} · {year} · kerangka {fw} · dibuat {date}",
+                  "en": "Smart City Index · {city} · {year} · framework {fw} · made {date}"},
+    "rc.page": {"id": "hlm. {n}/{total}", "en": "page {n}/{total}"},
+    "rc.index": {"id": "Indeks kota cerdas (skala 0–{hi})", "en": "Smart city index (0–{hi} scale)"},
+    "rc.band": {"id": "Kategori: {band}", "en": "Band: {band}"},
+    "rc.change": {"id": "{delta} dibanding {year} ({prev})", "en": "{delta} compared with {year} ({prev})"},
+    "rc.no_prev": {"id": "Tidak ada data tahun {year} untuk dibandingkan.", "en": "No {year} data to compare with."},
+    "rc.completeness": {"id": "Kelengkapan pengisian", "en": "Completeness"},
+    "rc.answered": {"id": "{answered} dari {pairs} pasangan indikator–OPD terjawab",
+                    "en": "{answered} of {pairs} indicator–OPD pairs answered"},
+    "rc.missing": {"id": "Indikator tanpa data", "en": "Indicators without data"},
+    "rc.missing_note": {"id": "dihitung 0 dalam indeks", "en": "counted as 0 in the index"},
+    "rc.verified": {"id": "Indikator terverifikasi", "en": "Verified indicators"},
+    "rc.verified_note": {"id": "level penilai menggantikan penilaian mandiri",
+                         "en": "the assessor's level replaces the self-assessment"},
+    "rc.scale_title": {"id": "Posisi pada skala kematangan", "en": "Position on the maturity scale"},
+    "rc.scale_legend": {"id": "Garis tebal: {year}; garis tipis: {prev}.", "en": "Thick line: {year}; thin line: {prev}."},
+    "rc.dimensions": {"id": "Dimensi evaluasi", "en": "Evaluation dimensions"},
+    "rc.weight": {"id": "bobot", "en": "weight"},
+    "rc.bars_legend": {"id": "Batang berwarna: {year}; garis abu-abu: {prev}.",
+                       "en": "Coloured bar: {year}; grey line: {prev}."},
+    "rc.pillars_title": {"id": "Pilar kota cerdas", "en": "Smart city pillars"},
+    "rc.radar_legend": {"id": "Area biru: {year}; garis putus-putus: {prev}. Skala 0 di tengah.",
+                        "en": "Blue area: {year}; dashed line: {prev}. Scale 0 at the centre."},
+    "rc.pillars_table": {"id": "Nilai per pilar", "en": "Values by pillar"},
+    "rc.col_code": {"id": "Kode", "en": "Code"},
+    "rc.col_pillar": {"id": "Pilar", "en": "Pillar"},
+    "rc.col_change": {"id": "Perubahan", "en": "Change"},
+    "rc.opds_title": {"id": "Peringkat OPD", "en": "OPD ranking"},
+    "rc.opds_note": {
+        "id": "Indeks tiap OPD dihitung dari indikator yang dijawabnya (dengan level terverifikasi bila ada). "
+              "Kelengkapan adalah bagian indikator yang menjadi tanggung jawab OPD dan sudah dijawab.",
+        "en": "Each OPD's index is computed over the indicators it answered (with verified levels where present). "
+              "Completeness is the share of the OPD's indicators it has answered.",
+    },
+    "rc.col_rank": {"id": "#", "en": "#"},
+    "rc.col_opd": {"id": "OPD", "en": "OPD"},
+    "rc.col_index": {"id": "Indeks", "en": "Index"},
+    "rc.col_completeness": {"id": "Kelengkapan", "en": "Completeness"},
+    "rc.opds_more": {"id": "{n} OPD lainnya ada di lampiran XLSX.", "en": "{n} more OPDs are in the XLSX annex."},
+    "rc.priorities_title": {"id": "Indikator prioritas", "en": "Priority indicators"},
+    "rc.priorities_note": {
+        "id": "Indikator yang paling menaikkan indeks kota bila naik satu level, dengan semua hal lain tetap.",
+        "en": "The indicators that would raise the city index most if they rose one level, all else equal.",
+    },
+    "rc.col_indicator": {"id": "Indikator", "en": "Indicator"},
+    "rc.col_dimension": {"id": "Dimensi", "en": "Dimension"},
+    "rc.col_level": {"id": "Level", "en": "Level"},
+    "rc.col_gain": {"id": "+ indeks", "en": "+ index"},
+    "rc.no_priorities": {"id": "Semua indikator sudah di level tertinggi.", "en": "Every indicator is at the top level."},
+    "rc.method_title": {"id": "Cara menghitung", "en": "How the index is computed"},
+    "rc.method": {
+        "id": "Level efektif tiap indikator ({lo}–{hi}) adalah level verifikasi penilai bila ada; bila tidak, level dari "
+              "metrik layanan; bila tidak, rata-rata penilaian mandiri OPD yang bertanggung jawab. Nilai dimensi dan "
+              "pilar adalah rata-rata tertimbang level indikatornya; indeks adalah rata-rata tertimbang nilai dimensi.",
+        "en": "Each indicator's effective level ({lo}–{hi}) is the assessor's verified level if any; else the level from "
+              "its service metric; else the mean self-assessment of the responsible OPDs. Dimension and pillar values "
+              "are weighted means of their indicators' levels; the index is the weighted mean of the dimensions.",
+    },
+    "rc.missing_rule_zero": {"id": "Indikator yang belum ada datanya dihitung {lo}.",
+                             "en": "Indicators without data count as {lo}."},
+    "rc.missing_rule_exclude": {"id": "Indikator yang belum ada datanya tidak diikutkan.",
+                                "en": "Indicators without data are left out."},
+    "rc.made": {"id": "Dibuat pada {date} dengan kerangka {fw} ({name}).",
+                "en": "Made on {date} under framework {fw} ({name})."},
 }
 
 

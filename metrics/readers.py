@@ -1,10 +1,24 @@
 """Safe, strict readers for the two file types people upload: CSV and XLSX.
 
 Uploaded files come from outside the trust boundary. Everything that can be checked cheaply
-is checked before a spreadsheet parser runs (size, zip entry count, declared unpacked size,
-compression ratio, DTDs), and everything a lenient reader would silently smooth over
-(formulas with no cached value, error cells, merged cells, hidden sheets, odd encodings) is
-surfaced so the ingest layer can refuse it with a position.
+is checked before a spreadsheet parser runs, and the parser only ever sees bytes this module
+has already verified:
+
+* the upload's size, the zip directory's entry count and declared unpacked size, and the
+  compression ratio are checked from the directory alone;
+* every entry is then inflated here, in bounded chunks, with its declared size and CRC
+  enforced, so a forged size header (a "zip bomb" that claims to be small) is stopped after at
+  most its declared size and reported as a damaged file, not a traceback;
+* every part is scanned for DTDs and entity declarations (entity expansion, external
+  entities) and for non-UTF-8 encodings that would hide them from that scan;
+* the verified parts are re-packed into a fresh, uncompressed zip, so the spreadsheet
+  parser (calamine) reads exactly what was checked, never the uploader's container;
+* a sheet's row and column extent, and its cell count, are checked on its XML before
+  calamine builds a grid from it.
+
+Everything a lenient reader would silently smooth over (formulas with no cached value, error
+cells, merged cells, hidden sheets, odd encodings, ambiguous CSV delimiters, rows wider than
+their header) is surfaced so the ingest layer can refuse it with a position.
 """
 
 from __future__ import annotations
@@ -12,13 +26,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
 
 from metrics.errors import Problem, Rejected
 
 XLSX_MAGIC = b"PK\x03\x04"
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLS = 16_384
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,7 @@ class Limits:
     max_cols: int = 30
     max_csv_rows: int = 200_000
     max_text: int = 4_000
+    chunk: int = 1 << 20  # bytes inflated at a time while checking an entry
 
 
 DEFAULT_LIMITS = Limits()
@@ -76,13 +96,24 @@ def decode_csv(data: bytes, file: str) -> str:
 
 
 def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
-    """Parse a UTF-8 CSV (BOM optional), detecting comma or semicolon from the header line."""
+    """Parse a UTF-8 CSV (BOM optional) delimited by commas or semicolons, judged from the header.
+
+    A header that splits into several columns both ways is refused rather than guessed, and so
+    is a data row with more values than the header has columns (typically an unquoted decimal
+    comma such as 3,5, which would otherwise shift every later value one column right).
+    """
     check_size(data, file, limits)
     text = decode_csv(data, file)
     if "\x00" in text:
         raise Rejected([Problem("file.unknown_type", file)])
     first = text.split("\n", 1)[0]
-    counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";")}
+    try:
+        counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";")}
+    except csv.Error as exc:
+        raise Rejected([Problem("file.csv_malformed", file, row=1, params={"detail": str(exc)})]) from None
+    if counts[","] >= 2 and counts[";"] >= 2:
+        raise Rejected([Problem("file.csv_ambiguous", file, row=1,
+                                params={"comma": counts[","], "semicolon": counts[";"]})])
     delimiter = max(counts, key=lambda d: counts[d])
     if counts[delimiter] < 2:
         raise Rejected([Problem("file.csv_one_column", file, row=1)])
@@ -100,28 +131,55 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
     header = [h.strip() for h in all_rows[0][1]]
     if len(header) > limits.max_cols:
         raise Rejected([Problem("file.too_many_cols", file, row=1, params={"n": len(header), "limit": limits.max_cols})])
-    rows, numbers = [], []
+    rows, numbers, problems = [], [], []
     for line, r in all_rows[1:]:
         if not any(c.strip() for c in r):
             continue
+        if len(r) > len(header):
+            problems.append(Problem("file.csv_row_width", file, row=line, column=str(len(header) + 1),
+                                    params={"n": len(r), "m": len(header)}))
+            if len(problems) >= 20:
+                break
+            continue
         rows.append(r)
         numbers.append(line)
+    if problems:
+        raise Rejected(problems)
     return Table(file, None, header, rows, numbers, delimiter=delimiter)
 
 
 # -------------------------------------------------------------------------------------- XLSX
 
-_CELL_RE = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_REF_RE = re.compile(rb'\br="([A-Z]{1,3})([0-9]+)"')
-_TYPE_E_RE = re.compile(rb'\bt="e"')
-_VALUE_RE = re.compile(rb"<v>(.*?)</v>", re.S)
-_DIM_RE = re.compile(rb'<dimension\s+ref="([A-Z]{1,3})([0-9]+)(?::([A-Z]{1,3})([0-9]+))?"')
+# An optional namespace prefix: calamine matches elements by local name, so `<x:c>` is a cell too.
+_NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_CELL_RE = re.compile(rb"<" + _NS + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _NS + rb"c>)", re.S)
+_REF_RE = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]+)\$?([0-9]+)["\']')
+_TYPE_E_RE = re.compile(rb'\bt\s*=\s*["\']e["\']')
+_FORMULA_RE = re.compile(rb"<" + _NS + rb"f(?=[\s/>])")
+_VALUE_RE = re.compile(rb"<" + _NS + rb"v>(.*?)</" + _NS + rb"v>", re.S)
+_DIM_RE = re.compile(rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,3})\$?([0-9]+)'
+                     rb'(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?["\']')
+_ROW_TAG = re.compile(rb"<" + _NS + rb"row(?=[\s/>])")
+_CELL_TAG = re.compile(rb"<" + _NS + rb"c(?=[\s/>])")
+# a row or cell element without an r= attribute: its position is implied by its predecessors
+_NO_REF_TAG = re.compile(rb"<" + _NS + rb"(?:row|c)(?=[\s/>])(?![^>]*\br\s*=)")
+# positions walk, in document order: row starts and cells, with their attributes
+_SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])([^>]*)>")
+_ROW_NUM_RE = re.compile(rb'\br\s*=\s*["\']([0-9]+)["\']')
+# character references in a cell or row reference would hide it from the checks below
+_ESCAPED_REF = re.compile(rb'\br\s*=\s*["\'][^"\'<>]*&')
+_DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
+_XML_DECL_ENC = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
+_LOCAL_SIG = 0x04034B50
+_EOCD_SIG = b"PK\x05\x06"
 
 
 def col_index(letters: str) -> int:
     """0-based column index of Excel column letters."""
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + (ord(ch) - 64)
     return n - 1
 
@@ -134,9 +192,52 @@ def col_letter(idx: int) -> str:
     return s
 
 
+def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
+    """A regex (bytes) matching exactly the strings over `alphabet` that sort after `limit`
+    when compared as numbers in that base: longer ones, or as long and greater.
+
+    Used to find an out-of-range row number or column letters anywhere in a sheet with one
+    C-level search instead of a Python loop over every cell.
+    """
+    alpha = alphabet
+    any_ch = f"[{alpha[0]}-{alpha[-1]}]"
+    alts = [f"{lead}{any_ch}{{{len(limit)},}}"]  # longer (`lead`: the classes a first character may be)
+    for i, ch in enumerate(limit):
+        bigger = alpha[alpha.index(ch) + 1:]
+        if not bigger:
+            continue
+        rest = len(limit) - i - 1
+        alts.append(re.escape(limit[:i]) + f"[{bigger[0]}-{bigger[-1]}]" + (f"{any_ch}{{{rest}}}" if rest else ""))
+    return ("(?:" + "|".join(alts) + ")").encode()
+
+
+def _beyond_patterns(limits: Limits) -> tuple[re.Pattern, re.Pattern]:
+    """(cell ref beyond the allowed rows/columns, row element beyond the allowed rows)."""
+    digits, upper = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    big_row = rb"0*" + _greater_than(str(limits.max_rows), digits, "[1-9]")
+    big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
+    q = rb"""["']"""
+    cell = re.compile(rb"<" + _NS + rb"c\s[^>]*?\br\s*=\s*" + q + rb"\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]+\$?"
+                      + big_row + rb")" + q, re.I)
+    row = re.compile(rb"<" + _NS + rb"row\s[^>]*?\br\s*=\s*" + q + big_row + q)
+    return cell, row
+
+
+_PATTERN_CACHE: dict[Limits, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def _patterns(limits: Limits) -> tuple[re.Pattern, re.Pattern]:
+    if limits not in _PATTERN_CACHE:
+        _PATTERN_CACHE[limits] = _beyond_patterns(limits)
+    return _PATTERN_CACHE[limits]
+
+
 @dataclass
 class XlsxPackage:
-    """An xlsx that passed the container checks; `sheets` maps visible sheet names to parts."""
+    """An xlsx that passed the container checks; `sheets` maps visible sheet names to parts.
+
+    `data` and `zf` are the re-packed, verified container, not the upload's own bytes.
+    """
 
     file: str
     data: bytes
@@ -148,16 +249,115 @@ class XlsxPackage:
         return self.zf.read(name)
 
 
+def _zip_bad(file: str, detail: str) -> Rejected:
+    return Rejected([Problem("file.zip_bad", file, params={"detail": detail})])
+
+
+def _directory_precheck(data: bytes, file: str, limits: Limits) -> None:
+    """Entry count and directory size from the end-of-directory record, before zipfile parses it.
+
+    A 10 MB upload can hold a directory of 200,000 entries; refusing on the declared count keeps
+    that refusal as cheap as the others.
+    """
+    i = data.rfind(_EOCD_SIG, max(0, len(data) - 65_557))
+    if i < 0 or i + 22 > len(data):
+        return  # no directory record at all: zipfile reports the damage
+    _disk_entries, total, cd_size, _cd_offset = struct.unpack_from("<HHII", data, i + 8)
+    if total > limits.max_entries:
+        raise Rejected([Problem("file.zip_entries", file, params={"n": total, "limit": limits.max_entries})])
+    if cd_size > limits.max_entries * 2048:
+        raise Rejected([Problem("file.zip_entries", file, params={"n": f"> {limits.max_entries}",
+                                                                  "limit": limits.max_entries})])
+
+
+def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits) -> Iterator[bytes]:
+    """The entry's content in chunks, inflated here with its declared size and CRC enforced.
+
+    Never yields more than the declared size in total: a stream that would inflate further (a
+    forged size header) is refused at that point, so memory stays bounded by the declared sizes
+    already checked against the limits.
+    """
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise _zip_bad(file, f"{name}: encrypted entry")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _zip_bad(file, f"{name}: unsupported compression method {info.compress_type}")
+    off = info.header_offset
+    if off < 0 or off + _LOCAL_HEADER.size > len(data):
+        raise _zip_bad(file, f"{name}: local header out of range")
+    sig, *_rest, n_len, x_len = _LOCAL_HEADER.unpack_from(data, off)
+    if sig != _LOCAL_SIG:
+        raise _zip_bad(file, f"{name}: bad local header")
+    start = off + _LOCAL_HEADER.size + n_len + x_len
+    end = start + info.compress_size
+    if end > len(data):
+        raise _zip_bad(file, f"{name}: truncated")
+    raw = memoryview(data)[start:end]
+    size, crc, total, step = info.file_size, 0, 0, limits.chunk
+
+    def account(out: bytes) -> bytes:
+        nonlocal total, crc
+        total += len(out)
+        if total > size:
+            raise _zip_bad(file, f"{name}: inflates past its declared size of {size} bytes (forged size header)")
+        crc = zlib.crc32(out, crc)
+        return out
+
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != size:
+            raise _zip_bad(file, f"{name}: stored size mismatch")
+        for i in range(0, len(raw), step):
+            yield account(bytes(raw[i:i + step]))
+    else:
+        d = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            for i in range(0, len(raw), step):
+                pending = raw[i:i + step]
+                while pending and not d.eof:
+                    out = d.decompress(pending, step)
+                    pending = d.unconsumed_tail
+                    if out:
+                        yield account(out)
+                if d.eof:
+                    break
+            while not d.eof:  # input exhausted; drain what the inflater still holds
+                out = d.decompress(b"", step)
+                if not out:
+                    break
+                yield account(out)
+        except zlib.error as exc:
+            raise _zip_bad(file, f"{name}: {exc}") from None
+        if not d.eof:
+            raise _zip_bad(file, f"{name}: compressed data truncated")
+    if total != size:
+        raise _zip_bad(file, f"{name}: {total} bytes, {size} declared (forged size header)")
+    if crc != info.CRC:
+        raise _zip_bad(file, f"{name}: CRC mismatch")
+
+
+def _check_encoding(head: bytes, file: str, name: str) -> None:
+    """Refuse parts in UTF-16/32 or declaring a non-UTF-8 encoding: the DTD scan reads UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or head[:2] in (b"<\x00", b"\x00<"):
+        raise Rejected([Problem("file.xml_encoding", file, params={"part": name, "encoding": "UTF-16/32"})])
+    m = _XML_DECL_ENC.match(head)
+    if m and m.group(1).strip().lower() not in _UTF8_NAMES:
+        raise Rejected([Problem("file.xml_encoding", file, params={
+            "part": name, "encoding": m.group(1).decode("ascii", "replace")[:40]})])
+
+
 def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPackage:
-    """Check the zip container and the workbook parts; refuse before any spreadsheet parser runs."""
+    """Check the zip container and every part; refuse before any spreadsheet parser runs."""
     from defusedxml import ElementTree as SafeET  # defused: refuses entities, never fetches
 
     check_size(data, file, limits)
+    _directory_precheck(data, file, limits)
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise Rejected([Problem("file.zip_bad", file, params={"detail": str(exc) or type(exc).__name__})]) from None
+        zin = zipfile.ZipFile(io.BytesIO(data))
+        infos = zin.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as exc:
+        raise _zip_bad(file, str(exc) or type(exc).__name__) from None
+    except Exception as exc:  # anything else zipfile trips over in a damaged directory
+        raise _zip_bad(file, type(exc).__name__) from None
     if len(infos) > limits.max_entries:
         raise Rejected([Problem("file.zip_entries", file, params={"n": len(infos), "limit": limits.max_entries})])
     declared = sum(i.file_size for i in infos)
@@ -168,38 +368,47 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
         raise Rejected(
             [Problem("file.zip_ratio", file, params={"ratio": round(declared / compressed), "limit": limits.max_ratio})]
         )
-    names = {i.filename for i in infos}
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _zip_bad(file, f"{dup}: duplicate entry")
 
-    def read_part(name: str) -> bytes:
-        try:
-            blob = zf.read(name)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, OSError, EOFError, ValueError) as exc:
-            raise Rejected([Problem("file.zip_bad", file, params={"detail": f"{name}: {exc}"})]) from None
-        except Exception as exc:  # zlib.error and friends from damaged streams
-            raise Rejected([Problem("file.zip_bad", file, params={"detail": f"{name}: {type(exc).__name__}"})]) from None
-        if len(blob) > limits.max_unzipped:
-            raise Rejected([Problem("file.zip_size", file, params={"size": len(blob), "limit": limits.max_unzipped})])
-        return blob
-
-    # Any DTD in any XML part is refused: no legitimate workbook needs one, and it is how
-    # entity-expansion and external-entity attacks get in (calamine's parser is not ours to audit).
-    for info in infos:
-        if info.filename.endswith((".xml", ".rels", ".vml")):
-            blob = read_part(info.filename)
-            if b"<!DOCTYPE" in blob[:65536].upper() or b"<!ENTITY" in blob[:65536].upper():
-                raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
+    # Inflate every entry once, here, checking sizes, CRCs, encodings and DTDs, and re-pack the
+    # verified bytes (uncompressed) for the parser. Any DTD in any part is refused: no
+    # legitimate workbook needs one, and it is how entity-expansion and external-entity attacks
+    # get in; the scan covers every entry, since a sheet may live under any name the rels give.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zclean:
+        for info in infos:
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_STORED
+            zi.file_size = info.file_size
+            if info.is_dir():
+                zclean.writestr(zi, b"")
+                continue
+            tail = b""
+            first = True
+            with zclean.open(zi, "w") as w:
+                for chunk in _entry_chunks(data, info, file, limits):
+                    if first:
+                        _check_encoding(chunk[:256], file, info.filename)
+                        first = False
+                    if _DTD_RE.search(tail + chunk):
+                        raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
+                    tail = chunk[-16:]
+                    w.write(chunk)
+    clean = out.getvalue()
+    zf = zipfile.ZipFile(io.BytesIO(clean))
 
     if "xl/workbook.xml" not in names:
-        raise Rejected([Problem("file.zip_bad", file, params={"detail": "xl/workbook.xml missing"})])
+        raise _zip_bad(file, "xl/workbook.xml missing")
     try:
-        wb = SafeET.fromstring(read_part("xl/workbook.xml"))
+        wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
         rels = (
-            SafeET.fromstring(read_part("xl/_rels/workbook.xml.rels"))
+            SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
             if "xl/_rels/workbook.xml.rels" in names
             else None
         )
-    except Rejected:
-        raise
     except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
         raise Rejected([Problem("file.xml_bad", file, params={"detail": type(exc).__name__})]) from None
     targets: dict[str, str] = {}
@@ -214,14 +423,99 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     sheets: dict[str, str] = {}
     hidden: list[str] = []
     for el in wb.iter():
-        if el.tag.rsplit("}", 1)[-1] != "sheet":
+        if not isinstance(el.tag, str) or el.tag.rsplit("}", 1)[-1] != "sheet":
             continue
         name = el.get("name") or ""
         rid = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
         if el.get("state") in ("hidden", "veryHidden"):
             hidden.append(name)
         sheets[name] = targets.get(rid, "")
-    return XlsxPackage(file, data, sheets, hidden, zf)
+    return XlsxPackage(file, clean, sheets, hidden, zf)
+
+
+_PREFIXED_TAG = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row)(?=[\s/>])")
+
+
+def _count_upto(pattern: re.Pattern, xml: bytes, limit: int) -> int:
+    n = 0
+    for _ in pattern.finditer(xml):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
+def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a sheet reaching past the allowed rows/columns, or holding too many cells, from its XML.
+
+    Runs before calamine so that it never builds a grid from a sheet that declares a cell at
+    row 1,048,576 or column XFD, or that stacks a million cells onto a few positions. The common
+    case is three C-level regex searches; only a sheet whose rows or cells omit their `r`
+    reference (positions implied by order) is walked element by element, and that walk stops
+    as soon as the cell budget is spent.
+    """
+    def too_many_rows(n: object) -> Rejected:
+        return Rejected([Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})])
+
+    def too_many_cols(n: object, row: int | None = None) -> Rejected:
+        return Rejected([Problem("file.too_many_cols", file, sheet, row, params={"n": n, "limit": limits.max_cols})])
+
+    m = _DIM_RE.search(xml[:4096])
+    if m:
+        last_col = (m.group(3) or m.group(1)).decode()
+        last_row = int(m.group(4) or m.group(2))
+        if last_row > limits.max_rows:
+            raise too_many_rows(last_row)
+        if col_index(last_col) + 1 > limits.max_cols:
+            raise too_many_cols(col_index(last_col) + 1)
+    budget = limits.max_rows * limits.max_cols
+    if _PREFIXED_TAG.search(xml):  # prefixed elements: count with the regex, stopping at the budget
+        cells = _count_upto(_CELL_TAG, xml, budget)
+        rows = _count_upto(_ROW_TAG, xml, limits.max_rows)
+    else:  # the usual case, counted in C
+        cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+        rows = sum(xml.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    if cells > budget:
+        raise Rejected([Problem("file.too_many_cells", file, sheet, params={"limit": budget})])
+    if rows > limits.max_rows:
+        raise too_many_rows(f">{limits.max_rows}")
+    if _ESCAPED_REF.search(xml):
+        raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "escaped cell reference"})])
+    cell_beyond, row_beyond = _patterns(limits)
+    hit = row_beyond.search(xml)
+    if hit:
+        raise too_many_rows(int(_ROW_NUM_RE.search(hit.group(0)).group(1)))
+    hit = cell_beyond.search(xml)
+    if hit:
+        ref = _REF_RE.search(hit.group(0))
+        r, c = int(ref.group(2)), col_index(ref.group(1).decode()) + 1
+        if r > limits.max_rows:
+            raise too_many_rows(r)
+        raise too_many_cols(c, r)
+    if not _NO_REF_TAG.search(xml):
+        return
+    # Some rows or cells carry no reference: walk them in order as calamine does (a row without
+    # r follows the previous row, a cell without r the previous cell of its row). The counts
+    # above bound this loop.
+    row, col = 0, -1
+    for tag in _SHAPE_TAG.finditer(xml):
+        kind, attrs = tag.group(1), tag.group(2)
+        if kind == b"row":
+            rm = _ROW_NUM_RE.search(attrs)
+            row = int(rm.group(1)) if rm else row + 1
+            col = -1
+            if row > limits.max_rows:
+                raise too_many_rows(row)
+        else:
+            ref = _REF_RE.search(attrs)
+            if ref:
+                row, col = int(ref.group(2)), col_index(ref.group(1).decode())
+            else:
+                col += 1
+            if row > limits.max_rows:
+                raise too_many_rows(row)
+            if col + 1 > limits.max_cols:
+                raise too_many_cols(col + 1, row)
 
 
 def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
@@ -237,21 +531,24 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], 
         last_col = m.group(3) or m.group(1)
         last_row = m.group(4) or m.group(2)
         dim = (int(last_row), col_index(last_col.decode()) + 1)
-    if b"<f" not in xml and b't="e"' not in xml:
+    if not _FORMULA_RE.search(xml) and not _TYPE_E_RE.search(xml):
         return special, dim
+    row, col = 0, -1
     for cm in _CELL_RE.finditer(xml):
         attrs, body = cm.group(1), cm.group(2) or b""
-        is_formula = b"<f" in body
+        ref = _REF_RE.search(attrs)
+        if ref:
+            row, col = int(ref.group(2)), col_index(ref.group(1).decode())
+        else:  # position implied by order (check_sheet_shape has bounded it); good enough to point at
+            col += 1
+        is_formula = bool(_FORMULA_RE.search(body))
         is_error = bool(_TYPE_E_RE.search(attrs))
         if not (is_formula or is_error):
             continue
-        ref = _REF_RE.search(attrs)
-        if not ref:
-            continue
-        pos = (int(ref.group(2)), col_index(ref.group(1).decode()))
+        pos = (max(row, 1), max(col, 0))
         if is_error:
             v = _VALUE_RE.search(body)
-            special[pos] = ("error", v.group(1).decode("utf-8", "replace") if v else "#ERR")
+            special[pos] = ("error", v.group(1).decode("utf-8", "replace")[:40] if v else "#ERR")
         else:
             special[pos] = ("formula", "")
     return special, dim
@@ -263,19 +560,16 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     Returns (rows, special, merged): rows[r0][c0] 0-based; special keyed by (1-based row, c0);
     merged as 0-based ((r0, c0), (r1, c1)) corners.
     """
-    from python_calamine import CalamineWorkbook
-
     part = pkg.sheets.get(sheet, "")
     try:
         xml = pkg.part(part)
     except Exception as exc:
-        raise Rejected([Problem("file.zip_bad", pkg.file, sheet=sheet, params={"detail": f"{part}: {exc}"})]) from None
-    special, dim = scan_sheet_xml(xml)
-    if dim:
-        if dim[0] > limits.max_rows:
-            raise Rejected([Problem("file.too_many_rows", pkg.file, sheet=sheet, params={"n": dim[0], "limit": limits.max_rows})])
-        if dim[1] > limits.max_cols:
-            raise Rejected([Problem("file.too_many_cols", pkg.file, sheet=sheet, params={"n": dim[1], "limit": limits.max_cols})])
+        raise Rejected([Problem("file.zip_bad", pkg.file, sheet=sheet, params={"detail": f"{part or sheet}: {type(exc).__name__}"})]) from None
+    check_sheet_shape(xml, pkg.file, sheet, limits)
+    special, _dim = scan_sheet_xml(xml)
+    del xml
+    from python_calamine import CalamineWorkbook  # only now: the container and the sheet passed
+
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
         sh = wb.get_sheet_by_name(sheet)
@@ -292,3 +586,22 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     except Exception as exc:  # calamine raises its own types for CRC, XML and zip damage
         raise Rejected([Problem("file.xml_bad", pkg.file, sheet=sheet, params={"detail": f"{type(exc).__name__}: {exc}"[:200]})]) from None
     return rows, special, merged
+
+
+def stray_cells(rows: list[list[object]], width: int, first_row: int, file: str, sheet: str | None) -> None:
+    """Refuse values to the right of the last header column (from `first_row`, 1-based).
+
+    Such cells are not read by anything, so a value typed there would otherwise vanish silently.
+    """
+    problems = []
+    for r1 in range(first_row, len(rows) + 1):
+        row = rows[r1 - 1]
+        for c0 in range(width, len(row)):
+            if row[c0] not in ("", None):
+                problems.append(Problem("xlsx.stray_cell", file, sheet, r1, col_letter(c0),
+                                        {"last": col_letter(width - 1) if width else "A"}))
+                break
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise Rejected(problems)

@@ -103,34 +103,32 @@ def _frameworks_by_seq(store) -> dict[int, Framework]:
 
 def score(store, years: list[int] | None = None, city: str | None = None) -> list[CityScore]:
     """Scores of every city-year with data (and of `city` for each of `years` even without)."""
-    rows = store.score_rows(list(years) if years is not None else None, city)
+    t = store.score_table(list(years) if years is not None else None, city)
     fws = _frameworks_by_seq(store)
-    acc: dict[tuple[str, int], dict] = defaultdict(lambda: {"dimension": {}, "pillar": {}, "subpillar": {}})
-    for city_code, year, fw_seq, kind, code, value in rows:
-        a = acc[(city_code, year)]
-        if fw_seq is not None:
-            a["fw_seq"] = fw_seq
-        if kind in ("dimension", "pillar", "subpillar"):
-            a[kind][code] = value
-        else:
-            a[kind] = value
+    # the breakdowns' keys in framework order, once per framework rather than once per city-year
+    orders = {seq: ([d.code for d in fw.dimensions], [p.code for p in fw.pillars], [s.code for s in fw.subpillars])
+              for seq, fw in fws.items()}
     out = []
-    for (city_code, year), a in acc.items():
-        seq = a.get("fw_seq")
+    for (city_code, year, seq, index, dc, dv, pc, pv, sc, sv, indicators, missing, pairs,
+         answered) in zip(t["city_code"], t["year"], t["fw_seq"], t["index"], t["dim_codes"], t["dim_values"],
+                          t["pillar_codes"], t["pillar_values"], t["sub_codes"], t["sub_values"],
+                          t["indicators"], t["missing"], t["pairs"], t["answered"]):
         fw = fws.get(seq)
         if fw is None:
             continue
-        dims = {d.code: a["dimension"].get(d.code) for d in fw.dimensions if d.code in a["dimension"]}
-        pillars = {p.code: a["pillar"].get(p.code) for p in fw.pillars if p.code in a["pillar"]}
-        subs = {s.code: a["subpillar"].get(s.code) for s in fw.subpillars if s.code in a["subpillar"]}
-        pairs, answered = int(a.get("pairs") or 0), int(a.get("answered") or 0)
-        index = a.get("index")
+        od, op, osub = orders[seq]
+        got = dict(zip(dc or (), dv or ()))
+        dims = {c: got[c] for c in od if c in got}
+        got = dict(zip(pc or (), pv or ()))
+        pillars = {c: got[c] for c in op if c in got}
+        got = dict(zip(sc or (), sv or ()))
+        subs = {c: got[c] for c in osub if c in got}
+        pairs, answered = int(pairs or 0), int(answered or 0)
         out.append(CityScore(
             city_code=city_code, year=year, framework_id=fw.id, fw_seq=seq, index=index,
             band=fw.band(index), dimensions=dims, pillars=pillars, subpillars=subs,
             completeness=(answered / pairs) if pairs else None,
-            indicators=int(a.get("indicators") or 0), missing=int(a.get("missing") or 0),
-            pairs=pairs, answered=answered,
+            indicators=int(indicators or 0), missing=int(missing or 0), pairs=pairs, answered=answered,
         ))
     out.sort(key=lambda s: (s.year, s.city_code))
     return out

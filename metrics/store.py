@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -112,6 +112,77 @@ class SubmissionMeta:
     n_rows: int
 
 
+@dataclass
+class SubmissionBatch:
+    """Submissions and their rows as columns: the shape many files are inserted in at once.
+
+    `a_sub`/`m_sub` give each assessment/metric row the position of its submission in the
+    batch. Columns pickle and extend cheaply, so a national batch parsed in worker processes
+    reaches the store without a Python object per answer row.
+    """
+
+    kind: list = field(default_factory=list)
+    city_code: list = field(default_factory=list)
+    opd_code: list = field(default_factory=list)
+    year: list = field(default_factory=list)
+    metric_code: list = field(default_factory=list)
+    fw_seq: list = field(default_factory=list)
+    file_name: list = field(default_factory=list)
+    sha256: list = field(default_factory=list)
+    n_rows: list = field(default_factory=list)
+    a_sub: list = field(default_factory=list)
+    a_code: list = field(default_factory=list)
+    a_level: list = field(default_factory=list)
+    a_evidence: list = field(default_factory=list)
+    a_note: list = field(default_factory=list)
+    a_row: list = field(default_factory=list)
+    m_sub: list = field(default_factory=list)
+    m_period: list = field(default_factory=list)
+    m_value: list = field(default_factory=list)
+    m_row: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def add(self, sub, file_name: str | None, sha256: str | None) -> None:
+        """Append one ingest.Submission (kind, codes, year, fw_seq, metric_code, rows)."""
+        k = len(self.kind)
+        rows = sub.rows
+        if sub.kind == "assessment":
+            codes = [r.indicator_code for r in rows]
+            if len(set(codes)) != len(codes):
+                # scoring counts answer rows as (OPD, indicator) pairs; ingest refuses such files
+                raise ValueError(f"submission {sub.city_code}/{sub.opd_code}/{sub.year} answers an indicator twice")
+            self.a_sub.extend([k] * len(rows))
+            self.a_code.extend(codes)
+            self.a_level.extend([r.level for r in rows])
+            self.a_evidence.extend([r.evidence for r in rows])
+            self.a_note.extend([r.note for r in rows])
+            self.a_row.extend([r.source_row for r in rows])
+        else:
+            self.m_sub.extend([k] * len(rows))
+            self.m_period.extend([r.period for r in rows])
+            self.m_value.extend([r.value for r in rows])
+            self.m_row.extend([r.source_row for r in rows])
+        self.kind.append(sub.kind)
+        self.city_code.append(sub.city_code)
+        self.opd_code.append(sub.opd_code)
+        self.year.append(sub.year)
+        self.metric_code.append(sub.metric_code)
+        self.fw_seq.append(sub.fw_seq)
+        self.file_name.append(file_name)
+        self.sha256.append(sha256)
+        self.n_rows.append(len(rows))
+
+    def extend(self, other: "SubmissionBatch") -> None:
+        off = len(self.kind)
+        for name in ("kind", "city_code", "opd_code", "year", "metric_code", "fw_seq", "file_name", "sha256",
+                     "n_rows", "a_code", "a_level", "a_evidence", "a_note", "a_row", "m_period", "m_value", "m_row"):
+            getattr(self, name).extend(getattr(other, name))
+        self.a_sub.extend([k + off for k in other.a_sub] if off else other.a_sub)
+        self.m_sub.extend([k + off for k in other.m_sub] if off else other.m_sub)
+
+
 class Store:
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
@@ -131,6 +202,8 @@ class Store:
             raise
         self._write_lock = threading.RLock()
         self._fw_cache: dict[int, Framework] = {}
+        # per open transaction (keyed by cursor): city-years whose score tables need rebuilding
+        self._stale: dict[int, set[tuple[str, int]]] = {}
         if migrate and not read_only:
             self.migrate()
 
@@ -151,11 +224,17 @@ class Store:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._write_lock, self.cursor() as cur:
             cur.begin()
+            self._stale[id(cur)] = set()
             try:
                 yield cur
+                # derived score tables follow the change in the same transaction, once per
+                # transaction however many submissions it wrote
+                self._refresh_stale(cur)
             except BaseException:
                 cur.rollback()
                 raise
+            finally:
+                self._stale.pop(id(cur), None)
             cur.commit()
 
     def migrate(self) -> None:
@@ -189,6 +268,22 @@ class Store:
         with self._write_lock, self.cursor() as cur:
             cur.execute("CHECKPOINT")
 
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Many write transactions in a row (a national batch): write the data file once at the end.
+
+        By default DuckDB checkpoints whenever the write-ahead log passes 16 MB, which during a
+        batch of thousands of files rewrites the same tables over and over.
+        """
+        with self.cursor() as cur:
+            cur.execute("SET checkpoint_threshold = '1GB'")
+        try:
+            yield
+        finally:
+            with self.cursor() as cur:
+                cur.execute("RESET checkpoint_threshold")
+            self.checkpoint()
+
     # ------------------------------------------------------------------ settings
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:
@@ -216,6 +311,30 @@ class Store:
         )
         return new_id
 
+    def write_audit_many(self, cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[int]:
+        """Append one hash-chained audit row per (action, object, before, after), in order, in one go."""
+        import pyarrow as pa
+
+        if not entries:
+            return []
+        last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        next_id = (last[0] + 1) if last else 1
+        prev = last[1] if last else audit_chain.GENESIS
+        cols: dict[str, list] = {k: [] for k in ("id", "logged_at", "username", "action", "object", "before",
+                                                   "after", "prev_hash", "hash")}
+        for n, (action, obj, before, after) in enumerate(entries):
+            at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            b, a = audit_chain.canonical(before), audit_chain.canonical(after)
+            h = audit_chain.row_hash(prev, next_id + n, at, user.username, action, obj, b, a)
+            for k, v in zip(cols, (next_id + n, at, user.username, action, obj, b, a, prev, h)):
+                cols[k].append(v)
+            prev = h
+        tbl = pa.table({k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in cols.items()})
+        cur.register("_new_audit", tbl)
+        cur.execute("INSERT INTO audit SELECT * FROM _new_audit")
+        cur.unregister("_new_audit")
+        return cols["id"]
+
     def audit_rows(self) -> list[audit_chain.AuditRow]:
         with self.cursor() as cur:
             rows = cur.execute(
@@ -237,6 +356,11 @@ class Store:
     def audit_count(self) -> int:
         with self.cursor() as cur:
             return cur.execute("SELECT count(*) FROM audit").fetchone()[0]
+
+    def audit_actions(self) -> list[str]:
+        """The distinct audit actions recorded, for the audit page's filter."""
+        with self.cursor() as cur:
+            return [r[0] for r in cur.execute("SELECT DISTINCT action FROM audit ORDER BY 1").fetchall()]
 
     # ------------------------------------------------------------------ frameworks
 
@@ -267,6 +391,7 @@ class Store:
                 for n, i in enumerate(fw.indicators)
             ],
         )
+        self.mark_scores_stale(cur, ALL_CITY_YEARS)  # which framework scores a year may have changed
         return seq
 
     def frameworks(self) -> list[tuple[Framework, int]]:
@@ -301,12 +426,20 @@ class Store:
         return new, len(cities) - new
 
     def upsert_opds(self, cur, opds: list[Opd]) -> tuple[int, int]:
-        existing = set(cur.execute("SELECT city_code, opd_code FROM opds").fetchall())
+        existing = {(r[0], r[1]): r[2] for r in
+                    cur.execute("SELECT city_code, opd_code, opd_type FROM opds").fetchall()}
         cur.executemany(
             "INSERT OR REPLACE INTO opds VALUES (?, ?, ?, ?)",
             [[o.city_code, o.opd_code, o.opd_type, o.name] for o in opds],
         )
         new = sum(1 for o in opds if (o.city_code, o.opd_code) not in existing)
+        # an OPD's type decides which of its answers count towards completeness
+        changed = sorted({o.city_code for o in opds if existing.get((o.city_code, o.opd_code)) != o.opd_type})
+        if changed:
+            years = cur.execute(
+                "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)", [changed]
+            ).fetchall()
+            self.mark_scores_stale(cur, {(c, y) for c, y in years})
         return new, len(opds) - new
 
     def city_codes(self, cur=None) -> set[str]:
@@ -370,87 +503,102 @@ class Store:
             "INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", [sha256, name, len(content), content]
         )
 
+    def keep_files(self, cur, files: list[tuple[str, str, bytes]]) -> None:
+        """keep_file() for many (sha256, name, content) at once; a content already kept is skipped."""
+        import pyarrow as pa
+
+        first: dict[str, tuple[str, bytes]] = {}
+        for sha, name, content in files:
+            first.setdefault(sha, (name, content))
+        if not first:
+            return
+        tbl = pa.table({
+            "sha256": pa.array(list(first), pa.string()),
+            "name": pa.array([v[0] for v in first.values()], pa.string()),
+            "size": pa.array([len(v[1]) for v in first.values()], pa.int64()),
+            "content": pa.array([v[1] for v in first.values()], pa.binary()),
+        })
+        cur.register("_new_files", tbl)
+        cur.execute("INSERT INTO files SELECT * FROM _new_files n WHERE NOT EXISTS "
+                    "(SELECT 1 FROM files f WHERE f.sha256 = n.sha256)")
+        cur.unregister("_new_files")
+
+    def period_statuses(self, cur, cities: list[str]) -> dict[tuple[str, int], str]:
+        """(city, year) -> status of every period row of `cities` (no row means open)."""
+        rows = cur.execute("SELECT city_code, year, status FROM periods WHERE list_contains(?, city_code)",
+                           [sorted(set(cities))]).fetchall()
+        return {(c, y): st for c, y, st in rows}
+
     def file_content(self, sha256: str) -> bytes | None:
         with self.cursor() as cur:
             row = cur.execute("SELECT content FROM files WHERE sha256 = ?", [sha256]).fetchone()
         return bytes(row[0]) if row else None
 
-    def insert_submissions(self, cur, subs: list, username: str, file_name: str | None,
+    def insert_submissions(self, cur, subs: "list | SubmissionBatch", username: str, file_name: str | None,
                            sha256: str | None, source: str, at: datetime | list[datetime] | None = None,
                            file_names: list[str] | None = None) -> list[int]:
-        """Insert submissions (ingest.Submission) and their rows in bulk; returns the new ids.
+        """Insert submissions and their rows in bulk; returns the new ids, in order.
 
-        Rows go in through Arrow so that a 150-row workbook or a national batch is one
-        columnar append per table, not a statement per row.
+        `subs` is a list of ingest.Submission (all from `file_name`/`sha256`, or per submission
+        `file_names`) or a SubmissionBatch that carries each submission's file itself. Rows go in
+        through Arrow, so a 150-row workbook or a national batch is one columnar append per table.
         """
         import pyarrow as pa
 
-        if not subs:
+        if isinstance(subs, SubmissionBatch):
+            batch = subs
+        else:
+            batch = SubmissionBatch()
+            for n, s in enumerate(subs):
+                batch.add(s, file_names[n] if file_names else file_name, sha256)
+        if not len(batch):
             return []
-        ats = at if isinstance(at, list) else [at or utcnow()] * len(subs)
+        count = len(batch)
+        ats = at if isinstance(at, list) else [at or utcnow()] * count
         ids = [r[0] for r in cur.execute(
-            "SELECT nextval('submission_id_seq') FROM range(?)", [len(subs)]).fetchall()]
+            "SELECT nextval('submission_id_seq') FROM range(?)", [count]).fetchall()]
         sub_tbl = pa.table({
             "id": pa.array(ids, pa.int64()),
-            "kind": [s.kind for s in subs],
-            "city_code": [s.city_code for s in subs],
-            "opd_code": [s.opd_code for s in subs],
-            "year": pa.array([s.year for s in subs], pa.int32()),
-            "metric_code": pa.array([s.metric_code for s in subs], pa.string()),
-            "fw_seq": pa.array([s.fw_seq for s in subs], pa.int32()),
-            "file_name": pa.array(file_names or [file_name] * len(subs), pa.string()),
-            "sha256": pa.array([sha256] * len(subs), pa.string()),
-            "username": [username] * len(subs),
+            "kind": pa.array(batch.kind, pa.string()),
+            "city_code": pa.array(batch.city_code, pa.string()),
+            "opd_code": pa.array(batch.opd_code, pa.string()),
+            "year": pa.array(batch.year, pa.int32()),
+            "metric_code": pa.array(batch.metric_code, pa.string()),
+            "fw_seq": pa.array(batch.fw_seq, pa.int32()),
+            "file_name": pa.array(batch.file_name, pa.string()),
+            "sha256": pa.array(batch.sha256, pa.string()),
+            "username": pa.array([username] * count, pa.string()),
             "accepted_at": pa.array(ats, pa.timestamp("us")),
-            "source": [source] * len(subs),
-            "n_rows": pa.array([len(s.rows) for s in subs], pa.int32()),
+            "source": pa.array([source] * count, pa.string()),
+            "n_rows": pa.array(batch.n_rows, pa.int32()),
         })
         cur.register("_new_subs", sub_tbl)
         cur.execute("INSERT INTO submissions SELECT * FROM _new_subs")
         cur.unregister("_new_subs")
-        a_cols: dict[str, list] = {"submission_id": [], "indicator_code": [], "level": [], "evidence": [],
-                                   "note": [], "source_row": []}
-        m_cols: dict[str, list] = {"submission_id": [], "metric_code": [], "period": [], "value": [],
-                                   "source_row": []}
-        for sid, s in zip(ids, subs):
-            if s.kind == "assessment":
-                for r in s.rows:
-                    a_cols["submission_id"].append(sid)
-                    a_cols["indicator_code"].append(r.indicator_code)
-                    a_cols["level"].append(r.level)
-                    a_cols["evidence"].append(r.evidence)
-                    a_cols["note"].append(r.note)
-                    a_cols["source_row"].append(r.source_row)
-            else:
-                for r in s.rows:
-                    m_cols["submission_id"].append(sid)
-                    m_cols["metric_code"].append(s.metric_code)
-                    m_cols["period"].append(r.period)
-                    m_cols["value"].append(r.value)
-                    m_cols["source_row"].append(r.source_row)
-        if a_cols["submission_id"]:
+        if batch.a_sub:
             t = pa.table({
-                "submission_id": pa.array(a_cols["submission_id"], pa.int64()),
-                "indicator_code": pa.array(a_cols["indicator_code"], pa.string()),
-                "level": pa.array(a_cols["level"], pa.int8()),
-                "evidence": pa.array(a_cols["evidence"], pa.string()),
-                "note": pa.array(a_cols["note"], pa.string()),
-                "source_row": pa.array(a_cols["source_row"], pa.int32()),
+                "submission_id": pa.array([ids[k] for k in batch.a_sub], pa.int64()),
+                "indicator_code": pa.array(batch.a_code, pa.string()),
+                "level": pa.array(batch.a_level, pa.int8()),
+                "evidence": pa.array(batch.a_evidence, pa.string()),
+                "note": pa.array(batch.a_note, pa.string()),
+                "source_row": pa.array(batch.a_row, pa.int32()),
             })
             cur.register("_new_rows", t)
             cur.execute("INSERT INTO assessments SELECT * FROM _new_rows")
             cur.unregister("_new_rows")
-        if m_cols["submission_id"]:
+        if batch.m_sub:
             t = pa.table({
-                "submission_id": pa.array(m_cols["submission_id"], pa.int64()),
-                "metric_code": pa.array(m_cols["metric_code"], pa.string()),
-                "period": pa.array(m_cols["period"], pa.string()),
-                "value": pa.array(m_cols["value"], pa.float64()),
-                "source_row": pa.array(m_cols["source_row"], pa.int32()),
+                "submission_id": pa.array([ids[k] for k in batch.m_sub], pa.int64()),
+                "metric_code": pa.array([batch.metric_code[k] for k in batch.m_sub], pa.string()),
+                "period": pa.array(batch.m_period, pa.string()),
+                "value": pa.array(batch.m_value, pa.float64()),
+                "source_row": pa.array(batch.m_row, pa.int32()),
             })
             cur.register("_new_rows", t)
             cur.execute("INSERT INTO metric_values SELECT * FROM _new_rows")
             cur.unregister("_new_rows")
+        self.mark_scores_stale(cur, set(zip(batch.city_code, batch.year)))
         return ids
 
     def submissions_frame(self, city: str | None = None, opd: str | None = None, year: int | None = None,
@@ -523,6 +671,7 @@ class Store:
             "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [vid, city, year, indicator, level, note, username, utcnow()],
         )
+        self.mark_scores_stale(cur, {(city, year)})
         return vid
 
     def current_verification(self, cur, city: str, year: int, indicator: str):
@@ -582,8 +731,77 @@ class Store:
     def delete_draft(self, cur, city: str, opd: str, year: int) -> None:
         cur.execute("DELETE FROM drafts WHERE city_code = ? AND opd_code = ? AND year = ?", [city, opd, year])
 
+    # ------------------------------------------------------------------ precomputed score tables
+
+    def mark_scores_stale(self, cur, city_years: set[tuple[str, int]] | tuple) -> None:
+        """Note city-years whose score tables must follow a write made on `cur`.
+
+        Inside `transaction()` the rebuild runs once, just before commit; on any other cursor
+        it runs at once. Pass ALL_CITY_YEARS when every city-year may have changed.
+        """
+        items = {ALL_CITY_YEARS} if city_years == ALL_CITY_YEARS else set(city_years)
+        pending = self._stale.get(id(cur))
+        if pending is None:
+            self._rebuild_score_tables(cur, items)
+        else:
+            pending |= items
+
+    def _refresh_stale(self, cur) -> None:
+        pending = self._stale.get(id(cur))
+        if pending:
+            self._rebuild_score_tables(cur, pending)
+            pending.clear()
+
+    def _rebuild_score_tables(self, cur, items: set) -> None:
+        if ALL_CITY_YEARS in items:
+            for table in _SCORE_TABLES:
+                cur.execute(f"DELETE FROM {table}")  # fixed table names
+                cur.execute(f"INSERT INTO {table} " + _REFRESH_ALL[table])
+            cur.execute("DELETE FROM score_city")
+            cur.execute(_SCORE_CITY_ALL)
+            return
+        pairs = sorted(items)
+        params = {"cities": [c for c, _ in pairs], "years": [y for _, y in pairs]}
+        for table in _SCORE_TABLES:
+            cur.execute(_DELETE_SOME[table], params)
+            cur.execute(f"INSERT INTO {table} " + _REFRESH_SOME[table], params)
+        cities = sorted({c for c, _ in pairs})  # the cities' finished scores, every year at once
+        cur.execute("DELETE FROM score_city WHERE list_contains(?, city_code)", [cities])
+        cur.execute(_SCORE_CITY_SOME, {"cities": cities})
+
+    def recompute_city_scores(self) -> None:
+        """Recompute every city-year's index, dimensions and pillars from score_parts + verifications."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM score_city")
+            cur.execute(_SCORE_CITY_ALL)
+
+    def refresh_score_tables(self) -> None:
+        """Rebuild the score tables from every raw answer (after bulk loads that bypass the store)."""
+        with self.transaction() as cur:
+            self.mark_scores_stale(cur, ALL_CITY_YEARS)
+
     # ------------------------------------------------------------------ scoring reads
     # The scoring rules (see scoring.py for the why) as fixed SQL over bound $years/$city.
+
+    def score_table(self, years: list[int] | None, city: str | None) -> dict[str, list]:
+        """Columns of one row per scored city-year (breakdowns as parallel code/value lists).
+
+        Read from score_city; a year asked for a city that has no data in it is scored on the
+        spot (every indicator missing), as the scoring rules say.
+        """
+        with self.cursor() as cur:
+            # columns through Arrow: a national read is thousands of rows of lists
+            tbl = cur.execute(_SCORE_CITY_READ, {"years": years, "city": city}).to_arrow_table()
+            out = {name: tbl.column(name).to_pylist() for name in tbl.column_names}
+            if city is not None and years:
+                absent = sorted(set(years) - set(out["year"]))
+                if absent:
+                    res = cur.execute(_SCORE_WIDE_SQL, {"years": absent, "city": city})
+                    cols = [d[0] for d in res.description]
+                    rows = sorted([tuple(out[c][n] for c in cols) for n in range(len(out["year"]))]
+                                  + res.fetchall(), key=lambda r: (r[1], r[0]))
+                    out = {c: [r[n] for r in rows] for n, c in enumerate(cols)}
+        return out
 
     def score_rows(self, years: list[int] | None, city: str | None) -> list[tuple]:
         """Long rows (city, year, fw_seq, kind, code, value) for every scored city-year."""
@@ -612,6 +830,49 @@ class Store:
         with self.cursor() as cur:
             return cur.execute(_LEVELS_SQL, {"years": years, "city": city}).fetchall()
 
+    def data_version(self) -> tuple[int, int, int]:
+        """(max submission id, max verification id, max audit id): changes whenever data does.
+
+        Cheap enough to ask on every dashboard rerun; read caches key on it so an upload, a
+        verification or any audited change (registry, framework) shows at once.
+        """
+        with self.cursor() as cur:
+            row = cur.execute(
+                """SELECT (SELECT coalesce(max(id), 0) FROM submissions),
+                          (SELECT coalesce(max(id), 0) FROM verifications),
+                          (SELECT coalesce(max(id), 0) FROM audit)"""
+            ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def peer_levels(self, year: int, exclude_city: str) -> list[tuple]:
+        """(opd_type, indicator, mean level, answers) over the in-force self-assessments of
+        `year` in every city but `exclude_city`: what an OPD's answer is compared with."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """WITH cur AS (
+                       SELECT id, city_code, opd_code FROM submissions
+                       WHERE kind = 'assessment' AND year = $year AND city_code <> $city
+                       QUALIFY row_number() OVER (PARTITION BY city_code, opd_code ORDER BY id DESC) = 1)
+                   SELECT o.opd_type, a.indicator_code, avg(a.level) AS mean, count(*) AS n
+                   FROM cur c JOIN assessments a ON a.submission_id = c.id
+                   JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
+                   GROUP BY ALL ORDER BY ALL""",
+                {"year": year, "city": exclude_city},
+            ).fetchall()
+
+    def verification_rows(self, city: str, year: int) -> list[dict]:
+        """The verification in force per indicator of a city-year (who, when, why), for the drill-down."""
+        with self.cursor() as cur:
+            res = cur.execute(
+                """SELECT indicator_code, level, note, username, verified_at, id FROM verifications
+                   WHERE city_code = $city AND year = $year
+                   QUALIFY row_number() OVER (PARTITION BY indicator_code ORDER BY id DESC) = 1
+                   ORDER BY indicator_code""",
+                {"city": city, "year": year},
+            )
+            cols = [d[0] for d in res.description]
+            return [dict(zip(cols, r)) for r in res.fetchall()]
+
     # ------------------------------------------------------------------ backup
 
     def export_database(self, directory: str) -> None:
@@ -627,114 +888,330 @@ class Store:
             cur.execute(f"IMPORT DATABASE '{safe}'")
 
 
+# --------------------------------------------------------------------------- precomputed score tables
+# Scoring reads, per city-year, every indicator's self-assessed levels in the submissions in
+# force, its service metric, who answered it, and the assessor's verification. At national
+# scale the answers are tens of millions of rows, so everything except verifications (few, and
+# changed by assessors at any time) is kept pre-computed in three derived tables:
+#   score_cy     one row per city-year with a submission in force: its framework and the number
+#                of (indicator, responsible OPD) pairs;
+#   score_facts  per such city-year and indicator of its framework: self-assessment sum/count,
+#                responsible OPDs that answered (by assessment or service metric), the metric's
+#                value and level, and the level before verification (metric, else self);
+#   score_parts  the same city-year summed per dimension, pillar, sub-pillar and in total
+#                (weighted levels, weights, counts), before verification;
+#   score_city   the finished scores of every city-year with data (verifications applied):
+#                what the dashboard's national pages read.
+# They are rebuilt for the affected city-years inside the same transaction as every write that
+# changes their inputs (submissions, the OPD registry, frameworks), so a reader never sees them
+# stale; a verification rebuilds its city's score_city rows the same way.
+ALL_CITY_YEARS = ("*", -1)  # mark_scores_stale(): everything
+TOTAL = "*"  # score_parts.code of the city-year total
+
+_SCORE_TABLES_DDL = [
+    """CREATE TABLE IF NOT EXISTS score_cy(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, pairs BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS score_facts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, indicator_code VARCHAR NOT NULL, self_sum DOUBLE, self_n INTEGER NOT NULL,
+        answered INTEGER NOT NULL, metric_value DOUBLE, metric_level INTEGER, nv_level DOUBLE,
+        nv_source VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS score_parts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, kind VARCHAR NOT NULL, code VARCHAR NOT NULL, wl DOUBLE NOT NULL,
+        w DOUBLE NOT NULL, n BIGINT NOT NULL, missing BIGINT NOT NULL, answered BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS score_city(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, index DOUBLE, dim_codes VARCHAR[], dim_values DOUBLE[], pillar_codes VARCHAR[],
+        pillar_values DOUBLE[], sub_codes VARCHAR[], sub_values DOUBLE[], indicators BIGINT, missing BIGINT,
+        pairs BIGINT, answered BIGINT)""",
+]
+
+# {target}/{scope}: nothing (every city-year), or the city-years given as $cities/$years lists.
+_TARGET_CTE = """_t AS (SELECT DISTINCT city_code, year FROM (
+        SELECT unnest($cities::VARCHAR[]) AS city_code, unnest($years::INTEGER[]) AS year)),"""
+_TARGET_SCOPE = "SEMI JOIN _t ON _t.city_code = s.city_code AND _t.year = s.year"
+_IN_FORCE = """
+sub_a AS (
+    SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s {scope}
+    WHERE s.kind = 'assessment'
+    QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1),
+sub_m AS (
+    SELECT s.id, s.city_code, s.opd_code, s.year, s.metric_code FROM submissions s {scope}
+    WHERE s.kind = 'metric'
+    QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year ORDER BY s.id DESC) = 1)"""
+_FRAMEWORK_OF_YEAR = """
+    SELECT y.year, arg_max(f.seq, f.applies_from::BIGINT * 1000000 + f.seq) AS fw_seq
+    FROM (SELECT DISTINCT year FROM {src}) y JOIN frameworks f ON f.applies_from <= y.year GROUP BY y.year"""
+_TYPE_N = """
+    SELECT fw_seq, opd_type, count(*) AS n
+    FROM (SELECT fw_seq, unnest(list_distinct(opd_types)) AS opd_type FROM fw_indicators
+          WHERE fw_seq IN (SELECT fw_seq FROM {src}))
+    GROUP BY ALL"""
+# A metric value's level: how many thresholds it reaches (>= higher-is-better, <= lower).
+_METRIC_LEVEL = """CASE WHEN {v} IS NULL THEN NULL
+         ELSE {smin} + len(list_filter(i.thresholds, lambda t:
+              CASE WHEN i.metric_direction = 'lower' THEN {v} <= t ELSE {v} >= t END)) END"""
+# Rows of score_facts-like input `{src}` (with weight, missing rule and scale joined) summed per
+# dimension, pillar, sub-pillar and total; `sl` is the level the index counts before verification.
+_PARTS_OF = """
+    SELECT city_code, year, fw_seq, kc.k AS kind, kc.c AS code,
+           coalesce(sum(weight * sl), 0) AS wl, coalesce(sum(CASE WHEN sl IS NOT NULL THEN weight END), 0) AS w,
+           count(*) AS n, count(*) FILTER (WHERE nv_source = 'missing') AS missing, sum(answered) AS answered
+    FROM (SELECT x.*, unnest([{'k': 'dimension', 'c': dimension}, {'k': 'pillar', 'c': pillar},
+                              {'k': 'subpillar', 'c': subpillar}, {'k': 'total', 'c': '*'}]) AS kc
+          FROM {src} x)
+    WHERE kc.c IS NOT NULL
+    GROUP BY ALL"""
+_LEVEL_INPUT = """
+    SELECT f.city_code, f.year, f.fw_seq, f.nv_source, f.answered, i.weight, i.dimension, i.pillar, i.subpillar,
+           CASE WHEN f.nv_level IS NOT NULL THEN f.nv_level
+                WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS sl
+    FROM {src} f JOIN fw_indicators i ON i.fw_seq = f.fw_seq AND i.code = f.indicator_code
+    JOIN frameworks fw ON fw.seq = f.fw_seq"""
+
+_REFRESH_CTES = """
+WITH {target}""" + _IN_FORCE + """,
+cyr AS (SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m),
+yf AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr") + """)"""
+_CY_SQL = _REFRESH_CTES + """,
+type_n AS (""" + _TYPE_N.replace("{src}", "yf") + """)
+SELECT c.city_code, c.year, yf.fw_seq, coalesce(sum(tn.n), 0) AS pairs
+FROM cyr c JOIN yf USING (year) LEFT JOIN opds o ON o.city_code = c.city_code
+LEFT JOIN type_n tn ON tn.fw_seq = yf.fw_seq AND tn.opd_type = o.opd_type
+GROUP BY ALL ORDER BY 1, 2
+"""
+# Every in-force answer row is one (OPD, indicator) pair: insert_submissions() refuses an
+# assessment submission that answers an indicator twice, so counting rows counts pairs.
+_FACTS_SQL = _REFRESH_CTES + """,
+resp AS (  -- which OPD types answer which indicator, per framework
+    SELECT DISTINCT fw_seq, unnest(opd_types) AS opd_type, code FROM fw_indicators
+    WHERE fw_seq IN (SELECT fw_seq FROM yf)),
+subs AS (
+    SELECT s.id, s.city_code, s.year, s.opd_code, yf.fw_seq, o.opd_type
+    FROM sub_a s JOIN yf USING (year) LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code),
+self AS (
+    SELECT s.city_code, s.year, a.indicator_code, sum(a.level)::DOUBLE AS self_sum, count(*) AS self_n,
+           count(r.code) AS answered
+    FROM subs s JOIN assessments a ON a.submission_id = s.id
+    LEFT JOIN resp r ON r.fw_seq = s.fw_seq AND r.opd_type = s.opd_type AND r.code = a.indicator_code
+    GROUP BY ALL),
+by_metric AS (  -- responsible OPDs that answered only through a service metric
+    SELECT m.city_code, m.year, m.code AS indicator_code, count(DISTINCT m.opd_code) AS answered
+    FROM (SELECT s.city_code, s.year, s.opd_code, i.code
+          FROM sub_m s JOIN yf ON yf.year = s.year
+          JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code
+          JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
+          WHERE list_contains(i.opd_types, o.opd_type)) m
+    WHERE NOT EXISTS (
+        SELECT 1 FROM sub_a s JOIN assessments a ON a.submission_id = s.id
+        WHERE s.city_code = m.city_code AND s.year = m.year AND s.opd_code = m.opd_code
+          AND a.indicator_code = m.code)
+    GROUP BY ALL),
+mv AS (
+    SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
+           arg_max(v.value, v.period) AS a_last, min(v.value) AS a_min, max(v.value) AS a_max
+    FROM sub_m s JOIN metric_values v ON v.submission_id = s.id GROUP BY ALL),
+f0 AS (
+    SELECT c.city_code, c.year, yf.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
+           coalesce(s.answered, 0) + coalesce(bm.answered, 0) AS answered, i.ord,
+           CASE WHEN s.self_n > 0 THEN s.self_sum / s.self_n END AS self_level,
+           CASE i.metric_aggregate WHEN 'mean' THEN mv.a_mean WHEN 'sum' THEN mv.a_sum WHEN 'last' THEN mv.a_last
+                WHEN 'min' THEN mv.a_min WHEN 'max' THEN mv.a_max END AS metric_value,
+           fw.scale_min, i.thresholds, i.metric_direction
+    FROM cyr c JOIN yf USING (year) JOIN frameworks fw ON fw.seq = yf.fw_seq
+    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
+    LEFT JOIN self s ON s.city_code = c.city_code AND s.year = c.year AND s.indicator_code = i.code
+    LEFT JOIN by_metric bm ON bm.city_code = c.city_code AND bm.year = c.year AND bm.indicator_code = i.code
+    LEFT JOIN mv ON mv.city_code = c.city_code AND mv.year = c.year AND mv.metric_code = i.metric_code),
+f1 AS (
+    SELECT i.*, """ + _METRIC_LEVEL.format(v="i.metric_value", smin="i.scale_min") + """ AS metric_level FROM f0 i)
+SELECT city_code, year, fw_seq, code, self_sum, self_n::INTEGER, answered::INTEGER, metric_value, metric_level,
+       coalesce(metric_level, self_level) AS nv_level,
+       CASE WHEN metric_level IS NOT NULL THEN 'metric' WHEN self_level IS NOT NULL THEN 'self'
+            ELSE 'missing' END AS nv_source
+FROM f1 ORDER BY city_code, year, ord
+"""
+_PARTS_SQL = """
+WITH {target}
+lv AS (""" + _LEVEL_INPUT.replace("{src}", "score_facts").replace(
+    "JOIN frameworks fw ON fw.seq = f.fw_seq", "JOIN frameworks fw ON fw.seq = f.fw_seq {fscope}") + """)
+""" + _PARTS_OF.replace("{src}", "lv") + """
+ORDER BY 1, 2, 4, 5
+"""
+_SCORE_TABLES = ("score_cy", "score_facts", "score_parts")  # fixed names, in rebuild order
+_REFRESH_ALL = {
+    "score_cy": _CY_SQL.replace("{target}", "").replace("{scope}", ""),
+    "score_facts": _FACTS_SQL.replace("{target}", "").replace("{scope}", ""),
+    "score_parts": _PARTS_SQL.replace("{target}", "").replace("{fscope}", ""),
+}
+_REFRESH_SOME = {
+    "score_cy": _CY_SQL.replace("{target}", _TARGET_CTE).replace("{scope}", _TARGET_SCOPE),
+    "score_facts": _FACTS_SQL.replace("{target}", _TARGET_CTE).replace("{scope}", _TARGET_SCOPE),
+    "score_parts": _PARTS_SQL.replace("{target}", _TARGET_CTE).replace(
+        "{fscope}", "SEMI JOIN _t ON _t.city_code = f.city_code AND _t.year = f.year"),
+}
+_DELETE_SOME = {
+    t: f"""DELETE FROM {t} USING (SELECT unnest($cities::VARCHAR[]) AS c, unnest($years::INTEGER[]) AS y) _t
+           WHERE {t}.city_code = _t.c AND {t}.year = _t.y"""
+    for t in _SCORE_TABLES
+}
+
+
 # --------------------------------------------------------------------------- scoring SQL
-# Shared CTEs: the submission in force per unit, verified levels, the framework per year,
-# and the effective level of every indicator for every scored city-year.
+# Shared CTEs: verified levels; the city-years to score with their framework and pairs (those
+# with a submission in force from score_cy; those with only verifications, or asked for by
+# $city/$years without any data, laid out here); and `facts`, score_facts plus every indicator
+# of those extra city-years as missing.
 _BASE_CTES = """
 WITH
-sub_a AS (
-    SELECT id, city_code, opd_code, year, accepted_at FROM submissions
-    WHERE kind = 'assessment' AND ($city IS NULL OR city_code = $city)
-      AND ($years IS NULL OR list_contains($years, year))
-    QUALIFY row_number() OVER (PARTITION BY city_code, opd_code, year ORDER BY id DESC) = 1),
-sub_m AS (
-    SELECT id, city_code, opd_code, year, metric_code FROM submissions
-    WHERE kind = 'metric' AND ($city IS NULL OR city_code = $city)
-      AND ($years IS NULL OR list_contains($years, year))
-    QUALIFY row_number() OVER (PARTITION BY city_code, opd_code, metric_code, year ORDER BY id DESC) = 1),
 ver AS (
     SELECT city_code, year, indicator_code, arg_max(level, id) AS level FROM verifications
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
     GROUP BY ALL),
-cy AS (
-    SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m
-    UNION SELECT city_code, year FROM ver
-    UNION SELECT c.city_code, y.y FROM cities c, (SELECT unnest(coalesce($years, []::INTEGER[])) AS y) y
-          WHERE $city IS NOT NULL AND c.city_code = $city),
-yf AS (
-    SELECT y.year, arg_max(f.seq, f.applies_from::BIGINT * 1000000 + f.seq) AS fw_seq
-    FROM (SELECT DISTINCT year FROM cy) y JOIN frameworks f ON f.applies_from <= y.year
-    GROUP BY y.year),
-self_lv AS (
-    SELECT s.city_code, s.year, a.indicator_code, avg(a.level) AS level, count(*) AS n_opd
-    FROM sub_a s JOIN assessments a ON a.submission_id = s.id GROUP BY ALL),
-mv AS (
-    SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
-           arg_max(v.value, v.period) AS a_last, min(v.value) AS a_min, max(v.value) AS a_max,
-           count(*) AS n_values
-    FROM sub_m s JOIN metric_values v ON v.submission_id = s.id GROUP BY ALL),
-eff0 AS (
-    SELECT cy.city_code, cy.year, yf.fw_seq, i.code, i.dimension, i.pillar, i.subpillar, i.weight,
-           i.metric_code, i.metric_direction, i.thresholds, f.scale_min, f.missing,
-           ver.level AS verified_level,
-           CASE i.metric_aggregate WHEN 'mean' THEN mv.a_mean WHEN 'sum' THEN mv.a_sum
-                WHEN 'last' THEN mv.a_last WHEN 'min' THEN mv.a_min WHEN 'max' THEN mv.a_max END AS metric_value,
-           self_lv.level AS self_level, coalesce(self_lv.n_opd, 0) AS n_opd
-    FROM cy JOIN yf USING (year) JOIN frameworks f ON f.seq = yf.fw_seq
-    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
-    LEFT JOIN ver ON ver.city_code = cy.city_code AND ver.year = cy.year AND ver.indicator_code = i.code
-    LEFT JOIN mv ON mv.city_code = cy.city_code AND mv.year = cy.year AND mv.metric_code = i.metric_code
-    LEFT JOIN self_lv ON self_lv.city_code = cy.city_code AND self_lv.year = cy.year
-                     AND self_lv.indicator_code = i.code),
-eff1 AS (
-    SELECT *, CASE WHEN metric_value IS NULL THEN NULL
-                   ELSE scale_min + len(list_filter(thresholds, lambda t:
-                        CASE WHEN metric_direction = 'lower' THEN metric_value <= t ELSE metric_value >= t END))
-              END AS metric_level
-    FROM eff0),
+sc AS (
+    SELECT city_code, year, fw_seq, pairs FROM score_cy
+    WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))),
+extra AS (
+    SELECT x.city_code, x.year FROM (
+        SELECT city_code, year FROM ver
+        UNION SELECT c.city_code, y.y FROM cities c, (SELECT unnest(coalesce($years, []::INTEGER[])) AS y) y
+              WHERE $city IS NOT NULL AND c.city_code = $city) x
+    ANTI JOIN sc ON sc.city_code = x.city_code AND sc.year = x.year),
+yx AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "extra") + """),
+tx AS (""" + _TYPE_N.replace("{src}", "yx") + """),
+cx AS (
+    SELECT e.city_code, e.year, yx.fw_seq, coalesce(sum(tx.n), 0) AS pairs
+    FROM extra e JOIN yx USING (year) LEFT JOIN opds o ON o.city_code = e.city_code
+    LEFT JOIN tx ON tx.fw_seq = yx.fw_seq AND tx.opd_type = o.opd_type
+    GROUP BY ALL),
+cy AS (SELECT city_code, year, fw_seq, pairs FROM sc UNION ALL SELECT city_code, year, fw_seq, pairs FROM cx),
+yf AS (SELECT DISTINCT year, fw_seq FROM cy),
+type_n AS (""" + _TYPE_N.replace("{src}", "yf") + """),
+fx AS (
+    SELECT c.city_code, c.year, c.fw_seq, i.code AS indicator_code, NULL::DOUBLE AS self_sum, 0 AS self_n,
+           0 AS answered, NULL::DOUBLE AS metric_value, NULL::INTEGER AS metric_level, NULL::DOUBLE AS nv_level,
+           'missing' AS nv_source
+    FROM cx c JOIN fw_indicators i ON i.fw_seq = c.fw_seq),
+facts AS (
+    SELECT city_code, year, fw_seq, indicator_code, self_sum, self_n, answered, metric_value, metric_level,
+           nv_level, nv_source FROM score_facts
+    WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
+    UNION ALL SELECT * FROM fx)
+"""
+
+# The effective level of every indicator of every scored city-year (drill-down, history).
+_EFF_CTE = """,
 eff AS (
-    SELECT *, coalesce(verified_level, metric_level, self_level) AS effective,
-           CASE WHEN verified_level IS NOT NULL THEN 'verified' WHEN metric_level IS NOT NULL THEN 'metric'
-                WHEN self_level IS NOT NULL THEN 'self' ELSE 'missing' END AS source,
-           CASE WHEN coalesce(verified_level, metric_level, self_level) IS NOT NULL
-                THEN coalesce(verified_level, metric_level, self_level)::DOUBLE
-                WHEN missing = 'zero' THEN scale_min::DOUBLE END AS score_level
-    FROM eff1),
-resp AS (
-    SELECT cy.city_code, cy.year, o.opd_code, i.code AS indicator_code
-    FROM cy JOIN yf USING (year) JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
-    JOIN opds o ON o.city_code = cy.city_code AND list_contains(i.opd_types, o.opd_type)),
-ans AS (
-    SELECT s.city_code, s.year, s.opd_code, a.indicator_code
-    FROM sub_a s JOIN assessments a ON a.submission_id = s.id
-    UNION
-    SELECT s.city_code, s.year, s.opd_code, i.code
-    FROM sub_m s JOIN yf ON yf.year = s.year
-    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code),
-resp_ans AS (
-    SELECT r.*, a.indicator_code IS NOT NULL AS answered
-    FROM resp r LEFT JOIN ans a ON a.city_code = r.city_code AND a.year = r.year
-         AND a.opd_code = r.opd_code AND a.indicator_code = r.indicator_code)
+    SELECT b.city_code, b.year, b.fw_seq, b.indicator_code AS code, i.dimension, i.pillar, i.subpillar,
+           i.weight, i.metric_code, i.metric_direction, i.thresholds, v.level AS verified_level,
+           b.metric_value, b.metric_level, CASE WHEN b.self_n > 0 THEN b.self_sum / b.self_n END AS self_level,
+           b.self_n AS n_opd, b.answered,
+           coalesce(v.level, b.nv_level) AS effective,
+           CASE WHEN v.level IS NOT NULL THEN 'verified' ELSE b.nv_source END AS source,
+           CASE WHEN coalesce(v.level, b.nv_level) IS NOT NULL THEN coalesce(v.level, b.nv_level)::DOUBLE
+                WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS score_level
+    FROM facts b JOIN fw_indicators i ON i.fw_seq = b.fw_seq AND i.code = b.indicator_code
+    JOIN frameworks fw ON fw.seq = b.fw_seq
+    LEFT JOIN ver v ON v.city_code = b.city_code AND v.year = b.year AND v.indicator_code = b.indicator_code)
 """
 
-_SCORE_SQL = _BASE_CTES + """,
-dims AS (
-    SELECT city_code, year, fw_seq, dimension AS code,
-           sum(weight * score_level) / sum(CASE WHEN score_level IS NOT NULL THEN weight END) AS value
-    FROM eff GROUP BY ALL),
-idx AS (
-    SELECT d.city_code, d.year, d.fw_seq, sum(fd.weight * d.value) / sum(fd.weight) AS value
-    FROM dims d JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.code
-    WHERE d.value IS NOT NULL GROUP BY ALL),
-comp AS (
-    SELECT city_code, year, count(*) AS pairs, count(*) FILTER (WHERE answered) AS answered
-    FROM resp_ans GROUP BY ALL)
-SELECT city_code, year, fw_seq, 'index' AS kind, NULL AS code, value FROM idx
-UNION ALL SELECT city_code, year, fw_seq, 'dimension', code, value FROM dims
-UNION ALL SELECT city_code, year, fw_seq, 'pillar', pillar,
-       sum(weight * score_level) / sum(CASE WHEN score_level IS NOT NULL THEN weight END)
-    FROM eff GROUP BY city_code, year, fw_seq, pillar
-UNION ALL SELECT city_code, year, fw_seq, 'subpillar', subpillar,
-       sum(weight * score_level) / sum(CASE WHEN score_level IS NOT NULL THEN weight END)
-    FROM eff WHERE subpillar IS NOT NULL GROUP BY city_code, year, fw_seq, subpillar
-UNION ALL SELECT city_code, year, fw_seq, 'indicators', NULL, count(*) FROM eff GROUP BY ALL
-UNION ALL SELECT city_code, year, fw_seq, 'missing', NULL, count(*) FILTER (WHERE source = 'missing')
-    FROM eff GROUP BY ALL
-UNION ALL SELECT city_code, year, NULL, 'pairs', NULL, pairs FROM comp
-UNION ALL SELECT city_code, year, NULL, 'answered', NULL, answered FROM comp
+# City-year scores from score_parts (plus the extra city-years' parts), corrected for each
+# verified indicator by the difference between its verified and its unverified level.
+_SCORE_AGG = """,
+parts AS (
+    SELECT city_code, year, fw_seq, kind, code, wl, w, n, missing, answered FROM score_parts
+    WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
+    UNION ALL (""" + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "fx") + ")") + """)),
+vl AS (""" + _LEVEL_INPUT.replace("{src}", "facts").replace(
+    "SELECT f.city_code,", "SELECT v.level AS vlevel, f.city_code,").replace(
+    "JOIN frameworks fw ON fw.seq = f.fw_seq",
+    "JOIN frameworks fw ON fw.seq = f.fw_seq\n    JOIN ver v ON v.city_code = f.city_code AND v.year = f.year"
+    " AND v.indicator_code = f.indicator_code") + """),
+corr AS (
+    SELECT city_code, year, kc.k AS kind, kc.c AS code,
+           sum(weight * vlevel - weight * coalesce(sl, 0)) AS dwl,
+           sum(CASE WHEN sl IS NULL THEN weight ELSE 0 END) AS dw,
+           count(*) FILTER (WHERE nv_source = 'missing') AS dmissing
+    FROM (SELECT x.*, unnest([{'k': 'dimension', 'c': dimension}, {'k': 'pillar', 'c': pillar},
+                              {'k': 'subpillar', 'c': subpillar}, {'k': 'total', 'c': '*'}]) AS kc FROM vl x)
+    WHERE kc.c IS NOT NULL
+    GROUP BY ALL),
+adj AS (
+    SELECT p.city_code, p.year, p.fw_seq, p.kind, p.code,
+           CASE WHEN p.w + coalesce(c.dw, 0) > 0
+                THEN (p.wl + coalesce(c.dwl, 0)) / (p.w + coalesce(c.dw, 0)) END AS value,
+           p.n, p.missing - coalesce(c.dmissing, 0) AS missing, p.answered
+    FROM parts p LEFT JOIN corr c
+         ON c.city_code = p.city_code AND c.year = p.year AND c.kind = p.kind AND c.code = p.code),
+scored AS (
+    SELECT a.city_code, a.year, a.fw_seq, any_value(cy.pairs) AS pairs,
+           sum(fd.weight * a.value) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL)
+             / sum(fd.weight) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL) AS index,
+           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'dimension') AS dl,
+           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'pillar') AS pl,
+           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'subpillar') AS sl,
+           sum(a.n) FILTER (WHERE a.kind = 'total') AS indicators,
+           sum(a.missing) FILTER (WHERE a.kind = 'total') AS missing,
+           sum(a.answered) FILTER (WHERE a.kind = 'total') AS answered
+    FROM adj a JOIN cy ON cy.city_code = a.city_code AND cy.year = a.year
+    LEFT JOIN fw_dimensions fd ON a.kind = 'dimension' AND fd.fw_seq = a.fw_seq AND fd.code = a.code
+    GROUP BY a.city_code, a.year, a.fw_seq)
+"""
+# (Each CTE above is read once: a UNION ALL over several references to one large CTE made
+# DuckDB 1.5.5 hang on national-size data.)
+
+# Long rows (city, year, fw_seq, kind, code, value), as score_rows() has always returned them.
+_SCORE_SQL = _BASE_CTES + _SCORE_AGG + """
+SELECT city_code, year, CASE WHEN r.kind IN ('pairs', 'answered') THEN NULL ELSE fw_seq END AS fw_seq,
+       r.kind, r.code, r.value
+FROM (SELECT city_code, year, fw_seq, unnest(
+          (CASE WHEN index IS NULL THEN [] ELSE [{'kind': 'index', 'code': NULL, 'value': index}] END)
+          || list_transform(coalesce(dl, []), x -> {'kind': 'dimension', 'code': x.c, 'value': x.v})
+          || list_transform(coalesce(pl, []), x -> {'kind': 'pillar', 'code': x.c, 'value': x.v})
+          || list_transform(coalesce(sl, []), x -> {'kind': 'subpillar', 'code': x.c, 'value': x.v})
+          || [{'kind': 'indicators', 'code': NULL, 'value': indicators::DOUBLE},
+              {'kind': 'missing', 'code': NULL, 'value': missing::DOUBLE}]
+          || (CASE WHEN pairs > 0 THEN [{'kind': 'pairs', 'code': NULL, 'value': pairs::DOUBLE},
+                                        {'kind': 'answered', 'code': NULL, 'value': answered::DOUBLE}]
+              ELSE [] END)) AS r
+      FROM scored)
 """
 
+# One row per city-year, breakdowns as parallel code/value lists: what scoring.score() reads,
+# because shaping a few thousand rows is much cheaper than a hundred thousand long ones.
+_SCORE_WIDE_SQL = _BASE_CTES + _SCORE_AGG + """
+SELECT city_code, year, fw_seq, index,
+       list_transform(dl, x -> x.c) AS dim_codes, list_transform(dl, x -> x.v) AS dim_values,
+       list_transform(pl, x -> x.c) AS pillar_codes, list_transform(pl, x -> x.v) AS pillar_values,
+       list_transform(sl, x -> x.c) AS sub_codes, list_transform(sl, x -> x.v) AS sub_values,
+       indicators, missing, pairs, CASE WHEN pairs > 0 THEN answered ELSE 0 END AS answered
+FROM scored ORDER BY year, city_code
+"""
+
+# score_city: the wide rows above, for every city-year with data, or for one city ($city).
+_CITY_COLS = ("city_code, year, fw_seq, index, dim_codes, dim_values, pillar_codes, pillar_values, sub_codes, "
+              "sub_values, indicators, missing, pairs, answered")
+_SCORE_CITY_ALL = "INSERT INTO score_city " + _SCORE_WIDE_SQL.replace("$city", "NULL::VARCHAR").replace(
+    "$years", "NULL::INTEGER[]")
+_SCORE_CITY_SOME = "INSERT INTO score_city " + _SCORE_WIDE_SQL.replace(
+    "($city IS NULL OR city_code = $city)", "list_contains($cities, city_code)").replace(
+    "$city IS NOT NULL AND c.city_code = $city", "FALSE").replace("$years", "NULL::INTEGER[]")
+assert "$city" not in _SCORE_CITY_SOME
+_SCORE_CITY_READ = f"""SELECT {_CITY_COLS} FROM score_city
+    WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
+    ORDER BY year, city_code"""
+
+# v2: the precomputed score tables, built from whatever the database already holds
+MIGRATIONS.append(_SCORE_TABLES_DDL + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
+                  + [_SCORE_CITY_ALL])
+
+# Per-OPD scores read the raw answers of the requested city/years (a city's few thousand rows).
 _OPD_SQL = _BASE_CTES + """,
+""" + _IN_FORCE.replace("{scope}", "").replace(
+    "WHERE s.kind = 'assessment'",
+    "WHERE s.kind = 'assessment' AND ($city IS NULL OR s.city_code = $city)\n"
+    "      AND ($years IS NULL OR list_contains($years, s.year))").replace(
+    "WHERE s.kind = 'metric'",
+    "WHERE s.kind = 'metric' AND ($city IS NULL OR s.city_code = $city)\n"
+    "      AND ($years IS NULL OR list_contains($years, s.year))") + """,
 opd_lv AS (
     SELECT s.city_code, s.opd_code, s.year, yf.fw_seq, a.indicator_code,
            coalesce(ver.level, a.level)::DOUBLE AS level
@@ -749,9 +1226,25 @@ opd_idx AS (
     SELECT d.city_code, d.opd_code, d.year, sum(fd.weight * d.value) / sum(fd.weight) AS value
     FROM opd_dims d JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.dimension
     GROUP BY ALL),
+opd_pairs AS (
+    SELECT cy.city_code, o.opd_code, cy.year, tn.n AS pairs
+    FROM cy JOIN yf USING (year) JOIN opds o ON o.city_code = cy.city_code
+    JOIN type_n tn ON tn.fw_seq = yf.fw_seq AND tn.opd_type = o.opd_type),
+opd_ans AS (
+    SELECT x.city_code, x.opd_code, x.year, count(DISTINCT x.indicator_code) AS answered
+    FROM (SELECT s.city_code, s.year, s.opd_code, a.indicator_code
+          FROM sub_a s JOIN assessments a ON a.submission_id = s.id
+          UNION ALL
+          SELECT s.city_code, s.year, s.opd_code, i.code
+          FROM sub_m s JOIN yf ON yf.year = s.year
+          JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code) x
+    JOIN yf ON yf.year = x.year
+    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = x.indicator_code
+    JOIN opds o ON o.city_code = x.city_code AND o.opd_code = x.opd_code
+    WHERE list_contains(i.opd_types, o.opd_type) GROUP BY ALL),
 opd_comp AS (
-    SELECT city_code, opd_code, year, count(*) AS pairs, count(*) FILTER (WHERE answered) AS answered
-    FROM resp_ans GROUP BY ALL),
+    SELECT p.city_code, p.opd_code, p.year, p.pairs, coalesce(a.answered, 0) AS answered
+    FROM opd_pairs p LEFT JOIN opd_ans a USING (city_code, opd_code, year)),
 last_up AS (
     SELECT city_code, opd_code, year, max(accepted_at) AS last_upload, max(id) AS submission_id
     FROM submissions WHERE ($city IS NULL OR city_code = $city)
@@ -768,14 +1261,18 @@ LEFT JOIN opd_comp c ON c.city_code = u.city_code AND c.opd_code = u.opd_code AN
 LEFT JOIN last_up lu ON lu.city_code = u.city_code AND lu.opd_code = u.opd_code AND lu.year = u.year
 """
 
-_INDICATOR_SQL = _BASE_CTES + """
+_INDICATOR_SQL = _BASE_CTES + _EFF_CTE + """,
+resp_n AS (
+    SELECT cy.city_code, cy.year, i.code, count(*) AS n
+    FROM cy JOIN yf USING (year) JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
+    JOIN opds o ON o.city_code = cy.city_code AND list_contains(i.opd_types, o.opd_type)
+    GROUP BY ALL)
 SELECT e.city_code, e.year, e.fw_seq, e.code, i.name_id, i.name_en, e.dimension, e.pillar, e.subpillar,
        e.weight, e.effective, e.score_level, e.source, e.verified_level, e.metric_code, e.metric_value,
        e.metric_level, i.metric_unit, i.metric_aggregate, e.metric_direction, e.thresholds,
-       e.self_level, e.n_opd, i.opd_types, i.ord,
-       (SELECT count(*) FROM resp_ans r WHERE r.city_code = e.city_code AND r.year = e.year
-            AND r.indicator_code = e.code) AS responsible_opds
+       e.self_level, e.n_opd, i.opd_types, i.ord, coalesce(r.n, 0) AS responsible_opds
 FROM eff e JOIN fw_indicators i ON i.fw_seq = e.fw_seq AND i.code = e.code
+LEFT JOIN resp_n r ON r.city_code = e.city_code AND r.year = e.year AND r.code = e.code
 WHERE e.city_code = $city
 ORDER BY i.ord
 """
@@ -792,6 +1289,6 @@ LEFT JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
 ORDER BY a.indicator_code, c.opd_code
 """
 
-_LEVELS_SQL = _BASE_CTES + """
+_LEVELS_SQL = _BASE_CTES + _EFF_CTE + """
 SELECT city_code, year, code, effective, score_level FROM eff ORDER BY city_code, code, year
 """

@@ -74,6 +74,24 @@ def instructions(fw: Framework) -> list[str]:
     ]
 
 
+def _inert_text(wb) -> None:
+    """No formula cells: names, evidence and notes come from uploads (formula injection).
+
+    openpyxl turns any text starting with '=' into a formula; every text cell is kept a string,
+    and one that a spreadsheet would read as a formula is marked with Excel's own quote prefix,
+    which displays and re-reads as the same text (so a re-uploaded template keeps its value).
+    """
+    from metrics.reports import DANGEROUS_PREFIXES
+
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str):
+                    c.data_type = "s"
+                    if c.value.startswith(("\t", "\r")) or c.value.lstrip(" ").startswith(DANGEROUS_PREFIXES):
+                        c.quotePrefix = True
+
+
 def build_template(fw: Framework, city: City, opd: Opd, year: int,
                    prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None) -> bytes:
     """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
@@ -167,6 +185,7 @@ def build_template(fw: Framework, city: City, opd: Opd, year: int,
     ws.protection.sheet = True
     ws.protection.formatRows = False
     ws.protection.formatColumns = False
+    _inert_text(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

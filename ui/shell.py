@@ -90,7 +90,7 @@ class Filters:
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def _registry_snapshot(_store: Store, db_key: str):
+def _registry_snapshot(_store: Store, db_key: str, version: tuple = ()):
     cities = _store.cities()
     years = _store.years()
     return cities, years
@@ -100,9 +100,29 @@ def filters() -> Filters:
     return st.session_state.get("filters", Filters(None, None, None, None))
 
 
+# ------------------------------------------------------------------ cached core reads
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_read(_fn, _store: Store, name: str, db: str, version: tuple, args: tuple, kwargs: tuple):
+    return _fn(_store, *args, **dict(kwargs))
+
+
+def cached(fn, store: Store, *args, **kwargs):
+    """`fn(store, *args, **kwargs)` through st.cache_data, for the read pages' core functions.
+
+    The key is the function's name, the database path, the data version (which moves with every
+    upload, verification and audited change, so new data shows at once) and every argument;
+    pass the language and, where the answer depends on who asks, the user among the arguments.
+    """
+    return _cached_read(fn, store, f"{fn.__module__}.{fn.__qualname__}", store.path, store.data_version(),
+                        args, tuple(sorted(kwargs.items())))
+
+
 def sidebar_filters(store: Store, user: User) -> Filters:
     """City and year (plus province and category for national users), kept across pages."""
-    cities, years = _registry_snapshot(store, store.path)
+    # keyed on the data version too, so a new city or year shows as soon as it is loaded
+    cities, years = _registry_snapshot(store, store.path, store.data_version())
     if not cities or not years:
         f = Filters(None, None, None, None)
         st.session_state["filters"] = f

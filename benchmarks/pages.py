@@ -1,0 +1,273 @@
+"""Dashboard figures: each page's script run (AppTest), the browser view, the server's memory.
+
+* AppTest, in a fresh process per user: sign in, then for every page the user can open time
+  the first run (cold: page imports, empty st.cache_data, a DuckDB that just opened the file),
+  a rerun (warm: what every click costs) and a rerun after st.cache_data is cleared (new data:
+  what the first view after an upload costs in a warm server).
+* Headless Chromium (Debian's chromium through Playwright, no download) against
+  `streamlit run dashboard.py` on the national store: time until the overview's main number is
+  visible and until every chart on it is drawn, with the browser cache warm; then every page is
+  visited and the server process's resident memory read from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+# ----------------------------------------------------------------------------- AppTest (in a probe process)
+
+
+def read_pages() -> list[str]:
+    """The result pages that exist now, in menu order (pages/<name>.py)."""
+    from ui import shell
+
+    return [spec.file[:-3] for spec in shell.PAGE_SPECS
+            if spec.section == "read" and (shell.PAGES / spec.file).exists()]
+
+
+def apptest_probe(db: str, pages: str, repeat: int) -> dict:
+    """Each page's own script, as st.navigation runs it, with the sidebar filters already chosen.
+
+    AppTest.switch_page runs a page file without the router, so the filters the router would
+    have put in the session (the first city, the latest year) are set here; read pages take
+    nothing else from the session.
+    """
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from metrics.store import Store
+    from ui.shell import Filters
+
+    os.environ["SMARTCITY_DB"] = db
+    probe_store = Store(db, read_only=True, migrate=False)
+    city = probe_store.cities()[0].city_code
+    year = max(probe_store.years())
+    probe_store.close()
+    out = {}
+    for page in pages.split(","):
+        at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=600)
+        at.session_state["filters"] = Filters(city, year, None, None)
+        at.session_state["lang"] = "id"
+        t = time.perf_counter()
+        at.run()
+        cold = time.perf_counter() - t
+        errors = [str(e.value)[:200] for e in at.exception] + [str(e.value)[:200] for e in at.error]
+        shown = len(at.metric) + len(at.get("plotly_chart")) + len(at.dataframe)
+        warm = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            at.run()
+            warm.append(time.perf_counter() - t)
+        fresh = []
+        for _ in range(repeat):
+            st.cache_data.clear()
+            t = time.perf_counter()
+            at.run()
+            fresh.append(time.perf_counter() - t)
+        out[page] = {"cold": cold, "warm": warm, "fresh": fresh, "errors": errors, "elements": shown,
+                     "city": city, "year": year}
+    return out
+
+
+# ----------------------------------------------------------------------------- the served app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident set size of a process, from /proc."""
+    cur = peak = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            cur = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return cur, peak
+
+
+def browser_probe(db: str, username: str, password: str, repeat: int) -> dict:
+    """Serve the dashboard, drive it with Chromium, return timings and the server's memory."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from ui.text import T
+
+    port = _free_port()
+    env = {**os.environ, "SMARTCITY_DB": db, "PYTHONPATH": str(ROOT)}
+    log = open(Path(db).with_suffix(".streamlit.log"), "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    result: dict = {"main_number": [], "charts": [], "pages": {}}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start") from None
+                time.sleep(0.3)
+        result["rss_idle_mb"] = _rss_mb(proc.pid)[0]
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_label(T["login.username"]["id"]).fill(username)
+            page.get_by_label(T["login.password"]["id"]).fill(password)
+            page.get_by_role("button", name=T["login.submit"]["id"]).click()
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=120_000)
+
+            def idle():
+                page.wait_for_timeout(200)
+                page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+
+            def charts_drawn() -> None:
+                # every plotly container on the page has its SVG: the charts are drawn
+                page.wait_for_function(
+                    "() => { const p = document.querySelectorAll('.js-plotly-plot');"
+                    " return p.length > 0 && [...p].every(e => e.querySelector('.main-svg')); }",
+                    timeout=120_000)
+
+            overview = nav.get_by_text(T["page.overview"]["id"], exact=True)
+            other = nav.get_by_text(T["page.rankings"]["id"], exact=True)
+            heading = page.get_by_role("heading", name=T["overview.title"]["id"], level=1)
+            # the first visit fills the browser cache (and the server's st.cache_data)
+            overview.click()
+            expect(heading).to_be_visible(timeout=120_000)
+            idle()
+            charts_drawn()
+            for _ in range(repeat):
+                other.click()
+                idle()
+                t = time.perf_counter()
+                overview.click()
+                expect(heading).to_be_visible(timeout=120_000)
+                page.locator('[data-testid="stMetricValue"]').first.wait_for(state="visible", timeout=120_000)
+                t_number = time.perf_counter() - t
+                charts_drawn()
+                idle()
+                t_charts = time.perf_counter() - t
+                result["main_number"].append(t_number)
+                result["charts"].append(t_charts)
+            # every page once, then the server's memory
+            hrefs = nav.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            for href in hrefs:
+                t = time.perf_counter()
+                nav.locator(f'a[href="{href}"]').first.click()
+                idle()
+                result["pages"][urllib.parse.urlparse(href).path.strip("/") or "overview"] = time.perf_counter() - t
+            browser.close()
+        result["rss_mb"], result["rss_peak_mb"] = _rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    return result
+
+
+# ----------------------------------------------------------------------------- runner side
+
+
+def _run_probe(kind: str, *args: str) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.pages", kind, *args]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    if res.returncode != 0:
+        raise RuntimeError(f"pages probe {kind} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> None:
+    from benchmarks.generate import PASSWORD
+    from benchmarks.run import Figure
+
+    db = tmp / "pages.duckdb"
+    shutil.copy(wl / "national.duckdb", db)
+    repeat = 5 if full else 1
+    pages = read_pages()
+    # full: a fresh process per page, so that every page's cold run is really cold
+    groups = [[p] for p in pages] if full else [pages]
+    results: dict = {}
+    for group in groups:
+        results.update(_run_probe("apptest", str(db), ",".join(group), str(repeat)))
+    errors = []
+    for page, d in results.items():
+        what = f"city {d['city']}, {d['year']}; {d['elements']} metrics/charts/tables drawn"
+        rep.add(Figure(f"page {page}: script run, warm", "ms", [x * 1000 for x in d["warm"]],
+                       target=150.0 if full else None, note=f"AppTest rerun; {what}"))
+        rep.add(Figure(f"page {page}: script run, new data", "ms", [x * 1000 for x in d["fresh"]],
+                       note="rerun after st.cache_data.clear(): the first view after an upload"))
+        rep.add(Figure(f"page {page}: script run, cold", "ms", [d["cold"] * 1000], target=1500.0 if full else None,
+                       note="first run in a fresh process" if full else "first run (one process for all pages)"))
+        errors += [f"{page}: {e}" for e in d["errors"]]
+        rep.checks.setdefault("page_elements", {})[page] = d["elements"]
+    if errors:
+        rep.notes.append("errors shown on pages: " + "; ".join(errors[:10]))
+    missing = [s.file[:-3] for s in _specs() if not (ROOT / "pages" / s.file).exists()]
+    if missing:
+        rep.notes.append(f"pages not measured (not written yet): {', '.join(missing)}")
+    if not browser:
+        rep.notes.append("browser figures skipped (--no-browser)")
+        return
+    if not CHROMIUM.exists():
+        rep.notes.append(f"browser figures not measured: no Chromium at {CHROMIUM} (apt-get install chromium)")
+        return
+    b = _run_probe("browser", str(db), "admin", PASSWORD, str(repeat))
+    ms = lambda xs: [x * 1000 for x in xs]  # noqa: E731
+    rep.add(Figure("browser: overview main number visible (warm cache)", "ms", ms(b["main_number"]),
+                   target=1000.0 if full else None, note="headless Chromium, click in the menu to first metric value"))
+    rep.add(Figure("browser: overview all charts drawn (warm cache)", "ms", ms(b["charts"]),
+                   target=2500.0 if full else None, note="every plotly chart has its SVG and the run is over"))
+    rep.add(Figure("memory: dashboard server RSS after every page", "MB", [b["rss_mb"]],
+                   target=600.0 if full else None,
+                   note=f"peak {b['rss_peak_mb']:.0f} MB, idle {b['rss_idle_mb']:.0f} MB; pages visited: "
+                        + ", ".join(f"{k} {v:.1f}s" for k, v in b["pages"].items())))
+
+
+def _specs():
+    from ui import shell
+
+    return shell.PAGE_SPECS
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[0] == "apptest":
+        _, db, pages, repeat = argv
+        out = apptest_probe(db, pages, int(repeat))
+    else:
+        _, db, username, password, repeat = argv
+        out = browser_probe(db, username, password, int(repeat))
+    sys.stdout.write("\n" + json.dumps(out) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

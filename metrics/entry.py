@@ -1,0 +1,565 @@
+"""The OPD operator's side of the core: templates, uploads, in-browser drafts, versions and diffs.
+
+Why one module: an OPD operator reaches the store in four ways (download a pre-filled workbook,
+upload it, fill the same form in the browser, look back at what was sent), and all four must
+obey the same rules. In particular the browser form is NOT validated by code of its own: a
+draft is turned into the same CSV an operator could have uploaded and passed through
+`metrics.ingest` (parse_upload + store_parsed), so a level, an evidence text or a personal-data
+number is accepted or refused by exactly the same rules whichever way it arrives, and a
+submitted form is stored, audited and superseded like any other upload.
+
+Scope is checked here before anything is read: an OPD user sees and changes only their own
+OPD's drafts and submissions (auth.require with the city and OPD), everyone else only within
+their city scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metrics import ingest, scoring
+from metrics.auth import Action, User, require
+from metrics.errors import PeriodClosed, Problem, ValidationError
+from metrics.feedback import FeedbackFile, feedback_file
+from metrics.framework import Framework, framework_for_year
+from metrics.i18n import pick
+from metrics.readers import DEFAULT_LIMITS, Limits
+from metrics.templates import build_template
+
+FORM_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
+DRAFT_FORMAT = 1
+MAX_DRAFT_BYTES = 1_000_000  # a full form of long evidence texts is far below this
+FIELD_OF_COLUMN = {"indicator_code": "code", "level": "level", "evidence": "evidence", "note": "note",
+                   "year": "year", "city_code": "city", "opd_code": "opd"}
+
+
+# ------------------------------------------------------------------------------ shared helpers
+
+
+def _framework(store, year: int) -> tuple[Framework, int]:
+    frameworks = store.frameworks()
+    fw = framework_for_year(frameworks, year)
+    if fw is None:
+        raise ValidationError("cell.no_framework", value=year)
+    return fw, next(seq for f, seq in frameworks if f is fw)
+
+
+def _city_opd(store, city: str, opd: str):
+    cities = {c.city_code: c for c in store.cities()}
+    o = store.opd_map().get((city, opd))
+    if city not in cities:
+        raise ValidationError("cell.unknown_city", value=city)
+    if o is None:
+        raise ValidationError("cell.unknown_opd", value=opd, city=city)
+    return cities[city], o
+
+
+def _clean(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v != v:  # NaN from an emptied data-editor cell
+        return ""
+    return str(v)
+
+
+def _level_cell(v: object) -> str:
+    """A level as the form holds it (int, float from pandas, text, None/NaN) as CSV text."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _level_or_none(v: object) -> int | None:
+    """A draft's level as a whole number, or None when it is empty or not a whole number."""
+    text = _level_cell(v)
+    return int(text) if text.lstrip("+-").isdigit() else None
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+@dataclass(frozen=True)
+class DownloadFile:
+    name: str
+    data: bytes
+    mime: str
+
+
+def current_answers(store, city: str, opd: str, year: int) -> dict[str, tuple[int | None, str | None, str | None]]:
+    """The OPD's answers in force for the year, indicator -> (level, evidence, note)."""
+    return {r["indicator_code"]: (int(r["level"]), r["evidence"], r["note"])
+            for r in store.answer_rows(year, city, opd)}
+
+
+def _draft_answers(store, city: str, opd: str, year: int):
+    row = store.get_draft(city, opd, year)
+    if row is None:
+        return None, None, None
+    payload = json.loads(row[0])
+    answers = {code: (a[0], a[1], a[2]) for code, a in payload.get("answers", {}).items()}
+    return answers, row[1], row[2]
+
+
+def template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
+    """The OPD's workbook for `year`, pre-filled from its draft, else from its submission in force."""
+    require(user, Action.TEMPLATE, city, opd)
+    fw, _ = _framework(store, year)
+    c, o = _city_opd(store, city, opd)
+    draft, _, _ = _draft_answers(store, city, opd, year)
+    answers = draft if draft is not None else current_answers(store, city, opd, year)
+    prefill = {code: (_level_or_none(level), evidence or None, note or None)
+               for code, (level, evidence, note) in answers.items()}
+    data = build_template(fw, c, o, year, prefill)
+    return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def metric_template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
+    """A service-metric CSV for the OPD: one row per metric it reports, the value left to fill.
+
+    The period is the year; an OPD that reports monthly adds rows with periods YYYY-MM instead.
+    """
+    require(user, Action.TEMPLATE, city, opd)
+    fw, _ = _framework(store, year)
+    _, o = _city_opd(store, city, opd)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(ingest.METRIC_COLUMNS)
+    for ind in fw.indicators_for_opd_type(o.opd_type):
+        if ind.metric:
+            w.writerow([city, opd, ind.metric.code, str(year), ""])
+    return DownloadFile(f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv")
+
+
+# ------------------------------------------------------------------------------ outcome of a write
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """How an accepted submission left its OPD and city (the operator's 'accepted' screen)."""
+
+    city_code: str
+    opd_code: str
+    opd_name: str
+    year: int
+    kind: str
+    rows: int
+    answered: int  # indicators the OPD now has answered that year (assessment or metric)
+    pairs: int  # indicators the OPD is responsible for
+    completeness: float | None
+    opd_index: float | None
+    city_index_before: float | None
+    city_index_after: float | None
+
+
+@dataclass
+class Outcome:
+    """The result of an upload or a form submission, ready for the page to show."""
+
+    status: str  # accepted | rejected | saved
+    file: str
+    kind: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    submission_ids: list[int] = field(default_factory=list)
+    summaries: list[UnitSummary] = field(default_factory=list)
+    feedback: FeedbackFile | None = None
+    row_codes: dict[int, str] = field(default_factory=dict)  # form line -> indicator, to name rows
+    answered: int = 0  # answers in a saved draft
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def problems_frame(self, lang: str = "id") -> pd.DataFrame:
+        """One row per problem: where (sheet/row/column, or indicator for the form) and what."""
+        rows = []
+        for p in self.problems:
+            rows.append({"sheet": p.sheet or "", "row": p.row, "column": p.column or "",
+                         "indicator": self.row_codes.get(p.row, "") if p.row is not None else "",
+                         "message": p.message(lang), "code": p.key})
+        return pd.DataFrame(rows, columns=["sheet", "row", "column", "indicator", "message", "code"])
+
+    def summary_frame(self) -> pd.DataFrame:
+        cols = ["city_code", "opd_code", "opd_name", "year", "kind", "rows", "answered", "pairs", "completeness",
+                "opd_index", "city_index_before", "city_index_after"]
+        return pd.DataFrame([s.__dict__ for s in self.summaries], columns=cols)
+
+
+def _city_indexes(store, units: set[tuple[str, int]]) -> dict[tuple[str, int], float | None]:
+    out = {}
+    for city, year in units:
+        cs = scoring.city_score(store, city, year)
+        out[(city, year)] = cs.index if cs is not None and cs.missing < cs.indicators else None
+    return out
+
+
+def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
+    b = parsed.batch
+    units = sorted(set(zip(b.city_code, b.opd_code, b.year, b.kind)))
+    after = _city_indexes(store, {(c, y) for c, _, y, _ in units})
+    out = []
+    opd_cache: dict[tuple[str, int], dict[str, scoring.OpdScore]] = {}
+    for city, opd, year, kind in units:
+        scores = opd_cache.get((city, year))
+        if scores is None:
+            scores = opd_cache[(city, year)] = {o.opd_code: o for o in scoring.opd_scores(store, year, city)}
+        s = scores.get(opd)
+        rows = sum(n for c, o, y, k, n in zip(b.city_code, b.opd_code, b.year, b.kind, b.n_rows)
+                   if (c, o, y, k) == (city, opd, year, kind))
+        out.append(UnitSummary(city, opd, s.name if s else "", year, kind, rows, s.answered if s else 0,
+                               s.pairs if s else 0, s.completeness if s else None, s.index if s else None,
+                               before.get((city, year)), after.get((city, year))))
+    return out
+
+
+def _store_one(store, user: User, parsed: ingest.Parsed, source: str) -> list[UnitSummary]:
+    """Store one parsed file through ingest.store_parsed and summarise what it changed."""
+    before = {}
+    if parsed.batch is not None:
+        before = _city_indexes(store, set(zip(parsed.batch.city_code, parsed.batch.year)))
+    ingest.store_parsed(store, user, [parsed], source)
+    return _summaries(store, parsed, before) if parsed.result.accepted else []
+
+
+def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS) -> Outcome:
+    """Validate and store one uploaded workbook or CSV (self-assessment or service metrics).
+
+    The same path as `ingest_bytes`: every problem listed with its position and nothing stored,
+    or the whole file stored in one audited transaction. A refused file comes back with a
+    feedback file (the workbook with its faulty cells marked, or a CSV of the errors).
+    """
+    require(user, Action.UPLOAD, user.city_code, user.opd_code)  # role first; each row's scope in ingest
+    parsed = ingest.parse_upload(data, file, ingest.load_context(store), limits)
+    summaries = _store_one(store, user, parsed, "upload")
+    r = parsed.result
+    out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries)
+    if not r.accepted:
+        out.feedback = feedback_file(data, r.file, r.problems, lang, limits)
+    return out
+
+
+# ------------------------------------------------------------------------------ the browser form
+
+
+@dataclass(frozen=True)
+class EntryForm:
+    """The form for one OPD and year: the OPD's indicators with rubric and its current answers."""
+
+    city_code: str
+    city_name: str
+    opd_code: str
+    opd_name: str
+    year: int
+    framework_id: str
+    scale_min: int
+    scale_max: int
+    status: str  # the period: open | closed | locked
+    source: str  # draft | submission | empty: where the answers shown come from
+    saved_at: object = None
+    saved_by: str | None = None
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # code, indicator, pillar, dimension, rubric_<lv>..., level, evidence, note
+
+    @property
+    def editable(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def levels(self) -> list[int]:
+        return list(range(self.scale_min, self.scale_max + 1))
+
+
+def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") -> EntryForm:
+    """The OPD's form: the draft if one is saved, else the submission in force, else empty."""
+    require(user, Action.UPLOAD, city, opd)
+    fw, _ = _framework(store, year)
+    c, o = _city_opd(store, city, opd)
+    draft, saved_at, saved_by = _draft_answers(store, city, opd, year)
+    if draft is not None:
+        answers, source = draft, "draft"
+    else:
+        answers = current_answers(store, city, opd, year)
+        source = "submission" if answers else "empty"
+    rows = []
+    for ind in fw.indicators_for_opd_type(o.opd_type):
+        level, evidence, note = answers.get(ind.code, (None, None, None))
+        row = {"code": ind.code, "indicator": pick(ind.name, lang), "pillar": ind.subpillar or ind.pillar,
+               "dimension": ind.dimension}
+        for lv in range(fw.scale_min, fw.scale_max + 1):
+            row[f"rubric_{lv}"] = pick(ind.levels.get(lv), lang)
+        row.update({"level": _level_or_none(level),
+                    "evidence": evidence or "", "note": note or ""})
+        rows.append(row)
+    cols = (["code", "indicator", "pillar", "dimension"] + [f"rubric_{lv}" for lv in range(fw.scale_min, fw.scale_max + 1)]
+            + ["level", "evidence", "note"])
+    df = pd.DataFrame(rows, columns=cols)
+    df["level"] = df["level"].astype("Int64")
+    return EntryForm(city, c.name, opd, o.name, year, fw.id, fw.scale_min, fw.scale_max,
+                     store.period_status(city, year), source, saved_at, saved_by, df)
+
+
+def _answers_of(rows) -> dict[str, tuple[str, str, str]]:
+    """code -> (level, evidence, note) as text, from data-editor records or (code, level, ...) dicts."""
+    out = {}
+    for r in rows:
+        code = _clean(r.get("code", r.get("indicator_code"))).strip()
+        if not code:
+            continue
+        out[code] = (_level_cell(r.get("level")), _clean(r.get("evidence")), _clean(r.get("note")))
+    return out
+
+
+def form_csv(city: str, opd: str, year: int, answers: dict[str, tuple]) -> tuple[bytes, dict[int, str]]:
+    """The form as the CSV an operator could have uploaded, and which CSV line holds which indicator.
+
+    Unanswered rows (no level, evidence or note) are left out, as an empty template row is.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FORM_COLUMNS)
+    for code, (level, evidence, note) in answers.items():
+        if level == "" and not evidence.strip() and not note.strip():
+            continue
+        w.writerow([city, opd, year, code, level, evidence, note])
+    text = buf.getvalue()
+    # the line numbers the reader will report (csv.reader's line_num, as ingest's reader uses it)
+    codes = {}
+    reader = csv.reader(io.StringIO(text, newline=""))
+    for n, r in enumerate(reader):
+        if n:
+            codes[reader.line_num] = r[3]
+    return text.encode("utf-8"), codes
+
+
+def _form_file(city: str, opd: str, year: int) -> str:
+    return f"formulir_{city}_{opd}_{year}.csv"
+
+
+def _check_open(store, city: str, year: int) -> None:
+    status = store.period_status(city, year)
+    if status in ("closed", "locked"):
+        raise PeriodClosed(f"period.{status}", city=city, year=year)
+
+
+def save_draft(store, user: User, city: str, opd: str, year: int, rows) -> Outcome:
+    """Save the form as the OPD's draft (one per OPD and year) and say what would block submitting.
+
+    The answers are checked by the ingest rules, but a draft is kept even when they fail them,
+    so that no typing is lost; only submitting requires a clean form. Refused outright: another
+    OPD's draft (scope), a closed or locked year, an oversized payload.
+    """
+    require(user, Action.UPLOAD, city, opd)
+    _framework(store, year)
+    _city_opd(store, city, opd)
+    _check_open(store, city, year)
+    answers = _answers_of(rows)
+    payload = json.dumps({"format": DRAFT_FORMAT, "answers": {k: list(v) for k, v in answers.items()}},
+                         ensure_ascii=False)
+    if len(payload.encode("utf-8")) > MAX_DRAFT_BYTES:
+        raise ValidationError("entry.draft_too_large", limit=MAX_DRAFT_BYTES)
+    data, codes = form_csv(city, opd, year, answers)
+    parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store))
+    answered = sum(1 for lv, _, _ in answers.values() if lv != "")
+    with store.transaction() as cur:
+        status = store.period_status(city, year, cur)  # re-checked inside the write
+        if status in ("closed", "locked"):
+            raise PeriodClosed(f"period.{status}", city=city, year=year)
+        store.save_draft(cur, city, opd, year, payload, user.username)
+        store.write_audit(cur, user, "draft.save", f"draft:{city}/{opd}/{year}", None,
+                          {"answered": answered, "problems": len(parsed.result.problems)})
+    problems = [p for p in parsed.result.problems if p.key != "file.no_rows"]
+    return Outcome("saved", parsed.result.file, "assessment", problems, row_codes=codes, answered=answered)
+
+
+def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
+    """Delete the OPD's draft (the form goes back to the submission in force). Audited."""
+    require(user, Action.UPLOAD, city, opd)
+    if store.get_draft(city, opd, year) is None:
+        return False
+    with store.transaction() as cur:
+        store.delete_draft(cur, city, opd, year)
+        store.write_audit(cur, user, "draft.delete", f"draft:{city}/{opd}/{year}")
+    return True
+
+
+def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id") -> Outcome:
+    """Submit the form (saved first when `rows` is given) exactly as an upload of its CSV would be.
+
+    Accepted: a new submission in force, the draft removed. Refused: every problem by indicator,
+    nothing stored, the draft kept.
+    """
+    require(user, Action.UPLOAD, city, opd)
+    if rows is not None:
+        save_draft(store, user, city, opd, year, rows)
+    draft, _, _ = _draft_answers(store, city, opd, year)
+    if draft is None:
+        raise ValidationError("entry.no_draft")
+    answers = {code: (_level_cell(lv), _clean(ev), _clean(nt)) for code, (lv, ev, nt) in draft.items()}
+    data, codes = form_csv(city, opd, year, answers)
+    parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store))
+    summaries = _store_one(store, user, parsed, "form")
+    r = parsed.result
+    if r.accepted:
+        with store.transaction() as cur:
+            store.delete_draft(cur, city, opd, year)
+            store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None,
+                              {"submissions": r.submission_ids})
+    return Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
+                   row_codes=codes)
+
+
+# ------------------------------------------------------------------------------ history and diffs
+
+
+@dataclass(frozen=True)
+class History:
+    city_code: str
+    opd_code: str | None
+    year: int | None
+    versions: pd.DataFrame  # id, kind, opd_code, opd_name, year, metric_code, file_name, username,
+    #                          accepted_at, source, n_rows, in_force
+
+
+def history(store, user: User, city: str, opd: str | None = None, year: int | None = None) -> History:
+    """Every submission of the OPD (or, outside the OPD role, of the city), newest first."""
+    require(user, Action.READ_SUBMISSIONS, city, opd)
+    df = store.submissions_frame(city, opd, year)
+    df = df.drop(columns=["sha256", "city_code"]).reset_index(drop=True)
+    return History(city, opd, year, df)
+
+
+@dataclass(frozen=True)
+class Version:
+    id: int
+    kind: str
+    city_code: str
+    opd_code: str
+    year: int
+    file_name: str | None
+    username: str
+    accepted_at: object
+    source: str
+    rows: pd.DataFrame
+    original: DownloadFile | None  # the file as uploaded (kept by SHA-256), when it was kept
+
+
+def _meta(store, user: User, sid: int):
+    meta = store.submission(int(sid))
+    if meta is None:
+        raise ValidationError("entry.no_version", id=sid)
+    require(user, Action.READ_SUBMISSIONS, meta.city_code, meta.opd_code)
+    return meta
+
+
+def version(store, user: User, sid: int) -> Version:
+    """One stored submission: its rows and the original file, if the reader may see that OPD."""
+    meta = _meta(store, user, sid)
+    rows = store.submission_rows(meta.id)
+    original = None
+    if meta.sha256:
+        content = store.file_content(meta.sha256)
+        if content is not None:
+            name = meta.file_name or f"submission_{meta.id}"
+            mime = "text/csv" if name.lower().endswith(".csv") else \
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            original = DownloadFile(name, content, mime)
+    return Version(meta.id, meta.kind, meta.city_code, meta.opd_code, meta.year, meta.file_name, meta.username,
+                   meta.accepted_at, meta.source, rows, original)
+
+
+CHANGE_KINDS = ("added", "removed", "changed", "same")
+
+
+def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
+    """What changed between two submissions of the same OPD (and metric): one row per key.
+
+    Assessments are keyed by indicator (level, evidence, note compared); service metrics by
+    period (value compared). `change` is added | removed | changed | same.
+    """
+    a, b = _meta(store, user, old_id), _meta(store, user, new_id)
+    if (a.kind, a.city_code, a.opd_code) != (b.kind, b.city_code, b.opd_code):
+        raise ValidationError("entry.diff_mismatch", old=a.id, new=b.id)
+    ra, rb = store.submission_rows(a.id), store.submission_rows(b.id)
+    if a.kind == "assessment":
+        key, fields = "indicator_code", ["level", "evidence", "note"]
+    else:
+        key, fields = "period", ["value"]
+    ra = ra.drop(columns=["source_row"]).drop_duplicates(key).set_index(key)
+    rb = rb.drop(columns=["source_row"]).drop_duplicates(key).set_index(key)
+    out = []
+    for k in sorted(set(ra.index) | set(rb.index)):
+        old = ra.loc[k] if k in ra.index else None
+        new = rb.loc[k] if k in rb.index else None
+        row = {"key": k}
+        for f in fields:
+            row[f"{f}_old"] = None if old is None else _none(old[f])
+            row[f"{f}_new"] = None if new is None else _none(new[f])
+        if old is None:
+            row["change"] = "added"
+        elif new is None:
+            row["change"] = "removed"
+        else:
+            row["change"] = "same" if all(row[f"{f}_old"] == row[f"{f}_new"] for f in fields) else "changed"
+        out.append(row)
+    cols = ["key", "change"] + [f"{f}_{w}" for f in fields for w in ("old", "new")]
+    return pd.DataFrame(out, columns=cols)
+
+
+def _none(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()  # numpy scalar -> python, so comparisons and display are plain
+    return v
+
+
+# ------------------------------------------------------------------------------ the upload page
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    """What the upload and form pages need before the operator does anything."""
+
+    city_code: str | None
+    year: int | None
+    framework_id: str | None
+    status: str | None  # the period of (city, year)
+    opds: tuple[tuple[str, str], ...]  # (code, name) the user may upload for in the city
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)  # per OPD: metric code, unit, ...
+    max_bytes: int = DEFAULT_LIMITS.max_bytes
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open"
+
+
+def upload_context(store, user: User, city: str | None, year: int | None, lang: str = "id") -> UploadContext:
+    """The OPDs `user` may submit for in `city`, the year's status and the service metrics they report."""
+    if user.role == "opd":
+        city = user.city_code
+    if city is None or year is None:
+        return UploadContext(city, year, None, None, ())
+    require(user, Action.UPLOAD, city, user.opd_code if user.role == "opd" else None)
+    fw = framework_for_year(store.frameworks(), year)
+    opds = [o for o in store.opds(city) if user.role != "opd" or o.opd_code == user.opd_code]
+    rows = []
+    if fw is not None:
+        for o in opds:
+            for ind in fw.indicators_for_opd_type(o.opd_type):
+                if ind.metric:
+                    m = ind.metric
+                    rows.append({"opd_code": o.opd_code, "metric_code": m.code, "indicator": ind.code,
+                                 "name": pick(ind.name, lang), "unit": m.unit, "aggregate": m.aggregate,
+                                 "direction": m.direction, "thresholds": ", ".join(f"{x:g}" for x in m.thresholds)})
+    metrics = pd.DataFrame(rows, columns=["opd_code", "metric_code", "indicator", "name", "unit", "aggregate",
+                                          "direction", "thresholds"])
+    return UploadContext(city, year, fw.id if fw else None, store.period_status(city, year),
+                         tuple((o.opd_code, o.name) for o in opds), metrics)
+

@@ -1,0 +1,418 @@
+"""The mayor's report card (rapor): a few printable PDF pages about one city and year.
+
+Why a PDF made here: the report card is what gets printed, signed and filed, so it must be a
+self-contained document that says what it is (city, year, framework id, date made) and carries
+the same numbers as the dashboard. The numbers come from metrics.views.overview (the overview
+page's read-model) and metrics.scoring, so nothing is computed twice; the charts are drawn with
+fpdf2's own shapes (no plotting library, no network, no browser).
+
+Pages: 1 summary (index, band, change, completeness, dimension bars); 2 pillars (radar and
+table); 3+ the OPD ranking; last the priority indicators and how the index is computed.
+Indonesian text needs a Unicode font: DejaVu Sans from the Debian package fonts-dejavu-core is
+used when present, else the PDF core font Helvetica with text reduced to Latin-1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from metrics import scoring, views
+from metrics.auth import Action, User, require
+from metrics.errors import ValidationError
+from metrics.i18n import t
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
+             Path("/usr/local/share/fonts/dejavu"))
+NAVY = (31, 78, 121)
+GREY = (150, 150, 150)
+LIGHT = (235, 238, 242)
+# band colours by position, lowest first (the same order as the dashboard: red -> green)
+BAND_COLOURS = ((214, 96, 77), (244, 165, 130), (166, 217, 106), (26, 150, 65))
+MAX_OPD_ROWS = 60  # a city has some 20-40 OPDs; the ranking never spreads over many pages
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    name: str
+    pdf: bytes
+    pages: int
+    sections: tuple[str, ...]  # page titles, in order
+    unicode_font: bool
+
+
+def _font_paths() -> tuple[Path, Path] | None:
+    for d in FONT_DIRS:
+        regular, bold = d / "DejaVuSans.ttf", d / "DejaVuSans-Bold.ttf"
+        if regular.exists() and bold.exists():
+            return regular, bold
+    return None
+
+
+_LATIN1 = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "→": "->", "·": "|", "…": "...",
+                         "“": '"', "”": '"', "‘": "'", "’": "'", "÷": "/", "×": "x", "Δ": "d"})
+
+
+def _band_colour(position: int | None, count: int) -> tuple[int, int, int]:
+    if position is None:
+        return GREY
+    if count <= 1:
+        return BAND_COLOURS[-1]
+    k = round(position * (len(BAND_COLOURS) - 1) / (count - 1))
+    return BAND_COLOURS[max(0, min(k, len(BAND_COLOURS) - 1))]
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:.0f}%"
+
+
+def _delta(v: float | None) -> str:
+    return "–" if v is None else f"{v:+.2f}"
+
+
+def _clean(v: object) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]], lang: str,
+              made_on: date) -> ReportCard:
+    """The PDF of an overview (state "ok") and its ranked OPDs; pure, no store access."""
+    from fpdf import FPDF
+
+    fonts = _font_paths()
+    L = lambda key, **kw: t(f"rc.{key}", lang, **kw)  # noqa: E731 - a local shorthand for the labels
+
+    def txt(s: object) -> str:
+        s = "" if s is None else str(s)
+        if fonts:
+            return s
+        return s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
+    footer_text = L("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made_on.isoformat())
+
+    class Doc(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(family, "", 7.5)
+            self.set_text_color(*GREY)
+            self.cell(0, 5, txt(footer_text), align="L")
+            self.set_x(-40)
+            self.cell(30, 5, txt(L("page", n=self.page_no(), total="{nb}")), align="R")
+            self.set_text_color(0, 0, 0)
+
+    pdf = Doc(orientation="P", unit="mm", format="A4")
+    if fonts:
+        pdf.add_font("DejaVu", "", str(fonts[0]))
+        pdf.add_font("DejaVu", "B", str(fonts[1]))
+        family = "DejaVu"
+    else:
+        family = "Helvetica"
+    pdf.set_title(txt(L("title") + f" {ov.city_name} {ov.year}"))
+    pdf.set_author("Indeks Kota Cerdas")
+    pdf.set_creator("Indeks Kota Cerdas")
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(16, 16, 16)
+    W = 210 - 32
+    sections: list[str] = []
+    scale = ov.scale
+
+    def page(title: str) -> None:
+        pdf.add_page()
+        sections.append(title)
+        pdf.set_fill_color(*NAVY)
+        pdf.rect(0, 0, 210, 24, style="F")
+        pdf.set_text_color(255, 255, 255)
+        pdf.set_xy(16, 6)
+        pdf.set_font(family, "B", 15)
+        pdf.cell(W, 7, txt(title))
+        pdf.set_xy(16, 14)
+        pdf.set_font(family, "", 9)
+        pdf.cell(W, 5, txt(L("subtitle", city=ov.city_name, year=ov.year, fw=ov.framework_id)))
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_xy(16, 30)
+
+    def heading(s: str) -> None:
+        pdf.ln(3)
+        pdf.set_font(family, "B", 11.5)
+        pdf.set_text_color(*NAVY)
+        pdf.cell(W, 7, txt(s), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font(family, "", 9)
+
+    def para(s: str, size: float = 9) -> None:
+        pdf.set_font(family, "", size)
+        pdf.multi_cell(W, 4.6, txt(s), new_x="LMARGIN", new_y="NEXT")
+
+    def band_of(v: float | None):
+        if v is None or scale is None:
+            return None
+        chosen = None
+        for b in scale.bands:
+            if v >= b.min - 1e-12:
+                chosen = b
+        return chosen
+
+    # ---------------------------------------------------------------- page 1: summary
+    page(L("title"))
+    top = pdf.get_y()
+    band = ov.band
+    colour = _band_colour(band.position if band else None, band.count if band else 1)
+    pdf.set_fill_color(*LIGHT)
+    pdf.rect(16, top, 84, 44, style="F")
+    pdf.set_xy(20, top + 3)
+    pdf.set_font(family, "", 9)
+    pdf.cell(76, 5, txt(L("index", hi=scale.max)))
+    pdf.set_xy(20, top + 9)
+    pdf.set_font(family, "B", 32)
+    pdf.cell(76, 14, txt(_num(ov.index)))
+    pdf.set_fill_color(*colour)
+    pdf.rect(20, top + 26, 72, 7, style="F")
+    pdf.set_xy(20, top + 26)
+    pdf.set_font(family, "B", 10)
+    pdf.cell(72, 7, txt(L("band", band=band.label if band else "–")), align="C")
+    pdf.set_xy(20, top + 35)
+    pdf.set_font(family, "", 9)
+    if ov.prev_year is not None:
+        pdf.cell(76, 5, txt(L("change", delta=_delta(ov.delta), year=ov.prev_year, prev=_num(ov.prev_index))))
+    else:
+        pdf.cell(76, 5, txt(L("no_prev", year=ov.year - 1)))
+
+    facts = [(L("completeness"), _pct(ov.completeness), L("answered", answered=ov.answered, pairs=ov.pairs)),
+             (L("missing"), f"{ov.missing} / {ov.indicators}", L("missing_note")),
+             (L("verified"), str(ov.verified), L("verified_note"))]
+    y = top
+    for label, value, note in facts:
+        pdf.set_fill_color(*LIGHT)
+        pdf.rect(104, y, W - 88, 13.3, style="F")
+        pdf.set_xy(107, y + 1.5)
+        pdf.set_font(family, "", 8.5)
+        pdf.cell(50, 4.5, txt(label))
+        pdf.set_xy(107, y + 6.5)
+        pdf.set_font(family, "B", 12)
+        pdf.cell(22, 5.5, txt(value))
+        pdf.set_font(family, "", 7.5)
+        pdf.set_text_color(90, 90, 90)
+        pdf.cell(W - 115, 5.5, txt(note))
+        pdf.set_text_color(0, 0, 0)
+        y += 15.3
+    pdf.set_xy(16, top + 50)
+
+    # the scale with its bands and the index marked on it
+    heading(L("scale_title"))
+    y0 = pdf.get_y() + 1
+    span = scale.max - scale.min
+    for b in scale.bands:
+        x0 = 16 + W * (b.min - scale.min) / span
+        x1 = 16 + W * (b.max - scale.min) / span
+        pdf.set_fill_color(*_band_colour(b.position, b.count))
+        pdf.rect(x0, y0, x1 - x0, 6, style="F")
+        pdf.set_xy(x0, y0 + 6.5)
+        pdf.set_font(family, "", 7.5)
+        pdf.cell(x1 - x0, 4, txt(f"{b.label} ({_num(b.min, 1)}–{_num(b.max, 1)})"), align="C")
+    for v, style in ((ov.prev_index, "prev"), (ov.index, "now")):
+        if v is None:
+            continue
+        x = 16 + W * (v - scale.min) / span
+        pdf.set_draw_color(*((0, 0, 0) if style == "now" else (90, 90, 90)))
+        pdf.set_line_width(0.9 if style == "now" else 0.4)
+        pdf.line(x, y0 - 2.5, x, y0 + 8.5)
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_xy(16, y0 + 12)
+    pdf.set_font(family, "", 7.5)
+    pdf.cell(W, 4, txt(L("scale_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+
+    # dimension bars: this year (band colour) and last year (thin grey) on the 0..max axis
+    heading(L("dimensions"))
+    label_w, bar_w = 52, W - 52 - 14
+    for d in ov.dimensions.to_dict("records"):
+        y = pdf.get_y() + 1
+        v, p = _clean(d["value"]), _clean(d["prev"])
+        pdf.set_xy(16, y)
+        pdf.set_font(family, "", 8.5)
+        pdf.cell(label_w, 6, txt(f"{d['name']} ({d['code']}, {L('weight')} {d['weight']:g})"))
+        pdf.set_fill_color(*LIGHT)
+        pdf.rect(16 + label_w, y, bar_w, 6, style="F")
+        if v is not None:
+            b = band_of(v)
+            pdf.set_fill_color(*_band_colour(b.position if b else None, b.count if b else 1))
+            pdf.rect(16 + label_w, y, bar_w * (v - scale.min) / span, 4.2, style="F")
+        if p is not None:
+            pdf.set_fill_color(110, 110, 110)
+            pdf.rect(16 + label_w, y + 4.6, bar_w * (p - scale.min) / span, 1.2, style="F")
+        pdf.set_xy(16 + label_w + bar_w + 1, y)
+        pdf.set_font(family, "B", 8.5)
+        pdf.cell(13, 6, txt(_num(v)), align="R")
+        pdf.set_y(y + 7.5)
+    # axis ticks
+    y = pdf.get_y()
+    pdf.set_font(family, "", 7)
+    for k in range(scale.min, scale.max + 1):
+        x = 16 + label_w + bar_w * (k - scale.min) / span
+        pdf.set_xy(x - 5, y)
+        pdf.cell(10, 4, str(k), align="C")
+    pdf.set_xy(16, y + 5)
+    pdf.set_font(family, "", 7.5)
+    pdf.cell(W, 4, txt(L("bars_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+
+    # ---------------------------------------------------------------- page 2: pillars
+    page(L("pillars_title"))
+    pillars = ov.pillars.to_dict("records")
+    n = len(pillars)
+    cx, cy, radius = 105, pdf.get_y() + 62, 52
+    if n >= 3:
+        def point(k: int, v: float) -> tuple[float, float]:
+            ang = -math.pi / 2 + 2 * math.pi * k / n
+            r = radius * (v - scale.min) / span
+            return cx + r * math.cos(ang), cy + r * math.sin(ang)
+
+        pdf.set_draw_color(200, 200, 200)
+        pdf.set_line_width(0.2)
+        for ring in range(scale.min + 1, scale.max + 1):
+            pdf.polygon([point(k, ring) for k in range(n)], style="D")
+            pdf.set_font(family, "", 6.5)
+            pdf.set_text_color(*GREY)
+            x, y = point(0, ring)
+            pdf.text(x + 1, y + 1, str(ring))
+            pdf.set_text_color(0, 0, 0)
+        for k in range(n):
+            x, y = point(k, scale.max)
+            pdf.line(cx, cy, x, y)
+        prev_pts = [point(k, _clean(p["prev"]) or scale.min) for k, p in enumerate(pillars)]
+        now_pts = [point(k, _clean(p["value"]) or scale.min) for k, p in enumerate(pillars)]
+        if ov.prev_year is not None:
+            pdf.set_draw_color(110, 110, 110)
+            pdf.set_line_width(0.5)
+            with pdf.local_context(dash_pattern={"dash": 1.2, "gap": 1.0}):
+                pdf.polygon(prev_pts, style="D")
+        pdf.set_draw_color(*NAVY)
+        pdf.set_fill_color(*NAVY)
+        pdf.set_line_width(0.8)
+        with pdf.local_context(fill_opacity=0.25):
+            pdf.polygon(now_pts, style="DF")
+        pdf.set_line_width(0.2)
+        pdf.set_draw_color(0, 0, 0)
+        pdf.set_font(family, "B", 8)
+        for k, p in enumerate(pillars):
+            ang = -math.pi / 2 + 2 * math.pi * k / n
+            x = cx + (radius + 9) * math.cos(ang)
+            y = cy + (radius + 7) * math.sin(ang)
+            pdf.set_xy(x - 22, y - 3)
+            pdf.cell(44, 4, txt(f"{p['code']} {_num(_clean(p['value']))}"), align="C")
+    pdf.set_xy(16, cy + radius + 14)
+    pdf.set_font(family, "", 7.5)
+    pdf.cell(W, 4, txt(L("radar_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+    heading(L("pillars_table"))
+    cols = [(L("col_code"), 18, "L"), (L("col_pillar"), 86, "L"), (str(ov.year), 24, "R"),
+            (str(ov.prev_year or "–"), 24, "R"), (L("col_change"), 26, "R")]
+    rows = [[p["code"], p["name"], _num(_clean(p["value"])), _num(_clean(p["prev"])),
+             _delta(None if _clean(p["value"]) is None or _clean(p["prev"]) is None
+                    else _clean(p["value"]) - _clean(p["prev"]))] for p in pillars]
+    _table(pdf, family, txt, cols, rows)
+
+    # ---------------------------------------------------------------- page 3: OPD ranking
+    page(L("opds_title"))
+    para(L("opds_note"), 8.5)
+    pdf.ln(1)
+    cols = [(L("col_rank"), 14, "R"), (L("col_opd"), 82, "L"), (L("col_index"), 18, "R"), ("", 32, "L"),
+            (L("col_completeness"), 32, "R")]
+    rows = []
+    bars = []
+    for rank, o in opds[:MAX_OPD_ROWS]:
+        rows.append([str(rank) if rank else "–", o.name, _num(o.index), "", _pct(o.completeness)])
+        bars.append(o.index)
+    _table(pdf, family, txt, cols, rows, bars=(3, bars, scale))
+    if len(opds) > MAX_OPD_ROWS:
+        para(L("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
+
+    # ---------------------------------------------------------------- last page: priorities and method
+    page(L("priorities_title"))
+    para(L("priorities_note"), 8.5)
+    pdf.ln(1)
+    cols = [(L("col_code"), 18, "L"), (L("col_indicator"), 74, "L"), (L("col_dimension"), 26, "L"),
+            (L("col_pillar"), 24, "L"), (L("col_level"), 16, "R"), (L("col_gain"), 20, "R")]
+    rows = [[p["code"], p["name"], p["dimension"], p["pillar"], _num(_clean(p["level"]), 1),
+             f"+{_num(_clean(p['gain']), 3)}"] for p in ov.priorities.to_dict("records")]
+    if rows:
+        _table(pdf, family, txt, cols, rows)
+    else:
+        para(L("no_priorities"))
+    heading(L("method_title"))
+    para(L("method", lo=scale.min, hi=scale.max))
+    para(L("missing_rule_zero" if scale.missing_rule == "zero" else "missing_rule_exclude", lo=scale.min))
+    pdf.ln(2)
+    para(L("made", date=made_on.isoformat(), fw=ov.framework_id, name=ov.framework_name), 8)
+
+    data = bytes(pdf.output())
+    name = f"rapor_{ov.city_code}_{ov.year}_{lang}.pdf"
+    return ReportCard(name, data, pdf.page_no(), tuple(sections), fonts is not None)
+
+
+def _table(pdf, family: str, txt, cols, rows, bars=None) -> None:
+    """A simple striped table; `bars` = (column, values, scale) draws an index bar in that column."""
+    ell = txt("…")  # "..." under the Latin-1 core font
+    pdf.set_font(family, "B", 8.5)
+    pdf.set_fill_color(*NAVY)
+    pdf.set_text_color(255, 255, 255)
+    for head, w, align in cols:
+        pdf.cell(w, 6.5, txt(head), align=align, fill=True)
+    pdf.ln(6.5)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font(family, "", 8.5)
+    for k, r in enumerate(rows):
+        if pdf.get_y() > 297 - 26:
+            pdf.add_page()
+        y = pdf.get_y()
+        fill = k % 2 == 0
+        pdf.set_fill_color(*LIGHT)
+        for n, ((_, w, align), v) in enumerate(zip(cols, r)):
+            text = _fit(pdf, txt(v), w - 2, ell)
+            pdf.cell(w, 6, text, align=align, fill=fill)
+        if bars is not None:
+            col, values, scale = bars
+            v = values[k]
+            x = pdf.l_margin + sum(w for _, w, _ in cols[:col])
+            w = cols[col][1] - 3
+            if v is not None:
+                pdf.set_fill_color(*NAVY)
+                pdf.rect(x + 1, y + 1.8, w * (v - scale.min) / (scale.max - scale.min), 2.4, style="F")
+        pdf.ln(6)
+    pdf.set_x(pdf.l_margin)
+
+
+def _fit(pdf, text: str, width: float, ell: str) -> str:
+    """`text` shortened with an ellipsis so that it fits on one line of `width` mm."""
+    if pdf.get_string_width(text) <= width:
+        return text
+    while text and pdf.get_string_width(text + ell) > width:
+        text = text[:-1]
+    return text.rstrip() + ell
+
+
+def report_card(store, user: User, city: str, year: int, lang: str = "id", made_on: date | None = None) -> ReportCard:
+    """The city's report card PDF for `year`, for those who may export its results. Audited."""
+    require(user, Action.EXPORT, city)
+    ov = views.overview(store, city, year, lang)
+    if ov.state != "ok":
+        raise ValidationError("rc.no_data", city=city, year=year)
+    opds = scoring.opd_scores(store, year, city)
+    ranks = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in opds])}
+    ranked = sorted(((ranks.get(o.opd_code), o) for o in opds),
+                    key=lambda x: (x[0] is None, x[0] or 0, x[1].opd_code))
+    card = build_pdf(ov, ranked, lang, made_on or date.today())
+    with store.transaction() as cur:
+        store.write_audit(cur, user, "export", f"reportcard:{year}/{city}", None,
+                          {"format": "pdf", "bytes": len(card.pdf), "pages": card.pages, "lang": lang})
+    return card

@@ -1,0 +1,193 @@
+"""The assessor's view of a city-year: self-assessed levels beside evidence, with review flags.
+
+Why: an assessor cannot re-check every answer, so the core points at the answers most likely
+to be over-stated, by three explainable rules, and shows how far each OPD's self-assessment
+sits from what the assessors verified:
+
+  jump         the OPD's level for the indicator rose by JUMP (2) or more since last year
+  no_evidence  a level of EVIDENCE_FROM (3) or higher with no evidence given
+  above_peers  the level is PEER_GAP (2) or more above the mean level that OPDs of the same
+               type gave the same indicator that year in other cities (at least MIN_PEERS of them)
+
+A verification is per city, year and indicator (it replaces the self-assessments of every OPD
+for that indicator in the index; see metrics.scoring). `apply` records only what changed,
+through metrics.governance.verify, so each change is checked, transactional and audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metrics import governance, scoring
+from metrics.auth import Action, User, require
+from metrics.errors import ValidationError
+from metrics.framework import framework_for_year
+from metrics.i18n import pick, t
+
+JUMP = 2
+EVIDENCE_FROM = 3
+PEER_GAP = 2.0
+MIN_PEERS = 3
+FLAGS = ("jump", "no_evidence", "above_peers")
+
+
+@dataclass(frozen=True)
+class Review:
+    state: str  # ok | empty (no framework for the year) | no_data (nothing submitted)
+    city_code: str
+    year: int
+    status: str = "open"  # the period
+    framework_id: str = ""
+    scale_min: int = 0
+    scale_max: int = 4
+    answers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # opd_code, opd_name, code, indicator, level, prev_level, evidence, note, peer_mean, peers, flags, flag_text
+    indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # code, indicator, dimension, pillar, self_level, n_opd, flags, source, effective,
+    # verified_level, verified_note, verified_by, verified_at
+    gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # opd_code, opd_name, answered, verified, self_mean, verified_mean, gap
+    flag_counts: dict = field(default_factory=dict)
+
+    @property
+    def editable(self) -> bool:
+        return self.status != "locked"
+
+
+def flags_for(level: int, prev_level: int | None, evidence: str | None, peer_mean: float | None,
+              peers: int) -> list[str]:
+    """The review flags of one self-assessed answer (see the module docstring for the rules)."""
+    out = []
+    if prev_level is not None and level - prev_level >= JUMP:
+        out.append("jump")
+    if level >= EVIDENCE_FROM and not (evidence or "").strip():
+        out.append("no_evidence")
+    if peer_mean is not None and peers >= MIN_PEERS and level - peer_mean >= PEER_GAP:
+        out.append("above_peers")
+    return out
+
+
+def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
+    """Every self-assessed answer of the city-year with its flags, per-indicator levels and per-OPD gaps."""
+    require(user, Action.VERIFY, city)
+    fw = framework_for_year(store.frameworks(), year)
+    status = store.period_status(city, year)
+    if fw is None:
+        return Review("empty", city, year, status)
+    opd_types = {o.opd_code: o.opd_type for o in store.opds(city)}
+    now = store.answer_rows(year, city)
+    prev = {(r["opd_code"], r["indicator_code"]): int(r["level"]) for r in store.answer_rows(year - 1, city)}
+    peers = {(typ, code): (mean, n) for typ, code, mean, n in store.peer_levels(year, city)}
+    ind_by_code = {i.code: i for i in fw.indicators}
+
+    rows = []
+    for r in now:
+        code, opd = r["indicator_code"], r["opd_code"]
+        level = int(r["level"])
+        pm, pn = peers.get((opd_types.get(opd), code), (None, 0))
+        fl = flags_for(level, prev.get((opd, code)), r["evidence"], pm, pn)
+        ind = ind_by_code.get(code)
+        rows.append({"opd_code": opd, "opd_name": r["opd_name"] or "", "code": code,
+                     "indicator": pick(ind.name, lang) if ind else code, "level": level,
+                     "prev_level": prev.get((opd, code)), "evidence": r["evidence"] or "", "note": r["note"] or "",
+                     "peer_mean": pm, "peers": int(pn), "flags": ",".join(fl),
+                     "flag_text": "; ".join(t(f"review.flag.{f}", lang) for f in fl)})
+    answers = pd.DataFrame(rows, columns=["opd_code", "opd_name", "code", "indicator", "level", "prev_level",
+                                          "evidence", "note", "peer_mean", "peers", "flags", "flag_text"])
+    answers["prev_level"] = answers["prev_level"].astype("Int64")
+
+    flags_per_ind: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r["flags"]:
+            flags_per_ind[r["code"]] += 1
+    ver = {v["indicator_code"]: v for v in store.verification_rows(city, year)}
+    levels = scoring.indicator_levels(store, city, year)
+    ind_rows = []
+    for lv in levels:
+        if lv.n_opd == 0 and lv.verified_level is None:
+            continue  # nothing self-assessed and nothing verified: nothing to review yet
+        v = ver.get(lv.code)
+        ind_rows.append({"code": lv.code, "indicator": pick(lv.name, lang), "dimension": lv.dimension,
+                         "pillar": lv.subpillar or lv.pillar, "self_level": lv.self_level, "n_opd": lv.n_opd,
+                         "flags": flags_per_ind.get(lv.code, 0), "source": lv.source, "effective": lv.effective,
+                         "verified_level": lv.verified_level, "verified_note": (v or {}).get("note") or "",
+                         "verified_by": (v or {}).get("username"), "verified_at": (v or {}).get("verified_at")})
+    indicators = pd.DataFrame(ind_rows, columns=["code", "indicator", "dimension", "pillar", "self_level", "n_opd",
+                                                 "flags", "source", "effective", "verified_level", "verified_note",
+                                                 "verified_by", "verified_at"])
+    indicators["verified_level"] = indicators["verified_level"].astype("Int64")
+
+    gaps = _gaps(rows, {c: v["level"] for c, v in ver.items()})
+    counts = {f: int(sum(1 for r in rows if f in r["flags"].split(","))) for f in FLAGS}
+    state = "ok" if rows or ver else "no_data"
+    return Review(state, city, year, status, fw.id, fw.scale_min, fw.scale_max, answers, indicators, gaps, counts)
+
+
+def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
+    """Per OPD: its mean self-assessed level against the verified level, over verified indicators."""
+    per: dict[str, dict] = {}
+    for r in rows:
+        d = per.setdefault(r["opd_code"], {"opd_code": r["opd_code"], "opd_name": r["opd_name"], "answered": 0,
+                                           "self": [], "ver": []})
+        d["answered"] += 1
+        if r["code"] in verified:
+            d["self"].append(r["level"])
+            d["ver"].append(verified[r["code"]])
+    out = []
+    for d in per.values():
+        n = len(d["self"])
+        s = sum(d["self"]) / n if n else None
+        v = sum(d["ver"]) / n if n else None
+        out.append({"opd_code": d["opd_code"], "opd_name": d["opd_name"], "answered": d["answered"], "verified": n,
+                    "self_mean": s, "verified_mean": v, "gap": (s - v) if n else None})
+    df = pd.DataFrame(out, columns=["opd_code", "opd_name", "answered", "verified", "self_mean", "verified_mean",
+                                    "gap"])
+    return df.sort_values(["gap", "opd_code"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Applied:
+    changed: tuple[str, ...]  # indicators whose verification was recorded
+    unchanged: int
+
+
+def _level(v: object) -> int | None:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+        return None
+    if isinstance(v, bool):
+        raise ValidationError("cell.level_range", value=v, min=0, max=4)
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValidationError("cell.level_range", value=v, min=0, max=4)
+        return int(v)
+    try:
+        return int(str(v).strip()) if str(v).strip() else None
+    except ValueError:
+        raise ValidationError("cell.level_range", value=v, min=0, max=4) from None
+
+
+def apply(store, user: User, city: str, year: int, rows) -> Applied:
+    """Record each row's verified level and note where it differs from the verification in force.
+
+    `rows` are records with code, verified_level, verified_note (as the review table holds them).
+    A row without a verified level is left alone (a verification is never withdrawn here).
+    """
+    require(user, Action.VERIFY, city)
+    current = {v["indicator_code"]: (int(v["level"]), v["note"] or "") for v in store.verification_rows(city, year)}
+    changed, same = [], 0
+    for r in rows:
+        code = str(r.get("code") or "").strip()
+        level = _level(r.get("verified_level"))
+        note = r.get("verified_note")
+        note = "" if note is None or (isinstance(note, float) and note != note) else str(note).strip()
+        if not code or level is None:
+            continue
+        if current.get(code) == (level, note):
+            same += 1
+            continue
+        governance.verify(store, user, city, year, code, level, note)
+        changed.append(code)
+    return Applied(tuple(changed), same)

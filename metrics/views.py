@@ -1,0 +1,901 @@
+"""Read-models of the dashboard's result pages: one function per page, returning what it draws.
+
+Why a module of its own: the pages must stay thin (read the filters, call one function, draw),
+and everything a reader relies on (which year is "last year", what counts as missing, how an
+indicator's level came about, how to recompute the index by hand) must be testable without
+Streamlit. So every number, every table and every formula shown on the read pages is put
+together here from the scoring core; the UI only formats and draws it.
+
+Every function takes the Store first and plain, hashable arguments after it (so the dashboard
+can cache on them), never raises for missing data, and says why it has nothing to show through
+`state`:
+    "ok"        there is something to draw
+    "empty"     the database has no registry, framework or year yet (first run)
+    "no_city"   the chosen city is not in the registry
+    "no_data"   the city has no submission, metric or verification for the year
+
+Values keep full precision; rounding to two decimals is the UI's job. Text that came from
+spreadsheets (OPD names, evidence, notes) is passed through untouched for the UI to show as
+plain text.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metrics import reports, scoring
+from metrics.framework import Framework, framework_for_year
+from metrics.i18n import pick
+
+MAX_COMPARE_CITIES = 6
+TOP_MOVERS = 10
+TOP_PRIORITIES = 5
+
+# Export headers: the core's report headers plus the ranking-specific columns.
+HEADERS: dict[str, dict[str, str]] = {
+    "id": {**reports.HEADERS["id"], "index_prev": "Indeks Tahun Lalu", "change": "Perubahan",
+           "rank_prev": "Peringkat Tahun Lalu", "movement": "Pergerakan Peringkat",
+           "framework_changed": "Kerangka Berbeda dari Tahun Lalu",
+           "rank_in_selection": "Peringkat dalam Pilihan"},
+    "en": {**reports.HEADERS["en"], "index_prev": "Index last year", "change": "Change",
+           "rank_prev": "Rank last year", "movement": "Rank movement",
+           "framework_changed": "Framework differs from last year",
+           "rank_in_selection": "Rank in selection"},
+}
+
+
+# --------------------------------------------------------------------------- shared pieces
+
+
+@dataclass(frozen=True)
+class BandView:
+    """One maturity band of the framework, as drawn: [min, max) with its label and position."""
+    min: float
+    max: float
+    label: str
+    position: int  # 0 = lowest band
+    count: int  # number of bands in the framework (for colouring by position)
+
+
+@dataclass(frozen=True)
+class Scale:
+    min: int
+    max: int
+    bands: tuple[BandView, ...]
+    missing_rule: str  # "zero": missing indicators count as the scale minimum; "exclude": left out
+
+
+@dataclass(frozen=True)
+class Formula:
+    """sum(weight * value) / sum(weight), with every term, so a reader can recompute it."""
+    terms: tuple[tuple[str, float, float], ...]  # (label, weight, value)
+    numerator: float
+    denominator: float
+    result: float | None
+
+    def text(self, digits: int = 2) -> str:
+        """'(0.10×3.29 + 0.20×2.74) ÷ (0.10 + 0.20) = 2.89' (rounded terms, full-precision result)."""
+        if not self.terms or self.result is None:
+            return "–"
+        f = f"{{:.{digits}f}}"
+        num = " + ".join(f"{f.format(w)}×{f.format(v)}" for _, w, v in self.terms)
+        den = " + ".join(f.format(w) for _, w, _ in self.terms)
+        return (f"({num}) ÷ ({den}) = {f.format(self.numerator)} ÷ {f.format(self.denominator)}"
+                f" = {f.format(self.result)}")
+
+
+def _formula(terms: list[tuple[str, float, float | None]]) -> Formula:
+    kept = tuple((label, float(w), float(v)) for label, w, v in terms if v is not None)
+    num = sum(w * v for _, w, v in kept)
+    den = sum(w for _, w, _ in kept)
+    return Formula(kept, num, den, (num / den) if den > 0 else None)
+
+
+def _scale(fw: Framework, lang: str) -> Scale:
+    bands = []
+    for n, b in enumerate(fw.bands):
+        upper = fw.bands[n + 1].min if n + 1 < len(fw.bands) else float(fw.scale_max)
+        bands.append(BandView(b.min, upper, pick(b.label, lang), n, len(fw.bands)))
+    return Scale(fw.scale_min, fw.scale_max, tuple(bands), fw.missing)
+
+
+def _band(fw: Framework | None, scale: Scale | None, value: float | None) -> BandView | None:
+    if fw is None or scale is None or value is None:
+        return None
+    b = fw.band(value)
+    return scale.bands[fw.bands.index(b)] if b is not None else None
+
+
+def _has_data(cs: scoring.CityScore | None) -> bool:
+    """A city-year has data when at least one indicator has a level (answer, metric or verification).
+
+    scoring.score() returns a row for an asked-for city-year even without any data (everything
+    missing, so 0 under `missing: zero`); showing that as an index would be dishonest.
+    """
+    return cs is not None and cs.indicators > 0 and cs.missing < cs.indicators
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What every view reads first: the registry's cities by code and the loaded frameworks."""
+    cities: dict
+    frameworks: list
+
+
+def _base(store) -> _Base:
+    return _Base({c.city_code: c for c in store.cities()}, store.frameworks())
+
+
+def _empty_state(base: _Base, city: str | None, year: int | None) -> str | None:
+    """The reason there is nothing to show, or None when the city-year can be read."""
+    if not base.cities or not base.frameworks or year is None:
+        return "empty"
+    if city is None or city not in base.cities:
+        return "no_city"
+    if framework_for_year(base.frameworks, year) is None:
+        return "empty"
+    return None
+
+
+def _name_maps(fw: Framework, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    dims = {d.code: pick(d.name, lang) for d in fw.dimensions}
+    pillars = {p.code: pick(p.name, lang) for p in (*fw.pillars, *fw.subpillars)}
+    return dims, pillars
+
+
+def _scores_by_year(store, city: str, years: list[int]) -> dict[int, scoring.CityScore]:
+    return {s.year: s for s in scoring.score(store, years, city) if s.city_code == city and _has_data(s)}
+
+
+# --------------------------------------------------------------------------- 1. overview
+
+
+@dataclass(frozen=True)
+class Overview:
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    scale: Scale | None = None
+    framework_id: str = ""
+    framework_name: str = ""
+    index: float | None = None
+    band: BandView | None = None
+    prev_year: int | None = None
+    prev_index: float | None = None
+    prev_band: BandView | None = None
+    prev_framework_id: str | None = None
+    delta: float | None = None
+    dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, weight, value, prev
+    pillars: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, value, prev
+    completeness: float | None = None  # 0..1
+    answered: int = 0
+    pairs: int = 0
+    indicators: int = 0
+    missing: int = 0
+    verified: int = 0
+    priorities: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, dimension, pillar, level, gain
+
+    @property
+    def framework_changed(self) -> bool:
+        return self.prev_framework_id is not None and self.prev_framework_id != self.framework_id
+
+
+def overview(store, city: str | None, year: int | None, lang: str = "id") -> Overview:
+    """The city's index for the year with its band, last year's, the breakdowns and the priorities."""
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return Overview(state, city, base.cities[city].name if city in base.cities else "", year)
+    fw = framework_for_year(base.frameworks, year)
+    scale = _scale(fw, lang)
+    name = base.cities[city].name
+    scores = _scores_by_year(store, city, [year - 1, year])
+    cs = scores.get(year)
+    if cs is None:
+        return Overview("no_data", city, name, year, scale, fw.id, pick(fw.name, lang))
+    prev = scores.get(year - 1)
+    prev_fw = framework_for_year(base.frameworks, year - 1) if prev else None
+    dim_names, pil_names = _name_maps(fw, lang)
+    dims = pd.DataFrame(
+        [{"code": d.code, "name": dim_names[d.code], "weight": d.weight, "value": cs.dimensions.get(d.code),
+          "prev": prev.dimensions.get(d.code) if prev else None} for d in fw.dimensions],
+        columns=["code", "name", "weight", "value", "prev"])
+    pillars = pd.DataFrame(
+        [{"code": p.code, "name": pil_names[p.code], "value": cs.pillars.get(p.code),
+          "prev": prev.pillars.get(p.code) if prev else None} for p in fw.pillars],
+        columns=["code", "name", "value", "prev"])
+    levels = scoring.indicator_levels(store, city, year)
+    pri = pd.DataFrame(
+        [{"code": p.code, "name": pick(p.name, lang), "dimension": dim_names.get(p.dimension, p.dimension),
+          "pillar": pil_names.get(p.pillar, p.pillar), "level": p.level, "gain": p.gain}
+         for p in scoring.priorities(fw, levels, TOP_PRIORITIES)],
+        columns=["code", "name", "dimension", "pillar", "level", "gain"])
+    return Overview(
+        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, _band(fw, scale, cs.index),
+        prev.year if prev else None, prev.index if prev else None,
+        _band(prev_fw, _scale(prev_fw, lang), prev.index) if prev else None,
+        prev.framework_id if prev else None,
+        (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
+        dims, pillars, cs.completeness, cs.answered, cs.pairs, cs.indicators, cs.missing,
+        sum(1 for lv in levels if lv.source == "verified"), pri,
+    )
+
+
+# --------------------------------------------------------------------------- 2. rankings
+
+
+@dataclass(frozen=True)
+class Rankings:
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    prev_year: int | None = None
+    scale: Scale | None = None
+    framework_id: str = ""
+    # OPDs of the city: rank, opd_code, name, opd_type, index, band, index_prev, change,
+    # completeness (0..100), answered, pairs, last_upload
+    opds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # cities: rank, rank_prev, movement, city_code, name, province, category, index, band,
+    # completeness, missing, indicators, framework_id, framework_changed (+ rank_in_selection if filtered)
+    cities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    filtered: bool = False
+    city_rank: int | None = None  # the chosen city's national rank
+    ranked_cities: int = 0
+    city_row: int | None = None  # the chosen city's row in `cities` (None when filtered out)
+    ranked_opds: int = 0  # OPDs with an index (they answered at least one indicator)
+    missing_zero: bool = False  # the city index counts missing indicators as the scale minimum
+    framework_changed: bool = False  # some city was scored under another framework last year
+    xlsx: bytes = b""
+    opd_csv: bytes = b""
+    city_csv: bytes = b""
+
+
+_OPD_COLS = ["rank", "opd_code", "name", "opd_type", "index", "band", "index_prev", "change", "completeness",
+             "answered", "pairs", "last_upload"]
+_CITY_COLS = ["rank", "rank_prev", "movement", "city_code", "name", "province", "category", "index", "band",
+              "completeness", "missing", "indicators", "framework_id", "framework_changed"]
+
+
+def _export(name: str, df: pd.DataFrame, keys: list[str], lang: str, rename: dict[str, str]) -> reports.TableOut:
+    """A table for reports.tables_to_xlsx/table_to_csv (which neutralise formula-like text)."""
+    h = HEADERS.get(lang, HEADERS["id"])
+    rows = [[None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+             else (str(v) if isinstance(v, pd.Timestamp) else v) for v in r]
+            for r in df[keys].astype(object).itertuples(index=False, name=None)]
+    return reports.TableOut(name, [h.get(rename.get(k, k), k) for k in keys], rows)
+
+
+def rankings(store, city: str | None, year: int | None, province: str | None = None,
+             category: str | None = None, lang: str = "id") -> Rankings:
+    """OPDs of the city ranked by index, and the cities ranked nationally, each against last year."""
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return Rankings(state, city, base.cities[city].name if city in base.cities else "", year)
+    fw = framework_for_year(base.frameworks, year)
+    scale = _scale(fw, lang)
+    prev_year = year - 1
+    fws = {fw_.id: fw_ for fw_, _ in base.frameworks}
+
+    # cities, national ranks this year and last
+    all_scores = [s for s in scoring.score(store, [prev_year, year]) if _has_data(s)]
+    now = {s.city_code: s for s in all_scores if s.year == year}
+    before = {s.city_code: s for s in all_scores if s.year == prev_year}
+    rank_now = {c: r for c, _, r in scoring.competition_ranks([(c, s.index) for c, s in now.items()])}
+    rank_before = {c: r for c, _, r in scoring.competition_ranks([(c, s.index) for c, s in before.items()])}
+    rows = []
+    for code, s in now.items():
+        c = base.cities.get(code)
+        if c is None:
+            continue
+        p = before.get(code)
+        rows.append({
+            "rank": rank_now.get(code), "rank_prev": rank_before.get(code),
+            "movement": (rank_before[code] - rank_now[code])
+            if rank_before.get(code) is not None and rank_now.get(code) is not None else None,
+            "city_code": code, "name": c.name, "province": c.province, "category": c.category,
+            "index": s.index, "band": pick(fws[s.framework_id].band(s.index).label, lang)
+            if s.index is not None and s.framework_id in fws else "",
+            "completeness": None if s.completeness is None else s.completeness * 100,
+            "missing": s.missing, "indicators": s.indicators, "framework_id": s.framework_id,
+            "framework_changed": p is not None and p.framework_id != s.framework_id,
+        })
+    cities = pd.DataFrame(rows, columns=_CITY_COLS)
+    cities = cities.sort_values(["rank", "name"], na_position="last", kind="stable").reset_index(drop=True)
+    filtered = province is not None or category is not None
+    if filtered:
+        cities = cities[(cities["province"] == province if province is not None else True)
+                        & (cities["category"] == category if category is not None else True)]
+        cities = cities.reset_index(drop=True)
+        sel = {c: r for c, _, r in scoring.competition_ranks(list(zip(cities["city_code"], cities["index"])))}
+        cities.insert(1, "rank_in_selection", [sel.get(c) for c in cities["city_code"]])
+    for col in ("rank", "rank_prev", "movement"):
+        cities[col] = cities[col].astype("Int64")
+
+    # OPDs of the city, this year against last
+    ops = scoring.opd_scores(store, [prev_year, year], city)
+    prev_idx = {o.opd_code: o.index for o in ops if o.year == prev_year}
+    cur = [o for o in ops if o.year == year]
+    orank = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in cur])}
+    opds = pd.DataFrame([{
+        "rank": orank.get(o.opd_code), "opd_code": o.opd_code, "name": o.name, "opd_type": o.opd_type,
+        "index": o.index, "band": pick(fw.band(o.index).label, lang) if o.index is not None else "",
+        "index_prev": prev_idx.get(o.opd_code),
+        "change": (o.index - prev_idx[o.opd_code])
+        if o.index is not None and prev_idx.get(o.opd_code) is not None else None,
+        "completeness": None if o.completeness is None else o.completeness * 100,
+        "answered": o.answered, "pairs": o.pairs, "last_upload": o.last_upload,
+    } for o in cur], columns=_OPD_COLS)
+    opds = opds.sort_values(["rank", "opd_code"], na_position="last", kind="stable").reset_index(drop=True)
+    opds["rank"] = opds["rank"].astype("Int64")
+
+    opd_keys = ["rank", "opd_code", "name", "opd_type", "index", "band", "index_prev", "change", "completeness",
+                "answered", "pairs", "last_upload"]
+    city_keys = ["rank", "rank_prev", "movement", "city_code", "name", "province", "category", "index", "band",
+                 "completeness", "missing", "framework_id", "framework_changed"]
+    if filtered:
+        city_keys.insert(1, "rank_in_selection")
+    h = HEADERS.get(lang, HEADERS["id"])
+    opd_table = _export("OPD", opds, opd_keys, lang, {"name": "opd"})
+    city_table = _export(h["city"], cities, city_keys, lang, {"name": "city"})
+    return Rankings(
+        "ok", city, base.cities[city].name, year, prev_year, scale, fw.id, opds, cities, filtered,
+        rank_now.get(city), len(rank_now),
+        next((n for n, c in enumerate(cities["city_code"]) if c == city), None), int(opds["index"].notna().sum()),
+        fw.missing == "zero", bool(cities["framework_changed"].any()),
+        reports.tables_to_xlsx([opd_table, city_table]), reports.table_to_csv(opd_table),
+        reports.table_to_csv(city_table),
+    )
+
+
+# --------------------------------------------------------------------------- 3. year over year
+
+
+@dataclass(frozen=True)
+class Compare:
+    state: str
+    cities: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    truncated: bool = False  # more than MAX_COMPARE_CITIES were asked for
+    scale: Scale | None = None
+    # long: city_code, city, year, measure ("index" or a dimension code), measure_name, value, framework_id
+    series: pd.DataFrame = field(default_factory=pd.DataFrame)
+    measures: tuple[tuple[str, str], ...] = ()  # (code, name), index first
+    framework_changes: tuple[tuple[int, str, str], ...] = ()  # (year, framework before, framework from then)
+    # city_code, city, code, name, from_year, to_year, from_level, to_level, change, comparable
+    rising: pd.DataFrame = field(default_factory=pd.DataFrame)
+    falling: pd.DataFrame = field(default_factory=pd.DataFrame)
+    latest: pd.DataFrame = field(default_factory=pd.DataFrame)  # per city: last year with data, index, change
+    missing_counted: int = 0  # missing indicators (counted as 0) across the plotted city-years
+    city_options: tuple[tuple[str, str], ...] = ()  # every city of the registry: (code, name)
+    year_options: tuple[int, ...] = ()  # every year with data or a period
+
+
+_MOVER_COLS = ["city_code", "city", "code", "name", "from_year", "to_year", "from_level", "to_level", "change"]
+
+
+def _peers(store, base: _Base, city: str | None, years: tuple[int, ...], n: int) -> tuple[str, ...]:
+    """`city` and the n-1 cities nearest to it: same category first, then nearest latest index.
+
+    The default comparison, so that the page opens with something meaningful to compare.
+    """
+    if city not in base.cities:
+        return ()
+    latest = {}
+    for s in scoring.score(store, list(years)):
+        if _has_data(s) and s.index is not None:
+            latest[s.city_code] = s.index  # score() is ordered by year, so the last one wins
+    mine = latest.get(city)
+    cat = base.cities[city].category
+
+    def distance(code: str) -> tuple:
+        return (base.cities[code].category != cat,
+                abs(latest[code] - mine) if mine is not None and code in latest else float("inf"), code)
+
+    others = sorted((c for c in base.cities if c != city and c in latest), key=distance)
+    return (city, *others[: n - 1])
+
+
+def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None, year_to: int | None = None,
+            lang: str = "id", default_city: str | None = None) -> Compare:
+    """Index and dimension lines of up to six cities over the chosen years, and the biggest movers.
+
+    cities None: `default_city` and its two nearest peers. Years: from `year_from` to `year_to`
+    inclusive; either None means the first/last year the store knows.
+    """
+    base = _base(store)
+    year_options = tuple(store.years())
+    if not base.cities or not base.frameworks or not year_options:
+        return Compare("empty")
+    lo = year_options[0] if year_from is None else int(year_from)
+    hi = year_options[-1] if year_to is None else int(year_to)
+    lo, hi = min(lo, hi), max(lo, hi)
+    years = tuple(y for y in year_options if lo <= y <= hi)
+    if cities is None:
+        cities = _peers(store, base, default_city, years, 3)
+    asked = tuple(dict.fromkeys(c for c in cities if c in base.cities))
+    chosen = asked[:MAX_COMPARE_CITIES]
+    truncated = len(asked) > MAX_COMPARE_CITIES
+    opts = {"city_options": tuple((c.city_code, c.name) for c in base.cities.values()), "year_options": year_options}
+    if not chosen or not years:
+        return Compare("no_city" if not chosen else "no_data", chosen, years, truncated, **opts)
+    latest_fw = framework_for_year(base.frameworks, years[-1]) or base.frameworks[-1][0]
+    scale = _scale(latest_fw, lang)
+    fw_of_year = {y: framework_for_year(base.frameworks, y) for y in years}
+    fws = {fw.id: fw for fw, _ in base.frameworks}
+    scores = [s for s in scoring.score(store, list(years)) if s.city_code in chosen and _has_data(s)]
+    if not scores:
+        return Compare("no_data", chosen, years, truncated, scale, **opts)
+    # measures in the order of the latest framework, then any older dimension codes
+    measures: dict[str, str] = {"index": ""}
+    for fw in [latest_fw] + [f for f in fw_of_year.values() if f is not None]:
+        for d in fw.dimensions:
+            measures.setdefault(d.code, pick(d.name, lang))
+    rows = []
+    for s in scores:
+        cname = base.cities[s.city_code].name
+        rows.append({"city_code": s.city_code, "city": cname, "year": s.year, "measure": "index",
+                     "measure_name": "", "value": s.index, "framework_id": s.framework_id})
+        for code, v in s.dimensions.items():
+            rows.append({"city_code": s.city_code, "city": cname, "year": s.year, "measure": code,
+                         "measure_name": measures.get(code, code), "value": v, "framework_id": s.framework_id})
+    series = pd.DataFrame(rows, columns=["city_code", "city", "year", "measure", "measure_name", "value",
+                                         "framework_id"])
+    # cities in the order asked for (the first is the reader's own city), then measure, then year
+    series = series.assign(_o=series["city_code"].map({c: n for n, c in enumerate(chosen)}))
+    series = series.sort_values(["_o", "measure", "year"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+    # framework changes between consecutive years that have scores
+    fw_ids = {s.year: s.framework_id for s in scores}
+    seen = sorted(fw_ids)
+    changes = tuple((b, fw_ids[a], fw_ids[b]) for a, b in zip(seen, seen[1:]) if fw_ids[a] != fw_ids[b])
+
+    # movers: each city's indicators from its first to its last plotted year with data
+    movers = []
+    latest = []
+    by_city: dict[str, list[scoring.CityScore]] = defaultdict(list)
+    for s in scores:
+        by_city[s.city_code].append(s)
+    for code in chosen:
+        got = sorted(by_city.get(code, []), key=lambda s: s.year)
+        if not got:
+            continue
+        first, last = got[0], got[-1]
+        latest.append({"city_code": code, "city": base.cities[code].name, "year": last.year,
+                       "index": last.index, "from_year": first.year, "from_index": first.index,
+                       "change": (last.index - first.index) if len(got) > 1 else None,
+                       "framework_changed": first.framework_id != last.framework_id})
+        if len(got) < 2:
+            continue
+        hist = store.level_history(code, [first.year, last.year])
+        # (effective level, level counted): a missing level shows as such, its change counts it as 0
+        lv = {(y, ind): (eff, sl) for _, y, ind, eff, sl in hist}
+        fw_last = fws.get(last.framework_id)
+        for ind in (fw_last.indicators if fw_last else ()):
+            (ea, a), (eb, b) = lv.get((first.year, ind.code), (None, None)), lv.get((last.year, ind.code), (None, None))
+            if a is None or b is None or a == b:
+                continue
+            movers.append({"city_code": code, "city": base.cities[code].name, "code": ind.code,
+                           "name": pick(ind.name, lang), "from_year": first.year, "to_year": last.year,
+                           "from_level": ea, "to_level": eb, "change": b - a})
+    mv = pd.DataFrame(movers, columns=_MOVER_COLS)
+    rising = mv[mv["change"] > 0].sort_values(["change", "city_code", "code"], ascending=[False, True, True],
+                                              kind="stable").head(TOP_MOVERS).reset_index(drop=True)
+    falling = mv[mv["change"] < 0].sort_values(["change", "city_code", "code"], ascending=[True, True, True],
+                                               kind="stable").head(TOP_MOVERS).reset_index(drop=True)
+    return Compare(
+        "ok", chosen, years, truncated, scale, series, tuple(measures.items()), changes, rising, falling,
+        pd.DataFrame(latest, columns=["city_code", "city", "year", "index", "from_year", "from_index", "change",
+                                      "framework_changed"]),
+        sum(s.missing for s in scores if s.framework_id in fws and fws[s.framework_id].missing == "zero"),
+        **opts,
+    )
+
+
+# --------------------------------------------------------------------------- 4. drill-down
+
+
+@dataclass(frozen=True)
+class IndicatorDetail:
+    code: str
+    name: str
+    dimension: str
+    dimension_name: str
+    pillar: str
+    pillar_name: str
+    subpillar: str | None
+    subpillar_name: str
+    weight: float
+    effective: float | None
+    score_level: float | None  # the level the index counts (missing -> scale minimum under `missing: zero`)
+    source: str  # verified | metric | self | missing
+    rubric: tuple[tuple[int, str], ...]  # every level's sentence
+    rubric_level: int | None  # the rubric level the effective level reaches (floor of a mean)
+    self_level: float | None
+    n_opd: int
+    responsible_opds: int
+    verified_level: int | None = None
+    verified_note: str | None = None
+    verified_by: str | None = None
+    verified_at: object = None
+    metric_code: str | None = None
+    metric_value: float | None = None
+    metric_level: int | None = None
+    metric_unit: str | None = None
+    metric_aggregate: str | None = None
+    metric_direction: str | None = None
+    thresholds: tuple[float, ...] = ()
+    # the metric submission in force: opd_code, opd_name, submission_id, accepted_at, file_name, username
+    metric_submission: dict | None = None
+    # each OPD's current self-assessment: opd_code, opd_name, level, rubric, evidence, note,
+    # submission_id, accepted_at, username, file_name, source_row
+    answers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def rubric_sentence(self) -> str:
+        return dict(self.rubric).get(self.rubric_level, "") if self.rubric_level is not None else ""
+
+    @property
+    def self_formula(self) -> str:
+        """'(3 + 4) ÷ 2 = 3.50' over the OPDs' self-assessed levels."""
+        if self.answers.empty:
+            return "–"
+        levels = [int(x) for x in self.answers["level"]]
+        return f"({' + '.join(str(x) for x in levels)}) ÷ {len(levels)} = {sum(levels) / len(levels):.2f}"
+
+
+@dataclass(frozen=True)
+class GroupView:
+    kind: str  # dimension | pillar
+    code: str
+    name: str
+    weight: float | None  # the dimension's weight in the index (pillars carry none)
+    value: float | None  # as the core computed it
+    formula: Formula  # recomputed from the indicators' levels and weights
+    indicators: tuple[str, ...]
+    missing: int
+
+
+@dataclass(frozen=True)
+class Drilldown:
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    scale: Scale | None = None
+    framework_id: str = ""
+    index: float | None = None
+    band: BandView | None = None
+    index_formula: Formula | None = None  # over the dimensions, with their weights
+    groups: dict = field(default_factory=dict)  # {"dimension": [GroupView], "pillar": [GroupView]}
+    # code, name, dimension, pillar, subpillar, weight, effective, score_level, source, n_opd, responsible_opds
+    indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    details: dict = field(default_factory=dict)  # code -> IndicatorDetail
+    missing: int = 0
+    indicators_total: int = 0
+
+    def group_options(self, kind: str) -> list[str]:
+        return [g.code for g in self.groups.get(kind, [])]
+
+    def group_label(self, kind: str, code: str) -> str:
+        g = self.group(kind, code)
+        return f"{g.name} ({code})" if g is not None and g.code == code else code
+
+    def indicator_label(self, code: str) -> str:
+        d = self.details.get(code)
+        return f"{code} · {d.name}" if d else code
+
+    def group(self, kind: str, code: str | None) -> GroupView | None:
+        opts = self.groups.get(kind, [])
+        return next((g for g in opts if g.code == code), opts[0] if opts else None)
+
+    def table(self, kind: str, code: str | None) -> pd.DataFrame:
+        """The indicators of one dimension or pillar, in framework order."""
+        g = self.group(kind, code)
+        if g is None:
+            return self.indicators.iloc[0:0]
+        return self.indicators[self.indicators["code"].isin(g.indicators)].reset_index(drop=True)
+
+
+def _rubric_level(fw: Framework, level: float | None) -> int | None:
+    if level is None:
+        return None
+    return max(fw.scale_min, min(fw.scale_max, int(level + 1e-9)))
+
+
+def drilldown(store, city: str | None, year: int | None, lang: str = "id") -> Drilldown:
+    """Index -> dimension or pillar -> indicator: levels, where they came from, and the formulas."""
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return Drilldown(state, city, base.cities[city].name if city in base.cities else "", year)
+    fw = framework_for_year(base.frameworks, year)
+    scale = _scale(fw, lang)
+    name = base.cities[city].name
+    cs = _scores_by_year(store, city, [year]).get(year)
+    if cs is None:
+        return Drilldown("no_data", city, name, year, scale, fw.id)
+    dim_names, pil_names = _name_maps(fw, lang)
+    levels = scoring.indicator_levels(store, city, year)
+    answers: dict[str, list[dict]] = defaultdict(list)
+    for a in store.answer_rows(year, city):
+        answers[a["indicator_code"]].append(a)
+    verifs = {v["indicator_code"]: v for v in store.verification_rows(city, year)}
+    msubs = store.submissions_frame(city, year=year, kind="metric")
+    msubs = msubs[msubs["in_force"]] if not msubs.empty else msubs
+    metric_sub = {r["metric_code"]: r for r in msubs.to_dict("records")}
+
+    details = {}
+    rows = []
+    for lv in levels:
+        ind = fw.indicator(lv.code)
+        rubric = tuple((k, pick(v, lang)) for k, v in sorted(ind.levels.items())) if ind else ()
+        rub = dict(rubric)
+        ans = pd.DataFrame(
+            [{"opd_code": a["opd_code"], "opd_name": a["opd_name"], "level": a["level"],
+              "rubric": rub.get(a["level"], ""), "evidence": a["evidence"], "note": a["note"],
+              "submission_id": a["submission_id"], "accepted_at": a["accepted_at"], "username": a["username"],
+              "file_name": a["file_name"], "source_row": a["source_row"]} for a in answers.get(lv.code, [])],
+            columns=["opd_code", "opd_name", "level", "rubric", "evidence", "note", "submission_id", "accepted_at",
+                     "username", "file_name", "source_row"])
+        v = verifs.get(lv.code)
+        ms = metric_sub.get(lv.metric_code) if lv.metric_code else None
+        details[lv.code] = IndicatorDetail(
+            code=lv.code, name=pick(lv.name, lang), dimension=lv.dimension,
+            dimension_name=dim_names.get(lv.dimension, lv.dimension), pillar=lv.pillar,
+            pillar_name=pil_names.get(lv.pillar, lv.pillar), subpillar=lv.subpillar,
+            subpillar_name=pil_names.get(lv.subpillar, "") if lv.subpillar else "", weight=lv.weight,
+            effective=lv.effective, score_level=lv.score_level, source=lv.source, rubric=rubric,
+            rubric_level=_rubric_level(fw, lv.effective), self_level=lv.self_level, n_opd=lv.n_opd,
+            responsible_opds=lv.responsible_opds,
+            verified_level=lv.verified_level, verified_note=v["note"] if v else None,
+            verified_by=v["username"] if v else None, verified_at=v["verified_at"] if v else None,
+            metric_code=lv.metric_code, metric_value=lv.metric_value, metric_level=lv.metric_level,
+            metric_unit=lv.metric_unit, metric_aggregate=lv.metric_aggregate,
+            metric_direction=lv.metric_direction, thresholds=tuple(lv.thresholds or ()),
+            metric_submission={"opd_code": ms["opd_code"], "opd_name": ms["opd_name"], "submission_id": ms["id"],
+                               "accepted_at": ms["accepted_at"], "file_name": ms["file_name"],
+                               "username": ms["username"]} if ms is not None else None,
+            answers=ans,
+        )
+        rows.append({"code": lv.code, "name": pick(lv.name, lang), "dimension": lv.dimension,
+                     "dimension_name": dim_names.get(lv.dimension, lv.dimension), "pillar": lv.pillar,
+                     "pillar_name": pil_names.get(lv.pillar, lv.pillar), "subpillar": lv.subpillar,
+                     "weight": lv.weight, "effective": lv.effective, "score_level": lv.score_level,
+                     "source": lv.source, "n_opd": lv.n_opd, "responsible_opds": lv.responsible_opds,
+                     "contribution": (lv.weight * lv.score_level) if lv.score_level is not None else None})
+    table = pd.DataFrame(rows, columns=["code", "name", "dimension", "dimension_name", "pillar", "pillar_name",
+                                        "subpillar", "weight", "effective", "score_level", "source", "n_opd",
+                                        "responsible_opds", "contribution"])
+
+    def group_view(kind: str, code: str, gname: str, weight: float | None, value: float | None) -> GroupView:
+        members = [lv for lv in levels if (lv.dimension if kind == "dimension" else lv.pillar) == code]
+        return GroupView(kind, code, gname, weight, value,
+                         _formula([(lv.code, lv.weight, lv.score_level) for lv in members]),
+                         tuple(lv.code for lv in members), sum(1 for lv in members if lv.source == "missing"))
+
+    groups = {
+        "dimension": [group_view("dimension", d.code, dim_names[d.code], d.weight, cs.dimensions.get(d.code))
+                      for d in fw.dimensions if d.code in cs.dimensions],
+        "pillar": [group_view("pillar", p.code, pil_names[p.code], None, cs.pillars.get(p.code))
+                   for p in fw.pillars if p.code in cs.pillars],
+    }
+    index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
+    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, _band(fw, scale, cs.index), index_formula,
+                     groups, table, details, cs.missing, cs.indicators)
+
+
+# --------------------------------------------------------------------------- 5. completeness
+
+
+@dataclass(frozen=True)
+class Completeness:
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    scale: Scale | None = None
+    framework_id: str = ""
+    n_opds: int = 0  # OPDs responsible for at least one indicator
+    n_submitted: int = 0  # of those, OPDs with any submission this year
+    n_complete: int = 0  # of those, OPDs that answered everything they are responsible for
+    pairs: int = 0
+    answered: int = 0
+    completeness: float | None = None  # 0..1
+    indicators: int = 0
+    missing: int = 0  # indicators with no level at all (count as 0 under `missing: zero`)
+    # opd_code, name, opd_type, status (none|partial|complete), answered, pairs, completeness (0..100),
+    # last_upload, submission_id
+    opds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # code, name, pillar, dimension, responsible, answered, status (missing|partial), opd_types
+    missing_indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # long: opd_code, opd, pillar, pillar_name, answered, required, share (0..100 or None)
+    heat: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pillars: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def n_not_submitted(self) -> int:
+        return self.n_opds - self.n_submitted
+
+    @property
+    def opd_order(self) -> list[str]:
+        """OPDs as the status table lists them: not submitted first."""
+        return self.opds["opd_code"].tolist() if not self.opds.empty else []
+
+
+def _answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
+    """Indicators each OPD answered this year: its self-assessment in force plus its service metrics."""
+    got: dict[str, set[str]] = defaultdict(set)
+    for a in store.answer_rows(year, city):
+        got[a["opd_code"]].add(a["indicator_code"])
+    by_metric = fw.metric_codes()
+    msubs = store.submissions_frame(city, year=year, kind="metric")
+    if not msubs.empty:
+        for r in msubs[msubs["in_force"]].itertuples():
+            ind = by_metric.get(r.metric_code)
+            if ind is not None:
+                got[r.opd_code].add(ind.code)
+    return got
+
+
+def completeness(store, city: str | None, year: int | None, lang: str = "id") -> Completeness:
+    """Who has submitted for the year, what is still missing, and OPD x pillar completeness."""
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return Completeness(state, city, base.cities[city].name if city in base.cities else "", year)
+    fw = framework_for_year(base.frameworks, year)
+    scale = _scale(fw, lang)
+    dim_names, pil_names = _name_maps(fw, lang)
+    name = base.cities[city].name
+    cs = scoring.city_score(store, city, year)
+    ops = [o for o in scoring.opd_scores(store, year, city) if o.year == year and o.pairs > 0]
+    got = _answered_sets(store, fw, city, year)
+    opd_rows = []
+    heat = []
+    for o in ops:
+        status = "complete" if o.answered >= o.pairs else ("partial" if o.answered > 0 else "none")
+        opd_rows.append({"opd_code": o.opd_code, "name": o.name, "opd_type": o.opd_type, "status": status,
+                         "submitted": o.submission_id is not None, "answered": o.answered, "pairs": o.pairs,
+                         "completeness": 100 * o.answered / o.pairs, "last_upload": o.last_upload,
+                         "submission_id": o.submission_id})
+        mine = [i for i in fw.indicators if o.opd_type in i.opd_types]
+        for p in fw.pillars:
+            req = [i.code for i in mine if i.pillar == p.code]
+            done = sum(1 for c in req if c in got.get(o.opd_code, ()))
+            heat.append({"opd_code": o.opd_code, "opd": o.name, "pillar": p.code, "pillar_name": pil_names[p.code],
+                         "answered": done, "required": len(req), "share": (100 * done / len(req)) if req else None})
+    opds = pd.DataFrame(opd_rows, columns=["opd_code", "name", "opd_type", "status", "submitted", "answered",
+                                           "pairs", "completeness", "last_upload", "submission_id"])
+    order = {"none": 0, "partial": 1, "complete": 2}
+    opds = opds.sort_values(["status", "completeness", "opd_code"], key=lambda s: s.map(order)
+                            if s.name == "status" else s, kind="stable").reset_index(drop=True)
+    opds["submission_id"] = opds["submission_id"].astype("Int64")
+
+    # which OPDs of the city are responsible for each indicator, and which of them answered it
+    resp: dict[str, list[str]] = defaultdict(list)
+    for o in ops:
+        for i in fw.indicators:
+            if o.opd_type in i.opd_types:
+                resp[i.code].append(o.opd_code)
+    levels = {lv.code: lv for lv in scoring.indicator_levels(store, city, year)}
+    miss = []
+    for i in fw.indicators:
+        lv = levels.get(i.code)
+        who = resp.get(i.code, [])
+        done = sum(1 for oc in who if i.code in got.get(oc, ()))
+        is_missing = lv is None or lv.source == "missing"
+        if not is_missing and done >= len(who):
+            continue
+        miss.append({"code": i.code, "name": pick(i.name, lang), "pillar": pil_names.get(i.pillar, i.pillar),
+                     "dimension": dim_names.get(i.dimension, i.dimension), "responsible": len(who),
+                     "answered": done, "status": "missing" if is_missing else "partial",
+                     "opd_types": ", ".join(i.opd_types)})
+    missing = pd.DataFrame(miss, columns=["code", "name", "pillar", "dimension", "responsible", "answered",
+                                          "status", "opd_types"])
+    missing = missing.sort_values(["status", "code"], key=lambda s: s.map({"missing": 0, "partial": 1})
+                                  if s.name == "status" else s, kind="stable").reset_index(drop=True)
+    return Completeness(
+        "ok", city, name, year, scale, fw.id, len(ops), sum(1 for o in ops if o.submission_id is not None),
+        sum(1 for o in ops if o.answered >= o.pairs), cs.pairs if cs else 0, cs.answered if cs else 0,
+        cs.completeness if cs else None, cs.indicators if cs else len(fw.indicators),
+        cs.missing if cs else len(fw.indicators), opds, missing,
+        pd.DataFrame(heat, columns=["opd_code", "opd", "pillar", "pillar_name", "answered", "required", "share"]),
+        tuple((p.code, pil_names[p.code]) for p in fw.pillars),
+    )
+
+
+# --------------------------------------------------------------------------- 6. maturity matrix
+
+
+@dataclass(frozen=True)
+class Matrix:
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    scale: Scale | None = None
+    framework_id: str = ""
+    index: float | None = None
+    band: BandView | None = None
+    dimensions: tuple[tuple[str, str], ...] = ()  # (code, name) in framework order
+    pillars: tuple[tuple[str, str], ...] = ()
+    # long: dimension, dimension_name, pillar, pillar_name, value, weight, n, missing
+    city: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # long: opd_code, opd, pillar, pillar_name, value, weight, n (answered indicators)
+    opds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing: int = 0
+    indicators: int = 0
+
+    @property
+    def dimension_codes(self) -> list[str]:
+        return [c for c, _ in self.dimensions]
+
+    @property
+    def pillar_codes(self) -> list[str]:
+        return [c for c, _ in self.pillars]
+
+    @property
+    def opd_order(self) -> list[str]:
+        return list(dict.fromkeys(self.opds["opd_code"])) if not self.opds.empty else []
+
+
+def matrix(store, city: str | None, year: int | None, lang: str = "id") -> Matrix:
+    """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return Matrix(state, city, base.cities[city].name if city in base.cities else "", year)
+    fw = framework_for_year(base.frameworks, year)
+    scale = _scale(fw, lang)
+    name = base.cities[city].name
+    cs = _scores_by_year(store, city, [year]).get(year)
+    if cs is None:
+        return Matrix("no_data", city, name, year, scale, fw.id)
+    dim_names, pil_names = _name_maps(fw, lang)
+    levels = scoring.indicator_levels(store, city, year)
+    cells: dict[tuple[str, str], list] = defaultdict(list)
+    for lv in levels:
+        cells[(lv.dimension, lv.pillar)].append(lv)
+    city_rows = []
+    for d in fw.dimensions:
+        for p in fw.pillars:
+            members = cells.get((d.code, p.code), [])
+            f = _formula([(lv.code, lv.weight, lv.score_level) for lv in members])
+            city_rows.append({"dimension": d.code, "dimension_name": dim_names[d.code], "pillar": p.code,
+                              "pillar_name": pil_names[p.code], "value": f.result, "weight": f.denominator,
+                              "n": len(members), "missing": sum(1 for lv in members if lv.source == "missing")})
+    # an OPD's level per indicator: the assessor's verified level if any, else its own answer
+    # (as scoring.opd_scores counts it)
+    verified = {lv.code: lv.verified_level for lv in levels if lv.verified_level is not None}
+    ind = {lv.code: lv for lv in levels}
+    per_opd: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    opd_names: dict[str, str] = {}
+    for a in store.answer_rows(year, city):
+        lv = ind.get(a["indicator_code"])
+        if lv is None:
+            continue
+        opd_names[a["opd_code"]] = a["opd_name"]
+        per_opd[(a["opd_code"], lv.pillar)].append((lv.weight, float(verified.get(lv.code, a["level"]))))
+    opd_rows = []
+    for oc in sorted(opd_names):
+        for p in fw.pillars:
+            vals = per_opd.get((oc, p.code), [])
+            w = sum(x for x, _ in vals)
+            opd_rows.append({"opd_code": oc, "opd": opd_names[oc], "pillar": p.code, "pillar_name": pil_names[p.code],
+                             "value": (sum(x * v for x, v in vals) / w) if w else None, "weight": w,
+                             "n": len(vals)})
+    return Matrix(
+        "ok", city, name, year, scale, fw.id, cs.index, _band(fw, scale, cs.index),
+        tuple((d.code, dim_names[d.code]) for d in fw.dimensions),
+        tuple((p.code, pil_names[p.code]) for p in fw.pillars),
+        pd.DataFrame(city_rows, columns=["dimension", "dimension_name", "pillar", "pillar_name", "value", "weight",
+                                         "n", "missing"]),
+        pd.DataFrame(opd_rows, columns=["opd_code", "opd", "pillar", "pillar_name", "value", "weight", "n"]),
+        cs.missing, cs.indicators,
+    )

@@ -1,0 +1,186 @@
+"""End to end in a real browser: the dashboard served by `streamlit run`, driven by headless Chromium.
+
+This is what AppTest cannot show: that the pages render in a browser (plotly charts drawn from
+Streamlit's bundled JavaScript, no network), that sign-in and the sidebar navigation work, and
+that no page shows an exception or an error box. A screenshot of every page is saved under
+test-output/screenshots/ for people to look at.
+
+Chromium is Debian's package (/usr/bin/chromium) driven by Playwright's Python package; no
+browser is downloaded. Without Chromium the test is skipped locally, but fails under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from metrics import scoring
+from metrics.demo import DEMO_PASSWORD
+from metrics.store import Store
+from ui.text import T
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CITY, YEAR = "3299", 2024  # the demo mayor's office (walikota) city and the latest demo year
+READ_PAGES = ("overview", "rankings", "compare", "drilldown", "completeness", "matrix")
+PAGE_TITLE = {"overview": "overview.title", "rankings": "rankings.title", "compare": "compare.title",
+              "drilldown": "drill.title", "completeness": "compl.title", "matrix": "matrix.title"}
+
+pytestmark = pytest.mark.e2e
+
+
+def _need(condition: bool, why: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{why} (CI=true: the browser test must run, not skip)")
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("streamlit did not become healthy in time")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium, checked before the app is started (skip locally, fail under CI=true)."""
+    _need(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:  # pragma: no cover - requirements-dev pins it
+        _need(False, "the playwright Python package is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def served_app(demo_db_file, tmp_path_factory):
+    """A demo DB copy served by `streamlit run dashboard.py` on a free local port."""
+    db = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
+    shutil.copy(demo_db_file, db)
+    store = Store(db)  # the expected numbers, read before the server takes the file
+    expected = scoring.city_score(store, CITY, YEAR)
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "SMARTCITY_DB": str(db), "PYTHONPATH": str(ROOT)}
+    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url, expected
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _assert_no_error(page, where: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, f"exception shown on {where}"
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"error box shown on {where}"
+
+
+def _wait_idle(page) -> None:
+    """Wait until Streamlit has finished the current run (the 'running' status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=30_000)
+
+
+def _screenshot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main container, so grow the viewport to fit it."""
+    for _ in range(3):  # content can grow once the taller viewport lets tables and charts lay out
+        page.wait_for_timeout(500)
+        height = page.evaluate(
+            "() => Math.max(1000, ...[...document.querySelectorAll('[data-testid=\"stMain\"], "
+            "[data-testid=\"stMainBlockContainer\"]')].map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": 1440, "height": min(int(height) + 80, 12_000)})
+    page.wait_for_timeout(400)  # plotly re-lays out on resize
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+def test_read_pages_render_in_chromium(chromium, served_app):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, expected = served_app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
+        external = []
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
+                else None)
+        page.goto(url, wait_until="domcontentloaded")
+
+        # sign in as the demo mayor's office
+        page.get_by_label(T["login.username"]["id"]).fill("walikota")
+        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=T["login.submit"]["id"]).click()
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
+
+        for name in READ_PAGES:
+            title_key = {"drilldown": "page.drilldown"}.get(name, f"page.{name}")
+            nav.get_by_text(T[title_key]["id"], exact=True).click()
+            expect(page.get_by_role("heading", name=T[PAGE_TITLE[name]]["id"], level=1)).to_be_visible(
+                timeout=30_000)
+            _wait_idle(page)
+            expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+            value = page.locator('[data-testid="stMetricValue"]').first
+            expect(value).to_be_visible(timeout=30_000)
+            text = value.inner_text().strip()
+            assert text and text != "–", f"main number missing on {name}"
+            if name in ("overview", "drilldown", "matrix"):
+                assert text == f"{expected.index:.2f}", (name, text, expected.index)
+            _assert_no_error(page, name)
+            _screenshot(page, name)
+            if name == "rankings":  # the national table sits in the second tab
+                page.get_by_role("tab", name=T["rankings.tab_city"]["id"]).click()
+                expect(page.locator('[data-testid="stDataFrame"]').nth(1)).to_be_visible(timeout=30_000)
+                _assert_no_error(page, "rankings (cities)")
+                _screenshot(page, "rankings-cities")
+
+        # the English switch keeps the signed-in session and the page
+        page.get_by_text("English", exact=True).click()
+        last_title = T[PAGE_TITLE[READ_PAGES[-1]]]["en"]
+        expect(page.get_by_role("heading", name=last_title, level=1)).to_be_visible(timeout=30_000)
+        nav.get_by_text(T["page.overview"]["en"], exact=True).click()
+        expect(page.get_by_role("heading", name=T["overview.title"]["en"], level=1)).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+        _assert_no_error(page, "overview (en)")
+        _screenshot(page, "overview-en")
+        browser.close()
+    assert external == [], f"the dashboard fetched from the network: {external[:5]}"
