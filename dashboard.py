@@ -2,11 +2,16 @@
 
 Run with `streamlit run dashboard.py`. Pages live in pages/, one file each; everything they
 compute comes from the metrics core.
+
+Single sign-on is optional: with an [auth] section in .streamlit/secrets.toml (Streamlit's
+st.login OIDC settings) the sign-in page offers "Masuk dengan SSO", and a signed-in identity is
+mapped to a core user by metrics.sso (audited; refused when no enabled user matches). Without a
+secrets file (fresh installs, AppTest) nothing about SSO is shown or read.
 """
 
 import streamlit as st
 
-from metrics import users
+from metrics import sso, users
 from metrics.errors import CoreError
 from ui import shell
 from ui.shell import tr
@@ -16,10 +21,49 @@ st.set_page_config(page_title="Indeks Kota Cerdas", page_icon="🏙️", layout=
 
 store = shell.get_store()
 
+
+def sso_settings() -> tuple[bool, tuple[str, ...]]:
+    """(SSO configured, allowed e-mail domains); off when there is no secrets file or no [auth]."""
+    if not st.secrets.load_if_toml_exists() or "auth" not in st.secrets:
+        return False, ()
+    domains = st.secrets.get("sso", {}).get("allowed_domains", ())
+    return True, tuple(str(d) for d in domains)
+
+
+def sso_identity() -> dict | None:
+    """The OIDC identity Streamlit holds for this browser, if SSO is on and someone signed in."""
+    try:
+        return st.user.to_dict() if st.user.get("is_logged_in") else None
+    except Exception:  # noqa: BLE001 - no auth configured: st.user has nothing to say
+        return None
+
+
+SSO_ON, SSO_DOMAINS = sso_settings()
+
+# The language lives in a plain session key ("lang", read by shell.lang()), not in the radio's own
+# widget key: Streamlit drops a widget's key on any run that does not draw the widget (AppTest
+# runs a page file without this script after switch_page, because pages/ exists), and the app
+# would then fall back to Indonesian.
+if st.session_state.get("lang") not in ("id", "en"):
+    st.session_state["lang"] = "id"
+if st.session_state.get("lang_choice") != st.session_state["lang"]:
+    st.session_state["lang_choice"] = st.session_state["lang"]  # the radio shows the language in force
 with st.sidebar:
-    st.session_state.setdefault("lang", "id")
-    st.radio(tr("lang.label"), ["id", "en"], key="lang", horizontal=True,
+    st.radio(tr("lang.label"), ["id", "en"], key="lang_choice", horizontal=True,
+             on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]),
              format_func=lambda v: {"id": "Bahasa Indonesia", "en": "English"}[v])
+
+if SSO_ON and st.session_state.get("session") is None:
+    ident = sso_identity()
+    # one attempt per identity and browser session: a refusal is audited once, not at every rerun
+    if ident is not None and st.session_state.get("sso_tried") != ident.get("email"):
+        st.session_state["sso_tried"] = ident.get("email")
+        try:
+            st.session_state["session"] = sso.sso_login(store, ident.get("email"), ident.get("email_verified"),
+                                                        SSO_DOMAINS)
+            st.session_state.pop("sso_error", None)
+        except CoreError as exc:
+            st.session_state["sso_error"] = exc
 
 user = shell.refresh_session(store)
 public = shell.public_read(store)
@@ -34,10 +78,24 @@ def login_page() -> None:
         st.markdown(tr("login.signed_in_as", name=sess.user.display_name, role=tr(f"role.{sess.user.role}")))
         if st.button(tr("login.logout"), key="logout"):
             shell.logout(store)
+            if SSO_ON and sso_identity() is not None:
+                st.session_state.pop("sso_tried", None)
+                st.logout()  # else the provider's sign-in would sign the user straight back in
             st.rerun()
         return
     if public:
         st.caption(tr("login.public_hint"))
+    if SSO_ON:
+        refused = st.session_state.get("sso_error")
+        if refused is not None:
+            st.error(refused.message(shell.lang()))
+            if st.button(tr("login.logout"), key="sso_logout"):
+                st.session_state.pop("sso_error", None)
+                st.session_state.pop("sso_tried", None)
+                st.logout()
+        elif st.button(tr("login.sso"), key="login_sso", type="primary", icon=":material/key:"):
+            st.session_state.pop("sso_tried", None)  # map the identity again once the provider answers
+            st.login()
     with st.form("login"):
         username = st.text_input(tr("login.username"), key="login_user")
         password = st.text_input(tr("login.password"), type="password", key="login_pw")

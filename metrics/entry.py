@@ -25,9 +25,9 @@ import pandas as pd
 from metrics import ingest, scoring
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, Problem, ValidationError
-from metrics.feedback import FeedbackFile, feedback_file
+from metrics.feedback import FeedbackFile, errors_csv, feedback_file
 from metrics.framework import Framework, framework_for_year
-from metrics.i18n import pick
+from metrics.i18n import pick, t
 from metrics.readers import DEFAULT_LIMITS, Limits
 from metrics.templates import build_template
 
@@ -59,17 +59,23 @@ def _city_opd(store, city: str, opd: str):
     return cities[city], o
 
 
-def _clean(v: object) -> str:
+def _missing(v: object) -> bool:
+    """None, NaN, pd.NA or NaT: what an emptied data-editor cell comes back as."""
     if v is None:
-        return ""
-    if isinstance(v, float) and v != v:  # NaN from an emptied data-editor cell
-        return ""
-    return str(v)
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # a list or other non-scalar: not "missing"
+        return False
+
+
+def _clean(v: object) -> str:
+    return "" if _missing(v) else str(v)
 
 
 def _level_cell(v: object) -> str:
-    """A level as the form holds it (int, float from pandas, text, None/NaN) as CSV text."""
-    if v is None or (isinstance(v, float) and v != v):
+    """A level as the form holds it (int, float from pandas, text, None/NaN/NA) as CSV text."""
+    if _missing(v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -158,6 +164,12 @@ class UnitSummary:
     city_index_before: float | None
     city_index_after: float | None
 
+    @property
+    def city_index_change(self) -> float | None:
+        if self.city_index_before is None or self.city_index_after is None:
+            return None
+        return self.city_index_after - self.city_index_before
+
 
 @dataclass
 class Outcome:
@@ -169,7 +181,8 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)
     submission_ids: list[int] = field(default_factory=list)
     summaries: list[UnitSummary] = field(default_factory=list)
-    feedback: FeedbackFile | None = None
+    feedback: FeedbackFile | None = None  # refused upload: the marked workbook, else a CSV of errors
+    errors: FeedbackFile | None = None  # any problem: every problem as a formula-safe CSV
     row_codes: dict[int, str] = field(default_factory=dict)  # form line -> indicator, to name rows
     answered: int = 0  # answers in a saved draft
 
@@ -178,13 +191,16 @@ class Outcome:
         return self.status == "accepted"
 
     def problems_frame(self, lang: str = "id") -> pd.DataFrame:
-        """One row per problem: where (sheet/row/column, or indicator for the form) and what."""
+        """One row per problem: where (file/sheet/row/column, or indicator for the form) and what."""
         rows = []
         for p in self.problems:
-            rows.append({"sheet": p.sheet or "", "row": p.row, "column": p.column or "",
+            rows.append({"file": p.file or self.file, "sheet": p.sheet or "", "row": p.row,
+                         "column": p.column or "",
                          "indicator": self.row_codes.get(p.row, "") if p.row is not None else "",
                          "message": p.message(lang), "code": p.key})
-        return pd.DataFrame(rows, columns=["sheet", "row", "column", "indicator", "message", "code"])
+        df = pd.DataFrame(rows, columns=["file", "sheet", "row", "column", "indicator", "message", "code"])
+        df["row"] = df["row"].astype("Int64")
+        return df
 
     def summary_frame(self) -> pd.DataFrame:
         cols = ["city_code", "opd_code", "opd_name", "year", "kind", "rows", "answered", "pairs", "completeness",
@@ -228,6 +244,13 @@ def _store_one(store, user: User, parsed: ingest.Parsed, source: str) -> list[Un
     return _summaries(store, parsed, before) if parsed.result.accepted else []
 
 
+def _errors_file(problems: list[Problem], file: str, lang: str) -> FeedbackFile | None:
+    if not problems:
+        return None
+    stem = file.rsplit(".", 1)[0] if "." in file else file
+    return FeedbackFile(f"{stem}-{t('feedback.errors_suffix', lang)}.csv", errors_csv(problems, lang), "text/csv", 0)
+
+
 def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS) -> Outcome:
     """Validate and store one uploaded workbook or CSV (self-assessment or service metrics).
 
@@ -242,6 +265,7 @@ def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: 
     out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries)
     if not r.accepted:
         out.feedback = feedback_file(data, r.file, r.problems, lang, limits)
+        out.errors = _errors_file(r.problems, r.file, lang)
     return out
 
 
@@ -274,6 +298,15 @@ class EntryForm:
     @property
     def levels(self) -> list[int]:
         return list(range(self.scale_min, self.scale_max + 1))
+
+    @property
+    def rubric_columns(self) -> dict[str, int]:
+        """The rubric columns of `rows` and the level each describes."""
+        return {f"rubric_{lv}": lv for lv in self.levels}
+
+    def closed_message(self, lang: str = "id") -> str | None:
+        """Why the form cannot be changed (the year is closed or locked), or None when it can."""
+        return _period_message(self.status, self.city_code, self.year, lang)
 
 
 def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") -> EntryForm:
@@ -342,13 +375,19 @@ def _form_file(city: str, opd: str, year: int) -> str:
     return f"formulir_{city}_{opd}_{year}.csv"
 
 
+def _period_message(status: str | None, city: str | None, year: int | None, lang: str) -> str | None:
+    if status in ("closed", "locked"):
+        return t(f"period.{status}", lang, city=city, year=year)
+    return None
+
+
 def _check_open(store, city: str, year: int) -> None:
     status = store.period_status(city, year)
     if status in ("closed", "locked"):
         raise PeriodClosed(f"period.{status}", city=city, year=year)
 
 
-def save_draft(store, user: User, city: str, opd: str, year: int, rows) -> Outcome:
+def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: str = "id") -> Outcome:
     """Save the form as the OPD's draft (one per OPD and year) and say what would block submitting.
 
     The answers are checked by the ingest rules, but a draft is kept even when they fail them,
@@ -375,7 +414,8 @@ def save_draft(store, user: User, city: str, opd: str, year: int, rows) -> Outco
         store.write_audit(cur, user, "draft.save", f"draft:{city}/{opd}/{year}", None,
                           {"answered": answered, "problems": len(parsed.result.problems)})
     problems = [p for p in parsed.result.problems if p.key != "file.no_rows"]
-    return Outcome("saved", parsed.result.file, "assessment", problems, row_codes=codes, answered=answered)
+    return Outcome("saved", parsed.result.file, "assessment", problems, row_codes=codes, answered=answered,
+                   errors=_errors_file(problems, parsed.result.file, lang))
 
 
 def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
@@ -396,8 +436,9 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
     nothing stored, the draft kept.
     """
     require(user, Action.UPLOAD, city, opd)
+    _check_open(store, city, year)  # refused the same way with or without new rows (store_parsed re-checks)
     if rows is not None:
-        save_draft(store, user, city, opd, year, rows)
+        save_draft(store, user, city, opd, year, rows, lang)
     draft, _, _ = _draft_answers(store, city, opd, year)
     if draft is None:
         raise ValidationError("entry.no_draft")
@@ -412,7 +453,7 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
             store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None,
                               {"submissions": r.submission_ids})
     return Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
-                   row_codes=codes)
+                   row_codes=codes, errors=None if r.accepted else _errors_file(r.problems, r.file, lang))
 
 
 # ------------------------------------------------------------------------------ history and diffs
@@ -425,6 +466,33 @@ class History:
     year: int | None
     versions: pd.DataFrame  # id, kind, opd_code, opd_name, year, metric_code, file_name, username,
     #                          accepted_at, source, n_rows, in_force
+
+    @property
+    def ids(self) -> list[int]:
+        return [int(i) for i in self.versions["id"]]
+
+    def comparable(self, sid: int) -> list[int]:
+        """Versions `sid` can be compared with (same OPD, kind and metric; any year), newest first."""
+        v = self.versions
+        r = v.loc[v["id"] == sid]
+        if r.empty:
+            return []
+        r = r.iloc[0]
+        same = (v["kind"] == r["kind"]) & (v["opd_code"] == r["opd_code"]) & (v["id"] != sid)
+        if isinstance(r["metric_code"], str):
+            same &= v["metric_code"] == r["metric_code"]
+        return [int(i) for i in v.loc[same, "id"]]
+
+    def label(self, sid: int) -> str:
+        """How a version is named in a picker: #id · OPD · year · kind/metric · file · when."""
+        r = self.versions.loc[self.versions["id"] == sid]
+        if r.empty:
+            return f"#{sid}"
+        r = r.iloc[0]
+        what = r["metric_code"] if isinstance(r["metric_code"], str) and r["metric_code"] else r["kind"]
+        when = pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M") if not _missing(r["accepted_at"]) else ""
+        star = " ✓" if bool(r["in_force"]) else ""
+        return f"#{sid} · {r['opd_code']} · {r['year']} · {what} · {_clean(r['file_name'])} · {when}{star}"
 
 
 def history(store, user: User, city: str, opd: str | None = None, year: int | None = None) -> History:
@@ -484,7 +552,7 @@ def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
     period (value compared). `change` is added | removed | changed | same.
     """
     a, b = _meta(store, user, old_id), _meta(store, user, new_id)
-    if (a.kind, a.city_code, a.opd_code) != (b.kind, b.city_code, b.opd_code):
+    if (a.kind, a.city_code, a.opd_code, a.metric_code) != (b.kind, b.city_code, b.opd_code, b.metric_code):
         raise ValidationError("entry.diff_mismatch", old=a.id, new=b.id)
     ra, rb = store.submission_rows(a.id), store.submission_rows(b.id)
     if a.kind == "assessment":
@@ -513,7 +581,7 @@ def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
 
 
 def _none(v):
-    if v is None or (isinstance(v, float) and v != v):
+    if _missing(v):
         return None
     if hasattr(v, "item"):
         v = v.item()  # numpy scalar -> python, so comparisons and display are plain
@@ -538,6 +606,16 @@ class UploadContext:
     @property
     def open(self) -> bool:
         return self.status == "open"
+
+    def closed_message(self, lang: str = "id") -> str | None:
+        return _period_message(self.status, self.city_code, self.year, lang)
+
+    def metrics_for(self, opd: str) -> pd.DataFrame:
+        """The service metrics `opd` reports (what its metric template lists)."""
+        return self.metrics[self.metrics["opd_code"] == opd].drop(columns=["opd_code"]).reset_index(drop=True)
+
+    def opd_name(self, opd: str) -> str:
+        return dict(self.opds).get(opd, opd)
 
 
 def upload_context(store, user: User, city: str | None, year: int | None, lang: str = "id") -> UploadContext:

@@ -26,7 +26,11 @@ from metrics.reports import neutralise
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
 MARK_FILL = "FFC7CE"  # Excel's own "bad" red
+MAX_COLUMN = 16_384  # XFD, the last column a workbook can have
 _LETTERS = re.compile(r"^([A-Z]{1,3})(?:\s|$)")
+# Problems about a header cell name the column by its header text ("NIK", "kode_opd"), not by
+# its letter: such text is looked up in the header row instead of being read as a column letter.
+HEADER_KEYS = frozenset({"col.duplicate", "col.unknown", "col.missing", "file.personal_data"})
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,17 @@ def _stem(file: str) -> str:
     return stem.rsplit(".", 1)[0] if "." in stem else stem
 
 
-def _cell_of(p: Problem) -> tuple[int, int] | None:
-    """(row, 1-based column) a problem points at in a workbook, or None when it names no cell."""
-    if p.row is None:
+def _cell_of(p: Problem, ws=None) -> tuple[int, int] | None:
+    """(row, 1-based column) a problem points at in a workbook, or None when it names no cell.
+
+    `ws` (the problem's sheet) lets a header problem find its header cell by text.
+    """
+    if p.row is None or p.row < 1:
         return None
+    if ws is not None and p.key in HEADER_KEYS and p.row == 1 and p.column:
+        for cell in next(ws.iter_rows(min_row=1, max_row=1), ()):
+            if cell.value is not None and str(cell.value).strip() == p.column:
+                return (p.row, cell.column)
     m = _LETTERS.match(p.column or "")
     return (p.row, col_index(m.group(1)) + 1) if m else (p.row, 1)
 
@@ -90,10 +101,17 @@ def marked_workbook(data: bytes, file: str, problems: list[Problem], lang: str =
     by_cell: dict[tuple[str, int, int], list[str]] = {}
     default_sheet = next(iter(pkg.sheets), None)
     for p in problems:
-        at = _cell_of(p)
         sheet = p.sheet or default_sheet
-        if at is None or sheet not in wb.sheetnames:
+        if sheet not in wb.sheetnames:
             continue
+        ws = wb[sheet]
+        if not hasattr(ws, "iter_rows"):  # a chart sheet has no cells to mark
+            continue
+        at = _cell_of(p, ws)
+        if at is None:
+            continue
+        if at[1] > MAX_COLUMN:  # letters beyond XFD: not a cell, so mark the row's first cell
+            at = (at[0], 1)
         by_cell.setdefault((sheet, *at), []).append(p.message(lang))
     for (sheet, row, col), messages in by_cell.items():
         c = wb[sheet].cell(row=row, column=col)

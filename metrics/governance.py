@@ -1,17 +1,22 @@
 """The custodian's and the assessor's writes: frameworks, registry, periods and verification.
 
-Each function takes the acting user, checks the role and scope, changes the store in one
-transaction and writes the audit row in that same transaction.
+Each function takes the acting user, checks the role and scope, validates everything before
+writing, changes the store in one transaction and writes the audit row in that same
+transaction, so a refused request changes nothing.
 """
 
 from __future__ import annotations
 
+import operator
+
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import Framework, framework_for_year, parse_framework
+from metrics.readers import DEFAULT_LIMITS
 from metrics.registry import City, Opd, parse_registry_csv
 
 PERIOD_STATES = ("open", "closed", "locked")
+YEAR_MIN, YEAR_MAX = 1900, 2200  # the same bounds a framework's applies_from must keep
 
 
 def load_framework_text(store, user: User, text: str) -> tuple[Framework, int]:
@@ -22,6 +27,20 @@ def load_framework_text(store, user: User, text: str) -> tuple[Framework, int]:
         store.write_audit(cur, user, "framework.load", f"framework:{fw.id}", None,
                           {"seq": seq, "applies_from": fw.applies_from, "indicators": len(fw.indicators)})
     return fw, seq
+
+
+def load_framework_bytes(store, user: User, data: bytes, file: str) -> tuple[Framework, int]:
+    """A framework YAML file as uploaded (UTF-8, BOM allowed, at most the upload cap)."""
+    require(user, Action.LOAD_FRAMEWORK)
+    if len(data) > DEFAULT_LIMITS.max_bytes:
+        raise ValidationError("file.too_large", size=len(data), limit=DEFAULT_LIMITS.max_bytes)
+    if not data.strip():
+        raise ValidationError("file.empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("file.not_utf8", pos=exc.start) from None
+    return load_framework_text(store, user, text)
 
 
 def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str, int, int]:
@@ -60,11 +79,33 @@ def save_opd(store, user: User, opd: Opd) -> None:
         store.write_audit(cur, user, "registry.opd", f"opd:{opd.city_code}/{opd.opd_code}", None, opd.__dict__)
 
 
+def _check_year(year) -> int:
+    try:
+        y = operator.index(year)  # an int or a numpy integer; never a float, text or bool
+    except TypeError:
+        y = None
+    if isinstance(year, bool) or y is None or not YEAR_MIN <= y <= YEAR_MAX:
+        raise ValidationError("cell.year", value=year)
+    return int(y)
+
+
+def _check_city(store, city: str) -> None:
+    if city not in store.city_codes():
+        raise ValidationError("cell.unknown_city", value=city)
+
+
 def set_period(store, user: User, city: str, year: int, status: str) -> str:
-    """Open, close or lock a city's year. Locking is final; only an admin changes any of it."""
+    """Open, close or lock a city's year; returns the status before.
+
+    Closing stops uploads (ingest refuses a closed year) while assessors may still verify; only
+    a role with Action.PERIOD (the admin) opens or reopens a year. Locking is final: nothing
+    reopens a locked year and no level in it changes any more.
+    """
     if status not in PERIOD_STATES:
         raise ValueError(status)
     require(user, Action.LOCK if status == "locked" else Action.PERIOD, city)
+    year = _check_year(year)
+    _check_city(store, city)
     with store.transaction() as cur:
         before = store.period_status(city, year, cur)
         if before == "locked" and status != "locked":
@@ -77,17 +118,41 @@ def set_period(store, user: User, city: str, year: int, status: str) -> str:
 
 def verify(store, user: User, city: str, year: int, indicator: str, level: int, note: str = "") -> int:
     """Record an assessor's verified level; it overrides self-assessment and metrics in scoring."""
+    return verify_many(store, user, city, year, [(indicator, level, note)])[0]
+
+
+def verify_many(store, user: User, city: str, year: int, items) -> list[int]:
+    """Record several verified levels of one city-year at once: all of them or none.
+
+    `items` are (indicator, level, note). Every item is checked (indicator in the year's
+    framework, level an integer on its scale, note length) before anything is written; the
+    writes and one audit row per verification share one transaction. A locked year refuses.
+    """
     require(user, Action.VERIFY, city)
+    items = list(items)
+    if not items:
+        return []
+    year = _check_year(year)
+    _check_city(store, city)
     fw = framework_for_year(store.frameworks(), year)
-    if fw is None or fw.indicator(indicator) is None:
-        raise ValidationError("cell.unknown_indicator", value=indicator, framework=fw.id if fw else "-")
-    if isinstance(level, bool) or not isinstance(level, int) or not fw.scale_min <= level <= fw.scale_max:
-        raise ValidationError("cell.level_range", value=level, min=fw.scale_min, max=fw.scale_max)
+    checked: list[tuple[str, int, str]] = []
+    for indicator, level, note in items:
+        if fw is None or fw.indicator(indicator) is None:
+            raise ValidationError("cell.unknown_indicator", value=indicator, framework=fw.id if fw else "-")
+        if isinstance(level, bool) or not isinstance(level, int) or not fw.scale_min <= level <= fw.scale_max:
+            raise ValidationError("cell.level_range", value=level, min=fw.scale_min, max=fw.scale_max)
+        note = "" if note is None else str(note)
+        if len(note) > DEFAULT_LIMITS.max_text:
+            raise ValidationError("cell.text_too_long", n=len(note), limit=DEFAULT_LIMITS.max_text)
+        checked.append((indicator, int(level), note))
+    ids = []
     with store.transaction() as cur:
         if store.period_status(city, year, cur) == "locked":
             raise PeriodClosed("period.locked", city=city, year=year)
-        prev = store.current_verification(cur, city, year, indicator)
-        vid = store.add_verification(cur, city, year, indicator, level, note, user.username)
-        store.write_audit(cur, user, "verification.create", f"indicator:{city}/{year}/{indicator}",
-                          {"level": prev[0], "note": prev[1]} if prev else None, {"level": level, "note": note})
-    return vid
+        for indicator, level, note in checked:
+            prev = store.current_verification(cur, city, year, indicator)
+            ids.append(store.add_verification(cur, city, year, indicator, level, note, user.username))
+            store.write_audit(cur, user, "verification.create", f"indicator:{city}/{year}/{indicator}",
+                              {"level": prev[0], "note": prev[1]} if prev else None,
+                              {"level": level, "note": note})
+    return ids

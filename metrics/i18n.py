@@ -276,6 +276,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # --- write side: feedback files, drafts, versions, sign-in by SSO, restore ------------
     "feedback.sheet": {"id": "Kesalahan", "en": "Errors"},
     "feedback.suffix": {"id": "koreksi", "en": "corrections"},
+    "feedback.errors_suffix": {"id": "daftar-kesalahan", "en": "errors"},
     "feedback.intro": {
         "id": "Berkas ini ditolak karena {n} masalah. Sel yang salah diberi warna merah dan komentar; perbaiki lalu unggah ulang.",
         "en": "This file was refused for {n} problem(s). Faulty cells are marked red with a comment; fix them and upload again.",
@@ -294,9 +295,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Versions {old} and {new} do not belong to the same OPD and kind of data, so they cannot be compared.",
     },
     "admin.restore_empty": {"id": "Berkas cadangan kosong.", "en": "The backup file is empty."},
+    "admin.restore_memory": {
+        "id": "Basis data dalam memori tidak dapat dipulihkan ke berkas di sebelahnya.",
+        "en": "An in-memory database cannot be restored to a file beside it.",
+    },
+    "admin.restore_done": {
+        "id": "Cadangan dipulihkan ke berkas BARU {path} ({submissions} unggahan, {users} pengguna); basis data "
+              "yang sedang dipakai tidak diubah. Untuk memakainya: hentikan aplikasi, arahkan SMARTCITY_DB ke berkas "
+              "itu (atau pindahkan berkas itu menggantikan basis data lama setelah menyimpan salinannya), lalu "
+              "jalankan aplikasi lagi.",
+        "en": "The backup was restored into a NEW file {path} ({submissions} submissions, {users} users); the live "
+              "database was not changed. To use it: stop the application, point SMARTCITY_DB at that file (or move "
+              "it in place of the old database after keeping a copy of it), then start the application again.",
+    },
     "login.sso_unknown": {
         "id": "Identitas SSO Anda tidak terhubung dengan akun mana pun di aplikasi ini; hubungi admin Diskominfo.",
         "en": "Your SSO identity is not linked to any account in this application; contact the Diskominfo admin.",
+    },
+    "login.sso_unverified": {
+        "id": "Alamat e-mail SSO Anda belum terverifikasi oleh penyedia identitas; masuk dengan SSO ditolak.",
+        "en": "Your SSO e-mail address is not verified by the identity provider; SSO sign-in is refused.",
+    },
+    "login.sso_domain": {
+        "id": "Domain e-mail '{domain}' tidak diizinkan untuk masuk dengan SSO; hubungi admin Diskominfo.",
+        "en": "The e-mail domain '{domain}' is not allowed to sign in with SSO; contact the Diskominfo admin.",
     },
     # --- assessor review flags ----------------------------------------------------------
     "review.flag.jump": {"id": "naik ≥2 level dari tahun lalu", "en": "up ≥2 levels since last year"},
@@ -374,6 +396,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "en": "Indicators without data count as {lo}."},
     "rc.missing_rule_exclude": {"id": "Indikator yang belum ada datanya tidak diikutkan.",
                                 "en": "Indicators without data are left out."},
+    "rc.framework_changed": {
+        "id": "Kerangka penilaian tahun lalu ({before}) berbeda dari tahun ini ({after}); perbandingan bersifat indikatif.",
+        "en": "Last year's framework ({before}) differs from this year's ({after}); the comparison is indicative.",
+    },
     "rc.made": {"id": "Dibuat pada {date} dengan kerangka {fw} ({name}).",
                 "en": "Made on {date} under framework {fw} ({name})."},
 }

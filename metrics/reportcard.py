@@ -51,7 +51,7 @@ def _font_paths() -> tuple[Path, Path] | None:
     return None
 
 
-_LATIN1 = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "→": "->", "·": "|", "…": "...",
+_LATIN1 = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "→": "->", "…": "...",
                          "“": '"', "”": '"', "‘": "'", "’": "'", "÷": "/", "×": "x", "Δ": "d"})
 
 
@@ -62,6 +62,19 @@ def _band_colour(position: int | None, count: int) -> tuple[int, int, int]:
         return BAND_COLOURS[-1]
     k = round(position * (len(BAND_COLOURS) - 1) / (count - 1))
     return BAND_COLOURS[max(0, min(k, len(BAND_COLOURS) - 1))]
+
+
+MONTHS = {
+    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+           "Oktober", "November", "Desember"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"),
+}
+
+
+def long_date(d: date, lang: str) -> str:
+    """'27 November 2026' with the month named in `lang` (what a signed document carries)."""
+    return f"{d.day} {MONTHS.get(lang, MONTHS['id'])[d.month - 1]} {d.year}"
 
 
 def _num(v: float | None, digits: int = 2) -> str:
@@ -86,6 +99,11 @@ def _clean(v: object) -> float | None:
     return None if math.isnan(f) else f
 
 
+def file_name(city: str, year: int, lang: str) -> str:
+    """The report card's file name: rapor_<city>_<year>_<lang>.pdf."""
+    return f"rapor_{city}_{year}_{lang}.pdf"
+
+
 def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]], lang: str,
               made_on: date) -> ReportCard:
     """The PDF of an overview (state "ok") and its ranked OPDs; pure, no store access."""
@@ -100,7 +118,8 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
             return s
         return s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
 
-    footer_text = L("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made_on.isoformat())
+    made = long_date(made_on, lang)
+    footer_text = L("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made)
 
     class Doc(FPDF):
         def footer(self) -> None:
@@ -128,9 +147,10 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     sections: list[str] = []
     scale = ov.scale
 
-    def page(title: str) -> None:
+    def page(title: str, continued: bool = False) -> None:
         pdf.add_page()
-        sections.append(title)
+        if not continued:
+            sections.append(title)
         pdf.set_fill_color(*NAVY)
         pdf.rect(0, 0, 210, 24, style="F")
         pdf.set_text_color(255, 255, 255)
@@ -204,10 +224,22 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.cell(22, 5.5, txt(value))
         pdf.set_font(family, "", 7.5)
         pdf.set_text_color(90, 90, 90)
-        pdf.cell(W - 115, 5.5, txt(note))
+        note_x, note_w = pdf.get_x(), 104 + (W - 88) - pdf.get_x() - 2
+        lines = pdf.multi_cell(note_w, 3.3, txt(note), dry_run=True, output="LINES")
+        if len(lines) > 2:
+            lines = [lines[0], _fit(pdf, " ".join(lines[1:]), note_w - 2, txt("…"))]
+        for n, line in enumerate(lines):
+            pdf.set_xy(note_x, y + (6.5 if len(lines) == 1 else 5.2) + n * 3.3)
+            pdf.cell(note_w, 3.3 if len(lines) > 1 else 5.5, line)
         pdf.set_text_color(0, 0, 0)
         y += 15.3
     pdf.set_xy(16, top + 50)
+    if ov.framework_changed:
+        pdf.set_font(family, "", 7.5)
+        pdf.set_text_color(120, 70, 0)
+        pdf.multi_cell(W, 3.8, txt(L("framework_changed", before=ov.prev_framework_id, after=ov.framework_id)),
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
 
     # the scale with its bands and the index marked on it
     heading(L("scale_title"))
@@ -242,7 +274,8 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         v, p = _clean(d["value"]), _clean(d["prev"])
         pdf.set_xy(16, y)
         pdf.set_font(family, "", 8.5)
-        pdf.cell(label_w, 6, txt(f"{d['name']} ({d['code']}, {L('weight')} {d['weight']:g})"))
+        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {d['weight']:g})"), label_w - 2,
+                                  txt("…")))
         pdf.set_fill_color(*LIGHT)
         pdf.rect(16 + label_w, y, bar_w, 6, style="F")
         if v is not None:
@@ -320,20 +353,21 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     rows = [[p["code"], p["name"], _num(_clean(p["value"])), _num(_clean(p["prev"])),
              _delta(None if _clean(p["value"]) is None or _clean(p["prev"]) is None
                     else _clean(p["value"]) - _clean(p["prev"]))] for p in pillars]
-    _table(pdf, family, txt, cols, rows)
+    _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("pillars_title"), continued=True))
 
     # ---------------------------------------------------------------- page 3: OPD ranking
     page(L("opds_title"))
     para(L("opds_note"), 8.5)
     pdf.ln(1)
-    cols = [(L("col_rank"), 14, "R"), (L("col_opd"), 82, "L"), (L("col_index"), 18, "R"), ("", 32, "L"),
-            (L("col_completeness"), 32, "R")]
+    cols = [(L("col_rank"), 11, "R"), (L("col_opd"), 95, "L"), (L("col_index"), 17, "R"), ("", 30, "L"),
+            (L("col_completeness"), 25, "R")]
     rows = []
     bars = []
     for rank, o in opds[:MAX_OPD_ROWS]:
         rows.append([str(rank) if rank else "–", o.name, _num(o.index), "", _pct(o.completeness)])
         bars.append(o.index)
-    _table(pdf, family, txt, cols, rows, bars=(3, bars, scale))
+    _table(pdf, family, txt, cols, rows, bars=(3, bars, scale),
+           new_page=lambda: page(L("opds_title"), continued=True))
     if len(opds) > MAX_OPD_ROWS:
         para(L("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
 
@@ -341,54 +375,75 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     page(L("priorities_title"))
     para(L("priorities_note"), 8.5)
     pdf.ln(1)
-    cols = [(L("col_code"), 18, "L"), (L("col_indicator"), 74, "L"), (L("col_dimension"), 26, "L"),
-            (L("col_pillar"), 24, "L"), (L("col_level"), 16, "R"), (L("col_gain"), 20, "R")]
+    cols = [(L("col_code"), 17, "L"), (L("col_indicator"), 72, "L"), (L("col_dimension"), 23, "L"),
+            (L("col_pillar"), 32, "L"), (L("col_level"), 14, "R"), (L("col_gain"), 20, "R")]
     rows = [[p["code"], p["name"], p["dimension"], p["pillar"], _num(_clean(p["level"]), 1),
              f"+{_num(_clean(p['gain']), 3)}"] for p in ov.priorities.to_dict("records")]
     if rows:
-        _table(pdf, family, txt, cols, rows)
+        _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("priorities_title"), continued=True))
     else:
         para(L("no_priorities"))
     heading(L("method_title"))
     para(L("method", lo=scale.min, hi=scale.max))
     para(L("missing_rule_zero" if scale.missing_rule == "zero" else "missing_rule_exclude", lo=scale.min))
     pdf.ln(2)
-    para(L("made", date=made_on.isoformat(), fw=ov.framework_id, name=ov.framework_name), 8)
+    para(L("made", date=made, fw=ov.framework_id, name=ov.framework_name), 8)
 
     data = bytes(pdf.output())
-    name = f"rapor_{ov.city_code}_{ov.year}_{lang}.pdf"
+    name = file_name(ov.city_code, ov.year, lang)
     return ReportCard(name, data, pdf.page_no(), tuple(sections), fonts is not None)
 
 
-def _table(pdf, family: str, txt, cols, rows, bars=None) -> None:
-    """A simple striped table; `bars` = (column, values, scale) draws an index bar in that column."""
+def _table(pdf, family: str, txt, cols, rows, bars=None, new_page=None, max_lines: int = 3) -> None:
+    """A striped table whose text wraps (up to `max_lines` lines, then an ellipsis), with its header
+    repeated on a continuation page; `bars` = (column, values, scale) draws an index bar there."""
     ell = txt("…")  # "..." under the Latin-1 core font
-    pdf.set_font(family, "B", 8.5)
-    pdf.set_fill_color(*NAVY)
-    pdf.set_text_color(255, 255, 255)
-    for head, w, align in cols:
-        pdf.cell(w, 6.5, txt(head), align=align, fill=True)
-    pdf.ln(6.5)
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_font(family, "", 8.5)
+    line_h, pad = 4.2, 1.0
+
+    def head() -> None:
+        pdf.set_font(family, "B", 8.5)
+        pdf.set_fill_color(*NAVY)
+        pdf.set_text_color(255, 255, 255)
+        for title, w, align in cols:
+            pdf.cell(w, 6.5, txt(title), align=align, fill=True)
+        pdf.ln(6.5)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font(family, "", 8.5)
+
+    head()
     for k, r in enumerate(rows):
-        if pdf.get_y() > 297 - 26:
-            pdf.add_page()
+        cells = []
+        for (_, w, _), v in zip(cols, r):
+            lines = pdf.multi_cell(w, line_h, txt(v), dry_run=True, output="LINES") or [""]
+            if len(lines) > max_lines:
+                lines = lines[:max_lines - 1] + [_fit(pdf, " ".join(lines[max_lines - 1:]), w - 2, ell)]
+            cells.append(lines)
+        row_h = max(len(c) for c in cells) * line_h + 2 * pad
+        if pdf.get_y() + row_h > pdf.h - pdf.b_margin - 2:
+            if new_page is not None:
+                new_page()
+            else:
+                pdf.add_page()
+            head()
         y = pdf.get_y()
-        fill = k % 2 == 0
-        pdf.set_fill_color(*LIGHT)
-        for n, ((_, w, align), v) in enumerate(zip(cols, r)):
-            text = _fit(pdf, txt(v), w - 2, ell)
-            pdf.cell(w, 6, text, align=align, fill=fill)
+        x = pdf.l_margin
+        if k % 2 == 0:
+            pdf.set_fill_color(*LIGHT)
+            pdf.rect(x, y, sum(w for _, w, _ in cols), row_h, style="F")
+        for (_, w, align), lines in zip(cols, cells):
+            for n, line in enumerate(lines):
+                pdf.set_xy(x, y + pad + n * line_h)
+                pdf.cell(w, line_h, line, align=align)
+            x += w
         if bars is not None:
             col, values, scale = bars
             v = values[k]
-            x = pdf.l_margin + sum(w for _, w, _ in cols[:col])
-            w = cols[col][1] - 3
+            bx = pdf.l_margin + sum(w for _, w, _ in cols[:col])
+            bw = cols[col][1] - 3
             if v is not None:
                 pdf.set_fill_color(*NAVY)
-                pdf.rect(x + 1, y + 1.8, w * (v - scale.min) / (scale.max - scale.min), 2.4, style="F")
-        pdf.ln(6)
+                pdf.rect(bx + 1, y + row_h / 2 - 1.2, bw * (v - scale.min) / (scale.max - scale.min), 2.4, style="F")
+        pdf.set_xy(pdf.l_margin, y + row_h)
     pdf.set_x(pdf.l_margin)
 
 
@@ -401,12 +456,22 @@ def _fit(pdf, text: str, width: float, ell: str) -> str:
     return text.rstrip() + ell
 
 
+def preview(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> views.Overview:
+    """What the report page shows before a download: the overview, for those who may export it.
+
+    Refusing here (not only when a file is made) keeps the report page closed to roles without
+    EXPORT even when the page is reached without the router.
+    """
+    require(user, Action.EXPORT, city)
+    return views.overview(store, city, year, lang, user=user)
+
+
 def report_card(store, user: User, city: str, year: int, lang: str = "id", made_on: date | None = None) -> ReportCard:
     """The city's report card PDF for `year`, for those who may export its results. Audited."""
     require(user, Action.EXPORT, city)
-    ov = views.overview(store, city, year, lang)
+    ov = views.overview(store, city, year, lang, user=user)
     if ov.state != "ok":
-        raise ValidationError("rc.no_data", city=city, year=year)
+        raise ValidationError("rc.no_data", city=ov.city_name or city, year=year)
     opds = scoring.opd_scores(store, year, city)
     ranks = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in opds])}
     ranked = sorted(((ranks.get(o.opd_code), o) for o in opds),

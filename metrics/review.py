@@ -11,7 +11,8 @@ sits from what the assessors verified:
 
 A verification is per city, year and indicator (it replaces the self-assessments of every OPD
 for that indicator in the index; see metrics.scoring). `apply` records only what changed,
-through metrics.governance.verify, so each change is checked, transactional and audited.
+through metrics.governance.verify_many: every row is checked first, then all are written in one
+transaction with an audit row each, so a bad row or a locked year changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 
 from metrics import governance, scoring
 from metrics.auth import Action, User, require
-from metrics.errors import ValidationError
+from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
 
@@ -36,10 +37,11 @@ FLAGS = ("jump", "no_evidence", "above_peers")
 
 @dataclass(frozen=True)
 class Review:
-    state: str  # ok | empty (no framework for the year) | no_data (nothing submitted)
-    city_code: str
-    year: int
+    state: str  # ok | empty (no framework for the year) | no_city (none chosen) | no_data (nothing submitted)
+    city_code: str | None
+    year: int | None
     status: str = "open"  # the period
+    city_name: str = ""
     framework_id: str = ""
     scale_min: int = 0
     scale_max: int = 4
@@ -55,6 +57,20 @@ class Review:
     @property
     def editable(self) -> bool:
         return self.status != "locked"
+
+    @property
+    def verified(self) -> int:
+        """Indicators of the year with a verified level."""
+        return int(self.indicators["verified_level"].notna().sum()) if len(self.indicators) else 0
+
+    def answers_shown(self, only_flagged: bool = False) -> pd.DataFrame:
+        """The answers, flagged first (most flags first), or only the flagged ones."""
+        df = self.answers
+        if only_flagged:
+            df = df[df["flags"] != ""]
+        order = df["flags"].str.count(",") + (df["flags"] != "").astype(int)
+        return (df.assign(_n=order).sort_values(["_n", "code", "opd_code"], ascending=[False, True, True])
+                .drop(columns="_n").reset_index(drop=True))
 
 
 def flags_for(level: int, prev_level: int | None, evidence: str | None, peer_mean: float | None,
@@ -73,10 +89,15 @@ def flags_for(level: int, prev_level: int | None, evidence: str | None, peer_mea
 def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
     """Every self-assessed answer of the city-year with its flags, per-indicator levels and per-OPD gaps."""
     require(user, Action.VERIFY, city)
+    if city is None or year is None:
+        return Review("no_city", city, year)
+    names = {c.city_code: c.name for c in store.cities()}
+    if city not in names:
+        return Review("no_city", city, year)
     fw = framework_for_year(store.frameworks(), year)
     status = store.period_status(city, year)
     if fw is None:
-        return Review("empty", city, year, status)
+        return Review("empty", city, year, status, names[city])
     opd_types = {o.opd_code: o.opd_type for o in store.opds(city)}
     now = store.answer_rows(year, city)
     prev = {(r["opd_code"], r["indicator_code"]): int(r["level"]) for r in store.answer_rows(year - 1, city)}
@@ -123,7 +144,8 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
     gaps = _gaps(rows, {c: v["level"] for c, v in ver.items()})
     counts = {f: int(sum(1 for r in rows if f in r["flags"].split(","))) for f in FLAGS}
     state = "ok" if rows or ver else "no_data"
-    return Review(state, city, year, status, fw.id, fw.scale_min, fw.scale_max, answers, indicators, gaps, counts)
+    return Review(state, city, year, status, names[city], fw.id, fw.scale_min, fw.scale_max, answers, indicators,
+                  gaps, counts)
 
 
 def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
@@ -154,40 +176,53 @@ class Applied:
     unchanged: int
 
 
-def _level(v: object) -> int | None:
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
+def _missing(v: object) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _level(v: object, lo: int, hi: int) -> int | None:
+    """A level cell as the data editor returns it (int, float, numpy number, text) -> int or None."""
+    if _missing(v):
         return None
     if isinstance(v, bool):
-        raise ValidationError("cell.level_range", value=v, min=0, max=4)
+        raise ValidationError("cell.level_range", value=v, min=lo, max=hi)
     if isinstance(v, float):
         if not v.is_integer():
-            raise ValidationError("cell.level_range", value=v, min=0, max=4)
+            raise ValidationError("cell.level_range", value=v, min=lo, max=hi)
         return int(v)
+    text = str(v).strip()
+    if not text:
+        return None
     try:
-        return int(str(v).strip()) if str(v).strip() else None
+        return int(text)
     except ValueError:
-        raise ValidationError("cell.level_range", value=v, min=0, max=4) from None
+        raise ValidationError("cell.level_range", value=v, min=lo, max=hi) from None
 
 
 def apply(store, user: User, city: str, year: int, rows) -> Applied:
     """Record each row's verified level and note where it differs from the verification in force.
 
     `rows` are records with code, verified_level, verified_note (as the review table holds them).
-    A row without a verified level is left alone (a verification is never withdrawn here).
+    A row without a verified level is left alone (a verification is never withdrawn here). All
+    changed rows are recorded together or, if any is invalid or the year is locked, none.
     """
     require(user, Action.VERIFY, city)
+    if store.period_status(city, year) == "locked":
+        raise PeriodClosed("period.locked", city=city, year=year)
+    fw = framework_for_year(store.frameworks(), year) if year is not None else None
+    lo, hi = (fw.scale_min, fw.scale_max) if fw else (0, 4)
     current = {v["indicator_code"]: (int(v["level"]), v["note"] or "") for v in store.verification_rows(city, year)}
-    changed, same = [], 0
+    todo, same = [], 0
     for r in rows:
         code = str(r.get("code") or "").strip()
-        level = _level(r.get("verified_level"))
+        level = _level(r.get("verified_level"), lo, hi)
         note = r.get("verified_note")
-        note = "" if note is None or (isinstance(note, float) and note != note) else str(note).strip()
+        note = "" if _missing(note) else str(note).strip()
         if not code or level is None:
             continue
         if current.get(code) == (level, note):
             same += 1
             continue
-        governance.verify(store, user, city, year, code, level, note)
-        changed.append(code)
-    return Applied(tuple(changed), same)
+        todo.append((code, level, note))
+    governance.verify_many(store, user, city, year, todo)
+    return Applied(tuple(c for c, _, _ in todo), same)

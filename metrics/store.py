@@ -362,6 +362,11 @@ class Store:
         with self.cursor() as cur:
             return [r[0] for r in cur.execute("SELECT DISTINCT action FROM audit ORDER BY 1").fetchall()]
 
+    def audit_usernames(self) -> list[str]:
+        """The distinct users in the audit log, for the audit page's filter."""
+        with self.cursor() as cur:
+            return [r[0] for r in cur.execute("SELECT DISTINCT username FROM audit ORDER BY 1").fetchall()]
+
     # ------------------------------------------------------------------ frameworks
 
     def save_framework(self, cur, fw: Framework, username: str) -> int:

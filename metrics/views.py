@@ -7,7 +7,9 @@ Streamlit. So every number, every table and every formula shown on the read page
 together here from the scoring core; the UI only formats and draws it.
 
 Every function takes the Store first and plain, hashable arguments after it (so the dashboard
-can cache on them), never raises for missing data, and says why it has nothing to show through
+can cache on them), plus the reading user as the keyword `user`: the core refuses a reader who
+may not see results (anonymous while the admin has not published them) with PermissionDenied,
+whatever page or script asks. It never raises for missing data, and says why it has nothing to show through
 `state`:
     "ok"        there is something to draw
     "empty"     the database has no registry, framework or year yet (first run)
@@ -26,7 +28,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from metrics import reports, scoring
+from metrics import admin, reports, scoring
+from metrics.auth import Action, User, require
 from metrics.framework import Framework, framework_for_year
 from metrics.i18n import pick
 
@@ -125,6 +128,10 @@ class _Base:
     frameworks: list
 
 
+def _may_read(store, user: User) -> None:
+    require(user, Action.READ_SCORES, public_read=admin.public_read(store))
+
+
 def _base(store) -> _Base:
     return _Base({c.city_code: c for c in store.cities()}, store.frameworks())
 
@@ -184,8 +191,9 @@ class Overview:
         return self.prev_framework_id is not None and self.prev_framework_id != self.framework_id
 
 
-def overview(store, city: str | None, year: int | None, lang: str = "id") -> Overview:
+def overview(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Overview:
     """The city's index for the year with its band, last year's, the breakdowns and the priorities."""
+    _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
     if state:
@@ -271,8 +279,9 @@ def _export(name: str, df: pd.DataFrame, keys: list[str], lang: str, rename: dic
 
 
 def rankings(store, city: str | None, year: int | None, province: str | None = None,
-             category: str | None = None, lang: str = "id") -> Rankings:
+             category: str | None = None, lang: str = "id", *, user: User) -> Rankings:
     """OPDs of the city ranked by index, and the cities ranked nationally, each against last year."""
+    _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
     if state:
@@ -353,6 +362,26 @@ def rankings(store, city: str | None, year: int | None, province: str | None = N
     )
 
 
+RANKING_FILES = ("xlsx", "opd_csv", "city_csv")
+
+
+def rankings_file(store, city: str | None, year: int | None, province: str | None, category: str | None,
+                  lang: str, part: str, *, user: User) -> bytes:
+    """One of the rankings page's downloads, made when asked for and audited as an export.
+
+    Anyone who may read the rankings may download what they see; the audit row records who took
+    which table, as for every other export.
+    """
+    if part not in RANKING_FILES:
+        raise ValueError(part)
+    rk = rankings(store, city, year, province, category, lang, user=user)
+    data = getattr(rk, part)
+    with store.transaction() as cur:
+        store.write_audit(cur, user, "export", f"rankings:{year}/{city or '*'}", None,
+                          {"format": part, "bytes": len(data), "province": province, "category": category})
+    return data
+
+
 # --------------------------------------------------------------------------- 3. year over year
 
 
@@ -402,12 +431,13 @@ def _peers(store, base: _Base, city: str | None, years: tuple[int, ...], n: int)
 
 
 def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None, year_to: int | None = None,
-            lang: str = "id", default_city: str | None = None) -> Compare:
+            lang: str = "id", default_city: str | None = None, *, user: User) -> Compare:
     """Index and dimension lines of up to six cities over the chosen years, and the biggest movers.
 
     cities None: `default_city` and its two nearest peers. Years: from `year_from` to `year_to`
     inclusive; either None means the first/last year the store knows.
     """
+    _may_read(store, user)
     base = _base(store)
     year_options = tuple(store.years())
     if not base.cities or not base.frameworks or not year_options:
@@ -608,8 +638,9 @@ def _rubric_level(fw: Framework, level: float | None) -> int | None:
     return max(fw.scale_min, min(fw.scale_max, int(level + 1e-9)))
 
 
-def drilldown(store, city: str | None, year: int | None, lang: str = "id") -> Drilldown:
+def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Drilldown:
     """Index -> dimension or pillar -> indicator: levels, where they came from, and the formulas."""
+    _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
     if state:
@@ -743,8 +774,9 @@ def _answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[
     return got
 
 
-def completeness(store, city: str | None, year: int | None, lang: str = "id") -> Completeness:
+def completeness(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Completeness:
     """Who has submitted for the year, what is still missing, and OPD x pillar completeness."""
+    _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
     if state:
@@ -845,8 +877,9 @@ class Matrix:
         return list(dict.fromkeys(self.opds["opd_code"])) if not self.opds.empty else []
 
 
-def matrix(store, city: str | None, year: int | None, lang: str = "id") -> Matrix:
+def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
     """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
+    _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
     if state:

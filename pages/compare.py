@@ -13,7 +13,7 @@ f = shell.filters()
 cities = st.session_state.get("cmp_cities")
 span = st.session_state.get("cmp_years", (None, None))
 cmp = shell.cached(views.compare, store, tuple(cities) if cities is not None else None, span[0], span[1],
-                   shell.lang(), f.city)
+                   shell.lang(), f.city, user=shell.current_user())
 
 st.title(tr("compare.title"))
 if cmp.state == "empty":

@@ -8,7 +8,7 @@ from ui.shell import tr
 
 store = shell.get_store()
 f = shell.filters()
-cp = shell.cached(views.completeness, store, f.city, f.year, shell.lang())
+cp = shell.cached(views.completeness, store, f.city, f.year, shell.lang(), user=shell.current_user())
 
 charts.header("compl.title", cp)
 if charts.empty_state(cp):

@@ -8,7 +8,7 @@ from ui.shell import tr
 
 store = shell.get_store()
 f = shell.filters()
-dd = shell.cached(views.drilldown, store, f.city, f.year, shell.lang())
+dd = shell.cached(views.drilldown, store, f.city, f.year, shell.lang(), user=shell.current_user())
 
 charts.header("drill.title", dd)
 if charts.empty_state(dd):

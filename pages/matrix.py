@@ -8,7 +8,7 @@ from ui.shell import tr
 
 store = shell.get_store()
 f = shell.filters()
-mx = shell.cached(views.matrix, store, f.city, f.year, shell.lang())
+mx = shell.cached(views.matrix, store, f.city, f.year, shell.lang(), user=shell.current_user())
 
 charts.header("matrix.title", mx)
 if charts.empty_state(mx):

@@ -8,7 +8,7 @@ from ui.shell import tr
 
 store = shell.get_store()
 f = shell.filters()
-ov = shell.cached(views.overview, store, f.city, f.year, shell.lang())
+ov = shell.cached(views.overview, store, f.city, f.year, shell.lang(), user=shell.current_user())
 
 charts.header("overview.title", ov)
 if charts.empty_state(ov):

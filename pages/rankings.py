@@ -8,7 +8,14 @@ from ui.shell import tr
 
 store = shell.get_store()
 f = shell.filters()
-rk = shell.cached(views.rankings, store, f.city, f.year, f.province, f.category, shell.lang())
+user = shell.current_user()
+rk = shell.cached(views.rankings, store, f.city, f.year, f.province, f.category, shell.lang(), user=user)
+
+
+def download(part: str):
+    # made and audited by the core only when the button is clicked
+    return lambda: views.rankings_file(store, f.city, f.year, f.province, f.category, shell.lang(), part, user=user)
+
 
 charts.header("rankings.title", rk)
 if charts.empty_state(rk):
@@ -19,7 +26,7 @@ c1.metric(tr("rankings.city_rank"), f"{rk.city_rank} / {rk.ranked_cities}" if rk
           help=tr("rankings.city_rank_help"))
 c2.metric(tr("rankings.opds_ranked"), f"{rk.ranked_opds} / {len(rk.opds)}", border=True,
           help=tr("rankings.opds_ranked_help"))
-c3.download_button(tr("rankings.download_xlsx"), rk.xlsx, file_name=f"peringkat-{rk.city_code}-{rk.year}.xlsx",
+c3.download_button(tr("rankings.download_xlsx"), download("xlsx"), file_name=f"peringkat-{rk.city_code}-{rk.year}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:", type="primary", key="rk_xlsx")
 st.caption(tr("rankings.scale", lo=rk.scale.min, hi=rk.scale.max))
@@ -33,7 +40,7 @@ with tab_opd:
         "change": ("delta", "col.change"), "completeness": ("pct", "col.completeness"),
         "answered": ("int", "col.answered"), "pairs": ("int", "col.required"),
         "last_upload": ("datetime", "col.last_upload")}, key="rk_opd_table")
-    st.download_button(tr("rankings.download_csv"), rk.opd_csv, file_name=f"peringkat-opd-{rk.city_code}-{rk.year}.csv",
+    st.download_button(tr("rankings.download_csv"), download("opd_csv"), file_name=f"peringkat-opd-{rk.city_code}-{rk.year}.csv",
                        mime="text/csv", icon=":material/download:", key="rk_opd_csv")
     charts.show(charts.ranked_bars(rk.opds["name"].tolist(), rk.opds["index"].tolist(), rk.scale), key="rk_opd_bars")
 with tab_city:
@@ -52,7 +59,7 @@ with tab_city:
         "band": ("text", "col.band"), "completeness": ("pct", "col.completeness"),
         "missing": ("int", "col.missing_zero" if rk.missing_zero else "col.missing"), "framework_id": ("text", "col.framework")}, key="rk_city_table",
         empty="rankings.no_cities")
-    st.download_button(tr("rankings.download_csv"), rk.city_csv, file_name=f"peringkat-kota-{rk.year}.csv",
+    st.download_button(tr("rankings.download_csv"), download("city_csv"), file_name=f"peringkat-kota-{rk.year}.csv",
                        mime="text/csv", icon=":material/download:", key="rk_city_csv")
     charts.show(charts.ranked_bars(rk.cities["name"].tolist(), rk.cities["index"].tolist(), rk.scale,
                                    highlight=rk.city_row),

@@ -184,3 +184,49 @@ def test_read_pages_render_in_chromium(chromium, served_app):
         _screenshot(page, "overview-en")
         browser.close()
     assert external == [], f"the dashboard fetched from the network: {external[:5]}"
+
+
+def test_opd_operator_uploads_a_filled_template(chromium, served_app):
+    """opd.kominfo signs in, downloads the template from the Upload page, fills in one level and
+    uploads it through the real file input; the page says it was accepted."""
+    import io
+
+    from openpyxl import load_workbook
+    from playwright.sync_api import expect, sync_playwright
+
+    from metrics import templates as tpl
+
+    url, _ = served_app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", accept_downloads=True)
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_label(T["login.username"]["id"]).fill("opd.kominfo")
+        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=T["login.submit"]["id"]).click()
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text(T["page.upload"]["id"], exact=True).click()
+        expect(page.get_by_role("heading", name=T["upload.title"]["id"], level=1)).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        _assert_no_error(page, "upload")
+
+        # the template, downloaded as the operator would, with one level typed in
+        with page.expect_download(timeout=30_000) as dl:
+            page.get_by_role("button", name=T["upload.download_template"]["id"]).click()
+        assert dl.value.suggested_filename == f"penilaian_{CITY}_01_{YEAR}.xlsx"
+        wb = load_workbook(io.BytesIO(Path(dl.value.path()).read_bytes()))  # saved without an extension
+        wb[tpl.SHEET].cell(tpl.FIRST_DATA_ROW, tpl.COL_INDEX["level"] + 1).value = 1
+        buf = io.BytesIO()
+        wb.save(buf)
+
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "isian-kominfo.xlsx", "buffer": buf.getvalue(),
+                     "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+        accepted = T["upload.accepted"]["id"].format(file="isian-kominfo.xlsx", n=1)
+        expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text(accepted, timeout=30_000)
+        _wait_idle(page)
+        expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("22 / 22")
+        _assert_no_error(page, "upload (accepted)")
+        _screenshot(page, "upload-accepted")
+        browser.close()

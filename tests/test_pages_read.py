@@ -216,7 +216,7 @@ def test_compare_defaults_to_peers_and_follows_the_choice(app_db):
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_drilldown_formula_recomputes_the_index(app_db, lang):
-    dd = expected(app_db, lambda s: views.drilldown(s, CITY, YEAR, lang))
+    dd = expected(app_db, lambda s: views.drilldown(s, CITY, YEAR, lang, user=SYSTEM))
     cs = expected(app_db, lambda s: scoring.city_score(s, CITY, YEAR))
     at = run_page(app_db, "drilldown", lang=lang)
     no_errors(at)
@@ -240,7 +240,7 @@ def test_drilldown_formula_recomputes_the_index(app_db, lang):
 def test_drilldown_shows_evidence_as_text(app_db):
     store = Store(app_db)
     try:
-        dd = views.drilldown(store, CITY, YEAR)
+        dd = views.drilldown(store, CITY, YEAR, user=SYSTEM)
     finally:
         store.close()
     code = next(c for c, d in dd.details.items() if d.source == "self" and d.answers["evidence"].notna().any())

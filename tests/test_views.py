@@ -38,25 +38,48 @@ METRICS_CSV = (
 def test_every_view_says_empty_on_a_new_database(tmp_path):
     store = Store(tmp_path / "empty.duckdb")
     try:
-        assert views.overview(store, None, None).state == "empty"
-        assert views.rankings(store, None, None).state == "empty"
-        assert views.compare(store, None, default_city=None).state == "empty"
-        assert views.drilldown(store, None, None).state == "empty"
-        assert views.completeness(store, None, None).state == "empty"
-        assert views.matrix(store, None, None).state == "empty"
+        assert views.overview(store, None, None, user=SYSTEM).state == "empty"
+        assert views.rankings(store, None, None, user=SYSTEM).state == "empty"
+        assert views.compare(store, None, default_city=None, user=SYSTEM).state == "empty"
+        assert views.drilldown(store, None, None, user=SYSTEM).state == "empty"
+        assert views.completeness(store, None, None, user=SYSTEM).state == "empty"
+        assert views.matrix(store, None, None, user=SYSTEM).state == "empty"
     finally:
         store.close()
+
+
+READ_VIEWS = ("overview", "rankings", "compare", "drilldown", "completeness", "matrix")
+
+
+@pytest.mark.parametrize("name", READ_VIEWS)
+def test_results_are_refused_to_the_public_until_the_admin_publishes_them(demo_store, name):
+    from metrics.admin import set_public_read
+    from metrics.auth import ANONYMOUS, User
+    from metrics.errors import PermissionDenied
+
+    fn = getattr(views, name)
+    args = ((CITY,),) if name == "compare" else (CITY, YEAR)
+    with pytest.raises(PermissionDenied):
+        fn(demo_store, *args, user=ANONYMOUS)
+    assert fn(demo_store, *args, user=User("tamu", "viewer")).state == "ok"
+    set_public_read(demo_store, SYSTEM, True)
+    assert fn(demo_store, *args, user=ANONYMOUS).state == "ok"
+    set_public_read(demo_store, SYSTEM, False)
+    with pytest.raises(PermissionDenied):
+        fn(demo_store, *args, user=ANONYMOUS)
+    with pytest.raises(PermissionDenied):  # a disabled account reads nothing either
+        fn(demo_store, *args, user=User("tamu", "viewer", active=False))
 
 
 def test_registry_without_data_is_no_data_not_an_index_of_zero(mini):
     # scoring.score() lays out an asked-for city-year with everything missing (index 0 under
     # `missing: zero`); the pages must say "no data yet" instead of showing 0.00
     assert scoring.city_score(mini, "0101", 2023).index == pytest.approx(0.0)
-    assert views.overview(mini, "0101", 2023).state == "no_data"
-    assert views.drilldown(mini, "0101", 2023).state == "no_data"
-    assert views.matrix(mini, "0101", 2023).state == "no_data"
-    assert views.overview(mini, "9999", 2023).state == "no_city"
-    cp = views.completeness(mini, "0101", 2023)  # this page exists to show the emptiness
+    assert views.overview(mini, "0101", 2023, user=SYSTEM).state == "no_data"
+    assert views.drilldown(mini, "0101", 2023, user=SYSTEM).state == "no_data"
+    assert views.matrix(mini, "0101", 2023, user=SYSTEM).state == "no_data"
+    assert views.overview(mini, "9999", 2023, user=SYSTEM).state == "no_city"
+    cp = views.completeness(mini, "0101", 2023, user=SYSTEM)  # this page exists to show the emptiness
     assert cp.state == "ok" and (cp.n_submitted, cp.n_opds) == (0, 3)
     assert set(cp.opds["status"]) == {"none"}
 
@@ -66,7 +89,7 @@ def test_registry_without_data_is_no_data_not_an_index_of_zero(mini):
 
 def test_overview_on_the_hand_computed_case(mini):
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    ov = views.overview(mini, "0101", 2023, "en")
+    ov = views.overview(mini, "0101", 2023, "en", user=SYSTEM)
     assert ov.state == "ok"
     assert ov.index == pytest.approx(1.8)  # see test_scoring.test_self_assessment_only
     assert ov.band.label == "Initiating"
@@ -83,7 +106,7 @@ def test_overview_on_the_hand_computed_case(mini):
 
 
 def test_overview_agrees_with_the_core_on_the_demo(demo_store):
-    ov = views.overview(demo_store, CITY, YEAR, "id")
+    ov = views.overview(demo_store, CITY, YEAR, "id", user=SYSTEM)
     cs = scoring.city_score(demo_store, CITY, YEAR)
     prev = scoring.city_score(demo_store, CITY, YEAR - 1)
     assert ov.index == pytest.approx(cs.index)
@@ -112,13 +135,13 @@ def test_a_framework_change_between_years_is_flagged(mini):
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
     assert _second_framework(mini, 2024) == "mini-2024"
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV.replace(b";2023;", b";2024;"), "b.csv").accepted
-    ov = views.overview(mini, "0101", 2024)
+    ov = views.overview(mini, "0101", 2024, user=SYSTEM)
     assert ov.framework_changed and (ov.prev_framework_id, ov.framework_id) == ("mini-2023", "mini-2024")
-    cmp = views.compare(mini, ("0101",))
+    cmp = views.compare(mini, ("0101",), user=SYSTEM)
     assert cmp.framework_changes == ((2024, "mini-2023", "mini-2024"),)
     assert set(cmp.series["framework_id"]) == {"mini-2023", "mini-2024"}
     assert bool(cmp.latest["framework_changed"].iloc[0])
-    rk = views.rankings(mini, "0101", 2024)
+    rk = views.rankings(mini, "0101", 2024, user=SYSTEM)
     assert rk.framework_changed and bool(rk.cities.loc[rk.cities["city_code"] == "0101", "framework_changed"].iloc[0])
 
 
@@ -126,7 +149,7 @@ def test_a_framework_change_between_years_is_flagged(mini):
 
 
 def test_rankings_follow_the_core_ranks_and_movement(demo_store):
-    rk = views.rankings(demo_store, CITY, YEAR)
+    rk = views.rankings(demo_store, CITY, YEAR, user=SYSTEM)
     now = scoring.score(demo_store, [YEAR])
     before = scoring.score(demo_store, [YEAR - 1])
     r_now = {c: r for c, _, r in scoring.competition_ranks([(s.city_code, s.index) for s in now])}
@@ -154,14 +177,14 @@ def test_rankings_follow_the_core_ranks_and_movement(demo_store):
 
 
 def test_rankings_filter_keeps_national_ranks(demo_store):
-    everyone = views.rankings(demo_store, CITY, YEAR)
-    rk = views.rankings(demo_store, CITY, YEAR, province="Jawa Timur")
+    everyone = views.rankings(demo_store, CITY, YEAR, user=SYSTEM)
+    rk = views.rankings(demo_store, CITY, YEAR, province="Jawa Timur", user=SYSTEM)
     assert rk.filtered and set(rk.cities["province"]) == {"Jawa Timur"}
     national = dict(zip(everyone.cities["city_code"], everyone.cities["rank"]))
     assert all(r.rank == national[r.city_code] for r in rk.cities.itertuples())
     assert list(rk.cities["rank_in_selection"]) == list(range(1, len(rk.cities) + 1))
     assert rk.city_row is None  # the reader's city is not in Jawa Timur
-    rk = views.rankings(demo_store, CITY, YEAR, category="kecil")
+    rk = views.rankings(demo_store, CITY, YEAR, category="kecil", user=SYSTEM)
     assert set(rk.cities["category"]) == {"kecil"} and len(rk.cities) == 3
 
 
@@ -169,7 +192,7 @@ def test_ranking_exports_are_formula_safe(mini):
     load_registry_bytes(mini, SYSTEM, b"city_code,opd_code,opd_type,name\n0101,09,DLH,=HYPERLINK(\"http://x\")\n",
                         "opds.csv")
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    rk = views.rankings(mini, "0101", 2023, lang="en")
+    rk = views.rankings(mini, "0101", 2023, lang="en", user=SYSTEM)
     assert '=HYPERLINK("http://x")' in set(rk.opds["name"])  # shown as it is on screen
     rows = list(csv.reader(io.StringIO(rk.opd_csv.decode("utf-8-sig"))))
     assert rows[0][:3] == ["Rank", "OPD code", "OPD"]
@@ -181,12 +204,28 @@ def test_ranking_exports_are_formula_safe(mini):
     assert [c.value for c in wb["City"][1]][:3] == ["Rank", "Rank last year", "Rank movement"]
 
 
+def test_ranking_downloads_are_made_on_request_and_audited(demo_store):
+    from metrics.auth import ANONYMOUS, User
+    from metrics.errors import PermissionDenied
+
+    viewer = User("tamu", "viewer")
+    before = demo_store.audit_count()
+    data = views.rankings_file(demo_store, CITY, YEAR, None, None, "id", "city_csv", user=viewer)
+    assert data == views.rankings(demo_store, CITY, YEAR, user=viewer).city_csv
+    rows = demo_store.audit_rows()
+    assert demo_store.audit_count() == before + 1
+    assert (rows[-1].username, rows[-1].action, rows[-1].object) == ("tamu", "export", f"rankings:{YEAR}/{CITY}")
+    with pytest.raises(PermissionDenied):
+        views.rankings_file(demo_store, CITY, YEAR, None, None, "id", "xlsx", user=ANONYMOUS)
+    assert demo_store.audit_count() == before + 1
+
+
 # --------------------------------------------------------------------------- year over year
 
 
 def test_compare_lines_and_movers_come_from_the_core(demo_store):
     chosen = (CITY, "3599")
-    cmp = views.compare(demo_store, chosen, YEARS[0], YEARS[-1], "id")
+    cmp = views.compare(demo_store, chosen, YEARS[0], YEARS[-1], "id", user=SYSTEM)
     assert cmp.state == "ok" and cmp.cities == chosen and cmp.years == YEARS
     scores = {(s.city_code, s.year): s for s in scoring.score(demo_store, list(YEARS))}
     idx = cmp.series[cmp.series["measure"] == "index"]
@@ -214,20 +253,20 @@ def test_compare_lines_and_movers_come_from_the_core(demo_store):
 def test_compare_caps_cities_defaults_to_peers_and_filters_years(demo_store):
     every = tuple(c.city_code for c in demo_store.cities())
     assert len(every) == 7
-    cmp = views.compare(demo_store, every)
+    cmp = views.compare(demo_store, every, user=SYSTEM)
     assert cmp.truncated and cmp.cities == every[: views.MAX_COMPARE_CITIES]
-    peers = views.compare(demo_store, None, default_city=CITY)
+    peers = views.compare(demo_store, None, default_city=CITY, user=SYSTEM)
     assert len(peers.cities) == 3 and peers.cities[0] == CITY
-    window = views.compare(demo_store, (CITY,), 2022, 2023)
+    window = views.compare(demo_store, (CITY,), 2022, 2023, user=SYSTEM)
     assert window.years == (2022, 2023) and set(window.series["year"]) == {2022, 2023}
-    assert views.compare(demo_store, ()).state == "no_city"
+    assert views.compare(demo_store, (), user=SYSTEM).state == "no_city"
 
 
 # --------------------------------------------------------------------------- drill-down
 
 
 def test_drilldown_formulas_recompute_the_core(demo_store):
-    dd = views.drilldown(demo_store, CITY, YEAR, "id")
+    dd = views.drilldown(demo_store, CITY, YEAR, "id", user=SYSTEM)
     cs = scoring.city_score(demo_store, CITY, YEAR)
     assert dd.index == pytest.approx(cs.index)
     assert dd.index_formula.result == pytest.approx(cs.index)
@@ -246,7 +285,7 @@ def test_drilldown_formulas_recompute_the_core(demo_store):
 
 
 def test_drilldown_explains_each_source(demo_store):
-    dd = views.drilldown(demo_store, CITY, YEAR, "en")
+    dd = views.drilldown(demo_store, CITY, YEAR, "en", user=SYSTEM)
     levels = {lv.code: lv for lv in scoring.indicator_levels(demo_store, CITY, YEAR)}
     fw = framework_for_year(demo_store.frameworks(), YEAR)
     answers = demo_store.answer_rows(YEAR, CITY)
@@ -272,7 +311,7 @@ def test_drilldown_explains_each_source(demo_store):
 
 def test_drilldown_shows_who_verified_and_why(demo_store):
     verify(demo_store, SYSTEM, CITY, YEAR, "GOV-01", 1, "Dokumen belum ditandatangani")
-    dd = views.drilldown(demo_store, CITY, YEAR)
+    dd = views.drilldown(demo_store, CITY, YEAR, user=SYSTEM)
     d = dd.details["GOV-01"]
     assert (d.source, d.effective, d.verified_level) == ("verified", 1, 1)
     assert d.verified_note == "Dokumen belum ditandatangani" and d.verified_by == "system"
@@ -285,7 +324,7 @@ def test_drilldown_shows_who_verified_and_why(demo_store):
 
 def test_completeness_on_the_hand_computed_case(mini):
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    cp = views.completeness(mini, "0101", 2023, "en")
+    cp = views.completeness(mini, "0101", 2023, "en", user=SYSTEM)
     # 01 DISKOMINFO answered G1, G2 of G1, G2; 02 DPMPTSP G2 of G2; 03 DLH E1 of E1, E2
     status = dict(zip(cp.opds["opd_code"], cp.opds["status"]))
     assert status == {"01": "complete", "02": "complete", "03": "partial"}
@@ -299,12 +338,12 @@ def test_completeness_on_the_hand_computed_case(mini):
     # a service metric answers E2 for DLH
     assert ingest_bytes(mini, SYSTEM, b"city_code,opd_code,metric_code,period,value\n"
                                       b"0101,03,COMPLAINT_HOURS,2023-12,20\n", "m.csv").accepted
-    cp = views.completeness(mini, "0101", 2023)
+    cp = views.completeness(mini, "0101", 2023, user=SYSTEM)
     assert cp.missing_indicators.empty and cp.n_complete == 3
 
 
 def test_completeness_matches_the_core_counts_on_the_demo(demo_store):
-    cp = views.completeness(demo_store, CITY, YEAR)
+    cp = views.completeness(demo_store, CITY, YEAR, user=SYSTEM)
     ops = [o for o in scoring.opd_scores(demo_store, YEAR, CITY) if o.pairs > 0]
     cs = scoring.city_score(demo_store, CITY, YEAR)
     assert cp.n_opds == len(ops)
@@ -323,7 +362,7 @@ def test_completeness_matches_the_core_counts_on_the_demo(demo_store):
 
 
 def test_matrix_cells_add_up_to_the_pillars(demo_store):
-    mx = views.matrix(demo_store, CITY, YEAR)
+    mx = views.matrix(demo_store, CITY, YEAR, user=SYSTEM)
     cs = scoring.city_score(demo_store, CITY, YEAR)
     assert mx.index == pytest.approx(cs.index)
     for p in mx.pillar_codes:
@@ -337,14 +376,14 @@ def test_matrix_cells_add_up_to_the_pillars(demo_store):
 
 def test_matrix_opd_rows_on_the_hand_computed_case(mini):
     assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    mx = views.matrix(mini, "0101", 2023)
+    mx = views.matrix(mini, "0101", 2023, user=SYSTEM)
     cell = mx.opds.set_index(["opd_code", "pillar"])["value"]
     assert cell[("01", "GOV")] == pytest.approx((1 * 3 + 2 * 2) / 3)  # G1 w1 level 3, G2 w2 level 2
     assert cell[("02", "GOV")] == pytest.approx(4.0)
     assert cell[("03", "ENV")] == pytest.approx(1.0)
     assert cell.isna().sum() == 3 and mx.opd_order == ["01", "02", "03"]
     verify(mini, SYSTEM, "0101", 2023, "G2", 4, "site visit")  # a verification replaces each OPD's answer
-    cell = views.matrix(mini, "0101", 2023).opds.set_index(["opd_code", "pillar"])["value"]
+    cell = views.matrix(mini, "0101", 2023, user=SYSTEM).opds.set_index(["opd_code", "pillar"])["value"]
     assert cell[("01", "GOV")] == pytest.approx((1 * 3 + 2 * 4) / 3)
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from metrics import users
 from metrics.auth import ANONYMOUS, Action, User, can
+from metrics.errors import CoreError
 from metrics.store import Store, StoreBusy
 from ui.text import T
 
@@ -115,8 +116,13 @@ def cached(fn, store: Store, *args, **kwargs):
     upload, verification and audited change, so new data shows at once) and every argument;
     pass the language and, where the answer depends on who asks, the user among the arguments.
     """
-    return _cached_read(fn, store, f"{fn.__module__}.{fn.__qualname__}", store.path, store.data_version(),
-                        args, tuple(sorted(kwargs.items())))
+    try:
+        return _cached_read(fn, store, f"{fn.__module__}.{fn.__qualname__}", store.path, store.data_version(),
+                            args, tuple(sorted(kwargs.items())))
+    except CoreError as exc:
+        # the core refused (e.g. a role reaching a page it may not use): say so and draw nothing
+        st.error(exc.message(lang()))
+        st.stop()
 
 
 def sidebar_filters(store: Store, user: User) -> Filters:
@@ -133,10 +139,10 @@ def sidebar_filters(store: Store, user: User) -> Filters:
     if national:
         provinces = sorted({c.province for c in cities})
         province = st.sidebar.selectbox(tr("filter.province"), [None] + provinces, key="f_province",
-                                        format_func=lambda v: tr("filter.all") if v is None else v)
+                                        format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
         cats = sorted({c.category for c in cities})
         category = st.sidebar.selectbox(tr("filter.category"), [None] + cats, key="f_category",
-                                        format_func=lambda v: tr("filter.all") if v is None else v)
+                                        format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
         pool = [c for c in cities if (province is None or c.province == province)
                 and (category is None or c.category == category)] or cities
     else:

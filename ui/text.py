@@ -1,11 +1,13 @@
 """UI labels in Bahasa Indonesia (default) and English. Core messages live in metrics.i18n.
 
 Shell labels are here; the read pages' labels are in text_read.py and the write pages' in
-text_write.py, merged below so each group of pages can grow its own.
+text_upload.py, text_review.py and text_report.py, merged below so each group of pages can grow its own.
 """
 
 from ui.text_read import T_READ
-from ui.text_write import T_WRITE
+from ui.text_report import T_REPORT
+from ui.text_review import T_REVIEW
+from ui.text_upload import T_UPLOAD
 
 T: dict[str, dict[str, str]] = {
     "app.title": {"id": "Indeks Kota Cerdas", "en": "Smart City Index"},
@@ -63,4 +65,6 @@ T: dict[str, dict[str, str]] = {
     "page.audit": {"id": "Log audit", "en": "Audit log"},
 }
 T.update(T_READ)
-T.update(T_WRITE)
+T.update(T_UPLOAD)
+T.update(T_REVIEW)
+T.update(T_REPORT)

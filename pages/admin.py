@@ -1,0 +1,215 @@
+"""Administrasi: the Diskominfo custodian's page — periods, users, registry, framework,
+publication and backups.
+
+Every button calls one core write (metrics.governance, metrics.users, metrics.admin), which
+checks the role, validates, writes in one transaction and audits; this page only collects the
+input and shows the answer.
+"""
+
+import streamlit as st
+
+from metrics import admin, governance, users
+from metrics.auth import ROLES
+from metrics.errors import CoreError
+from ui import charts, shell
+from ui.shell import tr
+
+store = shell.get_store()
+user = shell.current_user()
+f = shell.filters()
+lang = shell.lang()
+if "admin_fw_next" in st.session_state:  # a framework was just loaded: show its indicators
+    st.session_state["admin_fw"] = st.session_state.pop("admin_fw_next")
+view = shell.cached(admin.admin_view, store, user, f.city, st.session_state.get("admin_fw"), lang)
+
+st.title(tr("admin.title"))
+st.caption(tr("admin.counts", cities=view.counts.get("cities", 0), opds=view.counts.get("opds", 0),
+              submissions=view.counts.get("submissions", 0), users=view.counts.get("users", 0),
+              audit=view.counts.get("audit", 0)))
+
+flash = st.session_state.pop("admin_flash", None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+
+
+def write(fn, *args, **kwargs):
+    """Run one core write as this user; show the core's refusal, or return its answer."""
+    try:
+        return True, fn(store, user, *args, **kwargs)
+    except CoreError as exc:
+        st.error(exc.message(lang))
+        return False, None
+
+
+def done(message: str) -> None:
+    st.session_state["admin_flash"] = message
+    st.rerun()
+
+
+tab_periods, tab_users, tab_registry, tab_fw, tab_system = st.tabs(
+    [tr("admin.tab.periods"), tr("admin.tab.users"), tr("admin.tab.registry"), tr("admin.tab.framework"),
+     tr("admin.tab.system")])
+
+# ------------------------------------------------------------------ periods
+with tab_periods:
+    st.caption(tr("admin.period.help"))
+    if f.city is None or not view.years:
+        st.info(tr("admin.no_city"))
+    else:
+        city_name = view.cities.set_index("city_code")["name"].get(f.city, f.city)
+        if st.session_state.get("admin_year") not in view.years:
+            st.session_state["admin_year"] = f.year if f.year in view.years else view.years[-1]
+        year = st.selectbox(tr("admin.period.year"), view.years, key="admin_year")
+        status = view.status(year)
+        st.markdown(tr("admin.period.current", city=charts.md_escape(city_name), year=year,
+                       status=tr(f"verify.period.{status}")))
+        b1, b2, b3 = st.columns(3)
+        locked = status == "locked"
+        if b1.button(tr("admin.period.open"), key="admin_open", disabled=locked or status == "open"):
+            ok, before = write(governance.set_period, f.city, year, "open")
+            if ok:
+                done(tr("admin.period.done", year=year, before=tr(f"verify.period.{before}"),
+                        after=tr("verify.period.open")))
+        if b2.button(tr("admin.period.close"), key="admin_close", disabled=locked or status == "closed"):
+            ok, before = write(governance.set_period, f.city, year, "closed")
+            if ok:
+                done(tr("admin.period.done", year=year, before=tr(f"verify.period.{before}"),
+                        after=tr("verify.period.closed")))
+        sure = b3.checkbox(tr("admin.period.confirm_lock"), key="admin_lock_sure", disabled=locked)
+        if b3.button(tr("admin.period.lock"), key="admin_lock", type="primary", disabled=locked or not sure):
+            ok, before = write(governance.set_period, f.city, year, "locked")
+            if ok:
+                done(tr("admin.period.done", year=year, before=tr(f"verify.period.{before}"),
+                        after=tr("verify.period.locked")))
+        st.markdown("**" + tr("admin.period.table") + "**")
+        charts.table(view.periods, {
+            "year": ("year", "admin.col.year"), "status": ("text", "admin.col.status"),
+            "updated_at": ("datetime", "admin.col.updated_at"), "updated_by": ("text", "admin.col.updated_by")},
+            key="admin_periods")
+
+# ------------------------------------------------------------------ users
+with tab_users:
+    st.subheader(tr("admin.users.list"))
+    charts.table(view.users, {
+        "username": ("text", "admin.col.username"), "display_name": ("text", "admin.col.display_name"),
+        "role": ("text", "admin.col.role"), "city_code": ("text", "admin.col.city_code"),
+        "opd_code": ("text", "admin.col.opd_code"), "active": ("bool", "admin.col.active"),
+        "locked_until": ("datetime", "admin.col.locked_until"), "created_at": ("datetime", "admin.col.created_at")},
+        key="admin_users")
+
+    st.subheader(tr("admin.users.add"))
+    with st.form("admin_add_user", clear_on_submit=True):
+        a1, a2 = st.columns(2)
+        new_name = a1.text_input(tr("admin.users.username"), key="admin_new_name")
+        new_display = a2.text_input(tr("admin.users.display_name"), key="admin_new_display")
+        new_role = a1.selectbox(tr("admin.users.role"), ROLES, key="admin_new_role")
+        new_city = a2.selectbox(tr("admin.users.city"), [None, *view.cities["city_code"]], key="admin_new_city",
+                                format_func=lambda c: tr("admin.users.none") if c is None else c)
+        new_opd = a1.text_input(tr("admin.users.opd"), key="admin_new_opd")
+        new_pw = a2.text_input(tr("admin.users.password"), type="password", key="admin_new_pw")
+        if st.form_submit_button(tr("admin.users.submit"), type="primary"):
+            ok, made = write(users.add_user, new_name.strip(), new_pw, new_role, new_city,
+                             new_opd.strip() or None, new_display.strip())
+            if ok:
+                done(tr("admin.users.added", name=made.username))
+
+    st.subheader(tr("admin.users.manage"))
+    if not view.users.empty:
+        picked = st.selectbox(tr("admin.users.pick"), list(view.users["username"]), key="admin_pick_user")
+        active = bool(view.users.set_index("username")["active"].get(picked, True))
+        m1, m2 = st.columns(2)
+        if active and m1.button(tr("admin.users.disable"), key="admin_disable"):
+            ok, _ = write(users.update_user, picked, active=False)
+            if ok:
+                done(tr("admin.users.disabled", name=picked))
+        if not active and m1.button(tr("admin.users.enable"), key="admin_enable"):
+            ok, _ = write(users.update_user, picked, active=True)
+            if ok:
+                done(tr("admin.users.enabled", name=picked))
+        new_password = m2.text_input(tr("admin.users.new_password"), type="password", key="admin_reset_pw")
+        if m2.button(tr("admin.users.reset"), key="admin_reset"):
+            ok, _ = write(users.set_password, picked, new_password)
+            if ok:
+                done(tr("admin.users.reset_done", name=picked))
+
+# ------------------------------------------------------------------ registry
+with tab_registry:
+    st.subheader(tr("admin.registry.cities"))
+    charts.table(view.cities, {
+        "city_code": ("text", "admin.col.city_code"), "name": ("text", "admin.col.name"),
+        "province": ("text", "admin.col.province"), "category": ("text", "admin.col.category"),
+        "population": ("int", "admin.col.population")}, key="admin_cities")
+    if f.city is not None:
+        st.subheader(tr("admin.registry.opds", city=charts.md_escape(f.city)))
+        charts.table(view.opds, {
+            "opd_code": ("text", "admin.col.opd_code"), "opd_type": ("text", "admin.col.opd_type"),
+            "name": ("text", "admin.col.name")}, key="admin_opds")
+    reg_file = st.file_uploader(tr("admin.registry.upload"), type=["csv"], key="admin_registry_file",
+                                help=tr("admin.registry.upload_help"))
+    if st.button(tr("admin.registry.submit"), key="admin_registry_load", disabled=reg_file is None):
+        ok, res = write(governance.load_registry_bytes, reg_file.getvalue(), reg_file.name)
+        if ok:
+            kind, added, updated = res
+            done(tr("admin.registry.done", kind=tr(f"admin.registry.kind.{kind}"), added=added, updated=updated))
+
+# ------------------------------------------------------------------ framework
+with tab_fw:
+    if view.frameworks.empty:
+        st.info(tr("admin.fw.none"))
+    else:
+        st.subheader(tr("admin.fw.loaded"))
+        charts.table(view.frameworks, {
+            "seq": ("int", "admin.col.seq"), "id": ("text", "admin.col.fw_id"),
+            "applies_from": ("year", "admin.col.applies_from"), "indicators": ("int", "admin.col.indicators"),
+            "loaded_at": ("datetime", "admin.col.loaded_at"), "loaded_by": ("text", "admin.col.loaded_by")},
+            key="admin_frameworks")
+        seqs = view.frameworks["seq"].astype(int).tolist()
+        labels = dict(zip(seqs, view.frameworks["id"]))
+        st.session_state["admin_fw"] = view.framework_seq
+        st.selectbox(tr("admin.fw.pick"), seqs, key="admin_fw",
+                     format_func=lambda s: f"{s}. {labels[s]}")
+        st.caption(tr("admin.fw.indicators", n=len(view.indicators)))
+        charts.table(view.indicators, {
+            "code": ("text", "admin.col.code"), "name": ("text", "admin.col.name"),
+            "pillar": ("text", "admin.col.pillar"), "dimension": ("text", "admin.col.dimension"),
+            "weight": ("level", "admin.col.weight"), "opd_types": ("text", "admin.col.opd_types"),
+            "metric": ("text", "admin.col.metric")}, key="admin_indicators")
+    fw_file = st.file_uploader(tr("admin.fw.upload"), type=["yaml", "yml"], key="admin_fw_file")
+    if st.button(tr("admin.fw.submit"), key="admin_fw_load", disabled=fw_file is None):
+        ok, res = write(governance.load_framework_bytes, fw_file.getvalue(), fw_file.name)
+        if ok:
+            fw, seq = res
+            st.session_state["admin_fw_next"] = seq
+            done(tr("admin.fw.done", id=fw.id, year=fw.applies_from, n=len(fw.indicators)))
+
+# ------------------------------------------------------------------ publication and backups
+with tab_system:
+    def _toggle_public() -> None:
+        ok, _ = write(admin.set_public_read, st.session_state["admin_public"])
+        if ok:
+            st.session_state["admin_flash"] = tr("admin.public_on" if st.session_state["admin_public"]
+                                                 else "admin.public_off")
+
+    st.session_state["admin_public"] = view.public_read  # follow the stored setting, not a stale widget
+    st.toggle(tr("admin.public"), key="admin_public", help=tr("admin.public_help"), on_change=_toggle_public)
+
+    st.subheader(tr("admin.backup"))
+    if st.button(tr("admin.backup.make"), key="admin_backup"):
+        ok, made = write(admin.backup)
+        if ok:
+            st.session_state["admin_backup_file"] = made
+    made = st.session_state.get("admin_backup_file")
+    if made is not None:
+        st.caption(tr("admin.backup.ready", name=made.name, files=made.files, sha=made.sha256[:16] + "…"))
+        st.download_button(tr("admin.backup.download"), made.data, file_name=made.name, mime="application/zip",
+                           key="admin_backup_download")
+
+    st.subheader(tr("admin.restore"))
+    st.caption(tr("admin.restore.help"))
+    bk_file = st.file_uploader(tr("admin.restore.upload"), type=["zip"], key="admin_restore_file")
+    if st.button(tr("admin.restore.submit"), key="admin_restore", disabled=bk_file is None):
+        ok, restored = write(admin.restore_to_new_file, bk_file.getvalue(), bk_file.name)
+        if ok:
+            st.success(restored.message(lang), icon=":material/restore:")
+            if not restored.chain_ok:
+                st.warning(tr("admin.restore.chain_broken"))

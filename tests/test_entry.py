@@ -1,0 +1,305 @@
+"""The OPD operator's core (metrics.entry) on a private copy of the demo database.
+
+Templates round-trip; a good upload goes in and moves the index; a bad one is refused with
+every problem by sheet/row/column and changes nothing; drafts save and submit through the
+same ingest rules; an OPD operator can never reach another OPD's drafts, history or versions;
+closed and locked years refuse every write; versions are kept and compared, never overwritten.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from metrics import entry, scoring, templates as tpl, users
+from metrics.auth import SYSTEM
+from metrics.errors import PeriodClosed, PermissionDenied, ValidationError
+from metrics.governance import set_period
+
+CITY, YEAR = "3299", 2024
+LEVEL_COL = tpl.COL_INDEX["level"] + 1  # 1-based, as openpyxl counts
+LEVEL_LABEL = f"J ({tpl.COLUMNS[tpl.COL_INDEX['level']].header})"
+
+
+@pytest.fixture
+def kominfo(demo_store):
+    return users.get_user(demo_store, "opd.kominfo")
+
+
+@pytest.fixture
+def dinkes(demo_store):
+    return users.get_user(demo_store, "opd.dinkes")
+
+
+def edit_template(data: bytes, cells: dict[tuple[int, int], object]) -> bytes:
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb[tpl.SHEET]
+    for (r, c), v in cells.items():
+        ws.cell(r, c).value = v
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def template_levels(data: bytes) -> dict[str, object]:
+    ws = load_workbook(io.BytesIO(data))[tpl.SHEET]
+    return {ws.cell(r, 1).value: ws.cell(r, LEVEL_COL).value for r in range(tpl.FIRST_DATA_ROW, ws.max_row + 1)
+            if ws.cell(r, 1).value}
+
+
+def in_force(store, opd: str, kind: str = "assessment") -> int:
+    h = store.submissions_frame(CITY, opd, YEAR, kind)
+    return int(h.loc[h["in_force"], "id"].iloc[0])
+
+
+# --------------------------------------------------------------------------- templates and uploads
+
+
+def test_template_round_trips_to_the_answers_in_force(demo_store, kominfo):
+    current = entry.current_answers(demo_store, CITY, "01", YEAR)
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    assert f.name == f"penilaian_{CITY}_01_{YEAR}.xlsx"
+    assert {k: v for k, v in template_levels(f.data).items() if v is not None} == \
+        {k: v[0] for k, v in current.items()}
+    before = in_force(demo_store, "01")
+    out = entry.upload(demo_store, kominfo, f.data, f.name)
+    assert out.accepted and out.kind == "assessment" and out.problems == []
+    new = out.submission_ids[0]
+    assert new == in_force(demo_store, "01") != before
+    d = entry.diff(demo_store, kominfo, before, new)
+    assert set(d["change"]) == {"same"} and len(d) == len(current)  # the untouched template changes nothing
+
+
+def test_good_upload_is_accepted_and_moves_the_index(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    first_code, first_level = next(iter(template_levels(f.data).items()))
+    assert first_level != 0
+    data = edit_template(f.data, {(tpl.FIRST_DATA_ROW, LEVEL_COL): 0})
+    before = scoring.city_score(demo_store, CITY, YEAR).index
+    out = entry.upload(demo_store, kominfo, data, "isian.xlsx", "en")
+    assert out.accepted and out.feedback is None and out.errors is None
+    after = scoring.city_score(demo_store, CITY, YEAR)
+    [s] = out.summaries
+    assert (s.city_code, s.opd_code, s.year, s.kind) == (CITY, "01", YEAR, "assessment")
+    assert s.city_index_before == pytest.approx(before) and s.city_index_after == pytest.approx(after.index)
+    assert s.city_index_change == pytest.approx(after.index - before) and s.city_index_change < 0
+    opd = next(o for o in scoring.opd_scores(demo_store, YEAR, CITY) if o.opd_code == "01")
+    assert (s.answered, s.pairs, s.opd_index) == (opd.answered, opd.pairs, pytest.approx(opd.index))
+    assert entry.current_answers(demo_store, CITY, "01", YEAR)[first_code][0] == 0
+
+
+def test_bad_upload_lists_every_problem_and_changes_nothing(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    data = edit_template(f.data, {(11, LEVEL_COL): "3,5", (12, LEVEL_COL): 7, (14, LEVEL_COL): "tiga"})
+    fingerprint = demo_store.content_fingerprint()
+    out = entry.upload(demo_store, kominfo, data, "isian.xlsx", "en")
+    assert out.status == "rejected" and out.submission_ids == [] and out.summaries == []
+    assert [(p.sheet, p.row, p.column, p.key) for p in out.problems] == [
+        (tpl.SHEET, 11, LEVEL_LABEL, "cell.level_decimal_comma"),
+        (tpl.SHEET, 12, LEVEL_LABEL, "cell.level_range"),
+        (tpl.SHEET, 14, LEVEL_LABEL, "cell.level_not_int")]
+    frame = out.problems_frame("en")
+    assert list(frame["row"]) == [11, 12, 14] and set(frame["file"]) == {"isian.xlsx"}
+    assert frame["message"][1] == "Level 7 is outside the scale 0–4."
+    assert out.problems_frame("id")["message"][1] == "Level 7 di luar skala 0–4."
+    assert out.feedback.name == "isian-corrections.xlsx" and out.feedback.marked_cells == 3
+    assert out.errors.name == "isian-errors.csv"
+    assert demo_store.content_fingerprint() == fingerprint
+
+
+def test_not_a_spreadsheet_is_refused(demo_store, kominfo):
+    counts = demo_store.counts()
+    out = entry.upload(demo_store, kominfo, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "foto.xlsx")
+    assert out.status == "rejected" and [p.key for p in out.problems] == ["file.unknown_type"]
+    assert out.feedback.name.endswith(".csv")  # nothing to mark: the errors as CSV
+    assert demo_store.counts() == counts
+
+
+def test_service_metric_csv_from_the_metric_template(demo_store, kominfo):
+    m = entry.metric_template(demo_store, kominfo, CITY, "01", YEAR)
+    text = m.data.decode("utf-8-sig")
+    lines = text.strip().split("\n")
+    assert lines[0] == "city_code,opd_code,metric_code,period,value" and len(lines) > 2
+    fingerprint = demo_store.content_fingerprint()
+    empty = entry.upload(demo_store, kominfo, m.data, m.name)  # values not filled in yet
+    assert empty.status == "rejected"
+    assert [(p.row, p.column, p.key) for p in empty.problems] == [
+        (n, "value", "cell.required") for n in range(2, len(lines) + 1)]
+    assert demo_store.content_fingerprint() == fingerprint
+    filled = "\n".join([lines[0]] + [ln + "9999" for ln in lines[1:]]) + "\n"
+    out = entry.upload(demo_store, kominfo, filled.encode(), "metrik.csv")
+    assert out.accepted and out.kind == "metric" and len(out.submission_ids) == len(lines) - 1
+    assert {s.kind for s in out.summaries} == {"metric"}
+    h = entry.history(demo_store, kominfo, CITY, "01", YEAR).versions
+    assert set(out.submission_ids) <= set(h.loc[h["in_force"], "id"])
+
+
+def test_uploads_are_kept_as_versions_never_overwritten(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    one = edit_template(f.data, {(tpl.FIRST_DATA_ROW, LEVEL_COL): 1})
+    two = edit_template(f.data, {(tpl.FIRST_DATA_ROW, LEVEL_COL): 2})
+    a = entry.upload(demo_store, kominfo, one, "satu.xlsx").submission_ids[0]
+    rows_a = demo_store.submission_rows(a)
+    b = entry.upload(demo_store, kominfo, two, "dua.xlsx").submission_ids[0]
+    c = entry.upload(demo_store, kominfo, one, "satu-lagi.xlsx").submission_ids[0]
+    assert a < b < c
+    pd.testing.assert_frame_equal(demo_store.submission_rows(a), rows_a)
+    versions = entry.history(demo_store, kominfo, CITY, "01", YEAR).versions.set_index("id")
+    assert [bool(versions.loc[i, "in_force"]) for i in (a, b, c)] == [False, False, True]
+    va, vb = entry.version(demo_store, kominfo, a), entry.version(demo_store, kominfo, b)
+    assert va.original.data == one and vb.original.data == two and va.original.name == "satu.xlsx"
+    d = entry.diff(demo_store, kominfo, a, b).set_index("key")
+    code = next(iter(template_levels(one)))  # the indicator on the first data row
+    assert d.loc[code, "change"] == "changed" and (d.loc[code, "level_old"], d.loc[code, "level_new"]) == (1, 2)
+    assert set(d["change"].drop(code)) == {"same"}
+
+
+# --------------------------------------------------------------------------- drafts and the form
+
+
+def test_form_draft_save_and_submit(demo_store, kominfo):
+    fm = entry.form(demo_store, kominfo, CITY, "01", YEAR, "en")
+    assert fm.editable and fm.source == "submission" and fm.levels == [0, 1, 2, 3, 4]
+    assert {"code", "indicator", "rubric_0", "rubric_4", "level", "evidence", "note"} <= set(fm.rows.columns)
+    assert fm.rows["rubric_0"].str.len().min() > 0  # the rubric is shown beside each indicator
+    rows = fm.rows.to_dict("records")
+    code0, code1 = rows[0]["code"], rows[1]["code"]
+    rows[0]["level"], rows[0]["evidence"] = 1, "SK Wali Kota 7/2024"
+    rows[1]["level"], rows[1]["evidence"], rows[1]["note"] = pd.NA, pd.NA, float("nan")  # emptied cells
+    n_subs = demo_store.counts()["submissions"]
+    saved = entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows)
+    assert saved.status == "saved" and saved.problems == [] and saved.answered == len(rows) - 1
+    assert demo_store.counts()["submissions"] == n_subs  # a draft is not a submission
+    again = entry.form(demo_store, kominfo, CITY, "01", YEAR)
+    assert again.source == "draft" and again.saved_by == "opd.kominfo"
+    row0 = again.rows.set_index("code").loc[code0]
+    assert (row0["level"], row0["evidence"]) == (1, "SK Wali Kota 7/2024")
+    assert pd.isna(again.rows.set_index("code").loc[code1, "level"])
+    assert template_levels(entry.template(demo_store, kominfo, CITY, "01", YEAR).data)[code0] == 1  # pre-filled
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR)
+    assert out.accepted and out.kind == "assessment"
+    assert demo_store.get_draft(CITY, "01", YEAR) is None
+    answers = entry.current_answers(demo_store, CITY, "01", YEAR)
+    assert answers[code0][:2] == (1, "SK Wali Kota 7/2024") and code1 not in answers
+    assert entry.form(demo_store, kominfo, CITY, "01", YEAR).source == "submission"
+    assert entry.version(demo_store, kominfo, out.submission_ids[0]).source == "form"
+
+
+def test_a_faulty_form_is_kept_as_draft_but_not_submitted(demo_store, kominfo):
+    rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
+    code = rows[2]["code"]
+    rows[2]["level"], rows[2]["evidence"] = None, "bukti tanpa level"
+    rows[3]["evidence"] = "NIK 3201234567890123"
+    saved = entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows, "en")
+    assert saved.status == "saved" and saved.errors is not None
+    # ingest stops at personal data before anything else; the row is named by its indicator
+    assert [(saved.row_codes[p.row], p.key) for p in saved.problems] == [(rows[3]["code"], "file.personal_data")]
+    fingerprint = demo_store.content_fingerprint()
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, lang="en")
+    assert out.status == "rejected" and out.errors is not None
+    assert demo_store.content_fingerprint() == fingerprint and demo_store.get_draft(CITY, "01", YEAR) is not None
+    rows[3]["evidence"] = "Laporan 2024"
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, rows, "en")
+    assert out.status == "rejected"
+    assert [(out.problems_frame("en")["indicator"][0], out.problems[0].key)] == [(code, "cell.level_missing_with_text")]
+
+
+def test_discard_draft_goes_back_to_the_submission(demo_store, kominfo):
+    rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
+    rows[0]["level"] = 0
+    entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows)
+    assert entry.discard_draft(demo_store, kominfo, CITY, "01", YEAR) is True
+    assert entry.discard_draft(demo_store, kominfo, CITY, "01", YEAR) is False
+    assert entry.form(demo_store, kominfo, CITY, "01", YEAR).source == "submission"
+    with pytest.raises(ValidationError):
+        entry.submit(demo_store, kominfo, CITY, "01", YEAR)  # nothing saved to submit
+
+
+# --------------------------------------------------------------------------- scope and periods
+
+
+def test_an_opd_user_cannot_reach_another_opds_data(demo_store, kominfo, dinkes):
+    other = dinkes.opd_code
+    rows = entry.form(demo_store, dinkes, CITY, other, YEAR).rows.to_dict("records")
+    entry.save_draft(demo_store, dinkes, CITY, other, YEAR, rows)  # dinkes has a draft
+    their = in_force(demo_store, other)
+    mine = in_force(demo_store, "01")
+    fingerprint = demo_store.content_fingerprint()
+    calls = [
+        lambda: entry.template(demo_store, kominfo, CITY, other, YEAR),
+        lambda: entry.metric_template(demo_store, kominfo, CITY, other, YEAR),
+        lambda: entry.form(demo_store, kominfo, CITY, other, YEAR),
+        lambda: entry.save_draft(demo_store, kominfo, CITY, other, YEAR, rows),
+        lambda: entry.submit(demo_store, kominfo, CITY, other, YEAR),
+        lambda: entry.discard_draft(demo_store, kominfo, CITY, other, YEAR),
+        lambda: entry.history(demo_store, kominfo, CITY, other),
+        lambda: entry.history(demo_store, kominfo, CITY),  # the whole city
+        lambda: entry.history(demo_store, kominfo, "3599", "01"),  # same OPD code, another city
+        lambda: entry.version(demo_store, kominfo, their),
+        lambda: entry.diff(demo_store, kominfo, their, their),
+        lambda: entry.diff(demo_store, kominfo, mine, their),
+    ]
+    for call in calls:
+        with pytest.raises(PermissionDenied):
+            call()
+    # a file naming the other OPD is refused whole
+    theirs = entry.template(demo_store, dinkes, CITY, other, YEAR)
+    out = entry.upload(demo_store, kominfo, theirs.data, theirs.name)
+    assert out.status == "rejected" and [p.key for p in out.problems] == ["perm.denied"]
+    assert demo_store.content_fingerprint() == fingerprint
+    ctx = entry.upload_context(demo_store, kominfo, "3599", YEAR)  # the city filter is ignored
+    assert ctx.city_code == CITY and ctx.opds == ((kominfo.opd_code, ctx.opd_name("01")),)
+    assert entry.history(demo_store, kominfo, CITY, "01").versions["opd_code"].unique().tolist() == ["01"]
+
+
+def test_roles_outside_the_opd(demo_store, kominfo):
+    walikota, penilai, admin = (users.get_user(demo_store, u) for u in ("walikota", "penilai", "admin"))
+    mine = in_force(demo_store, "01")
+    city = entry.history(demo_store, walikota, CITY).versions
+    assert city["opd_code"].nunique() > 1  # the executive sees the whole city's history
+    assert entry.version(demo_store, penilai, mine).id == mine
+    with pytest.raises(PermissionDenied):
+        entry.upload(demo_store, walikota, b"x", "x.csv")
+    with pytest.raises(PermissionDenied):
+        entry.form(demo_store, penilai, CITY, "01", YEAR)
+    ctx = entry.upload_context(demo_store, admin, CITY, YEAR)
+    assert len(ctx.opds) > 1 and ctx.open  # an admin may pick any OPD of the city
+    f = entry.template(demo_store, admin, CITY, "01", YEAR)
+    assert entry.upload(demo_store, admin, f.data, f.name).accepted
+
+
+@pytest.mark.parametrize("status", ["closed", "locked"])
+def test_closed_or_locked_year_refuses_upload_and_submit(demo_store, kominfo, status):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
+    entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows)
+    set_period(demo_store, SYSTEM, CITY, YEAR, status)
+    fingerprint = demo_store.content_fingerprint()
+    out = entry.upload(demo_store, kominfo, f.data, f.name, "en")
+    assert out.status == "rejected" and [p.key for p in out.problems] == [f"period.{status}"]
+    with pytest.raises(PeriodClosed):
+        entry.submit(demo_store, kominfo, CITY, "01", YEAR)
+    with pytest.raises(PeriodClosed):
+        entry.submit(demo_store, kominfo, CITY, "01", YEAR, rows)
+    with pytest.raises(PeriodClosed):
+        entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows)
+    assert demo_store.content_fingerprint() == fingerprint
+    fm = entry.form(demo_store, kominfo, CITY, "01", YEAR, "en")
+    assert not fm.editable and str(YEAR) in fm.closed_message("en")
+    ctx = entry.upload_context(demo_store, kominfo, CITY, YEAR)
+    assert not ctx.open and ctx.closed_message("id") == fm.closed_message("id")
+
+
+def test_diff_refuses_versions_of_different_things(demo_store, kominfo):
+    assess = in_force(demo_store, "01")
+    metric = in_force(demo_store, "01", "metric")
+    with pytest.raises(ValidationError):
+        entry.diff(demo_store, kominfo, assess, metric)
+    h = entry.history(demo_store, kominfo, CITY, "01")
+    assert metric not in h.comparable(assess) and all(
+        h.versions.set_index("id").loc[i, "kind"] == "assessment" for i in h.comparable(assess))
+    with pytest.raises(ValidationError):
+        entry.version(demo_store, kominfo, 10**9)

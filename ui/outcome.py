@@ -1,0 +1,67 @@
+"""Showing the result of an upload or a form submission, shared by the Upload and Form pages.
+
+Both ways of sending data end in the same core `entry.Outcome`, so they are shown the same way:
+accepted with what it changed (answers, completeness, the OPD's index, the city index before and
+after), or refused with every problem in a table and the files to fix it with.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts
+from ui.shell import lang, tr
+
+PROBLEM_COLUMNS = {"file": ("text", "upload.col_file"), "sheet": ("text", "upload.col_sheet"),
+                   "row": ("int", "upload.col_row"), "column": ("text", "upload.col_column"),
+                   "indicator": ("text", "upload.col_indicator"), "message": ("longtext", "upload.col_message"),
+                   "code": ("text", "upload.col_code")}
+
+
+def summary(out, key: str) -> None:
+    """The 'accepted' screen: the first unit's numbers (one OPD and year per file) and every unit."""
+    s = out.summaries[0] if out.summaries else None
+    st.success(tr("upload.accepted", file=charts.md_escape(out.file), n=len(out.submission_ids)),
+               icon=":material/task_alt:")
+    if s is None:
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(tr("upload.answered"), f"{s.answered} / {s.pairs}", border=True)
+    c2.metric(tr("upload.completeness"), charts.fmt_pct(s.completeness), border=True)
+    c3.metric(tr("upload.opd_index"), charts.fmt(s.opd_index), border=True)
+    c4.metric(tr("upload.city_index"), charts.fmt(s.city_index_after), charts.fmt_delta(s.city_index_change),
+              border=True, help=tr("upload.city_index_help", before=charts.fmt(s.city_index_before)))
+    if len(out.summaries) > 1:  # a service-metric file: one submission per metric
+        charts.table(out.summary_frame(), {
+            "opd_code": ("text", "col.opd_code"), "kind": ("text", "upload.col_kind"),
+            "rows": ("int", "upload.col_rows"), "year": ("year", "filter.year")}, key=f"{key}_units")
+
+
+def problems(out, key: str, title_key: str = "upload.rejected", form: bool = False) -> None:
+    """Every problem in a table (by indicator for the form) and the files to fix it with."""
+    st.error(tr(title_key, file=charts.md_escape(out.file), n=len(out.problems)), icon=":material/error:")
+    cols = dict(PROBLEM_COLUMNS)
+    if form:  # the form's CSV is ours, not the operator's: name the indicator, not a file position
+        for c in ("file", "sheet", "row", "column"):
+            cols.pop(c)
+    else:
+        cols.pop("indicator")
+    charts.table(out.problems_frame(lang()), cols, key=f"{key}_problems")
+    c1, c2 = st.columns(2)
+    if out.feedback is not None and out.feedback.name.endswith(".xlsx"):
+        c1.download_button(tr("upload.download_marked"), out.feedback.data, out.feedback.name, out.feedback.mime,
+                           key=f"{key}_marked", icon=":material/download:", help=tr("upload.download_marked_help"))
+    if out.errors is not None:
+        c2.download_button(tr("upload.download_errors"), out.errors.data, out.errors.name, out.errors.mime,
+                           key=f"{key}_errors", icon=":material/download:")
+
+
+def show(out, key: str, form: bool = False) -> None:
+    if out.accepted:
+        summary(out, key)
+    elif out.status == "saved":
+        st.info(tr("entry.saved", n=out.answered), icon=":material/save:")
+        if out.problems:
+            problems(out, key, "entry.saved_problems", form=True)
+    else:
+        problems(out, key, form=form)
