@@ -112,7 +112,8 @@ def login_page() -> None:
 login = st.Page(login_page, title=tr("page.account") if user.username != "anonymous" else tr("page.login"),
                 icon=":material/login:", url_path="masuk")
 sections = shell.build_pages(user, public, login)
-nav = st.navigation(sections)
+# expanded: an admin has 14 pages; none may hide behind "View more"
+nav = st.navigation(sections, expanded=True)
 
 with st.sidebar:
     if user.role != "anonymous":

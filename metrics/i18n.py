@@ -246,6 +246,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "user.exists": {"id": "Pengguna '{name}' sudah ada.", "en": "User '{name}' already exists."},
     "user.unknown": {"id": "Pengguna '{name}' tidak ada.", "en": "User '{name}' does not exist."},
+    "user.last_admin": {"id": "'{name}' adalah admin aktif terakhir; tambahkan admin lain sebelum menonaktifkan atau mengubah perannya.",
+                        "en": "'{name}' is the last active admin; add another admin before disabling it or changing its role."},
     "user.bad_role": {
         "id": "Peran '{role}' tidak dikenal.",
         "en": "Unknown role '{role}'.",

@@ -998,18 +998,20 @@ self AS (
     FROM subs s JOIN assessments a ON a.submission_id = s.id
     LEFT JOIN resp r ON r.fw_seq = s.fw_seq AND r.opd_type = s.opd_type AND r.code = a.indicator_code
     GROUP BY ALL),
+bm_m AS (  -- responsible OPDs reporting a metric that scores an indicator
+    SELECT s.city_code, s.year, s.opd_code, i.code
+    FROM sub_m s JOIN yf ON yf.year = s.year
+    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code
+    JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
+    WHERE list_contains(i.opd_types, o.opd_type)),
+bm_a AS (  -- the in-force answers of just those OPDs: a few submissions, not every answer row
+    SELECT s.city_code, s.year, s.opd_code, a.indicator_code AS code
+    FROM sub_a s SEMI JOIN (SELECT DISTINCT city_code, year, opd_code FROM bm_m) k
+         ON k.city_code = s.city_code AND k.year = s.year AND k.opd_code = s.opd_code
+    JOIN assessments a ON a.submission_id = s.id),
 by_metric AS (  -- responsible OPDs that answered only through a service metric
-    SELECT m.city_code, m.year, m.code AS indicator_code, count(DISTINCT m.opd_code) AS answered
-    FROM (SELECT s.city_code, s.year, s.opd_code, i.code
-          FROM sub_m s JOIN yf ON yf.year = s.year
-          JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code
-          JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
-          WHERE list_contains(i.opd_types, o.opd_type)) m
-    WHERE NOT EXISTS (
-        SELECT 1 FROM sub_a s JOIN assessments a ON a.submission_id = s.id
-        WHERE s.city_code = m.city_code AND s.year = m.year AND s.opd_code = m.opd_code
-          AND a.indicator_code = m.code)
-    GROUP BY ALL),
+    SELECT city_code, year, code AS indicator_code, count(DISTINCT opd_code) AS answered
+    FROM (SELECT * FROM bm_m EXCEPT SELECT * FROM bm_a) GROUP BY ALL),
 mv AS (
     SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
            arg_max(v.value, v.period) AS a_last, min(v.value) AS a_min, max(v.value) AS a_max

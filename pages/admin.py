@@ -83,7 +83,7 @@ with tab_periods:
                         after=tr("verify.period.locked")))
         st.markdown("**" + tr("admin.period.table") + "**")
         charts.table(view.periods, {
-            "year": ("year", "admin.col.year"), "status": ("text", "admin.col.status"),
+            "year": ("year", "admin.col.year"), "status": ("tag", "verify.period"),
             "updated_at": ("datetime", "admin.col.updated_at"), "updated_by": ("text", "admin.col.updated_by")},
             key="admin_periods")
 

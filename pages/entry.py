@@ -41,8 +41,9 @@ rubric = {c: st.column_config.TextColumn(tr("entry.col_rubric", lv=lv), width="m
 edited = st.data_editor(
     fm.rows, key=editor_key, hide_index=True, num_rows="fixed", disabled=not fm.editable,
     height=min(38 + 35 * max(1, len(fm.rows)), 38 + 35 * 20),
-    # the level stays in view (pinned) while the rubric of each level scrolls beside it
-    column_order=["code", "indicator", "level", *rubric, "evidence", "note", "pillar", "dimension"],
+    # the level stays in view (pinned) with the evidence beside it; the rubric of each level
+    # scrolls after them (full sentences on hover and in the template)
+    column_order=["code", "indicator", "level", "evidence", *rubric, "note", "pillar", "dimension"],
     column_config={
         "code": st.column_config.TextColumn(tr("col.code"), disabled=True, pinned=True),
         "indicator": st.column_config.TextColumn(tr("col.indicator"), width="medium", disabled=True, pinned=True),
@@ -51,7 +52,7 @@ edited = st.data_editor(
         **rubric,
         "level": st.column_config.SelectboxColumn(tr("entry.col_level", lo=fm.scale_min, hi=fm.scale_max),
                                                   options=fm.levels, pinned=True),
-        "evidence": st.column_config.TextColumn(tr("entry.col_evidence"), width="large", max_chars=4000),
+        "evidence": st.column_config.TextColumn(tr("entry.col_evidence"), width="medium", max_chars=4000),
         "note": st.column_config.TextColumn(tr("entry.col_note"), width="medium", max_chars=4000),
     })
 

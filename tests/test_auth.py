@@ -133,3 +133,17 @@ def test_audit_chain_detects_tampering(mini):
         cur.execute("UPDATE audit SET after = '{\"role\":\"admin\"}' WHERE action = 'user.create'")
     bad = verify_chain(mini.audit_rows())
     assert bad and mini.audit_rows()[bad[0] - 1].action == "user.create"
+
+
+def test_the_last_active_admin_cannot_be_disabled_or_demoted(mini):
+    users.add_user(mini, SYSTEM, "admin.satu", "Sandi-Panjang-1", "admin")
+    n = mini.audit_count()
+    for change in ({"active": False}, {"role": "viewer"}):
+        with pytest.raises(ValidationError) as exc:
+            users.update_user(mini, SYSTEM, "admin.satu", **change)
+        assert exc.value.key == "user.last_admin"
+    assert mini.audit_count() == n and users.get_user(mini, "admin.satu").active
+    users.add_user(mini, SYSTEM, "admin.dua", "Sandi-Panjang-2", "admin")
+    assert not users.update_user(mini, SYSTEM, "admin.satu", active=False).active  # another admin remains
+    with pytest.raises(ValidationError):
+        users.update_user(mini, SYSTEM, "admin.dua", active=False)

@@ -230,3 +230,36 @@ def test_opd_operator_uploads_a_filled_template(chromium, served_app):
         _assert_no_error(page, "upload (accepted)")
         _screenshot(page, "upload-accepted")
         browser.close()
+
+
+WRITE_PAGES = ("upload", "entry", "history", "verify", "admin", "audit", "report")
+
+
+def test_governance_and_entry_pages_render_for_the_admin(chromium, served_app):
+    """The Diskominfo admin opens every data-entry and governance page: each shows its title and
+    no error box, and a screenshot of each is kept for people to look at."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = served_app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
+        external = []
+        page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
+                else None)
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_label(T["login.username"]["id"]).fill("admin")
+        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name=T["login.submit"]["id"]).click()
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
+        for name in WRITE_PAGES:
+            nav.get_by_text(T[f"page.{name}"]["id"], exact=True).click()
+            expect(page.get_by_role("heading", name=T[f"{name}.title"]["id"], level=1)).to_be_visible(
+                timeout=30_000)
+            _wait_idle(page)
+            _assert_no_error(page, name)
+            _screenshot(page, f"admin-{name}")
+        browser.close()
+    assert external == [], f"the dashboard fetched from the network: {external[:5]}"
