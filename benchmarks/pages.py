@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -33,37 +32,39 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # ----------------------------------------------------------------------------- AppTest (in a probe process)
 
 
-def read_pages() -> list[str]:
-    """The result pages that exist now, in menu order (pages/<name>.py)."""
+def all_pages() -> list[str]:
+    """Every page that exists now, in menu order (pages/<name>.py); the admin may open them all."""
     from ui import shell
 
-    return [spec.file[:-3] for spec in shell.PAGE_SPECS
-            if spec.section == "read" and (shell.PAGES / spec.file).exists()]
+    return [spec.file[:-3] for spec in shell.PAGE_SPECS if (shell.PAGES / spec.file).exists()]
 
 
-def apptest_probe(db: str, pages: str, repeat: int) -> dict:
-    """Each page's own script, as st.navigation runs it, with the sidebar filters already chosen.
+def apptest_probe(db: str, pages: str, repeat: int, username: str = "admin") -> dict:
+    """Each page's own script, as st.navigation runs it, signed in, with the filters already chosen.
 
-    AppTest.switch_page runs a page file without the router, so the filters the router would
-    have put in the session (the first city, the latest year) are set here; read pages take
-    nothing else from the session.
+    AppTest.switch_page runs a page file without the router, so what the router would have put
+    in the session (the signed-in user, the first city, the latest year) is set here.
     """
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from metrics.store import Store
+    from metrics import users
+    from metrics.store import Store, utcnow
     from ui.shell import Filters
 
     os.environ["SMARTCITY_DB"] = db
     probe_store = Store(db, read_only=True, migrate=False)
     city = probe_store.cities()[0].city_code
     year = max(probe_store.years())
+    user = users.get_user(probe_store, username)
     probe_store.close()
+    now = utcnow()
     out = {}
     for page in pages.split(","):
         at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=600)
         at.session_state["filters"] = Filters(city, year, None, None)
         at.session_state["lang"] = "id"
+        at.session_state["session"] = users.Session(user, now, now)
         t = time.perf_counter()
         at.run()
         cold = time.perf_counter() - t
@@ -211,7 +212,7 @@ def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> Non
     db = tmp / "pages.duckdb"
     shutil.copy(wl / "national.duckdb", db)
     repeat = 5 if full else 1
-    pages = read_pages()
+    pages = all_pages()
     # full: a fresh process per page, so that every page's cold run is really cold
     groups = [[p] for p in pages] if full else [pages]
     results: dict = {}
@@ -228,6 +229,7 @@ def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> Non
                        note="first run in a fresh process" if full else "first run (one process for all pages)"))
         errors += [f"{page}: {e}" for e in d["errors"]]
         rep.checks.setdefault("page_elements", {})[page] = d["elements"]
+    rep.checks["page_errors"] = errors
     if errors:
         rep.notes.append("errors shown on pages: " + "; ".join(errors[:10]))
     missing = [s.file[:-3] for s in _specs() if not (ROOT / "pages" / s.file).exists()]

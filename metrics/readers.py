@@ -155,6 +155,9 @@ _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _CELL_RE = re.compile(rb"<" + _NS + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _NS + rb"c>)", re.S)
 _REF_RE = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]+)\$?([0-9]+)["\']')
 _TYPE_E_RE = re.compile(rb'\bt\s*=\s*["\']e["\']')
+# The same two attribute patterns without the leading \b, so that re can scan for their first
+# literal byte: over a whole sheet this is ~5x faster; _word_search() puts the boundary back.
+_TYPE_E_SCAN = re.compile(rb't\s*=\s*["\']e["\']')
 _FORMULA_RE = re.compile(rb"<" + _NS + rb"f(?=[\s/>])")
 _VALUE_RE = re.compile(rb"<" + _NS + rb"v>(.*?)</" + _NS + rb"v>", re.S)
 _DIM_RE = re.compile(rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,3})\$?([0-9]+)'
@@ -167,7 +170,7 @@ _NO_REF_TAG = re.compile(rb"<" + _NS + rb"(?:row|c)(?=[\s/>])(?![^>]*\br\s*=)")
 _SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])([^>]*)>")
 _ROW_NUM_RE = re.compile(rb'\br\s*=\s*["\']([0-9]+)["\']')
 # character references in a cell or row reference would hide it from the checks below
-_ESCAPED_REF = re.compile(rb'\br\s*=\s*["\'][^"\'<>]*&')
+_ESCAPED_SCAN = re.compile(rb'r\s*=\s*["\'][^"\'<>]*&')
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _XML_DECL_ENC = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
@@ -433,6 +436,15 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     return XlsxPackage(file, clean, sheets, hidden, zf)
 
 
+def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
+    """`pattern` (starting with a word character) where it starts a word, as a leading \\b would."""
+    for m in pattern.finditer(xml):
+        i = m.start()
+        if i == 0 or not (xml[i - 1:i].isalnum() or xml[i - 1] == 0x5F):
+            return m
+    return None
+
+
 _PREFIXED_TAG = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row)(?=[\s/>])")
 
 
@@ -472,14 +484,18 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
     if _PREFIXED_TAG.search(xml):  # prefixed elements: count with the regex, stopping at the budget
         cells = _count_upto(_CELL_TAG, xml, budget)
         rows = _count_upto(_ROW_TAG, xml, limits.max_rows)
-    else:  # the usual case, counted in C
-        cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-        rows = sum(xml.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    else:  # the usual case, counted in C: an upper bound first (it also counts <col, <rowBreaks...)
+        cells = xml.count(b"<c")
+        if cells > budget:
+            cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+        rows = xml.count(b"<row")
+        if rows > limits.max_rows:
+            rows = sum(xml.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
     if cells > budget:
         raise Rejected([Problem("file.too_many_cells", file, sheet, params={"limit": budget})])
     if rows > limits.max_rows:
         raise too_many_rows(f">{limits.max_rows}")
-    if _ESCAPED_REF.search(xml):
+    if _word_search(_ESCAPED_SCAN, xml):
         raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "escaped cell reference"})])
     cell_beyond, row_beyond = _patterns(limits)
     hit = row_beyond.search(xml)
@@ -531,7 +547,7 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], 
         last_col = m.group(3) or m.group(1)
         last_row = m.group(4) or m.group(2)
         dim = (int(last_row), col_index(last_col.decode()) + 1)
-    if not _FORMULA_RE.search(xml) and not _TYPE_E_RE.search(xml):
+    if not _FORMULA_RE.search(xml) and not _word_search(_TYPE_E_SCAN, xml):
         return special, dim
     row, col = 0, -1
     for cm in _CELL_RE.finditer(xml):

@@ -147,6 +147,21 @@ def _empty_state(base: _Base, city: str | None, year: int | None) -> str | None:
     return None
 
 
+def _open(store, user: User, city: str | None, year: int | None, lang: str, view):
+    """The prelude of every city-year page: check the reader, then the city and year.
+
+    Returns (a `view` saying why there is nothing to show, None), or (None, (base, framework,
+    scale, city name)) when the page has a city-year to draw.
+    """
+    _may_read(store, user)
+    base = _base(store)
+    state = _empty_state(base, city, year)
+    if state:
+        return view(state, city, base.cities[city].name if city in base.cities else "", year), None
+    fw = framework_for_year(base.frameworks, year)
+    return None, (base, fw, _scale(fw, lang), base.cities[city].name)
+
+
 def _name_maps(fw: Framework, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     dims = {d.code: pick(d.name, lang) for d in fw.dimensions}
     pillars = {p.code: pick(p.name, lang) for p in (*fw.pillars, *fw.subpillars)}
@@ -193,14 +208,10 @@ class Overview:
 
 def overview(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Overview:
     """The city's index for the year with its band, last year's, the breakdowns and the priorities."""
-    _may_read(store, user)
-    base = _base(store)
-    state = _empty_state(base, city, year)
-    if state:
-        return Overview(state, city, base.cities[city].name if city in base.cities else "", year)
-    fw = framework_for_year(base.frameworks, year)
-    scale = _scale(fw, lang)
-    name = base.cities[city].name
+    early, scope = _open(store, user, city, year, lang, Overview)
+    if scope is None:
+        return early
+    base, fw, scale, name = scope
     scores = _scores_by_year(store, city, [year - 1, year])
     cs = scores.get(year)
     if cs is None:
@@ -281,13 +292,10 @@ def _export(name: str, df: pd.DataFrame, keys: list[str], lang: str, rename: dic
 def rankings(store, city: str | None, year: int | None, province: str | None = None,
              category: str | None = None, lang: str = "id", *, user: User) -> Rankings:
     """OPDs of the city ranked by index, and the cities ranked nationally, each against last year."""
-    _may_read(store, user)
-    base = _base(store)
-    state = _empty_state(base, city, year)
-    if state:
-        return Rankings(state, city, base.cities[city].name if city in base.cities else "", year)
-    fw = framework_for_year(base.frameworks, year)
-    scale = _scale(fw, lang)
+    early, scope = _open(store, user, city, year, lang, Rankings)
+    if scope is None:
+        return early
+    base, fw, scale, name = scope
     prev_year = year - 1
     fws = {fw_.id: fw_ for fw_, _ in base.frameworks}
 
@@ -605,7 +613,6 @@ class Drilldown:
     groups: dict = field(default_factory=dict)  # {"dimension": [GroupView], "pillar": [GroupView]}
     # code, name, dimension, pillar, subpillar, weight, effective, score_level, source, n_opd, responsible_opds
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
-    details: dict = field(default_factory=dict)  # code -> IndicatorDetail
     missing: int = 0
     indicators_total: int = 0
 
@@ -617,8 +624,8 @@ class Drilldown:
         return f"{g.name} ({code})" if g is not None and g.code == code else code
 
     def indicator_label(self, code: str) -> str:
-        d = self.details.get(code)
-        return f"{code} · {d.name}" if d else code
+        names = self.indicators.loc[self.indicators["code"] == code, "name"]
+        return f"{code} · {names.iloc[0]}" if len(names) else code
 
     def group(self, kind: str, code: str | None) -> GroupView | None:
         opts = self.groups.get(kind, [])
@@ -640,60 +647,17 @@ def _rubric_level(fw: Framework, level: float | None) -> int | None:
 
 def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Drilldown:
     """Index -> dimension or pillar -> indicator: levels, where they came from, and the formulas."""
-    _may_read(store, user)
-    base = _base(store)
-    state = _empty_state(base, city, year)
-    if state:
-        return Drilldown(state, city, base.cities[city].name if city in base.cities else "", year)
-    fw = framework_for_year(base.frameworks, year)
-    scale = _scale(fw, lang)
-    name = base.cities[city].name
+    early, scope = _open(store, user, city, year, lang, Drilldown)
+    if scope is None:
+        return early
+    base, fw, scale, name = scope
     cs = _scores_by_year(store, city, [year]).get(year)
     if cs is None:
         return Drilldown("no_data", city, name, year, scale, fw.id)
     dim_names, pil_names = _name_maps(fw, lang)
     levels = scoring.indicator_levels(store, city, year)
-    answers: dict[str, list[dict]] = defaultdict(list)
-    for a in store.answer_rows(year, city):
-        answers[a["indicator_code"]].append(a)
-    verifs = {v["indicator_code"]: v for v in store.verification_rows(city, year)}
-    msubs = store.submissions_frame(city, year=year, kind="metric")
-    msubs = msubs[msubs["in_force"]] if not msubs.empty else msubs
-    metric_sub = {r["metric_code"]: r for r in msubs.to_dict("records")}
-
-    details = {}
     rows = []
     for lv in levels:
-        ind = fw.indicator(lv.code)
-        rubric = tuple((k, pick(v, lang)) for k, v in sorted(ind.levels.items())) if ind else ()
-        rub = dict(rubric)
-        ans = pd.DataFrame(
-            [{"opd_code": a["opd_code"], "opd_name": a["opd_name"], "level": a["level"],
-              "rubric": rub.get(a["level"], ""), "evidence": a["evidence"], "note": a["note"],
-              "submission_id": a["submission_id"], "accepted_at": a["accepted_at"], "username": a["username"],
-              "file_name": a["file_name"], "source_row": a["source_row"]} for a in answers.get(lv.code, [])],
-            columns=["opd_code", "opd_name", "level", "rubric", "evidence", "note", "submission_id", "accepted_at",
-                     "username", "file_name", "source_row"])
-        v = verifs.get(lv.code)
-        ms = metric_sub.get(lv.metric_code) if lv.metric_code else None
-        details[lv.code] = IndicatorDetail(
-            code=lv.code, name=pick(lv.name, lang), dimension=lv.dimension,
-            dimension_name=dim_names.get(lv.dimension, lv.dimension), pillar=lv.pillar,
-            pillar_name=pil_names.get(lv.pillar, lv.pillar), subpillar=lv.subpillar,
-            subpillar_name=pil_names.get(lv.subpillar, "") if lv.subpillar else "", weight=lv.weight,
-            effective=lv.effective, score_level=lv.score_level, source=lv.source, rubric=rubric,
-            rubric_level=_rubric_level(fw, lv.effective), self_level=lv.self_level, n_opd=lv.n_opd,
-            responsible_opds=lv.responsible_opds,
-            verified_level=lv.verified_level, verified_note=v["note"] if v else None,
-            verified_by=v["username"] if v else None, verified_at=v["verified_at"] if v else None,
-            metric_code=lv.metric_code, metric_value=lv.metric_value, metric_level=lv.metric_level,
-            metric_unit=lv.metric_unit, metric_aggregate=lv.metric_aggregate,
-            metric_direction=lv.metric_direction, thresholds=tuple(lv.thresholds or ()),
-            metric_submission={"opd_code": ms["opd_code"], "opd_name": ms["opd_name"], "submission_id": ms["id"],
-                               "accepted_at": ms["accepted_at"], "file_name": ms["file_name"],
-                               "username": ms["username"]} if ms is not None else None,
-            answers=ans,
-        )
         rows.append({"code": lv.code, "name": pick(lv.name, lang), "dimension": lv.dimension,
                      "dimension_name": dim_names.get(lv.dimension, lv.dimension), "pillar": lv.pillar,
                      "pillar_name": pil_names.get(lv.pillar, lv.pillar), "subpillar": lv.subpillar,
@@ -718,7 +682,62 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
     }
     index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
     return Drilldown("ok", city, name, year, scale, fw.id, cs.index, _band(fw, scale, cs.index), index_formula,
-                     groups, table, details, cs.missing, cs.indicators)
+                     groups, table, cs.missing, cs.indicators)
+
+
+def indicator_detail(store, city: str | None, year: int | None, code: str | None, lang: str = "id", *,
+                     user: User) -> IndicatorDetail | None:
+    """One indicator of the drill-down in full: its level's source, the OPDs' answers and evidence,
+    the verification, the metric and its thresholds, and the rubric.
+
+    Apart from `drilldown` so that the page carries one indicator's answers and evidence, not
+    every indicator's (at national scale that was most of the page's time on every rerun).
+    None when the city-year has no data or the indicator is not in its framework.
+    """
+    early, scope = _open(store, user, city, year, lang, Drilldown)
+    if scope is None:
+        return None
+    base, fw, scale, name = scope
+    lv = next((x for x in scoring.indicator_levels(store, city, year) if x.code == code), None)
+    if lv is None:
+        return None
+    dim_names, pil_names = _name_maps(fw, lang)
+    ind = fw.indicator(lv.code)
+    rubric = tuple((k, pick(v, lang)) for k, v in sorted(ind.levels.items())) if ind else ()
+    rub = dict(rubric)
+    ans = pd.DataFrame(
+        [{"opd_code": a["opd_code"], "opd_name": a["opd_name"], "level": a["level"],
+          "rubric": rub.get(a["level"], ""), "evidence": a["evidence"], "note": a["note"],
+          "submission_id": a["submission_id"], "accepted_at": a["accepted_at"], "username": a["username"],
+          "file_name": a["file_name"], "source_row": a["source_row"]}
+         for a in store.answer_rows(year, city) if a["indicator_code"] == code],
+        columns=["opd_code", "opd_name", "level", "rubric", "evidence", "note", "submission_id", "accepted_at",
+                 "username", "file_name", "source_row"])
+    v = next((v for v in store.verification_rows(city, year) if v["indicator_code"] == code), None)
+    ms = None
+    if lv.metric_code:
+        msubs = store.submissions_frame(city, year=year, kind="metric")
+        if not msubs.empty:
+            hit = msubs[msubs["in_force"] & (msubs["metric_code"] == lv.metric_code)]
+            ms = hit.to_dict("records")[-1] if len(hit) else None  # as the score uses the newest
+    return IndicatorDetail(
+        code=lv.code, name=pick(lv.name, lang), dimension=lv.dimension,
+        dimension_name=dim_names.get(lv.dimension, lv.dimension), pillar=lv.pillar,
+        pillar_name=pil_names.get(lv.pillar, lv.pillar), subpillar=lv.subpillar,
+        subpillar_name=pil_names.get(lv.subpillar, "") if lv.subpillar else "", weight=lv.weight,
+        effective=lv.effective, score_level=lv.score_level, source=lv.source, rubric=rubric,
+        rubric_level=_rubric_level(fw, lv.effective), self_level=lv.self_level, n_opd=lv.n_opd,
+        responsible_opds=lv.responsible_opds,
+        verified_level=lv.verified_level, verified_note=v["note"] if v else None,
+        verified_by=v["username"] if v else None, verified_at=v["verified_at"] if v else None,
+        metric_code=lv.metric_code, metric_value=lv.metric_value, metric_level=lv.metric_level,
+        metric_unit=lv.metric_unit, metric_aggregate=lv.metric_aggregate,
+        metric_direction=lv.metric_direction, thresholds=tuple(lv.thresholds or ()),
+        metric_submission={"opd_code": ms["opd_code"], "opd_name": ms["opd_name"], "submission_id": ms["id"],
+                           "accepted_at": ms["accepted_at"], "file_name": ms["file_name"],
+                           "username": ms["username"]} if ms is not None else None,
+        answers=ans,
+    )
 
 
 # --------------------------------------------------------------------------- 5. completeness
@@ -776,15 +795,11 @@ def _answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[
 
 def completeness(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Completeness:
     """Who has submitted for the year, what is still missing, and OPD x pillar completeness."""
-    _may_read(store, user)
-    base = _base(store)
-    state = _empty_state(base, city, year)
-    if state:
-        return Completeness(state, city, base.cities[city].name if city in base.cities else "", year)
-    fw = framework_for_year(base.frameworks, year)
-    scale = _scale(fw, lang)
+    early, scope = _open(store, user, city, year, lang, Completeness)
+    if scope is None:
+        return early
+    base, fw, scale, name = scope
     dim_names, pil_names = _name_maps(fw, lang)
-    name = base.cities[city].name
     cs = scoring.city_score(store, city, year)
     ops = [o for o in scoring.opd_scores(store, year, city) if o.year == year and o.pairs > 0]
     got = _answered_sets(store, fw, city, year)
@@ -879,14 +894,10 @@ class Matrix:
 
 def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
     """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
-    _may_read(store, user)
-    base = _base(store)
-    state = _empty_state(base, city, year)
-    if state:
-        return Matrix(state, city, base.cities[city].name if city in base.cities else "", year)
-    fw = framework_for_year(base.frameworks, year)
-    scale = _scale(fw, lang)
-    name = base.cities[city].name
+    early, scope = _open(store, user, city, year, lang, Matrix)
+    if scope is None:
+        return early
+    base, fw, scale, name = scope
     cs = _scores_by_year(store, city, [year]).get(year)
     if cs is None:
         return Matrix("no_data", city, name, year, scale, fw.id)

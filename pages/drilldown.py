@@ -44,4 +44,6 @@ charts.table(dd.table(by, g.code), {
 st.subheader(tr("drill.indicator"))
 code = st.selectbox(tr("drill.pick_indicator"), list(g.indicators), format_func=dd.indicator_label,
                     key=f"dd_indicator_{by}_{g.code}")
-charts.indicator_detail(dd.details[code], dd.scale)
+det = shell.cached(views.indicator_detail, store, f.city, f.year, code, shell.lang(), user=shell.current_user())
+if det is not None:
+    charts.indicator_detail(det, dd.scale)

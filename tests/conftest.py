@@ -82,3 +82,15 @@ def demo_store(demo_db_file, tmp_path) -> Store:
 
 def opd_user(city="0101", opd="01") -> User:
     return User(f"op{city}{opd}", "opd", city, opd)
+
+
+@pytest.fixture
+def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
+    """A private copy of the demo database that the dashboard under AppTest opens (SMARTCITY_DB)."""
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_db_file, path)
+    monkeypatch.setenv("SMARTCITY_DB", str(path))
+    yield path
+    from ui import shell
+
+    shell._store.clear()  # drop the app's cached connection to this copy

@@ -58,3 +58,11 @@ def test_workload_outcomes_are_the_planted_ones(quick_results):
 def test_pandas_baseline_computes_the_same_scores(quick_results):
     _, data = quick_results
     assert data["checks"]["pandas_max_abs_diff"] < 1e-9
+
+
+def test_pages_were_measured_signed_in_and_drew_their_content(quick_results):
+    _, data = quick_results
+    checks = data["checks"]
+    assert checks["page_errors"] == [], "a page measured showed an error, so its timing means nothing"
+    assert checks["page_elements"] and all(n > 0 for n in checks["page_elements"].values()), checks["page_elements"]
+

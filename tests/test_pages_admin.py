@@ -9,7 +9,6 @@ the core refuses a later upload; the audit page lists the log and reports the ha
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -20,37 +19,12 @@ from metrics import admin, review, scoring, users
 from metrics.auth import SYSTEM
 from metrics.i18n import t as core_t
 from metrics.ingest import ingest_bytes
-from metrics.store import Store, utcnow
-from ui import shell
+from metrics.store import Store
 from ui.text import T
+from tests.apptest_support import app_store, no_errors, session, t
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY, YEAR = "3299", 2024
-
-
-def t(key: str, lang: str = "id", **params) -> str:
-    text = T[key][lang]
-    return text.format(**params) if params else text
-
-
-@pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
-    yield path
-    shell._store.clear()  # close nothing by hand: drop the app's cached connection to this copy
-
-
-def app_store(path: Path) -> Store:
-    """The app's own connection to the database (one per process, as in production)."""
-    return shell._store(str(path))
-
-
-def session(path: Path, username: str) -> users.Session:
-    user = users.get_user(app_store(path), username)
-    now = utcnow()
-    return users.Session(user, now, now)
 
 
 def run_page(path: Path, page: str, username: str, lang: str = "id") -> AppTest:
@@ -61,11 +35,6 @@ def run_page(path: Path, page: str, username: str, lang: str = "id") -> AppTest:
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def table_with(at: AppTest, column: str):
@@ -123,7 +92,8 @@ def test_admin_page_renders_for_the_admin(app_db, lang):
     assert at.selectbox(key="admin_year").value == YEAR
     assert at.selectbox(key="admin_year").options == [str(y) for y in range(2020, YEAR + 2)]
     periods = table_with(at, "updated_by")
-    assert list(periods["status"]) == ["locked"] * 4 + ["open"]
+    # the status in words of the UI language, not the stored code
+    assert list(periods["status"]) == [t("verify.period.locked", lang)] * 4 + [t("verify.period.open", lang)]
     assert len(table_with(at, "role")) == 6
     assert len(table_with(at, "opd_types")) == 60
     assert at.toggle(key="admin_public").value is False

@@ -9,7 +9,6 @@ smoke test at the top runs every file in pages/, other helpers' pages included.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,36 +18,13 @@ from metrics import scoring, users, views
 from metrics.auth import SYSTEM
 from metrics.demo import DEMO_PASSWORD, YEARS
 from metrics.governance import set_period, verify
-from metrics.store import Store, utcnow
-from ui.text import T
+from metrics.store import Store
+from tests.apptest_support import no_errors, session, t
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = sorted((ROOT / "pages").glob("*.py"))
 READ_PAGES = ("overview", "rankings", "compare", "drilldown", "completeness", "matrix")
 CITY, YEAR = "3299", YEARS[-1]  # walikota's city; the sidebar starts on the latest year
-
-
-def t(key: str, lang: str = "id", **params) -> str:
-    text = T[key][lang]
-    return text.format(**params) if params else text
-
-
-@pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
-    return path
-
-
-def session(path: Path, username: str) -> users.Session:
-    store = Store(path)
-    try:
-        user = users.get_user(store, username)
-    finally:
-        store.close()
-    now = utcnow()
-    return users.Session(user, now, now)
 
 
 def run_page(path: Path, page: str, username: str = "walikota", lang: str = "id",
@@ -62,17 +38,17 @@ def run_page(path: Path, page: str, username: str = "walikota", lang: str = "id"
     return at
 
 
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def expected(path: Path, fn):
     store = Store(path)
     try:
         return fn(store)
     finally:
         store.close()
+
+
+def detail(path: Path, code: str):
+    """What the drill-down shows for one indicator, straight from the core."""
+    return expected(path, lambda s: views.indicator_detail(s, CITY, YEAR, code, user=SYSTEM))
 
 
 # --------------------------------------------------------------------------- every page
@@ -229,8 +205,9 @@ def test_drilldown_formula_recomputes_the_index(app_db, lang):
     at.selectbox(key="dd_group_pillar").set_value("ENV").run()
     no_errors(at)
     assert at.code[1].value.endswith(f"= {cs.pillars['ENV']:.2f}")
-    metric_code = next(c for c in dd.group("pillar", "ENV").indicators if dd.details[c].source == "metric")
-    d = dd.details[metric_code]
+    details = {c: detail(app_db, c) for c in dd.group("pillar", "ENV").indicators}
+    metric_code = next(c for c, d in details.items() if d.source == "metric")
+    d = details[metric_code]
     at.selectbox(key="dd_indicator_pillar_ENV").set_value(metric_code).run()
     no_errors(at)
     info = " ".join(i.value for i in at.info)
@@ -243,14 +220,16 @@ def test_drilldown_shows_evidence_as_text(app_db):
         dd = views.drilldown(store, CITY, YEAR, user=SYSTEM)
     finally:
         store.close()
-    code = next(c for c, d in dd.details.items() if d.source == "self" and d.answers["evidence"].notna().any())
+    details = {c: detail(app_db, c) for c in dd.indicators["code"]}
+    code = next(c for c, d in details.items() if d.source == "self" and d.answers["evidence"].notna().any())
+    d = details[code]
     at = run_page(app_db, "drilldown")
-    at.selectbox(key="dd_group_dimension").set_value(dd.details[code].dimension).run()
-    at.selectbox(key=f"dd_indicator_dimension_{dd.details[code].dimension}").set_value(code).run()
+    at.selectbox(key="dd_group_dimension").set_value(d.dimension).run()
+    at.selectbox(key=f"dd_indicator_dimension_{d.dimension}").set_value(code).run()
     no_errors(at)
     shown = next(df.value for df in at.dataframe if "evidence" in df.value.columns)
-    assert list(shown["evidence"]) == list(dd.details[code].answers["evidence"])
-    assert t("drill.self_formula") + " = " + dd.details[code].self_formula in [c.value for c in at.code]
+    assert list(shown["evidence"]) == list(d.answers["evidence"])
+    assert t("drill.self_formula") + " = " + d.self_formula in [c.value for c in at.code]
 
 
 # --------------------------------------------------------------------------- completeness, matrix
@@ -348,4 +327,8 @@ def test_read_pages_are_thin(page):
     core_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                   and n.func.attr == "cached" and n.args and isinstance(n.args[0], ast.Attribute)
                   and isinstance(n.args[0].value, ast.Name) and n.args[0].value.id == "views"]
-    assert len(core_calls) == 1
+    # one read-model per page; the drill-down also fetches the one indicator the reader picked
+    # (views.indicator_detail), so that it never carries every indicator's evidence
+    names = [n.args[0].attr for n in core_calls]
+    assert len([n for n in names if n != "indicator_detail"]) == 1, names
+    assert names.count("indicator_detail") == (1 if page == "drilldown" else 0), names

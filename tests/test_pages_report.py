@@ -10,7 +10,6 @@ writes exactly one audit row while merely opening the page writes none.
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,26 +17,12 @@ from openpyxl import load_workbook
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from metrics import users
 from metrics.demo import YEARS
-from metrics.store import Store, utcnow
-from ui.text import T
+from metrics.store import Store
+from tests.apptest_support import session, t
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY, YEAR = "3299", YEARS[-1]
-
-
-def t(key: str, lang: str = "id", **params) -> str:
-    text = T[key][lang]
-    return text.format(**params) if params else text
-
-
-@pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
-    return path
 
 
 @pytest.fixture
@@ -52,16 +37,6 @@ def deferred(monkeypatch) -> dict:
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
     return seen
-
-
-def session(path: Path, username: str) -> users.Session:
-    store = Store(path)
-    try:
-        user = users.get_user(store, username)
-    finally:
-        store.close()
-    now = utcnow()
-    return users.Session(user, now, now)
 
 
 def run_report(path: Path, username: str, lang: str) -> AppTest:

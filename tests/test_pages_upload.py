@@ -11,7 +11,6 @@ diff; and an OPD operator never sees another OPD's data.
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,25 +22,12 @@ from metrics.auth import SYSTEM
 from metrics.governance import set_period
 from metrics.store import Store, utcnow
 from ui.charts import md_escape
-from ui.text import T
+from tests.apptest_support import no_errors, t
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY, YEAR = "3299", 2024
 LEVEL_COL = tpl.COL_INDEX["level"] + 1
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def t(key: str, lang: str = "id", **params) -> str:
-    text = T[key][lang]
-    return text.format(**params) if params else text
-
-
-@pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
-    return path
 
 
 def with_store(path: Path, fn):
@@ -63,11 +49,6 @@ def run_page(path: Path, page: str, username: str = "opd.kominfo", lang: str = "
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     return at
-
-
-def no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def filled_template(path: Path, levels: dict[int, object], username: str = "opd.kominfo", opd: str = "01") -> bytes:

@@ -290,7 +290,8 @@ def test_drilldown_explains_each_source(demo_store):
     fw = framework_for_year(demo_store.frameworks(), YEAR)
     answers = demo_store.answer_rows(YEAR, CITY)
     by_source = {}
-    for code, d in dd.details.items():
+    for code in dd.indicators["code"]:
+        d = views.indicator_detail(demo_store, CITY, YEAR, code, "en", user=SYSTEM)
         by_source.setdefault(d.source, d)
         assert d.effective == levels[code].effective and d.source == levels[code].source
     self_d = by_source["self"]
@@ -307,12 +308,13 @@ def test_drilldown_explains_each_source(demo_store):
     assert metric_d.metric_submission is not None and metric_d.metric_submission["submission_id"] > 0
     missing_d = by_source["missing"]
     assert missing_d.score_level == 0 and missing_d.answers.empty and missing_d.rubric_level is None
+    assert views.indicator_detail(demo_store, CITY, YEAR, "NOT-AN-INDICATOR", "en", user=SYSTEM) is None
 
 
 def test_drilldown_shows_who_verified_and_why(demo_store):
     verify(demo_store, SYSTEM, CITY, YEAR, "GOV-01", 1, "Dokumen belum ditandatangani")
     dd = views.drilldown(demo_store, CITY, YEAR, user=SYSTEM)
-    d = dd.details["GOV-01"]
+    d = views.indicator_detail(demo_store, CITY, YEAR, "GOV-01", user=SYSTEM)
     assert (d.source, d.effective, d.verified_level) == ("verified", 1, 1)
     assert d.verified_note == "Dokumen belum ditandatangani" and d.verified_by == "system"
     assert dd.index == pytest.approx(scoring.city_score(demo_store, CITY, YEAR).index)

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from metrics import entry, users, views
-from metrics.store import Store, utcnow
+from tests.apptest_support import session
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "pages"
@@ -54,16 +54,6 @@ def counting(monkeypatch, module, name: str) -> list:
 
     monkeypatch.setattr(module, name, wrapper)
     return calls
-
-
-def session(path: Path, username: str) -> users.Session:
-    store = Store(path)
-    try:
-        user = users.get_user(store, username)
-    finally:
-        store.close()
-    now = utcnow()
-    return users.Session(user, now, now)
 
 
 def visit(path: Path, username: str, page: str) -> AppTest:
