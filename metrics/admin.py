@@ -105,6 +105,8 @@ def read_audit(store, user: User, username: str | None = None, action: str | Non
     require(user, Action.READ_AUDIT)
     limit = max(1, min(int(limit), 10_000))
     rows = store.audit_frame(username or None, action or None, _bound(since, False), _bound(until, True), limit)
+    # stored as the exact ISO text the hash chain covers; shown and exported as a UTC time
+    rows = rows.assign(logged_at=pd.to_datetime(rows["logged_at"], utc=True, format="ISO8601"))
     broken = tuple(audit_chain.verify_chain(store.audit_rows())) if check_chain else None
     return AuditView(rows, store.audit_count(), tuple(store.audit_actions()), limit,
                      tuple(store.audit_usernames()), broken)

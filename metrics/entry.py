@@ -235,12 +235,12 @@ def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
     return out
 
 
-def _store_one(store, user: User, parsed: ingest.Parsed, source: str) -> list[UnitSummary]:
+def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=None) -> list[UnitSummary]:
     """Store one parsed file through ingest.store_parsed and summarise what it changed."""
     before = {}
     if parsed.batch is not None:
         before = _city_indexes(store, set(zip(parsed.batch.city_code, parsed.batch.year)))
-    ingest.store_parsed(store, user, [parsed], source)
+    ingest.store_parsed(store, user, [parsed], source, on_accept)
     return _summaries(store, parsed, before) if parsed.result.accepted else []
 
 
@@ -445,13 +445,13 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
     answers = {code: (_level_cell(lv), _clean(ev), _clean(nt)) for code, (lv, ev, nt) in draft.items()}
     data, codes = form_csv(city, opd, year, answers)
     parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store))
-    summaries = _store_one(store, user, parsed, "form")
+    def clear_draft(cur, ids: list[int]) -> None:
+        # in the submission's own transaction: the draft goes exactly when the submission stands
+        store.delete_draft(cur, city, opd, year)
+        store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None, {"submissions": ids})
+
+    summaries = _store_one(store, user, parsed, "form", clear_draft)
     r = parsed.result
-    if r.accepted:
-        with store.transaction() as cur:
-            store.delete_draft(cur, city, opd, year)
-            store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None,
-                              {"submissions": r.submission_ids})
     return Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
                    row_codes=codes, errors=None if r.accepted else _errors_file(r.problems, r.file, lang))
 

@@ -650,11 +650,14 @@ def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
     return parse_upload(data, f.name, ctx, limits)
 
 
-def store_parsed(store, user: User, items: list[Parsed], source: str = "upload") -> None:
+def store_parsed(store, user: User, items: list[Parsed], source: str = "upload", on_accept=None) -> None:
     """Store every accepted item of `items` in ONE transaction, with one audit row per file.
 
     Each file is still all-or-nothing: a file refused for permission or a closed year is left
     out whole, the others go in. Results are marked accepted only after the commit.
+    `on_accept(cur, submission_ids)`, if given, runs inside that transaction when anything was
+    accepted, so that a caller's own bookkeeping (e.g. clearing a submitted draft) commits or
+    rolls back together with the submissions.
     """
     ready = []
     for it in items:
@@ -705,6 +708,8 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload")
                     {"id": i, "city": b.city_code[n], "opd": b.opd_code[n], "year": b.year[n],
                      "metric": b.metric_code[n], "rows": b.n_rows[n]} for n, i in enumerate(own)]}))
         store.write_audit_many(cur, user, entries)
+        if on_accept is not None:
+            on_accept(cur, list(ids))
     for it, own in done:
         it.result.status = "accepted"
         it.result.submission_ids = own

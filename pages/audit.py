@@ -52,7 +52,7 @@ st.caption(tr("audit.shown", n=len(log.rows), total=log.total))
 if log.truncated:
     st.warning(tr("audit.truncated", limit=log.limit))
 charts.table(log.rows, {
-    "id": ("int", "audit.col.id"), "logged_at": ("text", "audit.col.logged_at"),
+    "id": ("int", "audit.col.id"), "logged_at": ("datetime", "audit.col.logged_at"),
     "username": ("text", "audit.col.username"), "action": ("text", "audit.col.action"),
     "object": ("text", "audit.col.object"), "before": ("longtext", "audit.col.before"),
     "after": ("longtext", "audit.col.after")}, key="audit_rows", empty="audit.none")

@@ -188,6 +188,23 @@ def test_form_draft_save_and_submit(demo_store, kominfo):
     assert entry.version(demo_store, kominfo, out.submission_ids[0]).source == "form"
 
 
+def test_a_submission_and_the_end_of_its_draft_commit_together(demo_store, kominfo, monkeypatch):
+    rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
+    rows[0]["level"] = 1
+    entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows)
+    before = (demo_store.counts()["submissions"], demo_store.audit_count(), in_force(demo_store, "01"))
+
+    def broken(cur, *args):
+        raise RuntimeError("disk full while clearing the draft")
+
+    monkeypatch.setattr(demo_store, "delete_draft", broken)
+    with pytest.raises(RuntimeError):
+        entry.submit(demo_store, kominfo, CITY, "01", YEAR)
+    # the whole submission rolled back with it: no half state of "stored but draft still there"
+    assert (demo_store.counts()["submissions"], demo_store.audit_count(), in_force(demo_store, "01")) == before
+    assert demo_store.get_draft(CITY, "01", YEAR) is not None
+
+
 def test_a_faulty_form_is_kept_as_draft_but_not_submitted(demo_store, kominfo):
     rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
     code = rows[2]["code"]
