@@ -484,15 +484,17 @@ class History:
         return [int(i) for i in v.loc[same, "id"]]
 
     def label(self, sid: int) -> str:
-        """How a version is named in a picker: #id · OPD · year · kind/metric · file · when."""
+        """How a version is named in a picker: #id · OPD · year · [metric] · file · when."""
         r = self.versions.loc[self.versions["id"] == sid]
         if r.empty:
             return f"#{sid}"
         r = r.iloc[0]
-        what = r["metric_code"] if isinstance(r["metric_code"], str) and r["metric_code"] else r["kind"]
+        # a service metric is named by its code; a self-assessment needs no word (and none to translate)
+        metric = r["metric_code"] if isinstance(r["metric_code"], str) and r["metric_code"] else None
         when = pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M") if not _missing(r["accepted_at"]) else ""
         star = " ✓" if bool(r["in_force"]) else ""
-        return f"#{sid} · {r['opd_code']} · {r['year']} · {what} · {_clean(r['file_name'])} · {when}{star}"
+        parts = [f"#{sid}", str(r["opd_code"]), str(r["year"]), metric, _clean(r["file_name"]), when]
+        return " · ".join(p for p in parts if p) + star
 
 
 def history(store, user: User, city: str, opd: str | None = None, year: int | None = None) -> History:

@@ -29,7 +29,7 @@ st.caption(tr("history.scope_opd" if opd else "history.scope_city", n=len(hist.i
 charts.table(hist.versions, {
     "id": ("int", "history.col_id"), "in_force": ("bool", "history.col_in_force"),
     "opd_code": ("text", "col.opd_code"), "opd_name": ("text", "col.opd"), "year": ("year", "filter.year"),
-    "kind": ("text", "upload.col_kind"), "metric_code": ("text", "upload.col_metric"),
+    "kind": ("tag", "upload.kind"), "metric_code": ("text", "upload.col_metric"),
     "file_name": ("text", "upload.col_file"), "username": ("text", "history.col_user"),
     "accepted_at": ("datetime", "history.col_at"), "source": ("text", "history.col_source"),
     "n_rows": ("int", "upload.col_rows")}, key="hi_versions", empty="history.none")

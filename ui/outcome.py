@@ -33,7 +33,7 @@ def summary(out, key: str) -> None:
               border=True, help=tr("upload.city_index_help", before=charts.fmt(s.city_index_before)))
     if len(out.summaries) > 1:  # a service-metric file: one submission per metric
         charts.table(out.summary_frame(), {
-            "opd_code": ("text", "col.opd_code"), "kind": ("text", "upload.col_kind"),
+            "opd_code": ("text", "col.opd_code"), "kind": ("tag", "upload.kind"),
             "rows": ("int", "upload.col_rows"), "year": ("year", "filter.year")}, key=f"{key}_units")
 
 
