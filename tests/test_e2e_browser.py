@@ -131,25 +131,34 @@ def _screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
+def _open_signed_in(pw, chromium, url: str, username: str, **page_kw):
+    """A fresh headless Chromium page on the app, signed in through the real login form.
+
+    Returns (browser, page, nav, external): `external` collects every request that left the app.
+    """
+    from playwright.sync_api import expect
+
+    browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", **page_kw)
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
+            else None)
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label(T["login.username"]["id"]).fill(username)
+    page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=T["login.submit"]["id"]).click()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
+    return browser, page, nav, external
+
+
 def test_read_pages_render_in_chromium(chromium, served_app):
     from playwright.sync_api import expect, sync_playwright
 
     url, expected = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
-        external = []
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
-                else None)
-        page.goto(url, wait_until="domcontentloaded")
-
-        # sign in as the demo mayor's office
-        page.get_by_label(T["login.username"]["id"]).fill("walikota")
-        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=T["login.submit"]["id"]).click()
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
+        browser, page, nav, external = _open_signed_in(pw, chromium, url, "walikota")  # the mayor's office
 
         for name in READ_PAGES:
             title_key = {"drilldown": "page.drilldown"}.get(name, f"page.{name}")
@@ -199,13 +208,7 @@ def test_opd_operator_uploads_a_filled_template(chromium, served_app):
     url, _ = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", accept_downloads=True)
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_label(T["login.username"]["id"]).fill("opd.kominfo")
-        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=T["login.submit"]["id"]).click()
-        nav = page.locator('[data-testid="stSidebarNav"]')
+        browser, page, nav, _ = _open_signed_in(pw, chromium, url, "opd.kominfo", accept_downloads=True)
         nav.get_by_text(T["page.upload"]["id"], exact=True).click()
         expect(page.get_by_role("heading", name=T["upload.title"]["id"], level=1)).to_be_visible(timeout=30_000)
         _wait_idle(page)
@@ -243,17 +246,7 @@ def test_governance_and_entry_pages_render_for_the_admin(chromium, served_app):
     url, _ = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
-        external = []
-        page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
-                else None)
-        page.goto(url, wait_until="domcontentloaded")
-        page.get_by_label(T["login.username"]["id"]).fill("admin")
-        page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name=T["login.submit"]["id"]).click()
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
+        browser, page, nav, external = _open_signed_in(pw, chromium, url, "admin")
         for name in WRITE_PAGES:
             nav.get_by_text(T[f"page.{name}"]["id"], exact=True).click()
             expect(page.get_by_role("heading", name=T[f"{name}.title"]["id"], level=1)).to_be_visible(
