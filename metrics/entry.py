@@ -466,6 +466,7 @@ class History:
     year: int | None
     versions: pd.DataFrame  # id, kind, opd_code, opd_name, year, metric_code, file_name, username,
     #                          accepted_at, source, n_rows, in_force
+    city_name: str = ""
 
     @property
     def ids(self) -> list[int]:
@@ -502,7 +503,8 @@ def history(store, user: User, city: str, opd: str | None = None, year: int | No
     require(user, Action.READ_SUBMISSIONS, city, opd)
     df = store.submissions_frame(city, opd, year)
     df = df.drop(columns=["sha256", "city_code"]).reset_index(drop=True)
-    return History(city, opd, year, df)
+    name = next((c.name for c in store.cities() if c.city_code == city), city)
+    return History(city, opd, year, df, name)
 
 
 @dataclass(frozen=True)

@@ -126,12 +126,14 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
             flags_per_ind[r["code"]] += 1
     ver = {v["indicator_code"]: v for v in store.verification_rows(city, year)}
     levels = scoring.indicator_levels(store, city, year)
+    dim_names = {d.code: pick(d.name, lang) for d in fw.dimensions}  # shown by name, as on the read pages
     ind_rows = []
     for lv in levels:
         if lv.n_opd == 0 and lv.verified_level is None:
             continue  # nothing self-assessed and nothing verified: nothing to review yet
         v = ver.get(lv.code)
-        ind_rows.append({"code": lv.code, "indicator": pick(lv.name, lang), "dimension": lv.dimension,
+        ind_rows.append({"code": lv.code, "indicator": pick(lv.name, lang),
+                         "dimension": dim_names.get(lv.dimension, lv.dimension),
                          "pillar": lv.subpillar or lv.pillar, "self_level": lv.self_level, "n_opd": lv.n_opd,
                          "flags": flags_per_ind.get(lv.code, 0), "source": lv.source, "effective": lv.effective,
                          "verified_level": lv.verified_level, "verified_note": (v or {}).get("note") or "",

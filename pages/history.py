@@ -24,7 +24,7 @@ if city is None:
     st.stop()
 all_years = st.toggle(tr("history.all_years"), key="hi_all_years")
 hist = shell.cached(entry.history, store, user, city, opd, None if all_years else f.year)
-st.caption(tr("history.scope_opd" if opd else "history.scope_city", n=len(hist.ids), city=city,
+st.caption(tr("history.scope_opd" if opd else "history.scope_city", n=len(hist.ids), city=charts.md_escape(hist.city_name),
               opd=opd or "", year=tr("filter.all") if all_years else f.year))
 charts.table(hist.versions, {
     "id": ("int", "history.col_id"), "in_force": ("bool", "history.col_in_force"),

@@ -227,6 +227,8 @@ def test_history_shows_versions_opens_one_and_diffs(app_db):
     assert at.title[0].value == t("history.title", "en")
     versions = at.dataframe[0].value
     assert list(versions["id"]) == hist.ids and set(versions["opd_code"]) == {"01"}
+    assert hist.city_name == "Kota Sukamaju" and "(Kota Sukamaju)" in at.caption[0].value  # named, not coded
+    assert set(versions["kind"]) == {t("upload.kind.assessment", "en"), t("upload.kind.metric", "en")}  # words
     newest = hist.ids[0]
     assert at.selectbox(key="hi_version").value == newest
     assert at.dataframe[1].value["indicator_code"].tolist() == \

@@ -73,6 +73,7 @@ def flagged(mini):
 
 def test_review_flags_the_constructed_answers(flagged):
     rv = review.review(flagged, ASSESSOR, "0101", 2024, "en")
+    assert set(rv.indicators["dimension"]) == {"Output", "Outcome"}  # named in the reader's language
     assert rv.state == "ok" and rv.city_name == "Kota Uji" and rv.status == "open" and rv.editable
     rows = _rows(rv.answers)
     assert set(rows) == {("01", "G1"), ("01", "G2"), ("02", "G2"), ("03", "E1")}
