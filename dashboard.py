@@ -17,7 +17,7 @@ from ui import shell
 from ui.shell import tr
 
 # an emoji favicon is drawn inline; a :material/...: one would be fetched from fonts.gstatic.com
-st.set_page_config(page_title="Indeks Kota Cerdas", page_icon="🏙️", layout="wide")
+st.set_page_config(page_title=tr("app.title"), page_icon="🏙️", layout="wide")
 
 store = shell.get_store()
 
@@ -36,6 +36,13 @@ def sso_identity() -> dict | None:
         return st.user.to_dict() if st.user.get("is_logged_in") else None
     except Exception:  # noqa: BLE001 - no auth configured: st.user has nothing to say
         return None
+
+
+def sso_logout() -> None:
+    """End the provider's session too, and forget this browser's mapping attempt and refusal."""
+    st.session_state.pop("sso_error", None)
+    st.session_state.pop("sso_tried", None)
+    st.logout()
 
 
 SSO_ON, SSO_DOMAINS = sso_settings()
@@ -79,8 +86,7 @@ def login_page() -> None:
         if st.button(tr("login.logout"), key="logout"):
             shell.logout(store)
             if SSO_ON and sso_identity() is not None:
-                st.session_state.pop("sso_tried", None)
-                st.logout()  # else the provider's sign-in would sign the user straight back in
+                sso_logout()  # else the provider's sign-in would sign the user straight back in
             st.rerun()
         return
     if public:
@@ -90,9 +96,7 @@ def login_page() -> None:
         if refused is not None:
             st.error(refused.message(shell.lang()))
             if st.button(tr("login.logout"), key="sso_logout"):
-                st.session_state.pop("sso_error", None)
-                st.session_state.pop("sso_tried", None)
-                st.logout()
+                sso_logout()
         elif st.button(tr("login.sso"), key="login_sso", type="primary", icon=":material/key:"):
             st.session_state.pop("sso_tried", None)  # map the identity again once the provider answers
             st.login()

@@ -319,9 +319,7 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
                           {"generator": GENERATOR_VERSION, "sizes": asdict(sz), "counts": counts})
         for name in ("_b_cities", "_b_opds", "_b_map", "_b_met"):
             cur.execute(f"DROP TABLE {name}")
-    refresh = getattr(store, "refresh_score_tables", None)
-    if refresh is not None:  # precomputed tables, when the store keeps them
-        refresh()
+    store.refresh_score_tables()  # the history went in behind the store's back
     store.checkpoint()
     store.close()
     counts["seconds"] = round(time.perf_counter() - t0, 1)

@@ -14,6 +14,7 @@ because toy sizes say nothing about them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -94,13 +95,11 @@ def machine() -> dict:
                 break
     except OSError:
         cpu = platform.processor()
-    mem_gb = None
-    try:
+    mem_gb = None  # stays unknown where there is no /proc
+    with contextlib.suppress(OSError):
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
                 mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
     import duckdb
 
     return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "python": platform.python_version(),

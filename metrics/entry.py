@@ -25,17 +25,16 @@ import pandas as pd
 from metrics import ingest, scoring
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, Problem, ValidationError
-from metrics.feedback import FeedbackFile, errors_csv, feedback_file
+from metrics.feedback import FeedbackFile, errors_file, feedback_file
 from metrics.framework import Framework, framework_for_year
 from metrics.i18n import pick, t
 from metrics.readers import DEFAULT_LIMITS, Limits
+from metrics.reports import CSV_MIME, XLSX_MIME
 from metrics.templates import build_template
 
 FORM_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 DRAFT_FORMAT = 1
 MAX_DRAFT_BYTES = 1_000_000  # a full form of long evidence texts is far below this
-FIELD_OF_COLUMN = {"indicator_code": "code", "level": "level", "evidence": "evidence", "note": "note",
-                   "year": "year", "city_code": "city", "opd_code": "opd"}
 
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -123,8 +122,7 @@ def template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
     prefill = {code: (_level_or_none(level), evidence or None, note or None)
                for code, (level, evidence, note) in answers.items()}
     data = build_template(fw, c, o, year, prefill)
-    return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data, XLSX_MIME)
 
 
 def metric_template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
@@ -141,7 +139,7 @@ def metric_template(store, user: User, city: str, opd: str, year: int) -> Downlo
     for ind in fw.indicators_for_opd_type(o.opd_type):
         if ind.metric:
             w.writerow([city, opd, ind.metric.code, str(year), ""])
-    return DownloadFile(f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv")
+    return DownloadFile(f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), CSV_MIME)
 
 
 # ------------------------------------------------------------------------------ outcome of a write
@@ -244,13 +242,6 @@ def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=
     return _summaries(store, parsed, before) if parsed.result.accepted else []
 
 
-def _errors_file(problems: list[Problem], file: str, lang: str) -> FeedbackFile | None:
-    if not problems:
-        return None
-    stem = file.rsplit(".", 1)[0] if "." in file else file
-    return FeedbackFile(f"{stem}-{t('feedback.errors_suffix', lang)}.csv", errors_csv(problems, lang), "text/csv", 0)
-
-
 def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS) -> Outcome:
     """Validate and store one uploaded workbook or CSV (self-assessment or service metrics).
 
@@ -265,7 +256,7 @@ def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: 
     out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries)
     if not r.accepted:
         out.feedback = feedback_file(data, r.file, r.problems, lang, limits)
-        out.errors = _errors_file(r.problems, r.file, lang)
+        out.errors = errors_file(r.problems, r.file, lang)
     return out
 
 
@@ -415,7 +406,7 @@ def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: st
                           {"answered": answered, "problems": len(parsed.result.problems)})
     problems = [p for p in parsed.result.problems if p.key != "file.no_rows"]
     return Outcome("saved", parsed.result.file, "assessment", problems, row_codes=codes, answered=answered,
-                   errors=_errors_file(problems, parsed.result.file, lang))
+                   errors=errors_file(problems, parsed.result.file, lang))
 
 
 def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
@@ -453,7 +444,7 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
     summaries = _store_one(store, user, parsed, "form", clear_draft)
     r = parsed.result
     return Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
-                   row_codes=codes, errors=None if r.accepted else _errors_file(r.problems, r.file, lang))
+                   row_codes=codes, errors=None if r.accepted else errors_file(r.problems, r.file, lang))
 
 
 # ------------------------------------------------------------------------------ history and diffs
@@ -539,14 +530,12 @@ def version(store, user: User, sid: int) -> Version:
         content = store.file_content(meta.sha256)
         if content is not None:
             name = meta.file_name or f"submission_{meta.id}"
-            mime = "text/csv" if name.lower().endswith(".csv") else \
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            mime = CSV_MIME if name.lower().endswith(".csv") else XLSX_MIME
             original = DownloadFile(name, content, mime)
     return Version(meta.id, meta.kind, meta.city_code, meta.opd_code, meta.year, meta.file_name, meta.username,
                    meta.accepted_at, meta.source, rows, original)
 
 
-CHANGE_KINDS = ("added", "removed", "changed", "same")
 
 
 def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:

@@ -13,7 +13,6 @@ bomb, DTD/entities): openpyxl never sees bytes the ingest reader would not have 
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -21,10 +20,8 @@ from dataclasses import dataclass
 from metrics.errors import Problem, Rejected
 from metrics.i18n import t
 from metrics.readers import DEFAULT_LIMITS, Limits, col_index, open_xlsx, sniff
-from metrics.reports import neutralise
+from metrics.reports import CSV_MIME, XLSX_MIME, TableOut, neutralise, table_to_csv
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_MIME = "text/csv"
 MARK_FILL = "FFC7CE"  # Excel's own "bad" red
 MAX_COLUMN = 16_384  # XFD, the last column a workbook can have
 _LETTERS = re.compile(r"^([A-Z]{1,3})(?:\s|$)")
@@ -73,13 +70,15 @@ def problems_table(problems: list[Problem], lang: str) -> tuple[list[str], list[
 
 def errors_csv(problems: list[Problem], lang: str = "id") -> bytes:
     """Every problem as one CSV row (file, sheet, row, column, message, code); formula-safe."""
-    head, rows = problems_table(problems, lang)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(head)
-    for r in rows:
-        w.writerow([neutralise(v) for v in r])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return table_to_csv(TableOut("errors", *problems_table(problems, lang)))
+
+
+def errors_file(problems: list[Problem], file: str, lang: str = "id") -> FeedbackFile | None:
+    """Every problem as a downloadable CSV named after the file, or None when there are none."""
+    if not problems:
+        return None
+    stem = _stem(file) or "unggahan"
+    return FeedbackFile(f"{stem}-{t('feedback.errors_suffix', lang)}.csv", errors_csv(problems, lang), CSV_MIME, 0)
 
 
 def marked_workbook(data: bytes, file: str, problems: list[Problem], lang: str = "id",

@@ -328,6 +328,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "review.flag.above_peers": {"id": "jauh di atas OPD sejenis di kota lain",
                                 "en": "far above similar OPDs in other cities"},
     # --- report card (PDF) ----------------------------------------------------------------
+    "export.no_data": {
+        "id": "Belum ada data penilaian untuk {city} tahun {year}, jadi belum ada yang dapat diunduh.",
+        "en": "There is no assessment data for {city} in {year}, so there is nothing to download yet.",
+    },
     "rc.no_data": {
         "id": "Belum ada data penilaian untuk kota {city} tahun {year}, jadi rapor belum dapat dibuat.",
         "en": "There is no assessment data for city {city} in {year}, so no report card can be made yet.",

@@ -36,8 +36,6 @@ from posixpath import dirname, join, normpath
 from metrics.errors import Problem, Rejected
 
 XLSX_MAGIC = b"PK\x03\x04"
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_COLS = 16_384
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,20 @@ from metrics.auth import Action, User, require
 from metrics.framework import framework_for_year
 from metrics.i18n import pick
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv"
+
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(text: str) -> bool:
+    """Would a spreadsheet program read this text as a formula (also after leading spaces)?"""
+    return text.lstrip(" ").startswith(DANGEROUS_PREFIXES)
 
 
 def neutralise(value: object) -> object:
     """Make text inert for spreadsheet programs; numbers and None pass through unchanged."""
-    if not isinstance(value, str):
-        return value
-    stripped = value.lstrip(" ")
-    if value.startswith(("\t", "\r")) or stripped.startswith(DANGEROUS_PREFIXES):
+    if isinstance(value, str) and formula_like(value):
         return "'" + value
     return value
 

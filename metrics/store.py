@@ -202,8 +202,10 @@ class Store:
             raise
         self._write_lock = threading.RLock()
         self._fw_cache: dict[int, Framework] = {}
-        # per open transaction (keyed by cursor): city-years whose score tables need rebuilding
+        # per open transaction (keyed by cursor): city-years whose score tables need rebuilding,
+        # and cities whose finished scores alone need it (a verification changes nothing else)
         self._stale: dict[int, set[tuple[str, int]]] = {}
+        self._stale_finished: dict[int, set[str]] = {}
         if migrate and not read_only:
             self.migrate()
 
@@ -225,6 +227,7 @@ class Store:
         with self._write_lock, self.cursor() as cur:
             cur.begin()
             self._stale[id(cur)] = set()
+            self._stale_finished[id(cur)] = set()
             try:
                 yield cur
                 # derived score tables follow the change in the same transaction, once per
@@ -235,6 +238,7 @@ class Store:
                 raise
             finally:
                 self._stale.pop(id(cur), None)
+                self._stale_finished.pop(id(cur), None)
             cur.commit()
 
     def migrate(self) -> None:
@@ -503,13 +507,8 @@ class Store:
 
     # ------------------------------------------------------------------ submissions
 
-    def keep_file(self, cur, sha256: str, name: str, content: bytes) -> None:
-        cur.execute(
-            "INSERT OR IGNORE INTO files VALUES (?, ?, ?, ?)", [sha256, name, len(content), content]
-        )
-
     def keep_files(self, cur, files: list[tuple[str, str, bytes]]) -> None:
-        """keep_file() for many (sha256, name, content) at once; a content already kept is skipped."""
+        """Keep original uploads (sha256, name, content); a content already kept is skipped."""
         import pyarrow as pa
 
         first: dict[str, tuple[str, bytes]] = {}
@@ -676,7 +675,7 @@ class Store:
             "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [vid, city, year, indicator, level, note, username, utcnow()],
         )
-        self.mark_scores_stale(cur, {(city, year)})
+        self.mark_finished_scores_stale(cur, {city})
         return vid
 
     def current_verification(self, cur, city: str, year: int, indicator: str):
@@ -702,6 +701,10 @@ class Store:
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, TRUE, ?, 0, NULL, ?, NULL)",
             [username, pw_hash, role, city, opd, display_name, utcnow()],
         )
+
+    def other_active_admins(self, cur, username: str) -> int:
+        return cur.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active AND username <> ?",
+                           [username]).fetchone()[0]
 
     def update_user(self, cur, username: str, **fields: object) -> None:
         allowed = {"pw_hash", "role", "city_code", "opd_code", "active", "display_name", "failed_count",
@@ -751,11 +754,36 @@ class Store:
         else:
             pending |= items
 
+    def mark_finished_scores_stale(self, cur, cities: set[str]) -> None:
+        """Note cities whose finished scores (score_city) alone must follow a write on `cur`.
+
+        For verifications: they are applied to the pre-summed parts when score_city is built, so
+        the answer tables behind score_cy/score_facts/score_parts need no rebuild.
+        """
+        pending = self._stale_finished.get(id(cur))
+        if pending is None:
+            self._rebuild_finished_scores(cur, cities)
+        else:
+            pending |= set(cities)
+
     def _refresh_stale(self, cur) -> None:
         pending = self._stale.get(id(cur))
+        finished = self._stale_finished.get(id(cur)) or set()
         if pending:
+            if ALL_CITY_YEARS in pending:
+                finished = set()  # every city's finished scores are rebuilt anyway
+            else:
+                finished = finished - {c for c, _ in pending}
             self._rebuild_score_tables(cur, pending)
             pending.clear()
+        if finished:
+            self._rebuild_finished_scores(cur, finished)
+            self._stale_finished.get(id(cur), set()).clear()
+
+    def _rebuild_finished_scores(self, cur, cities) -> None:
+        cities = sorted(cities)  # the cities' finished scores, every year at once
+        cur.execute("DELETE FROM score_city WHERE list_contains(?, city_code)", [cities])
+        cur.execute(_SCORE_CITY_SOME, {"cities": cities})
 
     def _rebuild_score_tables(self, cur, items: set) -> None:
         if ALL_CITY_YEARS in items:
@@ -770,15 +798,7 @@ class Store:
         for table in _SCORE_TABLES:
             cur.execute(_DELETE_SOME[table], params)
             cur.execute(f"INSERT INTO {table} " + _REFRESH_SOME[table], params)
-        cities = sorted({c for c, _ in pairs})  # the cities' finished scores, every year at once
-        cur.execute("DELETE FROM score_city WHERE list_contains(?, city_code)", [cities])
-        cur.execute(_SCORE_CITY_SOME, {"cities": cities})
-
-    def recompute_city_scores(self) -> None:
-        """Recompute every city-year's index, dimensions and pillars from score_parts + verifications."""
-        with self.transaction() as cur:
-            cur.execute("DELETE FROM score_city")
-            cur.execute(_SCORE_CITY_ALL)
+        self._rebuild_finished_scores(cur, {c for c, _ in pairs})
 
     def refresh_score_tables(self) -> None:
         """Rebuild the score tables from every raw answer (after bulk loads that bypass the store)."""
@@ -807,11 +827,6 @@ class Store:
                                   + res.fetchall(), key=lambda r: (r[1], r[0]))
                     out = {c: [r[n] for r in rows] for n, c in enumerate(cols)}
         return out
-
-    def score_rows(self, years: list[int] | None, city: str | None) -> list[tuple]:
-        """Long rows (city, year, fw_seq, kind, code, value) for every scored city-year."""
-        with self.cursor() as cur:
-            return cur.execute(_SCORE_SQL, {"years": years, "city": city}).fetchall()
 
     def opd_score_rows(self, years: list[int] | None, city: str | None) -> list[tuple]:
         with self.cursor() as cur:
@@ -911,7 +926,6 @@ class Store:
 # changes their inputs (submissions, the OPD registry, frameworks), so a reader never sees them
 # stale; a verification rebuilds its city's score_city rows the same way.
 ALL_CITY_YEARS = ("*", -1)  # mark_scores_stale(): everything
-TOTAL = "*"  # score_parts.code of the city-year total
 
 _SCORE_TABLES_DDL = [
     """CREATE TABLE IF NOT EXISTS score_cy(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
@@ -1164,23 +1178,6 @@ scored AS (
 """
 # (Each CTE above is read once: a UNION ALL over several references to one large CTE made
 # DuckDB 1.5.5 hang on national-size data.)
-
-# Long rows (city, year, fw_seq, kind, code, value), as score_rows() has always returned them.
-_SCORE_SQL = _BASE_CTES + _SCORE_AGG + """
-SELECT city_code, year, CASE WHEN r.kind IN ('pairs', 'answered') THEN NULL ELSE fw_seq END AS fw_seq,
-       r.kind, r.code, r.value
-FROM (SELECT city_code, year, fw_seq, unnest(
-          (CASE WHEN index IS NULL THEN [] ELSE [{'kind': 'index', 'code': NULL, 'value': index}] END)
-          || list_transform(coalesce(dl, []), x -> {'kind': 'dimension', 'code': x.c, 'value': x.v})
-          || list_transform(coalesce(pl, []), x -> {'kind': 'pillar', 'code': x.c, 'value': x.v})
-          || list_transform(coalesce(sl, []), x -> {'kind': 'subpillar', 'code': x.c, 'value': x.v})
-          || [{'kind': 'indicators', 'code': NULL, 'value': indicators::DOUBLE},
-              {'kind': 'missing', 'code': NULL, 'value': missing::DOUBLE}]
-          || (CASE WHEN pairs > 0 THEN [{'kind': 'pairs', 'code': NULL, 'value': pairs::DOUBLE},
-                                        {'kind': 'answered', 'code': NULL, 'value': answered::DOUBLE}]
-              ELSE [] END)) AS r
-      FROM scored)
-"""
 
 # One row per city-year, breakdowns as parallel code/value lists: what scoring.score() reads,
 # because shaping a few thousand rows is much cheaper than a hundred thousand long ones.

@@ -81,14 +81,14 @@ def _inert_text(wb) -> None:
     and one that a spreadsheet would read as a formula is marked with Excel's own quote prefix,
     which displays and re-reads as the same text (so a re-uploaded template keeps its value).
     """
-    from metrics.reports import DANGEROUS_PREFIXES
+    from metrics.reports import formula_like
 
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 if isinstance(c.value, str):
                     c.data_type = "s"
-                    if c.value.startswith(("\t", "\r")) or c.value.lstrip(" ").startswith(DANGEROUS_PREFIXES):
+                    if formula_like(c.value):
                         c.quotePrefix = True
 
 

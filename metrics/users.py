@@ -76,13 +76,13 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
         if v is not None:
             after[k] = v
     auth.validate_new_user(username, after["role"], after["city"], after["opd"])
-    still_admin = after["role"] == "admin" and after["active"]
-    if before["role"] == "admin" and before["active"] and not still_admin:
-        # nobody could manage users, periods or backups any more (short of the server shell)
-        admins = store.users_frame().query("role == 'admin' and active")
-        if set(admins["username"]) <= {username}:
-            raise ValidationError("user.last_admin", name=username)
     with store.transaction() as cur:
+        still_admin = after["role"] == "admin" and after["active"]
+        if before["role"] == "admin" and before["active"] and not still_admin \
+                and store.other_active_admins(cur, username) == 0:
+            # nobody could manage users, periods or backups any more (short of the server shell);
+            # counted inside the transaction so two concurrent demotions cannot both pass
+            raise ValidationError("user.last_admin", name=username)
         fields = {"role": after["role"], "city_code": after["city"], "opd_code": after["opd"],
                   "active": after["active"], "display_name": after["display_name"]}
         if not after["active"] and before["active"]:

@@ -30,6 +30,7 @@ import pandas as pd
 
 from metrics import admin, reports, scoring
 from metrics.auth import Action, User, require
+from metrics.errors import ValidationError
 from metrics.framework import Framework, framework_for_year
 from metrics.i18n import pick
 
@@ -269,9 +270,6 @@ class Rankings:
     ranked_opds: int = 0  # OPDs with an index (they answered at least one indicator)
     missing_zero: bool = False  # the city index counts missing indicators as the scale minimum
     framework_changed: bool = False  # some city was scored under another framework last year
-    xlsx: bytes = b""
-    opd_csv: bytes = b""
-    city_csv: bytes = b""
 
 
 _OPD_COLS = ["rank", "opd_code", "name", "opd_type", "index", "band", "index_prev", "change", "completeness",
@@ -351,22 +349,11 @@ def rankings(store, city: str | None, year: int | None, province: str | None = N
     opds = opds.sort_values(["rank", "opd_code"], na_position="last", kind="stable").reset_index(drop=True)
     opds["rank"] = opds["rank"].astype("Int64")
 
-    opd_keys = ["rank", "opd_code", "name", "opd_type", "index", "band", "index_prev", "change", "completeness",
-                "answered", "pairs", "last_upload"]
-    city_keys = ["rank", "rank_prev", "movement", "city_code", "name", "province", "category", "index", "band",
-                 "completeness", "missing", "framework_id", "framework_changed"]
-    if filtered:
-        city_keys.insert(1, "rank_in_selection")
-    h = HEADERS.get(lang, HEADERS["id"])
-    opd_table = _export("OPD", opds, opd_keys, lang, {"name": "opd"})
-    city_table = _export(h["city"], cities, city_keys, lang, {"name": "city"})
     return Rankings(
         "ok", city, base.cities[city].name, year, prev_year, scale, fw.id, opds, cities, filtered,
         rank_now.get(city), len(rank_now),
         next((n for n, c in enumerate(cities["city_code"]) if c == city), None), int(opds["index"].notna().sum()),
         fw.missing == "zero", bool(cities["framework_changed"].any()),
-        reports.tables_to_xlsx([opd_table, city_table]), reports.table_to_csv(opd_table),
-        reports.table_to_csv(city_table),
     )
 
 
@@ -383,7 +370,16 @@ def rankings_file(store, city: str | None, year: int | None, province: str | Non
     if part not in RANKING_FILES:
         raise ValueError(part)
     rk = rankings(store, city, year, province, category, lang, user=user)
-    data = getattr(rk, part)
+    if rk.state != "ok":
+        raise ValidationError("export.no_data", city=city, year=year)
+    city_keys = [c for c in _CITY_COLS if c != "indicators"]
+    if rk.filtered:
+        city_keys.insert(1, "rank_in_selection")
+    opd_table = _export("OPD", rk.opds, _OPD_COLS, lang, {"name": "opd"})
+    city_table = _export(HEADERS.get(lang, HEADERS["id"])["city"], rk.cities, city_keys, lang, {"name": "city"})
+    data = {"xlsx": lambda: reports.tables_to_xlsx([opd_table, city_table]),
+            "opd_csv": lambda: reports.table_to_csv(opd_table),
+            "city_csv": lambda: reports.table_to_csv(city_table)}[part]()
     with store.transaction() as cur:
         store.write_audit(cur, user, "export", f"rankings:{year}/{city or '*'}", None,
                           {"format": part, "bytes": len(data), "province": province, "category": category})
@@ -416,7 +412,7 @@ class Compare:
 _MOVER_COLS = ["city_code", "city", "code", "name", "from_year", "to_year", "from_level", "to_level", "change"]
 
 
-def _peers(store, base: _Base, city: str | None, years: tuple[int, ...], n: int) -> tuple[str, ...]:
+def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str, ...]:
     """`city` and the n-1 cities nearest to it: same category first, then nearest latest index.
 
     The default comparison, so that the page opens with something meaningful to compare.
@@ -424,7 +420,7 @@ def _peers(store, base: _Base, city: str | None, years: tuple[int, ...], n: int)
     if city not in base.cities:
         return ()
     latest = {}
-    for s in scoring.score(store, list(years)):
+    for s in all_scores:
         if _has_data(s) and s.index is not None:
             latest[s.city_code] = s.index  # score() is ordered by year, so the last one wins
     mine = latest.get(city)
@@ -454,8 +450,9 @@ def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None,
     hi = year_options[-1] if year_to is None else int(year_to)
     lo, hi = min(lo, hi), max(lo, hi)
     years = tuple(y for y in year_options if lo <= y <= hi)
+    all_scores = scoring.score(store, list(years)) if years else []  # every city: peers and lines alike
     if cities is None:
-        cities = _peers(store, base, default_city, years, 3)
+        cities = _peers(base, default_city, all_scores, 3)
     asked = tuple(dict.fromkeys(c for c in cities if c in base.cities))
     chosen = asked[:MAX_COMPARE_CITIES]
     truncated = len(asked) > MAX_COMPARE_CITIES
@@ -466,7 +463,7 @@ def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None,
     scale = _scale(latest_fw, lang)
     fw_of_year = {y: framework_for_year(base.frameworks, y) for y in years}
     fws = {fw.id: fw for fw, _ in base.frameworks}
-    scores = [s for s in scoring.score(store, list(years)) if s.city_code in chosen and _has_data(s)]
+    scores = [s for s in all_scores if s.city_code in chosen and _has_data(s)]
     if not scores:
         return Compare("no_data", chosen, years, truncated, scale, **opts)
     # measures in the order of the latest framework, then any older dimension codes

@@ -83,7 +83,7 @@ with tab_periods:
                         after=tr("verify.period.locked")))
         st.markdown("**" + tr("admin.period.table") + "**")
         charts.table(view.periods, {
-            "year": ("year", "admin.col.year"), "status": ("tag", "verify.period"),
+            "year": ("year", "filter.year"), "status": ("tag", "verify.period"),
             "updated_at": ("datetime", "admin.col.updated_at"), "updated_by": ("text", "admin.col.updated_by")},
             key="admin_periods")
 
@@ -93,7 +93,7 @@ with tab_users:
     charts.table(view.users, {
         "username": ("text", "admin.col.username"), "display_name": ("text", "admin.col.display_name"),
         "role": ("text", "admin.col.role"), "city_code": ("text", "admin.col.city_code"),
-        "opd_code": ("text", "admin.col.opd_code"), "active": ("bool", "admin.col.active"),
+        "opd_code": ("text", "col.opd_code"), "active": ("bool", "admin.col.active"),
         "locked_until": ("datetime", "admin.col.locked_until"), "created_at": ("datetime", "admin.col.created_at")},
         key="admin_users")
 
@@ -137,12 +137,12 @@ with tab_registry:
     st.subheader(tr("admin.registry.cities"))
     charts.table(view.cities, {
         "city_code": ("text", "admin.col.city_code"), "name": ("text", "admin.col.name"),
-        "province": ("text", "admin.col.province"), "category": ("text", "admin.col.category"),
+        "province": ("text", "col.province"), "category": ("text", "admin.col.category"),
         "population": ("int", "admin.col.population")}, key="admin_cities")
     if f.city is not None:
         st.subheader(tr("admin.registry.opds", city=charts.md_escape(f.city)))
         charts.table(view.opds, {
-            "opd_code": ("text", "admin.col.opd_code"), "opd_type": ("text", "admin.col.opd_type"),
+            "opd_code": ("text", "col.opd_code"), "opd_type": ("text", "col.opd_type"),
             "name": ("text", "admin.col.name")}, key="admin_opds")
     reg_file = st.file_uploader(tr("admin.registry.upload"), type=["csv"], key="admin_registry_file",
                                 help=tr("admin.registry.upload_help"))
@@ -159,7 +159,7 @@ with tab_fw:
     else:
         st.subheader(tr("admin.fw.loaded"))
         charts.table(view.frameworks, {
-            "seq": ("int", "admin.col.seq"), "id": ("text", "admin.col.fw_id"),
+            "seq": ("int", "admin.col.seq"), "id": ("text", "col.framework"),
             "applies_from": ("year", "admin.col.applies_from"), "indicators": ("int", "admin.col.indicators"),
             "loaded_at": ("datetime", "admin.col.loaded_at"), "loaded_by": ("text", "admin.col.loaded_by")},
             key="admin_frameworks")
@@ -170,9 +170,9 @@ with tab_fw:
                      format_func=lambda s: f"{s}. {labels[s]}")
         st.caption(tr("admin.fw.indicators", n=len(view.indicators)))
         charts.table(view.indicators, {
-            "code": ("text", "admin.col.code"), "name": ("text", "admin.col.name"),
-            "pillar": ("text", "admin.col.pillar"), "dimension": ("text", "admin.col.dimension"),
-            "weight": ("level", "admin.col.weight"), "opd_types": ("text", "admin.col.opd_types"),
+            "code": ("text", "col.code"), "name": ("text", "admin.col.name"),
+            "pillar": ("text", "col.pillar"), "dimension": ("text", "col.dimension"),
+            "weight": ("level", "col.weight"), "opd_types": ("text", "admin.col.opd_types"),
             "metric": ("text", "admin.col.metric")}, key="admin_indicators")
     fw_file = st.file_uploader(tr("admin.fw.upload"), type=["yaml", "yml"], key="admin_fw_file")
     if st.button(tr("admin.fw.submit"), key="admin_fw_load", disabled=fw_file is None):

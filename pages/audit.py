@@ -7,7 +7,7 @@ neutralised against formula injection by metrics.reports.
 
 import streamlit as st
 
-from metrics import admin
+from metrics import admin, reports
 from metrics.errors import CoreError
 from ui import charts, shell
 from ui.shell import tr
@@ -43,9 +43,9 @@ if picked_user not in (None, *log.usernames):
 if picked_action not in (None, *log.actions):
     st.session_state["audit_action"] = None
 c1.selectbox(tr("audit.user"), [None, *log.usernames], key="audit_user",
-             format_func=lambda v: tr("audit.all") if v is None else v)
+             format_func=lambda v: tr("filter.all") if v is None else v)
 c2.selectbox(tr("audit.action"), [None, *log.actions], key="audit_action",
-             format_func=lambda v: tr("audit.all") if v is None else v)
+             format_func=lambda v: tr("filter.all") if v is None else v)
 c3.date_input(tr("audit.dates"), value=(), key="audit_dates", format="YYYY-MM-DD")
 
 st.caption(tr("audit.shown", n=len(log.rows), total=log.total))
@@ -56,5 +56,5 @@ charts.table(log.rows, {
     "username": ("text", "audit.col.username"), "action": ("text", "audit.col.action"),
     "object": ("text", "audit.col.object"), "before": ("longtext", "audit.col.before"),
     "after": ("longtext", "audit.col.after")}, key="audit_rows", empty="audit.none")
-st.download_button(tr("audit.download"), log.to_csv(), file_name="log-audit.csv", mime="text/csv",
+st.download_button(tr("audit.download"), log.to_csv(), file_name="log-audit.csv", mime=reports.CSV_MIME,
                    key="audit_csv", disabled=log.rows.empty)

@@ -34,8 +34,9 @@ charts.show(charts.group_bars(dd.groups[by], dd.scale, g.code), key=f"dd_groups_
 st.subheader(tr("drill.group_title", name=charts.md_escape(g.name), value=charts.fmt(g.value)))
 charts.formula_block(f"{g.code}", g.formula,
                      tr("drill.group_missing", n=g.missing, lo=dd.scale.min) if g.missing else None)
-charts.show(charts.indicator_bars(dd.table(by, g.code), dd.scale), key=f"dd_ind_bars_{by}_{g.code}")
-charts.table(dd.table(by, g.code), {
+rows = dd.table(by, g.code)
+charts.show(charts.indicator_bars(rows, dd.scale), key=f"dd_ind_bars_{by}_{g.code}")
+charts.table(rows, {
     "code": ("text", "col.code"), "name": ("text", "col.indicator"), "weight": ("level", "col.weight"),
     "effective": ("level", "col.level"), "score_level": ("level", "col.counted"), "source": ("tag", "source"),
     "contribution": ("level", "col.contribution"), "n_opd": ("int", "col.n_opd"),

@@ -18,12 +18,7 @@ f = shell.filters()
 lang = shell.lang()
 
 st.title(tr("entry.title"))
-ctx = shell.cached(entry.upload_context, store, user, f.city, f.year, lang)
-if not ctx.opds:
-    st.info(tr("upload.no_opd"), icon=":material/info:")
-    st.stop()
-opd = st.selectbox(tr("upload.opd"), [c for c, _ in ctx.opds], format_func=lambda c: f"{c} · {ctx.opd_name(c)}",
-                   key="en_opd", disabled=len(ctx.opds) == 1)
+ctx, opd = outcome.pick_opd(store, user, f, "en_opd")
 fm = shell.cached(entry.form, store, user, ctx.city_code, opd, ctx.year, lang)
 st.caption(tr("upload.context", opd=charts.md_escape(fm.opd_name), year=fm.year, fw=charts.md_escape(fm.framework_id)))
 if not fm.editable:
@@ -47,13 +42,13 @@ edited = st.data_editor(
     column_config={
         "code": st.column_config.TextColumn(tr("col.code"), disabled=True, pinned=True),
         "indicator": st.column_config.TextColumn(tr("col.indicator"), width="medium", disabled=True, pinned=True),
-        "pillar": st.column_config.TextColumn(tr("entry.col_pillar"), disabled=True),
-        "dimension": st.column_config.TextColumn(tr("entry.col_dimension"), disabled=True),
+        "pillar": st.column_config.TextColumn(tr("col.pillar"), disabled=True),
+        "dimension": st.column_config.TextColumn(tr("col.dimension"), disabled=True),
         **rubric,
         "level": st.column_config.SelectboxColumn(tr("entry.col_level", lo=fm.scale_min, hi=fm.scale_max),
                                                   options=fm.levels, pinned=True),
         "evidence": st.column_config.TextColumn(tr("entry.col_evidence"), width="medium", max_chars=4000),
-        "note": st.column_config.TextColumn(tr("entry.col_note"), width="medium", max_chars=4000),
+        "note": st.column_config.TextColumn(tr("col.note"), width="medium", max_chars=4000),
     })
 
 if fm.editable:

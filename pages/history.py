@@ -17,20 +17,21 @@ f = shell.filters()
 lang = shell.lang()
 
 st.title(tr("history.title"))
-city = user.city_code if user.role == "opd" else f.city
-opd = user.opd_code if user.role == "opd" else None
+city = f.city  # the sidebar already holds a city-bound user to their own city
 if city is None:
     st.info(tr("empty.first_run"), icon=":material/database:")
     st.stop()
 all_years = st.toggle(tr("history.all_years"), key="hi_all_years")
-hist = shell.cached(entry.history, store, user, city, opd, None if all_years else f.year)
-st.caption(tr("history.scope_opd" if opd else "history.scope_city", n=len(hist.ids), city=charts.md_escape(hist.city_name),
-              opd=opd or "", year=tr("filter.all") if all_years else f.year))
+# an account bound to an OPD asks for that OPD's versions (the core refuses it the whole city)
+hist = shell.cached(entry.history, store, user, city, user.opd_code, None if all_years else f.year)
+st.caption(tr("history.scope_opd" if hist.opd_code else "history.scope_city", n=len(hist.ids),
+              city=charts.md_escape(hist.city_name), opd=hist.opd_code or "",
+              year=tr("filter.all") if all_years else f.year))
 charts.table(hist.versions, {
     "id": ("int", "history.col_id"), "in_force": ("bool", "history.col_in_force"),
     "opd_code": ("text", "col.opd_code"), "opd_name": ("text", "col.opd"), "year": ("year", "filter.year"),
     "kind": ("tag", "upload.kind"), "metric_code": ("text", "upload.col_metric"),
-    "file_name": ("text", "upload.col_file"), "username": ("text", "history.col_user"),
+    "file_name": ("text", "col.file"), "username": ("text", "history.col_user"),
     "accepted_at": ("datetime", "history.col_at"), "source": ("text", "history.col_source"),
     "n_rows": ("int", "upload.col_rows")}, key="hi_versions", empty="history.none")
 if not hist.ids:
@@ -43,11 +44,11 @@ st.caption(tr("history.version_meta", id=v.id, user=charts.md_escape(v.username)
               source=v.source, n=len(v.rows)))
 if v.kind == "assessment":
     charts.table(v.rows, {"indicator_code": ("text", "col.code"), "level": ("int", "col.level"),
-                          "evidence": ("longtext", "entry.col_evidence"), "note": ("text", "entry.col_note"),
-                          "source_row": ("int", "upload.col_row")}, key="hi_rows")
+                          "evidence": ("longtext", "entry.col_evidence"), "note": ("text", "col.note"),
+                          "source_row": ("int", "col.row")}, key="hi_rows")
 else:
     charts.table(v.rows, {"metric_code": ("text", "upload.col_metric"), "period": ("text", "history.col_period"),
-                          "value": ("level", "history.col_value"), "source_row": ("int", "upload.col_row")},
+                          "value": ("level", "history.col_value"), "source_row": ("int", "col.row")},
                  key="hi_rows")
 if v.original is not None:
     st.download_button(tr("history.download_original"), v.original.data, v.original.name, v.original.mime,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from metrics import views
+from metrics import reports, views
 from ui import charts, shell
 from ui.shell import tr
 
@@ -27,7 +27,7 @@ c1.metric(tr("rankings.city_rank"), f"{rk.city_rank} / {rk.ranked_cities}" if rk
 c2.metric(tr("rankings.opds_ranked"), f"{rk.ranked_opds} / {len(rk.opds)}", border=True,
           help=tr("rankings.opds_ranked_help"))
 c3.download_button(tr("rankings.download_xlsx"), download("xlsx"), file_name=f"peringkat-{rk.city_code}-{rk.year}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   mime=reports.XLSX_MIME,
                    icon=":material/download:", type="primary", key="rk_xlsx")
 st.caption(tr("rankings.scale", lo=rk.scale.min, hi=rk.scale.max))
 
@@ -41,7 +41,7 @@ with tab_opd:
         "answered": ("int", "col.answered"), "pairs": ("int", "col.required"),
         "last_upload": ("datetime", "col.last_upload")}, key="rk_opd_table")
     st.download_button(tr("rankings.download_csv"), download("opd_csv"), file_name=f"peringkat-opd-{rk.city_code}-{rk.year}.csv",
-                       mime="text/csv", icon=":material/download:", key="rk_opd_csv")
+                       mime=reports.CSV_MIME, icon=":material/download:", key="rk_opd_csv")
     charts.show(charts.ranked_bars(rk.opds["name"].tolist(), rk.opds["index"].tolist(), rk.scale), key="rk_opd_bars")
 with tab_city:
     if rk.filtered:
@@ -60,7 +60,7 @@ with tab_city:
         "missing": ("int", "col.missing_zero" if rk.missing_zero else "col.missing"), "framework_id": ("text", "col.framework")}, key="rk_city_table",
         empty="rankings.no_cities")
     st.download_button(tr("rankings.download_csv"), download("city_csv"), file_name=f"peringkat-kota-{rk.year}.csv",
-                       mime="text/csv", icon=":material/download:", key="rk_city_csv")
+                       mime=reports.CSV_MIME, icon=":material/download:", key="rk_city_csv")
     charts.show(charts.ranked_bars(rk.cities["name"].tolist(), rk.cities["index"].tolist(), rk.scale,
                                    highlight=rk.city_row),
                 key="rk_city_bars")

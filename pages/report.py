@@ -40,6 +40,6 @@ with c2:
         tr("report.download_xlsx"),
         data=lambda city=f.city, year=f.year, u=user, lg=lang: reports.export(store, u, year, city, "xlsx", lg),
         file_name=f"angka_{f.city}_{f.year}_{lang}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mime=reports.XLSX_MIME,
         icon=":material/download:", key="report_xlsx")
 st.caption(tr("report.audited"))

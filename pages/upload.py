@@ -18,12 +18,7 @@ f = shell.filters()
 lang = shell.lang()
 
 st.title(tr("upload.title"))
-ctx = shell.cached(entry.upload_context, store, user, f.city, f.year, lang)
-if not ctx.opds:
-    st.info(tr("upload.no_opd"), icon=":material/info:")
-    st.stop()
-opd = st.selectbox(tr("upload.opd"), [c for c, _ in ctx.opds], format_func=lambda c: f"{c} · {ctx.opd_name(c)}",
-                   key="up_opd", disabled=len(ctx.opds) == 1)
+ctx, opd = outcome.pick_opd(store, user, f, "up_opd")
 st.caption(tr("upload.context", opd=charts.md_escape(ctx.opd_name(opd)), year=ctx.year,
               fw=charts.md_escape(ctx.framework_id or "–")))
 if not ctx.open:

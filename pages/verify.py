@@ -44,8 +44,8 @@ c4.metric(tr("verify.verified_count"), f"{rv.verified} / {len(rv.indicators)}", 
 st.subheader(tr("verify.answers"))
 only_flagged = st.toggle(tr("verify.only_flagged"), value=True, key="verify_only_flagged")
 charts.table(rv.answers_shown(only_flagged), {
-    "flag_text": ("text", "verify.col.flags"), "opd_name": ("text", "verify.col.opd"),
-    "code": ("text", "verify.col.code"), "indicator": ("text", "verify.col.indicator"),
+    "flag_text": ("text", "verify.col.flags"), "opd_name": ("text", "col.opd"),
+    "code": ("text", "col.code"), "indicator": ("text", "col.indicator"),
     "level": ("int", "verify.col.level"), "prev_level": ("int", "verify.col.prev_level"),
     "peer_mean": ("level", "verify.col.peer_mean"), "evidence": ("longtext", "verify.col.evidence"),
     "note": ("text", "verify.col.note")}, key="verify_answers", empty="verify.no_answers")
@@ -54,13 +54,13 @@ charts.table(rv.answers_shown(only_flagged), {
 st.subheader(tr("verify.editor"))
 cc = st.column_config
 columns = {
-    "code": cc.TextColumn(tr("verify.col.code")),
-    "indicator": cc.TextColumn(tr("verify.col.indicator"), width="large"),
-    "dimension": cc.TextColumn(tr("verify.col.dimension")),
+    "code": cc.TextColumn(tr("col.code")),
+    "indicator": cc.TextColumn(tr("col.indicator"), width="large"),
+    "dimension": cc.TextColumn(tr("col.dimension")),
     "self_level": cc.NumberColumn(tr("verify.col.self_level"), format="%.2f"),
-    "n_opd": cc.NumberColumn(tr("verify.col.n_opd"), format="%d"),
+    "n_opd": cc.NumberColumn(tr("col.n_opd"), format="%d"),
     "flags": cc.NumberColumn(tr("verify.col.flag_count"), format="%d"),
-    "effective": cc.NumberColumn(tr("verify.col.effective"), format="%.2f"),
+    "effective": cc.NumberColumn(tr("col.counted"), format="%.2f"),
     "verified_level": cc.NumberColumn(tr("verify.col.verified_level"), min_value=rv.scale_min,
                                       max_value=rv.scale_max, step=1, format="%d"),
     "verified_note": cc.TextColumn(tr("verify.col.verified_note"), max_chars=4000, width="medium"),
@@ -95,7 +95,7 @@ if rv.verified == 0:
     st.caption(tr("verify.no_gaps"))
 else:
     charts.table(rv.gaps, {
-        "opd_name": ("text", "verify.col.opd"), "answered": ("int", "verify.col.answered"),
+        "opd_name": ("text", "col.opd"), "answered": ("int", "col.answered"),
         "verified": ("int", "verify.col.verified"), "self_mean": ("level", "verify.col.self_mean"),
         "verified_mean": ("level", "verify.col.verified_mean"), "gap": ("delta", "verify.col.gap")},
         key="verify_gaps")

@@ -15,6 +15,7 @@ import pytest
 
 from metrics import admin, scoring, users
 from metrics.auth import ANONYMOUS, SYSTEM, User
+from metrics.demo import DEMO_PASSWORD
 from metrics.errors import CoreError, PeriodClosed, PermissionDenied, ValidationError
 from metrics.governance import load_framework_bytes, set_period, verify
 from metrics.ingest import ingest_bytes
@@ -237,5 +238,5 @@ def test_disabled_user_from_the_admin_page_functions(demo_store):
     admin_user = users.get_user(demo_store, "admin")
     users.update_user(demo_store, admin_user, "tamu", active=False)
     with pytest.raises(users.LoginFailed) as exc:
-        users.login(demo_store, "tamu", "Demo#KotaCerdas2024")
+        users.login(demo_store, "tamu", DEMO_PASSWORD)
     assert exc.value.key == "login.disabled"

@@ -93,16 +93,6 @@ AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret":
         "server_metadata_url": "https://sso.example.go.id/.well-known/openid-configuration"}
 
 
-@pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch):
-    import shutil
-
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
-    return path
-
-
 def dashboard(secrets: dict | None = None, identity: dict | None = None, lang: str = "id"):
     from pathlib import Path
 

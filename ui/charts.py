@@ -232,8 +232,7 @@ def priority_bars(df: pd.DataFrame, scale: Scale) -> go.Figure:
 # --------------------------------------------------------------------------- rankings
 
 
-def ranked_bars(names: list, values: list, scale: Scale, highlight: int | None = None,
-                hover_extra: list | None = None) -> go.Figure | None:
+def ranked_bars(names: list, values: list, scale: Scale, highlight: int | None = None) -> go.Figure | None:
     """Horizontal bars, best first, coloured by band; `highlight` marks one row (the chosen city)."""
     if not any(v is not None and v == v for v in values):
         return None
@@ -243,8 +242,7 @@ def ranked_bars(names: list, values: list, scale: Scale, highlight: int | None =
     fig = go.Figure(go.Bar(
         x=values, y=labels, orientation="h", marker=dict(color=colours, line=dict(color="#1F2933", width=widths)),
         text=[fmt(v) for v in values], textposition="outside", cliponaxis=False,
-        customdata=hover_extra or [""] * len(values),
-        hovertemplate="%{y}<br>" + esc(tr("col.index")) + ": %{x:.2f}%{customdata}<extra></extra>"))
+        hovertemplate="%{y}<br>" + esc(tr("col.index")) + ": %{x:.2f}<extra></extra>"))
     _band_background(fig, scale, axis="x")
     fig.update_xaxes(**_level_axis(scale))
     fig.update_yaxes(autorange="reversed")
@@ -412,8 +410,6 @@ def _cfg(kind: str, label: str, help_: str | None = None):
     cc = st.column_config
     if kind == "level":
         return cc.NumberColumn(label, format="%.2f", help=help_)
-    if kind == "num3":
-        return cc.NumberColumn(label, format="%.3f", help=help_)
     if kind == "delta":
         return cc.NumberColumn(label, format="%+.2f", help=help_)
     if kind in ("int", "year"):
@@ -432,7 +428,7 @@ def _cfg(kind: str, label: str, help_: str | None = None):
 
 
 def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None = None,
-          height: int | str | None = None, empty: str | None = None) -> None:
+          empty: str | None = None) -> None:
     """A sortable table of `df` showing `columns` {column: (kind, label key)} in that order.
 
     With `empty` (a label key), an empty table is replaced by that sentence.
@@ -444,8 +440,7 @@ def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None
     if tags:  # coded values (status, source) shown as words: label key + "." + value
         df = df.assign(**{c: df[c].map(lambda v, k=k: tr(f"{k}.{v}")) for c, k in tags.items()})
         columns = {c: (("text", f"{k}.col") if c in tags else (kind, k)) for c, (kind, k) in columns.items()}
-    if height is None:  # every row visible up to ~25 rows, then scroll
-        height = min(38 + 35 * max(1, len(df)), 38 + 35 * 25)
+    height = min(38 + 35 * max(1, len(df)), 38 + 35 * 25)  # every row visible up to ~25 rows, then scroll
     st.dataframe(df, hide_index=True, column_order=list(columns), key=key, height=height, placeholder="–",
                  column_config={c: _cfg(kind, tr(label)) for c, (kind, label) in columns.items()})
 

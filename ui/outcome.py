@@ -1,4 +1,4 @@
-"""Showing the result of an upload or a form submission, shared by the Upload and Form pages.
+"""What the Upload and Form pages share: choosing the OPD, and showing the result of a write.
 
 Both ways of sending data end in the same core `entry.Outcome`, so they are shown the same way:
 accepted with what it changed (answers, completeness, the OPD's index, the city index before and
@@ -9,13 +9,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import charts
+from metrics import entry
+from ui import charts, shell
 from ui.shell import lang, tr
 
-PROBLEM_COLUMNS = {"file": ("text", "upload.col_file"), "sheet": ("text", "upload.col_sheet"),
-                   "row": ("int", "upload.col_row"), "column": ("text", "upload.col_column"),
-                   "indicator": ("text", "upload.col_indicator"), "message": ("longtext", "upload.col_message"),
+PROBLEM_COLUMNS = {"file": ("text", "col.file"), "sheet": ("text", "upload.col_sheet"),
+                   "row": ("int", "col.row"), "column": ("text", "upload.col_column"),
+                   "indicator": ("text", "col.indicator"), "message": ("longtext", "upload.col_message"),
                    "code": ("text", "upload.col_code")}
+
+
+def pick_opd(store, user, f, key: str):
+    """The operator's OPD for the open year (an admin picks one of the city's): (context, OPD code).
+
+    Stops the page with a hint when the user has no OPD to write for.
+    """
+    ctx = shell.cached(entry.upload_context, store, user, f.city, f.year, lang())
+    if not ctx.opds:
+        st.info(tr("upload.no_opd"), icon=":material/info:")
+        st.stop()
+    opd = st.selectbox(tr("upload.opd"), [c for c, _ in ctx.opds], format_func=lambda c: f"{c} · {ctx.opd_name(c)}",
+                       key=key, disabled=len(ctx.opds) == 1)
+    return ctx, opd
 
 
 def summary(out, key: str) -> None:

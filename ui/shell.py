@@ -90,8 +90,8 @@ class Filters:
     category: str | None
 
 
-@st.cache_data(show_spinner=False, ttl=60)
-def _registry_snapshot(_store: Store, db_key: str, version: tuple = ()):
+@st.cache_data(show_spinner=False)
+def _registry_snapshot(_store: Store, db_key: str, version: tuple):
     cities = _store.cities()
     years = _store.years()
     return cities, years

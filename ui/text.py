@@ -11,8 +11,6 @@ from ui.text_upload import T_UPLOAD
 
 T: dict[str, dict[str, str]] = {
     "app.title": {"id": "Indeks Kota Cerdas", "en": "Smart City Index"},
-    "app.subtitle": {"id": "Penilaian kematangan kota cerdas (skala 0–4)",
-                     "en": "Smart-city maturity assessment (0–4 scale)"},
     "lang.label": {"id": "Bahasa", "en": "Language"},
     "section.read": {"id": "Hasil", "en": "Results"},
     "section.write": {"id": "Pengisian", "en": "Data entry"},
@@ -54,8 +52,6 @@ T: dict[str, dict[str, str]] = {
         "en": "The database is empty. Run `python -m metrics init --demo` for demo data, "
               "or load the city/OPD registry and the framework from the Administration page.",
     },
-    "scale.note": {"id": "Skala 0–4; indikator yang belum diisi dihitung 0.",
-                   "en": "Scale 0–4; indicators not yet filled in count as 0."},
     "page.report": {"id": "Rapor", "en": "Report card"},
     "page.upload": {"id": "Unggah", "en": "Upload"},
     "page.entry": {"id": "Isi formulir", "en": "Fill in online"},

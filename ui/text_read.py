@@ -190,7 +190,6 @@ T_READ: dict[str, dict[str, str]] = {
     "compare.title": {"id": "Perbandingan antartahun", "en": "Year over year"},
     "compare.cities": {"id": "Kota/kabupaten (maks. {n})", "en": "Cities/regencies (up to {n})"},
     "compare.years": {"id": "Tahun", "en": "Years"},
-    "compare.all_years": {"id": "Semua tahun", "en": "All years"},
     "compare.default_peers": {"id": "Bawaan: kota terpilih dan dua kota pembanding terdekat (kategori sama, lalu "
                                     "indeks terdekat). Ubah pilihan di atas.",
                               "en": "Default: the chosen city and its two nearest peers (same category, then nearest "

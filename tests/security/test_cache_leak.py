@@ -14,7 +14,6 @@ the core (a different key), and that each sees only their own OPD.
 from __future__ import annotations
 
 import functools
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,12 +30,10 @@ OPDS = {"opd.kominfo": ("01", "Dinas Komunikasi dan Informatika"),
 
 
 @pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
-    monkeypatch.setenv("SMARTCITY_DB", str(path))
+def app_db(app_db) -> Path:
+    """The shared demo copy, with st.cache_data empty before and after (the cache is the subject)."""
     st.cache_data.clear()
-    yield path
+    yield app_db
     st.cache_data.clear()
 
 

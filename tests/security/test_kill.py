@@ -103,7 +103,7 @@ def run_kills(db, kills: int, seed: int = 11) -> dict:
             assert child.wait_for("READY"), child.proc.stderr.read() if child.proc.poll() is not None else "no READY"
             if k % 3 == 2:  # aim at a checkpoint: wait for one to start, then kill within a few ms
                 n = len(child.lines)
-                child.wait_for("CKPT-START", after=n)
+                assert child.wait_for("CKPT-START", after=n), child.lines[-3:]  # else the kill aims at nothing
                 time.sleep(rng.uniform(0, 0.004))
             else:
                 time.sleep(rng.uniform(0.0, 1.2))
@@ -122,6 +122,7 @@ def test_kill_during_ingest_and_checkpoint(tmp_path):
     _prepare(db)
     out = run_kills(db, 3)
     assert out["kills"] == 3
+    assert out["during_checkpoint"] >= 1 and out["accepted_reported"] > 0, out  # the aimed kill landed
 
 
 @pytest.mark.slow

@@ -152,7 +152,7 @@ def test_hostile_text_reaches_the_pages_at_all(app_db):
         at.switch_page(f"pages/{page}")
         at.run()
         blob = json.dumps(_rendered(at))
-        if "onerror=alert(1)" in blob or "onerror\\\\=alert" in blob or "onerror" in blob:
+        if "onerror" in blob:
             seen.append(page)
     assert seen, "no page showed the hostile OPD/evidence text at all"
 
