@@ -222,26 +222,34 @@ def bench_upload(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path) -> Non
 
 
 def bench_score(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path, repeat: int) -> None:
-    """Target 3: every city's index, dimensions and pillars for all years, warm; memory; pandas."""
+    """Target 3: every city's index, dimensions and pillars for all years from the raw rows, warm;
+    memory; pandas. Also what the dashboard reads (the score tables) and what rebuilding them costs."""
     db = wl / "national.duckdb"
+    raw = probe("recompute", db, "--repeat", str(repeat))
     s = probe("score", db, "--repeat", str(repeat))
     log("scoring: pandas baseline (loads every raw row)")
     p = probe("pandas", db, "--repeat", str(max(1, repeat // 3)))
-    log("scoring: rebuild from raw rows")
+    log("scoring: rebuild the score tables from raw rows")
     r = probe("rebuild", db, "--work", str(tmp / "rebuild.duckdb"), "--repeat", str(max(1, repeat // 3)))
     rep.checks["pandas_max_abs_diff"] = p["max_abs_diff"]
+    rep.checks["recompute_vs_tables_max_abs_diff"] = raw["max_abs_diff"]
     rep.checks["scored_city_years"] = s["city_years"]
     what = f"{s['cities']} cities x {s['years']} years, {p['rows']:,} answer rows"
-    rep.add(Figure("score: all cities, all years, warm", "s", s["samples"], baseline=statistics.median(p["samples"]),
+    rep.add(Figure("score: all cities, all years, recomputed from the raw rows, warm", "s", raw["samples"],
+                   baseline=statistics.median(p["samples"]),
                    baseline_note="pandas from the raw rows (DataFrames already loaded)", target=0.5 if full else None,
-                   note=f"{what}; reads the score tables kept up to date on ingest; first call "
-                        f"{s['first']:.2f} s; pandas max |diff| {p['max_abs_diff']:.1e}"))
-    rep.add(Figure("score: peak memory of the scoring process", "MB", [s["maxrss_mb"]], baseline=p["maxrss_mb"],
+                   note=f"{what}; nothing pre-computed; first call {raw['first']:.2f} s; equals the score "
+                        f"tables to {raw['max_abs_diff']:.1e}, pandas to {p['max_abs_diff']:.1e}"))
+    rep.add(Figure("score: peak memory of the recomputing process", "MB", [raw["maxrss_mb"]], baseline=p["maxrss_mb"],
                    baseline_note="pandas process peak", target=400.0 if full else None))
-    rep.add(Figure("score: full recompute from raw rows (rebuild + score)", "s", r["samples"],
+    rep.add(Figure("score: all cities, all years, read from the score tables, warm", "s", s["samples"],
+                   baseline=statistics.median(p["samples"]), baseline_note="pandas from the raw rows",
+                   note=f"what pages and the CLI do: tables kept up to date by every write; first call "
+                        f"{s['first']:.2f} s; peak {s['maxrss_mb']:.0f} MB"))
+    rep.add(Figure("score: rebuild the score tables from raw rows, then score", "s", r["samples"],
                    baseline=statistics.median(p["samples"]) + p["load"],
-                   baseline_note="pandas load + compute from raw rows", target=0.5 if full else None,
-                   note=f"what a framework change costs; peak {r['maxrss_mb']:.0f} MB"))
+                   baseline_note="pandas load + compute from raw rows",
+                   note=f"what a framework load costs, written in one transaction; peak {r['maxrss_mb']:.0f} MB"))
 
 
 def bench_startup(rep: Report, wl: Path, sz: Sizes, full: bool, repeat: int) -> None:

@@ -162,11 +162,15 @@ _DIM_RE = re.compile(rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,
                      rb'(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?["\']')
 _ROW_TAG = re.compile(rb"<" + _NS + rb"row(?=[\s/>])")
 _CELL_TAG = re.compile(rb"<" + _NS + rb"c(?=[\s/>])")
-# a row or cell element without an r= attribute: its position is implied by its predecessors
-_NO_REF_TAG = re.compile(rb"<" + _NS + rb"(?:row|c)(?=[\s/>])(?![^>]*\br\s*=)")
-# positions walk, in document order: row starts and cells, with their attributes
-_SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])([^>]*)>")
-_ROW_NUM_RE = re.compile(rb'\br\s*=\s*["\']([0-9]+)["\']')
+# a row or cell tag that does not open with its r= reference (the only form Excel, openpyxl and
+# our templates write): positions may be implied by predecessors, so they are walked one by one
+_NOT_REF_FIRST = re.compile(rb"""<(?:row|c)(?=[\s/>])(?! r=["'])""")
+# The walk reads each start tag's attributes one by one, as an XML parser does: a '>' inside a
+# quoted value does not end the tag. (Patterns that stopped at the first '>' were shown
+# `<c x=">" r="XFD1048576">`, missed the reference, and let calamine try to allocate 550 GB.)
+_SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])")
+_ATTR_AT = re.compile(rb"""\s*(?:([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')|(/?>))""")
+_REF_PARTS = re.compile(rb"\$?([A-Za-z]*)\$?([0-9]+)")
 # character references in a cell or row reference would hide it from the checks below
 _ESCAPED_SCAN = re.compile(rb'r\s*=\s*["\'][^"\'<>]*&')
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -212,24 +216,24 @@ def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
     return ("(?:" + "|".join(alts) + ")").encode()
 
 
-def _beyond_patterns(limits: Limits) -> tuple[re.Pattern, re.Pattern]:
-    """(cell ref beyond the allowed rows/columns, row element beyond the allowed rows)."""
+def _beyond_pattern(limits: Limits) -> re.Pattern:
+    """An r= reference anywhere in the XML (a cell's "XFD9" or a row's "9") beyond the allowed
+    rows or columns. It is not tied to an element: no reading of tag boundaries can hide one,
+    and it starts with a literal, so re scans for it in C (_word_search adds the boundary)."""
     digits, upper = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     big_row = rb"0*" + _greater_than(str(limits.max_rows), digits, "[1-9]")
     big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
     q = rb"""["']"""
-    cell = re.compile(rb"<" + _NS + rb"c\s[^>]*?\br\s*=\s*" + q + rb"\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]+\$?"
-                      + big_row + rb")" + q, re.I)
-    row = re.compile(rb"<" + _NS + rb"row\s[^>]*?\br\s*=\s*" + q + big_row + q)
-    return cell, row
+    # case-blind for the letters only: a re.I on the whole pattern would cost re its literal scan
+    return re.compile(rb"r\s*=\s*" + q + rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))" + q)
 
 
-_PATTERN_CACHE: dict[Limits, tuple[re.Pattern, re.Pattern]] = {}
+_PATTERN_CACHE: dict[Limits, re.Pattern] = {}
 
 
-def _patterns(limits: Limits) -> tuple[re.Pattern, re.Pattern]:
+def _pattern(limits: Limits) -> re.Pattern:
     if limits not in _PATTERN_CACHE:
-        _PATTERN_CACHE[limits] = _beyond_patterns(limits)
+        _PATTERN_CACHE[limits] = _beyond_pattern(limits)
     return _PATTERN_CACHE[limits]
 
 
@@ -460,9 +464,9 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
 
     Runs before calamine so that it never builds a grid from a sheet that declares a cell at
     row 1,048,576 or column XFD, or that stacks a million cells onto a few positions. The common
-    case is three C-level regex searches; only a sheet whose rows or cells omit their `r`
-    reference (positions implied by order) is walked element by element, and that walk stops
-    as soon as the cell budget is spent.
+    case is a few C-level scans; only a sheet whose rows or cells do not open with their `r`
+    reference (so positions may be implied by order) is walked element by element, a walk the
+    cell and row counts bound.
     """
     def too_many_rows(n: object) -> Rejected:
         return Rejected([Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})])
@@ -479,7 +483,8 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
         if col_index(last_col) + 1 > limits.max_cols:
             raise too_many_cols(col_index(last_col) + 1)
     budget = limits.max_rows * limits.max_cols
-    if _PREFIXED_TAG.search(xml):  # prefixed elements: count with the regex, stopping at the budget
+    prefixed = bool(_PREFIXED_TAG.search(xml))
+    if prefixed:  # prefixed elements: count with the regex, stopping at the budget
         cells = _count_upto(_CELL_TAG, xml, budget)
         rows = _count_upto(_ROW_TAG, xml, limits.max_rows)
     else:  # the usual case, counted in C: an upper bound first (it also counts <col, <rowBreaks...)
@@ -493,43 +498,45 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
         raise Rejected([Problem("file.too_many_cells", file, sheet, params={"limit": budget})])
     if rows > limits.max_rows:
         raise too_many_rows(f">{limits.max_rows}")
-    if _word_search(_ESCAPED_SCAN, xml):
+    if b"&" in xml and _word_search(_ESCAPED_SCAN, xml):
         raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "escaped cell reference"})])
-    cell_beyond, row_beyond = _patterns(limits)
-    hit = row_beyond.search(xml)
+    hit = _word_search(_pattern(limits), xml)
     if hit:
-        raise too_many_rows(int(_ROW_NUM_RE.search(hit.group(0)).group(1)))
-    hit = cell_beyond.search(xml)
-    if hit:
-        ref = _REF_RE.search(hit.group(0))
-        r, c = int(ref.group(2)), col_index(ref.group(1).decode()) + 1
+        ref = _REF_PARTS.search(hit.group(0).split(b"=", 1)[1])
+        r = int(ref.group(2))
         if r > limits.max_rows:
             raise too_many_rows(r)
-        raise too_many_cols(c, r)
-    if not _NO_REF_TAG.search(xml):
+        raise too_many_cols(col_index(ref.group(1).decode()) + 1, r)
+    if not prefixed and not _NOT_REF_FIRST.search(xml):
         return
-    # Some rows or cells carry no reference: walk them in order as calamine does (a row without
-    # r follows the previous row, a cell without r the previous cell of its row). The counts
-    # above bound this loop.
-    row, col = 0, -1
-    for tag in _SHAPE_TAG.finditer(xml):
-        kind, attrs = tag.group(1), tag.group(2)
+    # Some rows or cells may carry no reference: walk them in order as calamine does (a row
+    # without r follows the previous row, a cell without r the previous cell of its row). The
+    # counts above bound this loop; every explicit reference was bounded by the search above.
+    row, col, pos = 0, -1, 0
+    while tag := _SHAPE_TAG.search(xml, pos):
+        kind, pos, refs = tag.group(1), tag.end(), []
+        while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
+            if a.group(1).rsplit(b":", 1)[-1] == b"r":
+                ref = _REF_PARTS.fullmatch(a.group(2) if a.group(2) is not None else a.group(3))
+                if ref:  # (a malformed one is calamine's to refuse)
+                    refs.append(ref)
+            pos = a.end()
+        if a is None:  # a tag no XML parser would read: say so rather than guess its positions
+            raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})])
+        pos = a.end()
         if kind == b"row":
-            rm = _ROW_NUM_RE.search(attrs)
-            row = int(rm.group(1)) if rm else row + 1
+            # a row given twice over: the furthest reading, so that what follows is bounded
+            row = max((int(m.group(2)) for m in refs), default=row + 1)
             col = -1
-            if row > limits.max_rows:
-                raise too_many_rows(row)
+        elif refs:
+            row = max(int(m.group(2)) for m in refs)
+            col = max(col_index(m.group(1).decode()) if m.group(1) else col + 1 for m in refs)
         else:
-            ref = _REF_RE.search(attrs)
-            if ref:
-                row, col = int(ref.group(2)), col_index(ref.group(1).decode())
-            else:
-                col += 1
-            if row > limits.max_rows:
-                raise too_many_rows(row)
-            if col + 1 > limits.max_cols:
-                raise too_many_cols(col + 1, row)
+            col += 1
+        if row > limits.max_rows:
+            raise too_many_rows(row)
+        if col + 1 > limits.max_cols:
+            raise too_many_cols(col + 1, row)
 
 
 def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:

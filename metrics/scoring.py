@@ -101,9 +101,13 @@ def _frameworks_by_seq(store) -> dict[int, Framework]:
     return {seq: fw for fw, seq in store.frameworks()}
 
 
-def score(store, years: list[int] | None = None, city: str | None = None) -> list[CityScore]:
-    """Scores of every city-year with data (and of `city` for each of `years` even without)."""
-    t = store.score_table(list(years) if years is not None else None, city)
+def score(store, years: list[int] | None = None, city: str | None = None, from_raw: bool = False) -> list[CityScore]:
+    """Scores of every city-year with data (and of `city` for each of `years` even without).
+
+    `from_raw` recomputes them from the raw answer rows rather than the score tables that every
+    write keeps up to date: the same numbers, slower; for checks and benchmarks.
+    """
+    t = store.score_table(list(years) if years is not None else None, city, from_raw)
     fws = _frameworks_by_seq(store)
     # the breakdowns' keys in framework order, once per framework rather than once per city-year
     orders = {seq: ([d.code for d in fw.dimensions], [p.code for p in fw.pillars], [s.code for s in fw.subpillars])

@@ -808,13 +808,17 @@ class Store:
     # ------------------------------------------------------------------ scoring reads
     # The scoring rules (see scoring.py for the why) as fixed SQL over bound $years/$city.
 
-    def score_table(self, years: list[int] | None, city: str | None) -> dict[str, list]:
+    def score_table(self, years: list[int] | None, city: str | None, from_raw: bool = False) -> dict[str, list]:
         """Columns of one row per scored city-year (breakdowns as parallel code/value lists).
 
         Read from score_city; a year asked for a city that has no data in it is scored on the
-        spot (every indicator missing), as the scoring rules say.
+        spot (every indicator missing), as the scoring rules say. `from_raw` recomputes
+        everything from the raw answer rows instead, ignoring the score tables.
         """
         with self.cursor() as cur:
+            if from_raw:
+                tbl = cur.execute(_SCORE_RAW_SQL, {"years": years, "city": city}).to_arrow_table()
+                return {name: tbl.column(name).to_pylist() for name in tbl.column_names}
             # columns through Arrow: a national read is thousands of rows of lists
             tbl = cur.execute(_SCORE_CITY_READ, {"years": years, "city": city}).to_arrow_table()
             out = {name: tbl.column(name).to_pylist() for name in tbl.column_names}
@@ -987,69 +991,82 @@ _LEVEL_INPUT = """
     JOIN frameworks fw ON fw.seq = f.fw_seq"""
 
 _REFRESH_CTES = """
-WITH {target}""" + _IN_FORCE + """,
-cyr AS (SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m),
-yf AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr") + """)"""
-_CY_SQL = _REFRESH_CTES + """,
-type_n AS (""" + _TYPE_N.replace("{src}", "yf") + """)
-SELECT c.city_code, c.year, yf.fw_seq, coalesce(sum(tn.n), 0) AS pairs
-FROM cyr c JOIN yf USING (year) LEFT JOIN opds o ON o.city_code = c.city_code
-LEFT JOIN type_n tn ON tn.fw_seq = yf.fw_seq AND tn.opd_type = o.opd_type
-GROUP BY ALL ORDER BY 1, 2
-"""
-# Every in-force answer row is one (OPD, indicator) pair: insert_submissions() refuses an
-# assessment submission that answers an indicator twice, so counting rows counts pairs.
-_FACTS_SQL = _REFRESH_CTES + """,
-resp AS (  -- which OPD types answer which indicator, per framework
-    SELECT DISTINCT fw_seq, unnest(opd_types) AS opd_type, code FROM fw_indicators
-    WHERE fw_seq IN (SELECT fw_seq FROM yf)),
-subs AS (
-    SELECT s.id, s.city_code, s.year, s.opd_code, yf.fw_seq, o.opd_type
-    FROM sub_a s JOIN yf USING (year) LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code),
-self AS (
-    SELECT s.city_code, s.year, a.indicator_code, sum(a.level)::DOUBLE AS self_sum, count(*) AS self_n,
-           count(r.code) AS answered
-    FROM subs s JOIN assessments a ON a.submission_id = s.id
-    LEFT JOIN resp r ON r.fw_seq = s.fw_seq AND r.opd_type = s.opd_type AND r.code = a.indicator_code
+{target}""" + _IN_FORCE + """,
+cyr AS (  -- the city-years with a submission in force, numbered: a cheap key for 20 M answers
+    SELECT city_code, year, (row_number() OVER ())::INTEGER AS cy FROM (
+        SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m)),
+fwy AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr") + """)"""
+_CY_TYPES = """,
+fwt AS (""" + _TYPE_N.replace("{src}", "fwy") + """)"""
+_CY_COLS = """
+SELECT c.city_code, c.year, fwy.fw_seq, coalesce(sum(tn.n), 0) AS pairs
+FROM cyr c JOIN fwy USING (year) LEFT JOIN opds o ON o.city_code = c.city_code
+LEFT JOIN fwt tn ON tn.fw_seq = fwy.fw_seq AND tn.opd_type = o.opd_type
+GROUP BY ALL"""
+_CY_SQL = "WITH " + _REFRESH_CTES + _CY_TYPES + _CY_COLS + " ORDER BY 1, 2\n"
+# Per city-year and indicator: the self-assessments summed, and how many responsible OPDs
+# answered it, by assessment or by reporting its service metric. Every in-force answer row is one
+# (OPD, indicator) pair: insert_submissions() refuses an assessment submission that answers an
+# indicator twice, so counting rows counts pairs.
+# The answer rows are tens of millions, so they are read once, with two integer-keyed joins: to
+# their submission (which city-year) and to `resp`, keyed by what decides how an answer counts
+# (the framework, the OPD's type and the metrics that OPD reports). "Answered by metric only" is
+# then the metric-reporting OPDs minus those whose answer row says they also assessed it.
+_FACTS_CTES = _REFRESH_CTES + """,
+ms AS (  -- the service metrics each OPD reports in force, per city-year
+    SELECT city_code, year, opd_code, list_sort(list_distinct(list(metric_code))) AS mset FROM sub_m GROUP BY ALL),
+sa AS (  -- assessment submissions in force, keyed by what decides how their answers count: the
+         -- framework, the OPD's type and the metrics that OPD reports
+    SELECT s.id, c.cy, fwy.fw_seq, o.opd_type, ms.mset,
+           (dense_rank() OVER (ORDER BY fwy.fw_seq, o.opd_type, ms.mset))::INTEGER AS rkey
+    FROM sub_a s JOIN cyr c ON c.city_code = s.city_code AND c.year = s.year JOIN fwy ON fwy.year = s.year
+    LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
+    LEFT JOIN ms ON ms.city_code = s.city_code AND ms.year = s.year AND ms.opd_code = s.opd_code),
+resp AS (  -- per key, every indicator of the framework: its number, whether the OPD answers for it, and
+           -- whether the OPD also reports the indicator's metric
+    SELECT rk.rkey, i.code, i.ord AS ino, coalesce(list_contains(i.opd_types, rk.opd_type), false) AS responsible,
+           coalesce(list_contains(i.opd_types, rk.opd_type) AND list_contains(rk.mset, i.metric_code), false)
+             AS by_metric_too
+    FROM (SELECT DISTINCT rkey, fw_seq, opd_type, mset FROM sa) rk JOIN fw_indicators i ON i.fw_seq = rk.fw_seq),
+self AS (  -- (answers to indicators outside the year's framework get no `ino` and drop out in f0;
+          -- a LEFT JOIN, because with an inner one the optimizer may join resp first: 40x the rows)
+    SELECT s.cy, r.ino, sum(a.level)::DOUBLE AS self_sum, count(*) AS self_n,
+           count(*) FILTER (WHERE r.responsible) AS answered, count(*) FILTER (WHERE r.by_metric_too) AS also_metric
+    FROM sa s JOIN assessments a ON a.submission_id = s.id
+    LEFT JOIN resp r ON r.rkey = s.rkey AND r.code = a.indicator_code
     GROUP BY ALL),
-bm_m AS (  -- responsible OPDs reporting a metric that scores an indicator
-    SELECT s.city_code, s.year, s.opd_code, i.code
-    FROM sub_m s JOIN yf ON yf.year = s.year
-    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code
+bm AS (  -- responsible OPDs reporting a metric that scores an indicator
+    SELECT s.city_code, s.year, i.code, count(DISTINCT s.opd_code) AS n
+    FROM sub_m s JOIN fwy ON fwy.year = s.year
+    JOIN fw_indicators i ON i.fw_seq = fwy.fw_seq AND i.metric_code = s.metric_code
     JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
-    WHERE list_contains(i.opd_types, o.opd_type)),
-bm_a AS (  -- the in-force answers of just those OPDs: a few submissions, not every answer row
-    SELECT s.city_code, s.year, s.opd_code, a.indicator_code AS code
-    FROM sub_a s SEMI JOIN (SELECT DISTINCT city_code, year, opd_code FROM bm_m) k
-         ON k.city_code = s.city_code AND k.year = s.year AND k.opd_code = s.opd_code
-    JOIN assessments a ON a.submission_id = s.id),
-by_metric AS (  -- responsible OPDs that answered only through a service metric
-    SELECT city_code, year, code AS indicator_code, count(DISTINCT opd_code) AS answered
-    FROM (SELECT * FROM bm_m EXCEPT SELECT * FROM bm_a) GROUP BY ALL),
+    WHERE list_contains(i.opd_types, o.opd_type)
+    GROUP BY ALL),
 mv AS (
     SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
            arg_max(v.value, v.period) AS a_last, min(v.value) AS a_min, max(v.value) AS a_max
     FROM sub_m s JOIN metric_values v ON v.submission_id = s.id GROUP BY ALL),
 f0 AS (
-    SELECT c.city_code, c.year, yf.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
-           coalesce(s.answered, 0) + coalesce(bm.answered, 0) AS answered, i.ord,
+    SELECT c.city_code, c.year, fwy.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
+           coalesce(s.answered, 0) + coalesce(bm.n, 0) - coalesce(s.also_metric, 0) AS answered, i.ord,
            CASE WHEN s.self_n > 0 THEN s.self_sum / s.self_n END AS self_level,
            CASE i.metric_aggregate WHEN 'mean' THEN mv.a_mean WHEN 'sum' THEN mv.a_sum WHEN 'last' THEN mv.a_last
                 WHEN 'min' THEN mv.a_min WHEN 'max' THEN mv.a_max END AS metric_value,
            fw.scale_min, i.thresholds, i.metric_direction
-    FROM cyr c JOIN yf USING (year) JOIN frameworks fw ON fw.seq = yf.fw_seq
-    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
-    LEFT JOIN self s ON s.city_code = c.city_code AND s.year = c.year AND s.indicator_code = i.code
-    LEFT JOIN by_metric bm ON bm.city_code = c.city_code AND bm.year = c.year AND bm.indicator_code = i.code
+    FROM cyr c JOIN fwy USING (year) JOIN frameworks fw ON fw.seq = fwy.fw_seq
+    JOIN fw_indicators i ON i.fw_seq = fwy.fw_seq
+    LEFT JOIN self s ON s.cy = c.cy AND s.ino = i.ord
+    LEFT JOIN bm ON bm.city_code = c.city_code AND bm.year = c.year AND bm.code = i.code
     LEFT JOIN mv ON mv.city_code = c.city_code AND mv.year = c.year AND mv.metric_code = i.metric_code),
 f1 AS (
-    SELECT i.*, """ + _METRIC_LEVEL.format(v="i.metric_value", smin="i.scale_min") + """ AS metric_level FROM f0 i)
-SELECT city_code, year, fw_seq, code, self_sum, self_n::INTEGER, answered::INTEGER, metric_value, metric_level,
-       coalesce(metric_level, self_level) AS nv_level,
+    SELECT i.*, """ + _METRIC_LEVEL.format(v="i.metric_value", smin="i.scale_min") + """ AS metric_level FROM f0 i)"""
+_FACTS_COLS = """
+SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGER AS self_n,
+       answered::INTEGER AS answered, metric_value, metric_level, coalesce(metric_level, self_level) AS nv_level,
        CASE WHEN metric_level IS NOT NULL THEN 'metric' WHEN self_level IS NOT NULL THEN 'self'
             ELSE 'missing' END AS nv_source
-FROM f1 ORDER BY city_code, year, ord
-"""
+FROM f1"""
+_FACTS_SQL = "WITH " + _FACTS_CTES + _FACTS_COLS + " ORDER BY city_code, year, ord\n"
 _PARTS_SQL = """
 WITH {target}
 lv AS (""" + _LEVEL_INPUT.replace("{src}", "score_facts").replace(
@@ -1081,8 +1098,8 @@ _DELETE_SOME = {
 # with a submission in force from score_cy; those with only verifications, or asked for by
 # $city/$years without any data, laid out here); and `facts`, score_facts plus every indicator
 # of those extra city-years as missing.
-_BASE_CTES = """
-WITH
+_BASE_CTES_ON = """
+WITH {with}
 ver AS (
     SELECT city_code, year, indicator_code, arg_max(level, id) AS level FROM verifications
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
@@ -1117,6 +1134,7 @@ facts AS (
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
     UNION ALL SELECT * FROM fx)
 """
+_BASE_CTES = _BASE_CTES_ON.replace("{with}", "")
 
 # The effective level of every indicator of every scored city-year (drill-down, history).
 _EFF_CTE = """,
@@ -1181,7 +1199,7 @@ scored AS (
 
 # One row per city-year, breakdowns as parallel code/value lists: what scoring.score() reads,
 # because shaping a few thousand rows is much cheaper than a hundred thousand long ones.
-_SCORE_WIDE_SQL = _BASE_CTES + _SCORE_AGG + """
+_SCORE_WIDE_SELECT = _SCORE_AGG + """
 SELECT city_code, year, fw_seq, index,
        list_transform(dl, x -> x.c) AS dim_codes, list_transform(dl, x -> x.v) AS dim_values,
        list_transform(pl, x -> x.c) AS pillar_codes, list_transform(pl, x -> x.v) AS pillar_values,
@@ -1189,6 +1207,18 @@ SELECT city_code, year, fw_seq, index,
        indicators, missing, pairs, CASE WHEN pairs > 0 THEN answered ELSE 0 END AS answered
 FROM scored ORDER BY year, city_code
 """
+_SCORE_WIDE_SQL = _BASE_CTES + _SCORE_WIDE_SELECT
+
+# The same scores recomputed from the raw answer rows, with nothing pre-computed: CTEs named
+# score_cy, score_facts and score_parts, built by the very SQL that refreshes those tables,
+# shadow the tables in the query above. What a framework change costs; and the check that the
+# tables kept up to date write by write equal a recomputation (tests/test_scoring.py).
+_RAW_SCORE_TABLES = ("{target}" + _FACTS_CTES + _CY_TYPES + """,
+score_cy AS (""" + _CY_COLS + """),
+score_facts AS (""" + _FACTS_COLS + """),
+score_parts AS (""" + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "score_facts") + ")") + """),
+""").replace("{target}", "").replace("{scope}", "")
+_SCORE_RAW_SQL = _BASE_CTES_ON.replace("{with}", _RAW_SCORE_TABLES) + _SCORE_WIDE_SELECT
 
 # score_city: the wide rows above, for every city-year with data, or for one city ($city).
 _CITY_COLS = ("city_code, year, fw_seq, index, dim_codes, dim_values, pillar_codes, pillar_values, sub_codes, "

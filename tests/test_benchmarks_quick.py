@@ -27,7 +27,8 @@ def test_every_benchmark_reports_its_figures(quick_results):
     out, data = quick_results
     names = [f["name"] for f in data["figures"]]
     for prefix in ("read:", "read+validate:", "ingest: national batch", "upload: one 150-row", "upload: one workbook refused",
-                   "score: all cities", "score: peak memory", "score: full recompute", "startup:",
+                   "score: all cities, all years, recomputed", "score: peak memory", "score: all cities, all years, read",
+                   "score: rebuild", "startup:",
                    "page overview:", "page rankings:"):
         assert any(n.startswith(prefix) for n in names), f"no figure starting with {prefix!r}: {names}"
     for f in data["figures"]:
@@ -55,9 +56,10 @@ def test_workload_outcomes_are_the_planted_ones(quick_results):
     assert manifest["store"]["assessments"] == sz.history_rows
 
 
-def test_pandas_baseline_computes_the_same_scores(quick_results):
+def test_pandas_baseline_and_the_recomputation_give_the_same_scores(quick_results):
     _, data = quick_results
     assert data["checks"]["pandas_max_abs_diff"] < 1e-9
+    assert data["checks"]["recompute_vs_tables_max_abs_diff"] < 1e-9
 
 
 def test_pages_were_measured_signed_in_and_drew_their_content(quick_results):

@@ -9,7 +9,8 @@ import pytest
 
 from metrics import scoring
 from metrics.auth import SYSTEM
-from metrics.governance import verify
+from metrics.governance import save_opd, verify
+from metrics.registry import Opd
 from metrics.ingest import ingest_bytes
 from tests.conftest import ASSESS_CSV
 
@@ -139,3 +140,52 @@ def test_priorities_are_weight_times_gap(mini):
     before = scoring.city_score(mini, "0101", 2023).index
     verify(mini, SYSTEM, "0101", 2023, "E1", 2)
     assert scoring.city_score(mini, "0101", 2023).index - before == pytest.approx(0.3)
+
+
+def assert_same_as_recomputed(store, years=None, city=None) -> list:
+    """The scores served from the score tables (kept up to date write by write) equal a
+    recomputation from the raw answer rows; returns the recomputed ones."""
+    kept, raw = scoring.score(store, years, city), scoring.score(store, years, city, from_raw=True)
+    assert [(s.city_code, s.year, s.fw_seq) for s in kept] == [(s.city_code, s.year, s.fw_seq) for s in raw]
+    for k, r in zip(kept, raw):
+        assert (k.indicators, k.missing, k.pairs, k.answered) == (r.indicators, r.missing, r.pairs, r.answered)
+        assert k.index == pytest.approx(r.index, abs=1e-12)
+        for part in ("dimensions", "pillars", "subpillars"):
+            assert getattr(k, part) == pytest.approx(getattr(r, part), abs=1e-12)
+    return raw
+
+
+def test_score_tables_equal_a_recomputation_after_every_kind_of_write(mini):
+    assert assert_same_as_recomputed(mini) == []
+    ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv")
+    assert ingest_bytes(mini, SYSTEM, METRICS_CSV, "m.csv").accepted
+    (s,) = assert_same_as_recomputed(mini)
+    # E2 is answered by OPD 03's metric alone; OPD 02 answers G2 both ways and counts once
+    assert (s.pairs, s.answered, s.missing) == (5, 5, 0)
+    verify(mini, SYSTEM, "0101", 2023, "G1", 1, "site visit")
+    assert assert_same_as_recomputed(mini)[0].index == pytest.approx(0.4 * 1.0 + 0.6 * 11 / 3)
+    # OPD 03 becomes a Diskominfo office: its E1 answer and E2 metric no longer answer for DLH
+    save_opd(mini, SYSTEM, Opd("0101", "03", "DISKOMINFO", "Dinas baru"))
+    s = assert_same_as_recomputed(mini)[0]
+    # pairs G1-01, G1-03, G2-01, G2-02, G2-03 (no one answers for E1/E2 now); 03 answered none of them
+    assert (s.pairs, s.answered) == (5, 3)
+    again = b"city_code,opd_code,year,indicator_code,level,evidence,note\n0101,01,2023,G1,4,,\n"
+    assert ingest_bytes(mini, SYSTEM, again, "b.csv").accepted  # supersedes OPD 01's G1 and G2
+    assert_same_as_recomputed(mini)
+    # a city and years without data are scored the same way on both paths
+    assert [s.year for s in assert_same_as_recomputed(mini, [2023, 2024], "0202")] == [2023, 2024]
+    # a framework for 2024 on: 2023 keeps its own, 2024's answers are scored under the new one
+    from tests.conftest import MINI_YAML
+    from metrics.governance import load_framework_text
+
+    load_framework_text(mini, SYSTEM, MINI_YAML.read_text().replace("applies_from: 2023", "applies_from: 2024")
+                        .replace("id: mini-2023", "id: mini-2024").replace("weight: 0.4", "weight: 0.5")
+                        .replace("weight: 0.6", "weight: 0.5"))
+    this_year = ASSESS_CSV.replace(b";2023;", b";2024;").replace(b"2024;E1", b"2024;G1")  # 03 is Diskominfo now
+    assert ingest_bytes(mini, SYSTEM, this_year, "c.csv").accepted
+    assert [s.framework_id for s in assert_same_as_recomputed(mini)] == ["mini-2023", "mini-2024"]
+
+
+def test_score_tables_equal_a_recomputation_on_the_demo(demo_store):
+    scores = assert_same_as_recomputed(demo_store)
+    assert len({s.city_code for s in scores}) == 7 and len({s.year for s in scores}) == 5

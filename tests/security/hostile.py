@@ -143,6 +143,29 @@ def unreferenced_wide_row() -> bytes:
     return with_part(good_xlsx(), SHEET, edit)
 
 
+def reference_behind_quoted_gt() -> bytes:
+    """A '>' inside a quoted attribute value is not the end of the tag: the r= after it is read
+    by the parser (a grid to XFD1,048,576 is 550 GB), so the checks must read it too."""
+    def edit(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", b'<row r="3"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>')
+    return with_part(good_xlsx(), SHEET, edit)
+
+
+def implied_cells_after_hidden_reference() -> bytes:
+    """Cells without r= follow a reference hidden behind a quoted '>': AD3, then AE3 (column 31)."""
+    def edit(xml: bytes) -> bytes:
+        cells = b'<c x=">" r="AD3" t="n"><v>1</v></c>' + b'<c t="n"><v>2</v></c>'
+        return xml.replace(b"</sheetData>", b'<row r="3">' + cells + b"</row></sheetData>")
+    return with_part(good_xlsx(), SHEET, edit)
+
+
+def unclosed_quote_in_cell() -> bytes:
+    """A cell tag whose attribute never closes: refused as malformed, not guessed at."""
+    def edit(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", b'<row r="3"><c t="n x=1><v>1</v></c></row></sheetData>')
+    return with_part(good_xlsx(), SHEET, edit)
+
+
 def stacked_cells() -> bytes:
     """70,000 cells all claiming position A2: within the grid, but a memory sink for a parser."""
     def edit(xml: bytes) -> bytes:
@@ -212,6 +235,9 @@ LIMIT_CASES = {
     "cell at row 1,048,576, no dimension": (far_cell_no_dimension, "file.too_many_rows"),
     "row past Excel's limit (1,048,577)": (beyond_excel_limit, "file.too_many_rows"),
     "40 unreferenced cells in a row": (unreferenced_wide_row, "file.too_many_cols"),
+    "cell at XFD1,048,576 behind a quoted '>'": (reference_behind_quoted_gt, "file.too_many_rows"),
+    "implied cells after a hidden reference": (implied_cells_after_hidden_reference, "file.too_many_cols"),
+    "cell tag with an unclosed quote": (unclosed_quote_in_cell, "file.xml_bad"),
     "70,000 cells stacked on one row": (stacked_cells, "file.too_many_cells"),
     "CSV with 37 columns": (csv_too_many_cols, "file.too_many_cols"),
 }
