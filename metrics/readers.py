@@ -150,11 +150,8 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
 
 # An optional namespace prefix: calamine matches elements by local name, so `<x:c>` is a cell too.
 _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_CELL_RE = re.compile(rb"<" + _NS + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _NS + rb"c>)", re.S)
-_REF_RE = re.compile(rb'\br\s*=\s*["\']\$?([A-Za-z]+)\$?([0-9]+)["\']')
-_TYPE_E_RE = re.compile(rb'\bt\s*=\s*["\']e["\']')
-# The same two attribute patterns without the leading \b, so that re can scan for their first
-# literal byte: over a whole sheet this is ~5x faster; _word_search() puts the boundary back.
+# t="e" (an error cell) anywhere, without a leading \b so that re can scan for its first literal
+# byte (~5x faster over a whole sheet); _word_search() puts the boundary back.
 _TYPE_E_SCAN = re.compile(rb't\s*=\s*["\']e["\']')
 _FORMULA_RE = re.compile(rb"<" + _NS + rb"f(?=[\s/>])")
 _VALUE_RE = re.compile(rb"<" + _NS + rb"v>(.*?)</" + _NS + rb"v>", re.S)
@@ -171,6 +168,7 @@ _NOT_REF_FIRST = re.compile(rb"""<(?:row|c)(?=[\s/>])(?! r=["'])""")
 _SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])")
 _ATTR_AT = re.compile(rb"""\s*(?:([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')|(/?>))""")
 _REF_PARTS = re.compile(rb"\$?([A-Za-z]*)\$?([0-9]+)")
+_CELL_END = re.compile(rb"</" + _NS + rb"c>|<" + _NS + rb"(?:c|row)(?=[\s/>])")  # a cell's body ends
 # character references in a cell or row reference would hide it from the checks below
 _ESCAPED_SCAN = re.compile(rb'r\s*=\s*["\'][^"\'<>]*&')
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -459,6 +457,22 @@ def _count_upto(pattern: re.Pattern, xml: bytes, limit: int) -> int:
     return n
 
 
+def _tags(xml: bytes, file: str, sheet: str) -> Iterator[tuple[bytes, list[tuple[bytes, bytes]], int, bool]]:
+    """Row and cell start tags in document order: (b"row" | b"c", [(attribute local name, value)],
+    offset just past the tag, whether it closes itself). Attributes are read one by one, as an
+    XML parser reads them; a tag none would read is refused rather than guessed at."""
+    pos = 0
+    while tag := _SHAPE_TAG.search(xml, pos):
+        pos, attrs = tag.end(), []
+        while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
+            attrs.append((a.group(1).rsplit(b":", 1)[-1], a.group(2) if a.group(2) is not None else a.group(3)))
+            pos = a.end()
+        if a is None:
+            raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})])
+        pos = a.end()
+        yield tag.group(1), attrs, pos, a.group(4) == b"/>"
+
+
 def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS) -> None:
     """Refuse a sheet reaching past the allowed rows/columns, or holding too many cells, from its XML.
 
@@ -512,18 +526,9 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
     # Some rows or cells may carry no reference: walk them in order as calamine does (a row
     # without r follows the previous row, a cell without r the previous cell of its row). The
     # counts above bound this loop; every explicit reference was bounded by the search above.
-    row, col, pos = 0, -1, 0
-    while tag := _SHAPE_TAG.search(xml, pos):
-        kind, pos, refs = tag.group(1), tag.end(), []
-        while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
-            if a.group(1).rsplit(b":", 1)[-1] == b"r":
-                ref = _REF_PARTS.fullmatch(a.group(2) if a.group(2) is not None else a.group(3))
-                if ref:  # (a malformed one is calamine's to refuse)
-                    refs.append(ref)
-            pos = a.end()
-        if a is None:  # a tag no XML parser would read: say so rather than guess its positions
-            raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})])
-        pos = a.end()
+    row, col = 0, -1
+    for kind, attrs, _end, _empty in _tags(xml, file, sheet):
+        refs = [m for name, value in attrs if name == b"r" and (m := _REF_PARTS.fullmatch(value))]
         if kind == b"row":
             # a row given twice over: the furthest reading, so that what follows is bounded
             row = max((int(m.group(2)) for m in refs), default=row + 1)
@@ -539,7 +544,8 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
             raise too_many_cols(col + 1, row)
 
 
-def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
+def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None
+                   ) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
     """Find formula and error cells by position, and the declared dimension (rows, cols).
 
     Returns {(row, col0): ("formula"|"error", value)}. Calamine hides formulas behind their
@@ -555,15 +561,19 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], tuple[str, str]], 
     if not _FORMULA_RE.search(xml) and not _word_search(_TYPE_E_SCAN, xml):
         return special, dim
     row, col = 0, -1
-    for cm in _CELL_RE.finditer(xml):
-        attrs, body = cm.group(1), cm.group(2) or b""
-        ref = _REF_RE.search(attrs)
-        if ref:
+    for kind, attrs, end, empty in _tags(xml, file, sheet):
+        ref = next((m for name, value in attrs if name == b"r" and (m := _REF_PARTS.fullmatch(value))), None)
+        if kind == b"row":
+            row, col = (int(ref.group(2)) if ref else row + 1), -1
+            continue
+        if ref and ref.group(1):
             row, col = int(ref.group(2)), col_index(ref.group(1).decode())
         else:  # position implied by order (check_sheet_shape has bounded it); good enough to point at
             col += 1
+        stop = _CELL_END.search(xml, end)
+        body = b"" if empty else xml[end:stop.start() if stop else len(xml)]
         is_formula = bool(_FORMULA_RE.search(body))
-        is_error = bool(_TYPE_E_RE.search(attrs))
+        is_error = any(name == b"t" and value == b"e" for name, value in attrs)
         if not (is_formula or is_error):
             continue
         pos = (max(row, 1), max(col, 0))
@@ -587,7 +597,7 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     except Exception as exc:
         raise Rejected([Problem("file.zip_bad", pkg.file, sheet=sheet, params={"detail": f"{part or sheet}: {type(exc).__name__}"})]) from None
     check_sheet_shape(xml, pkg.file, sheet, limits)
-    special, _dim = scan_sheet_xml(xml)
+    special, _dim = scan_sheet_xml(xml, pkg.file, sheet)
     del xml
     from python_calamine import CalamineWorkbook  # only now: the container and the sheet passed
 

@@ -175,15 +175,6 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.set_font(family, "", size)
         pdf.multi_cell(W, 4.6, txt(s), new_x="LMARGIN", new_y="NEXT")
 
-    def band_of(v: float | None):
-        if v is None or scale is None:
-            return None
-        chosen = None
-        for b in scale.bands:
-            if v >= b.min - 1e-12:
-                chosen = b
-        return chosen
-
     # ---------------------------------------------------------------- page 1: summary
     page(L("title"))
     top = pdf.get_y()
@@ -279,7 +270,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.set_fill_color(*LIGHT)
         pdf.rect(16 + label_w, y, bar_w, 6, style="F")
         if v is not None:
-            b = band_of(v)
+            b = scale.band(v) if scale is not None else None
             pdf.set_fill_color(*_band_colour(b.position if b else None, b.count if b else 1))
             pdf.rect(16 + label_w, y, bar_w * (v - scale.min) / span, 4.2, style="F")
         if p is not None:

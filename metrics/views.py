@@ -71,6 +71,16 @@ class Scale:
     bands: tuple[BandView, ...]
     missing_rule: str  # "zero": missing indicators count as the scale minimum; "exclude": left out
 
+    def band(self, value: float | None) -> BandView | None:
+        """The band a value falls in (the highest whose min it reaches), as Framework.band does."""
+        if value is None or value != value:  # None or NaN: no band
+            return None
+        chosen = None
+        for b in self.bands:
+            if value >= b.min - 1e-12:
+                chosen = b
+        return chosen
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -106,11 +116,8 @@ def _scale(fw: Framework, lang: str) -> Scale:
     return Scale(fw.scale_min, fw.scale_max, tuple(bands), fw.missing)
 
 
-def _band(fw: Framework | None, scale: Scale | None, value: float | None) -> BandView | None:
-    if fw is None or scale is None or value is None:
-        return None
-    b = fw.band(value)
-    return scale.bands[fw.bands.index(b)] if b is not None else None
+def _band(scale: Scale | None, value: float | None) -> BandView | None:
+    return scale.band(value) if scale is not None else None
 
 
 def _has_data(cs: scoring.CityScore | None) -> bool:
@@ -235,9 +242,9 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
          for p in scoring.priorities(fw, levels, TOP_PRIORITIES)],
         columns=["code", "name", "dimension", "pillar", "level", "gain"])
     return Overview(
-        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, _band(fw, scale, cs.index),
+        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, _band(scale, cs.index),
         prev.year if prev else None, prev.index if prev else None,
-        _band(prev_fw, _scale(prev_fw, lang), prev.index) if prev else None,
+        _band(_scale(prev_fw, lang), prev.index) if prev else None,
         prev.framework_id if prev else None,
         (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
         dims, pillars, cs.completeness, cs.answered, cs.pairs, cs.indicators, cs.missing,
@@ -678,7 +685,7 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
                    for p in fw.pillars if p.code in cs.pillars],
     }
     index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
-    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, _band(fw, scale, cs.index), index_formula,
+    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, _band(scale, cs.index), index_formula,
                      groups, table, cs.missing, cs.indicators)
 
 
@@ -932,7 +939,7 @@ def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user:
                              "value": (sum(x * v for x, v in vals) / w) if w else None, "weight": w,
                              "n": len(vals)})
     return Matrix(
-        "ok", city, name, year, scale, fw.id, cs.index, _band(fw, scale, cs.index),
+        "ok", city, name, year, scale, fw.id, cs.index, _band(scale, cs.index),
         tuple((d.code, dim_names[d.code]) for d in fw.dimensions),
         tuple((p.code, pil_names[p.code]) for p in fw.pillars),
         pd.DataFrame(city_rows, columns=["dimension", "dimension_name", "pillar", "pillar_name", "value", "weight",

@@ -288,13 +288,15 @@ def m_xml_attack(rng: random.Random, data: bytes, kind: str) -> bytes:
 
 
 def m_sheet_xml(rng: random.Random, data: bytes, kind: str) -> bytes:
-    """Edits of the sheet XML itself: formulas, errors, merges, far cells, references dropped."""
+    """Edits of the sheet XML itself: formulas, errors, merges, far cells, references dropped or
+    hidden behind a '>' inside a quoted attribute value."""
     if kind != "xlsx":
         return m_cells(rng, data, kind)
     ents = [(i.filename, c) for i, c in _entries(data)]
     sheet = _sheet_name(_entries(data))
     how = rng.choice(["formula", "formula_nocache", "shared_formula", "error", "far_row", "far_col", "excel_limit",
-                      "no_refs", "prefixed", "merge", "dimension", "hidden"])
+                      "no_refs", "prefixed", "merge", "dimension", "hidden", "quoted_gt_far", "quoted_gt_error",
+                      "quoted_gt_run"])
     out = []
     for n, c in ents:
         if n == sheet:
@@ -320,6 +322,13 @@ def m_sheet_xml(rng: random.Random, data: bytes, kind: str) -> bytes:
                 c = c.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>").replace(
                     b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ', 1)
                 c = c.replace(b"<v>", b"<x:f>1+1</x:f><v>", 1)
+            elif how == "quoted_gt_far":  # a '>' in a quoted value does not end the tag; r= after it counts
+                c = c.replace(b"</sheetData>", b'<row r="1995"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>')
+            elif how == "quoted_gt_error":
+                c = c.replace(b"</sheetData>", b'<row r="1994"><c x=">" r="D1994" t="e"><v>#N/A</v></c></row></sheetData>')
+            elif how == "quoted_gt_run":  # implied cells after a reference hidden behind a quoted '>'
+                c = c.replace(b"</sheetData>", b'<row r="1993"><c x=">" r="AD1993" t="n"><v>1</v></c>'
+                              + b'<c t="n"><v>2</v></c>' * 200 + b"</row></sheetData>")
             elif how == "merge":
                 c = c.replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="K11:L12"/></mergeCells>', 1)
             elif how == "dimension":

@@ -89,18 +89,8 @@ def band_colour(band: BandView | None) -> str:
     return RAMP[round(band.position * (len(RAMP) - 1) / (band.count - 1))]
 
 
-def _band_of(scale: Scale, value: float | None) -> BandView | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    chosen = None
-    for b in scale.bands:
-        if value >= b.min - 1e-12:
-            chosen = b
-    return chosen
-
-
 def value_colour(scale: Scale, value: float | None) -> str:
-    return band_colour(_band_of(scale, value))
+    return band_colour(scale.band(value))
 
 
 def level_colourscale(scale: Scale) -> list:

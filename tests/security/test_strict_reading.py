@@ -71,6 +71,10 @@ XLSX_CASES = {
         lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
                                                            b'<c r="E2" t="e"><v>#DIV/0!</v>')),
         ("xlsx.error_cell", "Data", 2, "E")),
+    "error cell whose type sits behind a quoted '>'": (
+        lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
+                                                           b'<c r="E2" x=">" t="e"><v>#N/A</v>')),
+        ("xlsx.error_cell", "Data", 2, "E")),
     "merged cells in the data area": (_merged, ("xlsx.merged", "Data", 2, "F")),
     "hidden sheet": (lambda: _hidden("hidden"), ("xlsx.hidden_sheet", "Lampiran", None, None)),
     "very hidden sheet": (lambda: _hidden("veryHidden"), ("xlsx.hidden_sheet", "Lampiran", None, None)),
