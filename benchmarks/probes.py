@@ -58,12 +58,9 @@ def probe_recompute(args) -> dict:
     first = time.perf_counter() - t
     samples = _timed(lambda: scoring.score(store, from_raw=True), args.repeat)
     peak = maxrss_mb()
-    raw = {(s.city_code, s.year): s for s in scoring.score(store, from_raw=True)}
-    kept = {(s.city_code, s.year): s for s in scoring.score(store)}
-    if raw.keys() != kept.keys():
-        raise SystemExit(f"recomputed {len(raw)} city-years, the score tables hold {len(kept)}")
-    diff = max(abs(raw[k].index - kept[k].index) for k in kept)
-    return {"samples": samples, "first": first, "maxrss_mb": peak, "max_abs_diff": diff, "city_years": len(raw)}
+    diffs = scoring.recomputation_differences(store)
+    return {"samples": samples, "first": first, "maxrss_mb": peak, "differences": diffs[:20],
+            "n_differences": len(diffs)}
 
 
 def probe_rebuild(args) -> dict:

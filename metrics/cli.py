@@ -134,6 +134,16 @@ def cmd_score(args) -> int:
     from metrics.i18n import pick
 
     store = _open_store(args)
+    if args.check:
+        diffs = scoring.recomputation_differences(store, [args.year])
+        for d in diffs[:50]:
+            print(d, file=sys.stderr)
+        if diffs:
+            print(f"SCORES DIFFER from a recomputation from the raw rows: {len(diffs)} differences", file=sys.stderr)
+            return 1
+        n = len(scoring.score(store, [args.year]))
+        print(f"OK: the stored scores of {n} cities for {args.year} equal a recomputation from the raw rows")
+        return 0
     scores = scoring.score(store, [args.year], args.city)
     if args.city:
         scores = [s for s in scores if s.city_code == args.city]
@@ -314,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--city")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--check", action="store_true",
+                   help="check that the stored scores equal a recomputation from the raw answer rows")
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("rank", help="rank cities or OPDs")

@@ -67,6 +67,18 @@ class Indicator:
     metric: Metric | None = None
 
 
+def highest_band(bands, value: float | None):
+    """The highest of `bands` (anything with a `min`, kept in ascending order) that `value`
+    reaches; None for no value (None or NaN)."""
+    if value is None or value != value:
+        return None
+    chosen = None
+    for b in bands:
+        if value >= b.min - 1e-12:
+            chosen = b
+    return chosen
+
+
 @dataclass(frozen=True)
 class Framework:
     id: str
@@ -97,14 +109,7 @@ class Framework:
         return {i.metric.code: i for i in self.indicators if i.metric}
 
     def band(self, index: float | None) -> Band | None:
-        """The highest band whose `min` the index reaches (bands are kept in ascending order)."""
-        if index is None:
-            return None
-        chosen = None
-        for b in self.bands:
-            if index >= b.min - 1e-12:
-                chosen = b
-        return chosen
+        return highest_band(self.bands, index)
 
     def indicators_for_opd_type(self, opd_type: str) -> list[Indicator]:
         return [i for i in self.indicators if opd_type in i.opd_types]

@@ -138,6 +138,31 @@ def score(store, years: list[int] | None = None, city: str | None = None, from_r
     return out
 
 
+def recomputation_differences(store, years: list[int] | None = None, tol: float = 1e-9) -> list[str]:
+    """Where the scores served from the score tables differ from a recomputation from the raw
+    answer rows (empty when they agree): the check that the tables every write keeps up to date
+    are exact. `python -m metrics score --check` runs it for an operator."""
+    kept = {(s.city_code, s.year): s for s in score(store, years)}
+    raw = {(s.city_code, s.year): s for s in score(store, years, from_raw=True)}
+    out = []
+    for key in sorted(kept.keys() | raw.keys()):
+        a, b = kept.get(key), raw.get(key)
+        where = f"{key[0]} {key[1]}"
+        if a is None or b is None:
+            out.append(f"{where}: {'only recomputed' if a is None else 'only in the score tables'}")
+            continue
+        for name in ("fw_seq", "indicators", "missing", "pairs", "answered"):
+            if getattr(a, name) != getattr(b, name):
+                out.append(f"{where}: {name} {getattr(a, name)} kept, {getattr(b, name)} recomputed")
+        for name in ("index", "dimensions", "pillars", "subpillars"):
+            x, y = getattr(a, name), getattr(b, name)
+            xs, ys = (x, y) if isinstance(x, dict) else ({"": x}, {"": y})
+            if xs.keys() != ys.keys() or any(
+                    (xs[k] is None) != (ys[k] is None) or (xs[k] is not None and abs(xs[k] - ys[k]) > tol) for k in xs):
+                out.append(f"{where}: {name} {x} kept, {y} recomputed")
+    return out
+
+
 def city_score(store, city: str, year: int) -> CityScore | None:
     return next(iter(score(store, [year], city)), None)
 

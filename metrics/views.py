@@ -31,7 +31,7 @@ import pandas as pd
 from metrics import admin, reports, scoring
 from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
-from metrics.framework import Framework, framework_for_year
+from metrics.framework import Framework, framework_for_year, highest_band
 from metrics.i18n import pick
 
 MAX_COMPARE_CITIES = 6
@@ -72,14 +72,7 @@ class Scale:
     missing_rule: str  # "zero": missing indicators count as the scale minimum; "exclude": left out
 
     def band(self, value: float | None) -> BandView | None:
-        """The band a value falls in (the highest whose min it reaches), as Framework.band does."""
-        if value is None or value != value:  # None or NaN: no band
-            return None
-        chosen = None
-        for b in self.bands:
-            if value >= b.min - 1e-12:
-                chosen = b
-        return chosen
+        return highest_band(self.bands, value)
 
 
 @dataclass(frozen=True)

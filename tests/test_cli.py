@@ -43,6 +43,23 @@ def test_ingest_score_rank_json(db, tmp_path):
     assert r.returncode == 0 and "Kota Uji" in r.stdout and "1.80" in r.stdout
 
 
+def test_score_check_compares_the_stored_scores_with_a_recomputation(db, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_bytes(ASSESS_CSV)
+    assert run("--db", db, "ingest", str(good)).returncode == 0
+    r = run("--db", db, "score", "--year", "2023", "--check")
+    assert r.returncode == 0, r.stderr
+    assert "OK: the stored scores of 1 cities for 2023 equal a recomputation" in r.stdout
+    import duckdb
+
+    con = duckdb.connect(db)  # a stored score changed behind the product's back
+    con.execute("UPDATE score_city SET index = index + 1")
+    con.close()
+    r = run("--db", db, "score", "--year", "2023", "--check")
+    assert r.returncode == 1
+    assert "0101 2023: index" in r.stderr and "SCORES DIFFER" in r.stderr
+
+
 def test_rejected_file_exit_1_with_positions_in_both_languages(db, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("city_code,opd_code,year,indicator_code,level,evidence,note\n0101,01,2023,G1,\"3,5\",,\n")
