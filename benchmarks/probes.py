@@ -208,8 +208,8 @@ def probe_read(args) -> dict:
     }
 
 
-PROBES = {"score": probe_score, "recompute": probe_recompute, "rebuild": probe_rebuild, "pandas": probe_pandas, "upload": probe_upload,
-          "naive-ingest": probe_naive_ingest, "read": probe_read}
+PROBES = {"score": probe_score, "recompute": probe_recompute, "rebuild": probe_rebuild, "pandas": probe_pandas,
+          "upload": probe_upload, "naive-ingest": probe_naive_ingest, "read": probe_read}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,7 +142,7 @@ def cmd_score(args) -> int:
             print(f"SCORES DIFFER from a recomputation from the raw rows: {len(diffs)} differences", file=sys.stderr)
             return 1
         n = len(scoring.score(store, [args.year]))
-        print(f"OK: the stored scores of {n} cities for {args.year} equal a recomputation from the raw rows")
+        print(f"OK: {n} stored city scores for {args.year} equal a recomputation from the raw rows")
         return 0
     scores = scoring.score(store, [args.year], args.city)
     if args.city:

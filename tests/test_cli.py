@@ -49,7 +49,7 @@ def test_score_check_compares_the_stored_scores_with_a_recomputation(db, tmp_pat
     assert run("--db", db, "ingest", str(good)).returncode == 0
     r = run("--db", db, "score", "--year", "2023", "--check")
     assert r.returncode == 0, r.stderr
-    assert "OK: the stored scores of 1 cities for 2023 equal a recomputation" in r.stdout
+    assert "OK: 1 stored city scores for 2023 equal a recomputation" in r.stdout
     import duckdb
 
     con = duckdb.connect(db)  # a stored score changed behind the product's back
