@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -95,6 +96,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def served_dashboard(db: str | Path, log_path: Path, timeout: float = 120):
+    """`streamlit run dashboard.py` on a free local port over database `db`, as an operator runs
+    it (headless, usage statistics off); yields (url, process) once it answers its health check.
+    Shared by the browser benchmark and tests/test_e2e_browser.py."""
+    port = _free_port()
+    env = {**os.environ, "SMARTCITY_DB": str(db), "PYTHONPATH": str(ROOT)}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"streamlit exited early with code {proc.returncode}") from None
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("streamlit did not become healthy in time") from None
+                    time.sleep(0.3)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def _rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident set size of a process, from /proc."""
     cur = peak = 0.0
@@ -112,26 +148,8 @@ def browser_probe(db: str, username: str, password: str, repeat: int) -> dict:
 
     from ui.text import T
 
-    port = _free_port()
-    env = {**os.environ, "SMARTCITY_DB": db, "PYTHONPATH": str(ROOT)}
-    log = open(Path(db).with_suffix(".streamlit.log"), "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     result: dict = {"main_number": [], "charts": [], "pages": {}}
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start") from None
-                time.sleep(0.3)
+    with served_dashboard(db, Path(db).with_suffix(".streamlit.log")) as (url, proc):
         result["rss_idle_mb"] = _rss_mb(proc.pid)[0]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -184,13 +202,6 @@ def browser_probe(db: str, username: str, password: str, repeat: int) -> dict:
                 result["pages"][urllib.parse.urlparse(href).path.strip("/") or "overview"] = time.perf_counter() - t
             browser.close()
         result["rss_mb"], result["rss_peak_mb"] = _rss_mb(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     return result
 
 

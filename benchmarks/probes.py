@@ -8,6 +8,7 @@ reads one JSON object from its stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import shutil
@@ -18,6 +19,22 @@ from pathlib import Path
 
 def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def _scratch_store(args):
+    """A private copy of --db at --work for a probe that writes, removed afterwards."""
+    from metrics.store import Store
+
+    work = Path(args.work)
+    shutil.copy(args.db, work)
+    store = Store(work)
+    try:
+        yield store
+    finally:
+        store.close()
+        work.unlink(missing_ok=True)
+        Path(str(work) + ".wal").unlink(missing_ok=True)
 
 
 def _timed(fn, repeat: int) -> list[float]:
@@ -66,21 +83,14 @@ def probe_recompute(args) -> dict:
 def probe_rebuild(args) -> dict:
     """Rebuild the score tables from the raw answer rows (after a framework load), then score()."""
     from metrics import scoring
-    from metrics.store import Store
 
-    work = Path(args.work)
-    shutil.copy(args.db, work)
-    store = Store(work)
+    with _scratch_store(args) as store:
+        def run():
+            store.refresh_score_tables()
+            scoring.score(store)
 
-    def run():
-        store.refresh_score_tables()
-        scoring.score(store)
-
-    samples = _timed(run, args.repeat)
-    rows = store.conn.execute("SELECT count(*) FROM assessments").fetchone()[0]
-    store.close()
-    work.unlink(missing_ok=True)
-    Path(str(work) + ".wal").unlink(missing_ok=True)
+        samples = _timed(run, args.repeat)
+        rows = store.conn.execute("SELECT count(*) FROM assessments").fetchone()[0]
     return {"samples": samples, "assessment_rows": rows, "maxrss_mb": maxrss_mb()}
 
 
@@ -110,36 +120,30 @@ def probe_upload(args) -> dict:
     """One OPD's workbook through ingest_bytes, as the upload page calls it (server time)."""
     from metrics.auth import User
     from metrics.ingest import ingest_bytes
-    from metrics.store import Store
 
     def opd_head(p: Path) -> User:  # penilaian-<city>-<opd>-<year>.xlsx
         _, city, opd, _ = p.stem.split("-")
         return User(f"opd.{city}.{opd}", "opd", city, opd)
 
-    work = Path(args.work)
-    shutil.copy(args.db, work)
-    store = Store(work)
-    good = [Path(p) for p in args.files]
-    bad = Path(args.bad)
-    # warm the process the way a running dashboard is warm (imports, framework parsed once)
-    ingest_bytes(store, opd_head(bad), bad.read_bytes(), bad.name)
-    accepted, rejected, problems = [], [], 0
-    for p in good:
-        data = p.read_bytes()
-        t = time.perf_counter()
-        r = ingest_bytes(store, opd_head(p), data, p.name)
-        accepted.append(time.perf_counter() - t)
-        if not r.accepted:
-            raise SystemExit(f"{p.name} was refused: {[x.render('en') for x in r.problems[:3]]}")
-    data = bad.read_bytes()
-    for _ in range(len(good)):
-        t = time.perf_counter()
-        r = ingest_bytes(store, opd_head(bad), data, bad.name)
-        rejected.append(time.perf_counter() - t)
-        problems = len(r.problems)
-    store.close()
-    work.unlink(missing_ok=True)
-    Path(str(work) + ".wal").unlink(missing_ok=True)
+    with _scratch_store(args) as store:
+        good = [Path(p) for p in args.files]
+        bad = Path(args.bad)
+        # warm the process the way a running dashboard is warm (imports, framework parsed once)
+        ingest_bytes(store, opd_head(bad), bad.read_bytes(), bad.name)
+        accepted, rejected, problems = [], [], 0
+        for p in good:
+            data = p.read_bytes()
+            t = time.perf_counter()
+            r = ingest_bytes(store, opd_head(p), data, p.name)
+            accepted.append(time.perf_counter() - t)
+            if not r.accepted:
+                raise SystemExit(f"{p.name} was refused: {[x.render('en') for x in r.problems[:3]]}")
+        data = bad.read_bytes()
+        for _ in range(len(good)):
+            t = time.perf_counter()
+            r = ingest_bytes(store, opd_head(bad), data, bad.name)
+            rejected.append(time.perf_counter() - t)
+            problems = len(r.problems)
     return {"accepted": accepted, "rejected": rejected, "problems": problems, "maxrss_mb": maxrss_mb()}
 
 
@@ -147,21 +151,15 @@ def probe_naive_ingest(args) -> dict:
     """The baseline: pandas/openpyxl reading + one INSERT per row, file by file."""
     from benchmarks.baseline import naive_ingest_file
     from metrics.ingest import load_context
-    from metrics.store import Store
 
-    work = Path(args.work)
-    shutil.copy(args.db, work)
-    store = Store(work)
-    ctx = load_context(store)
-    samples, accepted = [], 0
-    for p in map(Path, args.files):
-        t = time.perf_counter()
-        ok, _ = naive_ingest_file(store.conn, ctx, "admin", p)
-        samples.append(time.perf_counter() - t)
-        accepted += ok
-    store.close()
-    work.unlink(missing_ok=True)
-    Path(str(work) + ".wal").unlink(missing_ok=True)
+    with _scratch_store(args) as store:
+        ctx = load_context(store)
+        samples, accepted = [], 0
+        for p in map(Path, args.files):
+            t = time.perf_counter()
+            ok, _ = naive_ingest_file(store.conn, ctx, "admin", p)
+            samples.append(time.perf_counter() - t)
+            accepted += ok
     return {"samples": samples, "accepted": accepted, "maxrss_mb": maxrss_mb()}
 
 

@@ -163,6 +163,21 @@ def _open(store, user: User, city: str | None, year: int | None, lang: str, view
     return None, (base, fw, _scale(fw, lang), base.cities[city].name)
 
 
+def _open_levels(store, user: User, city: str | None, year: int | None, lang: str, view):
+    """The prelude of the pages that show every indicator's level: _open, then the city-year's
+    score and levels. Returns (a `view` saying why there is nothing to show, None), or
+    (None, (framework, scale, city name, score, dimension names, pillar names, levels))."""
+    early, scope = _open(store, user, city, year, lang, view)
+    if scope is None:
+        return early, None
+    _base, fw, scale, name = scope
+    cs = _scores_by_year(store, city, [year]).get(year)
+    if cs is None:
+        return view("no_data", city, name, year, scale, fw.id), None
+    dim_names, pil_names = _name_maps(fw, lang)
+    return None, (fw, scale, name, cs, dim_names, pil_names, scoring.indicator_levels(store, city, year))
+
+
 def _name_maps(fw: Framework, lang: str) -> tuple[dict[str, str], dict[str, str]]:
     dims = {d.code: pick(d.name, lang) for d in fw.dimensions}
     pillars = {p.code: pick(p.name, lang) for p in (*fw.pillars, *fw.subpillars)}
@@ -644,15 +659,10 @@ def _rubric_level(fw: Framework, level: float | None) -> int | None:
 
 def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Drilldown:
     """Index -> dimension or pillar -> indicator: levels, where they came from, and the formulas."""
-    early, scope = _open(store, user, city, year, lang, Drilldown)
+    early, scope = _open_levels(store, user, city, year, lang, Drilldown)
     if scope is None:
         return early
-    base, fw, scale, name = scope
-    cs = _scores_by_year(store, city, [year]).get(year)
-    if cs is None:
-        return Drilldown("no_data", city, name, year, scale, fw.id)
-    dim_names, pil_names = _name_maps(fw, lang)
-    levels = scoring.indicator_levels(store, city, year)
+    fw, scale, name, cs, dim_names, pil_names, levels = scope
     rows = []
     for lv in levels:
         rows.append({"code": lv.code, "name": pick(lv.name, lang), "dimension": lv.dimension,
@@ -891,15 +901,10 @@ class Matrix:
 
 def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
     """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
-    early, scope = _open(store, user, city, year, lang, Matrix)
+    early, scope = _open_levels(store, user, city, year, lang, Matrix)
     if scope is None:
         return early
-    base, fw, scale, name = scope
-    cs = _scores_by_year(store, city, [year]).get(year)
-    if cs is None:
-        return Matrix("no_data", city, name, year, scale, fw.id)
-    dim_names, pil_names = _name_maps(fw, lang)
-    levels = scoring.indicator_levels(store, city, year)
+    fw, scale, name, cs, dim_names, pil_names, levels = scope
     cells: dict[tuple[str, str], list] = defaultdict(list)
     for lv in levels:
         cells[(lv.dimension, lv.pillar)].append(lv)

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from benchmarks.pages import CHROMIUM, CHROMIUM_ARGS, served_dashboard
 from metrics import scoring
 from metrics.demo import DEMO_PASSWORD
 from metrics.store import Store
@@ -29,9 +25,6 @@ from ui.text import T
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CITY, YEAR = "3299", 2024  # the demo mayor's office (walikota) city and the latest demo year
 READ_PAGES = ("overview", "rankings", "compare", "drilldown", "completeness", "matrix")
 PAGE_TITLE = {"overview": "overview.title", "rankings": "rankings.title", "compare": "compare.title",
@@ -46,26 +39,6 @@ def _need(condition: bool, why: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{why} (CI=true: the browser test must run, not skip)")
     pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("streamlit did not become healthy in time")
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +60,8 @@ def served_app(demo_db_file, tmp_path_factory):
     store = Store(db)  # the expected numbers, read before the server takes the file
     expected = scoring.city_score(store, CITY, YEAR)
     store.close()
-    port = _free_port()
-    env = {**os.environ, "SMARTCITY_DB": str(db), "PYTHONPATH": str(ROOT)}
-    log = (tmp_path_factory.mktemp("e2e-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with served_dashboard(db, tmp_path_factory.mktemp("e2e-log") / "streamlit.log", timeout=60) as (url, _proc):
         yield url, expected
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _assert_no_error(page, where: str) -> None:

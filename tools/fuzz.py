@@ -341,13 +341,20 @@ def m_sheet_xml(rng: random.Random, data: bytes, kind: str) -> bytes:
     return _build(out)
 
 
+def _workbook(data: bytes):
+    """The workbook for an openpyxl-level mutation, or None when openpyxl cannot open it."""
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data))
+    except Exception:
+        return None
+
+
 def m_header_shuffle(rng: random.Random, data: bytes, kind: str) -> bytes:
     if kind == "xlsx":
-        import openpyxl
-
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data))
-        except Exception:
+        wb = _workbook(data)
+        if wb is None:
             return data
         ws = wb.worksheets[-1]
         hr = 10 if ws.title == "Penilaian" else 1
@@ -395,11 +402,8 @@ def m_header_shuffle(rng: random.Random, data: bytes, kind: str) -> bytes:
 def m_cells(rng: random.Random, data: bytes, kind: str) -> bytes:
     """Random values in random cells (the sheet's data area or the CSV's fields)."""
     if kind == "xlsx":
-        import openpyxl
-
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data))
-        except Exception:
+        wb = _workbook(data)
+        if wb is None:
             return data
         ws = wb.worksheets[-1]
         first = 11 if ws.title == "Penilaian" else 2
