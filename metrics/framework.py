@@ -114,6 +114,16 @@ class Framework:
     def indicators_for_opd_type(self, opd_type: str) -> list[Indicator]:
         return [i for i in self.indicators if opd_type in i.opd_types]
 
+    def answerable(self, opd_type: str) -> dict[str, Indicator]:
+        """Code -> indicator, for the indicators an OPD of `opd_type` answers (kept per type)."""
+        cache = self.__dict__.get("_answerable_cache")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_answerable_cache", cache)
+        if opd_type not in cache:
+            cache[opd_type] = {i.code: i for i in self.indicators_for_opd_type(opd_type)}
+        return cache[opd_type]
+
 
 def _fail(key: str, detail: str) -> ValidationError:
     return ValidationError("fw.invalid", key=key, detail=detail)

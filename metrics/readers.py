@@ -214,7 +214,7 @@ def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
     return ("(?:" + "|".join(alts) + ")").encode()
 
 
-def _beyond_pattern(limits: Limits) -> re.Pattern:
+def _beyond_source(limits: Limits, ws: bytes = rb"\s") -> bytes:
     """An r= reference anywhere in the XML (a cell's "XFD9" or a row's "9") beyond the allowed
     rows or columns. It is not tied to an element: no reading of tag boundaries can hide one,
     and it starts with a literal, so re scans for it in C (_word_search adds the boundary)."""
@@ -223,7 +223,7 @@ def _beyond_pattern(limits: Limits) -> re.Pattern:
     big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
     q = rb"""["']"""
     # case-blind for the letters only: a re.I on the whole pattern would cost re its literal scan
-    return re.compile(rb"r\s*=\s*" + q + rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))" + q)
+    return rb"r" + ws + rb"*=" + ws + rb"*" + q + rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))" + q
 
 
 _PATTERN_CACHE: dict[Limits, re.Pattern] = {}
@@ -231,25 +231,59 @@ _PATTERN_CACHE: dict[Limits, re.Pattern] = {}
 
 def _pattern(limits: Limits) -> re.Pattern:
     if limits not in _PATTERN_CACHE:
-        _PATTERN_CACHE[limits] = _beyond_pattern(limits)
+        _PATTERN_CACHE[limits] = re.compile(_beyond_source(limits))
     return _PATTERN_CACHE[limits]
+
+
+# re's \s, spelled out for RE2, whose \s lacks \v
+_WS = rb"[ \t\n\r\f\v]"
+# Everything the exact checks below look for, as one RE2 pattern: a sheet it does not match
+# (the usual one) is known in one linear pass to hold no prefixed, reference-less or formula
+# tag, no error type, no escaped reference and no reference past the limits, so the several
+# slower `re` scans are skipped. Each alternative matches wherever its `re` counterpart does
+# (lookaheads are consumed, word boundaries dropped), never less: a hit only means the exact
+# checks run. Latin-1 mode reads bytes as bytes, so no byte sequence can slip past as bad UTF-8.
+_SURVEY_PARTS = (
+    rb"<[A-Za-z_][\w.\-]*:(?:c|row|f)(?:" + _WS + rb"|[/>])",  # _PREFIXED_TAG, prefixed _FORMULA_RE
+    # _NOT_REF_FIRST: a row or cell tag not followed by exactly ' r=' and a quote
+    rb"<(?:row|c)(?:[\t\n\r\f\v/>]| (?:$|[^r]|r$|r[^=]|r=$|r=[^\"']))",
+    rb"<f(?:" + _WS + rb"|[/>])",  # _FORMULA_RE
+    rb"t" + _WS + rb"*=" + _WS + rb"*[\"']e[\"']",  # _TYPE_E_SCAN
+    rb"r" + _WS + rb"*=" + _WS + rb"*[\"'][^\"'<>]*&",  # _ESCAPED_SCAN
+)
+_SURVEY_CACHE: dict[Limits, object] = {}
+
+
+def _survey(xml: bytes, limits: Limits) -> bool:
+    """False when the sheet certainly needs none of the exact scans (see _SURVEY_PARTS)."""
+    rx = _SURVEY_CACHE.get(limits)
+    if rx is None:
+        import re2
+
+        options = re2.Options()
+        options.encoding = re2.Options.Encoding.LATIN1
+        options.never_capture = True
+        source = b"|".join((*_SURVEY_PARTS, _beyond_source(limits, _WS)))
+        rx = _SURVEY_CACHE[limits] = re2.compile(source, options)
+    return rx.search(xml) is not None
 
 
 @dataclass
 class XlsxPackage:
     """An xlsx that passed the container checks; `sheets` maps visible sheet names to parts.
 
-    `data` and `zf` are the re-packed, verified container, not the upload's own bytes.
+    `data` is the re-packed, verified container, not the upload's own bytes; `parts` holds the
+    same verified entries, inflated, by name.
     """
 
     file: str
     data: bytes
     sheets: dict[str, str]
     hidden: list[str]
-    zf: zipfile.ZipFile
+    parts: dict[str, bytes]
 
     def part(self, name: str) -> bytes:
-        return self.zf.read(name)
+        return self.parts[name]
 
 
 def _zip_bad(file: str, detail: str) -> Rejected:
@@ -381,6 +415,7 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     # legitimate workbook needs one, and it is how entity-expansion and external-entity attacks
     # get in; the scan covers every entry, since a sheet may live under any name the rels give.
     out = io.BytesIO()
+    parts: dict[str, bytes] = {}
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zclean:
         for info in infos:
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
@@ -390,26 +425,27 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
                 zclean.writestr(zi, b"")
                 continue
             tail = b""
-            first = True
-            with zclean.open(zi, "w") as w:
-                for chunk in _entry_chunks(data, info, file, limits):
-                    if first:
-                        _check_encoding(chunk[:256], file, info.filename)
-                        first = False
-                    if _DTD_RE.search(tail + chunk):
-                        raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
-                    tail = chunk[-16:]
-                    w.write(chunk)
+            chunks = []
+            for chunk in _entry_chunks(data, info, file, limits):
+                if not chunks:
+                    _check_encoding(chunk[:256], file, info.filename)
+                # every DTD opens with "<!"; a C-level byte search skips the regex on the rest
+                if (b"!" in chunk or b"!" in tail) and _DTD_RE.search(tail + chunk):
+                    raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
+                tail = chunk[-16:]
+                chunks.append(chunk)
+            content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            zclean.writestr(zi, content)
+            parts[info.filename] = content
     clean = out.getvalue()
-    zf = zipfile.ZipFile(io.BytesIO(clean))
 
     if "xl/workbook.xml" not in names:
         raise _zip_bad(file, "xl/workbook.xml missing")
     try:
-        wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
+        wb = SafeET.fromstring(parts["xl/workbook.xml"])
         rels = (
-            SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            if "xl/_rels/workbook.xml.rels" in names
+            SafeET.fromstring(parts["xl/_rels/workbook.xml.rels"])
+            if "xl/_rels/workbook.xml.rels" in parts
             else None
         )
     except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
@@ -433,7 +469,7 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
         if el.get("state") in ("hidden", "veryHidden"):
             hidden.append(name)
         sheets[name] = targets.get(rid, "")
-    return XlsxPackage(file, clean, sheets, hidden, zf)
+    return XlsxPackage(file, clean, sheets, hidden, parts)
 
 
 def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
@@ -473,15 +509,18 @@ def _tags(xml: bytes, file: str, sheet: str) -> Iterator[tuple[bytes, list[tuple
         yield tag.group(1), attrs, pos, a.group(4) == b"/>"
 
 
-def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS) -> None:
+def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS,
+                      unusual: bool | None = None) -> None:
     """Refuse a sheet reaching past the allowed rows/columns, or holding too many cells, from its XML.
 
     Runs before calamine so that it never builds a grid from a sheet that declares a cell at
     row 1,048,576 or column XFD, or that stacks a million cells onto a few positions. The common
     case is a few C-level scans; only a sheet whose rows or cells do not open with their `r`
     reference (so positions may be implied by order) is walked element by element, a walk the
-    cell and row counts bound.
+    cell and row counts bound. `unusual` is _survey()'s verdict when the caller has it.
     """
+    if unusual is None:
+        unusual = _survey(xml, limits)
     def too_many_rows(n: object) -> Rejected:
         return Rejected([Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})])
 
@@ -497,12 +536,13 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
         if col_index(last_col) + 1 > limits.max_cols:
             raise too_many_cols(col_index(last_col) + 1)
     budget = limits.max_rows * limits.max_cols
-    prefixed = bool(_PREFIXED_TAG.search(xml))
+    prefixed = unusual and bool(_PREFIXED_TAG.search(xml))
     if prefixed:  # prefixed elements: count with the regex, stopping at the budget
         cells = _count_upto(_CELL_TAG, xml, budget)
         rows = _count_upto(_ROW_TAG, xml, limits.max_rows)
     else:  # the usual case, counted in C: an upper bound first (it also counts <col, <rowBreaks...)
-        cells = xml.count(b"<c")
+        # a cell takes at least 4 bytes (<c/>), so a small sheet cannot hold too many
+        cells = xml.count(b"<c") if len(xml) > 4 * budget else 0
         if cells > budget:
             cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
         rows = xml.count(b"<row")
@@ -512,6 +552,8 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
         raise Rejected([Problem("file.too_many_cells", file, sheet, params={"limit": budget})])
     if rows > limits.max_rows:
         raise too_many_rows(f">{limits.max_rows}")
+    if not unusual:
+        return
     if b"&" in xml and _word_search(_ESCAPED_SCAN, xml):
         raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "escaped cell reference"})])
     hit = _word_search(_pattern(limits), xml)
@@ -544,12 +586,13 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
             raise too_many_cols(col + 1, row)
 
 
-def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None
+def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None, unusual: bool = True
                    ) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
     """Find formula and error cells by position, and the declared dimension (rows, cols).
 
     Returns {(row, col0): ("formula"|"error", value)}. Calamine hides formulas behind their
     cached values (or an empty string when there is none), so this is how they are caught.
+    `unusual=False` (_survey()'s verdict) says the sheet has neither.
     """
     special: dict[tuple[int, int], tuple[str, str]] = {}
     dim = None
@@ -558,7 +601,7 @@ def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None
         last_col = m.group(3) or m.group(1)
         last_row = m.group(4) or m.group(2)
         dim = (int(last_row), col_index(last_col.decode()) + 1)
-    if not _FORMULA_RE.search(xml) and not _word_search(_TYPE_E_SCAN, xml):
+    if not unusual or (not _FORMULA_RE.search(xml) and not _word_search(_TYPE_E_SCAN, xml)):
         return special, dim
     row, col = 0, -1
     for kind, attrs, end, empty in _tags(xml, file, sheet):
@@ -596,8 +639,9 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
         xml = pkg.part(part)
     except Exception as exc:
         raise Rejected([Problem("file.zip_bad", pkg.file, sheet=sheet, params={"detail": f"{part or sheet}: {type(exc).__name__}"})]) from None
-    check_sheet_shape(xml, pkg.file, sheet, limits)
-    special, _dim = scan_sheet_xml(xml, pkg.file, sheet)
+    unusual = _survey(xml, limits)
+    check_sheet_shape(xml, pkg.file, sheet, limits, unusual)
+    special, _dim = scan_sheet_xml(xml, pkg.file, sheet, unusual)
     del xml
     from python_calamine import CalamineWorkbook  # only now: the container and the sheet passed
 

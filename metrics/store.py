@@ -273,19 +273,24 @@ class Store:
             cur.execute("CHECKPOINT")
 
     @contextmanager
-    def bulk_writes(self) -> Iterator[None]:
+    def bulk_writes(self, threads: int | None = None) -> Iterator[None]:
         """Many write transactions in a row (a national batch): write the data file once at the end.
 
         By default DuckDB checkpoints whenever the write-ahead log passes 16 MB, which during a
-        batch of thousands of files rewrites the same tables over and over.
+        batch of thousands of files rewrites the same tables over and over. `threads` caps
+        DuckDB's threads meanwhile (when other processes already keep the cores busy).
         """
         with self.cursor() as cur:
             cur.execute("SET checkpoint_threshold = '1GB'")
+            if threads is not None:
+                cur.execute("SET threads = ?", [int(threads)])
         try:
             yield
         finally:
             with self.cursor() as cur:
                 cur.execute("RESET checkpoint_threshold")
+                if threads is not None:
+                    cur.execute("RESET threads")
             self.checkpoint()
 
     # ------------------------------------------------------------------ settings
@@ -1185,9 +1190,9 @@ scored AS (
     SELECT a.city_code, a.year, a.fw_seq, any_value(cy.pairs) AS pairs,
            sum(fd.weight * a.value) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL)
              / sum(fd.weight) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL) AS index,
-           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'dimension') AS dl,
-           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'pillar') AS pl,
-           list({'c': a.code, 'v': a.value}) FILTER (WHERE a.kind = 'subpillar') AS sl,
+           list({'c': a.code, 'v': a.value} ORDER BY a.code) FILTER (WHERE a.kind = 'dimension') AS dl,
+           list({'c': a.code, 'v': a.value} ORDER BY a.code) FILTER (WHERE a.kind = 'pillar') AS pl,
+           list({'c': a.code, 'v': a.value} ORDER BY a.code) FILTER (WHERE a.kind = 'subpillar') AS sl,
            sum(a.n) FILTER (WHERE a.kind = 'total') AS indicators,
            sum(a.missing) FILTER (WHERE a.kind = 'total') AS missing,
            sum(a.answered) FILTER (WHERE a.kind = 'total') AS answered
@@ -1195,6 +1200,8 @@ scored AS (
     LEFT JOIN fw_dimensions fd ON a.kind = 'dimension' AND fd.fw_seq = a.fw_seq AND fd.code = a.code
     GROUP BY a.city_code, a.year, a.fw_seq)
 """
+# (The breakdown lists are ordered by code so that a rebuild gives the same rows whatever
+# the number of threads.)
 # (Each CTE above is read once: a UNION ALL over several references to one large CTE made
 # DuckDB 1.5.5 hang on national-size data.)
 

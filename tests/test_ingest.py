@@ -4,6 +4,8 @@ import io
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes
@@ -204,3 +206,121 @@ def test_not_a_spreadsheet_by_content_not_name(mini):
     assert p.key == "file.unknown_type"
     p = only(reject(mini, b"PK\x03\x04 truncated zip", "x.xlsx"))
     assert p.key == "file.zip_bad"
+
+
+def test_level_of_only_spaces_with_text_is_refused_not_dropped(mini):
+    # a level cell holding only spaces is unanswered: its evidence must not vanish silently
+    p = only(reject(mini, (HEAD + "0101,01,2023,G1,  ,bukti tanpa level,\n").encode()))
+    assert (p.key, p.row, p.column) == ("cell.level_missing_with_text", 2, "level")
+
+
+# ----------------------------------------------------------------------------------------------
+# A template's rows are validated column by column first (ingest._template_fast); whatever it
+# accepts, the row-by-row path must accept identically, and whatever it cannot vouch for goes to
+# the row-by-row path, which reports the problems.
+
+@pytest.fixture(scope="module")
+def template_case(tmp_path_factory):
+    from metrics.ingest import TemplateRows, load_context, read_records
+    from tests.conftest import make_mini_store
+    from tools import fuzz
+
+    store = make_mini_store(tmp_path_factory.mktemp("tpl") / "tpl.duckdb")
+    data = fuzz.seed_files(store)["template.xlsx"]
+    kind, sheet, rows, _delimiter, fixed = read_records(data, "t.xlsx")
+    assert kind == "assessment" and isinstance(rows, TemplateRows) and len(rows) >= 2
+    fw, _seq = store.frameworks()[0]
+    codes = [i.code for i in fw.indicators] + ["ZZ-9", "", " G1 "]
+    yield load_context(store), sheet, rows, fixed, codes
+    store.close()
+
+
+def _outcome(case, rows, fixed=None, fast=True):
+    from metrics.errors import Rejected
+    from metrics.ingest import validate
+
+    ctx, sheet, _rows, base_fixed, _codes = case
+    try:
+        return "accepted", validate("assessment", "t.xlsx", sheet, rows, ctx, fixed or base_fixed, fast=fast)
+    except Rejected as exc:
+        return "rejected", exc.problems
+
+
+def test_template_fast_path_is_taken_and_agrees(template_case, monkeypatch):
+    from metrics import ingest
+
+    _ctx, _sheet, rows, _fixed, _codes = template_case
+    taken = []
+    real = ingest._template_fast
+    monkeypatch.setattr(ingest, "_template_fast", lambda *a: taken.append(real(*a)) or taken[-1])
+    fast = _outcome(template_case, rows)
+    assert taken and taken[0] is not None, "the seed template should pass column by column"
+    assert fast == _outcome(template_case, rows, fast=False)
+    assert fast[0] == "accepted" and len(fast[1][0].rows) == len(rows)
+
+
+CELL_VALUES = {
+    "code": st.one_of(st.sampled_from([None, True, 1.0, 0, "   "]), st.text(max_size=6)),
+    "level": st.sampled_from([0.0, 1.0, 4.0, 4, "2", " 3 ", 5.0, -1.0, 3.5, "3,5", "", None, "  ", True, False,
+                              "tiga", 1e20]),
+    "evidence": st.one_of(st.sampled_from(["", "  ", None, 2.0, True, "x" * 4001, " " + "y" * 4000 + " "]),
+                          st.text(max_size=8)),
+    "note": st.sampled_from(["", "catatan", None, 0.0, False, "z" * 4001]),
+}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_template_fast_path_matches_row_by_row(template_case, data):
+    from dataclasses import replace
+
+    _ctx, _sheet, rows, fixed, codes = template_case
+    n = len(rows)
+    cols = {f: list(getattr(rows, f)) for f in ("code", "level", "evidence", "note")}
+    for _ in range(data.draw(st.integers(0, 4))):
+        f = data.draw(st.sampled_from(sorted(cols)))
+        i = data.draw(st.integers(0, n - 1))
+        value = data.draw(st.one_of(st.sampled_from(codes), CELL_VALUES[f]) if f == "code" else CELL_VALUES[f])
+        cols[f][i] = value
+    changed = replace(rows, **cols)
+    fixed2 = dict(fixed)
+    if data.draw(st.booleans()):
+        fixed2[data.draw(st.sampled_from(["city_code", "opd_code", "year", "framework"]))] = data.draw(
+            st.sampled_from(["9999", "03", 1999, "lain", ""]))
+    assert _outcome(template_case, changed, fixed2) == _outcome(template_case, changed, fixed2, fast=False)
+
+
+def test_batch_ingest_restores_gc_and_duckdb_threads(mini, tmp_path, monkeypatch):
+    """A batch pauses the cyclic GC and caps DuckDB's threads while workers parse; both come back."""
+    import gc
+    import sys
+    import types
+
+    from metrics import ingest
+
+    # Worker processes re-import the parent's __main__ by its path; after an AppTest run in this
+    # process that is a dashboard page. `python -m metrics` (the real caller) has no such path.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    (tmp_path / "a.csv").write_bytes((HEAD + "0101,01,2023,G1,3,,\n").encode())
+    (tmp_path / "b.csv").write_bytes((HEAD + "0101,01,2023,G2,2,,\n").encode())
+
+    def threads():
+        with mini.cursor() as cur:
+            return cur.execute("SELECT current_setting('threads')").fetchone()[0]
+
+    before = threads()
+    seen = []
+    real = ingest.store_parsed
+    monkeypatch.setattr(ingest, "store_parsed", lambda *a, **k: seen.append((gc.isenabled(), threads())) or real(*a, **k))
+    results = ingest.ingest_paths(mini, SYSTEM, [tmp_path], workers=2)
+    assert [r.status for r in results] == ["accepted", "accepted"]
+    assert seen == [(False, 1)]
+    assert gc.isenabled() and threads() == before
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest, "store_parsed", boom)
+    with pytest.raises(RuntimeError):
+        ingest.ingest_paths(mini, SYSTEM, [tmp_path], workers=1)
+    assert gc.isenabled() and threads() == before
