@@ -560,13 +560,13 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
 
     # a template's city, OPD and year come from its info block: one verdict for every row
     fixed_unit = check_unit(fixed["city_code"], fixed["opd_code"], fixed["year"]) if fixed is not None else None
-    if (fast and isinstance(records, TemplateRows) and kind == "assessment" and not problems
-            and not fixed_unit[0] and fixed_unit[4] is not None and fixed_unit[6] is not None):
-        fw = fixed_unit[6]
-        sub = _template_fast(records, fixed_unit, lambda raw: check_level(raw, fw.scale_min, fw.scale_max),
-                             max_text)
-        if sub is not None:
-            return [sub]
+    if fast and isinstance(records, TemplateRows) and kind == "assessment" and not problems:
+        unit_found, _stop, _city, _opd, unit_opd, _year, unit_fw, _seq = fixed_unit
+        if not unit_found and unit_opd is not None and unit_fw is not None:
+            sub = _template_fast(records, fixed_unit,
+                                 lambda raw: check_level(raw, unit_fw.scale_min, unit_fw.scale_max), max_text)
+            if sub is not None:
+                return [sub]
     for rec in records:
         v = rec.values
         if fixed_unit is not None:

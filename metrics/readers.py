@@ -521,6 +521,7 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
     """
     if unusual is None:
         unusual = _survey(xml, limits)
+
     def too_many_rows(n: object) -> Rejected:
         return Rejected([Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})])
 
