@@ -197,7 +197,7 @@ def restore_to_new_file(store, user: User, data: bytes, name: str) -> RestoreRes
         src = Path(tmp) / "backup.zip"
         src.write_bytes(data)
         restore_backup(src, target)
-    restored = Store(target)
+    restored = Store(target, memory_limit=store.memory_limit)  # checked in this process: same budget
     try:
         counts = restored.counts()
         chain_ok = not audit_chain.verify_chain(restored.audit_rows())

@@ -187,8 +187,11 @@ class Store:
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False,
-                 migrate: bool = True) -> None:
+                 migrate: bool = True, memory_limit: str | None = None) -> None:
+        """`memory_limit` (e.g. "256MB") caps DuckDB's buffer pool, for a process with a memory
+        budget: DuckDB then evicts cached table data instead of growing (see docs/performance.md)."""
         self.path = resolve_db_path(path)
+        self.memory_limit = memory_limit
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -200,6 +203,10 @@ class Store:
                     "process at a time). Stop the other dashboard or command and try again."
                 ) from None
             raise
+        if memory_limit:
+            # set on the open database, not as a connect option: DuckDB refuses a second
+            # connection to a file that another one opened with different options
+            self.conn.execute("SET memory_limit = ?", [memory_limit])
         self._write_lock = threading.RLock()
         self._fw_cache: dict[int, Framework] = {}
         # per open transaction (keyed by cursor): city-years whose score tables need rebuilding,

@@ -75,3 +75,31 @@ def test_no_secrets_in_the_repository():
             if rel.startswith((".venv/", "node_modules/")):
                 continue
             assert rel in [line.strip() for line in ignored], f"{rel} would be committed"
+
+
+def test_dashboard_caps_duckdb_memory(tmp_path, monkeypatch):
+    """The dashboard's DuckDB runs under a memory cap (ui.shell.DUCKDB_MEMORY, overridable), so a
+    national framework load keeps the server process under its 600 MB budget."""
+    import streamlit as st
+
+    from tests.conftest import make_mini_store
+    from ui import shell
+
+    for name in ("capped.duckdb", "other.duckdb"):
+        make_mini_store(tmp_path / name).close()
+    monkeypatch.setenv("SMARTCITY_DB", str(tmp_path / "capped.duckdb"))
+    monkeypatch.delenv("SMARTCITY_DUCKDB_MEMORY", raising=False)
+
+    def limit() -> str:
+        with shell.get_store().cursor() as cur:
+            return cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    st.cache_resource.clear()
+    try:
+        assert shell.DUCKDB_MEMORY == "256MB" and limit() == "244.1 MiB"  # DuckDB shows MiB
+        # (DuckDB opens a file once per process and configuration: the override gets its own file)
+        monkeypatch.setenv("SMARTCITY_DB", str(tmp_path / "other.duckdb"))
+        monkeypatch.setenv("SMARTCITY_DUCKDB_MEMORY", "100MB")
+        assert limit() == "95.3 MiB"
+    finally:
+        st.cache_resource.clear()

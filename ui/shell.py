@@ -18,10 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
 
 
+# The dashboard process must stay under 600 MB: DuckDB's buffer pool is capped, or rebuilding the
+# score tables after a national framework load takes the server from ~320 to 645 MB (539 MB with
+# this cap; benchmarks/pages.py measures it). $SMARTCITY_DUCKDB_MEMORY overrides it.
+DUCKDB_MEMORY = "256MB"
+
+
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
     # One DuckDB connection per process; every read and write takes its own cursor from it.
-    return Store(path)
+    return Store(path, memory_limit=os.environ.get("SMARTCITY_DUCKDB_MEMORY") or DUCKDB_MEMORY)
 
 
 def get_store() -> Store:
