@@ -142,6 +142,31 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return cur, peak
 
 
+def open_signed_in(pw, url: str, username: str, password: str, chromium: Path = CHROMIUM,
+                   timeout_ms: int = 120_000, **page_kw):
+    """A fresh headless Chromium page on the served app, signed in through the real login form.
+
+    Returns (browser, page, nav, external): `external` collects every request that left the app.
+    Shared by the browser benchmark and tests/test_e2e_browser.py.
+    """
+    from playwright.sync_api import expect
+
+    from ui.text import T
+
+    browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", **page_kw)
+    external: list[str] = []
+    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
+            else None)
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_label(T["login.username"]["id"]).fill(username)
+    page.get_by_label(T["login.password"]["id"]).fill(password)
+    page.get_by_role("button", name=T["login.submit"]["id"]).click()
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=timeout_ms)
+    return browser, page, nav, external
+
+
 def browser_probe(db: str, username: str, password: str, repeat: int, framework: str | None = None) -> dict:
     """Serve the dashboard, drive it with Chromium, return timings and the server's memory.
 
@@ -155,14 +180,7 @@ def browser_probe(db: str, username: str, password: str, repeat: int, framework:
     with served_dashboard(db, Path(db).with_suffix(".streamlit.log")) as (url, proc):
         result["rss_idle_mb"] = _rss_mb(proc.pid)[0]
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID")
-            page.goto(url, wait_until="domcontentloaded")
-            page.get_by_label(T["login.username"]["id"]).fill(username)
-            page.get_by_label(T["login.password"]["id"]).fill(password)
-            page.get_by_role("button", name=T["login.submit"]["id"]).click()
-            nav = page.locator('[data-testid="stSidebarNav"]')
-            expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=120_000)
+            browser, page, nav, _external = open_signed_in(pw, url, username, password)
 
             def idle():
                 page.wait_for_timeout(200)

@@ -9,6 +9,7 @@ scoring without deleting it.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import os
@@ -317,16 +318,18 @@ def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
 # spaces, dots or dashes; text without such a run cannot hold a NIK/KK number. `re`'s \d on str
 # is any Unicode decimal digit, hence RE2's \p{Nd}; RE2 runs this over a whole sheet ~3x faster.
 _NIK_CANDIDATE = rb"\p{Nd}[\p{Nd} .\-]{15}"
-_NIK_SCAN: list = []
+
+
+@functools.cache
+def _nik_scan():
+    import re2  # only when a file is read
+
+    return re2.compile(_NIK_CANDIDATE)
 
 
 def _nik_candidate(text: str) -> bool:
-    if not _NIK_SCAN:
-        import re2
-
-        _NIK_SCAN.append(re2.compile(_NIK_CANDIDATE))
     # surrogatepass: a stray surrogate is no digit, and must not turn the check into a crash
-    return _NIK_SCAN[0].search(text.encode("utf-8", "surrogatepass")) is not None
+    return _nik_scan().search(text.encode("utf-8", "surrogatepass")) is not None
 
 
 def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]) -> None:

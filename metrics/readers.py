@@ -24,6 +24,7 @@ their header) is surfaced so the ingest layer can refuse it with a position.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import struct
@@ -251,21 +252,21 @@ _SURVEY_PARTS = (
     rb"t" + _WS + rb"*=" + _WS + rb"*[\"']e[\"']",  # _TYPE_E_SCAN
     rb"r" + _WS + rb"*=" + _WS + rb"*[\"'][^\"'<>]*&",  # _ESCAPED_SCAN
 )
-_SURVEY_CACHE: dict[Limits, object] = {}
+
+
+@functools.cache
+def _survey_pattern(limits: Limits):
+    import re2  # only when a workbook is read
+
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    return re2.compile(b"|".join((*_SURVEY_PARTS, _beyond_source(limits, _WS))), options)
 
 
 def _survey(xml: bytes, limits: Limits) -> bool:
     """False when the sheet certainly needs none of the exact scans (see _SURVEY_PARTS)."""
-    rx = _SURVEY_CACHE.get(limits)
-    if rx is None:
-        import re2
-
-        options = re2.Options()
-        options.encoding = re2.Options.Encoding.LATIN1
-        options.never_capture = True
-        source = b"|".join((*_SURVEY_PARTS, _beyond_source(limits, _WS)))
-        rx = _SURVEY_CACHE[limits] = re2.compile(source, options)
-    return rx.search(xml) is not None
+    return _survey_pattern(limits).search(xml) is not None
 
 
 @dataclass

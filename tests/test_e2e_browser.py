@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.pages import CHROMIUM, CHROMIUM_ARGS, served_dashboard
+from benchmarks.pages import CHROMIUM, open_signed_in, served_dashboard
 from metrics import scoring
 from metrics.demo import DEMO_PASSWORD
 from metrics.store import Store
@@ -88,34 +88,13 @@ def _screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
-def _open_signed_in(pw, chromium, url: str, username: str, **page_kw):
-    """A fresh headless Chromium page on the app, signed in through the real login form.
-
-    Returns (browser, page, nav, external): `external` collects every request that left the app.
-    """
-    from playwright.sync_api import expect
-
-    browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
-    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", **page_kw)
-    external: list[str] = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
-            else None)
-    page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label(T["login.username"]["id"]).fill(username)
-    page.get_by_label(T["login.password"]["id"]).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=T["login.submit"]["id"]).click()
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=30_000)
-    return browser, page, nav, external
-
-
 def test_read_pages_render_in_chromium(chromium, served_app):
     from playwright.sync_api import expect, sync_playwright
 
     url, expected = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser, page, nav, external = _open_signed_in(pw, chromium, url, "walikota")  # the mayor's office
+        browser, page, nav, external = open_signed_in(pw, url, "walikota", DEMO_PASSWORD, chromium, 30_000)  # the mayor's office
 
         for name in READ_PAGES:
             title_key = {"drilldown": "page.drilldown"}.get(name, f"page.{name}")
@@ -165,7 +144,7 @@ def test_opd_operator_uploads_a_filled_template(chromium, served_app):
     url, _ = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser, page, nav, _ = _open_signed_in(pw, chromium, url, "opd.kominfo", accept_downloads=True)
+        browser, page, nav, _ = open_signed_in(pw, url, "opd.kominfo", DEMO_PASSWORD, chromium, 30_000, accept_downloads=True)
         nav.get_by_text(T["page.upload"]["id"], exact=True).click()
         expect(page.get_by_role("heading", name=T["upload.title"]["id"], level=1)).to_be_visible(timeout=30_000)
         _wait_idle(page)
@@ -203,7 +182,7 @@ def test_governance_and_entry_pages_render_for_the_admin(chromium, served_app):
     url, _ = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser, page, nav, external = _open_signed_in(pw, chromium, url, "admin")
+        browser, page, nav, external = open_signed_in(pw, url, "admin", DEMO_PASSWORD, chromium, 30_000)
         for name in WRITE_PAGES:
             nav.get_by_text(T[f"page.{name}"]["id"], exact=True).click()
             expect(page.get_by_role("heading", name=T[f"{name}.title"]["id"], level=1)).to_be_visible(
