@@ -399,7 +399,8 @@ def _template_records(pkg, file: str, limits: Limits):
     body, numbers = [], []
     for r1 in range(tpl.FIRST_DATA_ROW, len(rows) + 1):
         raw = rows[r1 - 1]
-        if raw.count("") + raw.count(None) == len(raw):  # an empty row, counted in C
+        # an empty row, counted in C; a filled indicator code already says it is not
+        if (not raw or raw[0] in ("", None)) and raw.count("") + raw.count(None) == len(raw):
             continue
         body.append(raw)
         numbers.append(r1)

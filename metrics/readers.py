@@ -29,10 +29,13 @@ import io
 import re
 import struct
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from posixpath import dirname, join, normpath
+
+# zlib's API on zlib-ng: every workbook part is inflated and CRC-checked here, and zlib-ng does
+# that about twice as fast as the system zlib (a national batch inflates 4 GB)
+from zlib_ng import zlib_ng as zlib
 
 from metrics.errors import Problem, Rejected
 
@@ -176,6 +179,8 @@ _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _XML_DECL_ENC = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory entry, 46 bytes
+_END_RECORD = struct.Struct("<IHHHHIIH")  # end of central directory, 22 bytes
 _LOCAL_SIG = 0x04034B50
 _EOCD_SIG = b"PK\x05\x06"
 
@@ -383,6 +388,30 @@ def _check_encoding(head: bytes, file: str, name: str) -> None:
             "part": name, "encoding": m.group(1).decode("ascii", "replace")[:40]})])
 
 
+def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
+    """A zip of `parts`, uncompressed, for the parser: nothing in it but the verified entries.
+
+    Written here rather than with zipfile, which costs a national batch about 2 CPU-seconds
+    re-computing every CRC that _entry_chunks has just checked. The container is the plainest
+    the format allows: stored entries, one fixed date, UTF-8 names, no extra fields. Its size is
+    bounded by Limits.max_unzipped (50 MB) and max_entries (100), far from zip64's limits.
+    """
+    out: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for name, content in parts.items():
+        raw = name.encode("utf-8")
+        crc, size = crcs[name], len(content)
+        # version 2.0; bit 11: the name is UTF-8; method 0: stored; time 00:00, date 1980-01-01
+        out += (_LOCAL_HEADER.pack(_LOCAL_SIG, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw), 0), raw, content)
+        central += (_CENTRAL_HEADER.pack(0x02014B50, 20, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw),
+                                         0, 0, 0, 0, 0, offset), raw)
+        offset += _LOCAL_HEADER.size + len(raw) + size
+    directory = b"".join(central)
+    end = _END_RECORD.pack(0x06054B50, 0, 0, len(parts), len(parts), len(directory), offset, 0)
+    return b"".join((*out, directory, end))
+
+
 def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPackage:
     """Check the zip container and every part; refuse before any spreadsheet parser runs."""
     from defusedxml import ElementTree as SafeET  # defused: refuses entities, never fetches
@@ -415,30 +444,24 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     # verified bytes (uncompressed) for the parser. Any DTD in any part is refused: no
     # legitimate workbook needs one, and it is how entity-expansion and external-entity attacks
     # get in; the scan covers every entry, since a sheet may live under any name the rels give.
-    out = io.BytesIO()
     parts: dict[str, bytes] = {}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zclean:
-        for info in infos:
-            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_STORED
-            zi.file_size = info.file_size
-            if info.is_dir():
-                zclean.writestr(zi, b"")
-                continue
-            tail = b""
-            chunks = []
-            for chunk in _entry_chunks(data, info, file, limits):
-                if not chunks:
-                    _check_encoding(chunk[:256], file, info.filename)
-                # every DTD opens with "<!"; a C-level byte search skips the regex on the rest
-                if (b"!" in chunk or b"!" in tail) and _DTD_RE.search(tail + chunk):
-                    raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
-                tail = chunk[-16:]
-                chunks.append(chunk)
-            content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            zclean.writestr(zi, content)
-            parts[info.filename] = content
-    clean = out.getvalue()
+    crcs: dict[str, int] = {}
+    for info in infos:
+        if info.is_dir():
+            continue  # a folder entry holds nothing a parser reads
+        tail = b""
+        chunks = []
+        for chunk in _entry_chunks(data, info, file, limits):
+            if not chunks:
+                _check_encoding(chunk[:256], file, info.filename)
+            # every DTD opens with "<!"; a C-level byte search skips the regex on the rest
+            if (b"!" in chunk or b"!" in tail) and _DTD_RE.search(tail + chunk):
+                raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
+            tail = chunk[-16:]
+            chunks.append(chunk)
+        parts[info.filename] = b"" if not chunks else chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        crcs[info.filename] = info.CRC  # _entry_chunks checked the content against it
+    clean = _stored_zip(parts, crcs)
 
     if "xl/workbook.xml" not in names:
         raise _zip_bad(file, "xl/workbook.xml missing")
@@ -653,7 +676,7 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
         rows = sh.to_python(skip_empty_area=False)  # starts at A1, so indexes match the sheet
         if len(rows) > limits.max_rows:
             raise Rejected([Problem("file.too_many_rows", pkg.file, sheet=sheet, params={"n": len(rows), "limit": limits.max_rows})])
-        width = max((len(r) for r in rows), default=0)
+        width = max(map(len, rows), default=0)
         if width > limits.max_cols:
             raise Rejected([Problem("file.too_many_cols", pkg.file, sheet=sheet, params={"n": width, "limit": limits.max_cols})])
         # calamine gives 0-based ((r0, c0), (r1, c1)); keep it 0-based, callers add 1 for display
@@ -670,6 +693,8 @@ def stray_cells(rows: list[list[object]], width: int, first_row: int, file: str,
 
     Such cells are not read by anything, so a value typed there would otherwise vanish silently.
     """
+    if max(map(len, rows[first_row - 1:]), default=0) <= width:
+        return  # no row reaches past the last column (calamine's grid is usually exactly that wide)
     problems = []
     for r1 in range(first_row, len(rows) + 1):
         row = rows[r1 - 1]

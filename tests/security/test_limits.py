@@ -62,6 +62,27 @@ def test_damaged_crc_is_refused(mini):
     assert keys(r) == {"file.zip_bad"} and "CRC" in r.problems[0].params["detail"]
 
 
+def test_repacked_container_holds_exactly_the_verified_parts():
+    """The zip the parsers read is written by hand (readers._stored_zip): zipfile must read it
+    back entry for entry, CRCs included, with a non-ASCII name, an empty part and a folder."""
+    import io
+    import zipfile
+
+    from metrics.readers import open_xlsx
+    from tests.security.conftest import build_zip, zip_parts
+
+    parts = zip_parts(good_xlsx())
+    parts["xl/media/"] = b""  # a folder entry: dropped, it holds nothing
+    parts["docProps/catatan-ê.xml"] = "<?xml version='1.0' encoding='UTF-8'?><x>é</x>".encode()
+    parts["customXml/empty.xml"] = b""
+    pkg = open_xlsx(build_zip(parts), "repack.xlsx")
+    zf = zipfile.ZipFile(io.BytesIO(pkg.data))
+    assert zf.testzip() is None  # every CRC in the new container matches its content
+    expected = {n: c for n, c in parts.items() if not n.endswith("/")}
+    assert {i.filename: zf.read(i) for i in zf.infolist()} == expected == pkg.parts
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+
+
 def test_limits_are_configurable_and_enforced_exactly(mini):
     # the same valid workbook passes at its own size and is refused one byte below it
     data = good_xlsx()
