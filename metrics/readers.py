@@ -180,8 +180,9 @@ _XML_DECL_ENC = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\
 _UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory entry, 46 bytes
-_END_RECORD = struct.Struct("<IHHHHIIH")  # end of central directory, 22 bytes
+_END_RECORD = struct.Struct("<4sHHHHIIH")  # end of central directory, 22 bytes
 _LOCAL_SIG = 0x04034B50
+_CENTRAL_SIG = 0x02014B50
 _EOCD_SIG = b"PK\x05\x06"
 
 
@@ -232,13 +233,9 @@ def _beyond_source(limits: Limits, ws: bytes = rb"\s") -> bytes:
     return rb"r" + ws + rb"*=" + ws + rb"*" + q + rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))" + q
 
 
-_PATTERN_CACHE: dict[Limits, re.Pattern] = {}
-
-
+@functools.cache
 def _pattern(limits: Limits) -> re.Pattern:
-    if limits not in _PATTERN_CACHE:
-        _PATTERN_CACHE[limits] = re.compile(_beyond_source(limits))
-    return _PATTERN_CACHE[limits]
+    return re.compile(_beyond_source(limits))
 
 
 # re's \s, spelled out for RE2, whose \s lacks \v
@@ -404,11 +401,11 @@ def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
         crc, size = crcs[name], len(content)
         # version 2.0; bit 11: the name is UTF-8; method 0: stored; time 00:00, date 1980-01-01
         out += (_LOCAL_HEADER.pack(_LOCAL_SIG, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw), 0), raw, content)
-        central += (_CENTRAL_HEADER.pack(0x02014B50, 20, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw),
+        central += (_CENTRAL_HEADER.pack(_CENTRAL_SIG, 20, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw),
                                          0, 0, 0, 0, 0, offset), raw)
         offset += _LOCAL_HEADER.size + len(raw) + size
     directory = b"".join(central)
-    end = _END_RECORD.pack(0x06054B50, 0, 0, len(parts), len(parts), len(directory), offset, 0)
+    end = _END_RECORD.pack(_EOCD_SIG, 0, 0, len(parts), len(parts), len(directory), offset, 0)
     return b"".join((*out, directory, end))
 
 

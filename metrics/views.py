@@ -109,10 +109,6 @@ def _scale(fw: Framework, lang: str) -> Scale:
     return Scale(fw.scale_min, fw.scale_max, tuple(bands), fw.missing)
 
 
-def _band(scale: Scale | None, value: float | None) -> BandView | None:
-    return scale.band(value) if scale is not None else None
-
-
 def _has_data(cs: scoring.CityScore | None) -> bool:
     """A city-year has data when at least one indicator has a level (answer, metric or verification).
 
@@ -250,9 +246,9 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
          for p in scoring.priorities(fw, levels, TOP_PRIORITIES)],
         columns=["code", "name", "dimension", "pillar", "level", "gain"])
     return Overview(
-        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, _band(scale, cs.index),
+        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, scale.band(cs.index),
         prev.year if prev else None, prev.index if prev else None,
-        _band(_scale(prev_fw, lang), prev.index) if prev else None,
+        _scale(prev_fw, lang).band(prev.index) if prev else None,
         prev.framework_id if prev else None,
         (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
         dims, pillars, cs.completeness, cs.answered, cs.pairs, cs.indicators, cs.missing,
@@ -688,7 +684,7 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
                    for p in fw.pillars if p.code in cs.pillars],
     }
     index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
-    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, _band(scale, cs.index), index_formula,
+    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, scale.band(cs.index), index_formula,
                      groups, table, cs.missing, cs.indicators)
 
 
@@ -937,7 +933,7 @@ def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user:
                              "value": (sum(x * v for x, v in vals) / w) if w else None, "weight": w,
                              "n": len(vals)})
     return Matrix(
-        "ok", city, name, year, scale, fw.id, cs.index, _band(scale, cs.index),
+        "ok", city, name, year, scale, fw.id, cs.index, scale.band(cs.index),
         tuple((d.code, dim_names[d.code]) for d in fw.dimensions),
         tuple((p.code, pil_names[p.code]) for p in fw.pillars),
         pd.DataFrame(city_rows, columns=["dimension", "dimension_name", "pillar", "pillar_name", "value", "weight",
