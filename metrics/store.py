@@ -312,20 +312,28 @@ class Store:
 
     # ------------------------------------------------------------------ audit
 
+    @staticmethod
+    def _chained(cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[tuple]:
+        """Audit rows for `entries`, in order, each hash-chained to the one before (the last
+        stored row first): the one place that computes the chain, for one row or many."""
+        last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        next_id = (last[0] + 1) if last else 1
+        prev = last[1] if last else audit_chain.GENESIS
+        rows = []
+        for n, (action, obj, before, after) in enumerate(entries):
+            at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            b, a = audit_chain.canonical(before), audit_chain.canonical(after)
+            h = audit_chain.row_hash(prev, next_id + n, at, user.username, action, obj, b, a)
+            rows.append((next_id + n, at, user.username, action, obj, b, a, prev, h))
+            prev = h
+        return rows
+
     def write_audit(self, cur, user: User, action: str, obj: str, before: object = None,
                     after: object = None) -> int:
         """Append one hash-chained audit row inside the caller's transaction."""
-        last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        new_id = (last[0] + 1) if last else 1
-        prev = last[1] if last else audit_chain.GENESIS
-        at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        b, a = audit_chain.canonical(before), audit_chain.canonical(after)
-        h = audit_chain.row_hash(prev, new_id, at, user.username, action, obj, b, a)
-        cur.execute(
-            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [new_id, at, user.username, action, obj, b, a, prev, h],
-        )
-        return new_id
+        (row,) = self._chained(cur, user, [(action, obj, before, after)])
+        cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
+        return row[0]
 
     def write_audit_many(self, cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[int]:
         """Append one hash-chained audit row per (action, object, before, after), in order, in one go."""
@@ -333,23 +341,13 @@ class Store:
 
         if not entries:
             return []
-        last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        next_id = (last[0] + 1) if last else 1
-        prev = last[1] if last else audit_chain.GENESIS
-        cols: dict[str, list] = {k: [] for k in ("id", "logged_at", "username", "action", "object", "before",
-                                                   "after", "prev_hash", "hash")}
-        for n, (action, obj, before, after) in enumerate(entries):
-            at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-            b, a = audit_chain.canonical(before), audit_chain.canonical(after)
-            h = audit_chain.row_hash(prev, next_id + n, at, user.username, action, obj, b, a)
-            for k, v in zip(cols, (next_id + n, at, user.username, action, obj, b, a, prev, h)):
-                cols[k].append(v)
-            prev = h
-        tbl = pa.table({k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in cols.items()})
+        cols = list(zip(*self._chained(cur, user, entries)))
+        names = ("id", "logged_at", "username", "action", "object", "before", "after", "prev_hash", "hash")
+        tbl = pa.table({k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in zip(names, cols)})
         cur.register("_new_audit", tbl)
         cur.execute("INSERT INTO audit SELECT * FROM _new_audit")
         cur.unregister("_new_audit")
-        return cols["id"]
+        return list(cols[0])
 
     def audit_rows(self) -> list[audit_chain.AuditRow]:
         with self.cursor() as cur:

@@ -15,7 +15,7 @@ from metrics.audit import verify_chain
 from metrics.auth import SYSTEM
 from metrics.backup import make_backup
 from metrics.governance import load_registry_bytes, set_period, verify
-from metrics.ingest import ingest_bytes
+from metrics.ingest import ingest_bytes, ingest_paths
 from tests.conftest import ASSESS_CSV, ROOT
 
 
@@ -61,6 +61,24 @@ def test_every_action_writes_exactly_one_chained_row(mini, tmp_path):
     # count actions vs audit rows, per action name
     tail = [r.action for r in rows[-len(actions):]]
     assert tail == [e for _, e, _ in actions]
+
+
+def test_a_batch_stored_in_one_transaction_chains_one_row_per_file(mini, tmp_path):
+    # several files in one transaction go through the many-rows writer: each row must still
+    # point at the one before it, the first at the row already stored
+    users.add_user(mini, SYSTEM, "sebelum", "Sandi-Panjang-1", "viewer")
+    names = []
+    for level in (1, 2, 3):
+        name = f"batch-{level}.csv"
+        (tmp_path / name).write_bytes(ASSESS_CSV.replace(b";G1;3;", f";G1;{level};".encode()))
+        names.append(name)
+    n = mini.audit_count()
+    results = ingest_paths(mini, SYSTEM, [tmp_path], workers=1)
+    assert [r.status for r in results] == ["accepted"] * 3
+    rows = mini.audit_rows()
+    assert [(r.action, r.object) for r in rows[n:]] == [("submission.create", f"file:{f}") for f in names]
+    assert [r.prev_hash for r in rows[n:]] == [r.hash for r in rows[n - 1:-1]]
+    assert verify_chain(rows) == []
 
 
 def test_the_store_has_no_way_to_change_an_audit_row():
