@@ -121,31 +121,31 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import duckdb
 
-    con = duckdb.connect(args.db, read_only=True)
-    queries = _queries()
-    for sql in _prepare():
-        con.execute(sql)
-    n_answers = con.execute("SELECT count(*) FROM assessments").fetchone()[0]
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    print(f"{args.db}: {n_answers:,} answer rows, DuckDB {duckdb.__version__}, {threads} threads\n")
-    # the split is only evidence if cutting the pass out computes the very same scores
-    whole, cut = (con.execute(queries[k], PARAMS).fetchall()
-                  for k in ("whole recomputation", "all but the answer pass"))
-    if not whole or not _close(whole, cut):
-        raise SystemExit("the query with the answer pass done beforehand gives other scores: update this script")
-    print("| part | median s | min s | max s |\n|---|---|---|---|")
-    for name, sql in queries.items():
-        con.execute(sql, _args(sql)).fetchall()  # warm
-        samples = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            con.execute(sql, _args(sql)).fetchall()
-            samples.append(time.perf_counter() - t)
-        print(f"| {name} | {statistics.median(samples):.3f} | {min(samples):.3f} | {max(samples):.3f} |")
-    ops = _profile(con, queries["whole recomputation"], 10)
-    print("\nDuckDB's profile of the whole recomputation, costliest operators (CPU seconds, all threads):")
-    for cpu, name, rows, what in ops:
-        print(f"  {cpu:.3f}  {name:<14} {rows:>10,} rows  {what}")
+    with duckdb.connect(args.db, read_only=True) as con:
+        queries = _queries()
+        for sql in _prepare():
+            con.execute(sql)
+        n_answers = con.execute("SELECT count(*) FROM assessments").fetchone()[0]
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        print(f"{args.db}: {n_answers:,} answer rows, DuckDB {duckdb.__version__}, {threads} threads\n")
+        # the split is only evidence if cutting the pass out computes the very same scores
+        whole, cut = (con.execute(queries[k], PARAMS).fetchall()
+                      for k in ("whole recomputation", "all but the answer pass"))
+        if not whole or not _close(whole, cut):
+            raise SystemExit("the query with the answer pass done beforehand gives other scores: update this script")
+        print("| part | median s | min s | max s |\n|---|---|---|---|")
+        for name, sql in queries.items():
+            con.execute(sql, _args(sql)).fetchall()  # warm
+            samples = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                con.execute(sql, _args(sql)).fetchall()
+                samples.append(time.perf_counter() - t)
+            print(f"| {name} | {statistics.median(samples):.3f} | {min(samples):.3f} | {max(samples):.3f} |")
+        ops = _profile(con, queries["whole recomputation"], 10)
+        print("\nDuckDB's profile of the whole recomputation, costliest operators (CPU seconds, all threads):")
+        for cpu, name, rows, what in ops:
+            print(f"  {cpu:.3f}  {name:<14} {rows:>10,} rows  {what}")
     return 0
 
 
