@@ -1,7 +1,8 @@
 """Streamlit entry point: navigation, sign-in, language and the shared sidebar filters only.
 
-Run with `streamlit run dashboard.py`. Pages live in pages/, one file each; everything they
-compute comes from the metrics core.
+Run with `python -m ui.serve` (`streamlit run dashboard.py` without Streamlit's public-address
+lookup, see ui/serve.py). Pages live in pages/, one file each; everything they compute comes
+from the metrics core.
 
 Single sign-on is optional: with an [auth] section in .streamlit/secrets.toml (Streamlit's
 st.login OIDC settings) the sign-in page offers "Masuk dengan SSO", and a signed-in identity is
@@ -14,7 +15,10 @@ import streamlit as st
 from metrics import sso, users
 from metrics.errors import CoreError
 from ui import shell
+from ui.serve import no_external_ip_lookup
 from ui.shell import tr
+
+no_external_ip_lookup()  # already done by `python -m ui.serve`; this covers a plain `streamlit run`
 
 # an emoji favicon is drawn inline; a :material/...: one would be fetched from fonts.gstatic.com
 st.set_page_config(page_title=tr("app.title"), page_icon="🏙️", layout="wide")

@@ -5,7 +5,7 @@
   a rerun (warm: what every click costs) and a rerun after st.cache_data is cleared (new data:
   what the first view after an upload costs in a warm server).
 * Headless Chromium (Debian's chromium through Playwright, no download) against
-  `streamlit run dashboard.py` on the national store: time until the overview's main number is
+  `python -m ui.serve` on the national store: time until the overview's main number is
   visible and until every chart on it is drawn, with the browser cache warm; then every page is
   visited and the server process's resident memory read from /proc.
 """
@@ -97,16 +97,20 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_dashboard(db: str | Path, log_path: Path, timeout: float = 120):
-    """`streamlit run dashboard.py` on a free local port over database `db`, as an operator runs
-    it (headless, usage statistics off); yields (url, process) once it answers its health check.
-    Shared by the browser benchmark and tests/test_e2e_browser.py."""
+def served_dashboard(db: str | Path, log_path: Path, timeout: float = 120, env: dict[str, str] | None = None,
+                     address: str | None = "127.0.0.1"):
+    """The dashboard served by `python -m ui.serve` (as the README starts it) on a free local port
+    over database `db`, headless, usage statistics off; yields (url, process) once it answers its
+    health check. `env` adds to the server's environment; `address=None` listens on every
+    interface, as the README's command does. Shared by the browser benchmark and the tests that
+    serve the dashboard."""
     port = _free_port()
-    env = {**os.environ, "SMARTCITY_DB": str(db), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SMARTCITY_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})}
+    where = [] if address is None else ["--server.address", address]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            [sys.executable, "-m", "ui.serve", "--server.port", str(port), *where,
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -1,7 +1,7 @@
 """The shipped Streamlit configuration stays hardened, and no secret is committed.
 
 Reads .streamlit/config.toml with tomllib and fails if any setting regresses: usage statistics
-off (no calls home), XSRF protection on, error details hidden from users, the upload cap equal
+off and the server address named (no calls home), XSRF protection on, error details hidden from users, the upload cap equal
 to the core's (so Streamlit refuses a too-large file before the core sees it, with the same
 limit), no development mode. Secrets live only in .streamlit/secrets.toml, which git ignores;
 the repository ships secrets.toml.example with every value commented out.
@@ -24,6 +24,11 @@ def _config() -> dict:
 
 def test_usage_statistics_off():
     assert _config()["browser"]["gatherUsageStats"] is False
+
+
+def test_server_address_named_so_the_banner_looks_up_nothing():
+    # unnamed, Streamlit's start-up banner asks checkip.amazonaws.com for the public address
+    assert _config()["browser"]["serverAddress"] == "localhost"
 
 
 def test_xsrf_protection_on():

@@ -1,9 +1,10 @@
-"""End to end in a real browser: the dashboard served by `streamlit run`, driven by headless Chromium.
+"""End to end in a real browser: the dashboard served by `python -m ui.serve`, driven by headless Chromium.
 
 This is what AppTest cannot show: that the pages render in a browser (plotly charts drawn from
 Streamlit's bundled JavaScript, no network), that sign-in and the sidebar navigation work, and
-that no page shows an exception or an error box. A screenshot of every page is saved under
-test-output/screenshots/ for people to look at.
+that no page shows an exception or an error box; and that neither the browser nor the server
+reached anything outside this machine meanwhile (the server under tests/netwatch.py's hook). A
+screenshot of every page is saved under test-output/screenshots/ for people to look at.
 
 Chromium is Debian's package (/usr/bin/chromium) driven by Playwright's Python package; no
 browser is downloaded. Without Chromium the test is skipped locally, but fails under CI=true.
@@ -21,6 +22,7 @@ from benchmarks.pages import CHROMIUM, open_signed_in, served_dashboard
 from metrics import scoring
 from metrics.demo import DEMO_PASSWORD
 from metrics.store import Store
+from tests.netwatch import outside, watched_env
 from ui.text import T
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,14 +56,16 @@ def chromium() -> Path:
 
 @pytest.fixture(scope="module")
 def served_app(demo_db_file, tmp_path_factory):
-    """A demo DB copy served by `streamlit run dashboard.py` on a free local port."""
+    """A demo DB copy served by `python -m ui.serve` on a free local port, its network use watched."""
     db = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
     shutil.copy(demo_db_file, db)
     store = Store(db)  # the expected numbers, read before the server takes the file
     expected = scoring.city_score(store, CITY, YEAR)
     store.close()
-    with served_dashboard(db, tmp_path_factory.mktemp("e2e-log") / "streamlit.log", timeout=60) as (url, _proc):
-        yield url, expected
+    watch = tmp_path_factory.mktemp("e2e-net")
+    with served_dashboard(db, tmp_path_factory.mktemp("e2e-log") / "streamlit.log", timeout=60,
+                          env=watched_env(watch, [ROOT])) as (url, _proc):
+        yield url, expected, watch
 
 
 def _assert_no_error(page, where: str) -> None:
@@ -91,7 +95,7 @@ def _screenshot(page, name: str) -> None:
 def test_read_pages_render_in_chromium(chromium, served_app):
     from playwright.sync_api import expect, sync_playwright
 
-    url, expected = served_app
+    url, expected, watch = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser, page, nav, external = open_signed_in(pw, url, "walikota", DEMO_PASSWORD, chromium, 30_000)  # the mayor's office
@@ -129,6 +133,7 @@ def test_read_pages_render_in_chromium(chromium, served_app):
         _screenshot(page, "overview-en")
         browser.close()
     assert external == [], f"the dashboard fetched from the network: {external[:5]}"
+    assert outside(watch) == [], "the dashboard server called outside this machine"
 
 
 def test_opd_operator_uploads_a_filled_template(chromium, served_app):
@@ -141,7 +146,7 @@ def test_opd_operator_uploads_a_filled_template(chromium, served_app):
 
     from metrics import templates as tpl
 
-    url, _ = served_app
+    url, _, watch = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser, page, nav, _ = open_signed_in(pw, url, "opd.kominfo", DEMO_PASSWORD, chromium, 30_000, accept_downloads=True)
@@ -169,6 +174,7 @@ def test_opd_operator_uploads_a_filled_template(chromium, served_app):
         _assert_no_error(page, "upload (accepted)")
         _screenshot(page, "upload-accepted")
         browser.close()
+    assert outside(watch) == [], "the dashboard server called outside this machine"
 
 
 WRITE_PAGES = ("upload", "entry", "history", "verify", "admin", "audit", "report")
@@ -179,7 +185,7 @@ def test_governance_and_entry_pages_render_for_the_admin(chromium, served_app):
     no error box, and a screenshot of each is kept for people to look at."""
     from playwright.sync_api import expect, sync_playwright
 
-    url, _ = served_app
+    url, _, watch = served_app
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser, page, nav, external = open_signed_in(pw, url, "admin", DEMO_PASSWORD, chromium, 30_000)
@@ -192,3 +198,4 @@ def test_governance_and_entry_pages_render_for_the_admin(chromium, served_app):
             _screenshot(page, f"admin-{name}")
         browser.close()
     assert external == [], f"the dashboard fetched from the network: {external[:5]}"
+    assert outside(watch) == [], "the dashboard server called outside this machine"

@@ -1,0 +1,48 @@
+"""Start the dashboard as `streamlit run dashboard.py` does, minus Streamlit's own network call.
+
+Streamlit asks checkip.amazonaws.com for the machine's public address: for its start-up banner
+when it listens on every interface, and whenever it checks the origin of a WebSocket opened by a
+page on another site, again on every attempt while the lookup fails (as it does on a government
+network without internet access, where each attempt also holds up the server for a second or
+more). We promise no network call at run time, and Streamlit has no setting for this lookup, so
+it is replaced by "unknown" before the server starts. The address is only ever compared with
+the origin of such a WebSocket, which is then refused, as it should be.
+
+    .venv/bin/python -m ui.serve [streamlit run options, e.g. --server.port 8502]
+
+dashboard.py does the same for a server started with plain `streamlit run dashboard.py`, from its
+first page view on; .streamlit/config.toml names the address for the banner.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+
+
+def _unknown_external_ip() -> None:
+    return None
+
+
+def no_external_ip_lookup() -> None:
+    """Make Streamlit's public-address lookup answer "unknown" without asking the network."""
+    from streamlit import net_util
+
+    if not callable(getattr(net_util, "get_external_ip", None)):
+        raise RuntimeError("streamlit.net_util.get_external_ip is gone: check how this Streamlit version "
+                           "finds the machine's public address before starting the dashboard")
+    net_util.get_external_ip = _unknown_external_ip
+
+
+def main(argv: list[str] | None = None) -> None:
+    no_external_ip_lookup()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]
+    cli.main(prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main()
