@@ -3,8 +3,8 @@
 Streamlit asks checkip.amazonaws.com for the machine's public address: for its start-up banner
 when it listens on every interface, and whenever it checks the origin of a WebSocket opened by a
 page on another site, again on every attempt while the lookup fails (as it does on a government
-network without internet access, where each attempt also holds up the server for a second or
-more). We promise no network call at run time, and Streamlit has no setting for this lookup, so
+network without internet access, where each attempt can also hold up the server: two HTTP tries
+of up to a second each, inside its WebSocket handler). We promise no network call at run time, and Streamlit has no setting for this lookup, so
 it is replaced by "unknown" before the server starts. The address is only ever compared with
 the origin of such a WebSocket, which is then refused, as it should be.
 
