@@ -590,15 +590,10 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             continue
 
         if kind == "assessment":
-            # indicator codes are distinct within a file, so their check is not cached; the usual
-            # row (a known code this OPD answers for) is recognised without building a verdict
-            raw_code = v.get("indicator_code")
-            code = raw_code.strip() if type(raw_code) is str else ""
-            ind = fw.indicator(code) if fw is not None and code else None
-            if ind is None or opd_obj is None or opd_obj.opd_type not in ind.opd_types:
-                found, code, ind = check_code(raw_code, fw, opd_obj, opd)
-                if found:
-                    report(rec, found)
+            # indicator codes are distinct within a file, so their check is not cached
+            found, code, ind = check_code(v.get("indicator_code"), fw, opd_obj, opd)
+            if found:
+                report(rec, found)
             smin, smax = (fw.scale_min, fw.scale_max) if fw else (0, 4)
             raw_level = v.get("level")
             lk = (type(raw_level), raw_level, smin, smax)
@@ -608,16 +603,7 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             found, level = hit
             if found:
                 report(rec, found)
-            raw_text = v.get("evidence")
-            if type(raw_text) is str and len(raw_text) <= max_text:
-                evidence = raw_text.strip() or None
-            else:
-                evidence = check_text(rec, "evidence")
-            raw_text = v.get("note")
-            if type(raw_text) is str and len(raw_text) <= max_text:
-                note = raw_text.strip() or None
-            else:
-                note = check_text(rec, "note")
+            evidence, note = check_text(rec, "evidence"), check_text(rec, "note")
             if level is None and not found:  # blank, or only spaces
                 if evidence or note:
                     bad(rec, "level", "cell.level_missing_with_text")

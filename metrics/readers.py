@@ -456,7 +456,7 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
                 raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
             tail = chunk[-16:]
             chunks.append(chunk)
-        parts[info.filename] = b"" if not chunks else chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        parts[info.filename] = b"".join(chunks)  # one chunk: that very object, not a copy
         crcs[info.filename] = info.CRC  # _entry_chunks checked the content against it
     clean = _stored_zip(parts, crcs)
 

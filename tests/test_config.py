@@ -3,8 +3,8 @@
 Reads .streamlit/config.toml with tomllib and fails if any setting regresses: usage statistics
 off and the server address named (no calls home), XSRF protection on, error details hidden from
 users, the upload cap equal to the core's (so Streamlit refuses a too-large file before the core
-sees it, with the same limit), no development mode. Secrets live only in .streamlit/secrets.toml, which git ignores;
-the repository ships secrets.toml.example with every value commented out.
+sees it, with the same limit), no development mode. Secrets live only in .streamlit/secrets.toml,
+which git ignores; the repository ships secrets.toml.example with every value commented out.
 """
 
 from __future__ import annotations

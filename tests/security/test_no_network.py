@@ -38,9 +38,8 @@ def test_the_served_dashboard_looks_up_and_connects_to_nothing_outside(demo_db_f
             assert r.status == 200
         # a page on another site opens the dashboard's WebSocket: refused, having looked up nothing
         with pytest.raises(InvalidStatus) as refused:
-            with connect(url.replace("http://", "ws://") + "/_stcore/stream", origin="http://pengintai.example",
-                         open_timeout=10):
-                pass
+            connect(url.replace("http://", "ws://") + "/_stcore/stream", origin="http://pengintai.example",
+                    open_timeout=10).close()
         assert refused.value.response.status_code == 403
         time.sleep(0.5)
     assert outside(tmp_path) == [], (tmp_path / "server.log").read_text()[-2000:]
