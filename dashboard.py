@@ -13,6 +13,7 @@ secrets file (fresh installs, AppTest) nothing about SSO is shown or read.
 import streamlit as st
 
 from metrics import sso, users
+from metrics.auth import MAX_USERNAME
 from metrics.errors import CoreError
 from ui import shell
 from ui.serve import no_external_ip_lookup
@@ -86,7 +87,8 @@ def login_page() -> None:
         st.info(tr("login.session_ended"))
     sess = st.session_state.get("session")
     if sess is not None:
-        st.markdown(tr("login.signed_in_as", name=sess.user.display_name, role=tr(f"role.{sess.user.role}")))
+        st.markdown(tr("login.signed_in_as", name=shell.md_escape(sess.user.display_name),
+                       role=tr(f"role.{sess.user.role}")))
         if st.button(tr("login.logout"), key="logout"):
             shell.logout(store)
             if SSO_ON and sso_identity() is not None:
@@ -98,21 +100,26 @@ def login_page() -> None:
     if SSO_ON:
         refused = st.session_state.get("sso_error")
         if refused is not None:
-            st.error(refused.message(shell.lang()))
+            st.error(shell.core_message(refused))
             if st.button(tr("login.logout"), key="sso_logout"):
                 sso_logout()
         elif st.button(tr("login.sso"), key="login_sso", type="primary", icon=":material/key:"):
             st.session_state.pop("sso_tried", None)  # map the identity again once the provider answers
             st.login()
     with st.form("login"):
-        username = st.text_input(tr("login.username"), key="login_user")
-        password = st.text_input(tr("login.password"), type="password", key="login_pw")
+        username = st.text_input(tr("login.username"), key="login_user", max_chars=MAX_USERNAME)
+        password = st.text_input(tr("login.password"), type="password", key="login_pw",
+                                 max_chars=users.MAX_LOGIN_PASSWORD)
+        with st.expander(tr("login.unlock")):
+            code = st.text_input(tr("login.unlock_code"), key="login_code", help=tr("login.unlock_help"),
+                                 max_chars=32)
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
     if submitted:
         try:
-            st.session_state["session"] = users.login(store, username.strip(), password)
+            st.session_state["session"] = users.login(store, username, password, client=shell.client_address(),
+                                                      unlock_code=code or None)
         except CoreError as exc:
-            st.error(exc.message(shell.lang()))
+            st.error(shell.core_message(exc))
         else:
             st.rerun()
 
@@ -125,7 +132,7 @@ nav = st.navigation(sections, expanded=True)
 
 with st.sidebar:
     if user.role != "anonymous":
-        st.caption(tr("login.signed_in_as", name=user.display_name, role=tr(f"role.{user.role}")))
+        st.caption(tr("login.signed_in_as", name=shell.md_escape(user.display_name), role=tr(f"role.{user.role}")))
     if nav is not login:
         shell.sidebar_filters(store, user)
 

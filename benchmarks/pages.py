@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -259,9 +258,10 @@ def _run_probe(kind: str, *args: str) -> dict:
 def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> None:
     from benchmarks.generate import PASSWORD
     from benchmarks.run import Figure
+    from metrics.keys import copy_database
 
     db = tmp / "pages.duckdb"
-    shutil.copy(wl / "national.duckdb", db)
+    copy_database(wl / "national.duckdb", db)
     repeat = 5 if full else 1
     pages = all_pages()
     # full: a fresh process per page, so that every page's cold run is really cold

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import resource
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,10 +23,11 @@ def maxrss_mb() -> float:
 @contextlib.contextmanager
 def _scratch_store(args):
     """A private copy of --db at --work for a probe that writes, removed afterwards."""
+    from metrics.keys import copy_database
     from metrics.store import Store
 
     work = Path(args.work)
-    shutil.copy(args.db, work)
+    copy_database(args.db, work)
     store = Store(work)
     try:
         yield store

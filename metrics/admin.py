@@ -10,10 +10,7 @@ a backup from the browser, and the overview the page starts from — lives here,
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -22,16 +19,13 @@ import pandas as pd
 
 from metrics import audit as audit_chain
 from metrics.auth import Action, User, require
-from metrics.backup import MANIFEST, make_backup, restore_backup
-from metrics.errors import CoreError, ValidationError
+from metrics.backup import make_backup, restore_backup
+from metrics.errors import ValidationError
 from metrics.i18n import pick, t
 
 PUBLIC_READ = "public_read"
 AUDIT_LIMIT = 1000
 AUDIT_COLUMNS = ["id", "logged_at", "username", "action", "object", "before", "after"]
-# A backup may unpack to at most this much (the sum of its entries' sizes): a restore from the
-# browser must not be able to fill the disk with a small, highly compressed upload.
-RESTORE_MAX_UNPACKED = 8 * 1024 ** 3
 
 
 # ------------------------------------------------------------------------------ publication
@@ -63,6 +57,7 @@ class AuditView:
     limit: int
     usernames: tuple[str, ...] = ()  # everyone who appears in the log, for the filter
     broken: tuple[int, ...] | None = None  # ids failing the hash-chain check; None: not checked
+    report: audit_chain.AuditReport | None = None  # the whole check (chain, head, key, table)
 
     @property
     def truncated(self) -> bool:
@@ -70,7 +65,7 @@ class AuditView:
 
     @property
     def chain_ok(self) -> bool | None:
-        return None if self.broken is None else not self.broken
+        return None if self.report is None else self.report.ok
 
     def to_csv(self) -> bytes:
         """The rows shown, as UTF-8 CSV with every text cell neutralised for spreadsheets."""
@@ -99,23 +94,34 @@ def read_audit(store, user: User, username: str | None = None, action: str | Non
                limit: int = AUDIT_LIMIT, check_chain: bool = False) -> AuditView:
     """The audit log, newest first, filtered by user, action and date range (both ends inclusive).
 
-    With `check_chain` the whole log's hash chain is checked too (metrics.audit), so the page
-    shows in the same view whether any row was changed behind the application's back.
+    With `check_chain` the whole log is checked too (metrics.audit.verify_store: the keyed chain
+    and the head kept outside the database), so the page shows in the same view whether any row
+    was changed, cut or deleted behind the application's back. A dropped audit table gives an
+    empty view whose report says so.
     """
     require(user, Action.READ_AUDIT)
     limit = max(1, min(int(limit), 10_000))
+    report = audit_chain.verify_store(store) if check_chain else None
+    if not store.has_audit_table():
+        return AuditView(pd.DataFrame(columns=AUDIT_COLUMNS), 0, (), limit, (), (), report)
     rows = store.audit_frame(username or None, action or None, _bound(since, False), _bound(until, True), limit)
     # stored as the exact ISO text the hash chain covers; shown and exported as a UTC time
     rows = rows.assign(logged_at=pd.to_datetime(rows["logged_at"], utc=True, format="ISO8601"))
-    broken = tuple(audit_chain.verify_chain(store.audit_rows())) if check_chain else None
     return AuditView(rows, store.audit_count(), tuple(store.audit_actions()), limit,
-                     tuple(store.audit_usernames()), broken)
+                     tuple(store.audit_usernames()), report.broken if report else None, report)
 
 
 def check_audit_chain(store, user: User) -> list[int]:
-    """Ids of audit rows whose hash chain is broken (edited or deleted behind the app's back)."""
+    """Ids of audit rows whose keyed hash chain is broken (edited, inserted or deleted in the
+    middle behind the app's back); audit_report says everything else (a cut tail, a lost head)."""
     require(user, Action.READ_AUDIT)
-    return audit_chain.verify_chain(store.audit_rows())
+    return list(audit_report(store, user).broken)
+
+
+def audit_report(store, user: User) -> audit_chain.AuditReport:
+    """The whole audit check (metrics.audit.verify_store), for the pages and the CLI alike."""
+    require(user, Action.READ_AUDIT)
+    return audit_chain.verify_store(store)
 
 
 # ------------------------------------------------------------------------------ backups
@@ -146,7 +152,8 @@ class RestoreResult:
     path: str  # the NEW database file the backup was restored into
     sha256: str
     counts: dict = field(default_factory=dict)  # rows per table in the restored database
-    chain_ok: bool = True  # the restored audit log's hash chain
+    chain_ok: bool = True  # the restored audit log's check
+    foreign: bool = False  # imported as another installation's (or an edited) backup, audited
 
     def message(self, lang: str = "id") -> str:
         """What was restored and how to switch the application to it."""
@@ -163,50 +170,34 @@ def _new_target(live: Path) -> Path:
     raise ValidationError("backup.bad", detail="no free file name")  # pragma: no cover
 
 
-def _check_backup_zip(data: bytes) -> None:
-    """Refuse, before anything is written, what is not a backup or would unpack too large."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-        json.loads(zf.read(MANIFEST))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise CoreError("backup.bad", detail=type(exc).__name__) from None
-    if sum(i.file_size for i in infos) > RESTORE_MAX_UNPACKED:
-        raise CoreError("backup.bad", detail="too large when unpacked")
-
-
-def restore_to_new_file(store, user: User, data: bytes, name: str) -> RestoreResult:
+def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool = False) -> RestoreResult:
     """Restore an uploaded backup into a new database file beside the live one. Audited.
 
     The live database stays untouched: DuckDB holds it open for this process, so switching to
     the restored copy is the administrator's step (stop the app, point SMARTCITY_DB at the new
-    file or move it into place, start again; RestoreResult.message says so). A damaged or
-    altered backup is refused whole (metrics.backup checks every checksum first).
+    file or move it into place, start again; RestoreResult.message says so). metrics.backup
+    refuses a damaged, oversized, edited or SQL-carrying archive before the new file exists; a
+    backup not signed with this installation's key restores only with `foreign`, which the
+    restored log and this one both record. The new file gets this installation's key.
     """
-    from metrics.store import Store
-
     require(user, Action.BACKUP)
     if not data:
         raise ValidationError("admin.restore_empty")
-    _check_backup_zip(data)
     sha = hashlib.sha256(data).hexdigest()
     if store.path == ":memory:":
         raise ValidationError("admin.restore_memory")
-    target = _new_target(Path(store.path).resolve())
-    with tempfile.TemporaryDirectory() as tmp:
+    live = Path(store.path).resolve()
+    target = _new_target(live)
+    with tempfile.TemporaryDirectory(dir=live.parent, prefix=".upload-") as tmp:
         src = Path(tmp) / "backup.zip"
         src.write_bytes(data)
-        restore_backup(src, target)
-    restored = Store(target, memory_limit=store.memory_limit)  # checked in this process: same budget
-    try:
-        counts = restored.counts()
-        chain_ok = not audit_chain.verify_chain(restored.audit_rows())
-    finally:
-        restored.close()
+        rep = restore_backup(src, target, foreign=foreign, user=user, key=store.audit_key,
+                             memory_limit=store.memory_limit)  # checked in this process: same budget
     with store.transaction() as cur:
         store.write_audit(cur, user, "backup.restore", f"file:{Path(name).name}", None,
-                          {"sha256": sha, "restored_to": str(target)})
-    return RestoreResult(str(target), sha, counts, chain_ok)
+                          {"sha256": sha, "restored_to": str(target), "foreign": rep.foreign,
+                           "key_id": rep.key_id})
+    return RestoreResult(str(target), sha, rep.counts, rep.chain_ok, rep.foreign)
 
 
 # ------------------------------------------------------------------------------ the page's start
@@ -225,6 +216,8 @@ class AdminView:
     years: tuple[int, ...] = ()  # known years and the next one (which an admin may open)
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)  # of the chosen (else latest) framework
     framework_seq: int | None = None
+    # the audit chain head kept outside the database ("ok"/"missing"/"bad"/"memory", head)
+    audit_head: tuple[str, audit_chain.Head | None] = ("memory", None)
 
     def status(self, year: int | None) -> str:
         """The period status of `year` for the chosen city ('open' until set otherwise)."""
@@ -256,7 +249,8 @@ def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, l
     chosen = fw_seq if fw_seq in seqs else (seqs[-1] if seqs else None)
     indicators = framework_indicators(store, user, chosen, lang)
     return AdminView(city, periods, users.reset_index(drop=True), cities, opds, frameworks,
-                     public_read(store), store.counts(), tuple(years), indicators, chosen)
+                     public_read(store), store.counts(), tuple(years), indicators, chosen,
+                     audit_chain.read_head(store.path, store.audit_key))
 
 
 def framework_indicators(store, user: User, seq: int | None = None, lang: str = "id") -> pd.DataFrame:

@@ -17,8 +17,11 @@ from metrics.errors import PermissionDenied, ValidationError
 
 ROLES = ("admin", "executive", "opd", "assessor", "viewer")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MAX_USERNAME = 64  # the longest name USERNAME_RE admits
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+MAX_DISPLAY_NAME = 100
+MAX_SCOPE_CODE = 32  # a city or OPD code on an account
 
 # OWASP's argon2id floor: 19 MiB of memory, two passes, one lane.
 ARGON2_MEMORY_KIB = 19 * 1024
@@ -151,9 +154,15 @@ def dummy_hash() -> str:
     return _hasher().hash("dummy-password-for-timing")
 
 
-def validate_new_user(username: str, role: str, city: str | None, opd: str | None) -> None:
-    if not USERNAME_RE.match(username or ""):
+def validate_new_user(username: str, role: str, city: str | None, opd: str | None,
+                      display_name: str | None = None) -> None:
+    if not USERNAME_RE.fullmatch(username or ""):
         raise ValidationError("user.bad_name")
+    # every field is bounded before it is stored or written to the audit log
+    for field, value, limit in (("display_name", display_name, MAX_DISPLAY_NAME), ("city", city, MAX_SCOPE_CODE),
+                                ("opd", opd, MAX_SCOPE_CODE)):
+        if value is not None and len(value) > limit:
+            raise ValidationError("user.field_long", field=field, n=limit)
     if role not in ROLES:
         raise ValidationError("user.bad_role", role=role)
     if role == "opd" and (not city or not opd):

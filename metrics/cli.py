@@ -1,6 +1,9 @@
 """`python -m metrics`: the operator's command line over the same core the dashboard uses.
 
 Exit codes: 0 success, 1 when any input was rejected (or a check failed), 2 usage errors.
+A write the database could not complete (a full disk) is one sentence, never a traceback: exit 1
+when nothing of it was stored (safe to run again), exit 0 with the warning on stderr when it was
+stored and only the checkpoint after it failed (running again would store duplicate versions).
 Heavy modules are imported inside the commands that need them so that a quick command such
 as `score --json` starts fast.
 """
@@ -61,6 +64,7 @@ def cmd_init(args) -> int:
             return 1
         Path(path).unlink()
         Path(path + ".wal").unlink(missing_ok=True)
+        Path(path + ".audit-head").unlink(missing_ok=True)  # the new log starts a new head (same key)
     store = _open_store(args)
     if args.demo:
         summary = demo.install(store)
@@ -111,8 +115,19 @@ def cmd_registry(args) -> int:
 def cmd_ingest(args) -> int:
     from metrics.ingest import ingest_paths
 
+    from metrics.store import StorageFailed
+
     store = _open_store(args)
-    results = ingest_paths(store, _acting_user(store, args), args.files)
+    user = _acting_user(store, args)
+    failure = None
+    try:
+        results = ingest_paths(store, user, args.files)
+    except StorageFailed as exc:  # the database could not write: say what is stored, no traceback
+        failure, results = exc, exc.results or []
+        if not exc.stored:  # valid files of the transaction that failed: not stored, not refused
+            for r in results:
+                if not r.accepted and not r.problems:
+                    r.status = "not_stored"
     if args.json:
         print(json.dumps([r.to_dict(args.lang) for r in results], ensure_ascii=False, indent=1))
     else:
@@ -122,10 +137,20 @@ def cmd_ingest(args) -> int:
             if r.accepted:
                 extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
                 print(f"{r.file}: {acc}, {r.rows} rows, submissions {r.submission_ids}{extra}")
+            elif r.status == "not_stored":
+                print(f"{r.file}: {t('store.not_stored', args.lang)}")
             else:
                 print(f"{r.file}: {rej}")
                 for p in r.problems:
                     print(f"  - {p.render(args.lang)}")
+    if failure is not None:
+        print(failure.message(args.lang), file=sys.stderr)
+        if not failure.stored:
+            if any(r.accepted for r in results):
+                print(t("store.batch_stopped", args.lang), file=sys.stderr)
+            return 1
+        # stored, only the checkpoint failed: exit as if it had not (a script that retries on a
+        # non-zero exit would store every file a second time)
     return 0 if all(r.accepted for r in results) else 1
 
 
@@ -234,10 +259,17 @@ def cmd_user(args) -> int:
         elif args.user_cmd == "disable":
             users.update_user(store, actor, args.name, active=False)
             print("OK")
+        elif args.user_cmd == "unlock":
+            code, expires = users.issue_unlock_code(store, actor, args.name)
+            print(code)
+            print(t("user.unlock_issued", args.lang, name=args.name, until=f"{expires:%Y-%m-%d %H:%M} UTC"))
         else:
             df = users.list_users(store, actor)
             for r in df.itertuples():
-                print(f"{r.username:<20} {r.role:<10} {r.city_code or '*':<6} {r.opd_code or '':<4} "
+                # a missing city or OPD comes back from the frame as NaN, which is truthy
+                city = r.city_code if isinstance(r.city_code, str) and r.city_code else "*"
+                opd = r.opd_code if isinstance(r.opd_code, str) else ""
+                print(f"{r.username:<20} {r.role:<10} {city:<6} {opd:<4} "
                       f"{'aktif' if r.active else 'nonaktif'}")
     except CoreError as exc:
         print(exc.message(args.lang), file=sys.stderr)
@@ -256,15 +288,29 @@ def cmd_export(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from metrics.audit import verify_chain
+    import duckdb
 
-    store = _open_store(args)
-    rows = store.audit_rows()
-    bad = verify_chain(rows)
-    if bad:
-        print(f"AUDIT CHAIN BROKEN at rows {bad[:20]} ({len(bad)} rows)", file=sys.stderr)
+    from metrics.audit import verify_store
+    from metrics.store import Store, StoreBusy
+
+    try:  # read-only: a check must not make a missing key or rewrite the head it checks against
+        store = Store(args.db, read_only=True)
+    except (StoreBusy, duckdb.Error) as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
-    print(f"OK: {len(rows)} audit rows, chain intact")
+    rep = verify_store(store)  # every finding is a sentence; a dropped table too
+    if not rep.ok:
+        print("AUDIT CHAIN BROKEN", file=sys.stderr)
+        for line in rep.problems(args.lang):
+            print(f"  - {line}", file=sys.stderr)
+        for line in rep.notes(args.lang):
+            print(f"  ({line})", file=sys.stderr)
+        return 1
+    print(f"OK: {rep.rows} audit rows, chain intact")
+    print(t("audit.ok", args.lang, rows=rep.rows, keyed=rep.keyed, legacy=rep.legacy,
+            head=rep.head.short() if rep.head else "-"))
+    for line in rep.notes(args.lang):
+        print(f"  ({line})")
     return 0
 
 
@@ -273,7 +319,8 @@ def cmd_backup(args) -> int:
 
     store = _open_store(args)
     info = make_backup(store, _acting_user(store, args), args.output)
-    print(f"OK: {args.output} ({info['bytes']} bytes, sha256 {info['sha256'][:16]}…)")
+    print(f"OK: {args.output} ({info['bytes']} bytes, sha256 {info['sha256'][:16]}…; "
+          f"audit head {info['audit_head'].short()})")
     return 0
 
 
@@ -282,11 +329,14 @@ def cmd_restore(args) -> int:
     from metrics.errors import CoreError
 
     try:
-        restore_backup(args.file, args.db, force=args.force)
-    except CoreError as exc:
+        rep = restore_backup(args.file, args.db, force=args.force, foreign=args.foreign)
+    except CoreError as exc:  # every refusal is one sentence; the live database is untouched
         print(exc.message(args.lang), file=sys.stderr)
         return 1
-    print("OK")
+    print(f"OK: {rep.path} ({rep.counts.get('submissions', 0)} submissions, audit {rep.audit.rows} rows"
+          f"{', imported as FOREIGN (audited)' if rep.foreign else ''}; {rep.seconds:.1f} s)")
+    if rep.moved_aside:
+        print(f"the previous database was kept as {rep.moved_aside}")
     return 0
 
 
@@ -355,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("name")
     a = us.add_parser("disable")
     a.add_argument("name")
+    a = us.add_parser("unlock", help="print a one-time code that lets NAME past the sign-in throttle once")
+    a.add_argument("name")
     us.add_parser("list")
     s.add_argument("--user")
     s.set_defaults(func=cmd_user)
@@ -366,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("audit", help="check the audit log's hash chain")
+    s = sub.add_parser("audit", help="check the audit log: keyed hash chain and the head kept outside the database")
     s.add_argument("action", choices=("verify",))
     s.set_defaults(func=cmd_audit)
 
@@ -375,19 +427,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_backup)
 
-    s = sub.add_parser("restore", help="restore a backup into --db (must not exist unless --force)")
+    s = sub.add_parser("restore", help="restore a backup into --db (must not exist unless --force; the replaced "
+                                       "file is kept as <db>.before-restore-<time>)")
     s.add_argument("file")
     s.add_argument("--force", action="store_true")
+    s.add_argument("--foreign", action="store_true",
+                   help="accept a backup not signed with this installation's key (recorded in the audit log)")
     s.set_defaults(func=cmd_restore)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from metrics.errors import CoreError
+    from metrics.store import CheckpointFailed
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except CheckpointFailed as exc:  # the write is stored (see cmd_ingest): a warning, exit 0
+        print(exc.message(args.lang), file=sys.stderr)
+        return 0
     except CoreError as exc:  # permission refusals, locked periods: clear text, not a traceback
         print(exc.message(args.lang), file=sys.stderr)
         return 1

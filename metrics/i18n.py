@@ -18,10 +18,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Berkas terlalu besar ({size} byte; batas {limit} byte).",
         "en": "The file is too large ({size} bytes; limit {limit} bytes).",
     },
-    "file.unknown_type": {
-        "id": "Jenis berkas tidak dikenali: hanya .xlsx dan .csv (UTF-8) yang diterima.",
-        "en": "Unrecognised file type: only .xlsx and .csv (UTF-8) are accepted.",
-    },
     "file.not_utf8": {
         "id": "CSV bukan UTF-8 (byte tidak valid pada posisi {pos}). Simpan ulang sebagai 'CSV UTF-8'.",
         "en": "The CSV is not UTF-8 (invalid byte at position {pos}). Save it again as 'CSV UTF-8'.",
@@ -85,6 +81,50 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file.xml_encoding": {
         "id": "Bagian '{part}' memakai pengodean {encoding}; hanya UTF-8 yang diterima.",
         "en": "Part '{part}' uses the {encoding} encoding; only UTF-8 is accepted.",
+    },
+    "file.not_spreadsheet": {
+        "id": "Berkas ini bukan lembar kerja .xlsx atau CSV (terbaca sebagai: {what}). Unggah templat .xlsx yang diunduh dari aplikasi, atau simpan data sebagai .xlsx / CSV UTF-8.",
+        "en": "This file is not an .xlsx workbook or a CSV (it reads as: {what}). Upload the .xlsx template downloaded from the application, or save the data as .xlsx / UTF-8 CSV.",
+    },
+    "file.not_found": {
+        "id": "Berkas tidak ditemukan: {path}.",
+        "en": "File not found: {path}.",
+    },
+    "file.unreadable": {
+        "id": "Berkas tidak dapat dibuka: {detail}.",
+        "en": "The file cannot be opened: {detail}.",
+    },
+    "file.package_ambiguous": {
+        "id": "Struktur .xlsx ambigu sehingga tidak dapat dibaca dengan aman ({detail}). Buka berkas di Excel atau LibreOffice, simpan ulang sebagai .xlsx, lalu unggah lagi.",
+        "en": "The .xlsx structure is ambiguous, so it cannot be read safely ({detail}). Open the file in Excel or LibreOffice, save it again as .xlsx and upload it again.",
+    },
+    "file.active.macro": {
+        "id": "Berkas berisi makro (VBA) ({part}). Makro tidak diterima: simpan sebagai 'Buku Kerja Excel (.xlsx)' tanpa makro, lalu unggah lagi.",
+        "en": "The file contains macros (VBA) ({part}). Macros are refused: save it as 'Excel Workbook (.xlsx)' without macros and upload it again.",
+    },
+    "file.active.external_link": {
+        "id": "Berkas berisi tautan ke buku kerja lain ({part}). Tautan eksternal tidak diterima: salin nilainya (Tempel Nilai) lalu hapus tautannya.",
+        "en": "The file links to another workbook ({part}). External links are refused: paste the values (Paste Values) and remove the link.",
+    },
+    "file.active.ole_object": {
+        "id": "Berkas berisi objek atau berkas tertanam ({part}). Hapus objek tersebut lalu unggah lagi.",
+        "en": "The file contains an embedded object or file ({part}). Remove it and upload again.",
+    },
+    "file.active.activex": {
+        "id": "Berkas berisi kontrol ActiveX atau kontrol formulir ({part}). Hapus kontrol tersebut lalu unggah lagi.",
+        "en": "The file contains ActiveX or form controls ({part}). Remove them and upload again.",
+    },
+    "file.too_many_strings": {
+        "id": "Tabel teks bersama (sharedStrings) berisi terlalu banyak entri ({n}; batas {limit}).",
+        "en": "The shared-strings table holds too many entries ({n}; limit {limit}).",
+    },
+    "file.reader_crashed": {
+        "id": "Lembar tidak dapat dibaca dengan aman: pembaca lembar kerja berhenti ({detail}). Berkas ditolak; simpan ulang dari Excel atau LibreOffice lalu unggah lagi.",
+        "en": "The sheet cannot be read safely: the spreadsheet reader stopped ({detail}). The file is refused; save it again from Excel or LibreOffice and upload it again.",
+    },
+    "xlsx.not_worksheet": {
+        "id": "Lembar '{name}' bukan lembar kerja biasa ({type}); hapus lembar itu lalu unggah lagi.",
+        "en": "Sheet '{name}' is not an ordinary worksheet ({type}); remove it and upload again.",
     },
     "file.too_many_cells": {
         "id": "Lembar berisi terlalu banyak sel (batas {limit}).",
@@ -260,13 +300,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Nama pengguna hanya boleh huruf kecil, angka, titik, garis bawah, atau tanda hubung (3–64).",
         "en": "A username may use only lowercase letters, digits, dot, underscore or hyphen (3–64).",
     },
+    # one answer whether the name is unknown, the account disabled, the password wrong or the
+    # attempt throttled (metrics/users.py); the wait depends only on the name typed and the client
     "login.failed": {
-        "id": "Nama pengguna atau kata sandi salah.",
-        "en": "Wrong username or password.",
+        "id": "Nama pengguna atau kata sandi salah, atau akun sedang dibatasi sementara.",
+        "en": "Wrong username or password, or the account is temporarily limited.",
     },
-    "login.locked": {
-        "id": "Akun terkunci sementara karena terlalu banyak percobaan gagal. Coba lagi setelah {until}.",
-        "en": "The account is temporarily locked after too many failed attempts. Try again after {until}.",
+    "login.failed_wait": {
+        "id": "Nama pengguna atau kata sandi salah, atau akun sedang dibatasi sementara. "
+              "Coba lagi dalam {seconds} detik.",
+        "en": "Wrong username or password, or the account is temporarily limited. "
+              "Try again in {seconds} seconds.",
+    },
+    "user.unlock_issued": {
+        "id": "Kode buka sekali pakai untuk '{name}' (di atas), berlaku sampai {until}: isikan bersama kata sandi "
+              "yang benar di formulir masuk; kode itu melewati pembatasan sekali dan menghapusnya.",
+        "en": "One-time unlock code for '{name}' (above), valid until {until}: enter it with the right password "
+              "in the sign-in form; it passes the sign-in throttle once and clears it.",
+    },
+    "user.field_long": {
+        "id": "Isian '{field}' terlalu panjang (maksimal {n} karakter).",
+        "en": "The field '{field}' is too long (at most {n} characters).",
     },
     "login.disabled": {"id": "Akun dinonaktifkan.", "en": "The account is disabled."},
     # --- backups ----------------------------------------------------------------------
@@ -275,6 +329,126 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The backup is damaged: checksum mismatch for '{name}'.",
     },
     "backup.bad": {"id": "Berkas cadangan tidak sah: {detail}.", "en": "Invalid backup file: {detail}."},
+    # restore refusals (metrics/backup.py): one sentence each; the live database is never touched
+    "backup.damaged": {"id": "Cadangan rusak: bagian '{name}' tidak dapat dibaca ({detail}).",
+                       "en": "The backup is damaged: entry '{name}' cannot be read ({detail})."},
+    "backup.entry_too_large": {
+        "id": "Cadangan ditolak: bagian '{name}' menyatakan {size} byte, melebihi batas {limit} byte.",
+        "en": "The backup is refused: entry '{name}' declares {size} bytes, over the limit of {limit} bytes.",
+    },
+    "backup.too_large": {"id": "Cadangan ditolak: isinya {size} byte bila dibuka, melebihi batas {limit} byte.",
+                         "en": "The backup is refused: it unpacks to {size} bytes, over the limit of {limit} bytes."},
+    "backup.unexpected_entry": {
+        "id": "Cadangan ditolak: berisi bagian '{name}' yang bukan bagian cadangan aplikasi ini.",
+        "en": "The backup is refused: it holds an entry '{name}' that is not part of this application's backups.",
+    },
+    "backup.missing_entry": {"id": "Cadangan tidak lengkap: bagian '{name}' tidak ada.",
+                             "en": "The backup is incomplete: entry '{name}' is missing."},
+    "backup.no_key": {
+        "id": "Cadangan tidak dapat diautentikasi: kunci instalasi {path} tidak ada di sini; salin berkas kunci "
+              "instalasi ini ke sana, atau impor cadangan sebagai cadangan asing.",
+        "en": "The backup cannot be authenticated: there is no installation key {path} here; copy this "
+              "installation's key file there, or import the backup as foreign.",
+    },
+    "backup.not_ours": {
+        "id": "Cadangan ditolak: tanda tangannya tidak cocok dengan kunci instalasi ini ({ours}; cadangan "
+              "menyebut {key_id}), jadi cadangan ini diubah atau dibuat instalasi lain; impor sebagai cadangan "
+              "asing hanya bila Anda mempercayai asalnya.",
+        "en": "The backup is refused: its signature does not match this installation's key ({ours}; the backup "
+              "names {key_id}), so it was edited or made by another installation; import it as foreign only if "
+              "you trust where it came from.",
+    },
+    "backup.format": {"id": "Cadangan ditolak: format {format} tidak didukung (versi ini membaca format {ours}).",
+                      "en": "The backup is refused: format {format} is not supported (this version reads format {ours})."},
+    "backup.schema": {
+        "id": "Cadangan ditolak: dibuat dengan skema basis data versi {theirs}, sedangkan aplikasi ini versi {ours}.",
+        "en": "The backup is refused: it was made with database schema version {theirs}, this application has {ours}.",
+    },
+    "backup.tables": {"id": "Cadangan ditolak: daftar tabelnya tidak sesuai skema ({detail}).",
+                      "en": "The backup is refused: its tables do not match the schema ({detail})."},
+    "backup.columns": {
+        "id": "Cadangan ditolak: kolom atau tipe data di '{name}' tidak sesuai tabel {table}.",
+        "en": "The backup is refused: the columns or types in '{name}' do not match table {table}.",
+    },
+    "backup.counts": {"id": "Cadangan ditolak: tabel {table} berisi {n} baris, manifes menyebut {expected}.",
+                      "en": "The backup is refused: table {table} holds {n} rows, the manifest says {expected}."},
+    "backup.audit": {"id": "Cadangan ditolak: log audit di dalamnya tidak utuh ({detail}).",
+                     "en": "The backup is refused: its audit log is not intact ({detail})."},
+    "backup.scores": {
+        "id": "Cadangan ditolak: {n} nilai tidak sama dengan perhitungan ulang dari data mentah ({detail}).",
+        "en": "The backup is refused: {n} scores differ from a recomputation from the raw rows ({detail}).",
+    },
+    "backup.exists": {"id": "{path} sudah ada; pemulihan tidak menimpanya kecuali dengan --force.",
+                      "en": "{path} already exists; a restore replaces it only with --force."},
+    "backup.target_busy": {
+        "id": "Basis data {path} sedang dipakai proses lain ({detail}); hentikan aplikasi dulu, lalu pulihkan lagi.",
+        "en": "The database {path} is in use by another process ({detail}); stop the application, then restore again.",
+    },
+    "backup.failed": {
+        "id": "Pemulihan gagal dan basis data yang dipakai tidak diubah: {detail}.",
+        "en": "The restore failed and the live database was not changed: {detail}.",
+    },
+    # audit verify (metrics/audit.py): each kind of tampering in its own sentence
+    "audit.ok": {
+        "id": "OK: {rows} baris audit, rantai utuh ({keyed} berkunci, {legacy} lama); kepala rantai di luar basis data: {head}.",
+        "en": "OK: {rows} audit rows, chain intact ({keyed} keyed, {legacy} legacy); chain head outside the database: {head}.",
+    },
+    "audit.table_missing": {
+        "id": "Tabel audit tidak ada di basis data (dihapus di luar aplikasi); kepala rantai di luar basis data mencatat {rows} baris.",
+        "en": "The audit table is missing from the database (dropped outside the application); the chain head kept outside the database records {rows} rows.",
+    },
+    "audit.key_missing": {
+        "id": "Kunci instalasi {path} tidak ada, jadi {n} baris audit berkunci tidak dapat diperiksa.",
+        "en": "The installation key {path} is missing, so {n} keyed audit rows cannot be checked.",
+    },
+    "audit.unkeyed": {
+        "id": "{n} baris audit ditulis ulang tanpa kunci setelah rantai berkunci dimulai (id {ids}): log diubah di luar aplikasi.",
+        "en": "{n} audit rows were rewritten without the key after the keyed chain began (ids {ids}): the log was changed outside the application.",
+    },
+    "audit.broken": {
+        "id": "{n} baris audit tidak cocok dengan rantai berkunci (id {ids}): diubah, disisipkan, diurutkan ulang atau dihapus di tengah.",
+        "en": "{n} audit rows do not match the keyed chain (ids {ids}): edited, inserted, reordered or deleted in the middle.",
+    },
+    "audit.head_memory": {
+        "id": "Basis data dalam memori: tidak ada kepala rantai yang disimpan di luarnya.",
+        "en": "In-memory database: no chain head is kept outside it.",
+    },
+    "audit.head_missing": {
+        "id": "Kepala rantai yang disimpan di luar basis data ({path}) hilang, jadi baris terbaru yang dipotong tidak dapat disingkirkan kemungkinannya.",
+        "en": "The chain head kept outside the database ({path}) is missing, so a cut of the newest rows cannot be ruled out.",
+    },
+    "audit.head_bad": {
+        "id": "Kepala rantai {path} tidak bertanda tangan kunci instalasi ini (diubah, rusak, atau milik basis data lain).",
+        "en": "The chain head {path} is not signed with this installation's key (edited, damaged, or another database's).",
+    },
+    "audit.all_deleted": {
+        "id": "Semua baris audit telah dihapus: kepala rantai di luar basis data mencatat {rows} baris sampai id {last_id}.",
+        "en": "Every audit row has been deleted: the chain head kept outside the database records {rows} rows up to id {last_id}.",
+    },
+    "audit.tail_cut": {
+        "id": "{n} baris audit terbaru hilang (id {first}–{last}): kepala rantai di luar basis data mencatat {rows} baris.",
+        "en": "The newest {n} audit rows are missing (ids {first}–{last}): the chain head kept outside the database records {rows} rows.",
+    },
+    "audit.head_mismatch": {
+        "id": "Baris audit {last_id}, yang tercatat sebagai kepala rantai, berbeda dari yang ada di basis data (rantai ditulis ulang).",
+        "en": "Audit row {last_id}, recorded as the chain head, differs from the one in the database (the chain was rewritten).",
+    },
+    "audit.count_mismatch": {
+        "id": "Kepala rantai mencatat {rows} baris sampai id {last_id}, basis data memuat {n}.",
+        "en": "The chain head records {rows} rows up to id {last_id}, the database holds {n}.",
+    },
+    "audit.head_behind": {
+        "id": "{n} baris audit ditulis setelah kepala rantai terakhir dicatat (misalnya proses terhenti); semuanya cocok dengan kunci.",
+        "en": "{n} audit rows were written after the chain head was last recorded (e.g. a process stopped); they all match the key.",
+    },
+    "audit.legacy": {
+        "id": "{n} baris audit dari sebelum rantai berkunci memakai SHA-256 biasa; baris berkunci sesudahnya mengikatnya.",
+        "en": "{n} audit rows from before the chain was keyed use plain SHA-256; the keyed rows after them anchor them.",
+    },
+    "audit.foreign": {
+        "id": "{n} baris audit berasal dari cadangan asing yang diimpor; tautannya diperiksa, isinya tidak dapat diperiksa dengan kunci ini.",
+        "en": "{n} audit rows come from an imported foreign backup; their links are checked, their contents cannot be checked with this key.",
+    },
     # --- write side: feedback files, drafts, versions, sign-in by SSO, restore ------------
     "feedback.sheet": {"id": "Kesalahan", "en": "Errors"},
     "feedback.suffix": {"id": "koreksi", "en": "corrections"},
@@ -408,6 +582,34 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "rc.made": {"id": "Dibuat pada {date} dengan kerangka {fw} ({name}).",
                 "en": "Made on {date} under framework {fw} ({name})."},
+    # a write the database could not complete (typically a full disk): say what is kept
+    "store.commit_failed": {
+        "id": "Tidak ada yang tersimpan: basis data tidak dapat menulis perubahan ini ({reason}). "
+              "Aman untuk mengirim ulang setelah penyebabnya diatasi (misalnya ruang disk dikosongkan).",
+        "en": "Nothing was stored: the database could not write this change ({reason}). "
+              "It is safe to send it again once the cause is fixed (e.g. disk space freed).",
+    },
+    "store.commit_failed_restart": {
+        "id": "Tidak ada yang tersimpan: basis data tidak dapat menulis perubahan ini ({reason}). "
+              "Atasi penyebabnya (misalnya kosongkan ruang disk) dan jalankan ulang aplikasi; "
+              "setelah itu aman untuk mengirim ulang.",
+        "en": "Nothing was stored: the database could not write this change ({reason}). "
+              "Fix the cause (e.g. free disk space) and restart the application; "
+              "then it is safe to send it again.",
+    },
+    "store.checkpoint_failed": {
+        "id": "Semua data sudah tersimpan (di log tulis-depan {wal}), tetapi penyalinannya ke berkas "
+              "basis data gagal ({reason}). JANGAN kirim ulang: itu membuat versi ganda. Kosongkan ruang "
+              "disk; penyalinan diselesaikan saat basis data dibuka berikutnya.",
+        "en": "Everything was stored (in the write-ahead log {wal}), but copying it into the database "
+              "file failed ({reason}). Do NOT send it again: that would create duplicate versions. Free "
+              "disk space; the copy is completed when the database is next opened.",
+    },
+    "store.batch_stopped": {
+        "id": "Berkas yang dilaporkan diterima di atas sudah tersimpan; kirim ulang hanya berkas lainnya.",
+        "en": "The files reported accepted above are stored; send only the others again.",
+    },
+    "store.not_stored": {"id": "tidak tersimpan", "en": "not stored"},
 }
 
 

@@ -9,7 +9,6 @@ scoring without deleting it.
 
 from __future__ import annotations
 
-import functools
 import gc
 import hashlib
 import os
@@ -20,14 +19,16 @@ from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
+from metrics import isolation
 from metrics import templates as tpl
 from metrics.auth import Action, User, require
 from metrics.errors import PermissionDenied, Problem, Rejected
 from metrics.framework import Framework, framework_for_year
-from metrics.readers import (DEFAULT_LIMITS, Limits, Table, col_letter, open_xlsx, read_csv, read_sheet, sniff,
-                             stray_cells)
+from metrics.personal import PERSONAL_HEADERS, looks_personal, may_hold_personal
+from metrics.readers import (DEFAULT_LIMITS, Limits, Table, col_letter, not_a_table, open_xlsx, read_csv, read_sheet,
+                             sniff, stray_cells)
 from metrics.registry import Opd
-from metrics.store import SubmissionBatch
+from metrics.store import StorageFailed, SubmissionBatch
 
 ASSESS_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 ASSESS_REQUIRED = ["city_code", "opd_code", "year", "indicator_code", "level"]
@@ -37,8 +38,6 @@ ALIASES = {
     "bukti": "evidence", "catatan": "note", "kode_metrik": "metric_code", "periode": "period", "nilai": "value",
 }
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
-NIK_RE = re.compile(r"(?<!\d)\d{16}(?!\d)")
-PERSONAL_HEADERS = {"nik", "no_nik", "nomor_nik", "kk", "no_kk", "nomor_kk", "nkk", "no_ktp", "ktp"}
 
 
 class AssessmentRow(NamedTuple):
@@ -179,15 +178,6 @@ def parse_number(v: object) -> float | None:
     return f
 
 
-def looks_personal(v: object) -> bool:
-    if isinstance(v, bool) or v is None:
-        return False
-    if isinstance(v, (int, float)):
-        return float(v).is_integer() and 10**15 <= abs(v) < 10**16
-    s = str(v)
-    return len(s) >= 16 and bool(NIK_RE.search(s.replace(" ", "").replace(".", "").replace("-", "")))
-
-
 # ------------------------------------------------------------------------------- records
 
 
@@ -283,7 +273,7 @@ def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
         _scan_personal(file, None, table.rows, table.row_numbers, table.header)
         return k, None, _records_from_table(table, mapping, labels), table.delimiter, None
     if kind != "xlsx":
-        raise Rejected([Problem("file.unknown_type", file)])
+        raise not_a_table(data, file)
     pkg = open_xlsx(data, file, limits)
     problems = [Problem("xlsx.hidden_sheet", file, name, params={"name": name}) for name in pkg.hidden]
     if problems:
@@ -314,27 +304,9 @@ def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
     return k, sheet, _records_from_table(table, mapping, labels), None, None
 
 
-# Anything looks_personal() flags contains, once str()-ed, a digit followed by 15 or more digits,
-# spaces, dots or dashes; text without such a run cannot hold a NIK/KK number. `re`'s \d on str
-# is any Unicode decimal digit, hence RE2's \p{Nd}; RE2 runs this over a whole sheet ~3x faster.
-_NIK_CANDIDATE = rb"\p{Nd}[\p{Nd} .\-]{15}"
-
-
-@functools.cache
-def _nik_scan():
-    import re2  # only when a file is read
-
-    return re2.compile(_NIK_CANDIDATE)
-
-
-def _nik_candidate(text: str) -> bool:
-    # surrogatepass: a stray surrogate is no digit, and must not turn the check into a crash
-    return _nik_scan().search(text.encode("utf-8", "surrogatepass")) is not None
-
-
 def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]) -> None:
     # one C-level search over the whole sheet first; the cell-by-cell pass runs only on a hit
-    if not _nik_candidate("\x00".join(map(str, chain.from_iterable(rows)))):
+    if not may_hold_personal("\x00".join(map(str, chain.from_iterable(rows)))):
         return
     problems = []
     for r, line in zip(rows, numbers):
@@ -724,9 +696,11 @@ def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
             return Parsed(IngestResult(f.name, "rejected", [Problem("file.too_large", f.name, params={
                 "size": size, "limit": limits.max_bytes})]))
         data = f.read_bytes()
+    except FileNotFoundError:
+        return Parsed(IngestResult(f.name, "rejected", [Problem("file.not_found", f.name, params={"path": str(f)})]))
     except OSError as exc:
-        return Parsed(IngestResult(f.name, "rejected", [Problem("file.csv_malformed", f.name,
-                                                                params={"detail": str(exc)})]))
+        return Parsed(IngestResult(f.name, "rejected", [Problem("file.unreadable", f.name, params={
+            "detail": exc.strerror or type(exc).__name__})]))
     return parse_upload(data, f.name, ctx, limits)
 
 
@@ -808,7 +782,9 @@ def ingest_bytes(store, user: User, data: bytes, file: str, ctx: Context | None 
 _WORKER: dict = {}
 
 
-def _worker_init(ctx: Context, limits: Limits) -> None:
+def _worker_init(ctx: Context, limits: Limits, owner: int) -> None:
+    # the worker is the isolation: memory-capped, and it ends when the batch's process does
+    isolation.enter_worker(owner)
     _WORKER["ctx"], _WORKER["limits"] = ctx, limits
 
 
@@ -832,6 +808,7 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     # forkserver: workers never inherit this process's DuckDB threads and locks. An executor, not
     # multiprocessing.Pool: a worker that dies (or cannot start) breaks the batch with an error
@@ -840,8 +817,25 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
     # Tasks go out in chunks: every message wakes this process's pool threads, which compete
     # with the workers for the same cores (8 files a message cost this process twice the CPU of 64).
     chunksize = max(1, min(64, len(files) // (4 * workers)))
-    with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init, initargs=(ctx, limits)) as pool:
-        yield from pool.map(_worker_parse, files, chunksize=chunksize)
+    start = 0
+    while start < len(files):
+        with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init,
+                                 initargs=(ctx, limits, os.getpid())) as pool:
+            try:
+                for parsed in pool.map(_worker_parse, files[start:], chunksize=chunksize):
+                    start += 1
+                    yield parsed
+                return
+            except BrokenProcessPool:
+                pass  # a file crashed its worker (or a worker was killed)
+        # Every task the pool had started lies within the next `workers + 1` chunks (it starts
+        # no more while the first is unfinished). Those files are read here one by one, each
+        # native parse in its own isolated worker (metrics.isolation), so the file that
+        # crashed is refused with its name and the others are read as usual; then a new pool
+        # takes the rest.
+        for f in files[start:start + chunksize * (workers + 1)]:
+            start += 1
+            yield _parse_path(f, ctx, limits)
 
 
 def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DEFAULT_LIMITS,
@@ -852,7 +846,8 @@ def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DE
     Files are read and validated in parallel worker processes when the batch is big, then
     stored `chunk` accepted files (or `chunk_bytes` of them) per transaction: bulk inserts,
     one audit row per file, one refresh of the touched score tables. Results come back in the
-    order the files were found.
+    order the files were found. When the database cannot write (store.StorageFailed), the batch
+    stops and the exception carries them as `results`: an accepted one is stored, the others not.
     """
     files: list[Path] = []
     for p in map(Path, paths):
@@ -882,6 +877,9 @@ def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DE
                         pending, pending_bytes = [], 0
             if pending:
                 store_parsed(store, user, pending)
+    except StorageFailed as exc:
+        exc.results = out  # the accepted ones are stored, the rest not (or not read)
+        raise
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -37,6 +37,7 @@ from posixpath import dirname, join, normpath
 # that about twice as fast as the system zlib (a national batch inflates 4 GB)
 from zlib_ng import zlib_ng as zlib
 
+from metrics import isolation
 from metrics.errors import Problem, Rejected
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -45,13 +46,16 @@ XLSX_MAGIC = b"PK\x03\x04"
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = 10 * 1024 * 1024
-    max_unzipped: int = 50 * 1024 * 1024
+    # 20 MB: twenty times a national template, and what keeps one upload's reading (here and in
+    # the reader's worker) within its memory budget (SECURITY.md, section 1)
+    max_unzipped: int = 20 * 1024 * 1024
     max_entries: int = 100
     max_ratio: int = 100
     max_rows: int = 2_000  # template sheets: far more than any framework's indicators
     max_cols: int = 30
     max_csv_rows: int = 200_000
     max_text: int = 4_000
+    max_strings: int = 100_000  # shared-string items: far more than a template's texts
     chunk: int = 1 << 20  # bytes inflated at a time while checking an entry
 
 
@@ -70,13 +74,45 @@ class Table:
     delimiter: str | None = None
 
 
+# Formats people upload by mistake, by their first bytes: named in the refusal, so the
+# operator learns what the file is rather than that "the CSV has one column".
+KNOWN_NOT_TABLES = (
+    (b"%PDF", "PDF"),
+    (b"\x89PNG", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) / Office 97-2003"),
+    (b"{\\rtf", "RTF"),
+    (b"Rar!", "RAR"),
+    (b"7z\xbc\xaf", "7-Zip"),
+    (b"\x1f\x8b", "gzip"),
+    (b"\x7fELF", "ELF"),
+    (b"MZ", "Windows (.exe/.dll)"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def sniff(data: bytes) -> str:
-    """'xlsx' or 'csv' from the content, never from the file name."""
+    """'xlsx' or 'csv' from the content, never from the file name ('binary' for anything else)."""
     if data.startswith(XLSX_MAGIC):
         return "xlsx"
-    if data.startswith(b"\xd0\xcf\x11\xe0") or b"\x00" in data[:4096]:
+    if what_it_is(data) or b"\x00" in data[:4096]:
         return "binary"
     return "csv"
+
+
+def what_it_is(data: bytes) -> str | None:
+    """The name of a known non-spreadsheet format `data` starts with, if any."""
+    return next((name for magic, name in KNOWN_NOT_TABLES if data.startswith(magic)), None)
+
+
+def not_a_table(data: bytes, file: str) -> Rejected:
+    """The refusal for content that is neither an .xlsx nor a CSV, saying what it is if known."""
+    what = what_it_is(data) or _utf16_32(data[:4]) or ("biner/binary" if b"\x00" in data[:4096] else None)
+    return Rejected([Problem("file.not_spreadsheet", file, params={"what": what or "?"})])
 
 
 def check_size(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -105,9 +141,9 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
     comma such as 3,5, which would otherwise shift every later value one column right).
     """
     check_size(data, file, limits)
+    if sniff(data) == "binary":
+        raise not_a_table(data, file)
     text = decode_csv(data, file)
-    if "\x00" in text:
-        raise Rejected([Problem("file.unknown_type", file)])
     first = text.split("\n", 1)[0]
     try:
         counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in (",", ";")}
@@ -118,6 +154,10 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
                                 params={"comma": counts[","], "semicolon": counts[";"]})])
     delimiter = max(counts, key=lambda d: counts[d])
     if counts[delimiter] < 2:
+        one_line = not text[len(first) + 1:].strip()
+        if "\t" not in first and (one_line or not file.lower().endswith((".csv", ".txt"))):
+            # neither named nor shaped like a table (a one-byte file, a note, a renamed file)
+            raise Rejected([Problem("file.not_spreadsheet", file, params={"what": "teks/text"})])
         raise Rejected([Problem("file.csv_one_column", file, row=1)])
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -375,10 +415,32 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
         raise _zip_bad(file, f"{name}: CRC mismatch")
 
 
+def _utf16_32(head: bytes) -> str | None:
+    """'UTF-32'/'UTF-16' (with byte order) when `head` (the first 4 bytes of a text that opens
+    with an ASCII character or a byte-order mark) is in one of them."""
+    for bom, name in ((b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe\x00\x00", "UTF-32LE"),
+                      (b"\xfe\xff", "UTF-16BE"), (b"\xff\xfe", "UTF-16LE")):
+        if head.startswith(bom):
+            return name
+    def text(byte: int) -> bool:  # what a CSV or an XML part opens with
+        return byte in (9, 10, 13) or 32 <= byte < 127
+
+    if len(head) >= 4 and head[:3] == b"\x00\x00\x00" and text(head[3]):
+        return "UTF-32BE"
+    if len(head) >= 4 and text(head[0]) and head[1:4] == b"\x00\x00\x00":
+        return "UTF-32LE"
+    if len(head) >= 2 and head[0] == 0 and text(head[1]):
+        return "UTF-16BE"
+    if len(head) >= 2 and text(head[0]) and head[1] == 0:
+        return "UTF-16LE"
+    return None
+
+
 def _check_encoding(head: bytes, file: str, name: str) -> None:
     """Refuse parts in UTF-16/32 or declaring a non-UTF-8 encoding: the DTD scan reads UTF-8."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or head[:2] in (b"<\x00", b"\x00<"):
-        raise Rejected([Problem("file.xml_encoding", file, params={"part": name, "encoding": "UTF-16/32"})])
+    wide = _utf16_32(head[:4])
+    if wide:
+        raise Rejected([Problem("file.xml_encoding", file, params={"part": name, "encoding": wide})])
     m = _XML_DECL_ENC.match(head)
     if m and m.group(1).strip().lower() not in _UTF8_NAMES:
         raise Rejected([Problem("file.xml_encoding", file, params={
@@ -391,7 +453,7 @@ def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
     Written here rather than with zipfile, which costs a national batch about 2 CPU-seconds
     re-computing every CRC that _entry_chunks has just checked. The container is the plainest
     the format allows: stored entries, one fixed date, UTF-8 names, no extra fields. Its size is
-    bounded by Limits.max_unzipped (50 MB) and max_entries (100), far from zip64's limits.
+    bounded by Limits.max_unzipped (20 MB) and max_entries (100), far from zip64's limits.
     """
     out: list[bytes] = []
     central: list[bytes] = []
@@ -409,10 +471,311 @@ def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
     return b"".join((*out, directory, end))
 
 
-def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPackage:
-    """Check the zip container and every part; refuse before any spreadsheet parser runs."""
+# ------------------------------------------------------------------- the package, resolved once
+
+# Relationship and content types, by their last path segment: transitional and strict OOXML
+# spell the same types under different namespaces.
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+WORKBOOK_PART = "xl/workbook.xml"
+
+
+@dataclass(frozen=True)
+class ActiveContent:
+    """One kind of content that can act on the reader's machine, and how each layer names it."""
+
+    kind: str  # its message is file.active.<kind>
+    part_prefixes: tuple[str, ...]  # case-folded part names that hold it
+    rel_types: tuple[str, ...]  # relationship types (last segment) that link it
+    content_marks: tuple[str, ...]  # substrings of a [Content_Types].xml content type
+
+
+# The one list of active content: the checks below (part names, relationships, content types)
+# all read it, and so does the fuzz corpus's generator for it.
+ACTIVE_CONTENT = (
+    ActiveContent("macro", ("xl/vbaproject", "xl/vbadata", "xl/macrosheets/", "xl/dialogsheets/"),
+                  ("vbaProject", "vbaProjectSignature", "xlMacrosheet", "xlIntlMacrosheet", "dialogsheet",
+                   "wordVbaData"),
+                  ("macroEnabled", "vbaProject", "vbaData", "macrosheet", "dialogsheet")),
+    ActiveContent("external_link", ("xl/externallinks/",), ("externalLink", "externalLinkPath", "xlExternalLinkPath",
+                                                            "attachedTemplate"), ("externalLink",)),
+    ActiveContent("ole_object", ("xl/embeddings/",), ("oleObject", "package", "oleProperties"),
+                  ("oleObject",)),
+    ActiveContent("activex", ("xl/activex/", "xl/ctrlprops/"), ("control", "activeXControlBinary", "ctrlProp"),
+                  ("activeX", "ctrlProps")),
+)
+
+
+def _active_problem(file: str, what: ActiveContent, where: str) -> Rejected:
+    return Rejected([Problem(f"file.active.{what.kind}", file, params={"part": where[:120]})])
+
+
+def _ambiguous(file: str, detail: str) -> Rejected:
+    return Rejected([Problem("file.package_ambiguous", file, params={"detail": detail[:200]})])
+
+
+def _check_names(names: list[str], file: str) -> None:
+    """Refuse entry names that two readers could resolve differently: backslashes, dot
+    segments, absolute or empty segments, and names equal after case-folding."""
+    seen: dict[str, str] = {}
+    for name in names:
+        segments = name.rstrip("/").split("/")
+        if "\\" in name or name.startswith("/") or any(s in ("", ".", "..") for s in segments) \
+                or any(ord(ch) < 0x20 for ch in name):
+            raise _ambiguous(file, f"entry name {name!r}")
+        key = name.casefold()
+        if key in seen:
+            raise _ambiguous(file, f"entries {seen[key]!r} and {name!r} differ only in case")
+        seen[key] = name
+        for what in ACTIVE_CONTENT:
+            if key.startswith(what.part_prefixes):
+                raise _active_problem(file, what, name)
+
+
+def _resolve_target(base_dir: str, target: str, file: str) -> str:
+    """A relationship target as an entry name: relative to `base_dir`, or from the root when
+    it starts with '/'. A target that leaves the package is refused."""
+    if "\\" in target or "://" in target or target.startswith("//"):
+        raise _ambiguous(file, f"relationship target {target!r}")
+    path = normpath(target.lstrip("/") if target.startswith("/") else join(base_dir, target))
+    if path.startswith("../") or path in ("..", ".", ""):
+        raise _ambiguous(file, f"relationship target {target!r} outside the package")
+    return path
+
+
+def _xml(parts: dict[str, bytes], name: str, file: str):
     from defusedxml import ElementTree as SafeET  # defused: refuses entities, never fetches
 
+    try:
+        return SafeET.fromstring(parts[name])
+    except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
+        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"{name}: {type(exc).__name__}"})]) from None
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _relationships(parts: dict[str, bytes], rels_name: str, base_dir: str, file: str
+                   ) -> list[tuple[str, str, str, bool]]:
+    """(id, type's last segment, resolved target, external) of every relationship in a .rels part;
+    active content among them is refused here, whichever part links it."""
+    out = []
+    for rel in _xml(parts, rels_name, file).iter():
+        if _local(rel.tag) != "Relationship":
+            continue
+        rtype = (rel.get("Type") or "").rstrip("/").rsplit("/", 1)[-1]
+        for what in ACTIVE_CONTENT:
+            if rtype in what.rel_types:
+                raise _active_problem(file, what, f"{rels_name}: {rtype}")
+        target = rel.get("Target") or ""
+        external = (rel.get("TargetMode") or "") == "External"
+        out.append((rel.get("Id") or "", rtype, target if external else _resolve_target(base_dir, target, file),
+                    external))
+    return out
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the workbook is, as this module reads it: the parts a reader needs, by role."""
+
+    sheets: list[tuple[str, str, bool]]  # (name, entry name, hidden) in workbook order
+    shared_strings: str | None
+    styles: str | None
+    date1904: bool
+
+
+def _resolve(parts: dict[str, bytes], names: set[str], file: str) -> _Layout:
+    """Follow the package's own pointers, once: root relationships to the workbook, the
+    workbook's relationships to its sheets, strings and styles. Everything ambiguous is refused."""
+    ctypes = parts.get("[Content_Types].xml")
+    if ctypes is not None:
+        for el in _xml(parts, "[Content_Types].xml", file).iter():
+            ct = el.get("ContentType") or ""
+            for what in ACTIVE_CONTENT:
+                if any(mark.casefold() in ct.casefold() for mark in what.content_marks):
+                    raise _active_problem(file, what, f"[Content_Types].xml: {ct}")
+    if "_rels/.rels" not in parts:
+        raise _ambiguous(file, "_rels/.rels missing")
+    docs = [r for r in _relationships(parts, "_rels/.rels", "", file) if r[1] == "officeDocument"]
+    if len(docs) != 1 or docs[0][2] != WORKBOOK_PART or docs[0][3]:
+        found = ", ".join(repr(d[2]) for d in docs) or "none"
+        raise _ambiguous(file, f"the office document must be {WORKBOOK_PART} (found {found})")
+    if WORKBOOK_PART not in names:
+        raise _zip_bad(file, f"{WORKBOOK_PART} missing")
+    rels_name = "xl/_rels/workbook.xml.rels"
+    rels = _relationships(parts, rels_name, "xl", file) if rels_name in parts else []
+    by_id: dict[str, tuple[str, str, bool]] = {}
+    for rid, rtype, target, external in rels:
+        if rid in by_id:
+            raise _ambiguous(file, f"relationship id {rid!r} given twice")
+        by_id[rid] = (rtype, target, external)
+
+    def single(rtype: str) -> str | None:
+        found = [(t, ext) for rt, t, ext in by_id.values() if rt == rtype]
+        if len(found) > 1:
+            raise _ambiguous(file, f"{len(found)} {rtype} parts")
+        if not found:
+            return None
+        target, external = found[0]
+        if external or target not in names:
+            raise _zip_bad(file, f"{target}: missing")
+        return target
+
+    wb = _xml(parts, WORKBOOK_PART, file)
+    date1904 = False
+    sheets: list[tuple[str, str, bool]] = []
+    seen_names: set[str] = set()
+    seen_parts: set[str] = set()
+    for el in wb.iter():
+        tag = _local(el.tag)
+        if tag == "workbookPr":
+            date1904 = (el.get("date1904") or "").strip().lower() in ("1", "true")
+        if tag != "sheet":
+            continue
+        name = el.get("name") or ""
+        rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
+        if name.casefold() in seen_names:
+            raise _ambiguous(file, f"two sheets named {name!r}")
+        seen_names.add(name.casefold())
+        rel = by_id.get(rid or "")
+        if rel is None or rel[2]:
+            raise _zip_bad(file, f"sheet {name!r}: no relationship {rid!r}")
+        rtype, target, _ext = rel
+        if rtype != "worksheet":
+            raise Rejected([Problem("xlsx.not_worksheet", file, name, params={"name": name, "type": rtype})])
+        if target not in names:
+            raise _zip_bad(file, f"sheet {name!r}: {target} missing")
+        if target in seen_parts:
+            raise _ambiguous(file, f"two sheets share {target}")
+        seen_parts.add(target)
+        sheets.append((name, target, el.get("state") in ("hidden", "veryHidden")))
+    return _Layout(sheets, single("sharedStrings"), single("styles"), date1904)
+
+
+_SST_TAG = re.compile(rb"<(" + _NS + rb")sst(?=[\s/>])")
+_STRING_ITEM = (b"<si>", b"<si ", b"<si/")
+
+
+def _string_items(xml: bytes) -> int:
+    """An upper bound of the shared-string items in `xml` (prefixed ones included)."""
+    return sum(xml.count(t) for t in _STRING_ITEM) + xml.count(b":si>") + xml.count(b":si ")
+
+
+def _plain_string_table(xml: bytes, file: str, name: str, limits: Limits) -> bytes:
+    """The shared-string table with its declared counts dropped and its real size bounded.
+
+    The counts are optional hints that the native reader trusts to reserve memory up front:
+    `uniqueCount="100000000000"` in a 13 KB file aborted the whole server. Without them it
+    grows by what is really there, which the item count bounds.
+    """
+    n = _string_items(xml)
+    if n > limits.max_strings:
+        raise Rejected([Problem("file.too_many_strings", file, params={"n": n, "limit": limits.max_strings})])
+    m = _SST_TAG.search(xml)
+    if m is None:
+        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"{name}: no string table"})])
+    pos, kept = m.end(), []
+    while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
+        if a.group(1).rsplit(b":", 1)[-1] not in (b"count", b"uniqueCount"):
+            kept.append(a.group(0))
+        pos = a.end()
+    if a is None:
+        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"{name}: malformed string table tag"})])
+    return b"".join((xml[:m.end()], *kept, xml[pos:]))
+
+
+def _canonical_package(layout: _Layout, parts: dict[str, bytes]) -> tuple[bytes, dict[str, bytes], dict[str, str]]:
+    """A new package built from the checked parts alone, under fixed names, with its own
+    content types, relationships and workbook: nothing the uploader wrote decides what the
+    native reader opens. Returns (zip bytes, parts by canonical name, sheet name -> part)."""
+    from xml.sax.saxutils import quoteattr
+
+    out: dict[str, bytes] = {}
+    sheets: dict[str, str] = {}
+    rels, overrides, entries = [], [], []
+    for n, (name, part, hidden) in enumerate(layout.sheets, start=1):
+        canon = f"xl/worksheets/sheet{n}.xml"
+        out[canon] = parts[part]
+        sheets[name] = canon
+        rels.append(f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>')
+        overrides.append(f'<Override PartName="/{canon}" ContentType="{_CT}worksheet+xml"/>')
+        state = ' state="hidden"' if hidden else ""
+        entries.append(f'<sheet name={quoteattr(name)} sheetId="{n}"{state} r:id="rId{n}"/>')
+    extra = len(layout.sheets)
+    for role, source in (("sharedStrings", layout.shared_strings), ("styles", layout.styles)):
+        if source is None:
+            continue
+        extra += 1
+        out[f"xl/{role}.xml"] = parts[source]
+        rels.append(f'<Relationship Id="rId{extra}" Type="{_REL_NS}/{role}" Target="{role}.xml"/>')
+        overrides.append(f'<Override PartName="/xl/{role}.xml" ContentType="{_CT}{role}+xml"/>')
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    out["[Content_Types].xml"] = (
+        head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/{WORKBOOK_PART}" ContentType="{_CT}sheet.main+xml"/>' + "".join(overrides)
+        + "</Types>").encode()
+    out["_rels/.rels"] = (
+        head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="{WORKBOOK_PART}"/>'
+        "</Relationships>").encode()
+    out[WORKBOOK_PART] = (
+        head + f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+        + ('<workbookPr date1904="1"/>' if layout.date1904 else "")
+        + "<sheets>" + "".join(entries) + "</sheets></workbook>").encode()
+    out["xl/_rels/workbook.xml.rels"] = (
+        head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(rels) + "</Relationships>").encode()
+    return _stored_zip(out, {n: zlib.crc32(c) for n, c in out.items()}), out, sheets
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits, count_strings: bool = False) -> bytes:
+    """One entry's content, with its size, CRC, encoding and DTD checked on the way."""
+    tail = b""
+    chunks = []
+    items = 0
+    for chunk in _entry_chunks(data, info, file, limits):
+        if not chunks:
+            _check_encoding(chunk[:256], file, info.filename)
+        # every DTD opens with "<!"; a C-level byte search skips the regex on the rest
+        if (b"!" in chunk or b"!" in tail) and _DTD_RE.search(tail + chunk):
+            raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
+        if count_strings:  # stop a huge string table while it is still being inflated
+            items += _string_items(chunk)
+            if items > limits.max_strings:
+                raise Rejected([Problem("file.too_many_strings", file, params={
+                    "n": f">{limits.max_strings}", "limit": limits.max_strings})])
+        tail = chunk[-16:]
+        chunks.append(chunk)
+    return b"".join(chunks)  # one chunk: that very object, not a copy
+
+
+# Zip-based formats that are not workbooks, by an entry only they have
+_OTHER_PACKAGES = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml", "PowerPoint (.pptx)"),
+                   ("content.xml", "OpenDocument (.ods/.odt)"))
+
+
+def _other_package(infos: list[zipfile.ZipInfo], file: str) -> Rejected:
+    """The refusal for a zip that holds no workbook: what it is instead, when that is known."""
+    names = {i.filename for i in infos}
+    what = next((label for entry, label in _OTHER_PACKAGES if entry in names), None)
+    return Rejected([Problem("file.not_spreadsheet", file, params={"what": what or "ZIP"})])
+
+
+_STRUCTURE = ("[Content_Types].xml", "_rels/.rels", WORKBOOK_PART, "xl/_rels/workbook.xml.rels")
+
+
+def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPackage:
+    """Check the zip container and every part; refuse before any spreadsheet parser runs.
+
+    The package is resolved here once (root relationships, workbook, its relationships), and
+    the parsers are handed a new package rebuilt from exactly the parts that were checked,
+    under fixed names, so that no difference between two readers' resolution rules can make
+    one of them read something the checks did not see.
+    """
     check_size(data, file, limits)
     _directory_precheck(data, file, limits)
     try:
@@ -436,61 +799,32 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise _zip_bad(file, f"{dup}: duplicate entry")
+    if WORKBOOK_PART not in names:
+        raise _other_package(infos, file)
+    _check_names(names, file)
 
-    # Inflate every entry once, here, checking sizes, CRCs, encodings and DTDs, and re-pack the
-    # verified bytes (uncompressed) for the parser. Any DTD in any part is refused: no
-    # legitimate workbook needs one, and it is how entity-expansion and external-entity attacks
-    # get in; the scan covers every entry, since a sheet may live under any name the rels give.
-    parts: dict[str, bytes] = {}
-    crcs: dict[str, int] = {}
-    for info in infos:
-        if info.is_dir():
-            continue  # a folder entry holds nothing a parser reads
-        tail = b""
-        chunks = []
-        for chunk in _entry_chunks(data, info, file, limits):
-            if not chunks:
-                _check_encoding(chunk[:256], file, info.filename)
-            # every DTD opens with "<!"; a C-level byte search skips the regex on the rest
-            if (b"!" in chunk or b"!" in tail) and _DTD_RE.search(tail + chunk):
-                raise Rejected([Problem("file.xml_dtd", file, params={"part": info.filename})])
-            tail = chunk[-16:]
-            chunks.append(chunk)
-        parts[info.filename] = b"".join(chunks)  # one chunk: that very object, not a copy
-        crcs[info.filename] = info.CRC  # _entry_chunks checked the content against it
-    clean = _stored_zip(parts, crcs)
-
-    if "xl/workbook.xml" not in names:
-        raise _zip_bad(file, "xl/workbook.xml missing")
-    try:
-        wb = SafeET.fromstring(parts["xl/workbook.xml"])
-        rels = (
-            SafeET.fromstring(parts["xl/_rels/workbook.xml.rels"])
-            if "xl/_rels/workbook.xml.rels" in parts
-            else None
-        )
-    except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
-        raise Rejected([Problem("file.xml_bad", file, params={"detail": type(exc).__name__})]) from None
-    targets: dict[str, str] = {}
-    if rels is not None:
-        for rel in rels:
-            rid, target = rel.get("Id"), rel.get("Target") or ""
-            if target.startswith("/"):
-                path = target.lstrip("/")
-            else:
-                path = normpath(join(dirname("xl/workbook.xml"), target))
-            targets[rid] = path
-    sheets: dict[str, str] = {}
-    hidden: list[str] = []
-    for el in wb.iter():
-        if not isinstance(el.tag, str) or el.tag.rsplit("}", 1)[-1] != "sheet":
+    # The structure first (small parts), so that only the parts a reader needs are kept in
+    # memory; then every other entry is inflated and checked too (sizes, CRCs, encodings,
+    # DTDs, the relationships of every part), since a damaged or hostile part is a refusal
+    # whether or not it is read.
+    by_name = {i.filename: i for i in infos if not i.is_dir()}
+    parts = {n: _inflate(data, by_name[n], file, limits) for n in _STRUCTURE if n in by_name}
+    layout = _resolve(parts, set(by_name), file)
+    needed = {p for _n, p, _h in layout.sheets} | {p for p in (layout.shared_strings, layout.styles) if p}
+    for name, info in by_name.items():
+        if name in parts:
             continue
-        name = el.get("name") or ""
-        rid = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
-        if el.get("state") in ("hidden", "veryHidden"):
-            hidden.append(name)
-        sheets[name] = targets.get(rid, "")
-    return XlsxPackage(file, clean, sheets, hidden, parts)
+        content = _inflate(data, info, file, limits, count_strings=name == layout.shared_strings)
+        if name.endswith(".rels"):
+            _relationships({name: content}, name, dirname(dirname(name)), file)
+        if name in needed:
+            parts[name] = content
+    if layout.shared_strings:
+        parts[layout.shared_strings] = _plain_string_table(parts[layout.shared_strings], file,
+                                                           layout.shared_strings, limits)
+    clean, canon_parts, sheets = _canonical_package(layout, parts)
+    hidden = [name for name, _p, is_hidden in layout.sheets if is_hidden]
+    return XlsxPackage(file, clean, sheets, hidden, canon_parts)
 
 
 def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
@@ -650,6 +984,33 @@ def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None, unusual
     return special, dim
 
 
+def _native_sheet(data: bytes, sheet: str) -> tuple[list[list[object]], list]:
+    """Calamine's reading of one sheet of a canonical package: (rows from A1, merged ranges).
+
+    Runs in an isolated worker (metrics.isolation), so it imports calamine there.
+    """
+    from python_calamine import CalamineWorkbook
+
+    sh = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(sheet)
+    rows = sh.to_python(skip_empty_area=False)  # starts at A1, so indexes match the sheet
+    # calamine gives 0-based ((r0, c0), (r1, c1)); kept 0-based, callers add 1 for display
+    return rows, list(sh.merged_cell_ranges or [])
+
+
+def _load_native() -> bool:
+    import python_calamine  # noqa: F401 - imported for its cost, once per worker
+
+    return True
+
+
+def warm_up() -> None:
+    """Start the isolated reader worker ahead of the first upload (it takes ~0.2 s to start)."""
+    try:
+        isolation.run(_load_native)
+    except isolation.ParseFailed:
+        pass  # the first upload will say what is wrong
+
+
 def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     """Rows of `sheet` as Python values (via calamine) plus formula/error cells and merged ranges.
 
@@ -665,23 +1026,16 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     check_sheet_shape(xml, pkg.file, sheet, limits, unusual)
     special, _dim = scan_sheet_xml(xml, pkg.file, sheet, unusual)
     del xml
-    from python_calamine import CalamineWorkbook  # only now: the container and the sheet passed
-
     try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(pkg.data))
-        sh = wb.get_sheet_by_name(sheet)
-        rows = sh.to_python(skip_empty_area=False)  # starts at A1, so indexes match the sheet
-        if len(rows) > limits.max_rows:
-            raise Rejected([Problem("file.too_many_rows", pkg.file, sheet=sheet, params={"n": len(rows), "limit": limits.max_rows})])
-        width = max(map(len, rows), default=0)
-        if width > limits.max_cols:
-            raise Rejected([Problem("file.too_many_cols", pkg.file, sheet=sheet, params={"n": width, "limit": limits.max_cols})])
-        # calamine gives 0-based ((r0, c0), (r1, c1)); keep it 0-based, callers add 1 for display
-        merged = list(sh.merged_cell_ranges or [])
-    except Rejected:
-        raise
-    except Exception as exc:  # calamine raises its own types for CRC, XML and zip damage
-        raise Rejected([Problem("file.xml_bad", pkg.file, sheet=sheet, params={"detail": f"{type(exc).__name__}: {exc}"[:200]})]) from None
+        rows, merged = isolation.run(_native_sheet, pkg.data, sheet)
+    except isolation.ParseFailed as exc:
+        key = "file.reader_crashed" if exc.crashed else "file.xml_bad"
+        raise Rejected([Problem(key, pkg.file, sheet=sheet, params={"detail": exc.detail[:200]})]) from None
+    if len(rows) > limits.max_rows:
+        raise Rejected([Problem("file.too_many_rows", pkg.file, sheet=sheet, params={"n": len(rows), "limit": limits.max_rows})])
+    width = max(map(len, rows), default=0)
+    if width > limits.max_cols:
+        raise Rejected([Problem("file.too_many_cols", pkg.file, sheet=sheet, params={"n": width, "limit": limits.max_cols})])
     return rows, special, merged
 
 

@@ -5,8 +5,10 @@ user with the same name. An identity is mapped to a core account by its e-mail a
 address itself as the username, else the address's local part ("budi.santoso@kota.go.id" ->
 "budi.santoso"). Because a local part alone says nothing about who owns it ("admin@gmail.com"),
 only addresses in the configured domains are mapped at all, and an address the provider says
-is unverified is refused. No account is created on the fly, a disabled or locked account stays
-shut, and every attempt, accepted or refused, is audited like a password sign-in.
+is unverified is refused. No account is created on the fly, a disabled account stays shut, and every
+attempt, accepted or refused, is audited like a password sign-in. The password sign-in throttle
+(metrics/users.py) does not apply: it slows password guessing, and here the identity provider
+has checked the person, so an outsider's wrong passwords cannot keep an SSO user out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import datetime
 
 from metrics import auth, users
 from metrics.store import utcnow
+
+MAX_EMAIL = 254  # the longest address SMTP allows
 
 
 def candidates(email: str | None) -> list[str]:
@@ -57,22 +61,19 @@ def sso_login(store, email: str | None, email_verified: bool | None = None,
             reason = "no matching user"
         elif not row[5]:
             reason = "disabled"
-        elif row[8] is not None and row[8] > now:
-            reason = "locked"
     if reason is not None:
         with store.transaction() as cur:
-            store.write_audit(cur, auth.ANONYMOUS, "login.sso_failure", f"sso:{(email or '')[:200]}", None,
-                              {"reason": reason})
+            store.write_audit(cur, auth.ANONYMOUS, "login.sso_failure", f"sso:{users.bounded(email, MAX_EMAIL)}",
+                              None, {"reason": reason})
         if reason == "email not verified":
             raise users.LoginFailed("login.sso_unverified")
         if reason == "domain not allowed":
-            raise users.LoginFailed("login.sso_domain", domain=domain[:100] or "–")
+            raise users.LoginFailed("login.sso_domain", domain=users.bounded(domain, 100) or "–")
         if reason == "disabled":
             raise users.LoginFailed("login.disabled")
-        if reason == "locked":
-            raise users.LoginFailed("login.locked", until=row[8].strftime("%H:%M UTC"))
         raise users.LoginFailed("login.sso_unknown")
     user = users.get_user(store, row[0])
     with store.transaction() as cur:
-        store.write_audit(cur, user, "login.sso", f"user:{user.username}", None, {"email": email})
+        store.write_audit(cur, user, "login.sso", f"user:{user.username}", None,
+                          {"email": users.bounded(email, MAX_EMAIL)})
     return users.Session(user, now, now)

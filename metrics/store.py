@@ -10,9 +10,10 @@ transaction as the change.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,12 +22,14 @@ from typing import Iterator
 import duckdb
 
 from metrics import audit as audit_chain
+from metrics import keys
 from metrics.auth import User
+from metrics.errors import CoreError
 from metrics.framework import Framework, parse_framework
 from metrics.registry import City, Opd
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "smartcity.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3  # len(MIGRATIONS), checked by tests/test_boundary.py
 
 
 def resolve_db_path(explicit: str | os.PathLike | None = None) -> str:
@@ -35,6 +38,11 @@ def resolve_db_path(explicit: str | os.PathLike | None = None) -> str:
         return str(explicit)
     env = os.environ.get("SMARTCITY_DB")
     return env if env else str(DEFAULT_DB)
+
+
+def _now_iso() -> str:
+    """An audit timestamp: aware UTC ISO text, exactly what the hash chain covers."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def utcnow() -> datetime:
@@ -94,6 +102,55 @@ MIGRATIONS: list[list[str]] = [
 
 class StoreBusy(RuntimeError):
     """Another process holds the database; DuckDB allows one writer process per file."""
+
+
+def _reason(exc: BaseException) -> str:
+    """The operating system's words from a DuckDB error ("No space left on device"), no paths."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return first.rsplit(": ", 1)[-1].strip()[:200]
+
+
+class StorageFailed(CoreError):
+    """The database could not write its files (a full disk, a read-only or failing volume).
+
+    What an operator must know before sending anything again is whether the data is kept, so
+    each subclass says it in `stored`. `results` is set by a batch that stopped (ingest_paths):
+    the files it had stored before, and those it had not.
+    """
+
+    stored = False
+
+    def __init__(self, key: str, exc: BaseException, path: str) -> None:
+        super().__init__(key, reason=_reason(exc), wal=Path(str(path)).name + ".wal")
+        self.fatal = isinstance(exc, duckdb.FatalException)
+        self.results: list | None = None
+
+
+class CommitFailed(StorageFailed):
+    """The transaction was rolled back: nothing of it is kept, so sending it again is safe.
+
+    DuckDB rolls back a commit that fails, also when the checkpoint it runs at commit time (a
+    write-ahead log past its threshold) fails: it then writes the change straight into the data
+    file instead of the log (measured on a full tmpfs, DuckDB 1.5). After a fatal error DuckDB
+    refuses every statement until the database is opened again, so the message says so.
+    """
+
+    def __init__(self, exc: BaseException, path: str) -> None:
+        fatal = isinstance(exc, duckdb.FatalException)
+        super().__init__("store.commit_failed_restart" if fatal else "store.commit_failed", exc, path)
+
+
+class CheckpointFailed(StorageFailed):
+    """Committed, in the write-ahead log; only copying it into the data file failed.
+
+    Sending it again would store duplicate versions. DuckDB replays the log when the database
+    is next opened, and copies it then (given free space).
+    """
+
+    stored = True
+
+    def __init__(self, exc: BaseException, path: str) -> None:
+        super().__init__("store.checkpoint_failed", exc, path)
 
 
 @dataclass(frozen=True)
@@ -187,7 +244,8 @@ class Store:
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False,
-                 migrate: bool = True, memory_limit: str | None = None) -> None:
+                 migrate: bool = True, memory_limit: str | None = None,
+                 key: "keys.InstallationKey | None" = None) -> None:
         """`memory_limit` (e.g. "256MB") caps DuckDB's buffer pool, for a process with a memory
         budget: DuckDB then evicts cached table data instead of growing (see docs/performance.md)."""
         self.path = resolve_db_path(path)
@@ -213,8 +271,26 @@ class Store:
         # and cities whose finished scores alone need it (a verification changes nothing else)
         self._stale: dict[int, set[tuple[str, int]]] = {}
         self._stale_finished: dict[int, set[str]] = {}
+        # per open transaction: whether it wrote audit rows (the head is published after commit)
+        self._audit_written: dict[int, bool] = {}
         if migrate and not read_only:
             self.migrate()
+        # the key of the audit chain and of backups, outside the database (metrics.keys); a
+        # restore builds its new file under the target's key, passed in
+        self.audit_key = key or keys.load_key(self.path, create=not read_only)
+        if self.audit_key is not None and self.audit_key.created and not read_only and self.has_audit_table():
+            # the chain is keyed from now on: its head starts being kept outside the database
+            rows = self.audit_rows()
+            if any(r.hash.startswith(audit_chain.KEYED) for r in rows):
+                # the key was lost (or the file copied without it): the old head stays as evidence
+                audit_chain.log.warning("%s has audit rows keyed with another key than the new %s: "
+                                        "`audit verify` will report them", self.path, self.audit_key.path)
+            else:
+                self._publish_audit_head(audit_chain.head_of(rows, _now_iso()))
+        elif self.path != ":memory:" and self.audit_key is not None:
+            status, head = audit_chain.read_head(self.path, self.audit_key)
+            audit_chain.log.info("audit head of %s at open: %s", Path(self.path).name,
+                                 head.short() if head else status)
 
     def close(self) -> None:
         self.conn.close()
@@ -234,19 +310,30 @@ class Store:
         with self._write_lock, self.cursor() as cur:
             cur.begin()
             self._stale[id(cur)] = set()
+            self._audit_written[id(cur)] = False
             self._stale_finished[id(cur)] = set()
             try:
                 yield cur
                 # derived score tables follow the change in the same transaction, once per
                 # transaction however many submissions it wrote
                 self._refresh_stale(cur)
-            except BaseException:
-                cur.rollback()
+                head = self._audit_head_in(cur)  # None unless this transaction wrote audit rows
+            except BaseException as exc:
+                with suppress(duckdb.Error):  # after a fatal error DuckDB refuses even the rollback
+                    cur.rollback()
+                if isinstance(exc, (duckdb.IOException, duckdb.FatalException)):
+                    raise CommitFailed(exc, self.path) from exc  # e.g. the disk filled while writing
                 raise
             finally:
                 self._stale.pop(id(cur), None)
                 self._stale_finished.pop(id(cur), None)
-            cur.commit()
+                self._audit_written.pop(id(cur), None)
+            try:
+                cur.commit()
+            except duckdb.Error as exc:
+                raise CommitFailed(exc, self.path) from exc
+            if head is not None:
+                self._publish_audit_head(head)
 
     def migrate(self) -> None:
         with self._write_lock, self.cursor() as cur:
@@ -276,8 +363,12 @@ class Store:
         return int(row[0]) if row else 0
 
     def checkpoint(self) -> None:
+        """Copy the write-ahead log into the data file; CheckpointFailed (data kept) if that fails."""
         with self._write_lock, self.cursor() as cur:
-            cur.execute("CHECKPOINT")
+            try:
+                cur.execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                raise CheckpointFailed(exc, self.path) from exc
 
     @contextmanager
     def bulk_writes(self, threads: int | None = None) -> Iterator[None]:
@@ -293,12 +384,23 @@ class Store:
                 cur.execute("SET threads = ?", [int(threads)])
         try:
             yield
-        finally:
+        except BaseException:
+            # the batch stopped: what it committed is safe in the write-ahead log, and a failing
+            # clean-up (after a fatal write error DuckDB refuses everything) must not hide why
+            with suppress(duckdb.Error, StorageFailed):
+                self._end_bulk_writes(threads)
+            raise
+        self._end_bulk_writes(threads)
+
+    def _end_bulk_writes(self, threads: int | None) -> None:
+        try:
             with self.cursor() as cur:
                 cur.execute("RESET checkpoint_threshold")
                 if threads is not None:
                     cur.execute("RESET threads")
-            self.checkpoint()
+        except duckdb.Error as exc:
+            raise CheckpointFailed(exc, self.path) from exc
+        self.checkpoint()
 
     # ------------------------------------------------------------------ settings
 
@@ -312,18 +414,19 @@ class Store:
 
     # ------------------------------------------------------------------ audit
 
-    @staticmethod
-    def _chained(cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[tuple]:
-        """Audit rows for `entries`, in order, each hash-chained to the one before (the last
-        stored row first): the one place that computes the chain, for one row or many."""
+    def _chained(self, cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[tuple]:
+        """Audit rows for `entries`, in order, each hash-chained under the key to the one before
+        (the last stored row first): the one place that computes the chain, for one row or many."""
+        if id(cur) in self._audit_written:
+            self._audit_written[id(cur)] = True
         last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         next_id = (last[0] + 1) if last else 1
         prev = last[1] if last else audit_chain.GENESIS
         rows = []
         for n, (action, obj, before, after) in enumerate(entries):
-            at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            at = _now_iso()
             b, a = audit_chain.canonical(before), audit_chain.canonical(after)
-            h = audit_chain.row_hash(prev, next_id + n, at, user.username, action, obj, b, a)
+            h = audit_chain.row_hash(prev, next_id + n, at, user.username, action, obj, b, a, self.audit_key)
             rows.append((next_id + n, at, user.username, action, obj, b, a, prev, h))
             prev = h
         return rows
@@ -349,12 +452,40 @@ class Store:
         cur.unregister("_new_audit")
         return list(cols[0])
 
-    def audit_rows(self) -> list[audit_chain.AuditRow]:
+    def audit_rows(self) -> audit_chain.AuditRows:
         with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT id, logged_at, username, action, object, before, after, prev_hash, hash FROM audit ORDER BY id"
             ).fetchall()
-        return [audit_chain.AuditRow(*r) for r in rows]
+        return audit_chain.AuditRows((audit_chain.AuditRow(*r) for r in rows), self.audit_key)
+
+    def has_audit_table(self) -> bool:
+        """False when the audit table was dropped behind the application's back."""
+        with self.cursor() as cur:
+            return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                               "AND schema_name = 'main' AND table_name = 'audit'").fetchone()[0] == 1
+
+    def _audit_head_in(self, cur) -> "audit_chain.Head | None":
+        """The chain head as this transaction leaves it, if it wrote audit rows (one read per commit)."""
+        return self.audit_head(cur) if self._audit_written.get(id(cur)) else None
+
+    def audit_head(self, cur) -> "audit_chain.Head":
+        """Last id, last hash and row count of the audit log as `cur` sees it."""
+        n, last_id, last_hash = cur.execute(
+            "SELECT count(*), max(id), arg_max(hash, id) FROM audit").fetchone()
+        if not n:
+            return audit_chain.Head(0, audit_chain.GENESIS, 0, _now_iso())
+        return audit_chain.Head(int(last_id), last_hash, int(n), _now_iso())
+
+    def _publish_audit_head(self, head: "audit_chain.Head") -> None:
+        """Keep the committed head outside the database (and in the server log). A failure here
+        cannot undo the commit: it is logged, and `audit verify` then shows the head behind."""
+        if self.audit_key is None:
+            return
+        try:
+            audit_chain.write_head(self.path, head, self.audit_key)
+        except OSError as exc:
+            audit_chain.log.error("audit head of %s not written (%s): %s", self.path, exc, head.short())
 
     def audit_frame(self, username: str | None = None, action: str | None = None,
                     since: str | None = None, until: str | None = None, limit: int = 1000):
@@ -717,8 +848,8 @@ class Store:
                            [username]).fetchone()[0]
 
     def update_user(self, cur, username: str, **fields: object) -> None:
-        allowed = {"pw_hash", "role", "city_code", "opd_code", "active", "display_name", "failed_count",
-                   "locked_until", "sessions_valid_after"}
+        # failed_count/locked_until stay in the table (schema v1) but are no longer written
+        allowed = {"pw_hash", "role", "city_code", "opd_code", "active", "display_name", "sessions_valid_after"}
         for k, v in fields.items():
             if k not in allowed:
                 raise KeyError(k)
@@ -728,9 +859,51 @@ class Store:
     def users_frame(self):
         with self.cursor() as cur:
             return cur.execute(
-                """SELECT username, role, city_code, opd_code, active, display_name, failed_count,
-                          locked_until, created_at FROM users ORDER BY username"""
+                """SELECT username, role, city_code, opd_code, active, display_name, created_at
+                   FROM users ORDER BY username"""
             ).df()
+
+    # ------------------------------------------------------------------ sign-in throttle
+
+    def login_failure_stats(self, client: str, account: str, pair_since: datetime, client_since: datetime,
+                            account_since: datetime) -> tuple:
+        """(count, latest) of failed sign-ins for this client and account, for this client over
+        all accounts, and for this account from every client, each since its own instant."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """SELECT count(*) FILTER (WHERE client = $c AND account = $a AND failed_at >= $ps),
+                          max(failed_at) FILTER (WHERE client = $c AND account = $a AND failed_at >= $ps),
+                          count(*) FILTER (WHERE client = $c AND failed_at >= $cs),
+                          max(failed_at) FILTER (WHERE client = $c AND failed_at >= $cs),
+                          count(*) FILTER (WHERE account = $a AND failed_at >= $as_),
+                          max(failed_at) FILTER (WHERE account = $a AND failed_at >= $as_)
+                   FROM login_failures WHERE failed_at >= least($ps, $cs, $as_)""",
+                {"c": client, "a": account, "ps": pair_since, "cs": client_since, "as_": account_since},
+            ).fetchone()
+
+    def add_login_failure(self, cur, at: datetime, client: str, account: str, prune_before: datetime) -> None:
+        """Record one failed sign-in, and forget those older than `prune_before`."""
+        cur.execute("DELETE FROM login_failures WHERE failed_at < ?", [prune_before])
+        cur.execute("INSERT INTO login_failures VALUES (?, ?, ?)", [at, client, account])
+
+    def clear_login_failures(self, cur, account: str, client: str | None = None) -> None:
+        """Forget the failures of `account` from `client`, or from every client when None."""
+        cur.execute("DELETE FROM login_failures WHERE account = $a AND ($c IS NULL OR client = $c)",
+                    {"a": account, "c": client})
+
+    def put_unlock_code(self, cur, account: str, code_hash: str, expires_at: datetime, created_by: str) -> None:
+        """The one live unlock code of `account` (a new one replaces the last)."""
+        cur.execute("INSERT OR REPLACE INTO unlock_codes VALUES (?, ?, ?, ?, ?)",
+                    [account, code_hash, expires_at, utcnow(), created_by])
+
+    def unlock_code_valid(self, account: str, code_hash: str, now: datetime) -> bool:
+        with self.cursor() as cur:
+            row = cur.execute("SELECT code_hash, expires_at FROM unlock_codes WHERE account = ?",
+                              [account]).fetchone()
+        return row is not None and hmac.compare_digest(row[0], code_hash) and row[1] > now
+
+    def use_unlock_code(self, cur, account: str) -> None:
+        cur.execute("DELETE FROM unlock_codes WHERE account = ?", [account])
 
     # ------------------------------------------------------------------ drafts
 
@@ -909,17 +1082,60 @@ class Store:
 
     # ------------------------------------------------------------------ backup
 
-    def export_database(self, directory: str) -> None:
-        with self._write_lock, self.cursor() as cur:
-            cur.execute("CHECKPOINT")
-            # EXPORT DATABASE takes a path literal, not a parameter; the path is ours (a temp dir)
-            safe = str(directory).replace("'", "''")
-            cur.execute(f"EXPORT DATABASE '{safe}' (FORMAT parquet)")
+    # A backup holds every table of this schema but the derived score tables (rebuilt on
+    # restore), one Parquet stream each, written from and read into the tables through the
+    # statements below. Table names come from this database's own catalog, never from an
+    # archive; metrics.backup checks an archive's tables and columns against them.
 
-    def import_database(self, directory: str) -> None:
-        with self._write_lock, self.cursor() as cur:
-            safe = str(directory).replace("'", "''")
-            cur.execute(f"IMPORT DATABASE '{safe}'")
+    def backup_tables(self) -> list[str]:
+        with self.cursor() as cur:
+            names = [r[0] for r in cur.execute(
+                """SELECT table_name FROM duckdb_tables()
+                   WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name"""
+            ).fetchall()]
+        return [n for n in names if n not in (*_SCORE_TABLES, "score_city")]
+
+    def _own_table(self, table: str) -> str:
+        if table not in self.backup_tables():
+            raise ValueError(f"not a table of this schema: {table!r}")
+        return table
+
+    def table_schema(self, table: str):
+        """The Arrow schema of one of our tables: what a backup's Parquet file of it must carry."""
+        with self.cursor() as cur:
+            return cur.execute(f"SELECT * FROM {self._own_table(table)} LIMIT 0").to_arrow_table().schema
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read transaction: every table read on it shows the same moment (a consistent backup)."""
+        with self.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+            finally:
+                cur.rollback()
+
+    def table_batches(self, cur, table: str, rows: int = 8192):
+        """One table's rows as Arrow record batches, streamed (a national `files` table is large)."""
+        return cur.execute(f"SELECT * FROM {self._own_table(table)}").to_arrow_reader(rows)
+
+    def table_count(self, cur, table: str) -> int:
+        return int(cur.execute(f"SELECT count(*) FROM {self._own_table(table)}").fetchone()[0])
+
+    def load_rows(self, cur, table: str, rows) -> None:
+        """Append Arrow rows (columns already checked against table_schema) to one of our tables."""
+        cur.register("_restore_rows", rows)
+        try:
+            cur.execute(f"INSERT INTO {self._own_table(table)} SELECT * FROM _restore_rows")
+        finally:
+            cur.unregister("_restore_rows")
+
+    def restart_sequences(self, cur) -> None:
+        """Id sequences continue after the restored rows (a new submission gets a fresh id)."""
+        for seq, table in (("submission_id_seq", "submissions"), ("verification_id_seq", "verifications")):
+            start = int(cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+            cur.execute(f"DROP SEQUENCE {seq}")
+            cur.execute(f"CREATE SEQUENCE {seq} START {start}")  # an int computed here, not text
 
 
 # --------------------------------------------------------------------------- precomputed score tables
@@ -1250,6 +1466,17 @@ _SCORE_CITY_READ = f"""SELECT {_CITY_COLS} FROM score_city
 # v2: the precomputed score tables, built from whatever the database already holds
 MIGRATIONS.append(_SCORE_TABLES_DDL + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
                   + [_SCORE_CITY_ALL])
+
+
+# v3: sign-in throttle (failed attempts by client and account) and one-time unlock codes;
+# the per-account lock (users.failed_count/locked_until) is retired, the columns kept empty
+MIGRATIONS.append([
+    """CREATE TABLE login_failures(failed_at TIMESTAMP NOT NULL, client VARCHAR NOT NULL,
+        account VARCHAR NOT NULL)""",
+    """CREATE TABLE unlock_codes(account VARCHAR PRIMARY KEY, code_hash VARCHAR NOT NULL,
+        expires_at TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR)""",
+    "UPDATE users SET failed_count = 0, locked_until = NULL",
+])
 
 # Per-OPD scores read the raw answers of the requested city/years (a city's few thousand rows).
 _OPD_SQL = _BASE_CTES + """,

@@ -1,11 +1,25 @@
-"""User accounts and sign-in, with the lockout and session rules enforced in the core.
+"""User accounts and sign-in, with the throttle and session rules enforced in the core.
 
 The dashboard keeps a session in its own state, but every rerun asks `check_session` here,
 so a disabled account or an expired session ends the same way whichever front end is used.
+
+Failed sign-ins slow down the client that makes them instead of locking the account: a lock
+that anyone can trigger by typing a name keeps its owner out, and the admin's name is no secret.
+Delays grow per (client address, name typed); one client is also slowed across names (password
+spraying); and every client is slowed a little, never beyond ACCOUNT_CAP, once a name sees many
+failures from many addresses. Trusted addresses are never slowed, and a one-time unlock code
+printed by `python -m metrics user unlock NAME` lets its holder past every delay once. An
+unknown name, a disabled account, a wrong password and a throttled attempt all get the same
+answer, after the same argon2 work, so neither text nor timing tells whether a name exists.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
+import math
+import os
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,14 +28,65 @@ from metrics.auth import Action, User, require
 from metrics.errors import CoreError, ValidationError
 from metrics.store import utcnow
 
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=8)
 
+# The throttle. Each rule counts recorded failures since its window began and, past `free` of
+# them, asks for 1, 2, 4 ... seconds (at most `cap`) after the latest before the next attempt.
+PAIR_FREE, PAIR_CAP, PAIR_WINDOW = 3, 900.0, timedelta(hours=24)  # one client, one name
+CLIENT_FREE, CLIENT_CAP, CLIENT_WINDOW = 30, 900.0, timedelta(hours=24)  # one client, all names
+# all clients, one name: what a client that never failed may be asked to wait because of others
+ACCOUNT_FREE, ACCOUNT_CAP, ACCOUNT_WINDOW = 10, 30.0, timedelta(minutes=15)
+FAILURE_RETENTION = max(PAIR_WINDOW, CLIENT_WINDOW, ACCOUNT_WINDOW)
+
+TRUSTED_ENV = "SMARTCITY_TRUSTED_ADDRESSES"
+DEFAULT_TRUSTED = "127.0.0.1,::1"
+NO_CLIENT = "-"  # callers that know no address (the CLI, tests) share one throttle key
+
+MAX_LOGIN_PASSWORD = 1024  # longer than any password the policy lets be set; refused unread
+MAX_CLIENT = 64
+UNLOCK_VALID = timedelta(minutes=30)
+UNLOCK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a terminal
+UNLOCK_LENGTH = 16  # 80 bits
+
 
 class LoginFailed(CoreError):
-    """Wrong credentials, a locked or a disabled account (the message says which it may say)."""
+    """Sign-in refused. A password sign-in gets the same key and text whatever the reason (the
+    audit row says which); SSO refusals (metrics/sso.py) say why, to the verified person."""
+
+
+def bounded(text: object, limit: int) -> str:
+    """`text` as storable, loggable text of at most `limit` characters (plus a marker saying how
+    much was cut): characters that cannot be stored or displayed become U+FFFD."""
+    s = "" if text is None else str(text)
+    cut = len(s) - limit
+    s = s[:limit].encode("utf-8", "replace").decode("utf-8")
+    s = "".join(c if c.isprintable() else "\ufffd" for c in s)
+    return f"{s}…(+{cut})" if cut > 0 else s
+
+
+def trusted_networks() -> list:
+    """$SMARTCITY_TRUSTED_ADDRESSES (comma-separated IPs or CIDRs; empty: none), default loopback.
+    An entry that does not parse is skipped: a typo can only trust less."""
+    nets = []
+    for part in os.environ.get(TRUSTED_ENV, DEFAULT_TRUSTED).split(","):
+        try:
+            nets.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            continue
+    return nets
+
+
+def is_trusted(client: str | None) -> bool:
+    if not client:
+        return False
+    try:
+        addr = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return any(addr in net for net in trusted_networks())
 
 
 def _user_from_row(row) -> User:
@@ -37,7 +102,7 @@ def get_user(store, username: str) -> User | None:
 def add_user(store, actor: User, username: str, password: str, role: str, city: str | None = None,
              opd: str | None = None, display_name: str = "") -> User:
     require(actor, Action.MANAGE_USERS, city)
-    auth.validate_new_user(username, role, city, opd)
+    auth.validate_new_user(username, role, city, opd, display_name)
     if store.get_user_row(username):
         raise ValidationError("user.exists", name=username)
     if opd and (city, opd) not in store.opd_map():
@@ -59,8 +124,7 @@ def set_password(store, actor: User, username: str, password: str) -> None:
     pw_hash = auth.hash_password(password)
     with store.transaction() as cur:
         # a password change ends every other session of that account
-        store.update_user(cur, username, pw_hash=pw_hash, failed_count=0, locked_until=None,
-                          sessions_valid_after=utcnow())
+        store.update_user(cur, username, pw_hash=pw_hash, sessions_valid_after=utcnow())
         store.write_audit(cur, actor, "user.password", f"user:{username}", None, {"changed": True})
 
 
@@ -75,7 +139,7 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
     for k, v in (("role", role), ("city", city), ("opd", opd), ("active", active), ("display_name", display_name)):
         if v is not None:
             after[k] = v
-    auth.validate_new_user(username, after["role"], after["city"], after["opd"])
+    auth.validate_new_user(username, after["role"], after["city"], after["opd"], after["display_name"])
     with store.transaction() as cur:
         still_admin = after["role"] == "admin" and after["active"]
         if before["role"] == "admin" and before["active"] and not still_admin \
@@ -87,8 +151,6 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
                   "active": after["active"], "display_name": after["display_name"]}
         if not after["active"] and before["active"]:
             fields["sessions_valid_after"] = utcnow()  # disabling ends sessions at the next rerun
-        if after["active"] and not before["active"]:
-            fields.update(failed_count=0, locked_until=None)
         store.update_user(cur, username, **fields)
         store.write_audit(cur, actor, "user.update", f"user:{username}", before, after)
     return get_user(store, username)
@@ -109,42 +171,118 @@ class Session:
     last_seen: datetime
 
 
-def login(store, username: str, password: str, now: datetime | None = None) -> Session:
-    """Check credentials; five failures lock the account for 15 minutes. Audited either way."""
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt as the throttle sees it: the name typed and the client, both bounded."""
+    account: str  # lower-cased, at most MAX_USERNAME characters (+ a marker when cut)
+    client: str  # the address, or NO_CLIENT
+    lookup: str | None  # the name to look up, None when it cannot be a username at all
+    trusted: bool
+
+
+def _attempt(username: str | None, client: str | None) -> Attempt:
+    typed = (username or "").strip().lower()
+    account = bounded(typed, auth.MAX_USERNAME)
+    return Attempt(account, bounded(client, MAX_CLIENT) if client else NO_CLIENT,
+                   typed if account == typed and auth.USERNAME_RE.fullmatch(typed) else None,
+                   is_trusted(client))
+
+
+def _backoff(count: int, latest: datetime | None, free: int, cap: float, now: datetime) -> float:
+    """Seconds still to wait after `count` failures, the latest at `latest`."""
+    if latest is None or count < free:
+        return 0.0
+    return max(0.0, (latest - now).total_seconds() + min(2.0 ** (count - free), cap))
+
+
+def throttle_wait(store, username: str, client: str | None, now: datetime | None = None) -> float:
+    """Seconds `client` must wait before trying `username` again (0: it may try now)."""
+    return _wait(store, _attempt(username, client), now or utcnow())
+
+
+def _wait(store, attempt: Attempt, now: datetime) -> float:
+    if attempt.trusted:
+        return 0.0
+    pc, pl, cc, cl, ac, al = store.login_failure_stats(attempt.client, attempt.account, now - PAIR_WINDOW,
+                                                       now - CLIENT_WINDOW, now - ACCOUNT_WINDOW)
+    return max(_backoff(pc, pl, PAIR_FREE, PAIR_CAP, now), _backoff(cc, cl, CLIENT_FREE, CLIENT_CAP, now),
+               _backoff(ac, al, ACCOUNT_FREE, ACCOUNT_CAP, now))
+
+
+def _refusal(wait: float) -> LoginFailed:
+    return LoginFailed("login.failed_wait", seconds=math.ceil(wait)) if wait > 0 else LoginFailed("login.failed")
+
+
+def _code_hash(code: str) -> str:
+    # 80 random bits need no slow hash; a plain digest keeps the stored value useless to a reader
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _normal_code(code: str | None) -> str | None:
+    c = "".join(ch for ch in (code or "")[:64].upper() if ch.isalnum())
+    return c if len(c) == UNLOCK_LENGTH else None
+
+
+def issue_unlock_code(store, actor: User, username: str, now: datetime | None = None) -> tuple[str, datetime]:
+    """A one-time code that lets `username` past the sign-in throttle once, with the right
+    password, within UNLOCK_VALID; it clears that account's throttle when used. Only the hash
+    is stored; a new code replaces the previous one. Printed by `python -m metrics user unlock`."""
     now = now or utcnow()
-    row = store.get_user_row(username)
-    if row is None:
-        auth.verify_password(auth.dummy_hash(), password)  # same cost as a real check
+    row = store.get_user_row(username) if auth.USERNAME_RE.fullmatch(username or "") else None
+    if not row:
+        raise ValidationError("user.unknown", name=bounded(username, auth.MAX_USERNAME))
+    require(actor, Action.MANAGE_USERS, row[3])
+    code = "".join(secrets.choice(UNLOCK_ALPHABET) for _ in range(UNLOCK_LENGTH))
+    expires = now + UNLOCK_VALID
+    with store.transaction() as cur:
+        store.put_unlock_code(cur, row[0], _code_hash(code), expires, actor.username)
+        store.write_audit(cur, actor, "user.unlock_code", f"user:{row[0]}", None,
+                          {"expires_at": expires.isoformat(timespec="seconds")})
+    return "-".join(code[i:i + 4] for i in range(0, UNLOCK_LENGTH, 4)), expires
+
+
+def login(store, username: str, password: str, now: datetime | None = None, *, client: str | None = None,
+          unlock_code: str | None = None) -> Session:
+    """Check credentials, throttled by `client` (the browser's address) and the name typed.
+
+    Raises LoginFailed with one key and text for every refusal; the audit row (one per attempt)
+    records why, with the name and address cut to a bounded length.
+    """
+    now = now or utcnow()
+    at = _attempt(username, client)
+    code = _normal_code(unlock_code)
+    unlocking = (code is not None and at.lookup is not None
+                 and store.unlock_code_valid(at.lookup, _code_hash(code), now))
+    wait = 0.0 if unlocking else _wait(store, at, now)
+    row = store.get_user_row(at.lookup) if at.lookup is not None and wait == 0 else None
+    pw = password if isinstance(password, str) and len(password) <= MAX_LOGIN_PASSWORD else None
+    # one argon2 verification on every path, so the time taken says nothing about the account
+    ok = auth.verify_password(row[1] if row else auth.dummy_hash(), pw if pw is not None else "")
+    if wait > 0:
+        reason = "throttled"
+    elif row is None:
+        reason = "unknown user"
+    elif not row[5]:
+        reason = "disabled"
+    elif not ok or pw is None:
+        reason = "password"
+    else:
+        reason = None
+    obj = f"user:{at.account}"
+    if reason is not None:
         with store.transaction() as cur:
-            store.write_audit(cur, auth.ANONYMOUS, "login.failure", f"user:{username}", None,
-                              {"reason": "unknown user"})
-        raise LoginFailed("login.failed")
-    locked_until = row[8]
-    if locked_until is not None and locked_until > now:
-        with store.transaction() as cur:
-            store.write_audit(cur, auth.ANONYMOUS, "login.failure", f"user:{username}", None,
-                              {"reason": "locked"})
-        raise LoginFailed("login.locked", until=locked_until.strftime("%H:%M UTC"))
-    if not row[5]:
-        with store.transaction() as cur:
-            store.write_audit(cur, auth.ANONYMOUS, "login.failure", f"user:{username}", None,
-                              {"reason": "disabled"})
-        raise LoginFailed("login.disabled")
-    if not auth.verify_password(row[1], password):
-        failures = (row[7] or 0) + 1
-        fields: dict = {"failed_count": failures}
-        if failures >= MAX_FAILURES:
-            fields.update(failed_count=0, locked_until=now + LOCKOUT)
-        with store.transaction() as cur:
-            store.update_user(cur, username, **fields)
-            store.write_audit(cur, auth.ANONYMOUS, "login.failure", f"user:{username}", None,
-                              {"reason": "password", "failures": failures,
-                               "locked": failures >= MAX_FAILURES})
-        raise LoginFailed("login.failed")
+            if reason != "throttled":  # a throttled attempt was not a guess: it does not add to the delay
+                store.add_login_failure(cur, now, at.client, at.account, now - FAILURE_RETENTION)
+            store.write_audit(cur, auth.ANONYMOUS, "login.failure", obj, None,
+                              {"reason": reason, "client": at.client, "unlock_code": code is not None})
+        raise _refusal(wait if reason == "throttled" else _wait(store, at, now))
     user = _user_from_row(row)
     with store.transaction() as cur:
-        store.update_user(cur, username, failed_count=0, locked_until=None)
-        store.write_audit(cur, user, "login.success", f"user:{username}")
+        if unlocking:
+            store.use_unlock_code(cur, row[0])
+        # an unlock code clears the account's throttle for every client; else only this one's
+        store.clear_login_failures(cur, at.account, None if unlocking else at.client)
+        store.write_audit(cur, user, "login.success", obj, None, {"client": at.client, "unlocked": unlocking})
     return Session(user, now, now)
 
 

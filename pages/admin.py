@@ -37,7 +37,7 @@ def write(fn, *args, **kwargs):
     try:
         return True, fn(store, user, *args, **kwargs)
     except CoreError as exc:
-        st.error(exc.message(lang))
+        st.error(shell.core_message(exc))
         return False, None
 
 
@@ -94,8 +94,8 @@ with tab_users:
         "username": ("text", "admin.col.username"), "display_name": ("text", "admin.col.display_name"),
         "role": ("text", "admin.col.role"), "city_code": ("text", "admin.col.city_code"),
         "opd_code": ("text", "col.opd_code"), "active": ("bool", "admin.col.active"),
-        "locked_until": ("datetime", "admin.col.locked_until"), "created_at": ("datetime", "admin.col.created_at")},
-        key="admin_users")
+        "created_at": ("datetime", "admin.col.created_at")},
+        key="admin_users", download="pengguna.csv")
 
     st.subheader(tr("admin.users.add"))
     with st.form("admin_add_user", clear_on_submit=True):
@@ -111,7 +111,7 @@ with tab_users:
             ok, made = write(users.add_user, new_name.strip(), new_pw, new_role, new_city,
                              new_opd.strip() or None, new_display.strip())
             if ok:
-                done(tr("admin.users.added", name=made.username))
+                done(tr("admin.users.added", name=charts.md_escape(made.username)))
 
     st.subheader(tr("admin.users.manage"))
     if not view.users.empty:
@@ -121,16 +121,16 @@ with tab_users:
         if active and m1.button(tr("admin.users.disable"), key="admin_disable"):
             ok, _ = write(users.update_user, picked, active=False)
             if ok:
-                done(tr("admin.users.disabled", name=picked))
+                done(tr("admin.users.disabled", name=charts.md_escape(picked)))
         if not active and m1.button(tr("admin.users.enable"), key="admin_enable"):
             ok, _ = write(users.update_user, picked, active=True)
             if ok:
-                done(tr("admin.users.enabled", name=picked))
+                done(tr("admin.users.enabled", name=charts.md_escape(picked)))
         new_password = m2.text_input(tr("admin.users.new_password"), type="password", key="admin_reset_pw")
         if m2.button(tr("admin.users.reset"), key="admin_reset"):
             ok, _ = write(users.set_password, picked, new_password)
             if ok:
-                done(tr("admin.users.reset_done", name=picked))
+                done(tr("admin.users.reset_done", name=charts.md_escape(picked)))
 
 # ------------------------------------------------------------------ registry
 with tab_registry:
@@ -180,7 +180,7 @@ with tab_fw:
         if ok:
             fw, seq = res
             st.session_state["admin_fw_next"] = seq
-            done(tr("admin.fw.done", id=fw.id, year=fw.applies_from, n=len(fw.indicators)))
+            done(tr("admin.fw.done", id=charts.md_escape(fw.id), year=fw.applies_from, n=len(fw.indicators)))
 
 # ------------------------------------------------------------------ publication and backups
 with tab_system:
@@ -194,6 +194,11 @@ with tab_system:
     st.toggle(tr("admin.public"), key="admin_public", help=tr("admin.public_help"), on_change=_toggle_public)
 
     st.subheader(tr("admin.backup"))
+    head_status, head = view.audit_head
+    if head is not None:
+        st.caption(tr("admin.audit_head", head=head.short()))
+    elif head_status != "memory":
+        st.warning(tr("admin.audit_head_problem", status=head_status))
     if st.button(tr("admin.backup.make"), key="admin_backup"):
         ok, made = write(admin.backup)
         if ok:
@@ -207,9 +212,13 @@ with tab_system:
     st.subheader(tr("admin.restore"))
     st.caption(tr("admin.restore.help"))
     bk_file = st.file_uploader(tr("admin.restore.upload"), type=["zip"], key="admin_restore_file")
+    foreign = st.checkbox(tr("admin.restore.foreign"), key="admin_restore_foreign",
+                          help=tr("admin.restore.foreign_help"))
     if st.button(tr("admin.restore.submit"), key="admin_restore", disabled=bk_file is None):
-        ok, restored = write(admin.restore_to_new_file, bk_file.getvalue(), bk_file.name)
+        ok, restored = write(admin.restore_to_new_file, bk_file.getvalue(), bk_file.name, foreign=foreign)
         if ok:
             st.success(restored.message(lang), icon=":material/restore:")
+            if restored.foreign:
+                st.info(tr("admin.restore.foreign_done"))
             if not restored.chain_ok:
                 st.warning(tr("admin.restore.chain_broken"))

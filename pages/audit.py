@@ -1,8 +1,9 @@
 """Log audit: the append-only, hash-chained audit trail, filtered, checked and downloadable.
 
-The core (metrics.admin.read_audit) filters the log and checks the whole hash chain on every
-visit, so a row edited or deleted behind the application's back shows here at once. The CSV is
-neutralised against formula injection by metrics.reports.
+The core (metrics.admin.read_audit) filters the log and checks it whole on every visit (the
+keyed chain and the head kept outside the database), so a row edited, cut or deleted behind the
+application's back shows here at once, each kind in its own sentence. The CSV is neutralised
+against formula injection by metrics.reports.
 """
 
 import streamlit as st
@@ -26,7 +27,7 @@ try:
                            since=dates[0] if len(dates) > 0 else None, until=dates[-1] if len(dates) > 0 else None,
                            check_chain=True)
 except CoreError as exc:  # not an admin: say so and show nothing of the log
-    st.error(exc.message(lang))
+    st.error(shell.core_message(exc))
     st.stop()
 
 st.title(tr("audit.title"))
@@ -34,8 +35,16 @@ st.caption(tr("audit.intro"))
 if log.chain_ok:
     st.success(tr("audit.chain_ok", n=log.total), icon=":material/verified_user:")
 else:
-    st.error(tr("audit.chain_broken", n=len(log.broken), ids=", ".join(map(str, log.broken[:20]))),
-             icon=":material/gpp_bad:")
+    if log.broken:
+        st.error(tr("audit.chain_broken", n=len(log.broken), ids=", ".join(map(str, log.broken[:20]))),
+                 icon=":material/gpp_bad:")
+    for finding in log.report.findings:  # a cut tail, a lost head or key, a dropped table
+        if finding.error and finding.key not in ("broken", "unkeyed"):
+            st.error(charts.md_escape(finding.message(lang)), icon=":material/gpp_bad:")
+for note in log.report.notes(lang):
+    st.info(charts.md_escape(note))
+if log.report.head is not None:
+    st.caption(tr("audit.head", head=log.report.head.short()))
 
 c1, c2, c3 = st.columns(3)
 if picked_user not in (None, *log.usernames):

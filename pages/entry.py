@@ -78,7 +78,7 @@ if fm.editable:
                 st.session_state["en_gen"] = gen + 1
         except CoreError as exc:
             st.session_state["en_outcome"] = None
-            st.session_state["en_error"] = exc.message(lang)
+            st.session_state["en_error"] = shell.core_message(exc)
         st.rerun()
 
 if st.session_state.pop("en_discarded", False):

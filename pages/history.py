@@ -25,7 +25,7 @@ all_years = st.toggle(tr("history.all_years"), key="hi_all_years")
 # an account bound to an OPD asks for that OPD's versions (the core refuses it the whole city)
 hist = shell.cached(entry.history, store, user, city, user.opd_code, None if all_years else f.year)
 st.caption(tr("history.scope_opd" if hist.opd_code else "history.scope_city", n=len(hist.ids),
-              city=charts.md_escape(hist.city_name), opd=hist.opd_code or "",
+              city=charts.md_escape(hist.city_name), opd=charts.md_escape(hist.opd_code or ""),
               year=tr("filter.all") if all_years else f.year))
 charts.table(hist.versions, {
     "id": ("int", "history.col_id"), "in_force": ("bool", "history.col_in_force"),
@@ -33,7 +33,8 @@ charts.table(hist.versions, {
     "kind": ("tag", "upload.kind"), "metric_code": ("text", "upload.col_metric"),
     "file_name": ("text", "col.file"), "username": ("text", "history.col_user"),
     "accepted_at": ("datetime", "history.col_at"), "source": ("text", "history.col_source"),
-    "n_rows": ("int", "upload.col_rows")}, key="hi_versions", empty="history.none")
+    "n_rows": ("int", "upload.col_rows")}, key="hi_versions", empty="history.none",
+    download=f"riwayat-{city}.csv")
 if not hist.ids:
     st.stop()
 
@@ -45,7 +46,7 @@ st.caption(tr("history.version_meta", id=v.id, user=charts.md_escape(v.username)
 if v.kind == "assessment":
     charts.table(v.rows, {"indicator_code": ("text", "col.code"), "level": ("int", "col.level"),
                           "evidence": ("longtext", "entry.col_evidence"), "note": ("text", "col.note"),
-                          "source_row": ("int", "col.row")}, key="hi_rows")
+                          "source_row": ("int", "col.row")}, key="hi_rows", download=f"versi-{v.id}.csv")
 else:
     charts.table(v.rows, {"metric_code": ("text", "upload.col_metric"), "period": ("text", "history.col_period"),
                           "value": ("level", "history.col_value"), "source_row": ("int", "col.row")},

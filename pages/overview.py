@@ -39,8 +39,8 @@ charts.scale_note(ov.scale, ov.missing, ov.indicators)
 if ov.prev_year is None:
     st.info(tr("overview.no_prev", year=ov.year - 1), icon=":material/history:")
 if ov.framework_changed:
-    st.warning(tr("note.framework_changed", before=ov.prev_framework_id, after=ov.framework_id),
-               icon=":material/rule:")
+    st.warning(tr("note.framework_changed", before=charts.md_escape(ov.prev_framework_id),
+                  after=charts.md_escape(ov.framework_id)), icon=":material/rule:")
 
 left, right = st.columns(2)
 with left:

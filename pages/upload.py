@@ -50,7 +50,7 @@ if up is not None and st.session_state.get("up_done") != up.file_id:
         st.session_state["up_outcome"] = entry.upload(store, user, up.getvalue(), up.name, lang)
     except CoreError as exc:
         st.session_state.pop("up_outcome", None)
-        st.error(exc.message(lang))
+        st.error(shell.core_message(exc))
 result = st.session_state.get("up_outcome")
 if result is not None and up is not None:
     outcome.show(result, "up")

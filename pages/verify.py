@@ -48,7 +48,8 @@ charts.table(rv.answers_shown(only_flagged), {
     "code": ("text", "col.code"), "indicator": ("text", "col.indicator"),
     "level": ("int", "verify.col.level"), "prev_level": ("int", "verify.col.prev_level"),
     "peer_mean": ("level", "verify.col.peer_mean"), "evidence": ("longtext", "verify.col.evidence"),
-    "note": ("text", "verify.col.note")}, key="verify_answers", empty="verify.no_answers")
+    "note": ("text", "verify.col.note")}, key="verify_answers", empty="verify.no_answers",
+    download=f"jawaban-{rv.city_code}-{rv.year}.csv")
 
 # ------------------------------------------------------------------ verified levels
 st.subheader(tr("verify.editor"))
@@ -81,7 +82,7 @@ else:
         try:
             done = review.apply(store, user, rv.city_code, rv.year, edited.to_dict("records"))
         except CoreError as exc:
-            st.error(exc.message(lang))
+            st.error(shell.core_message(exc))
         else:
             st.session_state["verify_round"] = edit_round + 1
             st.session_state["verify_flash"] = (tr("verify.saved", n=len(done.changed)) if done.changed

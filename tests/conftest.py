@@ -5,13 +5,13 @@ Everything runs on real DuckDB files; nothing is faked.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from metrics.auth import SYSTEM, User
 from metrics.governance import load_framework_text, load_registry_bytes
+from metrics.keys import copy_database
 from metrics.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,10 @@ def make_mini_store(path) -> Store:
     return store
 
 
+# copying a database with the files that belong to it is the core's own rule
+copy_db = copy_database
+
+
 @pytest.fixture
 def mini(tmp_path) -> Store:
     store = make_mini_store(tmp_path / "mini.duckdb")
@@ -74,7 +78,7 @@ def demo_db_file(tmp_path_factory) -> Path:
 def demo_store(demo_db_file, tmp_path) -> Store:
     """A private copy of the demo database that a test may change."""
     path = tmp_path / "demo.duckdb"
-    shutil.copy(demo_db_file, path)
+    copy_db(demo_db_file, path)
     store = Store(path)
     yield store
     store.close()
@@ -88,7 +92,7 @@ def opd_user(city="0101", opd="01") -> User:
 def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
     """A private copy of the demo database that the dashboard under AppTest opens (SMARTCITY_DB)."""
     path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db_file, path)
+    copy_db(demo_db_file, path)
     monkeypatch.setenv("SMARTCITY_DB", str(path))
     yield path
     from ui import shell

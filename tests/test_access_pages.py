@@ -19,7 +19,6 @@ Pages are discovered at run time, so pages added later are held to the same rule
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import admin, users
 from metrics.auth import ANONYMOUS, SYSTEM, User, can
 from metrics.i18n import t as core_t
+from metrics.keys import copy_database
 from metrics.store import Store, utcnow
 from ui import shell
 from ui.shell import Filters
@@ -50,7 +50,7 @@ def dbs(tmp_path_factory, demo_db_file):
     paths = {}
     for public in (False, True):
         path = folder / f"{'public' if public else 'private'}.duckdb"
-        shutil.copy(demo_db_file, path)
+        copy_database(demo_db_file, path)
         if public:
             store = Store(path)
             admin.set_public_read(store, SYSTEM, True)

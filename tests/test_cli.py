@@ -100,8 +100,13 @@ def test_user_add_list_and_acting_user_scope(db, tmp_path):
     assert r.returncode == 0, r.stderr
     r = run("--db", db, "user", "add", "lemah", "--role", "viewer", stdin="password\n")
     assert r.returncode == 1 and "terlalu umum" in r.stderr
+    r = run("--db", db, "user", "add", "tamu.nasional", "--role", "viewer", stdin="Sandi-Tamu-Nasional\n")
+    assert r.returncode == 0, r.stderr
     r = run("--db", db, "user", "list")
     assert "op.dlh" in r.stdout and "lemah" not in r.stdout
+    # a user of no city is listed as '*' (every city), never as pandas' 'nan'
+    assert "nan" not in r.stdout.split()
+    assert next(line for line in r.stdout.splitlines() if line.startswith("tamu.nasional")).split()[2] == "*"
     f = tmp_path / "x.csv"
     f.write_bytes(ASSESS_CSV)  # holds OPDs 01 and 02: not op.dlh's
     r = run("--db", db, "ingest", str(f), "--user", "op.dlh")

@@ -13,7 +13,6 @@ browser is downloaded. Without Chromium the test is skipped locally, but fails u
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from benchmarks.pages import CHROMIUM, open_signed_in, served_dashboard
 from metrics import scoring
 from metrics.demo import DEMO_PASSWORD
+from metrics.keys import copy_database
 from metrics.store import Store
 from tests.netwatch import outside, watched_env
 from ui.text import T
@@ -58,7 +58,7 @@ def chromium() -> Path:
 def served_app(demo_db_file, tmp_path_factory):
     """A demo DB copy served by `python -m ui.serve` on a free local port, its network use watched."""
     db = tmp_path_factory.mktemp("e2e") / "demo.duckdb"
-    shutil.copy(demo_db_file, db)
+    copy_database(demo_db_file, db)
     store = Store(db)  # the expected numbers, read before the server takes the file
     expected = scoring.city_score(store, CITY, YEAR)
     store.close()

@@ -113,7 +113,7 @@ def test_bad_upload_lists_every_problem_and_changes_nothing(demo_store, kominfo)
 def test_not_a_spreadsheet_is_refused(demo_store, kominfo):
     counts = demo_store.counts()
     out = entry.upload(demo_store, kominfo, b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "foto.xlsx")
-    assert out.status == "rejected" and [p.key for p in out.problems] == ["file.unknown_type"]
+    assert out.status == "rejected" and [(p.key, p.params["what"]) for p in out.problems] == [("file.not_spreadsheet", "PNG")]
     assert out.feedback.name.endswith(".csv")  # nothing to mark: the errors as CSV
     assert demo_store.counts() == counts
 

@@ -203,7 +203,7 @@ def test_xlsx_formula_error_merged_hidden(mini):
 
 def test_not_a_spreadsheet_by_content_not_name(mini):
     p = only(reject(mini, b"\x00\x01binary\x00junk", "looks.csv"))
-    assert p.key == "file.unknown_type"
+    assert p.key == "file.not_spreadsheet" and p.params["what"] == "biner/binary"
     p = only(reject(mini, b"PK\x03\x04 truncated zip", "x.xlsx"))
     assert p.key == "file.zip_bad"
 

@@ -221,7 +221,8 @@ def test_admin_uploads_a_registry_and_takes_a_backup(app_db):
 
     at.button(key="admin_backup").click().run()
     no_errors(at)
-    assert [b.label for b in at.get("download_button")] == [t("admin.backup.download")]
+    # the users table's CSV, then the backup
+    assert [b.label for b in at.get("download_button")] == [t("table.download"), t("admin.backup.download")]
     made = at.session_state["admin_backup_file"]
     assert zipfile.ZipFile(io.BytesIO(made.data)).read("manifest.json")
     at.file_uploader(key="admin_restore_file").set_value((made.name, made.data, "application/zip"))
@@ -253,6 +254,24 @@ def test_audit_page_filters_and_reports_a_broken_chain(app_db):
         cur.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = ?", [target])
     at.run()
     assert [e.value for e in at.error] == [t("audit.chain_broken", "en", n=1, ids=str(target))]
+
+
+def test_audit_page_reports_a_cut_tail_and_shows_the_head(app_db):
+    from ui.shell import md_escape
+
+    # the newest row deleted leaves a valid chain: only the head kept outside the database shows it
+    store = app_store(app_db)
+    admin.set_public_read(store, users.get_user(store, "admin"), True)
+    at = run_page(app_db, "audit", "admin", "en")
+    no_errors(at)
+    head = admin.audit_report(store, SYSTEM).head
+    assert any(head.short() in c.value for c in at.caption)
+    with store.cursor() as cur:  # behind the application's back
+        cur.execute("DELETE FROM audit WHERE id = ?", [head.last_id])
+    at.run()
+    assert [e.value for e in at.error] == [
+        md_escape(core_t("audit.tail_cut", "en", n=1, first=head.last_id, last=head.last_id, rows=head.rows))]
+    assert not at.success
 
 
 # --------------------------------------------------------------------------- labels

@@ -20,6 +20,7 @@ from metrics.demo import DEMO_PASSWORD, YEARS
 from metrics.governance import set_period, verify
 from metrics.store import Store
 from tests.apptest_support import no_errors, session, t
+from ui.shell import md_escape
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = sorted((ROOT / "pages").glob("*.py"))
@@ -211,7 +212,7 @@ def test_drilldown_formula_recomputes_the_index(app_db, lang):
     at.selectbox(key="dd_indicator_pillar_ENV").set_value(metric_code).run()
     no_errors(at)
     info = " ".join(i.value for i in at.info)
-    assert d.metric_code in info and f"{d.metric_value:.2f}" in info and f"→ level {d.metric_level}" in info
+    assert md_escape(d.metric_code) in info and f"{d.metric_value:.2f}" in info and f"→ level {d.metric_level}" in info
 
 
 def test_drilldown_shows_evidence_as_text(app_db):

@@ -21,6 +21,7 @@ from metrics import reportcard, scoring, users, views
 from metrics.auth import ANONYMOUS, SYSTEM, User
 from metrics.demo import YEARS
 from metrics.errors import PermissionDenied, ValidationError
+from metrics.keys import copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output" / "reportcard"
@@ -67,7 +68,7 @@ def cards(demo_db_file, tmp_path_factory):
     from metrics.store import Store
 
     path = tmp_path_factory.mktemp("rc") / "demo.duckdb"
-    shutil.copy(demo_db_file, path)
+    copy_database(demo_db_file, path)
     store = Store(path)
     try:
         user = walikota(store)

@@ -27,9 +27,10 @@ import re
 import struct
 import sys
 import time
+import warnings
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -465,6 +466,228 @@ def m_rows(rng: random.Random, data: bytes, kind: str) -> bytes:
     return "\n".join(lines).encode()
 
 
+# Issue 14, round two: classes an independent test found. Each picks one variant at random.
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def m_declared_counts(rng: random.Random, data: bytes, kind: str) -> bytes:
+    """Declared counts and extents far beyond the content: the shared-string table's counts
+    (which the native reader used to reserve memory by), a dimension, a huge string table."""
+    if kind != "xlsx":
+        return m_cells(rng, data, kind)
+    ents = [(i.filename, c) for i, c in _entries(data)]
+    how = rng.choice(["unique_huge", "unique_max", "count_huge", "unique_negative", "many_strings", "dimension"])
+    big = {"unique_huge": b"100000000000", "unique_max": b"18446744073709551615", "count_huge": b"99999999999",
+           "unique_negative": b"-1"}.get(how, b"1")
+    out = []
+    has_sst = any(n == "xl/sharedStrings.xml" for n, _c in ents)
+    for n, c in ents:
+        if n == "xl/sharedStrings.xml":
+            attr = b"count" if how == "count_huge" else b"uniqueCount"
+            c = re.sub(rb"(<sst\b[^>]*?)\s" + attr + rb'="[^"]*"', rb"\1", c)
+            c = c.replace(b"<sst ", b"<sst " + attr + b'="' + big + b'" ', 1)
+            if how == "many_strings":
+                c = c.replace(b"</sst>", b"".join(b"<si><t>%d</t></si>" % k for k in range(rng.choice((100_001, 400_000))))
+                              + b"</sst>")
+        elif n == _sheet_name(_entries(data)) and how == "dimension":
+            c = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', c)
+        out.append((n, c))
+    if not has_sst and how != "dimension":  # give the workbook a string table to lie in
+        out.append(("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                    b'openxmlformats.org/spreadsheetml/2006/main" uniqueCount="' + big + b'"><si><t>x</t></si></sst>'))
+        out = [(n, c.replace(b"</Relationships>", f'<Relationship Id="rIdS" Type="{_REL_NS}/sharedStrings" '
+                             f'Target="sharedStrings.xml"/></Relationships>'.encode()) if n == "xl/_rels/workbook.xml.rels"
+                else c) for n, c in out]
+    return _build(out)
+
+
+def m_package_ambiguity(rng: random.Random, data: bytes, kind: str) -> bytes:
+    """Packages two readers resolve differently; the copy a second reader would follow holds a
+    formula (which must never be accepted)."""
+    if kind != "xlsx":
+        return m_cells(rng, data, kind)
+    ents = [(i.filename, c) for i, c in _entries(data)]
+    sheet = _sheet_name(_entries(data))
+    parts = dict(ents)
+    evil = re.sub(rb"(<c r=\"[A-Z]+\d+\"[^>]*?)(/>|>)", rb"\1><f>1+1</f><v>0</v></c><c r=\"ZZ1\"\2", parts[sheet], count=1)
+    how = rng.choice(["root_rels", "case", "backslash", "same_name", "outside", "dots"])
+    if how == "root_rels":
+        parts["xl/book2.xml"] = parts["xl/workbook.xml"]
+        parts["xl/_rels/book2.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            sheet.split("/")[-1].encode(), b"evil.xml")
+        parts[sheet.rsplit("/", 1)[0] + "/evil.xml"] = evil
+        parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"xl/book2.xml")
+    elif how == "case":
+        parts[sheet.replace("sheet", rng.choice(["Sheet", "SHEET", "sHeet"]))] = evil
+    elif how == "backslash":
+        parts[sheet.replace("/", "\\")] = evil
+    elif how == "same_name":
+        name = re.search(rb'<sheet [^>]*name="([^"]*)"', parts["xl/workbook.xml"]).group(1)
+        parts["xl/worksheets/evil.xml"] = evil
+        parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+            b"</sheets>", b'<sheet name="' + name.upper() + b'" sheetId="77" r:id="rIdE"/></sheets>')
+        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>", f'<Relationship Id="rIdE" Type="{_REL_NS}/worksheet" Target="worksheets/evil.xml"/>'
+            "</Relationships>".encode())
+    else:
+        rels = parts["xl/_rels/workbook.xml.rels"]
+        target = re.search(rb'Target="([^"]*' + re.escape(sheet.split("/")[-1].encode()) + rb')"', rels).group(1)
+        new = b"../../" + target.split(b"/")[-1] if how == "outside" else b"./worksheets/../worksheets/./" + target.split(b"/")[-1]
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(target, new)
+        if how == "dots":
+            parts[sheet] = evil
+    return _build(list(parts.items()))
+
+
+def m_active_content(rng: random.Random, data: bytes, kind: str) -> bytes:
+    """Macros, external links, OLE/ActiveX objects and embedded files, by part, link or type."""
+    from metrics.readers import ACTIVE_CONTENT
+
+    if kind != "xlsx":
+        return m_cells(rng, data, kind)
+    parts = dict((i.filename, c) for i, c in _entries(data))
+    what = rng.choice(ACTIVE_CONTENT)
+    how = rng.choice(["part", "relationship", "content_type"])
+    if how == "part":
+        parts[rng.choice(what.part_prefixes).replace("xl/vbaproject", "xl/vbaProject") + rng.choice(["1.bin", ".bin", "x.xml"])] = b"\xd0\xcf\x11\xe0"
+    elif how == "relationship":
+        rels = "xl/_rels/workbook.xml.rels"
+        parts[rels] = parts[rels].replace(b"</Relationships>", (
+            f'<Relationship Id="rIdA" Type="{_REL_NS}/{rng.choice(what.rel_types)}" Target="media/a.bin"/>'
+            "</Relationships>").encode())
+        parts["xl/media/a.bin"] = b"\xd0\xcf\x11\xe0"
+    else:
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
+            f'<Override PartName="/xl/media/b.bin" ContentType="application/vnd.ms-office.'
+            f'{rng.choice(what.content_marks)}"/></Types>').encode())
+        parts["xl/media/b.bin"] = b"\x00"
+    return _build(list(parts.items()))
+
+
+def m_not_a_table(rng: random.Random, data: bytes, kind: str) -> bytes:
+    """What people upload by mistake: a PDF, a picture, a one-byte file, a UTF-32 CSV, a .docx."""
+    from metrics.readers import KNOWN_NOT_TABLES
+
+    how = rng.choice(["magic", "one_byte", "utf32", "docx", "empty_line"])
+    if how == "magic":
+        return rng.choice(KNOWN_NOT_TABLES)[0] + bytes(rng.randrange(256) for _ in range(rng.randint(0, 200)))
+    if how == "one_byte":
+        return bytes([rng.randrange(32, 127)])
+    if how == "utf32":
+        return data.decode("utf-8", "replace").encode(rng.choice(["utf-32", "utf-32-le", "utf-32-be"]))
+    if how == "docx":
+        return _build([("[Content_Types].xml", b"<Types/>"), ("word/document.xml", b"<w:document/>")])
+    return b"catatan tanpa pemisah\n"
+
+
+# ------------------------------------------------------------------------ personal-data bypasses
+# NIK/KK numbers written the ways a hostile tester (issue 14, round two) or a careless operator
+# hides them: separators, invisible and no-break spaces, adjacent numbers, Excel's exponent form,
+# other digit scripts. `plant_nik` puts one in a data cell of a seed file and says where, so a
+# test can demand a refusal naming that row and column (tests/security/test_personal_data.py).
+
+_PROVINCES = (11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63, 64, 65,
+              71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96)
+NIK_SEPARATORS = (" ", ".", "-", "/", "_", ",", "'", "|", "\u00a0", "\u2009", "\u202f", "\u3000", "\u200b", "\u200c",
+                  "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2013", " - ", " / ", "  ", "\t")
+
+
+def realistic_nik(rng: random.Random) -> str:
+    """A made-up number with a NIK's layout: province, regency, district, birth date (day + 40
+    for women), serial. KK numbers have the same shape (date of issue instead of birth)."""
+    day = rng.randint(1, 31) + rng.choice((0, 40))
+    return (f"{rng.choice(_PROVINCES):02d}{rng.randint(1, 79):02d}{rng.randint(1, 40):02d}"
+            f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}{rng.randint(1, 9999):04d}")
+
+
+def _groups(nik: str, sizes: tuple[int, ...]) -> list[str]:
+    out, k = [], 0
+    for n in sizes:
+        out.append(nik[k:k + n])
+        k += n
+    return out
+
+
+def _script(nik: str, zero: int) -> str:
+    return "".join(chr(zero + int(d)) for d in nik)
+
+
+NIK_STYLES: dict[str, object] = {
+    "plain": lambda nik, rng: nik,
+    "grouped": lambda nik, rng: rng.choice(NIK_SEPARATORS).join(_groups(nik, (4, 4, 4, 4))),
+    "six_six_four": lambda nik, rng: rng.choice(NIK_SEPARATORS).join(_groups(nik, (6, 6, 4))),
+    "fields": lambda nik, rng: rng.choice(NIK_SEPARATORS).join(_groups(nik, (2, 2, 2, 2, 2, 2, 4))),
+    "mixed": lambda nik, rng: "{}.{}.{} {}-{}".format(*_groups(nik, (2, 2, 2, 6, 4))),
+    "then_number": lambda nik, rng: nik + rng.choice(NIK_SEPARATORS) + rng.choice(("2024", "1", "081234567890")),
+    "number_then": lambda nik, rng: rng.choice(("2024", "7", "RT 03/RW 05")) + " " + nik,
+    "grouped_then_year": lambda nik, rng: " ".join(_groups(nik, (4, 4, 4, 4))) + " 2024",
+    "two": lambda nik, rng: nik + rng.choice((" ", ", ", "/", "\u200b", " dan ")) + realistic_nik(rng),
+    "back_to_back": lambda nik, rng: nik + realistic_nik(rng),
+    "excel_text": lambda nik, rng: (f"{int(nik) / 1e15:.{rng.choice((14, 5))}f}".replace(".", rng.choice(".,"))
+                                    + rng.choice(("E+15", "e+15", "E15"))),
+    "excel_number": lambda nik, rng: float(f"{int(nik) / 1e15:.14f}e15"),  # what Excel keeps of it
+    "integer": lambda nik, rng: int(nik),
+    "fullwidth": lambda nik, rng: _script(nik, 0xFF10),
+    "arabic_indic": lambda nik, rng: _script(nik, 0x0660),
+    "superscript": lambda nik, rng: nik.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")),
+    "struck_through": lambda nik, rng: "".join(d + "\u0336" for d in nik),
+    "in_sentence": lambda nik, rng: (f"Bantuan untuk warga a.n. Budi (NIK "
+                                     f"{rng.choice(NIK_SEPARATORS).join(_groups(nik, (4, 4, 4, 4)))}), RT 03"),
+}
+
+
+def nik_bypass(rng: random.Random, style: str | None = None) -> tuple[str, object]:
+    """(style, value): one realistic NIK written in `style` (a random one if None)."""
+    style = style or rng.choice(sorted(NIK_STYLES))
+    return style, NIK_STYLES[style](realistic_nik(rng), rng)
+
+
+_TEXT_COLUMNS = {"evidence", "bukti", "note", "catatan", "value", "nilai"}
+
+
+def plant_nik(rng: random.Random, data: bytes, kind: str, style: str | None = None) -> tuple[bytes, int, str, str]:
+    """(file, row, column, style): `data` with a NIK-bearing value in one data cell; the row and
+    column are as ingest's problems name them (CSV: header text; xlsx: column letter). Raises
+    ValueError when the file has no such cell (an already-broken file), so `corpus` skips it."""
+    style, value = nik_bypass(rng, style)
+    if kind == "xlsx":
+        wb = _workbook(data)
+        if wb is None:
+            raise ValueError("not a workbook openpyxl can open")
+        ws = wb.worksheets[-1]
+        hr = 10 if ws.title == "Penilaian" else 1
+        cols = [c.column for c in ws[hr] if str(c.value or "").strip().lower() in _TEXT_COLUMNS]
+        rows = [r for r in range(hr + 1, ws.max_row + 1) if ws.cell(row=r, column=1).value not in (None, "")]
+        if not cols or not rows:
+            raise ValueError("no data cell to plant in")
+        r, c = rng.choice(rows), rng.choice(cols)
+        ws.cell(row=r, column=c, value=value)
+        b = io.BytesIO()
+        wb.save(b)
+        return _stable(b.getvalue()), r, ws.cell(row=r, column=c).column_letter, style
+    text = data.decode("utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
+    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    table = list(csv.reader(io.StringIO(text), delimiter=delim))
+    cols = [i for i, h in enumerate(table[0]) if h.strip().lower() in _TEXT_COLUMNS] if table else []
+    rows = [n for n in range(1, len(table)) if any(table[n])]
+    if not cols or not rows:
+        raise ValueError("no data cell to plant in")
+    n, i = rng.choice(rows), rng.choice(cols)
+    if i >= len(table[n]):
+        raise ValueError("short row")
+    table[n][i] = str(value)
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delim, lineterminator="\n").writerows(table)
+    return (bom + buf.getvalue()).encode("utf-8"), n + 1, table[0][i], style
+
+
+def m_nik_bypass(rng: random.Random, data: bytes, kind: str) -> bytes:
+    """A NIK/KK number, written one of the NIK_STYLES ways, in a data cell: always refused."""
+    return plant_nik(rng, data, kind)[0]
+
+
 MUTATORS = {
     "byte_flip": m_byte_flip,
     "truncate": m_truncate,
@@ -476,7 +699,24 @@ MUTATORS = {
     "cells": m_cells,
     "encoding": m_encoding,
     "rows": m_rows,
+    "declared_counts": m_declared_counts,
+    "package_ambiguity": m_package_ambiguity,
+    "active_content": m_active_content,
+    "not_a_table": m_not_a_table,
+    "nik_bypass": m_nik_bypass,
 }
+# mutations after which no file may be accepted (a skipped one is named "...(skipped)")
+MUST_REFUSE = {"package_ambiguity", "active_content", "not_a_table", "nik_bypass"}
+# the ones that apply to CSV seeds as well (the other workbook mutations fall back to cell edits)
+ANY_SEED = {"not_a_table", "nik_bypass"}
+
+
+def must_refuse(s: Sample) -> bool:
+    """Whether `s` may not be accepted: its last mutation is one of MUST_REFUSE, applied to a
+    workbook (on a CSV seed the workbook mutations fall back to cell edits), and nothing after it
+    rebuilt the file (header_shuffle re-saves through openpyxl, dropping the planted parts)."""
+    last = s.mutation.split("+")[-1]
+    return last in MUST_REFUSE and (last in ANY_SEED or s.seed_name.endswith(".xlsx"))
 
 
 def corpus(seeds: dict[str, bytes], n: int, seed: int = 2024) -> list[Sample]:
@@ -502,6 +742,118 @@ def corpus(seeds: dict[str, bytes], n: int, seed: int = 2024) -> list[Sample]:
     return out
 
 
+# ------------------------------------------------------------------------------- hostile backups
+# Backups an attacker (or a damaged USB stick) hands to `restore` (metrics/backup.py), each made
+# from a valid backup. tests/security/test_backup.py restores every one over a live database
+# and asserts a one-sentence refusal that leaves the live file untouched (or, for a byte flip
+# that lands somewhere harmless, an exact restore). The cases that need the installation key
+# (`key`) are what an attacker who stole it, or a newer version of this product, would make.
+
+
+def backup_parts(data: bytes) -> dict[str, bytes]:
+    return {i.filename: c for i, c in _entries(data)}
+
+
+def backup_zip(parts: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, content in parts.items():
+            method = zipfile.ZIP_STORED if name.endswith(".parquet") else zipfile.ZIP_DEFLATED
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), content, compress_type=method)
+    return buf.getvalue()
+
+
+def edit_parquet(data: bytes, edit) -> bytes:
+    """The Parquet file `data` with its table replaced by edit(table)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = pa.BufferOutputStream()
+    pq.write_table(edit(pq.read_table(pa.BufferReader(data))), out)
+    return out.getvalue().to_pybytes()
+
+
+def recomputed(parts: dict[str, bytes], key=None, edit_manifest=None) -> dict[str, bytes]:
+    """`parts` with the manifest's sizes and SHA-256 recomputed (as anyone can), edited by
+    edit_manifest(dict), and signed again only if `key` (an InstallationKey) is given."""
+    import hashlib
+
+    m = json.loads(parts["manifest.json"])
+    m["entries"] = {n: {"size": len(c), "sha256": hashlib.sha256(c).hexdigest()}
+                    for n, c in parts.items() if n.endswith(".parquet")}
+    if edit_manifest:
+        edit_manifest(m)
+    data = json.dumps(m, indent=1, sort_keys=True).encode()
+    out = {**parts, "manifest.json": data}
+    if key is not None:
+        out["manifest.sig"] = json.dumps({"key_id": key.key_id, "hmac": key.mac(data)}).encode()
+    return out
+
+
+def sql_archive(target: str) -> bytes:
+    """A backup in the old EXPORT DATABASE layout whose SQL writes `target` on the server."""
+    import hashlib
+
+    parts = {"schema.sql": f"COPY (SELECT 'pwned' AS x) TO '{target}' (FORMAT csv);\n".encode(),
+             "load.sql": f"COPY (SELECT 42 AS y) TO '{target}' (FORMAT csv);\n".encode()}
+    parts["manifest.json"] = json.dumps(
+        {"format": 1, "files": {n: hashlib.sha256(c).hexdigest() for n, c in parts.items()}}).encode()
+    return backup_zip(parts)
+
+
+def hostile_backups(valid: bytes, canary: str, key=None, flips: int = 24, seed: int = 2024) -> dict[str, bytes]:
+    """Named hostile variants of the backup `valid`; `canary` is a path no restore may create."""
+    import pyarrow as pa
+
+    rng = random.Random(seed)
+    parts = backup_parts(valid)
+    tables = sorted(n for n in parts if n.endswith(".parquet"))
+    level = next(n for n in tables if n.startswith("tables/assessments."))
+    out: dict[str, bytes] = {}
+    for _ in range(flips):
+        pos = rng.randrange(len(valid))
+        out[f"flip_{pos}"] = valid[:pos] + bytes([valid[pos] ^ (1 << rng.randrange(8))]) + valid[pos + 1:]
+    out["truncated"] = valid[: len(valid) // 2]
+    out["not_a_zip"] = b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(200))
+    out["missing_entry"] = backup_zip({n: c for n, c in parts.items() if n != level})
+    index = [i.filename for i, _ in _entries(valid)].index(level)
+    out["declared_2gb_entry"] = _patch_directory(valid, index, size=2 * 1024 ** 3)
+    # seventeen 500 MB entries: each under the entry bound, together over the total one
+    data = backup_zip({**parts, **{f"tables/files.{9000 + n:04d}.parquet": b"" for n in range(17)}})
+    for n in range(17):
+        data = _patch_directory(data, len(parts) + n, size=500 * 1024 ** 2)
+    out["declared_8_5gb_total"] = data
+    edited = {**parts, level: edit_parquet(parts[level], lambda t: t.set_column(
+        t.schema.get_field_index("level"), "level", pa.array([4] * t.num_rows, pa.int8())))}
+    out["edited_level_manifest_recomputed"] = backup_zip(recomputed(edited))
+    out["sql_archive"] = sql_archive(canary)
+    out["sql_entry_in_backup"] = backup_zip({**parts, "schema.sql": f"COPY (SELECT 1) TO '{canary}';".encode()})
+    out["path_traversal_entry"] = backup_zip({**parts, "../../evil.parquet": parts[level]})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name we write on purpose
+        for n, c in [*parts.items(), (level, parts[level])]:
+            zf.writestr(n, c)
+    out["duplicate_entry"] = buf.getvalue()
+    if key is not None:
+        out["other_schema_version"] = backup_zip(recomputed(parts, key, lambda m: m.update(
+            schema_version=m["schema_version"] + 1)))
+        out["old_format"] = backup_zip(recomputed(parts, key, lambda m: m.update(format=1)))
+        users = next(n for n in tables if n.startswith("tables/users."))
+        out["extra_column"] = backup_zip(recomputed({**parts, users: edit_parquet(parts[users], lambda t: t.append_column(
+            "is_superuser", pa.array([True] * t.num_rows)))}, key))
+        out["retyped_column"] = backup_zip(recomputed({**parts, level: edit_parquet(parts[level], lambda t: t.set_column(
+            t.schema.get_field_index("level"), "level", t.column("level").cast("string")))}, key))
+        out["row_count_lies"] = backup_zip(recomputed(parts, key, lambda m: m["tables"]["assessments"].update(
+            rows=m["tables"]["assessments"]["rows"] + 1)))
+        out["unknown_table"] = backup_zip(recomputed({**parts, "tables/secrets.0000.parquet": parts[level]}, key,
+                                                     lambda m: m["tables"].update(
+                                                         secrets={"rows": 1, "parts": ["tables/secrets.0000.parquet"]})))
+        out["manifest_lists_missing_entry"] = backup_zip(recomputed(parts, key, lambda m: m["entries"].update(
+            {"tables/cities.0001.parquet": {"size": 10, "sha256": "0" * 64}})))
+    return out
+
+
 # ------------------------------------------------------------------------------- runner
 
 
@@ -515,11 +867,13 @@ class FuzzReport:
     changed: list[str]  # rejected yet the store changed
     keys: Counter
     seconds: float
+    let_through: list[str] = field(default_factory=list)  # accepted though its mutation must be refused
 
     def to_dict(self) -> dict:
         return {"files": self.files, "accepted": self.accepted, "rejected": self.rejected,
                 "crashes": len(self.crashes), "rejected_without_message": len(self.silent),
-                "rejected_but_changed_store": len(self.changed), "seconds": round(self.seconds, 1),
+                "rejected_but_changed_store": len(self.changed), "accepted_but_must_refuse": len(self.let_through),
+                "seconds": round(self.seconds, 1),
                 "top_reasons": dict(self.keys.most_common(15))}
 
 
@@ -536,12 +890,16 @@ def run(store, samples: list[Sample], user=None) -> FuzzReport:
     for s in samples:
         try:
             r = ingest_bytes(store, user, s.data, s.name, ctx=ctx)
-        except Exception as exc:  # the one thing that must never happen
+        except BaseException as exc:  # the one thing that must never happen (a Rust panic included)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             rep.crashes.append((s.name, f"{type(exc).__name__}: {exc}"[:300]))
             before = store.content_fingerprint()
             continue
         if r.accepted:
             rep.accepted += 1
+            if must_refuse(s):
+                rep.let_through.append(s.name)
             before = store.content_fingerprint()
             continue
         rep.rejected += 1
@@ -587,7 +945,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(rep.to_dict(), indent=1))
     for name, err in rep.crashes[:20]:
         print("CRASH", name, err, file=sys.stderr)
-    return 1 if rep.crashes or rep.silent or rep.changed else 0
+    for name in rep.let_through[:20]:
+        print("LET THROUGH", name, file=sys.stderr)
+    return 1 if rep.crashes or rep.silent or rep.changed or rep.let_through else 0
 
 
 if __name__ == "__main__":

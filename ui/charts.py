@@ -6,8 +6,9 @@ coloured backgrounds, two-decimal hover text, previous year in grey. Plotly rend
 JavaScript bundled with Streamlit, so nothing is fetched from the network.
 
 Text that came from spreadsheets (OPD names, evidence) goes into figures HTML-escaped, because
-plotly interprets a subset of HTML in labels and hover text; in tables it is shown by
-st.dataframe, which never interprets it.
+plotly interprets a subset of HTML in labels and hover text; into Markdown (captions, alerts,
+labels) through ui.shell.md_escape; in tables it is shown by st.dataframe, which never
+interprets it, and leaves as CSV only through `table`'s own neutralised download.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from metrics import reports
 from metrics.views import BandView, Scale
-from ui.shell import tr
+from ui.shell import md_escape, tr  # noqa: F401 - md_escape: the pages' charts.md_escape
 
 # A red-to-green ramp; a framework's bands take evenly spaced colours from it, lowest band red
 # (the same four steps as the band badge: red, orange, amber, green).
@@ -31,12 +33,6 @@ PRIMARY = "#1F4E79"
 CITY_COLOURS = ("#1F4E79", "#C2185B", "#00897B", "#F57C00", "#6A1B9A", "#5D4037")
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"], "locale": "id"}
 FONT = dict(family="Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#1F2933")
-
-
-def md_escape(text: object) -> str:
-    """Text for st.markdown: every ASCII punctuation mark backslash-escaped, so data stays literal."""
-    return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch
-                   for ch in ("" if text is None else str(text)))
 
 
 def esc(text: object) -> str:
@@ -417,11 +413,22 @@ def _cfg(kind: str, label: str, help_: str | None = None):
     return cc.TextColumn(label, help=help_)
 
 
+def table_csv(df: pd.DataFrame, labels: dict[str, str]) -> bytes:
+    """The columns `labels` {column: header} of `df` as CSV, formula-like text neutralised."""
+    def cell(v):
+        return None if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)) else v
+    cols = [c for c in labels if c in df.columns]
+    rows = [[cell(v) for v in r] for r in df[cols].itertuples(index=False, name=None)]
+    return reports.table_to_csv(reports.TableOut("table", [labels[c] for c in cols], rows))
+
+
 def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None = None,
-          empty: str | None = None) -> None:
+          empty: str | None = None, download: str | None = None) -> None:
     """A sortable table of `df` showing `columns` {column: (kind, label key)} in that order.
 
-    With `empty` (a label key), an empty table is replaced by that sentence.
+    With `empty` (a label key), an empty table is replaced by that sentence. With `download` (a
+    file name), a button under it downloads the table as CSV: the toolbar's own CSV download is
+    off (.streamlit/config.toml), because it writes text such as "=HYPERLINK(...)" as it is.
     """
     if empty is not None and df.empty:
         st.caption(tr(empty))
@@ -433,6 +440,11 @@ def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None
     height = min(38 + 35 * max(1, len(df)), 38 + 35 * 25)  # every row visible up to ~25 rows, then scroll
     st.dataframe(df, hide_index=True, column_order=list(columns), key=key, height=height, placeholder="–",
                  column_config={c: _cfg(kind, tr(label)) for c, (kind, label) in columns.items()})
+    if download:
+        # made only when clicked (deferred data), from the same rows and labels as shown
+        labels = {c: tr(label) for c, (_, label) in columns.items()}
+        st.download_button(tr("table.download"), lambda df=df, labels=labels: table_csv(df, labels),
+                           file_name=download, mime=reports.CSV_MIME, key=f"{key}_csv", icon=":material/download:")
 
 
 # --------------------------------------------------------------------------- page furniture
@@ -498,7 +510,8 @@ def framework_note(changes: tuple) -> None:
     """Say so when the plotted years were scored under different frameworks."""
     if not changes:
         return
-    text = "; ".join(tr("chart.framework_change", before=b, after=a) + f" ({y})" for y, b, a in changes)
+    text = "; ".join(tr("chart.framework_change", before=md_escape(b), after=md_escape(a)) + f" ({y})"
+                     for y, b, a in changes)
     st.warning(tr("compare.framework_changes", changes=text), icon=":material/rule:")
 
 
@@ -528,13 +541,14 @@ def indicator_detail(d, scale: Scale) -> None:
                       sub=md_escape(d.subpillar_name or "–"), weight=fmt(d.weight)))
         st.caption(tr("drill.source_line", source=tr(f"source.{d.source}")))
     if d.source == "verified":
-        st.info(tr("drill.verified", level=d.verified_level, by=d.verified_by or "–",
+        st.info(tr("drill.verified", level=d.verified_level, by=md_escape(d.verified_by or "–"),
                    at=str(d.verified_at)[:16] if d.verified_at else "–"), icon=":material/verified:")
         if d.verified_note:
             st.markdown(f"**{tr('drill.verified_note')}:** {md_escape(d.verified_note)}")
     if d.metric_code:
         if d.metric_value is not None:
-            st.info(tr("drill.metric", code=d.metric_code, value=fmt(d.metric_value), unit=d.metric_unit or "",
+            st.info(tr("drill.metric", code=md_escape(d.metric_code), value=fmt(d.metric_value),
+                       unit=md_escape(d.metric_unit or ""),
                        agg=tr(f"agg.{d.metric_aggregate}"), thresholds=_thresholds_text(d), level=d.metric_level)
                     + (" " + tr("drill.metric_overridden") if d.source == "verified" else ""),
                     icon=":material/speed:")
@@ -544,7 +558,7 @@ def indicator_detail(d, scale: Scale) -> None:
                               sid=m["submission_id"], at=str(m["accepted_at"])[:16],
                               file=md_escape(m["file_name"] or "–")))
         else:
-            st.caption(tr("drill.metric_none", code=d.metric_code, thresholds=_thresholds_text(d)))
+            st.caption(tr("drill.metric_none", code=md_escape(d.metric_code), thresholds=_thresholds_text(d)))
     if d.source == "missing":
         st.warning(tr("drill.missing", lo=scale.min, n=d.responsible_opds) if scale.missing_rule == "zero"
                    else tr("drill.missing_excluded", n=d.responsible_opds), icon=":material/help:")
@@ -558,6 +572,7 @@ def indicator_detail(d, scale: Scale) -> None:
                           "rubric": ("longtext", "col.rubric"), "evidence": ("longtext", "col.evidence"),
                           "note": ("text", "col.note"), "submission_id": ("int", "col.submission"),
                           "accepted_at": ("datetime", "col.accepted_at"), "file_name": ("text", "col.file"),
-                          "source_row": ("int", "col.row")}, key=f"dd_answers_{d.code}")
+                          "source_row": ("int", "col.row")}, key=f"dd_answers_{d.code}",
+              download=f"jawaban-{d.code}.csv")
     with st.expander(tr("drill.full_rubric")):
         st.dataframe(pd.DataFrame(d.rubric, columns=[tr("col.level"), tr("col.rubric")]), hide_index=True)

@@ -36,8 +36,22 @@ def no_external_ip_lookup() -> None:
     net_util.get_external_ip = _unknown_external_ip
 
 
+def core_log_to_console() -> None:
+    """The core's own log lines (e.g. the audit chain's head after every audited write) in the
+    server log: Streamlit leaves the root logger at WARNING and logs only its own loggers."""
+    import logging
+
+    log = logging.getLogger("metrics")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> None:
     no_external_ip_lookup()
+    core_log_to_console()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]

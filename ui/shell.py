@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from metrics import users
+from metrics import readers, users
 from metrics.auth import ANONYMOUS, Action, User, can
 from metrics.errors import CoreError
+from metrics.i18n import t
 from metrics.store import Store, StoreBusy
 from ui.text import T
 
@@ -27,7 +30,10 @@ DUCKDB_MEMORY = "256MB"
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
     # One DuckDB connection per process; every read and write takes its own cursor from it.
-    return Store(path, memory_limit=os.environ.get("SMARTCITY_DUCKDB_MEMORY") or DUCKDB_MEMORY)
+    store = Store(path, memory_limit=os.environ.get("SMARTCITY_DUCKDB_MEMORY") or DUCKDB_MEMORY)
+    # the spreadsheet reader's isolated worker, started in the background before the first upload
+    threading.Thread(target=readers.warm_up, name="reader-warm-up", daemon=True).start()
+    return store
 
 
 def get_store() -> Store:
@@ -53,12 +59,48 @@ def tr(key: str, **params) -> str:
     return text.format(**params) if params else text
 
 
+# Where GFM would still make a link of text whose punctuation is all escaped: Streamlit's
+# Markdown (remark-gfm) finds bare URLs ("http://", "https://", "www.") and e-mail addresses
+# ("@") in the text *after* escapes are resolved. An invisible WORD JOINER (U+2060) there
+# breaks the match; it also breaks shortcodes (":smile:", ":material/home:"), found the same way.
+_AUTOLINK = re.compile(r"(?<=:)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def md_escape(text: object) -> str:
+    """User text (names, file names, evidence, notes, codes) for anything Streamlit draws as
+    Markdown: st.markdown/caption/title/subheader, alerts, widget, tab, metric and badge labels.
+
+    The one place such text is made literal: every ASCII punctuation mark is backslash-escaped
+    (no emphasis, links, images, HTML, directives or math), and a word joiner goes after every
+    colon and before "@" and the "." of "www." so that no bare URL or e-mail address becomes a
+    link. Tables (st.dataframe) and st.text/st.code show text as it is and need none of this.
+    """
+    raw = _AUTOLINK.sub(WORD_JOINER, "" if text is None else str(text))
+    return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
+
+
+def core_message(exc: CoreError) -> str:
+    """A core error's sentence for Markdown: the message as written, its parameters (a file
+    name, a username, a typed value) made literal with md_escape (numbers keep their format)."""
+    return t(exc.key, lang(), **{k: md_escape(v) if isinstance(v, str) else v for k, v in exc.params.items()})
+
+
 # ------------------------------------------------------------------ sign-in
 
 
 def current_user() -> User:
     sess = st.session_state.get("session")
     return sess.user if sess else ANONYMOUS
+
+
+def client_address() -> str:
+    """The browser's address, for the sign-in throttle. Streamlit reports a loopback peer as None
+    (and AppTest, which has no browser, as a stand-in object); that is 127.0.0.1 here. Behind a
+    reverse proxy on this host, the address is the client's only when the proxy sends
+    X-Forwarded-For (uvicorn trusts it from loopback); otherwise every browser is 127.0.0.1."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else "127.0.0.1"
 
 
 def refresh_session(store: Store) -> User:
@@ -127,7 +169,7 @@ def cached(fn, store: Store, *args, **kwargs):
                             args, tuple(sorted(kwargs.items())))
     except CoreError as exc:
         # the core refused (e.g. a role reaching a page it may not use): say so and draw nothing
-        st.error(exc.message(lang()))
+        st.error(core_message(exc))
         st.stop()
 
 

@@ -26,6 +26,7 @@ T: dict[str, dict[str, str]] = {
     "page.account": {"id": "Akun saya", "en": "My account"},
     "filter.city": {"id": "Kota/Kabupaten", "en": "City/Regency"},
     "filter.year": {"id": "Tahun", "en": "Year"},
+    "table.download": {"id": "Unduh tabel (CSV)", "en": "Download table (CSV)"},
     "filter.province": {"id": "Provinsi", "en": "Province"},
     "filter.category": {"id": "Kategori kota", "en": "City category"},
     "filter.all": {"id": "Semua", "en": "All"},
@@ -34,6 +35,13 @@ T: dict[str, dict[str, str]] = {
     "login.password": {"id": "Kata sandi", "en": "Password"},
     "login.submit": {"id": "Masuk", "en": "Sign in"},
     "login.sso": {"id": "Masuk dengan SSO", "en": "Sign in with SSO"},
+    "login.unlock": {"id": "Punya kode buka dari admin server?", "en": "Have an unlock code from the server admin?"},
+    "login.unlock_code": {"id": "Kode buka (sekali pakai)", "en": "Unlock code (single use)"},
+    "login.unlock_help": {
+        "id": "Setelah banyak percobaan gagal, masuk dibatasi sementara. Admin server dapat membuat kode dengan "
+              "`python -m metrics user unlock NAMA`; isikan kode itu bersama kata sandi yang benar.",
+        "en": "After many failed attempts, sign-in is limited for a while. The server admin can make a code with "
+              "`python -m metrics user unlock NAME`; enter it together with the right password."},
     "login.signed_in_as": {"id": "Masuk sebagai **{name}** ({role})", "en": "Signed in as **{name}** ({role})"},
     "login.logout": {"id": "Keluar", "en": "Sign out"},
     "login.session_ended": {"id": "Sesi Anda berakhir. Silakan masuk kembali.",

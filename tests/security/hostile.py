@@ -76,9 +76,9 @@ def oversize_xlsx() -> bytes:
     return build_zip(parts, zipfile.ZIP_STORED)
 
 
-def unzipped_over_50mb() -> bytes:
+def unzipped_over_limit() -> bytes:
     parts = zip_parts(good_xlsx())
-    parts["xl/media/pad.bin"] = b"\x00" * (51 * MB)
+    parts["xl/media/pad.bin"] = b"\x00" * (21 * MB)
     return build_zip(parts)
 
 
@@ -225,7 +225,7 @@ LIMIT_CASES = {
     # name: (builder, expected problem key)
     "upload over 10 MB (csv)": (oversize_csv, "file.too_large"),
     "upload over 10 MB (xlsx)": (oversize_xlsx, "file.too_large"),
-    "unzips to over 50 MB": (unzipped_over_50mb, "file.zip_size"),
+    "unzips to over 20 MB": (unzipped_over_limit, "file.zip_size"),
     "more than 100 zip entries": (too_many_entries, "file.zip_entries"),
     "compression ratio over 100:1": (ratio_over_100, "file.zip_ratio"),
     "forged size: 40 MB sheet declared 2 KB": (forged_small_size_bomb, "file.zip_bad"),
@@ -256,3 +256,219 @@ def xml_cases(target: str) -> dict:
         "UTF-16 part hiding a DTD": (lambda: utf16_part_with_dtd(target), "file.xml_encoding"),
         "part declaring ISO-8859-1": (declared_latin1, "file.xml_encoding"),
     }
+
+
+# ------------------------------------------------ declared counts, package ambiguity, active content
+# (issue 14, round two). Each builder starts from a valid workbook; the checked sheet stays clean,
+# and wherever a second resolver could be pointed elsewhere, "elsewhere" holds a formula cell: a
+# reader that followed it would accept a live formula the checks never saw.
+
+FORMULA = (b'<c r="E2" t="n"><v>3</v></c>', b'<c r="E2" t="n"><f>1+1</f><v>3</v></c>')
+WB_RELS = "xl/_rels/workbook.xml.rels"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _formula_sheet(parts: dict[str, bytes]) -> bytes:
+    assert FORMULA[0] in parts[SHEET]
+    return parts[SHEET].replace(*FORMULA)
+
+
+def _sst_count(value: bytes) -> bytes:
+    return with_part(_string_workbook(), SST, lambda x: x.replace(b'uniqueCount="1"', b'uniqueCount="' + value + b'"'))
+
+
+def sst_unique_count_huge() -> bytes:
+    """The 13 KB upload that aborted the server: the reader reserved 100,000,000,000 strings."""
+    return _sst_count(b"100000000000")
+
+
+def sst_unique_count_max() -> bytes:
+    """uniqueCount at 2^64 - 1: the reader panicked (a BaseException, past `except Exception`)."""
+    return _sst_count(b"18446744073709551615")
+
+
+def sst_two_million_entries() -> bytes:
+    """A real string table of 2,000,000 (empty) items, 14 MB unpacked, within the size and
+    ratio limits (the spellings vary at random): refused by counting its items as it inflates."""
+    import random
+
+    rng = random.Random(2)
+    items = b"".join(rng.choices((b"<si/>", b"<si />", b"<si></si>", b"<si>\n</si>"), k=2_000_000))
+    parts = zip_parts(_string_workbook())
+    parts[SST] = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+                  b'openxmlformats.org/spreadsheetml/2006/main"><si><t>city_code</t></si>' + items + b"</sst>")
+    return build_zip(parts)
+
+
+def root_rels_elsewhere() -> bytes:
+    """_rels/.rels names another workbook part, whose sheet holds a formula."""
+    parts = zip_parts(good_xlsx())
+    parts["xl/book2.xml"] = parts[WORKBOOK]
+    parts["xl/_rels/book2.xml.rels"] = parts[WB_RELS].replace(b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/sheet2.xml")
+    parts["xl/worksheets/sheet2.xml"] = _formula_sheet(parts)
+    parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"xl/book2.xml")
+    return build_zip(parts)
+
+
+def names_differ_in_case() -> bytes:
+    """Two sheet entries whose names differ only in case: one clean, one with a formula."""
+    parts = zip_parts(good_xlsx())
+    parts["xl/worksheets/Sheet1.xml"] = _formula_sheet(parts)
+    return build_zip(parts)
+
+
+def backslash_entry_name() -> bytes:
+    """The sheet under a Windows-style name as well (the formula copy)."""
+    parts = zip_parts(good_xlsx())
+    parts["xl\\worksheets\\sheet1.xml"] = _formula_sheet(parts)
+    return build_zip(parts)
+
+
+def two_sheets_same_name() -> bytes:
+    """Two <sheet name="Data">: one resolver keeps the first, another the last (with a formula)."""
+    parts = zip_parts(good_xlsx())
+    parts["xl/worksheets/sheet2.xml"] = _formula_sheet(parts)
+    parts[WORKBOOK] = parts[WORKBOOK].replace(b"</sheets>", b'<sheet name="Data" sheetId="2" r:id="rId9" /></sheets>')
+    parts[WB_RELS] = parts[WB_RELS].replace(b"</Relationships>", b'<Relationship Type="' + REL.encode()
+                                            + b'/worksheet" Target="worksheets/sheet2.xml" Id="rId9" /></Relationships>')
+    return build_zip(parts)
+
+
+def target_outside_package() -> bytes:
+    """The sheet's relationship climbs out of the package (../../)."""
+    return with_part(good_xlsx(), WB_RELS, lambda x: x.replace(b"/xl/worksheets/sheet1.xml", b"../../worksheets/sheet1.xml"))
+
+
+def target_with_dot_segments() -> bytes:
+    """A relationship target spelled with ./ and ../ that still lands on the sheet: read as that sheet."""
+    return with_part(good_xlsx(), WB_RELS, lambda x: x.replace(b"/xl/worksheets/sheet1.xml",
+                                                               b"./worksheets/../worksheets/./sheet1.xml"))
+
+
+def dot_segments_to_formula() -> bytes:
+    """The same spelling, landing on the sheet with the formula: the formula must be found."""
+    return with_part(target_with_dot_segments(), SHEET, lambda x: x.replace(*FORMULA))
+
+
+def _with_active(entry: str, content: bytes, rel_type: str | None, content_type: str | None,
+                 rels_part: str = WB_RELS, target: str | None = None) -> bytes:
+    parts = zip_parts(good_xlsx())
+    parts[entry] = content
+    if rel_type:
+        old = parts.get(rels_part, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                                   b"</Relationships>")
+        parts[rels_part] = old.replace(b"</Relationships>", (
+            f'<Relationship Type="{rel_type}" Target="{target or "/" + entry}" Id="rIdX" /></Relationships>').encode())
+    if content_type:
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>", f'<Override PartName="/{entry}" ContentType="{content_type}"/></Types>'.encode())
+    return build_zip(parts)
+
+
+def macro_workbook() -> bytes:
+    """An .xlsm: a VBA project, linked from the workbook and declared in the content types."""
+    return _with_active("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0VBA", "http://schemas.microsoft.com/office/2006/"
+                        "relationships/vbaProject", "application/vnd.ms-office.vbaProject")
+
+
+def macro_content_type_only() -> bytes:
+    """A macro-enabled workbook content type, with the VBA part under an innocent name."""
+    parts = zip_parts(good_xlsx())
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"spreadsheetml.sheet.main+xml", b"../application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+    return build_zip(parts)
+
+
+def external_link() -> bytes:
+    return _with_active("xl/externalLinks/externalLink1.xml",
+                        b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>',
+                        REL + "/externalLink",
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml")
+
+
+def ole_object() -> bytes:
+    """An embedded OLE object linked from the sheet."""
+    return _with_active("xl/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0OLE", REL + "/oleObject", None,
+                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../embeddings/oleObject1.bin")
+
+
+def embedded_file_renamed() -> bytes:
+    """An embedded package under another folder, linked as a package from the sheet."""
+    return _with_active("xl/media/report.docx", b"PK\x03\x04docx", REL + "/package", None,
+                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../media/report.docx")
+
+
+def activex_control() -> bytes:
+    return _with_active("xl/activeX/activeX1.xml", b'<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/'
+                        b'activeX" ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}"/>',
+                        REL + "/control", "application/vnd.ms-office.activeX+xml",
+                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../activeX/activeX1.xml")
+
+
+def utf32_part() -> bytes:
+    """The workbook part in UTF-32 without a byte-order mark."""
+    return with_part(good_xlsx(), WORKBOOK, lambda x: x.decode().encode("utf-32-be"))
+
+
+def renamed_pdf() -> bytes:
+    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def one_byte() -> bytes:
+    return b"a"
+
+
+def word_document() -> bytes:
+    return build_zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+
+
+# name: (builder, expected problem key, or None where the file is valid once read as checked)
+PACKAGE_CASES = {
+    "sharedStrings uniqueCount 100,000,000,000": (sst_unique_count_huge, None),
+    "sharedStrings uniqueCount 2^64-1": (sst_unique_count_max, None),
+    "sharedStrings of 2,000,000 entries": (sst_two_million_entries, "file.too_many_strings"),
+    "_rels/.rels points at another workbook": (root_rels_elsewhere, "file.package_ambiguous"),
+    "entry names differing only in case": (names_differ_in_case, "file.package_ambiguous"),
+    "backslash entry name": (backslash_entry_name, "file.package_ambiguous"),
+    "two sheets with the same name": (two_sheets_same_name, "file.package_ambiguous"),
+    "relationship target outside the package": (target_outside_package, "file.package_ambiguous"),
+    "target with ./ and ../ to the clean sheet": (target_with_dot_segments, None),
+    "target with ./ and ../ to a formula": (dot_segments_to_formula, "xlsx.formula"),
+    "VBA project (.xlsm)": (macro_workbook, "file.active.macro"),
+    "macro-enabled content type": (macro_content_type_only, "file.active.macro"),
+    "external workbook link": (external_link, "file.active.external_link"),
+    "OLE object": (ole_object, "file.active.ole_object"),
+    "embedded package under xl/media": (embedded_file_renamed, "file.active.ole_object"),
+    "ActiveX control": (activex_control, "file.active.activex"),
+    "UTF-32 part without a byte-order mark": (utf32_part, "file.xml_encoding"),
+    "a PDF renamed .xlsx": (renamed_pdf, "file.not_spreadsheet"),
+    "a one-byte file": (one_byte, "file.not_spreadsheet"),
+    "a Word document renamed .xlsx": (word_document, "file.not_spreadsheet"),
+}
+
+
+def largest_allowed_sheet() -> bytes:
+    """The most a sheet may hold: 2,000 rows x 30 columns of text, 19.9 MB unpacked (just under
+    the 20 MB limit), under 10 MB packed. Read whole by the native reader (then refused: text
+    right of the template's columns), so its figure is the reading's worst case."""
+    import random
+
+    from metrics.readers import col_letter
+
+    rng = random.Random(1)
+    texts = [("".join(rng.choice("ab ") for _ in range(300))).encode() for _ in range(40)]
+    parts = zip_parts(good_xlsx())
+    xml = parts[SHEET]
+    rows = [b'<row r="%d">' % r + b"".join(b'<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>'
+                                            % (col_letter(c).encode(), r, rng.choice(texts)) for c in range(30))
+            + b"</row>" for r in range(2, 2001)]
+    start, end = xml.index(b"<row r=\"2\">"), xml.index(b"</sheetData>")
+    parts[SHEET] = xml[:start] + b"".join(rows) + xml[end:]
+    assert 19 * MB < len(parts[SHEET]) < 20 * MB, len(parts[SHEET])
+    return build_zip(parts)
+
+
+# name: (builder, expected problem key): the limits' worst cases that reach the native reader
+SIZE_CASES = {
+    "largest sheet the limits allow (19.9 MB of text)": (largest_allowed_sheet, "xlsx.stray_cell"),
+}

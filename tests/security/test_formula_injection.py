@@ -114,3 +114,37 @@ def test_template_has_no_formula_and_round_trips_the_text(hostile_store):
         assert r.accepted, r.to_dict("en")
         row = hostile_store.submission_rows(r.submission_ids[0]).to_dict("records")[0]
         assert row["evidence"] == p.strip() and row["note"] == p.strip()
+
+
+# --------------------------------------------------------------------------- the dashboard's tables
+
+
+def test_table_toolbar_csv_download_is_off():
+    """Streamlit's own 'Download as CSV' (table toolbar) writes cells as they are, so it is off;
+    tests/security/test_no_network.py checks in Chromium that the button is gone."""
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    with (ROOT / ".streamlit" / "config.toml").open("rb") as f:
+        assert tomllib.load(f)["client"]["disableDataExport"] is True
+
+
+def test_the_pages_table_csv_is_neutralised(hostile_store):
+    """What replaces it (ui.charts.table's `download`): the verification answers with the
+    payloads as evidence and note, every one written inert, the numbers left numbers."""
+    import pandas as pd
+
+    from metrics import review
+    from ui import charts
+
+    rv = review.review(hostile_store, SYSTEM, "0101", 2023, "en")
+    answers = rv.answers_shown(False)
+    rows = _check_csv(charts.table_csv(answers, {"opd_name": "OPD", "level": "Level", "evidence": "Evidence",
+                                                "note": "Note"}))
+    assert rows[0] == ["OPD", "Level", "Evidence", "Note"]
+    evidence = {r[2] for r in rows[1:]}
+    # stored stripped (so "\tTAB" is plain "TAB"); every one still formula-like is escaped
+    assert {"'" + p.strip() for p in PAYLOADS if reports.formula_like(p.strip())} <= evidence
+    assert all(r[1].isdigit() for r in rows[1:])
+    assert _check_csv(charts.table_csv(pd.DataFrame({"a": [None, float("nan")]}), {"a": "A"})) == [["A"], [""], [""]]

@@ -32,7 +32,7 @@ def test_limit_refused_with_reason_and_nothing_changed(mini, name):
 
 def test_default_limits_are_the_documented_ones():
     assert DEFAULT_LIMITS.max_bytes == 10 * 1024 * 1024
-    assert DEFAULT_LIMITS.max_unzipped == 50 * 1024 * 1024
+    assert DEFAULT_LIMITS.max_unzipped == 20 * 1024 * 1024
     assert DEFAULT_LIMITS.max_entries == 100 and DEFAULT_LIMITS.max_ratio == 100
 
 
@@ -63,8 +63,10 @@ def test_damaged_crc_is_refused(mini):
 
 
 def test_repacked_container_holds_exactly_the_verified_parts():
-    """The zip the parsers read is written by hand (readers._stored_zip): zipfile must read it
-    back entry for entry, CRCs included, with a non-ASCII name, an empty part and a folder."""
+    """The zip the parsers read is written by hand (readers._stored_zip) from the parts that
+    were checked, under fixed names: zipfile must read it back entry for entry, CRCs included;
+    a sheet's bytes are the uploader's sheet, byte for byte; nothing else of the upload (folders,
+    properties, custom XML, its own relationships and content types) is carried over."""
     import io
     import zipfile
 
@@ -78,8 +80,12 @@ def test_repacked_container_holds_exactly_the_verified_parts():
     pkg = open_xlsx(build_zip(parts), "repack.xlsx")
     zf = zipfile.ZipFile(io.BytesIO(pkg.data))
     assert zf.testzip() is None  # every CRC in the new container matches its content
-    expected = {n: c for n, c in parts.items() if not n.endswith("/")}
-    assert {i.filename: zf.read(i) for i in zf.infolist()} == expected == pkg.parts
+    assert {i.filename: zf.read(i) for i in zf.infolist()} == pkg.parts
+    assert set(pkg.parts) == {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                              "xl/worksheets/sheet1.xml", "xl/styles.xml"}
+    assert pkg.parts["xl/worksheets/sheet1.xml"] == parts["xl/worksheets/sheet1.xml"]
+    assert pkg.parts["xl/styles.xml"] == parts["xl/styles.xml"]
+    assert pkg.sheets == {"Data": "xl/worksheets/sheet1.xml"}
     assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
 
 
@@ -122,22 +128,29 @@ for name, (build, key) in sorted(hostile.LIMIT_CASES.items()):
         out[name] = "accepted"
     except Rejected as exc:
         out[name] = exc.problems[0].key
+from metrics import isolation
 out["_calamine_after_hostile"] = "python_calamine" in sys.modules
+out["_reader_started_after_hostile"] = bool(isolation.worker_pids())
 read_records(hostile.shared_strings_xlsx(), "ok.xlsx")
 out["_calamine_after_good"] = "python_calamine" in sys.modules
+out["_reader_started_after_good"] = bool(isolation.worker_pids())
+isolation.shutdown()
 print(json.dumps(out))
 """
 
 
 def test_refused_before_the_spreadsheet_parser_is_even_loaded():
-    """In a fresh process every limit case is refused while python_calamine is still unimported;
-    the control (a valid workbook afterwards) shows the parser does load when a file gets that far."""
+    """In a fresh process every limit case is refused before the spreadsheet parser's worker is
+    even started; the control (a valid workbook afterwards) shows the parser does start when a
+    file gets that far, and then in its isolated worker: never in the server's own process."""
     r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], cwd=ROOT, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out.pop("_calamine_after_hostile") is False
-    assert out.pop("_calamine_after_good") is True
+    assert out.pop("_reader_started_after_hostile") is False
+    assert out.pop("_reader_started_after_good") is True
+    assert out.pop("_calamine_after_good") is False
     assert out == {name: key for name, (_b, key) in hostile.LIMIT_CASES.items()}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from metrics import demo, users
 from metrics.auth import SYSTEM
 from metrics.governance import load_registry_bytes, verify
 from metrics.ingest import ingest_bytes
+from metrics.keys import copy_database
 from metrics.store import Store
 from tests.conftest import ROOT
 
@@ -58,7 +58,7 @@ def app_db(tmp_path_factory, demo_db_file):
     """A copy of the demo database with hostile text in an OPD name, evidence, notes and a
     verification note of city 3299, year 2024; SMARTCITY_DB points the app at it."""
     path = tmp_path_factory.mktemp("pages") / "app.duckdb"
-    shutil.copy(demo_db_file, path)
+    copy_database(demo_db_file, path)
     store = Store(path)
     fw = store.frameworks()[-1][0]
     base = next(o for o in store.opds(CITY) if fw.indicators_for_opd_type(o.opd_type))

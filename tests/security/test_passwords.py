@@ -1,19 +1,16 @@
 """Passwords through the account functions: argon2id at OWASP's floor as stored, length 8 to
-well past 64, the shipped common-password list, lockout after five failures lasting 15 minutes.
-(tests/test_auth.py drives 100 attempts against one account; this adds the stored-hash and
-length checks through add_user/login.)"""
+well past 64, the shipped common-password list. (Failed sign-ins are throttled, not locked out:
+tests/security/test_login_throttle.py; tests/test_auth.py drives 100 attempts against one account.)"""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 
 from metrics import users
 from metrics.auth import SYSTEM, common_passwords
 from metrics.errors import ValidationError
-from metrics.store import utcnow
 
 
 def test_stored_hash_is_argon2id_at_least_19_mib_and_two_passes(mini):
@@ -45,16 +42,3 @@ def test_weak_passwords_refused_and_nothing_created(mini, pw, key):
 def test_common_password_list_is_shipped():
     words = common_passwords()
     assert len(words) >= 100 and "password123" in words and "admin123" in words
-
-
-def test_five_failures_lock_for_fifteen_minutes(mini):
-    users.add_user(mini, SYSTEM, "kunci", "Sandi-Panjang-1", "viewer")
-    t0 = utcnow()
-    for _ in range(5):
-        with pytest.raises(users.LoginFailed):
-            users.login(mini, "kunci", "salah-salah-1", now=t0)
-    for minutes in (0, 14.9):
-        with pytest.raises(users.LoginFailed) as exc:
-            users.login(mini, "kunci", "Sandi-Panjang-1", now=t0 + timedelta(minutes=minutes))
-        assert exc.value.key == "login.locked"
-    assert users.login(mini, "kunci", "Sandi-Panjang-1", now=t0 + timedelta(minutes=15, seconds=1))

@@ -156,7 +156,7 @@ E_ACUTE = [HEAD, ["0101", "01", "2023", "G1", "3", "Bukti dengan é", ""]]
 CSV_CASES = {
     "latin-1": (lambda: _csv(E_ACUTE, encoding="latin-1"), ("file.not_utf8", None, None)),
     "windows-1252": (lambda: _csv(E_ACUTE, encoding="cp1252"), ("file.not_utf8", None, None)),
-    "utf-16": (lambda: _csv(E_ACUTE, encoding="utf-16"), ("file.unknown_type", None, None)),
+    "utf-16": (lambda: _csv(E_ACUTE, encoding="utf-16"), ("file.not_spreadsheet", None, None)),
     "tab-delimited": (lambda: _csv(E_ACUTE, delimiter="\t"), ("file.csv_one_column", 1, None)),
     "pipe-delimited": (lambda: _csv(E_ACUTE, delimiter="|"), ("file.csv_one_column", 1, None)),
     "commas and semicolons in the header": (
