@@ -29,7 +29,6 @@ from metrics.framework import Framework, parse_framework
 from metrics.registry import City, Opd
 
 DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "smartcity.duckdb"
-SCHEMA_VERSION = 3  # len(MIGRATIONS), checked by tests/test_boundary.py
 
 
 def resolve_db_path(explicit: str | os.PathLike | None = None) -> str:
@@ -1477,6 +1476,10 @@ MIGRATIONS.append([
         expires_at TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR)""",
     "UPDATE users SET failed_count = 0, locked_until = NULL",
 ])
+
+# New migrations are appended above this line, never edited once released; the version a new
+# database is created at, and the one a backup must carry, is the number of them.
+SCHEMA_VERSION = len(MIGRATIONS)
 
 # Per-OPD scores read the raw answers of the requested city/years (a city's few thousand rows).
 _OPD_SQL = _BASE_CTES + """,

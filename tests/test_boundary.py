@@ -43,3 +43,15 @@ def test_cli_score_does_not_import_heavy_ui_or_writer_modules(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_schema_version_is_true(tmp_path):
+    """SCHEMA_VERSION names the last migration, and a new database is at it (a backup's
+    schema check and the upgrade of an older file both rely on it)."""
+    from metrics.store import MIGRATIONS, SCHEMA_VERSION, Store
+
+    store = Store(tmp_path / "v.duckdb")
+    try:
+        assert SCHEMA_VERSION == len(MIGRATIONS) == store.schema_version()
+    finally:
+        store.close()
