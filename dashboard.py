@@ -71,8 +71,8 @@ if SSO_ON and st.session_state.get("session") is None:
     if ident is not None and st.session_state.get("sso_tried") != ident.get("email"):
         st.session_state["sso_tried"] = ident.get("email")
         try:
-            st.session_state["session"] = sso.sso_login(store, ident.get("email"), ident.get("email_verified"),
-                                                        SSO_DOMAINS)
+            shell.signed_in(store, sso.sso_login(store, ident.get("email"), ident.get("email_verified"),
+                                                 SSO_DOMAINS))
             st.session_state.pop("sso_error", None)
         except CoreError as exc:
             st.session_state["sso_error"] = exc
@@ -89,6 +89,7 @@ def login_page() -> None:
     if sess is not None:
         st.markdown(tr("login.signed_in_as", name=shell.md_escape(sess.user.display_name),
                        role=tr(f"role.{sess.user.role}")))
+        st.caption(tr("login.session_until", **shell.session_ends(sess)))
         if st.button(tr("login.logout"), key="logout"):
             shell.logout(store)
             if SSO_ON and sso_identity() is not None:
@@ -116,19 +117,27 @@ def login_page() -> None:
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
     if submitted:
         try:
-            st.session_state["session"] = users.login(store, username, password, client=shell.client_address(),
-                                                      unlock_code=code or None)
+            shell.signed_in(store, users.login(store, username, password, client=shell.client_address(),
+                                               unlock_code=code or None))
         except CoreError as exc:
             st.error(shell.core_message(exc))
+            shell.sign_in_hints(store, exc, username)
         else:
+            st.session_state["go_home"] = True  # land on the role's home, not on this form again
             st.rerun()
 
 
 login = st.Page(login_page, title=tr("page.account") if user.username != "anonymous" else tr("page.login"),
                 icon=":material/login:", url_path="masuk")
 sections = shell.build_pages(user, public, login)
+# a page URL opened signed out (a reload after a timeout, a shared link) shows the sign-in form
+# under that URL, and the page itself once signed in; never Streamlit's "Page not found"
+shell.add_stand_ins(sections, user, public, login_page)
 # expanded: an admin has 14 pages; none may hide behind "View more"
 nav = st.navigation(sections, expanded=True)
+home_file = shell.landing_file(user, public)
+if st.session_state.pop("go_home", False) and nav is login and home_file:
+    st.switch_page(str(shell.PAGES / home_file))
 
 with st.sidebar:
     if user.role != "anonymous":
@@ -136,4 +145,5 @@ with st.sidebar:
     if nav is not login:
         shell.sidebar_filters(store, user)
 
+shell.cookie_script()  # after a sign-in or sign-out: the browser sets or drops its cookie
 nav.run()

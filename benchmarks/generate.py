@@ -244,8 +244,9 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
             cur.register(name + "_v", tbl)
             cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_v")
             cur.unregister(name + "_v")
-        cur.execute("INSERT INTO cities SELECT city_code, name, province, category, population FROM _b_cities")
-        cur.execute("INSERT INTO opds SELECT city_code, opd_code, opd_type, name FROM _b_opds")
+        cur.execute("INSERT INTO cities (city_code, name, province, category, population) "
+                    "SELECT city_code, name, province, category, population FROM _b_cities")
+        cur.execute("INSERT INTO opds (city_code, opd_code, opd_type, name) SELECT city_code, opd_code, opd_type, name FROM _b_opds")
         n_assess_subs = sz.cities * sz.opds_per_city * len(years)
         n_metric_subs = sz.cities * len(mets) * len(years)
         # take the ids from the sequence so later ingests continue after them

@@ -10,6 +10,7 @@ a backup from the browser, and the overview the page starts from — lives here,
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -20,7 +21,9 @@ import pandas as pd
 from metrics import audit as audit_chain
 from metrics.auth import Action, User, require
 from metrics.backup import make_backup, restore_backup
+from metrics.progress import Progress
 from metrics.errors import ValidationError
+from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
 
 PUBLIC_READ = "public_read"
@@ -44,6 +47,80 @@ def set_public_read(store, user: User, value: bool) -> bool:
         store.write_audit(cur, user, "setting.public_read", f"setting:{PUBLIC_READ}",
                           {"value": before}, {"value": bool(value)})
     return before
+
+
+# ------------------------------------------------------------------------------ report card signatory
+
+SIGNATORY = "signatory"  # one per city: setting "signatory.<city_code>" = {"name", "position"}
+MAX_SIGNATORY_TEXT = 120
+
+
+@dataclass(frozen=True)
+class Signatory:
+    """Who signs the city's report card: shown in the PDF's signature block."""
+    name: str
+    position: str
+
+
+def signatory(store, city: str | None) -> Signatory | None:
+    """The official who signs `city`'s report card, when the admin has named one."""
+    if not city:
+        return None
+    raw = store.get_setting(f"{SIGNATORY}.{city}")
+    if not raw:
+        return None
+    d = json.loads(raw)
+    return Signatory(d.get("name", ""), d.get("position", ""))
+
+
+def set_signatory(store, user: User, city: str, name: str, position: str) -> Signatory | None:
+    """Name the official who signs `city`'s report card (both empty: nobody named). Audited.
+
+    Kept as an admin setting rather than typed on the report page, so every card of the city
+    carries the same, accountable name, and a change shows in the audit log.
+    """
+    require(user, Action.SETTINGS, city)
+    name, position = (name or "").strip(), (position or "").strip()
+    for v in (name, position):
+        if len(v) > MAX_SIGNATORY_TEXT or any(ord(ch) < 32 for ch in v):
+            raise ValidationError("setting.signatory_invalid", limit=MAX_SIGNATORY_TEXT)
+    if city not in {c.city_code for c in store.cities()}:
+        raise ValidationError("cell.unknown_city", value=city)
+    key = f"{SIGNATORY}.{city}"
+    with store.transaction() as cur:
+        before = signatory(store, city)
+        value = json.dumps({"name": name, "position": position}, ensure_ascii=False) if name or position else ""
+        store.set_setting(cur, key, value)
+        store.write_audit(cur, user, "setting.signatory", f"setting:{key}",
+                          before.__dict__ if before else None, {"name": name, "position": position})
+    return signatory(store, city)
+
+
+HELP_CONTACT = "help_contact"  # who OPD operators and the mayor's office ask (the Bantuan page, the guide)
+MAX_HELP_CONTACT = 300
+
+
+def help_contact(store) -> str:
+    """The deployment's help contact as the admin wrote it ("" when none is set)."""
+    return store.get_setting(HELP_CONTACT, "") or ""
+
+
+def set_help_contact(store, user: User, text: str) -> str:
+    """Set who to ask for help (name, unit, telephone, e-mail: one line, free text). Audited.
+
+    An instance-wide setting, so the Bantuan page and the printed guide name the same person,
+    and a change shows in the audit log.
+    """
+    require(user, Action.SETTINGS)
+    text = (text or "").strip()
+    if len(text) > MAX_HELP_CONTACT or any(ord(ch) < 32 for ch in text):
+        raise ValidationError("setting.help_contact_invalid", limit=MAX_HELP_CONTACT)
+    with store.transaction() as cur:
+        before = help_contact(store)
+        store.set_setting(cur, HELP_CONTACT, text)
+        store.write_audit(cur, user, "setting.help_contact", f"setting:{HELP_CONTACT}",
+                          {"text": before}, {"text": text})
+    return help_contact(store)
 
 
 # ------------------------------------------------------------------------------ audit log
@@ -135,14 +212,15 @@ class BackupFile:
     files: int
 
 
-def backup(store, user: User) -> BackupFile:
-    """A checksummed backup (metrics.backup) as bytes, for the browser to download. Audited."""
+def backup(store, user: User, progress: Progress | None = None) -> BackupFile:
+    """A checksummed backup (metrics.backup) as bytes, for the browser to download. Audited.
+    `progress` hears of make_backup's steps."""
     require(user, Action.BACKUP)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     name = f"indeks-kota-cerdas-{stamp}.zip"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
-        info = make_backup(store, user, out)
+        info = make_backup(store, user, out, progress)
         data = out.read_bytes()
     return BackupFile(name, data, info["sha256"], info["files"])
 
@@ -170,7 +248,8 @@ def _new_target(live: Path) -> Path:
     raise ValidationError("backup.bad", detail="no free file name")  # pragma: no cover
 
 
-def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool = False) -> RestoreResult:
+def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool = False,
+                        progress: Progress | None = None) -> RestoreResult:
     """Restore an uploaded backup into a new database file beside the live one. Audited.
 
     The live database stays untouched: DuckDB holds it open for this process, so switching to
@@ -192,7 +271,7 @@ def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool
         src = Path(tmp) / "backup.zip"
         src.write_bytes(data)
         rep = restore_backup(src, target, foreign=foreign, user=user, key=store.audit_key,
-                             memory_limit=store.memory_limit)  # checked in this process: same budget
+                             memory_limit=store.memory_limit, progress=progress)  # same budget as here
     with store.transaction() as cur:
         store.write_audit(cur, user, "backup.restore", f"file:{Path(name).name}", None,
                           {"sha256": sha, "restored_to": str(target), "foreign": rep.foreign,
@@ -218,6 +297,16 @@ class AdminView:
     framework_seq: int | None = None
     # the audit chain head kept outside the database ("ok"/"missing"/"bad"/"memory", head)
     audit_head: tuple[str, audit_chain.Head | None] = ("memory", None)
+    signatory: Signatory | None = None  # who signs the chosen city's report card
+    help_contact: str = ""  # who to ask, as the Bantuan page and the guide say (metrics.guide)
+    # year, self_due, verify_due, scope (city|all|none): the deadlines in force per known year
+    deadlines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # code, name, opd_types: indicators of the year's framework that no OPD of the chosen city
+    # can answer (metrics.responsibility)
+    orphans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # indicator_code, opd_code, opd_name, assigned_at, assigned_by: indicators of the chosen city
+    # assigned to one of its OPDs (metrics.responsibility.assign)
+    assignments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def status(self, year: int | None) -> str:
         """The period status of `year` for the chosen city ('open' until set otherwise)."""
@@ -225,7 +314,8 @@ class AdminView:
         return str(hit["status"].iloc[0]) if len(hit) else "open"
 
 
-def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, lang: str = "id") -> AdminView:
+def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, lang: str = "id",
+               year: int | None = None) -> AdminView:
     """Everything the administration page lists: periods, users, registry, frameworks, settings."""
     require(user, Action.PERIOD, city)
     known_years = set(store.years())
@@ -243,14 +333,39 @@ def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, l
     cities = pd.DataFrame([c.__dict__ for c in store.cities()],
                           columns=["city_code", "name", "province", "category", "population"])
     opds = pd.DataFrame([o.__dict__ for o in store.opds(city)] if city else [],
-                        columns=["city_code", "opd_code", "opd_type", "name"])
+                        columns=["city_code", "opd_code", "opd_type", "name", "head_name", "email"])
     frameworks = store.framework_list()
     seqs = [int(x) for x in frameworks["seq"]]
     chosen = fw_seq if fw_seq in seqs else (seqs[-1] if seqs else None)
     indicators = framework_indicators(store, user, chosen, lang)
     return AdminView(city, periods, users.reset_index(drop=True), cities, opds, frameworks,
                      public_read(store), store.counts(), tuple(years), indicators, chosen,
-                     audit_chain.read_head(store.path, store.audit_key))
+                     audit_chain.read_head(store.path, store.audit_key), signatory(store, city),
+                     help_contact=help_contact(store), assignments=_assignments(store, city),
+                     **_deadlines_and_orphans(store, city, year, known_years, lang))
+
+
+def _assignments(store, city: str | None) -> pd.DataFrame:
+    names = {o.opd_code: o.name for o in store.opds(city)} if city else {}
+    rows = store.assignment_rows(city) if city else []
+    return pd.DataFrame([{"indicator_code": i, "opd_code": o, "opd_name": names.get(o, o), "assigned_at": at,
+                          "assigned_by": by} for _c, i, o, at, by in rows],
+                        columns=["indicator_code", "opd_code", "opd_name", "assigned_at", "assigned_by"])
+
+
+def _deadlines_and_orphans(store, city: str | None, year: int | None, known_years: set, lang: str) -> dict:
+    """The deadline in force per known year (and the next) and the indicators nobody answers."""
+    from metrics import deadlines, home  # they read views/scoring, which import this module
+
+    years = sorted(known_years | ({max(known_years) + 1} if known_years else set()))
+    rows = [deadlines.deadline(store, city, y) for y in years] if city else []
+    dl = pd.DataFrame([{"year": d.year, "self_due": d.self_due, "verify_due": d.verify_due, "scope": d.scope}
+                       for d in rows], columns=["year", "self_due", "verify_due", "scope"])
+    y = year if year is not None else (max(known_years) if known_years else None)
+    fw = framework_for_year(store.frameworks(), y) if y is not None else None
+    orphans = home.orphan_table(store, fw, city, lang) if city and fw else \
+        pd.DataFrame(columns=["code", "name", "opd_types"])
+    return {"deadlines": dl, "orphans": orphans}
 
 
 def framework_indicators(store, user: User, seq: int | None = None, lang: str = "id") -> pd.DataFrame:

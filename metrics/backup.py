@@ -40,6 +40,7 @@ from pathlib import Path
 
 from metrics import audit as audit_chain
 from metrics import keys
+from metrics import progress as steps
 from metrics.auth import SYSTEM, Action, User, require
 from metrics.errors import CoreError
 
@@ -124,11 +125,12 @@ def _write_table(store, cur, table: str, tmp: Path, zf: zipfile.ZipFile, entries
     return {"rows": rows, "parts": parts}
 
 
-def make_backup(store, user: User, output: str | Path) -> dict:
+def make_backup(store, user: User, output: str | Path, progress: steps.Progress | None = None) -> dict:
     """Write a signed backup of the whole database to `output`. Audited (the backup holds its
-    own audit row)."""
+    own audit row). `progress` hears of each table copied."""
     require(user, Action.BACKUP)
     output = Path(output)
+    steps.report(progress, "progress.backup_audit", 0.0)
     with store.transaction() as cur:
         store.write_audit(cur, user, "backup.create", f"file:{output.name}")
     key = store.audit_key
@@ -139,9 +141,11 @@ def make_backup(store, user: User, output: str | Path) -> dict:
             zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         names = store.backup_tables()
         with store.snapshot() as cur:  # every table as of one moment
-            for table in names:
+            for n, table in enumerate(names):
+                steps.report(progress, "progress.backup_tables", 0.05 + 0.85 * n / max(len(names), 1))
                 tables[table] = _write_table(store, cur, table, Path(tmp), zf, entries)
             head = store.audit_head(cur)
+        steps.report(progress, "progress.backup_sign", 0.9)
         manifest = {"format": FORMAT, "schema_version": store.schema_version(), "made_at": _now_stamp(),
                     "key_id": key.key_id, "tables": tables, "entries": entries, "audit_head": head.payload()}
         data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
@@ -152,6 +156,7 @@ def make_backup(store, user: User, output: str | Path) -> dict:
     with open(output, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+    steps.done(progress)
     return {"bytes": output.stat().st_size, "sha256": digest.hexdigest(), "files": len(entries) + 2,
             "audit_head": head}
 
@@ -405,18 +410,20 @@ def _move_live_aside(target: Path) -> str:
 
 def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool = False, foreign: bool = False,
                    user: User = SYSTEM, key: keys.InstallationKey | None = None,
-                   memory_limit: str | None = None) -> RestoreReport:
+                   memory_limit: str | None = None, progress: steps.Progress | None = None) -> RestoreReport:
     """Restore `backup` as the database at `db_path`, which must not exist unless `force`.
 
     `key` is the installation key the backup must be signed with (default: the target's key
     file). `foreign` accepts a backup signed by another key (or edited): its audit chain is then
     checked as the archive's own and a keyed row in the restored log records the import. The
     new database is built beside the target and replaces it only when every check passed; the
-    replaced file is kept as `<db>.before-restore-<stamp>`.
+    replaced file is kept as `<db>.before-restore-<stamp>`. `progress` hears of the checks, each
+    table restored, the score rebuild and the audit check.
     """
     from metrics.store import resolve_db_path
 
     t0 = time.perf_counter()
+    steps.report(progress, "progress.restore_check", 0.0)
     target = Path(resolve_db_path(db_path))
     if str(target) == ":memory:":
         raise CoreError("admin.restore_memory")
@@ -436,7 +443,7 @@ def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool =
             data, ours, their_id = _authenticate(zf, by_name, key, foreign, str(keys.key_path(str(target))))
             manifest = _parse_manifest(data, by_name)
             report = _build(zf, by_name, manifest, build, Path(work), target, key, ours, their_id, user,
-                            _sha256_file(Path(backup)), memory_limit)
+                            _sha256_file(Path(backup)), memory_limit, progress)
         aside = _move_live_aside(target) if target.exists() else None
         os.replace(build, target)
         Path(str(build) + ".audit-head").unlink(missing_ok=True)  # the new head is written below
@@ -454,12 +461,13 @@ def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool =
     audit_chain.write_head(str(target), report["head"], new_key)
     log.info("restored %s into %s (%s)%s", Path(backup).name, target, report["head"].short(),
              f"; the previous database was kept as {aside}" if aside else "")
+    steps.done(progress)
     return RestoreReport(str(target), report["counts"], not ours, their_id, report["audit"], aside,
                          time.perf_counter() - t0, tuple(report["notes"]))
 
 
 def _build(zf, by_name, manifest, build: Path, work: Path, target: Path, key, ours: bool, their_id: str,
-           user: User, archive_sha: str, memory_limit: str | None) -> dict:
+           user: User, archive_sha: str, memory_limit: str | None, progress: steps.Progress | None = None) -> dict:
     """Build and check the new database at `build`; returns what the swap and the report need."""
     from metrics.store import Store
 
@@ -479,13 +487,16 @@ def _build(zf, by_name, manifest, build: Path, work: Path, target: Path, key, ou
                                                               *(f"+{_shown(t)}" for t in extra)]))
         counts = {}
         with new.transaction() as cur:
-            for table in tables:
+            for n, table in enumerate(tables):
+                steps.report(progress, "progress.restore_tables", 0.1 + 0.6 * n / max(len(tables), 1))
                 counts[table] = _load_table(new, cur, zf, by_name, manifest, table, work)
                 if counts[table] != manifest["tables"][table]["rows"]:
                     raise CoreError("backup.counts", table=table, n=counts[table],
                                     expected=manifest["tables"][table]["rows"])
             new.restart_sequences(cur)
+        steps.report(progress, "progress.restore_scores", 0.75)
         new.refresh_score_tables()
+        steps.report(progress, "progress.restore_audit", 0.85)
         notes = _check_restored(new, manifest, key, ours, their_id, user, archive_sha)
         rows = new.audit_rows()
         head = audit_chain.head_of(rows, datetime.now(timezone.utc).isoformat(timespec="microseconds"))

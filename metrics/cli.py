@@ -14,6 +14,7 @@ import argparse
 import getpass
 import json
 import sys
+import time
 from pathlib import Path
 
 from metrics.i18n import DEFAULT_LANG, t
@@ -112,37 +113,86 @@ def cmd_registry(args) -> int:
     return status
 
 
-def cmd_ingest(args) -> int:
-    from metrics.ingest import ingest_paths
+class _ProgressBar:
+    """`progress(done, total)` for ingest_paths, drawn with tqdm on the terminal's stderr."""
 
+    def __init__(self, lang: str) -> None:
+        self.lang, self.bar = lang, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit={"id": " berkas", "en": " files"}[self.lang], file=sys.stderr,
+                            dynamic_ncols=True, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _ingest_lines(r, lang: str) -> list[str]:
+    """One file's outcome as lines of text: the form scripts have read since the first release."""
+    if r.accepted:
+        extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
+        if r.mode:
+            extra += " ({} {}: {})".format("mode", r.mode, ", ".join(f"{k} {v}" for k, v in r.changes.items()))
+        return [f"{r.file}: {t('cli.accepted', lang)}, {r.rows} rows, submissions {r.submission_ids}{extra}"]
+    if r.status == "not_stored":
+        return [f"{r.file}: {t('store.not_stored', lang)}"]
+    lines = [f"{r.file}: {t('cli.rejected', lang)}"]
+    for p in r.problems:
+        lines.append(f"  - {p.render(lang)}")
+        if p.key == "file.drops_answers":
+            lines.append(f"    {t('cli.choose_mode', lang)}")
+    return lines
+
+
+def cmd_ingest(args) -> int:
+    from metrics import formatting
+    from metrics.ingest import ingest_paths
     from metrics.store import StorageFailed
 
     store = _open_store(args)
     user = _acting_user(store, args)
     failure = None
+    started = time.monotonic()
+    # a progress bar only for a person watching: never in a pipe, a log or CI
+    bar = _ProgressBar(args.lang) if sys.stdout.isatty() and sys.stderr.isatty() else None
     try:
-        results = ingest_paths(store, user, args.files)
+        results = ingest_paths(store, user, args.files, mode=args.mode, progress=bar)
     except StorageFailed as exc:  # the database could not write: say what is stored, no traceback
         failure, results = exc, exc.results or []
         if not exc.stored:  # valid files of the transaction that failed: not stored, not refused
             for r in results:
                 if not r.accepted and not r.problems:
                     r.status = "not_stored"
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = t("cli.ingest_summary", args.lang, files=len(results), accepted=sum(r.accepted for r in results),
+                rejected=sum(r.status == "rejected" for r in results),
+                versions=sum(len(r.submission_ids) for r in results),
+                seconds=formatting.number(time.monotonic() - started, args.lang, digits=1))
+    not_stored = sum(r.status == "not_stored" for r in results)
+    if not_stored:
+        summary += " " + t("cli.ingest_not_stored", args.lang, n=not_stored)
+    blocks = [(r.accepted, _ingest_lines(r, args.lang)) for r in results]
+    if args.log:  # every file's lines, the accepted ones too
+        with open(args.log, "w", encoding="utf-8") as fh:
+            fh.writelines(line + "\n" for _ok, block in blocks for line in block)
+            fh.write(summary + "\n")
     if args.json:
         print(json.dumps([r.to_dict(args.lang) for r in results], ensure_ascii=False, indent=1))
     else:
-        acc = {"id": "diterima", "en": "accepted"}[args.lang]
-        rej = {"id": "ditolak", "en": "rejected"}[args.lang]
-        for r in results:
-            if r.accepted:
-                extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
-                print(f"{r.file}: {acc}, {r.rows} rows, submissions {r.submission_ids}{extra}")
-            elif r.status == "not_stored":
-                print(f"{r.file}: {t('store.not_stored', args.lang)}")
-            else:
-                print(f"{r.file}: {rej}")
-                for p in r.problems:
-                    print(f"  - {p.render(args.lang)}")
+        # thousands of files: only what needs a person's attention, then one line for the batch
+        for ok, block in blocks:
+            if not ok:
+                print("\n".join(block))
+        print(summary)
+        if args.log:
+            print(t("cli.ingest_log", args.lang, path=args.log))
     if failure is not None:
         print(failure.message(args.lang), file=sys.stderr)
         if not failure.stored:
@@ -340,6 +390,31 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def cmd_remind(args) -> int:
+    """Send today's deadline reminders (or, with --dry-run, list them) through the [smtp] settings of
+    --smtp-config (default .streamlit/secrets.toml) or the SMARTCITY_SMTP_* environment."""
+    from datetime import date
+
+    from metrics.deadlines import read_smtp_settings, send_reminders
+
+    store = _open_store(args)
+    smtp = read_smtp_settings(args.smtp_config)
+    today = date.fromisoformat(args.today) if args.today else None
+    out = send_reminders(store, _acting_user(store, args), args.year, smtp, [args.city] if args.city else None,
+                         today=today, dry_run=args.dry_run, lang=args.lang)
+    if args.json:
+        print(json.dumps([{"city": r.city_code, "opd": r.opd_code, "stage": r.stage, "to": r.recipient,
+                           "sent": r.sent, "skipped": r.skipped} for r in out], ensure_ascii=False))
+    else:
+        for r in out:
+            print(f"{r.city_code}/{r.opd_code} {r.stage} -> {r.recipient or '-'}: "
+                  f"{'sent' if r.sent else 'not sent (' + r.skipped + ')'}")
+        if smtp is None and not args.dry_run:
+            print("no SMTP server configured ([smtp] in the settings file or SMARTCITY_SMTP_HOST): nothing sent")
+        print(f"OK: {sum(r.sent for r in out)} sent, {sum(not r.sent for r in out)} not sent")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description="Indeks Kota Cerdas")
     p.add_argument("--db", help="DuckDB file (default: $SMARTCITY_DB or data/smartcity.duckdb)")
@@ -368,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+")
     s.add_argument("--user")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--log", metavar="FILE", help="write every file's outcome (accepted ones too) to FILE")
+    s.add_argument("--mode", choices=("merge", "replace"),
+                   help="for a file that answers fewer indicators (or periods) than the version in force: "
+                        "merge = its answers on top of the version in force, replace = the file is the whole "
+                        "answer set; without it such a file is refused")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("score", help="city scores for a year")
@@ -417,6 +497,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--user")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("remind", help="e-mail today's deadline reminders to OPDs (N days before/after the deadline)")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--city")
+    s.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
+    s.add_argument("--smtp-config", default=".streamlit/secrets.toml",
+                   help="TOML file with an [smtp] table (default .streamlit/secrets.toml); else SMARTCITY_SMTP_*")
+    s.add_argument("--today", help="the date to act as (YYYY-MM-DD; default: today in each city)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_remind)
 
     s = sub.add_parser("audit", help="check the audit log: keyed hash chain and the head kept outside the database")
     s.add_argument("action", choices=("verify",))

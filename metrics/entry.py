@@ -26,11 +26,14 @@ from metrics import ingest, scoring
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, Problem, ValidationError
 from metrics.feedback import FeedbackFile, errors_file, feedback_file
+from metrics.formatting import number
 from metrics.framework import Framework, framework_for_year
 from metrics.i18n import pick, t
-from metrics.readers import DEFAULT_LIMITS, Limits
+from metrics.ods import ODS_MIME
+from metrics.readers import DEFAULT_LIMITS, Limits, sniff
 from metrics.reports import CSV_MIME, XLSX_MIME
 from metrics.templates import build_template
+from metrics.responsibility import indicators_of  # who answers what: the one rule
 
 FORM_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 DRAFT_FORMAT = 1
@@ -121,7 +124,7 @@ def template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
     answers = draft if draft is not None else current_answers(store, city, opd, year)
     prefill = {code: (_level_or_none(level), evidence or None, note or None)
                for code, (level, evidence, note) in answers.items()}
-    data = build_template(fw, c, o, year, prefill)
+    data = build_template(fw, c, o, year, prefill, indicators=indicators_of(store, fw, o))
     return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data, XLSX_MIME)
 
 
@@ -136,7 +139,7 @@ def metric_template(store, user: User, city: str, opd: str, year: int) -> Downlo
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(ingest.METRIC_COLUMNS)
-    for ind in fw.indicators_for_opd_type(o.opd_type):
+    for ind in indicators_of(store, fw, o):
         if ind.metric:
             w.writerow([city, opd, ind.metric.code, str(year), ""])
     return DownloadFile(f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), CSV_MIME)
@@ -169,11 +172,108 @@ class UnitSummary:
         return self.city_index_after - self.city_index_before
 
 
+@dataclass(frozen=True)
+class IndexEffect:
+    """What a file would do to one OPD's and its city's numbers: now, after a merge, after a replace."""
+
+    city_code: str
+    opd_code: str
+    opd_name: str
+    year: int
+    pairs: int
+    answered: dict  # now | merge | replace -> indicators the OPD has answered
+    opd_index: dict  # now | merge | replace -> the OPD's index
+    city_index: dict  # now | merge | replace -> the city index
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    """A file (or a submitted form) compared with the versions in force, before anything takes force.
+
+    Built when it would drop answers: the page shows what is kept, changed, added and dropped
+    (by indicator code and name) and the index effect of each choice, and the operator chooses
+    merge (the default) or replace.
+    """
+
+    file: str
+    changes: ingest.Changes
+    answers: pd.DataFrame  # change, opd_code, metric_code, key, name, old, new
+    effects: tuple[IndexEffect, ...] = ()
+
+    @property
+    def drops(self) -> bool:
+        return self.changes.drops
+
+    def counts(self, mode: str | None = None) -> dict[str, int]:
+        return self.changes.counts(mode)
+
+    def frame(self, change: str) -> pd.DataFrame:
+        """The answers of one kind of change (kept | changed | added | dropped)."""
+        return self.answers[self.answers["change"] == change].drop(columns=["change"]).reset_index(drop=True)
+
+    def effects_frame(self, lang: str = "id") -> pd.DataFrame:
+        """One row per measure (answered, OPD index, city index) and OPD: now, after merge, after replace;
+        index values written as the language writes numbers (2,87 in Indonesian, like the accepted screen)."""
+        rows = []
+        for e in self.effects:
+            rows.append({"measure": "answered", "opd_code": e.opd_code, "opd_name": e.opd_name,
+                         **{m: f"{v} / {e.pairs}" for m, v in e.answered.items()}})
+            for measure, values in (("opd_index", e.opd_index), ("city_index", e.city_index)):
+                rows.append({"measure": measure, "opd_code": e.opd_code, "opd_name": e.opd_name,
+                             **{m: (None if v is None else number(v, lang)) for m, v in values.items()}})
+        return pd.DataFrame(rows, columns=["measure", "opd_code", "opd_name", "now", "merge", "replace"])
+
+
+PREVIEW_COLUMNS = ["change", "opd_code", "metric_code", "key", "name", "old", "new"]
+
+
+def _shown(values: tuple | None) -> object:
+    """A stored answer as the preview shows it: the level (or a metric's value)."""
+    return None if values is None else values[0]
+
+
+def _preview(store, user: User, parsed: ingest.Parsed, lang: str) -> UploadPreview:
+    batch = parsed.batch
+    changes = ingest.compare_in_force(store, batch)
+    fw_names: dict[str, str] = {}
+    metric_names: dict[str, str] = {}
+    for y in sorted(set(batch.year)):
+        fw = framework_for_year(store.frameworks(), y)
+        if fw is not None:
+            fw_names.update({i.code: pick(i.name, lang) for i in fw.indicators})
+            metric_names.update({i.metric.code: f"{i.code} {pick(i.name, lang)}" for i in fw.indicators if i.metric})
+    rows = []
+    for u in changes.units:
+        for change in ingest.CHANGE_KINDS:
+            for key in getattr(u, change):
+                name = fw_names.get(key, "") if u.kind == "assessment" else metric_names.get(u.metric_code, "")
+                rows.append({"change": change, "opd_code": u.opd_code, "metric_code": u.metric_code, "key": key,
+                             "name": name, "old": _shown(u.old.get(key)), "new": _shown(u.new.get(key))})
+    answers = pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
+    effects = []
+    merged_batch = ingest.merged(batch, changes)
+    for city, year in sorted(set(zip(batch.city_code, batch.year))):
+        now = scoring.city_score(store, city, year)
+        opds_now = {o.opd_code: o for o in scoring.opd_scores(store, year, city)}
+        after = {m: scoring.scores_if(store, b, user.username, city, year)
+                 for m, b in (("merge", merged_batch), ("replace", batch))}
+        for opd in sorted({o for c, o, y in zip(batch.city_code, batch.opd_code, batch.year) if (c, y) == (city, year)}):
+            per = {"now": opds_now.get(opd), **{m: after[m][1].get(opd) for m in after}}
+            cities = {"now": now, **{m: after[m][0] for m in after}}
+            some = next((x for x in per.values() if x is not None), None)
+            effects.append(IndexEffect(
+                city, opd, some.name if some else opd, year, some.pairs if some else 0,
+                {m: (x.answered if x else 0) for m, x in per.items()},
+                {m: (x.index if x else None) for m, x in per.items()},
+                {m: (c.index if c is not None and c.missing < c.indicators else None) for m, c in cities.items()}))
+    return UploadPreview(parsed.result.file, changes, answers, tuple(effects))
+
+
 @dataclass
 class Outcome:
     """The result of an upload or a form submission, ready for the page to show."""
 
-    status: str  # accepted | rejected | saved
+    status: str  # accepted | rejected | saved | choose (it would drop answers: see `preview`)
     file: str
     kind: str | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -183,18 +283,25 @@ class Outcome:
     errors: FeedbackFile | None = None  # any problem: every problem as a formula-safe CSV
     row_codes: dict[int, str] = field(default_factory=dict)  # form line -> indicator, to name rows
     answered: int = 0  # answers in a saved draft
+    mode: str | None = None  # merge | replace, when one was chosen
+    changes: dict = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
+    preview: UploadPreview | None = None  # status "choose": what each choice would do
 
     @property
     def accepted(self) -> bool:
         return self.status == "accepted"
 
+    @property
+    def needs_choice(self) -> bool:
+        return self.status == "choose"
+
     def problems_frame(self, lang: str = "id") -> pd.DataFrame:
-        """One row per problem: where (file/sheet/row/column, or indicator for the form) and what."""
+        """One row per problem: where (file/sheet/row/column), the indicator its row answers, and what."""
         rows = []
         for p in self.problems:
+            indicator = p.indicator_label(lang) or (self.row_codes.get(p.row, "") if p.row is not None else "")
             rows.append({"file": p.file or self.file, "sheet": p.sheet or "", "row": p.row,
-                         "column": p.column or "",
-                         "indicator": self.row_codes.get(p.row, "") if p.row is not None else "",
+                         "column": p.column or "", "indicator": indicator,
                          "message": p.message(lang), "code": p.key})
         df = pd.DataFrame(rows, columns=["file", "sheet", "row", "column", "indicator", "message", "code"])
         df["row"] = df["row"].astype("Int64")
@@ -233,27 +340,42 @@ def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
     return out
 
 
-def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=None) -> list[UnitSummary]:
+def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=None,
+               mode: str | None = None) -> list[UnitSummary]:
     """Store one parsed file through ingest.store_parsed and summarise what it changed."""
     before = {}
     if parsed.batch is not None:
         before = _city_indexes(store, set(zip(parsed.batch.city_code, parsed.batch.year)))
-    ingest.store_parsed(store, user, [parsed], source, on_accept)
+    ingest.store_parsed(store, user, [parsed], source, on_accept, mode)
     return _summaries(store, parsed, before) if parsed.result.accepted else []
 
 
-def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS) -> Outcome:
+def _needs_choice(parsed: ingest.Parsed) -> bool:
+    """Refused only because it would drop answers (ingest's rule): the operator is to choose."""
+    return (parsed.batch is not None and not parsed.result.accepted
+            and [p.key for p in parsed.result.problems] == ["file.drops_answers"])
+
+
+def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS,
+           mode: str | None = None) -> Outcome:
     """Validate and store one uploaded workbook or CSV (self-assessment or service metrics).
 
     The same path as `ingest_bytes`: every problem listed with its position and nothing stored,
     or the whole file stored in one audited transaction. A refused file comes back with a
     feedback file (the workbook with its faulty cells marked, or a CSV of the errors).
+    A file that would drop answers from the version in force is stored only with `mode`
+    (merge | replace); without one nothing is stored and the outcome's status is "choose",
+    with a `preview` of what each choice would do.
     """
     require(user, Action.UPLOAD, user.city_code, user.opd_code)  # role first; each row's scope in ingest
-    parsed = ingest.parse_upload(data, file, ingest.load_context(store), limits)
-    summaries = _store_one(store, user, parsed, "upload")
+    parsed = ingest.parse_upload(data, file, ingest.load_context(store, user), limits)
+    summaries = _store_one(store, user, parsed, "upload", mode=mode)
     r = parsed.result
-    out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries)
+    out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries,
+                  mode=r.mode, changes=dict(r.changes))
+    if _needs_choice(parsed):
+        out.status, out.preview = "choose", _preview(store, user, parsed, lang)
+        return out
     if not r.accepted:
         out.feedback = feedback_file(data, r.file, r.problems, lang, limits)
         out.errors = errors_file(r.problems, r.file, lang)
@@ -261,6 +383,79 @@ def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: 
 
 
 # ------------------------------------------------------------------------------ the browser form
+
+
+UNSET = object()  # a form field the page never drew (keep the answer shown) as against an emptied one
+
+
+@dataclass(frozen=True)
+class LevelChoice:
+    """One level of an indicator's rubric, as a choice on its card: the number and the full text."""
+    level: int
+    text: str
+
+    @property
+    def label(self) -> str:
+        """'3 — <rubric text>': what the radio button shows."""
+        return f"{self.level} — {self.text}" if self.text else str(self.level)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """The service metric an indicator is scored from, and what it gives the city this year."""
+    code: str
+    unit: str
+    aggregate: str
+    direction: str  # higher | lower: which way the thresholds are passed
+    thresholds: tuple[float, ...]  # the value needed for level 1, 2, ...
+    value: float | None  # the year's aggregate; None while no metric value is in force
+    level: int | None  # the level the value reaches
+
+    @property
+    def scores(self) -> bool:
+        """The metric decides the level (it has a value): a self-assessed level would have no effect."""
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class FormCard:
+    """One indicator of the form: code, name, the rubric as choices, the answer, the metric if any."""
+    code: str
+    name: str
+    dimension: str
+    choices: tuple[LevelChoice, ...]
+    level: int | None
+    evidence: str
+    note: str
+    metric: MetricInfo | None = None
+
+    @property
+    def level_editable(self) -> bool:
+        """False when a service metric with a value scores it: the level is shown, not asked for."""
+        return self.metric is None or not self.metric.scores
+
+    @property
+    def answered(self) -> bool:
+        return self.level is not None or not self.level_editable
+
+    def choice(self, level: int | None) -> str:
+        """The label of `level` ('3 — <rubric text>'), for the page's format_func."""
+        return next((c.label for c in self.choices if c.level == level), "" if level is None else str(level))
+
+
+@dataclass(frozen=True)
+class PillarGroup:
+    code: str
+    name: str
+    cards: tuple[FormCard, ...]
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for c in self.cards if c.answered)
+
+    @property
+    def total(self) -> int:
+        return len(self.cards)
 
 
 @dataclass(frozen=True)
@@ -281,10 +476,40 @@ class EntryForm:
     saved_by: str | None = None
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     # code, indicator, pillar, dimension, rubric_<lv>..., level, evidence, note
+    pillars: tuple[PillarGroup, ...] = ()  # the same indicators as cards, grouped by pillar in framework order
 
     @property
     def editable(self) -> bool:
         return self.status == "open"
+
+    @property
+    def cards(self) -> list[FormCard]:
+        return [c for g in self.pillars for c in g.cards]
+
+    @property
+    def answered(self) -> int:
+        """Indicators with a level: chosen, or given by a service metric ('answered x of y')."""
+        return sum(g.answered for g in self.pillars)
+
+    @property
+    def total(self) -> int:
+        return sum(g.total for g in self.pillars)
+
+    def records(self, get) -> list[dict]:
+        """The answers to save or submit, one per card, as save_draft/submit take them.
+
+        `get(code, field)` gives what the page holds for a card's field ("level", "evidence",
+        "note"), or UNSET when it never drew it (the card's own answer is kept). A level a service
+        metric decides is carried over as it was, never taken from the page.
+        """
+        out = []
+        for c in self.cards:
+            def val(fld: str, current):
+                v = get(c.code, fld)
+                return current if v is UNSET else v
+            out.append({"code": c.code, "level": val("level", c.level) if c.level_editable else c.level,
+                        "evidence": val("evidence", c.evidence), "note": val("note", c.note)})
+        return out
 
     @property
     def levels(self) -> list[int]:
@@ -312,7 +537,7 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
         answers = current_answers(store, city, opd, year)
         source = "submission" if answers else "empty"
     rows = []
-    for ind in fw.indicators_for_opd_type(o.opd_type):
+    for ind in indicators_of(store, fw, o):
         level, evidence, note = answers.get(ind.code, (None, None, None))
         row = {"code": ind.code, "indicator": pick(ind.name, lang), "pillar": ind.subpillar or ind.pillar,
                "dimension": ind.dimension}
@@ -326,7 +551,31 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
     df = pd.DataFrame(rows, columns=cols)
     df["level"] = df["level"].astype("Int64")
     return EntryForm(city, c.name, opd, o.name, year, fw.id, fw.scale_min, fw.scale_max,
-                     store.period_status(city, year), source, saved_at, saved_by, df)
+                     store.period_status(city, year), source, saved_at, saved_by, df,
+                     _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang))
+
+
+def _pillar_groups(store, fw: Framework, city: str, year: int, indicators, answers: dict,
+                   lang: str) -> tuple[PillarGroup, ...]:
+    """The form's cards grouped by top-level pillar, each with its rubric, answer and metric."""
+    scored = {lv.code: lv for lv in scoring.indicator_levels(store, city, year)} if any(
+        i.metric for i in indicators) else {}
+    by_pillar: dict[str, list[FormCard]] = {}
+    for ind in indicators:
+        level, evidence, note = answers.get(ind.code, (None, None, None))
+        metric = None
+        if ind.metric:
+            m, lv = ind.metric, scored.get(ind.code)
+            value = lv.metric_value if lv is not None else None
+            metric = MetricInfo(m.code, m.unit, m.aggregate, m.direction, tuple(m.thresholds), value,
+                                lv.metric_level if lv is not None and value is not None else None)
+        choices = tuple(LevelChoice(n, pick(ind.levels.get(n), lang) or "")
+                        for n in range(fw.scale_min, fw.scale_max + 1))
+        by_pillar.setdefault(ind.pillar, []).append(FormCard(
+            ind.code, pick(ind.name, lang), ind.dimension, choices, _level_or_none(level), evidence or "",
+            note or "", metric))
+    return tuple(PillarGroup(p.code, pick(p.name, lang), tuple(by_pillar[p.code]))
+                 for p in fw.pillars if p.code in by_pillar)
 
 
 def _answers_of(rows) -> dict[str, tuple[str, str, str]]:
@@ -420,11 +669,13 @@ def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
     return True
 
 
-def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id") -> Outcome:
+def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id",
+           mode: str | None = None) -> Outcome:
     """Submit the form (saved first when `rows` is given) exactly as an upload of its CSV would be.
 
     Accepted: a new submission in force, the draft removed. Refused: every problem by indicator,
-    nothing stored, the draft kept.
+    nothing stored, the draft kept. A form that would drop answers from the version in force
+    (levels emptied) is stored only with `mode`, as an upload is: status "choose" otherwise.
     """
     require(user, Action.UPLOAD, city, opd)
     _check_open(store, city, year)  # refused the same way with or without new rows (store_parsed re-checks)
@@ -435,16 +686,21 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
         raise ValidationError("entry.no_draft")
     answers = {code: (_level_cell(lv), _clean(ev), _clean(nt)) for code, (lv, ev, nt) in draft.items()}
     data, codes = form_csv(city, opd, year, answers)
-    parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store))
+    parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store, user))
+
     def clear_draft(cur, ids: list[int]) -> None:
         # in the submission's own transaction: the draft goes exactly when the submission stands
         store.delete_draft(cur, city, opd, year)
         store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None, {"submissions": ids})
 
-    summaries = _store_one(store, user, parsed, "form", clear_draft)
+    summaries = _store_one(store, user, parsed, "form", clear_draft, mode)
     r = parsed.result
-    return Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
-                   row_codes=codes, errors=None if r.accepted else errors_file(r.problems, r.file, lang))
+    out = Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
+                  row_codes=codes, errors=None if r.accepted else errors_file(r.problems, r.file, lang),
+                  mode=r.mode, changes=dict(r.changes))
+    if _needs_choice(parsed):
+        out.status, out.preview, out.errors = "choose", _preview(store, user, parsed, lang), None
+    return out
 
 
 # ------------------------------------------------------------------------------ history and diffs
@@ -530,7 +786,7 @@ def version(store, user: User, sid: int) -> Version:
         content = store.file_content(meta.sha256)
         if content is not None:
             name = meta.file_name or f"submission_{meta.id}"
-            mime = CSV_MIME if name.lower().endswith(".csv") else XLSX_MIME
+            mime = CSV_MIME if name.lower().endswith(".csv") else ODS_MIME if sniff(content) == "ods" else XLSX_MIME
             original = DownloadFile(name, content, mime)
     return Version(meta.id, meta.kind, meta.city_code, meta.opd_code, meta.year, meta.file_name, meta.username,
                    meta.accepted_at, meta.source, rows, original)
@@ -623,7 +879,7 @@ def upload_context(store, user: User, city: str | None, year: int | None, lang: 
     rows = []
     if fw is not None:
         for o in opds:
-            for ind in fw.indicators_for_opd_type(o.opd_type):
+            for ind in indicators_of(store, fw, o):
                 if ind.metric:
                     m = ind.metric
                     rows.append({"opd_code": o.opd_code, "metric_code": m.code, "indicator": ind.code,

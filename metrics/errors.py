@@ -20,9 +20,29 @@ class Problem:
     row: int | None = None
     column: str | None = None
     params: dict = field(default_factory=dict)
+    # the indicator the problem's row answers, so that the person fixing it reads "GOV-03
+    # Layanan pengaduan terpadu" rather than a cell address alone; name as {"id", "en"}
+    indicator: str | None = None
+    indicator_name: dict | None = None
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
         return t(self.key, lang, **self.params)
+
+    def indicator_label(self, lang: str = DEFAULT_LANG) -> str:
+        """'GOV-03 Layanan pengaduan terpadu', or the code alone, or '' when the row names none."""
+        if not self.indicator:
+            return ""
+        name = (self.indicator_name or {}).get(lang) or (self.indicator_name or {}).get("id") or ""
+        return f"{self.indicator} {name}".strip()
+
+    def line(self, lang: str = DEFAULT_LANG) -> str:
+        """The problem as its fixer reads it: 'Baris 11 · GOV-03 Layanan … · Level 5 di luar skala 0–4'."""
+        row = {"en": "Row"}.get(lang, "Baris")
+        parts = [f"{row} {self.row}"] if self.row is not None else []
+        if self.indicator:
+            parts.append(self.indicator_label(lang))
+        parts.append(self.message(lang))
+        return " · ".join(parts)
 
     def where(self, lang: str = DEFAULT_LANG) -> str:
         words = {"id": ("lembar", "baris", "kolom"), "en": ("sheet", "row", "column")}[
@@ -39,6 +59,8 @@ class Problem:
 
     def render(self, lang: str = DEFAULT_LANG) -> str:
         where = self.where(lang)
+        if self.indicator:
+            where = f"{where} · {self.indicator_label(lang)}" if where else self.indicator_label(lang)
         return f"{where}: {self.message(lang)}" if where else self.message(lang)
 
     def to_dict(self, lang: str = DEFAULT_LANG) -> dict:

@@ -58,13 +58,15 @@ def _cell_of(p: Problem, ws=None) -> tuple[int, int] | None:
     return (p.row, col_index(m.group(1)) + 1) if m else (p.row, 1)
 
 
-_HEAD = {"id": ["Berkas", "Lembar", "Baris", "Kolom", "Pesan", "Kode"],
-         "en": ["File", "Sheet", "Row", "Column", "Message", "Code"]}
+_HEAD = {"id": ["Berkas", "Lembar", "Baris", "Kolom", "Pesan", "Kode", "Indikator"],
+         "en": ["File", "Sheet", "Row", "Column", "Message", "Code", "Indicator"]}
 
 
 def problems_table(problems: list[Problem], lang: str) -> tuple[list[str], list[list[object]]]:
+    # the indicator goes last: scripts reading the first six columns keep working
     head = _HEAD.get(lang, _HEAD["id"])
-    rows = [[p.file, p.sheet or "", p.row, p.column or "", p.message(lang), p.key] for p in problems]
+    rows = [[p.file, p.sheet or "", p.row, p.column or "", p.message(lang), p.key, p.indicator_label(lang)]
+            for p in problems]
     return head, rows
 
 
@@ -133,7 +135,7 @@ def marked_workbook(data: bytes, file: str, problems: list[Problem], lang: str =
         for c in row:
             if isinstance(c.value, str):
                 c.data_type = "s"  # never a formula, whatever the message quotes
-    for letter, width in zip("ABCDEF", (24, 14, 8, 22, 90, 26)):
+    for letter, width in zip("ABCDEFG", (24, 14, 8, 22, 90, 26, 40)):
         ws.column_dimensions[letter].width = width
     wb.active = 0
     buf = io.BytesIO()

@@ -12,6 +12,7 @@ import operator
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import Framework, framework_for_year, parse_framework
+from metrics.progress import Progress, done, report
 from metrics.readers import DEFAULT_LIMITS
 from metrics.registry import City, Opd, parse_registry_csv
 
@@ -19,17 +20,23 @@ PERIOD_STATES = ("open", "closed", "locked")
 YEAR_MIN, YEAR_MAX = 1900, 2200  # the same bounds a framework's applies_from must keep
 
 
-def load_framework_text(store, user: User, text: str) -> tuple[Framework, int]:
+def load_framework_text(store, user: User, text: str, progress: Progress | None = None) -> tuple[Framework, int]:
+    """Load a framework; `progress` hears of the check and of the save (the score rebuild of the
+    years it applies to runs in that same transaction, and is the long part)."""
     require(user, Action.LOAD_FRAMEWORK)
+    report(progress, "progress.framework_parse", 0.0)
     fw = parse_framework(text)
+    report(progress, "progress.framework_save", 0.2)
     with store.transaction() as cur:
         seq = store.save_framework(cur, fw, user.username)
         store.write_audit(cur, user, "framework.load", f"framework:{fw.id}", None,
                           {"seq": seq, "applies_from": fw.applies_from, "indicators": len(fw.indicators)})
+    done(progress)
     return fw, seq
 
 
-def load_framework_bytes(store, user: User, data: bytes, file: str) -> tuple[Framework, int]:
+def load_framework_bytes(store, user: User, data: bytes, file: str,
+                         progress: Progress | None = None) -> tuple[Framework, int]:
     """A framework YAML file as uploaded (UTF-8, BOM allowed, at most the upload cap)."""
     require(user, Action.LOAD_FRAMEWORK)
     if len(data) > DEFAULT_LIMITS.max_bytes:
@@ -40,7 +47,7 @@ def load_framework_bytes(store, user: User, data: bytes, file: str) -> tuple[Fra
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError("file.not_utf8", pos=exc.start) from None
-    return load_framework_text(store, user, text)
+    return load_framework_text(store, user, text, progress)
 
 
 def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str, int, int]:

@@ -35,28 +35,28 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Unrecognised columns. A self-assessment needs {assess}; a service metric needs {metric}.",
     },
     "file.zip_bad": {
-        "id": "Berkas .xlsx rusak atau bukan arsip yang sah ({detail}).",
-        "en": "The .xlsx file is damaged or not a valid archive ({detail}).",
+        "id": "Berkas .xlsx/.ods rusak atau bukan arsip yang sah ({detail}).",
+        "en": "The .xlsx/.ods file is damaged or not a valid archive ({detail}).",
     },
     "file.zip_entries": {
-        "id": "Berkas .xlsx berisi {n} entri; batas {limit}.",
-        "en": "The .xlsx file holds {n} entries; the limit is {limit}.",
+        "id": "Berkas .xlsx/.ods berisi {n} entri; batas {limit}.",
+        "en": "The .xlsx/.ods file holds {n} entries; the limit is {limit}.",
     },
     "file.zip_size": {
-        "id": "Isi .xlsx jika dibuka berukuran {size} byte; batas {limit} byte.",
-        "en": "The .xlsx unpacks to {size} bytes; the limit is {limit} bytes.",
+        "id": "Isi .xlsx/.ods jika dibuka berukuran {size} byte; batas {limit} byte.",
+        "en": "The .xlsx/.ods unpacks to {size} bytes; the limit is {limit} bytes.",
     },
     "file.zip_ratio": {
-        "id": "Rasio kompresi .xlsx mencurigakan ({ratio}:1; batas {limit}:1).",
-        "en": "The .xlsx compression ratio is suspicious ({ratio}:1; limit {limit}:1).",
+        "id": "Rasio kompresi .xlsx/.ods mencurigakan ({ratio}:1; batas {limit}:1).",
+        "en": "The .xlsx/.ods compression ratio is suspicious ({ratio}:1; limit {limit}:1).",
     },
     "file.xml_dtd": {
         "id": "Bagian '{part}' berisi deklarasi DTD/entitas, yang tidak diizinkan demi keamanan.",
         "en": "Part '{part}' contains a DTD/entity declaration, which is refused for safety.",
     },
     "file.xml_bad": {
-        "id": "Struktur .xlsx tidak sah: {detail}.",
-        "en": "Invalid .xlsx structure: {detail}.",
+        "id": "Struktur .xlsx/.ods tidak sah: {detail}.",
+        "en": "Invalid .xlsx/.ods structure: {detail}.",
     },
     "file.too_many_rows": {
         "id": "Terlalu banyak baris ({n}; batas {limit}).",
@@ -83,8 +83,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Part '{part}' uses the {encoding} encoding; only UTF-8 is accepted.",
     },
     "file.not_spreadsheet": {
-        "id": "Berkas ini bukan lembar kerja .xlsx atau CSV (terbaca sebagai: {what}). Unggah templat .xlsx yang diunduh dari aplikasi, atau simpan data sebagai .xlsx / CSV UTF-8.",
-        "en": "This file is not an .xlsx workbook or a CSV (it reads as: {what}). Upload the .xlsx template downloaded from the application, or save the data as .xlsx / UTF-8 CSV.",
+        "id": "Berkas ini bukan lembar kerja .xlsx, .ods atau CSV (terbaca sebagai: {what}). Unggah templat .xlsx yang diunduh dari aplikasi, atau simpan data sebagai .xlsx / CSV UTF-8.",
+        "en": "This file is not an .xlsx or .ods workbook or a CSV (it reads as: {what}). Upload the .xlsx template downloaded from the application, or save the data as .xlsx / UTF-8 CSV.",
+    },
+    "file.old_excel": {
+        "id": "Berkas ini berformat lama Excel 97–2003 (.xls) atau Office 97–2003 lainnya, yang tidak diterima karena tidak dapat diperiksa dengan aman. Buka berkas di Excel atau LibreOffice Calc, pilih Simpan Sebagai → 'Buku Kerja Excel (.xlsx)', lalu unggah berkas .xlsx tersebut.",
+        "en": "This file is in the old Excel 97–2003 (.xls) or another Office 97–2003 format, which is refused because it cannot be checked safely. Open it in Excel or LibreOffice Calc, choose Save As → 'Excel Workbook (.xlsx)', and upload that .xlsx file.",
     },
     "file.not_found": {
         "id": "Berkas tidak ditemukan: {path}.",
@@ -95,12 +99,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The file cannot be opened: {detail}.",
     },
     "file.package_ambiguous": {
-        "id": "Struktur .xlsx ambigu sehingga tidak dapat dibaca dengan aman ({detail}). Buka berkas di Excel atau LibreOffice, simpan ulang sebagai .xlsx, lalu unggah lagi.",
-        "en": "The .xlsx structure is ambiguous, so it cannot be read safely ({detail}). Open the file in Excel or LibreOffice, save it again as .xlsx and upload it again.",
+        "id": "Struktur .xlsx/.ods ambigu sehingga tidak dapat dibaca dengan aman ({detail}). Buka berkas di Excel atau LibreOffice, simpan ulang sebagai .xlsx, lalu unggah lagi.",
+        "en": "The .xlsx/.ods structure is ambiguous, so it cannot be read safely ({detail}). Open the file in Excel or LibreOffice, save it again as .xlsx and upload it again.",
     },
     "file.active.macro": {
-        "id": "Berkas berisi makro (VBA) ({part}). Makro tidak diterima: simpan sebagai 'Buku Kerja Excel (.xlsx)' tanpa makro, lalu unggah lagi.",
-        "en": "The file contains macros (VBA) ({part}). Macros are refused: save it as 'Excel Workbook (.xlsx)' without macros and upload it again.",
+        "id": "Berkas berisi makro (VBA/Basic) ({part}). Makro tidak diterima: simpan sebagai 'Buku Kerja Excel (.xlsx)' tanpa makro, lalu unggah lagi.",
+        "en": "The file contains macros (VBA/Basic) ({part}). Macros are refused: save it as 'Excel Workbook (.xlsx)' without macros and upload it again.",
     },
     "file.active.external_link": {
         "id": "Berkas berisi tautan ke buku kerja lain ({part}). Tautan eksternal tidak diterima: salin nilainya (Tempel Nilai) lalu hapus tautannya.",
@@ -137,6 +141,36 @@ MESSAGES: dict[str, dict[str, str]] = {
     "file.personal_data": {
         "id": "Sel tampak berisi NIK atau nomor KK (16 digit). Sistem ini hanya menyimpan data agregat; hapus data pribadi lalu unggah ulang.",
         "en": "The cell looks like a national ID (NIK) or family card (KK) number (16 digits). This system stores aggregates only; remove personal data and upload again.",
+    },
+    "file.drops_answers": {
+        "id": "Berkas ini akan menghapus {n} jawaban dari versi yang berlaku (berkas tidak memuatnya); belum ada yang disimpan. Pilih gabungkan (jawaban baru di atas versi yang berlaku) atau ganti (berkas menjadi seluruh jawaban).",
+        "en": "This file would drop {n} answers from the version in force (the file lacks them); nothing was stored. Choose merge (the new answers on top of the version in force) or replace (the file becomes the whole answer set).",
+    },
+    "cli.accepted": {"id": "diterima", "en": "accepted"},
+    "cli.rejected": {"id": "ditolak", "en": "rejected"},
+    "cli.ingest_summary": {
+        "id": "Selesai: {files} berkas, {accepted} diterima, {rejected} ditolak, {versions} versi baru, {seconds} detik.",
+        "en": "Done: {files} files, {accepted} accepted, {rejected} rejected, {versions} new versions, {seconds} s.",
+    },
+    "cli.ingest_not_stored": {
+        "id": "{n} berkas tidak tersimpan (penulisan ke basis data gagal).",
+        "en": "{n} files not stored (the database write failed).",
+    },
+    "cli.ingest_log": {
+        "id": "Baris per berkas: {path}",
+        "en": "Per-file lines: {path}",
+    },
+    "cli.choose_mode": {
+        "id": "Jalankan lagi dengan --mode merge (gabungkan dengan versi yang berlaku) atau --mode replace (ganti seluruhnya).",
+        "en": "Run again with --mode merge (merge with the version in force) or --mode replace (replace it whole).",
+    },
+    "file.other_opd": {
+        "id": "Berkas ini dibuat untuk OPD {opd} · {name} (kota {city}), bukan untuk OPD Anda ({own}). Unduh templat OPD Anda sendiri lalu isi di sana.",
+        "en": "This file was made for OPD {opd} · {name} (city {city}), not for your OPD ({own}). Download your own OPD's template and fill it in.",
+    },
+    "file.template_as_csv": {
+        "id": "Berkas ini adalah templat penilaian yang disimpan sebagai CSV. Unggah templat dalam format .xlsx (Simpan sebagai 'Buku Kerja Excel (.xlsx)'), bukan CSV.",
+        "en": "This file is the assessment template saved as CSV. Upload the template as .xlsx (Save as 'Excel Workbook (.xlsx)'), not as CSV.",
     },
     # --- workbook structure ---------------------------------------------------------
     "xlsx.no_sheet": {
@@ -250,6 +284,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Text too long ({n} characters; limit {limit}).",
     },
     # --- permissions and periods ------------------------------------------------------
+    "assign.unknown_indicator": {
+        "id": "Indikator '{value}' tidak ada dalam kerangka penilaian.",
+        "en": "Indicator '{value}' is not in the framework.",
+    },
+    "assign.not_of_city": {
+        "id": "OPD '{opd}' tidak terdaftar di kota/kabupaten {city}.",
+        "en": "OPD '{opd}' is not registered in city {city}.",
+    },
+    "assign.answerable": {
+        "id": "Indikator {value} sudah dijawab oleh OPD dengan jenis yang ditetapkan di {city}; penugasan hanya untuk indikator yang tidak dapat dijawab siapa pun.",
+        "en": "Indicator {value} already has an OPD of a responsible type in {city}; assignment is only for indicators nobody can answer.",
+    },
     "perm.denied": {
         "id": "Akses ditolak: peran '{role}' tidak boleh melakukan '{action}'{scope}.",
         "en": "Access denied: role '{role}' may not perform '{action}'{scope}.",
@@ -261,6 +307,63 @@ MESSAGES: dict[str, dict[str, str]] = {
     "period.locked": {
         "id": "Periode {year} untuk kota {city} sudah dikunci (final); tidak ada level yang dapat diubah.",
         "en": "The {year} period for city {city} is locked (final); no level can change.",
+    },
+    # --- deadlines, overdue list, reminders, assignments (issue 15) -------------------------
+    "deadline.bad_date": {
+        "id": "Tanggal '{value}' untuk {field} tidak sah; gunakan format TTTT-BB-HH.",
+        "en": "Date '{value}' for {field} is not valid; use YYYY-MM-DD.",
+    },
+    "deadline.order": {
+        "id": "Batas verifikasi ({verify_due}) tidak boleh sebelum batas penilaian mandiri ({self_due}).",
+        "en": "The verification deadline ({verify_due}) cannot be before the self-assessment deadline "
+              "({self_due}).",
+    },
+    "assign.not_orphan": {
+        "id": "Indikator {indicator} sudah dijawab oleh OPD berjenis penanggung jawab di kota {city}; "
+              "penugasan hanya untuk indikator tanpa OPD penanggung jawab.",
+        "en": "Indicator {indicator} already has an OPD of the responsible type in city {city}; an "
+              "assignment is only for an indicator with no responsible OPD.",
+    },
+    "overdue.col.opd": {"id": "OPD", "en": "OPD"},
+    "overdue.col.head": {"id": "Kepala OPD", "en": "Head of OPD"},
+    "overdue.col.answered": {"id": "Dijawab", "en": "Answered"},
+    "overdue.col.missing": {"id": "Indikator belum dijawab", "en": "Indicators not answered"},
+    "overdue.col.days": {"id": "Hari terlambat", "en": "Days overdue"},
+    "overdue.sheet": {"id": "Tunggakan", "en": "Overdue"},
+    "overdue.title": {"id": "Daftar Tunggakan Penilaian Mandiri — {city} {year}",
+                      "en": "Overdue Self-Assessments — {city} {year}"},
+    "overdue.intro": {
+        "id": "Batas penilaian mandiri: {due}. Per {today}, {n} dari {total} OPD penanggung jawab belum "
+              "menjawab semua indikatornya.",
+        "en": "Self-assessment deadline: {due}. As of {today}, {n} of {total} responsible OPDs have not "
+              "answered all their indicators.",
+    },
+    "overdue.none": {"id": "Tidak ada OPD yang menunggak.", "en": "No OPD is overdue."},
+    "overdue.footer": {"id": "Indeks Kota Cerdas · kerangka {fw} · dibuat {date}",
+                       "en": "Indeks Kota Cerdas · framework {fw} · made {date}"},
+    "remind.before_subject": {
+        "id": "Pengingat: penilaian mandiri {year} jatuh tempo {due} ({n} hari lagi)",
+        "en": "Reminder: the {year} self-assessment is due {due} ({n} days left)",
+    },
+    "remind.before_body": {
+        "id": "Yth. {opd} ({city}),\n\nPenilaian mandiri Indeks Kota Cerdas tahun {year} jatuh tempo pada {due} "
+              "({n} hari lagi). Saat ini {answered} dari {pairs} indikator sudah dijawab.\n"
+              "Belum dijawab: {missing}\n\nSilakan masuk ke dasbor dan unggah isian Anda.\n",
+        "en": "Dear {opd} ({city}),\n\nThe {year} Smart City Index self-assessment is due on {due} "
+              "({n} days left). {answered} of {pairs} indicators are answered so far.\n"
+              "Not answered: {missing}\n\nPlease sign in to the dashboard and upload your answers.\n",
+    },
+    "remind.after_subject": {
+        "id": "Terlambat {n} hari: penilaian mandiri {year} (batas {due})",
+        "en": "{n} days overdue: the {year} self-assessment (due {due})",
+    },
+    "remind.after_body": {
+        "id": "Yth. {opd} ({city}),\n\nBatas penilaian mandiri Indeks Kota Cerdas tahun {year} ({due}) sudah "
+              "lewat {n} hari. Baru {answered} dari {pairs} indikator dijawab.\nBelum dijawab: {missing}\n\n"
+              "Silakan segera masuk ke dasbor dan unggah isian Anda.\n",
+        "en": "Dear {opd} ({city}),\n\nThe {year} Smart City Index self-assessment deadline ({due}) passed "
+              "{n} days ago. Only {answered} of {pairs} indicators are answered.\nNot answered: {missing}\n\n"
+              "Please sign in to the dashboard and upload your answers.\n",
     },
     # --- framework loading --------------------------------------------------------------
     "fw.invalid": {
@@ -510,6 +613,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Belum ada data penilaian untuk kota {city} tahun {year}, jadi rapor belum dapat dibuat.",
         "en": "There is no assessment data for city {city} in {year}, so no report card can be made yet.",
     },
+    "setting.signatory_invalid": {
+        "id": "Nama dan jabatan penanda tangan paling panjang {limit} karakter, satu baris.",
+        "en": "The signatory's name and position are at most {limit} characters, on one line.",
+    },
+    "rc.rank_title": {"id": "Peringkat kota", "en": "City rank"},
+    "rc.rank_national": {"id": "Nasional: {rank} dari {of}", "en": "National: {rank} of {of}"},
+    "rc.rank_province": {"id": "Provinsi {group}: {rank} dari {of}", "en": "Province {group}: {rank} of {of}"},
+    "rc.rank_category": {"id": "Kategori {group}: {rank} dari {of}", "en": "Category {group}: {rank} of {of}"},
+    "rc.col_opds": {"id": "Penanggung jawab", "en": "Responsible"},
+    "rc.col_next": {"id": "Level berikutnya", "en": "Next level"},
+    "rc.sign_place_date": {"id": "{city}, {date}", "en": "{city}, {date}"},
+    "rc.sign_unnamed": {"id": "(nama dan jabatan penanda tangan belum diatur oleh admin)",
+                        "en": "(the signatory's name and position are not set by the admin)"},
     "rc.title": {"id": "Rapor Kota Cerdas", "en": "Smart City Report Card"},
     "rc.subtitle": {"id": "{city} · tahun penilaian {year} · kerangka {fw}",
                     "en": "{city} · assessment year {year} · framework {fw}"},
@@ -610,6 +726,135 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The files reported accepted above are stored; send only the others again.",
     },
     "store.not_stored": {"id": "tidak tersimpan", "en": "not stored"},
+    # --- progress of long work (metrics.progress) and the help guide (metrics.guide) ---
+    "progress.done": {"id": "Selesai.", "en": "Done."},
+    "progress.framework_parse": {"id": "Memeriksa kerangka…", "en": "Checking the framework…"},
+    "progress.framework_save": {"id": "Menyimpan kerangka dan menghitung ulang skor…",
+                                "en": "Saving the framework and recomputing the scores…"},
+    "progress.backup_audit": {"id": "Mencatat cadangan di log audit…", "en": "Recording the backup in the audit log…"},
+    "progress.backup_tables": {"id": "Menyalin tabel-tabel basis data…", "en": "Copying the database tables…"},
+    "progress.backup_sign": {"id": "Menandatangani cadangan…", "en": "Signing the backup…"},
+    "progress.restore_check": {"id": "Memeriksa arsip cadangan…", "en": "Checking the backup archive…"},
+    "progress.restore_tables": {"id": "Memulihkan tabel-tabel basis data…", "en": "Restoring the database tables…"},
+    "progress.restore_scores": {"id": "Menghitung ulang skor…", "en": "Recomputing the scores…"},
+    "progress.restore_audit": {"id": "Memeriksa log audit hasil pemulihan…", "en": "Checking the restored audit log…"},
+    "progress.rc_read": {"id": "Membaca hasil kota…", "en": "Reading the city's results…"},
+    "progress.rc_rank": {"id": "Menyusun peringkat OPD…", "en": "Ranking the OPDs…"},
+    "progress.rc_draw": {"id": "Menggambar halaman PDF…", "en": "Drawing the PDF pages…"},
+    "progress.rc_audit": {"id": "Mencatat unduhan di log audit…", "en": "Recording the download in the audit log…"},
+    "guide.title": {"id": "Panduan Indeks Kota Cerdas", "en": "Indeks Kota Cerdas guide"},
+    "guide.subtitle": {"id": "Untuk operator OPD dan kantor wali kota/bupati",
+                       "en": "For OPD operators and the mayor's office"},
+    "guide.intro": {
+        "id": "Aplikasi ini menghitung indeks kematangan kota cerdas dari penilaian mandiri setiap OPD. "
+              "Operator OPD mengisi penilaian mandiri OPD-nya; kantor wali kota/bupati membaca hasilnya, "
+              "melihat OPD mana yang belum mengisi, dan mencetak rapor.",
+        "en": "This application computes the city's smart-city maturity index from each OPD's "
+              "self-assessment. OPD operators fill in their OPD's self-assessment; the mayor's office "
+              "reads the results, sees which OPDs have not submitted, and prints the report card.",
+    },
+    "guide.fill.title": {"id": "1. Mengisi penilaian mandiri (operator OPD)",
+                         "en": "1. Filling in the self-assessment (OPD operators)"},
+    "guide.fill.1": {
+        "id": "Masuk dengan akun OPD Anda. Beranda menampilkan status OPD Anda untuk tahun berjalan: "
+              "indikator yang sudah terjawab, versi yang berlaku, tenggat dan sisa hari, serta langkah berikutnya.",
+        "en": "Sign in with your OPD account. The home page shows your OPD's status for the open year: "
+              "indicators answered, the version in force, the deadline and days left, and the next step.",
+    },
+    "guide.fill.2": {
+        "id": "Templat: di halaman Unggah, unduh templat Excel OPD Anda. Templat hanya berisi indikator "
+              "yang menjadi tanggung jawab OPD Anda, dengan rubrik setiap level (0–4).",
+        "en": "Template: on the Upload page, download your OPD's Excel template. It holds only the "
+              "indicators your OPD answers, with the rubric of each level (0–4).",
+    },
+    "guide.fill.3": {
+        "id": "Isi level (0–4) dan bukti untuk setiap indikator. Jangan ubah nama sheet, judul kolom atau "
+              "blok informasi; jangan gunakan rumus, sel gabungan, sheet tersembunyi, makro atau tautan.",
+        "en": "Enter the level (0–4) and the evidence of each indicator. Do not rename sheets, column "
+              "headings or the information block; use no formulas, merged cells, hidden sheets, macros or links.",
+    },
+    "guide.fill.4": {
+        "id": "Unggah: simpan sebagai .xlsx (atau .ods dari LibreOffice) dan unggah di halaman Unggah. "
+              "Semua masalah dalam berkas dicantumkan sekaligus, dengan baris, kode dan nama indikator; "
+              "perbaiki semuanya lalu unggah lagi. Berkas .xls lama harus disimpan ulang sebagai .xlsx.",
+        "en": "Upload: save as .xlsx (or .ods from LibreOffice) and upload it on the Upload page. Every "
+              "problem in the file is listed at once, with the row, indicator code and name; fix them "
+              "all and upload again. An old .xls file must be saved again as .xlsx.",
+    },
+    "guide.fill.5": {
+        "id": "Formulir: atau isi langsung di halaman Isi formulir, satu kartu per indikator dengan "
+              "rubrik lengkap. Isian disimpan sebagai draf sampai Anda mengirimnya.",
+        "en": "Form: or fill in online on the Fill in online page, one card per indicator with the full "
+              "rubric. Your entries are kept as a draft until you submit them.",
+    },
+    "guide.fill.6": {
+        "id": "Gabung (merge) atau ganti (replace): bila berkas atau formulir menjawab lebih sedikit "
+              "indikator daripada versi yang berlaku, Anda lebih dulu melihat jawaban yang tetap, berubah, "
+              "bertambah dan hilang, serta pengaruhnya pada indeks OPD dan kota. Pilih gabung (merge, "
+              "bawaan): jawaban baru ditambahkan di atas versi yang berlaku; atau ganti (replace): berkas "
+              "menjadi seluruh jawaban. Setiap pilihan menyimpan versi baru; versi lama tidak pernah dihapus.",
+        "en": "Merge or replace: when a file or form answers fewer indicators than the version in "
+              "force, you first see the answers kept, changed, added and dropped, and the effect on the "
+              "OPD and city index. Choose merge (the default): the new answers go on top of the version "
+              "in force; or replace: the file becomes the whole answer set. Either way a new version is "
+              "stored; older versions are never deleted.",
+    },
+    "guide.fill.7": {
+        "id": "Riwayat unggahan menampilkan setiap versi yang pernah dikirim, siapa pengirimnya, dan "
+              "perbedaannya dengan versi sebelumnya.",
+        "en": "Submission history shows every version ever sent, who sent it, and how it differs from "
+              "the one before.",
+    },
+    "guide.read.title": {"id": "2. Membaca hasil (kantor wali kota/bupati)",
+                         "en": "2. Reading the results (the mayor's office)"},
+    "guide.read.1": {
+        "id": "Ringkasan: indeks kota, kategori kematangan, perubahan dari tahun lalu, peringkat kota, "
+              "nilai per pilar dan indikator prioritas beserta OPD penanggung jawabnya.",
+        "en": "Overview: the city's index, maturity band, change from last year, the city's rank, "
+              "pillar values and priority indicators with the OPDs responsible.",
+    },
+    "guide.read.2": {
+        "id": "Kelengkapan: OPD mana yang sudah mengisi tepat waktu, terlambat atau belum, dan "
+              "indikator yang belum memiliki OPD penanggung jawab.",
+        "en": "Completeness: which OPDs submitted on time, late or not yet, and the indicators that "
+              "have no responsible OPD.",
+    },
+    "guide.read.3": {
+        "id": "Rapor: unduh rapor PDF untuk dicetak dan ditandatangani, serta semua angka dalam XLSX.",
+        "en": "Report card: download the PDF report card to print and sign, and all numbers as XLSX.",
+    },
+    "guide.errors.title": {"id": "3. Arti pesan kesalahan", "en": "3. What each error message means"},
+    "guide.errors.intro": {
+        "id": "Pesan berikut diambil langsung dari katalog pesan aplikasi, sehingga selalu sama dengan "
+              "yang Anda lihat. Tanda … diganti dengan nilai dari berkas Anda (baris, kolom, nilai, batas).",
+        "en": "The messages below are taken from the application's own message catalogue, so they "
+              "always match what you see. Each … is replaced by a value from your file (row, column, value, limit).",
+    },
+    "guide.errors.file": {"id": "Masalah pada berkas", "en": "Problems with the file"},
+    "guide.errors.xlsx": {"id": "Masalah pada lembar kerja", "en": "Problems in the workbook"},
+    "guide.errors.cell": {"id": "Masalah pada baris dan sel", "en": "Problems in rows and cells"},
+    "guide.ask.title": {"id": "4. Bertanya kepada siapa", "en": "4. Who to ask"},
+    "guide.ask.default": {
+        "id": "Hubungi administrator Diskominfo kota/kabupaten Anda, pengelola aplikasi ini: ia dapat "
+              "membuka kembali tahun, membuat akun, memberi kode buka kunci dan menjelaskan pesan kesalahan.",
+        "en": "Contact your city's Diskominfo administrator, who runs this application: they can reopen "
+              "a year, create accounts, issue unlock codes and explain error messages.",
+    },
+    "guide.ask.contact": {"id": "Kontak: {contact}", "en": "Contact: {contact}"},
+    "guide.shots.title": {"id": "Tampilan layar", "en": "Screens"},
+    "guide.shot.home": {"id": "Beranda operator OPD", "en": "The OPD operator's home"},
+    "guide.shot.upload": {"id": "Halaman Unggah", "en": "The Upload page"},
+    "guide.shot.accepted": {"id": "Berkas diterima", "en": "A file accepted"},
+    "guide.shot.form": {"id": "Halaman Isi formulir", "en": "The Fill in online page"},
+    "guide.shot.overview": {"id": "Ringkasan", "en": "Overview"},
+    "guide.shot.completeness": {"id": "Kelengkapan", "en": "Completeness"},
+    "guide.shot.report": {"id": "Rapor", "en": "Report card"},
+    "guide.footer": {"id": "Panduan Indeks Kota Cerdas · dibuat {date}", "en": "Indeks Kota Cerdas guide · made {date}"},
+    "guide.page": {"id": "Halaman {n}/{total}", "en": "Page {n}/{total}"},
+    "setting.help_contact_invalid": {
+        "id": "Kontak bantuan paling banyak {limit} karakter, tanpa karakter kendali.",
+        "en": "The help contact may have at most {limit} characters and no control characters.",
+    },
 }
 
 

@@ -14,16 +14,17 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
 from metrics import isolation
 from metrics import templates as tpl
-from metrics.auth import Action, User, require
+from metrics.auth import Action, User, can, require
 from metrics.errors import PermissionDenied, Problem, Rejected
 from metrics.framework import Framework, framework_for_year
+from metrics.ods import open_ods
 from metrics.personal import PERSONAL_HEADERS, looks_personal, may_hold_personal
 from metrics.readers import (DEFAULT_LIMITS, Limits, Table, col_letter, not_a_table, open_xlsx, read_csv, read_sheet,
                              sniff, stray_cells)
@@ -78,6 +79,8 @@ class IngestResult:
     delimiter: str | None = None
     rows: int = 0
     sha256: str = ""
+    mode: str | None = None  # merge | replace, as chosen; None when no choice was made
+    changes: dict = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
 
     @property
     def accepted(self) -> bool:
@@ -91,6 +94,8 @@ class IngestResult:
             "delimiter": self.delimiter,
             "rows": self.rows,
             "submissions": self.submission_ids,
+            "mode": self.mode,
+            "changes": self.changes,
             "errors": [
                 {"sheet": p.sheet, "row": p.row, "column": p.column, "message": p.message(lang), "code": p.key}
                 for p in self.problems
@@ -105,6 +110,16 @@ class Context:
     frameworks: list[tuple[Framework, int]]
     opds: dict[tuple[str, str], Opd]
     cities: set[str]
+    # who uploads, when known before reading: a file for an OPD outside their scope is then
+    # refused with one line saying whose it is, before its rows are judged one by one
+    user: User | None = None
+    # (city, indicator, OPD): indicators the admin assigned to an OPD outside its type (issue 15)
+    assigned: frozenset = frozenset()
+
+    def answers(self, opd: Opd, ind) -> bool:
+        """Whether `opd` answers `ind` (metrics.responsibility: by type, or by assignment)."""
+        from metrics.responsibility import answers
+        return answers(opd, ind, self.assigned)
 
     def framework(self, year: int) -> tuple[Framework, int] | None:
         fw = framework_for_year(self.frameworks, year)
@@ -261,20 +276,49 @@ def _classify_header(file: str, sheet: str | None, header: list[str]):
 
 
 def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
-    """(kind, sheet, records, delimiter, fixed) from a CSV, a long-format xlsx or our template.
+    """(kind, sheet, records, delimiter, fixed) from a CSV, a long-format xlsx/ods or our template.
 
-    `fixed` carries the template's info block (city, OPD, year, framework) when present.
+    `fixed` carries the template's info block (city, OPD, year, framework) when present. Raises
+    Rejected with every cell-level problem (formulas, personal data) found on the way.
+    """
+    kind, sheet, records, delimiter, fixed, cell_problems = _read_records(data, file, limits)
+    if cell_problems:
+        raise Rejected(cell_problems)
+    return kind, sheet, records, delimiter, fixed
+
+
+# A template re-saved as CSV ("Save as CSV" in Excel or LibreOffice): its info block's labels and
+# its header row, whatever the delimiter. Recognised so that the operator is told to upload the
+# .xlsx instead of reading an error about unknown columns.
+_TEMPLATE_MARKS = (tpl.INFO_ROWS["opd_code"][1].lower(), tpl.COLUMNS[0].header.lower())
+
+
+def _template_saved_as_csv(data: bytes) -> bool:
+    head = data[:20_000].decode("utf-8", "replace").lower().splitlines()[:tpl.FIRST_DATA_ROW + 2]
+    firsts = {re.split(r"[,;\t]", line.lstrip("\ufeff"), maxsplit=1)[0].strip().strip('"') for line in head}
+    return all(m in firsts for m in _TEMPLATE_MARKS)
+
+
+def _read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
+    """read_records' work, with the cell-level problems returned rather than raised.
+
+    Structural refusals (the container, the header, hidden sheets) still stop here: nothing
+    after them could be read reliably. Formula, error and merged cells and personal data are
+    returned instead, so that validation runs too and one upload lists every problem at once.
     """
     kind = sniff(data)
     if kind == "csv":
+        if _template_saved_as_csv(data):
+            raise Rejected([Problem("file.template_as_csv", file)])
         table = read_csv(data, file, limits)
         k, mapping = _classify_header(file, None, table.header)
         labels = {f: table.header[i] for f, i in mapping.items()}
-        _scan_personal(file, None, table.rows, table.row_numbers, table.header)
-        return k, None, _records_from_table(table, mapping, labels), table.delimiter, None
-    if kind != "xlsx":
+        found = _scan_personal(file, None, table.rows, table.row_numbers, table.header)
+        return k, None, _records_from_table(table, mapping, labels), table.delimiter, None, found
+    if kind not in ("xlsx", "ods"):
         raise not_a_table(data, file)
-    pkg = open_xlsx(data, file, limits)
+    # an .ods is checked by its own rules (metrics.ods) into a package that reads like an .xlsx's
+    pkg = open_ods(data, file, limits) if kind == "ods" else open_xlsx(data, file, limits)
     problems = [Problem("xlsx.hidden_sheet", file, name, params={"name": name}) for name in pkg.hidden]
     if problems:
         raise Rejected(problems)
@@ -291,23 +335,24 @@ def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
     while header and header[-1] == "":
         header.pop()
     k, mapping = _classify_header(file, sheet, header)
-    _check_cells(file, sheet, special, merged, first_row=1)
+    found = _check_cells(file, sheet, special, merged, first_row=1)
     stray_cells(rows, len(header), 1, file, sheet)  # a value right of the header is never read
     body, numbers = [], []
     for n, r in enumerate(rows[1:], start=2):
         if any(v not in ("", None) for v in r):
             body.append(r)
             numbers.append(n)
-    _scan_personal(file, sheet, body, numbers, header)
+    found += _scan_personal(file, sheet, body, numbers, header)
     labels = {f: f"{col_letter(i)} ({header[i]})" for f, i in mapping.items()}
     table = Table(file, sheet, header, body, numbers)
-    return k, sheet, _records_from_table(table, mapping, labels), None, None
+    return k, sheet, _records_from_table(table, mapping, labels), None, None, found
 
 
-def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]) -> None:
+def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]) -> list[Problem]:
+    """Cells that look like a NIK/KK number (the first 20: enough to see the pattern)."""
     # one C-level search over the whole sheet first; the cell-by-cell pass runs only on a hit
     if not may_hold_personal("\x00".join(map(str, chain.from_iterable(rows)))):
-        return
+        return []
     problems = []
     for r, line in zip(rows, numbers):
         for i, v in enumerate(r):
@@ -315,12 +360,11 @@ def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int],
                 col = header[i] if i < len(header) and sheet is None else col_letter(i)
                 problems.append(Problem("file.personal_data", file, sheet, line, col))
                 if len(problems) >= 20:
-                    raise Rejected(problems)
-    if problems:
-        raise Rejected(problems)
+                    return problems
+    return problems
 
 
-def _check_cells(file: str, sheet: str, special: dict, merged: list, first_row: int) -> None:
+def _check_cells(file: str, sheet: str, special: dict, merged: list, first_row: int) -> list[Problem]:
     problems = []
     for (row, c0), (what, value) in sorted(special.items()):
         if row < first_row:
@@ -333,15 +377,14 @@ def _check_cells(file: str, sheet: str, special: dict, merged: list, first_row: 
         if r1 + 1 >= first_row:
             ref = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
             problems.append(Problem("xlsx.merged", file, sheet, r0 + 1, col_letter(c0), {"ref": ref}))
-    if problems:
-        raise Rejected(problems)
+    return problems
 
 
 def _template_records(pkg, file: str, limits: Limits):
     sheet = tpl.SHEET
     rows, special, merged = read_sheet(pkg, sheet, limits)
     # formulas/errors anywhere from the info block down are refused; the title rows are ours
-    _check_cells(file, sheet, special, merged, first_row=min(r for r, _ in tpl.INFO_ROWS.values()))
+    found = _check_cells(file, sheet, special, merged, first_row=min(r for r, _ in tpl.INFO_ROWS.values()))
 
     def cell(r1: int, c0: int) -> object:
         if r1 - 1 < len(rows) and c0 < len(rows[r1 - 1]):
@@ -357,12 +400,12 @@ def _template_records(pkg, file: str, limits: Limits):
         fixed[fld] = v
     for n, col in enumerate(tpl.COLUMNS):
         raw_head = cell(tpl.HEADER_ROW, n)
-        found = str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)  # a TRUE header is still wrong
-        if found != col.header:
+        head_text = str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)  # a TRUE header is still wrong
+        if head_text != col.header:
             problems.append(Problem("xlsx.header", file, sheet, tpl.HEADER_ROW, col_letter(n),
-                                    {"expected": col.header, "found": found}))
+                                    {"expected": col.header, "found": head_text}))
     if problems:
-        raise Rejected(problems)
+        raise Rejected(found + problems)
     stray_cells(rows, len(tpl.COLUMNS), tpl.HEADER_ROW, file, sheet)  # a value right of the template is never read
     idx = tpl.COL_INDEX
     labels = {f: f"{col_letter(idx[f])} ({tpl.COLUMNS[idx[f]].header})"
@@ -376,11 +419,11 @@ def _template_records(pkg, file: str, limits: Limits):
             continue
         body.append(raw)
         numbers.append(r1)
-    _scan_personal(file, sheet, body, numbers, [c.header for c in tpl.COLUMNS])
+    found += _scan_personal(file, sheet, body, numbers, [c.header for c in tpl.COLUMNS])
     width = len(tpl.COLUMNS)  # calamine's grid is as wide as the widest row; pad should one be short
     padded = [r if len(r) >= width else r + [""] * (width - len(r)) for r in body]
     code, level, evidence, note = ([r[idx[f]] for r in padded] for f in ("indicator_code", "level", "evidence", "note"))
-    return "assessment", sheet, TemplateRows(fixed, labels, numbers, code, level, evidence, note), None, fixed
+    return "assessment", sheet, TemplateRows(fixed, labels, numbers, code, level, evidence, note), None, fixed, found
 
 
 # ------------------------------------------------------------------------------- validation
@@ -477,6 +520,14 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
         opd_obj = ctx.opds.get((city, opd))
         if opd and city in ctx.cities and opd_obj is None:
             found.append(("opd_code", "cell.unknown_opd", {"value": opd, "city": city}))
+        if (opd_obj is not None and ctx.user is not None and not can(ctx.user, Action.UPLOAD, city, opd)
+                and can(ctx.user, Action.UPLOAD, ctx.user.city_code, ctx.user.opd_code)):
+            # another OPD's file: one line for the whole unit, its rows are not judged
+            own = ctx.opds.get((ctx.user.city_code, ctx.user.opd_code))
+            return ([("opd_code", "file.other_opd", {
+                "opd": opd, "name": opd_obj.name, "city": city,
+                "own": f"{own.opd_code} · {own.name}" if own else (ctx.user.opd_code or "-")})],
+                True, city, opd, opd_obj, None, None, None)
         year = fw = seq = None
         if kind == "assessment":
             try:
@@ -506,7 +557,7 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             found.append(("indicator_code", "cell.required", {}))
         elif fw and ind is None:
             found.append(("indicator_code", "cell.unknown_indicator", {"value": code, "framework": fw.id}))
-        elif ind and opd_obj and opd_obj.opd_type not in ind.opd_types:
+        elif ind and opd_obj and not ctx.answers(opd_obj, ind):
             found.append(("indicator_code", "cell.not_responsible",
                           {"value": code, "opd": opd, "opd_type": opd_obj.opd_type}))
         return found, code, ind
@@ -534,8 +585,17 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             bad(rec, fld, "cell.text_too_long", n=len(s), limit=max_text)
         return s or None
 
-    # a template's city, OPD and year come from its info block: one verdict for every row
+    # a template's city, OPD and year come from its info block: one verdict for every row,
+    # reported once at the info block rather than on every indicator's row
     fixed_unit = check_unit(fixed["city_code"], fixed["opd_code"], fixed["year"]) if fixed is not None else None
+    if fixed_unit is not None and fixed_unit[0]:
+        info_row = {f: r for f, (r, _label) in tpl.INFO_ROWS.items()}
+        for fld, msg_key, params in fixed_unit[0]:
+            problems.append(Problem(msg_key, file, sheet, info_row.get(fld), "B", dict(params)))
+        if fixed_unit[1]:
+            raise Rejected(problems)
+        fixed_unit = ([], *fixed_unit[1:])
+    unit_seen: set = set()  # long files: a unit's own problems once, at its first row
     if fast and isinstance(records, TemplateRows) and kind == "assessment" and not problems:
         unit_found, _stop, _city, _opd, unit_opd, _year, unit_fw, _seq = fixed_unit
         if not unit_found and unit_opd is not None and unit_fw is not None:
@@ -556,6 +616,11 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             if unit is None:
                 unit = unit_cache[uk] = check_unit(v.get("city_code"), v.get("opd_code"), v.get("year"))
         found, stop, city, opd, opd_obj, year, fw, seq = unit
+        if found and stop and any(k == "file.other_opd" for _f, k, _p in found):
+            if (city, opd) not in unit_seen:
+                unit_seen.add((city, opd))
+                report(rec, found)
+            continue
         if found:
             report(rec, found)
         if stop:
@@ -614,7 +679,7 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
                 bad(rec, "metric_code", "cell.required")
             elif fw and ind is None:
                 bad(rec, "metric_code", "cell.unknown_metric", value=mcode, framework=fw.id)
-            elif ind and opd_obj and opd_obj.opd_type not in ind.opd_types:
+            elif ind and opd_obj and not ctx.answers(opd_obj, ind):
                 bad(rec, "metric_code", "cell.not_responsible", value=mcode, opd=opd, opd_type=opd_obj.opd_type)
             value = None
             try:
@@ -643,19 +708,197 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
 
 
 def parse_file(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_LIMITS):
-    """Read and validate one file; returns (kind, delimiter, submissions) or raises Rejected."""
-    kind, sheet, records, delimiter, fixed = read_records(data, file, limits)
+    """Read and validate one file; returns (kind, delimiter, submissions) or raises Rejected.
+
+    Every problem of the file comes back in one pass: cell-level problems found while reading
+    (formulas, personal data) together with every row's validation problems, each row's naming
+    the indicator it answers. Only structural refusals stop earlier.
+    """
+    kind, sheet, records, delimiter, fixed, cell_problems = _read_records(data, file, limits)
     if not records:
-        raise Rejected([Problem("file.no_rows", file, sheet)])
-    subs = validate(kind, file, sheet, records, ctx, fixed, limits)
+        raise Rejected(cell_problems + [Problem("file.no_rows", file, sheet)])
+    try:
+        subs = validate(kind, file, sheet, records, ctx, fixed, limits)
+        row_problems: list[Problem] = []
+    except Rejected as exc:
+        row_problems = exc.problems
+    if cell_problems or row_problems:
+        if any(p.key == "file.other_opd" for p in row_problems):
+            raise Rejected([p for p in row_problems if p.key == "file.other_opd"])  # whose it is, nothing else
+        marked = {(p.sheet, p.row, _letters(p.column)) for p in cell_problems}
+        # a formula cell's cached value may fail validation too: that cell is named once
+        rest = [p for p in row_problems if (p.sheet, p.row, _letters(p.column)) not in marked
+                or p.key == "file.no_rows"]
+        problems = [p for p in cell_problems + rest if p.key != "file.no_rows" or not cell_problems]
+        raise Rejected(_name_indicators(problems, kind, records, ctx, fixed))
     return kind, delimiter, subs
+
+
+def _letters(column: str | None) -> str:
+    """A problem's column as its letters ('J (Level (0-4))' -> 'J'); a CSV header name as is."""
+    return (column or "").split(" (", 1)[0]
+
+
+def _name_indicators(problems: list[Problem], kind: str, records, ctx: Context, fixed: dict | None) -> list[Problem]:
+    """Each row problem with the code and name of the indicator its row answers (rejections only)."""
+    if kind != "assessment":
+        return problems
+    rows = {p.row for p in problems if p.row is not None}
+    if not rows:
+        return problems
+    names: dict[int, tuple[str, dict | None]] = {}
+    for rec in records:
+        if rec.row not in rows:
+            continue
+        try:
+            code = _text(rec.values.get("indicator_code"))
+            year = parse_int(rec.values.get("year") if fixed is None else fixed.get("year"), "cell.year")
+        except CellError:
+            continue
+        if not code:
+            continue
+        fwp = ctx.framework(year) if year and 1900 <= year <= 2200 else None
+        ind = fwp[0].indicator(code) if fwp else None
+        names[rec.row] = (code, dict(ind.name) if ind is not None else None)
+    out = []
+    for p in problems:
+        hit = names.get(p.row) if p.row is not None else None
+        out.append(replace(p, indicator=hit[0], indicator_name=hit[1]) if hit else p)
+    return out
+
+
+# ------------------------------------------------------------------------------- versions in force
+
+MODES = ("merge", "replace")
+CHANGE_KINDS = ("kept", "changed", "added", "dropped")
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    """One submission of a file against the version in force for its unit.
+
+    The unit is city/OPD/year for a self-assessment (keys: indicator codes) and
+    city/OPD/metric/year for a service metric (keys: periods).
+    """
+
+    kind: str
+    city_code: str
+    opd_code: str
+    year: int
+    metric_code: str | None
+    in_force: int | None  # the id of the version in force, None when there is none
+    kept: tuple = ()
+    changed: tuple = ()
+    added: tuple = ()
+    dropped: tuple = ()
+    old: dict = field(default_factory=dict)  # key -> (level, evidence, note) or (value,) in force
+    new: dict = field(default_factory=dict)  # key -> the same, from the file
+
+
+@dataclass(frozen=True)
+class Changes:
+    """How a file compares with the versions in force of every unit it answers."""
+
+    units: tuple[UnitChange, ...] = ()
+
+    @property
+    def drops(self) -> bool:
+        """THE rule of partial uploads: a file that lacks an answer of a version in force for one
+        of its units would drop it, and is not stored until merge or replace is chosen."""
+        return any(u.dropped for u in self.units)
+
+    def count(self, what: str) -> int:
+        return sum(len(getattr(u, what)) for u in self.units)
+
+    def counts(self, mode: str | None = None) -> dict[str, int]:
+        """kept/changed/added/dropped in the version that `mode` stores: a merge keeps the answers
+        the file lacks (counted as kept, and as `carried`), a replace drops them."""
+        out = {k: self.count(k) for k in CHANGE_KINDS}
+        if mode == "merge":
+            out["carried"] = out["dropped"]
+            out["kept"] += out["dropped"]
+            out["dropped"] = 0
+        return out
+
+
+def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int, dict]]:
+    """unit -> (id in force, key -> values) for every unit of `batch` that has a version in force."""
+    units_a = [(c, o, y) for k, c, o, y in zip(batch.kind, batch.city_code, batch.opd_code, batch.year)
+               if k == "assessment"]
+    units_m = [(c, o, m, y) for k, c, o, m, y in zip(batch.kind, batch.city_code, batch.opd_code,
+                                                     batch.metric_code, batch.year) if k == "metric"]
+    rows_a, rows_m = store.in_force_rows(units_a, units_m, cur)
+    out: dict[tuple, tuple[int, dict]] = {}
+    for c, o, y, sid, code, level, evidence, note in rows_a:
+        out.setdefault(("assessment", c, o, y, None), (sid, {}))[1][code] = (int(level), evidence, note)
+    for c, o, m, y, sid, period, value in rows_m:
+        out.setdefault(("metric", c, o, y, m), (sid, {}))[1][period] = (float(value),)
+    return out
+
+
+def _batch_answers(batch: SubmissionBatch) -> list[dict]:
+    """Per submission of the batch: key -> values, as _in_force gives them."""
+    out: list[dict] = [{} for _ in range(len(batch))]
+    for k, code, level, evidence, note in zip(batch.a_sub, batch.a_code, batch.a_level, batch.a_evidence,
+                                              batch.a_note):
+        out[k][code] = (int(level), evidence, note)
+    for k, period, value in zip(batch.m_sub, batch.m_period, batch.m_value):
+        out[k][period] = (float(value),)
+    return out
+
+
+def _unit(batch: SubmissionBatch, k: int) -> tuple:
+    return batch.kind[k], batch.city_code[k], batch.opd_code[k], batch.year[k], batch.metric_code[k]
+
+
+def compare(batch: SubmissionBatch, in_force: dict[tuple, tuple[int, dict]]) -> Changes:
+    """Each submission of `batch` against its unit's version in force (`_in_force`)."""
+    units = []
+    for k, new in enumerate(_batch_answers(batch)):
+        unit = _unit(batch, k)
+        sid, old = in_force.get(unit, (None, {}))
+        kept = tuple(x for x in new if x in old and old[x] == new[x])
+        changed = tuple(x for x in new if x in old and old[x] != new[x])
+        added = tuple(x for x in new if x not in old)
+        dropped = tuple(sorted(x for x in old if x not in new))
+        units.append(UnitChange(unit[0], unit[1], unit[2], unit[3], unit[4], sid, kept, changed, added, dropped,
+                                old, new))
+    return Changes(tuple(units))
+
+
+def compare_in_force(store, batch: SubmissionBatch) -> Changes:
+    """How a parsed file compares with the versions in force now (for a preview)."""
+    return compare(batch, _in_force(store, batch))
+
+
+def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
+    """The batch with each unit's dropped answers carried over from its version in force: the
+    whole new version a merge stores (carried rows have no row in the new file)."""
+    out = SubmissionBatch()
+    rows: list[list] = [[] for _ in range(len(batch))]
+    for i, k in enumerate(batch.a_sub):
+        rows[k].append(AssessmentRow(batch.a_code[i], batch.a_level[i], batch.a_evidence[i], batch.a_note[i],
+                                     batch.a_row[i]))
+    for i, k in enumerate(batch.m_sub):
+        rows[k].append(MetricRow(batch.m_period[i], batch.m_value[i], batch.m_row[i]))
+    for k, u in enumerate(changes.units):
+        if u.kind == "assessment":
+            rows[k].extend(AssessmentRow(x, *u.old[x], None) for x in u.dropped)
+        else:
+            rows[k].extend(MetricRow(x, u.old[x][0], None) for x in u.dropped)
+        first = next((r.source_row for r in rows[k] if r.source_row is not None), 0)
+        sub = Submission(u.kind, u.city_code, u.opd_code, u.year, batch.fw_seq[k], u.metric_code, rows[k], first)
+        out.add(sub, batch.file_name[k], batch.sha256[k])
+    return out
 
 
 # ------------------------------------------------------------------------------- the service
 
 
-def load_context(store) -> Context:
-    return Context(store.frameworks(), store.opd_map(), store.city_codes())
+def load_context(store, user: User | None = None) -> Context:
+    """What validation needs; with `user`, a file for an OPD outside their scope is named as such."""
+    from metrics.responsibility import assigned_set
+    return Context(store.frameworks(), store.opd_map(), store.city_codes(), user, assigned_set(store))
 
 
 @dataclass
@@ -704,11 +947,16 @@ def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
     return parse_upload(data, f.name, ctx, limits)
 
 
-def store_parsed(store, user: User, items: list[Parsed], source: str = "upload", on_accept=None) -> None:
+def store_parsed(store, user: User, items: list[Parsed], source: str = "upload", on_accept=None,
+                 mode: str | None = None) -> None:
     """Store every accepted item of `items` in ONE transaction, with one audit row per file.
 
     Each file is still all-or-nothing: a file refused for permission or a closed year is left
     out whole, the others go in. Results are marked accepted only after the commit.
+    A file that would drop answers from a version in force (`Changes.drops`) is stored only
+    with a `mode`: "merge" stores its answers on top of the version in force, "replace" stores
+    the file alone; without one it is refused with how many answers it would drop. Either way
+    a new whole version is stored and the audit row says the mode and the counts.
     `on_accept(cur, submission_ids)`, if given, runs inside that transaction when anything was
     accepted, so that a caller's own bookkeeping (e.g. clearing a submitted draft) commits or
     rolls back together with the submissions.
@@ -742,6 +990,9 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload",
                 accepted.append(it)
         if not accepted:
             return
+        accepted = _apply_mode(store, cur, accepted, mode)
+        if not accepted:
+            return
         store.keep_files(cur, [(it.result.sha256, it.result.file, it.data) for it in accepted])
         if len(accepted) == 1:
             batch = accepted[0].batch
@@ -758,7 +1009,8 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload",
             k += len(b)
             done.append((it, own))
             entries.append(("submission.create", f"file:{it.result.file}", None, {
-                "sha256": it.result.sha256, "kind": it.result.kind, "submissions": [
+                "sha256": it.result.sha256, "kind": it.result.kind, "mode": it.result.mode,
+                "changes": it.result.changes, "submissions": [
                     {"id": i, "city": b.city_code[n], "opd": b.opd_code[n], "year": b.year[n],
                      "metric": b.metric_code[n], "rows": b.n_rows[n]} for n, i in enumerate(own)]}))
         store.write_audit_many(cur, user, entries)
@@ -770,11 +1022,43 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload",
         it.data = None
 
 
+def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parsed]:
+    """The items to store, each compared with the versions in force (read on the write's cursor)
+    and merged when so chosen; those that would drop answers without a choice are refused.
+
+    Files are taken in order: a later file of the same batch is compared with an earlier one
+    for the same unit, as it will supersede it.
+    """
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    combined = SubmissionBatch()
+    for it in items:
+        combined.extend(it.batch)
+    in_force = _in_force(store, combined, cur)
+    out = []
+    for it in items:
+        ch = compare(it.batch, in_force)
+        if ch.drops and mode is None:
+            it.result.problems = [Problem("file.drops_answers", it.result.file, params={
+                "n": ch.count("dropped"), "kept": ch.count("kept") + ch.count("changed"),
+                "added": ch.count("added")})]
+            continue
+        if ch.drops and mode == "merge":
+            it.batch = merged(it.batch, ch)
+            it.result.rows = sum(it.batch.n_rows)
+        it.result.mode = mode
+        it.result.changes = ch.counts(mode)
+        for k, answers in enumerate(_batch_answers(it.batch)):
+            in_force[_unit(it.batch, k)] = (-1, answers)  # what the next file of the batch supersedes
+        out.append(it)
+    return out
+
+
 def ingest_bytes(store, user: User, data: bytes, file: str, ctx: Context | None = None,
-                 limits: Limits = DEFAULT_LIMITS, source: str = "upload") -> IngestResult:
+                 limits: Limits = DEFAULT_LIMITS, source: str = "upload", mode: str | None = None) -> IngestResult:
     """Validate and store one file as one transaction, as `user`; never raises for bad input."""
     parsed = parse_upload(data, file, ctx or load_context(store), limits)
-    store_parsed(store, user, [parsed], source)
+    store_parsed(store, user, [parsed], source, mode=mode)
     return parsed.result
 
 
@@ -838,24 +1122,34 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
             yield _parse_path(f, ctx, limits)
 
 
+# what a folder is searched for
+INGEST_SUFFIXES = (".xlsx", ".ods", ".csv")
+
+
 def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DEFAULT_LIMITS,
                  workers: int | None = None, chunk: int = 4000,
-                 chunk_bytes: int = 256 * 1024 * 1024) -> list[IngestResult]:
-    """Ingest files and folders (searched for .xlsx/.csv); each file is accepted or refused whole.
+                 chunk_bytes: int = 256 * 1024 * 1024, mode: str | None = None,
+                 progress=None) -> list[IngestResult]:
+    """Ingest files and folders (searched for .xlsx/.ods/.csv); each file is accepted or refused whole.
 
     Files are read and validated in parallel worker processes when the batch is big, then
     stored `chunk` accepted files (or `chunk_bytes` of them) per transaction: bulk inserts,
     one audit row per file, one refresh of the touched score tables. Results come back in the
-    order the files were found. When the database cannot write (store.StorageFailed), the batch
+    order the files were found. `mode` (merge | replace) is the choice for files that would drop
+    answers from a version in force (see store_parsed). When the database cannot write (store.StorageFailed), the batch
     stops and the exception carries them as `results`: an accepted one is stored, the others not.
+    `progress(done, total)`, if given, is called once the files are found and after each file is
+    read (a terminal's progress bar; the core knows nothing of how it is shown).
     """
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(x for x in p.rglob("*") if x.suffix.lower() in (".xlsx", ".csv") and x.is_file()))
+            files.extend(sorted(x for x in p.rglob("*") if x.suffix.lower() in INGEST_SUFFIXES and x.is_file()))
         else:
             files.append(p)
-    ctx = load_context(store)
+    if progress is not None:
+        progress(0, len(files))
+    ctx = load_context(store, user)
     out: list[IngestResult] = []
     pending: list[Parsed] = []
     n_workers = ingest_workers(len(files)) if workers is None else workers
@@ -869,14 +1163,16 @@ def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DE
         with store.bulk_writes(threads=1 if n_workers > 1 else None):
             for parsed in _parse_all(files, ctx, limits, n_workers):
                 out.append(parsed.result)
+                if progress is not None:
+                    progress(len(out), len(files))
                 if parsed.batch is not None:
                     pending.append(parsed)
                     pending_bytes += len(parsed.data or b"")
                     if len(pending) >= chunk or pending_bytes >= chunk_bytes:
-                        store_parsed(store, user, pending)
+                        store_parsed(store, user, pending, mode=mode)
                         pending, pending_bytes = [], 0
             if pending:
-                store_parsed(store, user, pending)
+                store_parsed(store, user, pending, mode=mode)
     except StorageFailed as exc:
         exc.results = out  # the accepted ones are stored, the rest not (or not read)
         raise

@@ -41,6 +41,9 @@ from metrics import isolation
 from metrics.errors import Problem, Rejected
 
 XLSX_MAGIC = b"PK\x03\x04"
+# An OpenDocument package opens with a stored entry named "mimetype" (ODF 1.2, part 3, 3.3)
+ODF_FIRST_ENTRY = b"mimetype"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ KNOWN_NOT_TABLES = (
     (b"\x89PNG", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),
     (b"GIF8", "GIF"),
-    (b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) / Office 97-2003"),
+    (OLE_MAGIC, "Excel 97-2003 (.xls) / Office 97-2003"),
     (b"{\\rtf", "RTF"),
     (b"Rar!", "RAR"),
     (b"7z\xbc\xaf", "7-Zip"),
@@ -96,9 +99,10 @@ KNOWN_NOT_TABLES = (
 
 
 def sniff(data: bytes) -> str:
-    """'xlsx' or 'csv' from the content, never from the file name ('binary' for anything else)."""
+    """'xlsx', 'ods' or 'csv' from the content, never from the file name ('binary' for anything else)."""
     if data.startswith(XLSX_MAGIC):
-        return "xlsx"
+        # the first local header's name (30 bytes in): an OpenDocument package names its type first
+        return "ods" if data[30:30 + len(ODF_FIRST_ENTRY)] == ODF_FIRST_ENTRY else "xlsx"
     if what_it_is(data) or b"\x00" in data[:4096]:
         return "binary"
     return "csv"
@@ -110,7 +114,13 @@ def what_it_is(data: bytes) -> str | None:
 
 
 def not_a_table(data: bytes, file: str) -> Rejected:
-    """The refusal for content that is neither an .xlsx nor a CSV, saying what it is if known."""
+    """The refusal for content that is neither an .xlsx, an .ods nor a CSV, saying what it is if known.
+
+    The old binary Excel format gets its own sentence: it is the one people most often upload,
+    and the fix (save as .xlsx) is the same every time.
+    """
+    if data.startswith(OLE_MAGIC):
+        return Rejected([Problem("file.old_excel", file, params={"what": what_it_is(data)})])
     what = what_it_is(data) or _utf16_32(data[:4]) or ("biner/binary" if b"\x00" in data[:4096] else None)
     return Rejected([Problem("file.not_spreadsheet", file, params={"what": what or "?"})])
 
@@ -755,12 +765,14 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits, coun
 
 # Zip-based formats that are not workbooks, by an entry only they have
 _OTHER_PACKAGES = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml", "PowerPoint (.pptx)"),
-                   ("content.xml", "OpenDocument (.ods/.odt)"))
+                   ("content.xml", "OpenDocument (.ods/.odt) tanpa/without 'mimetype'"))
 
 
 def _other_package(infos: list[zipfile.ZipInfo], file: str) -> Rejected:
     """The refusal for a zip that holds no workbook: what it is instead, when that is known."""
     names = {i.filename for i in infos}
+    if "mimetype" in names:  # an OpenDocument package laid out against its own rule (metrics.ods)
+        return _ambiguous(file, "OpenDocument: 'mimetype' is not the first entry")
     what = next((label for entry, label in _OTHER_PACKAGES if entry in names), None)
     return Rejected([Problem("file.not_spreadsheet", file, params={"what": what or "ZIP"})])
 
@@ -776,29 +788,8 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     under fixed names, so that no difference between two readers' resolution rules can make
     one of them read something the checks did not see.
     """
-    check_size(data, file, limits)
-    _directory_precheck(data, file, limits)
-    try:
-        zin = zipfile.ZipFile(io.BytesIO(data))
-        infos = zin.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as exc:
-        raise _zip_bad(file, str(exc) or type(exc).__name__) from None
-    except Exception as exc:  # anything else zipfile trips over in a damaged directory
-        raise _zip_bad(file, type(exc).__name__) from None
-    if len(infos) > limits.max_entries:
-        raise Rejected([Problem("file.zip_entries", file, params={"n": len(infos), "limit": limits.max_entries})])
-    declared = sum(i.file_size for i in infos)
-    if declared > limits.max_unzipped:
-        raise Rejected([Problem("file.zip_size", file, params={"size": declared, "limit": limits.max_unzipped})])
-    compressed = max(1, sum(i.compress_size for i in infos))
-    if declared > 1_000_000 and declared / compressed > limits.max_ratio:
-        raise Rejected(
-            [Problem("file.zip_ratio", file, params={"ratio": round(declared / compressed), "limit": limits.max_ratio})]
-        )
+    infos = zip_directory(data, file, limits)
     names = [i.filename for i in infos]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise _zip_bad(file, f"{dup}: duplicate entry")
     if WORKBOOK_PART not in names:
         raise _other_package(infos, file)
     _check_names(names, file)
@@ -825,6 +816,35 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     clean, canon_parts, sheets = _canonical_package(layout, parts)
     hidden = [name for name, _p, is_hidden in layout.sheets if is_hidden]
     return XlsxPackage(file, clean, sheets, hidden, canon_parts)
+
+
+def zip_directory(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> list[zipfile.ZipInfo]:
+    """The entries of an uploaded zip (an .xlsx or an .ods), refused on its size, entry count,
+    declared unpacked size, compression ratio or a duplicate name, from the directory alone."""
+    check_size(data, file, limits)
+    _directory_precheck(data, file, limits)
+    try:
+        zin = zipfile.ZipFile(io.BytesIO(data))
+        infos = zin.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error) as exc:
+        raise _zip_bad(file, str(exc) or type(exc).__name__) from None
+    except Exception as exc:  # anything else zipfile trips over in a damaged directory
+        raise _zip_bad(file, type(exc).__name__) from None
+    if len(infos) > limits.max_entries:
+        raise Rejected([Problem("file.zip_entries", file, params={"n": len(infos), "limit": limits.max_entries})])
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_unzipped:
+        raise Rejected([Problem("file.zip_size", file, params={"size": declared, "limit": limits.max_unzipped})])
+    compressed = max(1, sum(i.compress_size for i in infos))
+    if declared > 1_000_000 and declared / compressed > limits.max_ratio:
+        raise Rejected(
+            [Problem("file.zip_ratio", file, params={"ratio": round(declared / compressed), "limit": limits.max_ratio})]
+        )
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _zip_bad(file, f"{dup}: duplicate entry")
+    return infos
 
 
 def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
@@ -1017,6 +1037,8 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     Returns (rows, special, merged): rows[r0][c0] 0-based; special keyed by (1-based row, c0);
     merged as 0-based ((r0, c0), (r1, c1)) corners.
     """
+    if not isinstance(pkg, XlsxPackage):  # an .ods: its checks were made on the whole content (metrics.ods)
+        return pkg.read_sheet(sheet, limits)
     part = pkg.sheets.get(sheet, "")
     try:
         xml = pkg.part(part)

@@ -6,6 +6,7 @@ shapes are told apart by their exact headers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from metrics.errors import Problem, Rejected
@@ -13,7 +14,36 @@ from metrics.readers import Limits, DEFAULT_LIMITS, read_csv
 
 CITY_HEADER = ["city_code", "name", "province", "category", "population"]
 OPD_HEADER = ["city_code", "opd_code", "opd_type", "name"]
+# optional trailing columns of the OPD CSV, in this order: who heads the OPD (named on the overdue
+# list for the Sekretaris Daerah) and the address deadline reminders go to (the only addresses the
+# product ever mails)
+OPD_OPTIONAL = ["head_name", "email"]
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+MAX_HEAD_NAME = 120
+MAX_EMAIL = 254
 CATEGORIES = ("metropolitan", "besar", "sedang", "kecil")
+# optional trailing column of the cities CSV: the city's time zone, for the times it is shown
+CITY_OPTIONAL = ["timezone"]
+TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
+TZ_ABBREV = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+# Provinces outside WIB by their official names (lower-case, "provinsi" dropped); every other
+# province (Sumatra, Java, Banten, West and Central Kalimantan, Bangka Belitung, Riau Islands) is WIB.
+_WITA = {"bali", "nusa tenggara barat", "nusa tenggara timur", "kalimantan selatan", "kalimantan timur",
+         "kalimantan utara", "sulawesi utara", "sulawesi tengah", "sulawesi selatan", "sulawesi tenggara",
+         "sulawesi barat", "gorontalo"}
+_WIT = {"maluku", "maluku utara", "papua", "papua barat", "papua barat daya", "papua selatan", "papua tengah",
+        "papua pegunungan"}
+
+
+def timezone_for_province(province: str | None) -> str:
+    """The time zone a province lies in (WIB when the name is not one of the WITA/WIT provinces)."""
+    p = " ".join((province or "").lower().replace("provinsi", " ").split())
+    if p in _WIT:
+        return "Asia/Jayapura"
+    if p in _WITA:
+        return "Asia/Makassar"
+    return DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -23,6 +53,11 @@ class City:
     province: str
     category: str
     population: int | None
+    timezone: str | None = None  # None: derived from the province (timezone_for_province)
+
+    @property
+    def tz(self) -> str:
+        return self.timezone or timezone_for_province(self.province)
 
 
 @dataclass(frozen=True)
@@ -31,6 +66,8 @@ class Opd:
     opd_code: str
     opd_type: str
     name: str
+    head_name: str | None = None  # None: not given (a load without the column keeps the stored one)
+    email: str | None = None
 
 
 def _bad(file: str, row: int, column: str, detail: str) -> Problem:
@@ -43,14 +80,17 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
     table = read_csv(data, file, limits)
     header = [h.lower() for h in table.header]
     problems: list[Problem] = []
-    if header == CITY_HEADER:
+    if header in (CITY_HEADER, CITY_HEADER + CITY_OPTIONAL):
         out: list = []
         seen: dict[str, int] = {}
         for r, line in zip(table.rows, table.row_numbers):
-            if len(r) != len(CITY_HEADER):
-                problems.append(_bad(file, line, "*", f"expected {len(CITY_HEADER)} fields, got {len(r)}"))
+            if len(r) != len(header):
+                problems.append(_bad(file, line, "*", f"expected {len(header)} fields, got {len(r)}"))
                 continue
-            code, name, prov, cat, pop = (c.strip() for c in r)
+            code, name, prov, cat, pop = (c.strip() for c in r[:5])
+            tz = r[5].strip() if len(r) > 5 else ""
+            if tz and tz not in TIMEZONES:
+                problems.append(_bad(file, line, "timezone", f"must be one of {', '.join(TIMEZONES)}"))
             if not code:
                 problems.append(_bad(file, line, "city_code", "empty"))
             elif code in seen:
@@ -66,24 +106,32 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
                     problems.append(_bad(file, line, "population", f"not a whole number: {pop!r}"))
                 else:
                     population = int(pop)
-            out.append(City(code, name, prov, cat, population))
-    elif header == OPD_HEADER:
+            out.append(City(code, name, prov, cat, population, tz or None))
+    elif header[:len(OPD_HEADER)] == OPD_HEADER and header[len(OPD_HEADER):] == OPD_OPTIONAL[:len(header) - 4]:
         out = []
         seen2: dict[tuple[str, str], int] = {}
+        width = len(header)
         for r, line in zip(table.rows, table.row_numbers):
-            if len(r) != len(OPD_HEADER):
-                problems.append(_bad(file, line, "*", f"expected {len(OPD_HEADER)} fields, got {len(r)}"))
+            if len(r) != width:
+                problems.append(_bad(file, line, "*", f"expected {width} fields, got {len(r)}"))
                 continue
-            city, opd, typ, name = (c.strip() for c in r)
+            city, opd, typ, name = (c.strip() for c in r[:4])
+            extra = [c.strip() for c in r[4:]] + [None] * (len(OPD_OPTIONAL) - (width - 4))
+            head, email = extra
+            if head is not None and len(head) > MAX_HEAD_NAME:
+                problems.append(_bad(file, line, "head_name", f"longer than {MAX_HEAD_NAME} characters"))
+            if email and (len(email) > MAX_EMAIL or not EMAIL_RE.fullmatch(email)):
+                problems.append(_bad(file, line, "email", f"not an e-mail address: {email!r}"))
             for col, val in (("city_code", city), ("opd_code", opd), ("opd_type", typ), ("name", name)):
                 if not val:
                     problems.append(_bad(file, line, col, "empty"))
             if (city, opd) in seen2:
                 problems.append(_bad(file, line, "opd_code", f"duplicate of row {seen2[(city, opd)]}"))
             seen2.setdefault((city, opd), line)
-            out.append(Opd(city, opd, typ.upper(), name))
+            out.append(Opd(city, opd, typ.upper(), name, head, email.lower() if email else email))
     else:
-        raise Rejected([_bad(file, 1, "*", f"header must be {','.join(CITY_HEADER)} or {','.join(OPD_HEADER)}")])
+        raise Rejected([_bad(file, 1, "*", f"header must be {','.join(CITY_HEADER)}[,timezone] or {','.join(OPD_HEADER)}"
+                                           f"[,{','.join(OPD_OPTIONAL)}]")])
     if problems:
         raise Rejected(problems)
     return out

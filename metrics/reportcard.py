@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from metrics import scoring, views
+from metrics import admin, formatting, scoring, views
+from metrics import progress as steps
 from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.i18n import t
@@ -64,29 +65,21 @@ def _band_colour(position: int | None, count: int) -> tuple[int, int, int]:
     return BAND_COLOURS[max(0, min(k, len(BAND_COLOURS) - 1))]
 
 
-MONTHS = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-           "Oktober", "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"),
-}
+# the date a signed document carries ('5 Desember 2026'): metrics.formatting, kept here by name for
+# the other PDFs that import it from this module
+long_date = formatting.long_date
 
 
-def long_date(d: date, lang: str) -> str:
-    """'27 November 2026' with the month named in `lang` (what a signed document carries)."""
-    return f"{d.day} {MONTHS.get(lang, MONTHS['id'])[d.month - 1]} {d.year}"
+def _num(v: float | None, lang: str, digits: int = 2) -> str:
+    return formatting.number(v, lang, digits)
 
 
-def _num(v: float | None, digits: int = 2) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+def _pct(v: float | None, lang: str) -> str:
+    return formatting.percent(v, lang)
 
 
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{v * 100:.0f}%"
-
-
-def _delta(v: float | None) -> str:
-    return "–" if v is None else f"{v:+.2f}"
+def _delta(v: float | None, lang: str) -> str:
+    return formatting.signed(v, lang)
 
 
 def _clean(v: object) -> float | None:
@@ -105,8 +98,8 @@ def file_name(city: str, year: int, lang: str) -> str:
 
 
 def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]], lang: str,
-              made_on: date) -> ReportCard:
-    """The PDF of an overview (state "ok") and its ranked OPDs; pure, no store access."""
+              made_on: date, signatory: admin.Signatory | None = None) -> ReportCard:
+    """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`; pure, no store access."""
     from fpdf import FPDF
 
     fonts = _font_paths()
@@ -187,7 +180,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     pdf.cell(76, 5, txt(L("index", hi=scale.max)))
     pdf.set_xy(20, top + 9)
     pdf.set_font(family, "B", 32)
-    pdf.cell(76, 14, txt(_num(ov.index)))
+    pdf.cell(76, 14, txt(_num(ov.index, lang)))
     pdf.set_fill_color(*colour)
     pdf.rect(20, top + 26, 72, 7, style="F")
     pdf.set_xy(20, top + 26)
@@ -196,11 +189,12 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     pdf.set_xy(20, top + 35)
     pdf.set_font(family, "", 9)
     if ov.prev_year is not None:
-        pdf.cell(76, 5, txt(L("change", delta=_delta(ov.delta), year=ov.prev_year, prev=_num(ov.prev_index))))
+        pdf.cell(76, 5, txt(L("change", delta=_delta(ov.delta, lang), year=ov.prev_year,
+                              prev=_num(ov.prev_index, lang))))
     else:
         pdf.cell(76, 5, txt(L("no_prev", year=ov.year - 1)))
 
-    facts = [(L("completeness"), _pct(ov.completeness), L("answered", answered=ov.answered, pairs=ov.pairs)),
+    facts = [(L("completeness"), _pct(ov.completeness, lang), L("answered", answered=ov.answered, pairs=ov.pairs)),
              (L("missing"), f"{ov.missing} / {ov.indicators}", L("missing_note")),
              (L("verified"), str(ov.verified), L("verified_note"))]
     y = top
@@ -232,6 +226,15 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
                        new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
 
+    # the city's rank among the cities with data: what a mayor asks first after the index
+    if ov.ranks:
+        heading(L("rank_title"))
+        pdf.set_font(family, "B", 10)
+        parts = [L(f"rank_{r.scope}", group=r.group, rank=r.rank if r.rank is not None else "–", of=r.of)
+                 for r in ov.ranks]
+        pdf.multi_cell(W, 5.5, txt("   ·   ".join(parts)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 9)
+
     # the scale with its bands and the index marked on it
     heading(L("scale_title"))
     y0 = pdf.get_y() + 1
@@ -243,7 +246,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.rect(x0, y0, x1 - x0, 6, style="F")
         pdf.set_xy(x0, y0 + 6.5)
         pdf.set_font(family, "", 7.5)
-        pdf.cell(x1 - x0, 4, txt(f"{b.label} ({_num(b.min, 1)}–{_num(b.max, 1)})"), align="C")
+        pdf.cell(x1 - x0, 4, txt(f"{b.label} ({_num(b.min, lang, 1)}–{_num(b.max, lang, 1)})"), align="C")
     for v, style in ((ov.prev_index, "prev"), (ov.index, "now")):
         if v is None:
             continue
@@ -265,7 +268,8 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         v, p = _clean(d["value"]), _clean(d["prev"])
         pdf.set_xy(16, y)
         pdf.set_font(family, "", 8.5)
-        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {d['weight']:g})"), label_w - 2,
+        weight = formatting.plain(d["weight"], lang)
+        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {weight})"), label_w - 2,
                                   txt("…")))
         pdf.set_fill_color(*LIGHT)
         pdf.rect(16 + label_w, y, bar_w, 6, style="F")
@@ -278,7 +282,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
             pdf.rect(16 + label_w, y + 4.6, bar_w * (p - scale.min) / span, 1.2, style="F")
         pdf.set_xy(16 + label_w + bar_w + 1, y)
         pdf.set_font(family, "B", 8.5)
-        pdf.cell(13, 6, txt(_num(v)), align="R")
+        pdf.cell(13, 6, txt(_num(v, lang)), align="R")
         pdf.set_y(y + 7.5)
     # axis ticks
     y = pdf.get_y()
@@ -334,16 +338,16 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
             x = cx + (radius + 9) * math.cos(ang)
             y = cy + (radius + 7) * math.sin(ang)
             pdf.set_xy(x - 22, y - 3)
-            pdf.cell(44, 4, txt(f"{p['code']} {_num(_clean(p['value']))}"), align="C")
+            pdf.cell(44, 4, txt(f"{p['code']} {_num(_clean(p['value']), lang)}"), align="C")
     pdf.set_xy(16, cy + radius + 14)
     pdf.set_font(family, "", 7.5)
     pdf.cell(W, 4, txt(L("radar_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
     heading(L("pillars_table"))
     cols = [(L("col_code"), 18, "L"), (L("col_pillar"), 86, "L"), (str(ov.year), 24, "R"),
             (str(ov.prev_year or "–"), 24, "R"), (L("col_change"), 26, "R")]
-    rows = [[p["code"], p["name"], _num(_clean(p["value"])), _num(_clean(p["prev"])),
+    rows = [[p["code"], p["name"], _num(_clean(p["value"]), lang), _num(_clean(p["prev"]), lang),
              _delta(None if _clean(p["value"]) is None or _clean(p["prev"]) is None
-                    else _clean(p["value"]) - _clean(p["prev"]))] for p in pillars]
+                    else _clean(p["value"]) - _clean(p["prev"]), lang)] for p in pillars]
     _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("pillars_title"), continued=True))
 
     # ---------------------------------------------------------------- page 3: OPD ranking
@@ -355,7 +359,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     rows = []
     bars = []
     for rank, o in opds[:MAX_OPD_ROWS]:
-        rows.append([str(rank) if rank else "–", o.name, _num(o.index), "", _pct(o.completeness)])
+        rows.append([str(rank) if rank else "–", o.name, _num(o.index, lang), "", _pct(o.completeness, lang)])
         bars.append(o.index)
     _table(pdf, family, txt, cols, rows, bars=(3, bars, scale),
            new_page=lambda: page(L("opds_title"), continued=True))
@@ -366,12 +370,15 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     page(L("priorities_title"))
     para(L("priorities_note"), 8.5)
     pdf.ln(1)
-    cols = [(L("col_code"), 17, "L"), (L("col_indicator"), 72, "L"), (L("col_dimension"), 23, "L"),
-            (L("col_pillar"), 32, "L"), (L("col_level"), 14, "R"), (L("col_gain"), 20, "R")]
-    rows = [[p["code"], p["name"], p["dimension"], p["pillar"], _num(_clean(p["level"]), 1),
-             f"+{_num(_clean(p['gain']), 3)}"] for p in ov.priorities.to_dict("records")]
+    # who answers for each priority in the city, and what the rubric asks at the next level
+    cols = [(L("col_code"), 15, "L"), (L("col_indicator"), 40, "L"), (L("col_opds"), 38, "L"),
+            (L("col_level"), 12, "R"), (L("col_gain"), 16, "R"), (L("col_next"), 57, "L")]
+    rows = [[p["code"], p["name"], ", ".join(p["opds"]) or "–", _num(_clean(p["level"]), lang, 1),
+             "+" + _num(_clean(p["gain"]), lang, 3), f"{p['next_level']}: {p['next_rubric']}"]
+            for p in ov.priorities.to_dict("records")]
     if rows:
-        _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("priorities_title"), continued=True))
+        _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("priorities_title"), continued=True),
+               max_lines=6)
     else:
         para(L("no_priorities"))
     heading(L("method_title"))
@@ -379,10 +386,39 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     para(L("missing_rule_zero" if scale.missing_rule == "zero" else "missing_rule_exclude", lo=scale.min))
     pdf.ln(2)
     para(L("made", date=made, fw=ov.framework_id, name=ov.framework_name), 8)
+    _signature(pdf, family, txt, W, L("sign_place_date", city=ov.city_name, date=made), signatory,
+               L("sign_unnamed"))
 
     data = bytes(pdf.output())
     name = file_name(ov.city_code, ov.year, lang)
     return ReportCard(name, data, pdf.page_no(), tuple(sections), fonts is not None)
+
+
+def _signature(pdf, family: str, txt, width: float, place_date: str, signatory: admin.Signatory | None,
+               unnamed: str) -> None:
+    """The signature block at the foot of the card: place and date, position, room to sign, name."""
+    block_w, block_h = 80, 42
+    if pdf.get_y() + block_h > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    x = pdf.l_margin + width - block_w
+    pdf.ln(6)
+    y = pdf.get_y()
+    pdf.set_font(family, "", 9.5)
+    lines = [place_date, signatory.position if signatory and signatory.position else ""]
+    for n, line in enumerate(lines):
+        pdf.set_xy(x, y + n * 5)
+        pdf.cell(block_w, 5, txt(line), align="C")
+    pdf.set_xy(x, y + 30)
+    if signatory and signatory.name:
+        pdf.set_font(family, "B", 10)
+        pdf.cell(block_w, 5, txt(signatory.name), align="C")
+        pdf.line(x + 10, y + 35.5, x + block_w - 10, y + 35.5)
+    else:
+        pdf.set_font(family, "", 7.5)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(block_w, 3.6, txt(unnamed), align="C")
+        pdf.set_text_color(0, 0, 0)
+    pdf.set_xy(pdf.l_margin, y + block_h)
 
 
 def _table(pdf, family: str, txt, cols, rows, bars=None, new_page=None, max_lines: int = 3) -> None:
@@ -457,18 +493,25 @@ def preview(store, city: str | None, year: int | None, lang: str = "id", *, user
     return views.overview(store, city, year, lang, user=user)
 
 
-def report_card(store, user: User, city: str, year: int, lang: str = "id", made_on: date | None = None) -> ReportCard:
-    """The city's report card PDF for `year`, for those who may export its results. Audited."""
+def report_card(store, user: User, city: str, year: int, lang: str = "id", made_on: date | None = None,
+                progress: steps.Progress | None = None) -> ReportCard:
+    """The city's report card PDF for `year`, for those who may export its results. Audited.
+    `progress` hears of the read, the OPD ranking, the drawing and the audit row."""
     require(user, Action.EXPORT, city)
+    steps.report(progress, "progress.rc_read", 0.0)
     ov = views.overview(store, city, year, lang, user=user)
     if ov.state != "ok":
         raise ValidationError("rc.no_data", city=ov.city_name or city, year=year)
+    steps.report(progress, "progress.rc_rank", 0.3)
     opds = scoring.opd_scores(store, year, city)
     ranks = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in opds])}
     ranked = sorted(((ranks.get(o.opd_code), o) for o in opds),
                     key=lambda x: (x[0] is None, x[0] or 0, x[1].opd_code))
-    card = build_pdf(ov, ranked, lang, made_on or date.today())
+    steps.report(progress, "progress.rc_draw", 0.5)
+    card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city))
+    steps.report(progress, "progress.rc_audit", 0.95)
     with store.transaction() as cur:
         store.write_audit(cur, user, "export", f"reportcard:{year}/{city}", None,
                           {"format": "pdf", "bytes": len(card.pdf), "pages": card.pages, "lang": lang})
+    steps.done(progress)
     return card

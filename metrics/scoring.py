@@ -107,7 +107,11 @@ def score(store, years: list[int] | None = None, city: str | None = None, from_r
     `from_raw` recomputes them from the raw answer rows rather than the score tables that every
     write keeps up to date: the same numbers, slower; for checks and benchmarks.
     """
-    t = store.score_table(list(years) if years is not None else None, city, from_raw)
+    return _city_scores(store, store.score_table(list(years) if years is not None else None, city, from_raw))
+
+
+def _city_scores(store, t: dict[str, list]) -> list[CityScore]:
+    """CityScores from the columns of store.score_table (or store.scores_if)."""
     fws = _frameworks_by_seq(store)
     # the breakdowns' keys in framework order, once per framework rather than once per city-year
     orders = {seq: ([d.code for d in fw.dimensions], [p.code for p in fw.pillars], [s.code for s in fw.subpillars])
@@ -167,9 +171,23 @@ def city_score(store, city: str, year: int) -> CityScore | None:
     return next(iter(score(store, [year], city)), None)
 
 
+def scores_if(store, batch, username: str, city: str, year: int) -> tuple[CityScore | None, dict[str, OpdScore]]:
+    """The city's score and its OPDs' scores (by OPD code) as they would be with `batch` stored.
+
+    What an upload's preview shows before anything takes force: computed by the store writing
+    the batch in a transaction it rolls back, so the numbers are those the upload would give.
+    """
+    table, rows = store.scores_if(batch, username, city, year)
+    city_score_ = next(iter(_city_scores(store, table)), None)
+    return city_score_, {o.opd_code: o for o in _opd_scores(rows)}
+
+
 def opd_scores(store, year: int | list[int], city: str | None = None) -> list[OpdScore]:
     years = year if isinstance(year, list) else [year]
-    rows = store.opd_score_rows(years, city)
+    return _opd_scores(store.opd_score_rows(years, city))
+
+
+def _opd_scores(rows: list[tuple]) -> list[OpdScore]:
     out = [OpdScore(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), r[8], r[9]) for r in rows]
     out.sort(key=lambda s: (s.year, s.city_code, s.opd_code))
     return out

@@ -76,4 +76,4 @@ def sso_login(store, email: str | None, email_verified: bool | None = None,
     with store.transaction() as cur:
         store.write_audit(cur, user, "login.sso", f"user:{user.username}", None,
                           {"email": users.bounded(email, MAX_EMAIL)})
-    return users.Session(user, now, now)
+        return users._start_session(store, cur, user, now, "sso")

@@ -334,13 +334,15 @@ class Store:
             if head is not None:
                 self._publish_audit_head(head)
 
-    def migrate(self) -> None:
+    def migrate(self, upto: int | None = None) -> None:
+        """Apply the migrations this database has not had; `upto` stops at that version (the
+        upgrade tests build an older release's database this way)."""
         with self._write_lock, self.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)")
             row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             version = int(row[0]) if row else 0
             for n, steps in enumerate(MIGRATIONS, start=1):
-                if n <= version:
+                if n <= version or (upto is not None and n > upto):
                     continue
                 cur.begin()
                 try:
@@ -568,8 +570,9 @@ class Store:
     def upsert_cities(self, cur, cities: list[City]) -> tuple[int, int]:
         existing = {r[0] for r in cur.execute("SELECT city_code FROM cities").fetchall()}
         cur.executemany(
-            "INSERT OR REPLACE INTO cities VALUES (?, ?, ?, ?, ?)",
-            [[c.city_code, c.name, c.province, c.category, c.population] for c in cities],
+            "INSERT OR REPLACE INTO cities(city_code, name, province, category, population, timezone) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [[c.city_code, c.name, c.province, c.category, c.population, c.timezone] for c in cities],
         )
         new = sum(1 for c in cities if c.city_code not in existing)
         return new, len(cities) - new
@@ -577,9 +580,14 @@ class Store:
     def upsert_opds(self, cur, opds: list[Opd]) -> tuple[int, int]:
         existing = {(r[0], r[1]): r[2] for r in
                     cur.execute("SELECT city_code, opd_code, opd_type FROM opds").fetchall()}
+        # head_name/email None: not in the loaded file, the stored one stays; "": cleared
         cur.executemany(
-            "INSERT OR REPLACE INTO opds VALUES (?, ?, ?, ?)",
-            [[o.city_code, o.opd_code, o.opd_type, o.name] for o in opds],
+            """INSERT INTO opds (city_code, opd_code, opd_type, name, head_name, email) VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (city_code, opd_code) DO UPDATE SET opd_type = excluded.opd_type, name = excluded.name,
+                 head_name = CASE WHEN excluded.head_name IS NULL THEN opds.head_name
+                                  ELSE nullif(excluded.head_name, '') END,
+                 email = CASE WHEN excluded.email IS NULL THEN opds.email ELSE nullif(excluded.email, '') END""",
+            [[o.city_code, o.opd_code, o.opd_type, o.name, o.head_name, o.email] for o in opds],
         )
         new = sum(1 for o in opds if (o.city_code, o.opd_code) not in existing)
         # an OPD's type decides which of its answers count towards completeness
@@ -598,22 +606,40 @@ class Store:
     def cities(self) -> list[City]:
         with self.cursor() as cur:
             rows = cur.execute(
-                "SELECT city_code, name, province, category, population FROM cities ORDER BY name"
+                "SELECT city_code, name, province, category, population, timezone FROM cities ORDER BY name"
             ).fetchall()
         return [City(*r) for r in rows]
 
     def opds(self, city: str | None = None) -> list[Opd]:
         with self.cursor() as cur:
             rows = cur.execute(
-                """SELECT city_code, opd_code, opd_type, name FROM opds
+                """SELECT city_code, opd_code, opd_type, name, head_name, email FROM opds
                    WHERE $c IS NULL OR city_code = $c ORDER BY city_code, opd_code""",
                 {"c": city},
             ).fetchall()
         return [Opd(*r) for r in rows]
 
+    def assignment_rows(self, city: str | None = None, cur=None) -> list[tuple[str, str, str, object, str]]:
+        """(city, indicator, OPD, assigned_at, assigned_by): indicators assigned to an OPD of a city."""
+        with self.cursor() as c:
+            return (cur or c).execute(
+                """SELECT city_code, indicator_code, opd_code, assigned_at, assigned_by FROM opd_assignments
+                   WHERE $c IS NULL OR city_code = $c ORDER BY city_code, indicator_code, opd_code""",
+                {"c": city}).fetchall()
+
+    def set_assignment_row(self, cur, city: str, indicator: str, opd: str | None, username: str) -> None:
+        """Make `opd` (None: nobody) the one assigned OPD of `indicator` in `city`; rescores the city."""
+        cur.execute("DELETE FROM opd_assignments WHERE city_code = ? AND indicator_code = ?", [city, indicator])
+        if opd is not None:
+            cur.execute("INSERT INTO opd_assignments VALUES (?, ?, ?, ?, ?)", [city, indicator, opd, utcnow(), username])
+        years = cur.execute("SELECT DISTINCT year FROM submissions WHERE city_code = ?", [city]).fetchall()
+        self.mark_scores_stale(cur, {(city, y) for (y,) in years})
+        self.mark_finished_scores_stale(cur, {city})
+
     def opd_map(self, cur=None) -> dict[tuple[str, str], Opd]:
         with self.cursor() as c:
-            rows = (cur or c).execute("SELECT city_code, opd_code, opd_type, name FROM opds").fetchall()
+            rows = (cur or c).execute(
+                "SELECT city_code, opd_code, opd_type, name, head_name, email FROM opds").fetchall()
         return {(r[0], r[1]): Opd(*r) for r in rows}
 
     def years(self) -> list[int]:
@@ -644,6 +670,37 @@ class Store:
                    WHERE $c IS NULL OR city_code = $c ORDER BY city_code, year""",
                 {"c": city},
             ).df()
+
+    # ------------------------------------------------------------------ deadlines and reminders
+
+    def deadline_rows(self, city: str, year: int, cur=None) -> list[tuple]:
+        """(city_code, self_due, verify_due, updated_at, updated_by) of the city's own row and the
+        all-cities row ('*') of a year, whichever exist."""
+        with self.cursor() as c:
+            return (cur or c).execute(
+                """SELECT city_code, self_due, verify_due, updated_at, updated_by FROM deadlines
+                   WHERE year = ? AND city_code IN (?, '*') ORDER BY city_code = '*'""", [year, city]
+            ).fetchall()
+
+    def set_deadline_row(self, cur, city: str, year: int, self_due, verify_due, username: str) -> None:
+        cur.execute("INSERT OR REPLACE INTO deadlines VALUES (?, ?, ?, ?, ?, ?)",
+                    [city, year, self_due, verify_due, utcnow(), username])
+
+    def delete_deadline_row(self, cur, city: str, year: int) -> None:
+        cur.execute("DELETE FROM deadlines WHERE city_code = ? AND year = ?", [city, year])
+
+    def deadline_years(self) -> list[int]:
+        with self.cursor() as cur:
+            return [r[0] for r in cur.execute("SELECT DISTINCT year FROM deadlines ORDER BY 1").fetchall()]
+
+    def reminder_sent(self, city: str, opd: str, year: int, stage: str) -> bool:
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT 1 FROM reminders WHERE city_code = ? AND opd_code = ? AND year = ? AND stage = ?",
+                [city, opd, year, stage]).fetchone() is not None
+
+    def add_reminder(self, cur, city: str, opd: str, year: int, stage: str, recipient: str) -> None:
+        cur.execute("INSERT INTO reminders VALUES (?, ?, ?, ?, ?, ?)", [city, opd, year, stage, recipient, utcnow()])
 
     # ------------------------------------------------------------------ submissions
 
@@ -745,6 +802,70 @@ class Store:
         self.mark_scores_stale(cur, set(zip(batch.city_code, batch.year)))
         return ids
 
+    def in_force_rows(self, units_a: list[tuple[str, str, int]], units_m: list[tuple[str, str, str, int]],
+                      cur=None) -> tuple[list[tuple], list[tuple]]:
+        """The answer rows of the versions in force of the given units, to compare a new file with.
+
+        Assessment units are (city, OPD, year), rows (city, OPD, year, id, indicator, level,
+        evidence, note); service-metric units are (city, OPD, metric, year), rows (city, OPD,
+        metric, year, id, period, value). Read on `cur` inside a write, so that the comparison
+        and the write see the same version in force.
+        """
+        if cur is None:
+            with self.cursor() as own:
+                return self.in_force_rows(units_a, units_m, own)
+        a = m = []
+        if units_a:
+            a = cur.execute(
+                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
+                                     unnest($y::INTEGER[]) AS y),
+                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
+                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.y = s.year
+                           WHERE s.kind = 'assessment'
+                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
+                   SELECT c.city_code, c.opd_code, c.year, c.id, a.indicator_code, a.level, a.evidence, a.note
+                   FROM cur c JOIN assessments a ON a.submission_id = c.id
+                   ORDER BY c.id, a.indicator_code""",
+                {"c": [u[0] for u in units_a], "o": [u[1] for u in units_a], "y": [u[2] for u in units_a]},
+            ).fetchall()
+        if units_m:
+            m = cur.execute(
+                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
+                                     unnest($m::VARCHAR[]) AS m, unnest($y::INTEGER[]) AS y),
+                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.metric_code, s.year FROM submissions s
+                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.m = s.metric_code
+                                      AND u.y = s.year
+                           WHERE s.kind = 'metric'
+                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year
+                                                      ORDER BY s.id DESC) = 1)
+                   SELECT c.city_code, c.opd_code, c.metric_code, c.year, c.id, v.period, v.value
+                   FROM cur c JOIN metric_values v ON v.submission_id = c.id
+                   ORDER BY c.id, v.period""",
+                {"c": [u[0] for u in units_m], "o": [u[1] for u in units_m], "m": [u[2] for u in units_m],
+                 "y": [u[3] for u in units_m]},
+            ).fetchall()
+        return a, m
+
+    def scores_if(self, batch: SubmissionBatch, username: str, city: str, year: int) -> tuple[dict, list[tuple]]:
+        """(score_table-like columns, OPD score rows) of one city-year as they would be with `batch` stored.
+
+        The batch is written and the city-year's score tables rebuilt exactly as a real upload
+        would, in a transaction that is always rolled back: the effect of a file is computed by
+        the same SQL that will compute it once stored, not by a second formula. Nothing is kept
+        (a sequence number may be used up, which only leaves a gap in submission ids).
+        """
+        with self._write_lock, self.cursor() as cur:
+            cur.begin()
+            try:
+                self.insert_submissions(cur, batch, username, None, None, "preview")
+                tbl = cur.execute(_SCORE_CITY_READ, {"years": [year], "city": city}).to_arrow_table()
+                table = {name: tbl.column(name).to_pylist() for name in tbl.column_names}
+                opd_rows = cur.execute(_OPD_SQL, {"years": [year], "city": city}).fetchall()
+            finally:
+                with suppress(duckdb.Error):
+                    cur.rollback()
+        return table, opd_rows
+
     def submissions_frame(self, city: str | None = None, opd: str | None = None, year: int | None = None,
                           kind: str | None = None):
         """Every submission (superseded ones too), newest first, with whether it is in force."""
@@ -831,8 +952,9 @@ class Store:
         with self.cursor() as c:
             return (cur or c).execute(
                 """SELECT username, pw_hash, role, city_code, opd_code, active, display_name, failed_count,
-                          locked_until, sessions_valid_after FROM users WHERE username = ?""",
-                [username],
+                          locked_until, sessions_valid_after FROM users WHERE lower(username) = lower($u)
+                   ORDER BY username = $u DESC, username LIMIT 1""",
+                {"u": username},
             ).fetchone()
 
     def insert_user(self, cur, username: str, pw_hash: str, role: str, city: str | None, opd: str | None,
@@ -903,6 +1025,66 @@ class Store:
 
     def use_unlock_code(self, cur, account: str) -> None:
         cur.execute("DELETE FROM unlock_codes WHERE account = ?", [account])
+
+    # ------------------------------------------------------------------ browser sessions
+
+    _SESSION_COLS = "sid, username, created_at, last_seen, expires_at, ticket_expires_at"
+
+    def insert_session(self, cur, sid: str, username: str, created_at: datetime, expires_at: datetime,
+                       client: str) -> None:
+        cur.execute("INSERT INTO sessions VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?, ?)",
+                    [sid, username, created_at, created_at, expires_at, client])
+
+    def get_session(self, sid: str, cur=None):
+        """(sid, username, created_at, last_seen, expires_at, ticket_expires_at) or None."""
+        with self.cursor() as c:
+            return (cur or c).execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE sid = ?",
+                                      [sid]).fetchone()
+
+    def session_by_token(self, token_hash: str):
+        with self.cursor() as c:
+            return c.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE token_hash = ?",
+                             [token_hash]).fetchone()
+
+    def session_by_ticket(self, cur, ticket_hash: str):
+        return cur.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE ticket_hash = ?",
+                           [ticket_hash]).fetchone()
+
+    def set_session_ticket(self, cur, sid: str, ticket_hash: str, expires_at: datetime) -> None:
+        cur.execute("UPDATE sessions SET ticket_hash = ?, ticket_expires_at = ? WHERE sid = ?",
+                    [ticket_hash, expires_at, sid])
+
+    def set_session_token(self, cur, sid: str, token_hash: str | None) -> None:
+        """The cookie's token of a session (a new one replaces the last); the ticket is spent."""
+        cur.execute("UPDATE sessions SET token_hash = ?, ticket_hash = NULL, ticket_expires_at = NULL "
+                    "WHERE sid = ?", [token_hash, sid])
+
+    def touch_session(self, cur, sid: str, at: datetime) -> None:
+        cur.execute("UPDATE sessions SET last_seen = ? WHERE sid = ?", [at, sid])
+
+    def delete_session(self, cur, sid: str) -> None:
+        cur.execute("DELETE FROM sessions WHERE sid = ?", [sid])
+
+    def delete_sessions(self, cur, username: str | None = None, city: str | None = None,
+                        before: datetime | None = None) -> int:
+        """End sessions: of one user (any case of the name), of every user of `city`, all of them
+        (both None), and in every case those that expired before `before`. Returns how many."""
+        n = cur.execute(
+            """SELECT count(*) FROM sessions s LEFT JOIN users u ON u.username = s.username
+               WHERE ($u IS NULL OR lower(s.username) = lower($u)) AND ($c IS NULL OR u.city_code = $c)""",
+            {"u": username, "c": city}).fetchone()[0]
+        cur.execute(
+            """DELETE FROM sessions WHERE sid IN (
+                   SELECT s.sid FROM sessions s LEFT JOIN users u ON u.username = s.username
+                   WHERE ($u IS NULL OR lower(s.username) = lower($u)) AND ($c IS NULL OR u.city_code = $c))""",
+            {"u": username, "c": city})
+        if before is not None:
+            cur.execute("DELETE FROM sessions WHERE expires_at < ?", [before])
+        return int(n)
+
+    def live_session_count(self, now: datetime) -> int:
+        with self.cursor() as c:
+            return int(c.execute("SELECT count(*) FROM sessions WHERE expires_at > ?", [now]).fetchone()[0])
 
     # ------------------------------------------------------------------ drafts
 
@@ -1092,7 +1274,8 @@ class Store:
                 """SELECT table_name FROM duckdb_tables()
                    WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name"""
             ).fetchall()]
-        return [n for n in names if n not in (*_SCORE_TABLES, "score_city")]
+        # browser sessions are not data: a restore signs everyone out rather than bring back old ones
+        return [n for n in names if n not in (*_SCORE_TABLES, "score_city", "sessions")]
 
     def _own_table(self, table: str) -> str:
         if table not in self.backup_tables():
@@ -1193,6 +1376,41 @@ _TYPE_N = """
     FROM (SELECT fw_seq, unnest(list_distinct(opd_types)) AS opd_type FROM fw_indicators
           WHERE fw_seq IN (SELECT fw_seq FROM {src}))
     GROUP BY ALL"""
+# Who answers which indicator in a city (metrics.responsibility states the same rule for Python):
+# every OPD of the city whose type the framework lists for it, and every OPD the admin assigned it
+# to (opd_assignments, per city). `_OPD_ASG` is each OPD's assigned indicator codes; `_ANSWERS_FOR`
+# the test for one (indicator {i}, OPD of type {t}, its assignment row {a}).
+_OPD_ASG = "(SELECT city_code, opd_code, list(indicator_code) AS aset FROM opd_assignments GROUP BY ALL)"
+_ANSWERS_FOR = "coalesce(list_contains({i}.opd_types, {t}) OR list_contains({a}.aset, {i}.code), false)"
+# The (indicator, responsible OPD) pairs of the city-years in {src} (city_code, year, fw_seq),
+# counted: one row per OPD with the number of indicators it answers, and one row with opd_code
+# NULL for the indicators nobody answers (no OPD of their types, none assigned), each of which
+# counts as ONE pair that stays unanswered, so completeness shows the gap (issue 15). Every
+# count of pairs (score_cy, city-years laid out on the spot, per OPD) reads this one fragment.
+_PAIR_ROWS = """(
+    WITH pc AS (SELECT DISTINCT city_code, year, fw_seq FROM {src}),
+    pot AS (SELECT o.city_code, o.opd_code, o.opd_type FROM opds o SEMI JOIN pc ON pc.city_code = o.city_code),
+    poa AS (SELECT a.city_code, a.opd_code, a.indicator_code FROM opd_assignments a
+            SEMI JOIN pot ON pot.city_code = a.city_code AND pot.opd_code = a.opd_code),
+    ptn AS (SELECT fw_seq, opd_type, count(*) AS n FROM (
+                SELECT fw_seq, unnest(list_distinct(opd_types)) AS opd_type FROM fw_indicators
+                WHERE fw_seq IN (SELECT fw_seq FROM pc)) GROUP BY ALL),
+    pct AS (SELECT city_code, list(DISTINCT opd_type) AS types FROM pot GROUP BY ALL)
+    SELECT city_code, year, fw_seq, opd_code, sum(n) AS n FROM (
+        SELECT pc.city_code, pc.year, pc.fw_seq, pot.opd_code, ptn.n FROM pc
+        JOIN pot ON pot.city_code = pc.city_code JOIN ptn ON ptn.fw_seq = pc.fw_seq AND ptn.opd_type = pot.opd_type
+        UNION ALL
+        SELECT pc.city_code, pc.year, pc.fw_seq, pot.opd_code, 1 FROM pc
+        JOIN poa ON poa.city_code = pc.city_code
+        JOIN pot ON pot.city_code = poa.city_code AND pot.opd_code = poa.opd_code
+        JOIN fw_indicators i ON i.fw_seq = pc.fw_seq AND i.code = poa.indicator_code
+        WHERE NOT list_contains(i.opd_types, pot.opd_type)
+        UNION ALL
+        SELECT pc.city_code, pc.year, pc.fw_seq, NULL, 1 FROM pc JOIN fw_indicators i ON i.fw_seq = pc.fw_seq
+        LEFT JOIN pct ON pct.city_code = pc.city_code
+        WHERE NOT coalesce(list_has_any(i.opd_types, pct.types), false)
+          AND NOT EXISTS (SELECT 1 FROM poa WHERE poa.city_code = pc.city_code AND poa.indicator_code = i.code))
+    GROUP BY ALL)"""
 # A metric value's level: how many thresholds it reaches (>= higher-is-better, <= lower).
 _METRIC_LEVEL = """CASE WHEN {v} IS NULL THEN NULL
          ELSE {smin} + len(list_filter(i.thresholds, lambda t:
@@ -1221,14 +1439,13 @@ cyr AS (  -- the city-years with a submission in force, numbered: a cheap key fo
     SELECT city_code, year, (row_number() OVER ())::INTEGER AS cy FROM (
         SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m)),
 fwy AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr") + """)"""
-_CY_TYPES = """,
-fwt AS (""" + _TYPE_N.replace("{src}", "fwy") + """)"""
 _CY_COLS = """
-SELECT c.city_code, c.year, fwy.fw_seq, coalesce(sum(tn.n), 0) AS pairs
-FROM cyr c JOIN fwy USING (year) LEFT JOIN opds o ON o.city_code = c.city_code
-LEFT JOIN fwt tn ON tn.fw_seq = fwy.fw_seq AND tn.opd_type = o.opd_type
+SELECT c.city_code, c.year, fwy.fw_seq, coalesce(sum(p.n), 0) AS pairs
+FROM cyr c JOIN fwy USING (year)
+LEFT JOIN """ + _PAIR_ROWS.replace("{src}", "(SELECT cyr.city_code, cyr.year, fwy.fw_seq FROM cyr JOIN fwy USING (year))") + """ p
+  ON p.city_code = c.city_code AND p.year = c.year
 GROUP BY ALL"""
-_CY_SQL = "WITH " + _REFRESH_CTES + _CY_TYPES + _CY_COLS + " ORDER BY 1, 2\n"
+_CY_SQL = "WITH " + _REFRESH_CTES + _CY_COLS + " ORDER BY 1, 2\n"
 # Per city-year and indicator: the self-assessments summed, and how many responsible OPDs
 # answered it, by assessment or by reporting its service metric. Every in-force answer row is one
 # (OPD, indicator) pair: insert_submissions() refuses an assessment submission that answers an
@@ -1243,17 +1460,18 @@ ms AS (  -- the service metrics each OPD reports in force, per city-year
     SELECT city_code, year, opd_code, list_sort(list_distinct(list(metric_code))) AS mset FROM sub_m GROUP BY ALL),
 sa AS (  -- assessment submissions in force, keyed by what decides how their answers count: the
          -- framework, the OPD's type and the metrics that OPD reports
-    SELECT s.id, c.cy, fwy.fw_seq, o.opd_type, ms.mset,
-           (dense_rank() OVER (ORDER BY fwy.fw_seq, o.opd_type, ms.mset))::INTEGER AS rkey
+    SELECT s.id, c.cy, fwy.fw_seq, o.opd_type, ms.mset, oa.aset,
+           (dense_rank() OVER (ORDER BY fwy.fw_seq, o.opd_type, ms.mset, oa.aset))::INTEGER AS rkey
     FROM sub_a s JOIN cyr c ON c.city_code = s.city_code AND c.year = s.year JOIN fwy ON fwy.year = s.year
     LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
-    LEFT JOIN ms ON ms.city_code = s.city_code AND ms.year = s.year AND ms.opd_code = s.opd_code),
+    LEFT JOIN ms ON ms.city_code = s.city_code AND ms.year = s.year AND ms.opd_code = s.opd_code
+    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code),
 resp AS (  -- per key, every indicator of the framework: its number, whether the OPD answers for it, and
            -- whether the OPD also reports the indicator's metric
-    SELECT rk.rkey, i.code, i.ord AS ino, coalesce(list_contains(i.opd_types, rk.opd_type), false) AS responsible,
-           coalesce(list_contains(i.opd_types, rk.opd_type) AND list_contains(rk.mset, i.metric_code), false)
-             AS by_metric_too
-    FROM (SELECT DISTINCT rkey, fw_seq, opd_type, mset FROM sa) rk JOIN fw_indicators i ON i.fw_seq = rk.fw_seq),
+    SELECT rk.rkey, i.code, i.ord AS ino, """ + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk") + """ AS responsible,
+           """ + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk") + """
+             AND coalesce(list_contains(rk.mset, i.metric_code), false) AS by_metric_too
+    FROM (SELECT DISTINCT rkey, fw_seq, opd_type, mset, aset FROM sa) rk JOIN fw_indicators i ON i.fw_seq = rk.fw_seq),
 self AS (  -- (answers to indicators outside the year's framework get no `ino` and drop out in f0;
           -- a LEFT JOIN, because with an inner one the optimizer may join resp first: 40x the rows)
     SELECT s.cy, r.ino, sum(a.level)::DOUBLE AS self_sum, count(*) AS self_n,
@@ -1266,7 +1484,8 @@ bm AS (  -- responsible OPDs reporting a metric that scores an indicator
     FROM sub_m s JOIN fwy ON fwy.year = s.year
     JOIN fw_indicators i ON i.fw_seq = fwy.fw_seq AND i.metric_code = s.metric_code
     JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
-    WHERE list_contains(i.opd_types, o.opd_type)
+    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code
+    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """
     GROUP BY ALL),
 mv AS (
     SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
@@ -1340,15 +1559,14 @@ extra AS (
               WHERE $city IS NOT NULL AND c.city_code = $city) x
     ANTI JOIN sc ON sc.city_code = x.city_code AND sc.year = x.year),
 yx AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "extra") + """),
-tx AS (""" + _TYPE_N.replace("{src}", "yx") + """),
 cx AS (
-    SELECT e.city_code, e.year, yx.fw_seq, coalesce(sum(tx.n), 0) AS pairs
-    FROM extra e JOIN yx USING (year) LEFT JOIN opds o ON o.city_code = e.city_code
-    LEFT JOIN tx ON tx.fw_seq = yx.fw_seq AND tx.opd_type = o.opd_type
+    SELECT e.city_code, e.year, yx.fw_seq, coalesce(sum(p.n), 0) AS pairs
+    FROM extra e JOIN yx USING (year)
+    LEFT JOIN """ + _PAIR_ROWS.replace("{src}", "(SELECT extra.city_code, extra.year, yx.fw_seq FROM extra JOIN yx USING (year))") + """ p
+      ON p.city_code = e.city_code AND p.year = e.year
     GROUP BY ALL),
 cy AS (SELECT city_code, year, fw_seq, pairs FROM sc UNION ALL SELECT city_code, year, fw_seq, pairs FROM cx),
 yf AS (SELECT DISTINCT year, fw_seq FROM cy),
-type_n AS (""" + _TYPE_N.replace("{src}", "yf") + """),
 fx AS (
     SELECT c.city_code, c.year, c.fw_seq, i.code AS indicator_code, NULL::DOUBLE AS self_sum, 0 AS self_n,
            0 AS answered, NULL::DOUBLE AS metric_value, NULL::INTEGER AS metric_level, NULL::DOUBLE AS nv_level,
@@ -1442,7 +1660,7 @@ _SCORE_WIDE_SQL = _BASE_CTES + _SCORE_WIDE_SELECT
 # score_cy, score_facts and score_parts, built by the very SQL that refreshes those tables,
 # shadow the tables in the query above. Nothing is written: scoring.recomputation_differences
 # compares it with the tables kept up to date write by write; the benchmarks time it (target 3).
-_RAW_SCORE_TABLES = (_FACTS_CTES + _CY_TYPES + """,
+_RAW_SCORE_TABLES = (_FACTS_CTES + """,
 score_cy AS (""" + _CY_COLS + """),
 score_facts AS (""" + _FACTS_COLS + """),
 score_parts AS (""" + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "score_facts") + ")") + """),
@@ -1463,8 +1681,12 @@ _SCORE_CITY_READ = f"""SELECT {_CITY_COLS} FROM score_city
     ORDER BY year, city_code"""
 
 # v2: the precomputed score tables, built from whatever the database already holds
-MIGRATIONS.append(_SCORE_TABLES_DDL + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
-                  + [_SCORE_CITY_ALL])
+# (built as the rules stood then: opd_assignments came in v6, which rebuilds the tables)
+_NO_ASSIGNMENTS = ("(SELECT NULL::VARCHAR AS city_code, NULL::VARCHAR AS opd_code, NULL::VARCHAR AS indicator_code"
+                   " WHERE false)")
+MIGRATIONS.append([x.replace("opd_assignments", _NO_ASSIGNMENTS) for x in
+                   _SCORE_TABLES_DDL + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
+                   + [_SCORE_CITY_ALL]])
 
 
 # v3: sign-in throttle (failed attempts by client and account) and one-time unlock codes;
@@ -1475,6 +1697,40 @@ MIGRATIONS.append([
     """CREATE TABLE unlock_codes(account VARCHAR PRIMARY KEY, code_hash VARCHAR NOT NULL,
         expires_at TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR)""",
     "UPDATE users SET failed_count = 0, locked_until = NULL",
+])
+
+# v4 (issue 15, deadlines): the self-assessment and verification deadlines of a year, per city
+# ('*': every city, overridden by a city's own row); who heads an OPD and where its reminders go;
+# the reminders sent (one per OPD, year and stage)
+MIGRATIONS.append([
+    """CREATE TABLE deadlines(city_code VARCHAR NOT NULL, year INTEGER NOT NULL, self_due DATE,
+        verify_due DATE, updated_at TIMESTAMP, updated_by VARCHAR, PRIMARY KEY(city_code, year))""",
+    "ALTER TABLE opds ADD COLUMN head_name VARCHAR",
+    "ALTER TABLE opds ADD COLUMN email VARCHAR",
+    """CREATE TABLE reminders(city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        stage VARCHAR NOT NULL, recipient VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL,
+        PRIMARY KEY(city_code, opd_code, year, stage))""",
+])
+
+# v5 (issue 15, sessions): browser sessions kept server-side, the cookie's token and the one-time
+# ticket that sets it stored only as hashes; a city's time zone (WIB/WITA/WIT) for the times it sees
+MIGRATIONS.append([
+    """CREATE TABLE sessions(sid VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, token_hash VARCHAR,
+        ticket_hash VARCHAR, ticket_expires_at TIMESTAMP, created_at TIMESTAMP NOT NULL,
+        last_seen TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL, client VARCHAR)""",
+    "ALTER TABLE cities ADD COLUMN timezone VARCHAR",
+])
+
+# v6 (issue 15, unanswerable indicators): an indicator no OPD of a city can answer (no OPD of its
+# types) assigned by the admin to one OPD of that city; completeness now counts such an
+# indicator, until assigned, as one unanswered pair, so the score tables are rebuilt
+MIGRATIONS.append([
+    """CREATE TABLE opd_assignments(city_code VARCHAR NOT NULL, indicator_code VARCHAR NOT NULL,
+        opd_code VARCHAR NOT NULL, assigned_at TIMESTAMP NOT NULL, assigned_by VARCHAR,
+        PRIMARY KEY(city_code, indicator_code, opd_code))""",
+    *[f"DELETE FROM {t}" for t in (*_SCORE_TABLES, "score_city")],
+    *[f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES],
+    _SCORE_CITY_ALL,
 ])
 
 # New migrations are appended above this line, never edited once released; the version a new
@@ -1505,9 +1761,8 @@ opd_idx AS (
     FROM opd_dims d JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.dimension
     GROUP BY ALL),
 opd_pairs AS (
-    SELECT cy.city_code, o.opd_code, cy.year, tn.n AS pairs
-    FROM cy JOIN yf USING (year) JOIN opds o ON o.city_code = cy.city_code
-    JOIN type_n tn ON tn.fw_seq = yf.fw_seq AND tn.opd_type = o.opd_type),
+    SELECT p.city_code, p.opd_code, p.year, p.n AS pairs
+    FROM """ + _PAIR_ROWS.replace("{src}", "cy") + """ p WHERE p.opd_code IS NOT NULL),
 opd_ans AS (
     SELECT x.city_code, x.opd_code, x.year, count(DISTINCT x.indicator_code) AS answered
     FROM (SELECT s.city_code, s.year, s.opd_code, a.indicator_code
@@ -1519,7 +1774,8 @@ opd_ans AS (
     JOIN yf ON yf.year = x.year
     JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = x.indicator_code
     JOIN opds o ON o.city_code = x.city_code AND o.opd_code = x.opd_code
-    WHERE list_contains(i.opd_types, o.opd_type) GROUP BY ALL),
+    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = x.city_code AND oa.opd_code = x.opd_code
+    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """ GROUP BY ALL),
 opd_comp AS (
     SELECT p.city_code, p.opd_code, p.year, p.pairs, coalesce(a.answered, 0) AS answered
     FROM opd_pairs p LEFT JOIN opd_ans a USING (city_code, opd_code, year)),
@@ -1543,7 +1799,9 @@ _INDICATOR_SQL = _BASE_CTES + _EFF_CTE + """,
 resp_n AS (
     SELECT cy.city_code, cy.year, i.code, count(*) AS n
     FROM cy JOIN yf USING (year) JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
-    JOIN opds o ON o.city_code = cy.city_code AND list_contains(i.opd_types, o.opd_type)
+    JOIN opds o ON o.city_code = cy.city_code
+    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code
+    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """
     GROUP BY ALL)
 SELECT e.city_code, e.year, e.fw_seq, e.code, i.name_id, i.name_en, e.dimension, e.pillar, e.subpillar,
        e.weight, e.effective, e.score_level, e.source, e.verified_level, e.metric_code, e.metric_value,

@@ -93,7 +93,8 @@ def _inert_text(wb) -> None:
 
 
 def build_template(fw: Framework, city: City, opd: Opd, year: int,
-                   prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None) -> bytes:
+                   prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None,
+                   indicators: list | None = None) -> bytes:
     """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
 
     `prefill` maps indicator code -> (level, evidence, note), e.g. from a saved draft or the
@@ -105,7 +106,9 @@ def build_template(fw: Framework, city: City, opd: Opd, year: int,
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    indicators = fw.indicators_for_opd_type(opd.opd_type)
+    # `indicators`: what the OPD answers in its city (metrics.responsibility.indicators_of, with the
+    # indicators assigned to it); without a store at hand, those of its type
+    indicators = fw.indicators_for_opd_type(opd.opd_type) if indicators is None else indicators
     wb = Workbook()
     ins = wb.active
     ins.title = INSTRUCTIONS_SHEET

@@ -1,7 +1,14 @@
 """User accounts and sign-in, with the throttle and session rules enforced in the core.
 
-The dashboard keeps a session in its own state, but every rerun asks `check_session` here,
-so a disabled account or an expired session ends the same way whichever front end is used.
+A sign-in starts a server-side session: a row in `sessions` with the user, when it started, when
+it was last seen and when it expires. The browser holds it as a random 256-bit token in a cookie
+(set by ui/asgi.py, exchanged for a one-time ticket: see `issue_ticket`/`redeem_ticket`); only the
+token's hash is stored. Every rerun of every tab asks `check_session` (or `resume_session` for a new
+tab or a reload), so idle and absolute timeouts, logout, a password change, a disabled account and
+an admin's "end all sessions" end the session everywhere at the next interaction.
+
+Usernames are case-insensitive: new ones are stored in lower case, and a lookup matches any case
+(an account created mixed-case before this rule keeps working).
 
 Failed sign-ins slow down the client that makes them instead of locking the account: a lock
 that anyone can trigger by typing a name keeps its owner out, and the admin's name is no secret.
@@ -30,6 +37,9 @@ from metrics.store import utcnow
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=8)
+SESSION_TOKEN_BYTES = 32  # 256 random bits in the cookie
+TICKET_VALID = timedelta(seconds=20)  # the one-time ticket that has the cookie set, used within seconds
+LAST_SEEN_STEP = timedelta(minutes=1)  # last_seen is written at most this often (not on every rerun)
 
 # The throttle. Each rule counts recorded failures since its window began and, past `free` of
 # them, asks for 1, 2, 4 ... seconds (at most `cap`) after the latest before the next attempt.
@@ -102,8 +112,9 @@ def get_user(store, username: str) -> User | None:
 def add_user(store, actor: User, username: str, password: str, role: str, city: str | None = None,
              opd: str | None = None, display_name: str = "") -> User:
     require(actor, Action.MANAGE_USERS, city)
+    username = username.lower() if isinstance(username, str) else username
     auth.validate_new_user(username, role, city, opd, display_name)
-    if store.get_user_row(username):
+    if store.get_user_row(username):  # any case: "Budi" and "budi" are one name
         raise ValidationError("user.exists", name=username)
     if opd and (city, opd) not in store.opd_map():
         raise ValidationError("cell.unknown_opd", value=opd, city=city)
@@ -119,12 +130,14 @@ def set_password(store, actor: User, username: str, password: str) -> None:
     row = store.get_user_row(username)
     if not row:
         raise ValidationError("user.unknown", name=username)
+    username = row[0]  # as stored, whatever case was typed
     if actor.username != username:
         require(actor, Action.MANAGE_USERS, row[3])
     pw_hash = auth.hash_password(password)
     with store.transaction() as cur:
-        # a password change ends every other session of that account
+        # a password change ends every session of that account, in every tab
         store.update_user(cur, username, pw_hash=pw_hash, sessions_valid_after=utcnow())
+        store.delete_sessions(cur, username)
         store.write_audit(cur, actor, "user.password", f"user:{username}", None, {"changed": True})
 
 
@@ -134,12 +147,13 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
     if not row:
         raise ValidationError("user.unknown", name=username)
     require(actor, Action.MANAGE_USERS, row[3])
+    username = row[0]  # as stored, whatever case was typed
     before = {"role": row[2], "city": row[3], "opd": row[4], "active": bool(row[5]), "display_name": row[6]}
     after = dict(before)
     for k, v in (("role", role), ("city", city), ("opd", opd), ("active", active), ("display_name", display_name)):
         if v is not None:
             after[k] = v
-    auth.validate_new_user(username, after["role"], after["city"], after["opd"], after["display_name"])
+    auth.validate_new_user(username.lower(), after["role"], after["city"], after["opd"], after["display_name"])
     with store.transaction() as cur:
         still_admin = after["role"] == "admin" and after["active"]
         if before["role"] == "admin" and before["active"] and not still_admin \
@@ -151,6 +165,7 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
                   "active": after["active"], "display_name": after["display_name"]}
         if not after["active"] and before["active"]:
             fields["sessions_valid_after"] = utcnow()  # disabling ends sessions at the next rerun
+            store.delete_sessions(cur, username)
         store.update_user(cur, username, **fields)
         store.write_audit(cur, actor, "user.update", f"user:{username}", before, after)
     return get_user(store, username)
@@ -169,6 +184,18 @@ class Session:
     user: User
     started_at: datetime
     last_seen: datetime
+    sid: str | None = None  # the server-side row; None only for sessions made by hand in tests
+
+
+def _hash(secret: str) -> str:
+    # 256 random bits need no slow hash; a digest keeps the stored value useless to a reader
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _start_session(store, cur, user: User, now: datetime, client: str) -> Session:
+    sid = secrets.token_hex(16)
+    store.insert_session(cur, sid, user.username, now, now + ABSOLUTE_TIMEOUT, client)
+    return Session(user, now, now, sid)
 
 
 @dataclass(frozen=True)
@@ -214,8 +241,7 @@ def _refusal(wait: float) -> LoginFailed:
 
 
 def _code_hash(code: str) -> str:
-    # 80 random bits need no slow hash; a plain digest keeps the stored value useless to a reader
-    return hashlib.sha256(code.encode()).hexdigest()
+    return _hash(code)
 
 
 def _normal_code(code: str | None) -> str | None:
@@ -228,14 +254,14 @@ def issue_unlock_code(store, actor: User, username: str, now: datetime | None = 
     password, within UNLOCK_VALID; it clears that account's throttle when used. Only the hash
     is stored; a new code replaces the previous one. Printed by `python -m metrics user unlock`."""
     now = now or utcnow()
-    row = store.get_user_row(username) if auth.USERNAME_RE.fullmatch(username or "") else None
+    row = store.get_user_row(username) if auth.USERNAME_RE.fullmatch((username or "").lower()) else None
     if not row:
         raise ValidationError("user.unknown", name=bounded(username, auth.MAX_USERNAME))
     require(actor, Action.MANAGE_USERS, row[3])
     code = "".join(secrets.choice(UNLOCK_ALPHABET) for _ in range(UNLOCK_LENGTH))
     expires = now + UNLOCK_VALID
     with store.transaction() as cur:
-        store.put_unlock_code(cur, row[0], _code_hash(code), expires, actor.username)
+        store.put_unlock_code(cur, row[0].lower(), _code_hash(code), expires, actor.username)
         store.write_audit(cur, actor, "user.unlock_code", f"user:{row[0]}", None,
                           {"expires_at": expires.isoformat(timespec="seconds")})
     return "-".join(code[i:i + 4] for i in range(0, UNLOCK_LENGTH, 4)), expires
@@ -279,16 +305,53 @@ def login(store, username: str, password: str, now: datetime | None = None, *, c
     user = _user_from_row(row)
     with store.transaction() as cur:
         if unlocking:
-            store.use_unlock_code(cur, row[0])
+            store.use_unlock_code(cur, at.lookup)
         # an unlock code clears the account's throttle for every client; else only this one's
         store.clear_login_failures(cur, at.account, None if unlocking else at.client)
         store.write_audit(cur, user, "login.success", obj, None, {"client": at.client, "unlocked": unlocking})
-    return Session(user, now, now)
+        return _start_session(store, cur, user, now, at.client)
+
+
+def attempts_left(store, username: str, client: str | None, now: datetime | None = None) -> int | None:
+    """Failed sign-ins this client may still make with this typed name before it is asked to wait;
+    None when it is never slowed (a trusted address). Counted from the throttle's own rows for the
+    name as typed, so it reads the same whether or not such an account exists."""
+    at = _attempt(username, client)
+    if at.trusted:
+        return None
+    now = now or utcnow()
+    pc, _, cc, _, _, _ = store.login_failure_stats(at.client, at.account, now - PAIR_WINDOW,
+                                                   now - CLIENT_WINDOW, now - ACCOUNT_WINDOW)
+    return max(0, min(PAIR_FREE - pc, CLIENT_FREE - cc))
+
+
+def _live(store, srow, now: datetime) -> Session | None:
+    """The session of row `srow` (from store.get_session), refreshed, or None when it has ended:
+    idle, past its absolute expiry, account disabled or gone, or ended since it started."""
+    if srow is None:
+        return None
+    sid, username, created_at, last_seen, expires_at, _ = srow
+    if now - last_seen > IDLE_TIMEOUT or now >= expires_at or now - created_at > ABSOLUTE_TIMEOUT:
+        return None
+    row = store.get_user_row(username)
+    if row is None or not row[5]:
+        return None
+    if row[9] is not None and created_at < row[9]:
+        return None
+    if now - last_seen >= LAST_SEEN_STEP:
+        with store.transaction() as cur:
+            store.touch_session(cur, sid, now)
+        last_seen = now
+    return Session(_user_from_row(row), created_at, last_seen, sid)
 
 
 def check_session(store, session: Session, now: datetime | None = None) -> Session | None:
-    """The session refreshed, or None when it must end (idle, too old, account disabled/changed)."""
+    """The session refreshed, or None when it must end (idle, too old, account disabled/changed,
+    logged out or ended by an admin in any tab)."""
     now = now or utcnow()
+    if session.sid is not None:
+        return _live(store, store.get_session(session.sid), now)
+    # a session made by hand (tests): the same timeouts and account checks, nothing stored
     if now - session.last_seen > IDLE_TIMEOUT or now - session.started_at > ABSOLUTE_TIMEOUT:
         return None
     row = store.get_user_row(session.user.username)
@@ -301,6 +364,82 @@ def check_session(store, session: Session, now: datetime | None = None) -> Sessi
     return Session(user, session.started_at, now)
 
 
-def logout(store, session: Session) -> None:
+def resume_session(store, token: str | None, now: datetime | None = None) -> Session | None:
+    """The live session whose cookie token is `token` (a reload, a new tab), else None."""
+    if not token or not isinstance(token, str) or len(token) > 128:
+        return None
+    return _live(store, store.session_by_token(_hash(token)), now or utcnow())
+
+
+def issue_ticket(store, session: Session, now: datetime | None = None) -> str | None:
+    """A one-time ticket, valid for TICKET_VALID, that ui/asgi.py exchanges for the session's
+    cookie token. It travels in the body of one same-origin POST, never in a URL; only its hash is
+    stored, and a new ticket replaces the last. None for a session with no server-side row."""
+    if session.sid is None:
+        return None
+    now = now or utcnow()
+    ticket = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     with store.transaction() as cur:
+        store.set_session_ticket(cur, session.sid, _hash(ticket), now + TICKET_VALID)
+    return ticket
+
+
+def redeem_ticket(store, ticket: str | None, now: datetime | None = None) -> str | None:
+    """The cookie token for a ticket from `issue_ticket`: a fresh random token whose hash replaces
+    the session's last one. The ticket is spent whether or not it was still valid; None when it is
+    unknown, spent, expired or its session has ended."""
+    if not ticket or not isinstance(ticket, str) or len(ticket) > 128:
+        return None
+    now = now or utcnow()
+    with store.transaction() as cur:
+        srow = store.session_by_ticket(cur, _hash(ticket))
+        if srow is None:
+            return None
+        if srow[5] is None or now >= srow[5]:
+            store.set_session_ticket(cur, srow[0], None, None)
+            return None
+        token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+        store.set_session_token(cur, srow[0], _hash(token))
+    if _live(store, store.get_session(srow[0]), now) is None:
+        with store.transaction() as cur:
+            store.set_session_token(cur, srow[0], None)
+        return None
+    return token
+
+
+def logout(store, session: Session) -> None:
+    """End the session in every tab that holds it (the cookie no longer opens anything)."""
+    with store.transaction() as cur:
+        if session.sid is not None:
+            store.delete_session(cur, session.sid)
         store.write_audit(cur, session.user, "logout", f"user:{session.user.username}")
+
+
+def logout_token(store, token: str | None) -> None:
+    """End the session a cookie token opens (the sign-out route clears the cookie too)."""
+    if not token or not isinstance(token, str) or len(token) > 128:
+        return
+    srow = store.session_by_token(_hash(token))
+    if srow is not None:
+        with store.transaction() as cur:
+            store.delete_session(cur, srow[0])
+
+
+def end_sessions(store, actor: User, username: str | None = None, now: datetime | None = None) -> int:
+    """An admin ends sessions at once: one user's, or (username None) every user's the admin
+    manages (a city admin: the city's users). Audited with how many were open; every tab holding
+    one is signed out at its next interaction. Returns that number."""
+    now = now or utcnow()
+    if username is not None:
+        row = store.get_user_row(username) if auth.USERNAME_RE.fullmatch((username or "").lower()) else None
+        if not row:
+            raise ValidationError("user.unknown", name=bounded(username, auth.MAX_USERNAME))
+        require(actor, Action.MANAGE_USERS, row[3])
+        name, city, obj = row[0], None, f"user:{row[0]}"
+    else:
+        require(actor, Action.MANAGE_USERS, actor.city_code)
+        name, city, obj = None, actor.city_code, f"city:{actor.city_code}" if actor.city_code else "sessions:*"
+    with store.transaction() as cur:
+        n = store.delete_sessions(cur, name, city, before=now)
+        store.write_audit(cur, actor, "session.end_all", obj, None, {"ended": n})
+    return n

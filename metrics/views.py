@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from metrics import admin, reports, scoring
+from metrics import admin, formatting, reports, scoring
 from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.framework import Framework, framework_for_year, highest_band
@@ -83,15 +83,16 @@ class Formula:
     denominator: float
     result: float | None
 
-    def text(self, digits: int = 2) -> str:
-        """'(0.10×3.29 + 0.20×2.74) ÷ (0.10 + 0.20) = 2.89' (rounded terms, full-precision result)."""
+    def text(self, lang: str = "id", digits: int = 2) -> str:
+        """'(0,10×3,29 + 0,20×2,74) ÷ (0,10 + 0,20) = 2,89' (rounded terms, full-precision result),
+        with the decimal mark of `lang` (metrics.formatting)."""
         if not self.terms or self.result is None:
             return "–"
-        f = f"{{:.{digits}f}}"
-        num = " + ".join(f"{f.format(w)}×{f.format(v)}" for _, w, v in self.terms)
-        den = " + ".join(f.format(w) for _, w, _ in self.terms)
-        return (f"({num}) ÷ ({den}) = {f.format(self.numerator)} ÷ {f.format(self.denominator)}"
-                f" = {f.format(self.result)}")
+        def f(v: float) -> str:
+            return formatting.number(v, lang, digits)
+        num = " + ".join(f"{f(w)}×{f(v)}" for _, w, v in self.terms)
+        den = " + ".join(f(w) for _, w, _ in self.terms)
+        return f"({num}) ÷ ({den}) = {f(self.numerator)} ÷ {f(self.denominator)} = {f(self.result)}"
 
 
 def _formula(terms: list[tuple[str, float, float | None]]) -> Formula:
@@ -188,6 +189,15 @@ def _scores_by_year(store, city: str, years: list[int]) -> dict[int, scoring.Cit
 
 
 @dataclass(frozen=True)
+class RankView:
+    """The city's place among the cities with data this year: nationally, in its province or category."""
+    scope: str  # national | province | category
+    group: str  # the province or category compared within ("" nationally)
+    rank: int | None  # ties share a rank (1, 2, 2, 4)
+    of: int  # cities with data in that group
+
+
+@dataclass(frozen=True)
 class Overview:
     state: str
     city_code: str | None = None
@@ -211,7 +221,20 @@ class Overview:
     indicators: int = 0
     missing: int = 0
     verified: int = 0
-    priorities: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, dimension, pillar, level, gain
+    # code, name, dimension, pillar, level, gain, opds (names of the responsible OPDs, a tuple),
+    # next_level, next_rubric (what the rubric asks for at the next level)
+    priorities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranks: tuple[RankView, ...] = ()  # national, province, category (in that order)
+    # indicators no OPD of the city can answer (no OPD of a responsible type): (code, name)
+    orphans: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def orphans_text(self) -> str:
+        """'ECO-05 Name; SOC-07 Name': the indicators nobody in the city can answer, for one line."""
+        return "; ".join(f"{code} {name}" for code, name in self.orphans)
+
+    def rank(self, scope: str) -> RankView | None:
+        return next((r for r in self.ranks if r.scope == scope), None)
 
     @property
     def framework_changed(self) -> bool:
@@ -240,11 +263,7 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
           "prev": prev.pillars.get(p.code) if prev else None} for p in fw.pillars],
         columns=["code", "name", "value", "prev"])
     levels = scoring.indicator_levels(store, city, year)
-    pri = pd.DataFrame(
-        [{"code": p.code, "name": pick(p.name, lang), "dimension": dim_names.get(p.dimension, p.dimension),
-          "pillar": pil_names.get(p.pillar, p.pillar), "level": p.level, "gain": p.gain}
-         for p in scoring.priorities(fw, levels, TOP_PRIORITIES)],
-        columns=["code", "name", "dimension", "pillar", "level", "gain"])
+    pri = _priorities(store, fw, city, levels, dim_names, pil_names, lang)
     return Overview(
         "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, scale.band(cs.index),
         prev.year if prev else None, prev.index if prev else None,
@@ -252,8 +271,55 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
         prev.framework_id if prev else None,
         (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
         dims, pillars, cs.completeness, cs.answered, cs.pairs, cs.indicators, cs.missing,
-        sum(1 for lv in levels if lv.source == "verified"), pri,
+        sum(1 for lv in levels if lv.source == "verified"), pri, city_ranks(store, base.cities, city, year),
+        _orphans(store, fw, city, lang),
     )
+
+
+def _orphans(store, fw: Framework, city: str, lang: str) -> tuple[tuple[str, str], ...]:
+    """(code, name) of the indicators nobody in the city can answer (metrics.responsibility)."""
+    from metrics.responsibility import responsibility
+
+    names = {i.code: pick(i.name, lang) for i in fw.indicators}
+    return tuple((c, names[c]) for c in responsibility(store, fw, city).orphans)
+
+
+_PRIORITY_COLS = ["code", "name", "dimension", "pillar", "level", "gain", "opds", "next_level", "next_rubric"]
+
+
+def _priorities(store, fw: Framework, city: str, levels, dim_names, pil_names, lang: str) -> pd.DataFrame:
+    """The priority indicators, each with who answers for it in the city and what the next level asks."""
+    from metrics.responsibility import responsibility  # the one rule of who answers what in a city
+
+    indicators = {i.code: i for i in fw.indicators}
+    opds = store.opds(city)
+    names = {o.opd_code: o.name for o in opds}
+    who = responsibility(store, fw, city, opds).by_indicator
+    rows = []
+    for p in scoring.priorities(fw, levels, TOP_PRIORITIES):
+        ind = indicators[p.code]
+        nxt = min(fw.scale_max, int(p.level) + 1)  # a mean of 2.5 rises by reaching level 3
+        rows.append({"code": p.code, "name": pick(p.name, lang), "dimension": dim_names.get(p.dimension, p.dimension),
+                     "pillar": pil_names.get(p.pillar, p.pillar), "level": p.level, "gain": p.gain,
+                     "opds": tuple(names[c] for c in who.get(p.code, ()) if c in names),
+                     "next_level": nxt, "next_rubric": pick(ind.levels.get(nxt), lang) or ""})
+    return pd.DataFrame(rows, columns=_PRIORITY_COLS)
+
+
+def city_ranks(store, cities: dict, city: str, year: int) -> tuple[RankView, ...]:
+    """The city's rank among the cities with data in `year`: nationally, in its province and its
+    category (competition ranks: ties share a rank)."""
+    me = cities.get(city)
+    # the same set the rankings page ranks nationally: every city-year with data
+    scored = [(s.city_code, s.index) for s in scoring.score(store, [year]) if _has_data(s)]
+    out = []
+    for scope in ("national", "province", "category"):
+        group = "" if scope == "national" else getattr(me, scope, "")
+        members = [(c, v) for c, v in scored
+                   if scope == "national" or getattr(cities.get(c), scope, None) == group]
+        ranks = {c: r for c, _, r in scoring.competition_ranks(members)}
+        out.append(RankView(scope, group, ranks.get(city), sum(1 for _, v in members if v is not None)))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- 2. rankings
@@ -586,13 +652,13 @@ class IndicatorDetail:
     def rubric_sentence(self) -> str:
         return dict(self.rubric).get(self.rubric_level, "") if self.rubric_level is not None else ""
 
-    @property
-    def self_formula(self) -> str:
-        """'(3 + 4) ÷ 2 = 3.50' over the OPDs' self-assessed levels."""
+    def self_formula(self, lang: str = "id") -> str:
+        """'(3 + 4) ÷ 2 = 3,50' over the OPDs' self-assessed levels."""
         if self.answers.empty:
             return "–"
         levels = [int(x) for x in self.answers["level"]]
-        return f"({' + '.join(str(x) for x in levels)}) ÷ {len(levels)} = {sum(levels) / len(levels):.2f}"
+        mean = formatting.number(sum(levels) / len(levels), lang)
+        return f"({' + '.join(str(x) for x in levels)}) ÷ {len(levels)} = {mean}"
 
 
 @dataclass(frozen=True)
@@ -770,6 +836,11 @@ class Completeness:
     # long: opd_code, opd, pillar, pillar_name, answered, required, share (0..100 or None)
     heat: pd.DataFrame = field(default_factory=pd.DataFrame)
     pillars: tuple[tuple[str, str], ...] = ()
+    deadline: object = None  # metrics.deadlines.Deadline of the city-year
+    days_left: int | None = None
+    on_time_rate: float | None = None  # 0..1; None without a deadline
+    # code, name, opd_types: indicators no OPD of the city can answer
+    orphans: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n_not_submitted(self) -> int:
@@ -782,18 +853,10 @@ class Completeness:
 
 
 def _answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
-    """Indicators each OPD answered this year: its self-assessment in force plus its service metrics."""
-    got: dict[str, set[str]] = defaultdict(set)
-    for a in store.answer_rows(year, city):
-        got[a["opd_code"]].add(a["indicator_code"])
-    by_metric = fw.metric_codes()
-    msubs = store.submissions_frame(city, year=year, kind="metric")
-    if not msubs.empty:
-        for r in msubs[msubs["in_force"]].itertuples():
-            ind = by_metric.get(r.metric_code)
-            if ind is not None:
-                got[r.opd_code].add(ind.code)
-    return got
+    """Indicators each OPD answered this year (metrics.responsibility.answered_sets)."""
+    from metrics.responsibility import answered_sets
+
+    return answered_sets(store, fw, city, year)
 
 
 def completeness(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Completeness:
@@ -804,8 +867,14 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
     base, fw, scale, name = scope
     dim_names, pil_names = _name_maps(fw, lang)
     cs = scoring.city_score(store, city, year)
+    from metrics import deadlines, home
+    from metrics.responsibility import responsibility
+
     ops = [o for o in scoring.opd_scores(store, year, city) if o.year == year and o.pairs > 0]
     got = _answered_sets(store, fw, city, year)
+    who_answers = responsibility(store, fw, city)
+    cst = deadlines.opd_statuses(store, city, year)
+    timely = {x.opd_code: x.timeliness for x in cst.opds}
     opd_rows = []
     heat = []
     for o in ops:
@@ -813,26 +882,22 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
         opd_rows.append({"opd_code": o.opd_code, "name": o.name, "opd_type": o.opd_type, "status": status,
                          "submitted": o.submission_id is not None, "answered": o.answered, "pairs": o.pairs,
                          "completeness": 100 * o.answered / o.pairs, "last_upload": o.last_upload,
-                         "submission_id": o.submission_id})
-        mine = [i for i in fw.indicators if o.opd_type in i.opd_types]
+                         "submission_id": o.submission_id, "timeliness": timely.get(o.opd_code, "not_yet")})
+        mine = who_answers.of_opd(fw, o.opd_code)
         for p in fw.pillars:
             req = [i.code for i in mine if i.pillar == p.code]
             done = sum(1 for c in req if c in got.get(o.opd_code, ()))
             heat.append({"opd_code": o.opd_code, "opd": o.name, "pillar": p.code, "pillar_name": pil_names[p.code],
                          "answered": done, "required": len(req), "share": (100 * done / len(req)) if req else None})
     opds = pd.DataFrame(opd_rows, columns=["opd_code", "name", "opd_type", "status", "submitted", "answered",
-                                           "pairs", "completeness", "last_upload", "submission_id"])
+                                           "pairs", "completeness", "last_upload", "submission_id", "timeliness"])
     order = {"none": 0, "partial": 1, "complete": 2}
     opds = opds.sort_values(["status", "completeness", "opd_code"], key=lambda s: s.map(order)
                             if s.name == "status" else s, kind="stable").reset_index(drop=True)
     opds["submission_id"] = opds["submission_id"].astype("Int64")
 
     # which OPDs of the city are responsible for each indicator, and which of them answered it
-    resp: dict[str, list[str]] = defaultdict(list)
-    for o in ops:
-        for i in fw.indicators:
-            if o.opd_type in i.opd_types:
-                resp[i.code].append(o.opd_code)
+    resp = who_answers.by_indicator
     levels = {lv.code: lv for lv in scoring.indicator_levels(store, city, year)}
     miss = []
     for i in fw.indicators:
@@ -857,6 +922,7 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
         cs.missing if cs else len(fw.indicators), opds, missing,
         pd.DataFrame(heat, columns=["opd_code", "opd", "pillar", "pillar_name", "answered", "required", "share"]),
         tuple((p.code, pil_names[p.code]) for p in fw.pillars),
+        cst.deadline, cst.days_left, cst.on_time_rate, home.orphan_table(store, fw, city, lang),
     )
 
 

@@ -52,9 +52,9 @@ if picked_user not in (None, *log.usernames):
 if picked_action not in (None, *log.actions):
     st.session_state["audit_action"] = None
 c1.selectbox(tr("audit.user"), [None, *log.usernames], key="audit_user",
-             format_func=lambda v: tr("filter.all") if v is None else v)
+             format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
 c2.selectbox(tr("audit.action"), [None, *log.actions], key="audit_action",
-             format_func=lambda v: tr("filter.all") if v is None else v)
+             format_func=charts.words_func("audit.act", "filter.all"))
 c3.date_input(tr("audit.dates"), value=(), key="audit_dates", format="YYYY-MM-DD")
 
 st.caption(tr("audit.shown", n=len(log.rows), total=log.total))
@@ -62,7 +62,7 @@ if log.truncated:
     st.warning(tr("audit.truncated", limit=log.limit))
 charts.table(log.rows, {
     "id": ("int", "audit.col.id"), "logged_at": ("datetime", "audit.col.logged_at"),
-    "username": ("text", "audit.col.username"), "action": ("text", "audit.col.action"),
+    "username": ("text", "audit.col.username"), "action": ("tag", "audit.act"),
     "object": ("text", "audit.col.object"), "before": ("longtext", "audit.col.before"),
     "after": ("longtext", "audit.col.after")}, key="audit_rows", empty="audit.none")
 st.download_button(tr("audit.download"), log.to_csv(), file_name="log-audit.csv", mime=reports.CSV_MIME,

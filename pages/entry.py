@@ -1,6 +1,8 @@
-"""Isi formulir: the template's form in the browser, with the rubric beside each indicator.
+"""Isi formulir: the template's form in the browser, one card per indicator with its whole rubric.
 
-A draft is saved in the store (not in the browser), so work survives a closed tab; submitting
+Cards are grouped by pillar with the progress (answered x of y) above them; every change is saved
+as the OPD's draft at once (entry.save_draft), in the store, not in the browser, so work survives
+a closed tab or a reload; submitting
 sends the draft through the very same ingest rules as an uploaded file (entry.submit). A closed
 or locked year shows the answers read-only.
 """
@@ -10,6 +12,7 @@ import streamlit as st
 from metrics import entry
 from metrics.errors import CoreError
 from ui import charts, outcome, shell
+from ui import form as form_ui
 from ui.shell import tr
 
 store = shell.get_store()
@@ -23,33 +26,28 @@ fm = shell.cached(entry.form, store, user, ctx.city_code, opd, ctx.year, lang)
 st.caption(tr("upload.context", opd=charts.md_escape(fm.opd_name), year=fm.year, fw=charts.md_escape(fm.framework_id)))
 if not fm.editable:
     st.warning(fm.closed_message(lang) + " " + tr("entry.read_only"), icon=":material/lock:")
-st.caption(tr(f"entry.source_{fm.source}", by=charts.md_escape(fm.saved_by or ""),
-              at=str(fm.saved_at)[:16] if fm.saved_at is not None else ""))
+st.caption(tr(f"entry.source_{fm.source}", by=charts.md_escape(fm.saved_by or ""), at=charts.fmt_time(fm.saved_at)))
 st.caption(tr("entry.help", lo=fm.scale_min, hi=fm.scale_max))
+st.progress(fm.answered / fm.total if fm.total else 0.0,
+            text=tr("entry.progress", answered=fm.answered, total=fm.total))
 
-# a new key after submit/discard drops the editor's pending edits along with the draft
+# a new generation after submit/discard gives the cards new keys: their pending edits go with the draft
 gen = st.session_state.get("en_gen", 0)
 unit = (fm.city_code, fm.opd_code, fm.year)
-editor_key = f"en_editor_{fm.city_code}_{fm.opd_code}_{fm.year}_{gen}"
-rubric = {c: st.column_config.TextColumn(tr("entry.col_rubric", lv=lv), width="medium", disabled=True)
-          for c, lv in fm.rubric_columns.items()}
-edited = st.data_editor(
-    fm.rows, key=editor_key, hide_index=True, num_rows="fixed", disabled=not fm.editable,
-    height=min(38 + 35 * max(1, len(fm.rows)), 38 + 35 * 20),
-    # the level stays in view (pinned) with the evidence beside it; the rubric of each level
-    # scrolls after them (full sentences on hover and in the template)
-    column_order=["code", "indicator", "level", "evidence", *rubric, "note", "pillar", "dimension"],
-    column_config={
-        "code": st.column_config.TextColumn(tr("col.code"), disabled=True, pinned=True),
-        "indicator": st.column_config.TextColumn(tr("col.indicator"), width="medium", disabled=True, pinned=True),
-        "pillar": st.column_config.TextColumn(tr("col.pillar"), disabled=True),
-        "dimension": st.column_config.TextColumn(tr("col.dimension"), disabled=True),
-        **rubric,
-        "level": st.column_config.SelectboxColumn(tr("entry.col_level", lo=fm.scale_min, hi=fm.scale_max),
-                                                  options=fm.levels, pinned=True),
-        "evidence": st.column_config.TextColumn(tr("entry.col_evidence"), width="medium", max_chars=4000),
-        "note": st.column_config.TextColumn(tr("col.note"), width="medium", max_chars=4000),
-    })
+scope = (*unit, gen)
+
+
+def autosave() -> None:
+    """Save as you go: every change on a card keeps the whole form as the OPD's draft (one core call)."""
+    try:
+        st.session_state["en_outcome"] = (unit, entry.save_draft(store, user, fm.city_code, fm.opd_code, fm.year,
+                                                                 fm.records(form_ui.getter(scope)), lang))
+    except CoreError as exc:
+        st.session_state["en_outcome"] = None
+        st.session_state["en_error"] = shell.core_message(exc)
+
+
+form_ui.cards(fm, scope, autosave)
 
 if fm.editable:
     c1, c2, c3 = st.columns(3)
@@ -61,7 +59,7 @@ if fm.editable:
     if c3.button(tr("entry.discard"), key="en_discard", icon=":material/delete:", disabled=fm.source != "draft"):
         action = "discard"
     if action is not None:
-        records = edited.to_dict("records")
+        records = fm.records(form_ui.getter(scope))
         try:
             if action == "save":
                 st.session_state["en_outcome"] = (unit, entry.save_draft(store, user, fm.city_code, fm.opd_code,
@@ -87,4 +85,15 @@ if (err := st.session_state.pop("en_error", None)) is not None:
     st.error(err)
 shown = st.session_state.get("en_outcome")
 if shown is not None and shown[0] == unit:  # only the result of this OPD and year's form
-    outcome.show(shown[1], "en", form=True)
+    # a form that empties answers of the version in force shows the core's preview; on confirm
+    # the saved draft is submitted again with the chosen mode
+    if (mode := outcome.show(shown[1], "en", form=True)) is not None:
+        try:
+            res = entry.submit(store, user, fm.city_code, fm.opd_code, fm.year, None, lang, mode=mode)
+            st.session_state["en_outcome"] = (unit, res)
+            if res.accepted:
+                st.session_state["en_gen"] = gen + 1
+        except CoreError as exc:
+            st.session_state["en_outcome"] = None
+            st.session_state["en_error"] = shell.core_message(exc)
+        st.rerun()

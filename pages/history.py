@@ -41,7 +41,7 @@ if not hist.ids:
 st.subheader(tr("history.open"))
 sid = st.selectbox(tr("history.pick"), hist.ids, format_func=hist.label, key="hi_version")
 v = shell.cached(entry.version, store, user, sid)
-st.caption(tr("history.version_meta", id=v.id, user=charts.md_escape(v.username), at=str(v.accepted_at)[:16],
+st.caption(tr("history.version_meta", id=v.id, user=charts.md_escape(v.username), at=charts.fmt_time(v.accepted_at),
               source=v.source, n=len(v.rows)))
 if v.kind == "assessment":
     charts.table(v.rows, {"indicator_code": ("text", "col.code"), "level": ("int", "col.level"),

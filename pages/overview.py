@@ -34,8 +34,12 @@ with c4:
     if ov.verified:
         st.caption(tr("overview.verified", n=ov.verified))
 
+charts.rank_cards(ov.ranks)
 charts.show(charts.index_bullet(ov.index, ov.prev_index, ov.prev_year, ov.year, ov.scale), key="ov_bullet")
 charts.scale_note(ov.scale, ov.missing, ov.indicators)
+if ov.orphans:  # indicators nobody in the city can answer: visible, not a silent zero
+    st.warning(tr("orphans.warning", n=len(ov.orphans)) + "  \n" + charts.md_escape(ov.orphans_text),
+               icon=":material/person_off:")
 if ov.prev_year is None:
     st.info(tr("overview.no_prev", year=ov.year - 1), icon=":material/history:")
 if ov.framework_changed:
@@ -56,3 +60,4 @@ if ov.priorities.empty:
     st.success(tr("overview.no_priorities"))
 else:
     charts.show(charts.priority_bars(ov.priorities, ov.scale), key="ov_priorities")
+    charts.priority_list(ov.priorities)

@@ -42,10 +42,15 @@ with st.expander(tr("upload.metrics_title")):
 
 st.subheader(tr("upload.step_upload"))
 st.caption(tr("upload.upload_help", mb=ctx.max_bytes // 1_000_000))
-up = st.file_uploader(tr("upload.file"), type=["xlsx", "csv"], key="up_file", disabled=not ctx.open)
-# a widget rerun must not store the same file again: each chosen file is handed over once
+# any type: a wrong one (.xls, .pdf, ...) reaches the core, which says in the user's language what
+# it is and what to do, instead of the browser's English "file type not allowed"
+up = st.file_uploader(tr("upload.file"), type=None, key="up_file", disabled=not ctx.open)
+# a widget rerun must not store the same file again: each chosen file is handed over once (a file
+# that would drop answers comes back with the core's preview; the choice survives reruns under
+# its key, and only the confirm button hands the same file over again, with the chosen mode)
 if up is not None and st.session_state.get("up_done") != up.file_id:
     st.session_state["up_done"] = up.file_id
+    st.session_state.pop("up_mode", None)  # a new file starts from the default choice (merge)
     try:
         st.session_state["up_outcome"] = entry.upload(store, user, up.getvalue(), up.name, lang)
     except CoreError as exc:
@@ -53,4 +58,13 @@ if up is not None and st.session_state.get("up_done") != up.file_id:
         st.error(shell.core_message(exc))
 result = st.session_state.get("up_outcome")
 if result is not None and up is not None:
-    outcome.show(result, "up")
+    mode = outcome.show(result, "up")
+    if mode is not None:
+        try:
+            st.session_state["up_outcome"] = entry.upload(store, user, up.getvalue(), up.name, lang, mode=mode)
+        except CoreError as exc:
+            st.session_state.pop("up_outcome", None)
+            st.session_state["up_error"] = shell.core_message(exc)
+        st.rerun()
+if (err := st.session_state.pop("up_error", None)) is not None:
+    st.error(err)

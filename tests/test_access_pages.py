@@ -39,7 +39,8 @@ ACCOUNTS = {"admin": "admin", "executive": "walikota", "opd": "opd.kominfo", "as
 # who is who in these tests: a role, or the anonymous visitor with results unpublished / published
 CASES = [*ACCOUNTS, "anonymous", "anonymous_public"]
 # the pages of this issue, pinned by hand (the rest follow the can() matrix)
-GOVERNANCE_PAGES = {"verify.py": {"admin", "assessor"}, "admin.py": {"admin"}, "audit.py": {"admin"}}
+GOVERNANCE_PAGES = {"verify.py": {"admin", "assessor"}, "admin.py": {"admin"}, "audit.py": {"admin"},
+                    "status.py": {"admin"}}
 DATA_ELEMENTS = ("dataframe", "data_editor", "metric", "plotly_chart", "download_button", "table")
 
 
@@ -76,8 +77,8 @@ def _setup(dbs, case, monkeypatch):
 def allowed_pages(user, public: bool) -> set[str]:
     """What the core's permission matrix lets `user` use, page by page (PageSpec.action)."""
     return {s.file for s in shell.PAGE_SPECS
-            if s.file in PAGES and (s.action is None or can(user, s.action, user.city_code, user.opd_code,
-                                                            public_read=public))}
+            if s.file in PAGES and (not s.needs_opd or user.opd_code is not None)
+            and (s.action is None or can(user, s.action, user.city_code, user.opd_code, public_read=public))}
 
 
 def test_the_matrix_gives_the_governance_pages_to_exactly_their_roles():
@@ -102,11 +103,12 @@ def test_navigation_offers_exactly_the_allowed_pages(dbs, case, monkeypatch):
     for page, roles in GOVERNANCE_PAGES.items():
         if page in PAGES:
             assert (page in offered) == (case in roles), (case, page)
+    assert "help.py" in offered  # Bantuan is for everyone, signed in or not
     if case == "anonymous":
-        assert offered == set()  # only the sign-in page
+        assert offered == {"help.py"}  # the sign-in page and help only
     if case == "anonymous_public":
-        assert offered and all(s.action is not None and s.action.value == "read_scores"
-                               for s in shell.PAGE_SPECS if s.file in offered)
+        assert offered - {"help.py"} and all(s.action is not None and s.action.value == "read_scores"
+                                             for s in shell.PAGE_SPECS if s.file in offered - {"help.py"})
 
 
 def _run_direct(page: str, sess, lang: str = "id") -> AppTest:
@@ -168,4 +170,17 @@ def test_a_page_run_directly_is_not_refused_for_a_role_that_may_use_it(dbs, case
 
 
 def test_the_admin_is_refused_nowhere():
-    assert allowed_pages(_case_user("admin"), False) == set(PAGES)
+    # (the OPD home is an OPD operator's own page: an account without an OPD has none)
+    assert allowed_pages(_case_user("admin"), False) == set(PAGES) - {"home.py"}
+
+
+def test_the_landing_pages_are_in_the_matrix():
+    """Each role's home (issue 15) is a page the matrix gives it, and the status board is the admin's."""
+    assert {r for r in ACCOUNTS if "status.py" in allowed_pages(_case_user(r), False)} == {"admin"}
+    assert {r for r in ACCOUNTS if "home.py" in allowed_pages(_case_user(r), False)} == {"opd"}
+    for role, page in {"admin": "status.py", "opd": "home.py", "assessor": "verify.py",
+                       "executive": "overview.py", "viewer": "overview.py"}.items():
+        assert shell.landing_file(_case_user(role), False) == page, role
+        assert page in allowed_pages(_case_user(role), False), role
+    assert shell.landing_file(ANONYMOUS, False) is None
+    assert shell.landing_file(ANONYMOUS, True) == "overview.py"

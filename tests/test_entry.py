@@ -8,6 +8,7 @@ closed and locked years refuse every write; versions are kept and compared, neve
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pandas as pd
@@ -130,7 +131,11 @@ def test_service_metric_csv_from_the_metric_template(demo_store, kominfo):
         (n, "value", "cell.required") for n in range(2, len(lines) + 1)]
     assert demo_store.content_fingerprint() == fingerprint
     filled = "\n".join([lines[0]] + [ln + "9999" for ln in lines[1:]]) + "\n"
+    # the demo reports monthly: a yearly file lacks the months in force, so the operator chooses
     out = entry.upload(demo_store, kominfo, filled.encode(), "metrik.csv")
+    assert out.needs_choice and out.preview.counts()["dropped"] > 0
+    assert demo_store.content_fingerprint() == fingerprint
+    out = entry.upload(demo_store, kominfo, filled.encode(), "metrik.csv", mode="replace")
     assert out.accepted and out.kind == "metric" and len(out.submission_ids) == len(lines) - 1
     assert {s.kind for s in out.summaries} == {"metric"}
     h = entry.history(demo_store, kominfo, CITY, "01", YEAR).versions
@@ -180,7 +185,11 @@ def test_form_draft_save_and_submit(demo_store, kominfo):
     assert pd.isna(again.rows.set_index("code").loc[code1, "level"])
     assert template_levels(entry.template(demo_store, kominfo, CITY, "01", YEAR).data)[code0] == 1  # pre-filled
     out = entry.submit(demo_store, kominfo, CITY, "01", YEAR)
-    assert out.accepted and out.kind == "assessment"
+    # the emptied level would drop an answer in force: nothing stored until replace is chosen
+    assert out.needs_choice and out.preview.frame("dropped")["key"].tolist() == [code1]
+    assert demo_store.counts()["submissions"] == n_subs and demo_store.get_draft(CITY, "01", YEAR) is not None
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, mode="replace")
+    assert out.accepted and out.kind == "assessment" and out.mode == "replace"
     assert demo_store.get_draft(CITY, "01", YEAR) is None
     answers = entry.current_answers(demo_store, CITY, "01", YEAR)
     assert answers[code0][:2] == (1, "SK Wali Kota 7/2024") and code1 not in answers
@@ -212,8 +221,9 @@ def test_a_faulty_form_is_kept_as_draft_but_not_submitted(demo_store, kominfo):
     rows[3]["evidence"] = "NIK 3201234567890123"
     saved = entry.save_draft(demo_store, kominfo, CITY, "01", YEAR, rows, "en")
     assert saved.status == "saved" and saved.errors is not None
-    # ingest stops at personal data before anything else; the row is named by its indicator
-    assert [(saved.row_codes[p.row], p.key) for p in saved.problems] == [(rows[3]["code"], "file.personal_data")]
+    # every problem at once: personal data and the row errors, each row named by its indicator
+    assert [(saved.row_codes[p.row], p.key) for p in saved.problems] == [
+        (rows[3]["code"], "file.personal_data"), (code, "cell.level_missing_with_text")]
     fingerprint = demo_store.content_fingerprint()
     out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, lang="en")
     assert out.status == "rejected" and out.errors is not None
@@ -221,7 +231,8 @@ def test_a_faulty_form_is_kept_as_draft_but_not_submitted(demo_store, kominfo):
     rows[3]["evidence"] = "Laporan 2024"
     out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, rows, "en")
     assert out.status == "rejected"
-    assert [(out.problems_frame("en")["indicator"][0], out.problems[0].key)] == [(code, "cell.level_missing_with_text")]
+    assert out.problems_frame("en")["indicator"][0].startswith(code + " ")  # code and name
+    assert [p.key for p in out.problems] == ["cell.level_missing_with_text"]
 
 
 def test_discard_draft_goes_back_to_the_submission(demo_store, kominfo):
@@ -265,7 +276,7 @@ def test_an_opd_user_cannot_reach_another_opds_data(demo_store, kominfo, dinkes)
     # a file naming the other OPD is refused whole
     theirs = entry.template(demo_store, dinkes, CITY, other, YEAR)
     out = entry.upload(demo_store, kominfo, theirs.data, theirs.name)
-    assert out.status == "rejected" and [p.key for p in out.problems] == ["perm.denied"]
+    assert out.status == "rejected" and [p.key for p in out.problems] == ["file.other_opd"]  # one line: whose
     assert demo_store.content_fingerprint() == fingerprint
     ctx = entry.upload_context(demo_store, kominfo, "3599", YEAR)  # the city filter is ignored
     assert ctx.city_code == CITY and ctx.opds == ((kominfo.opd_code, ctx.opd_name("01")),)
@@ -320,3 +331,224 @@ def test_diff_refuses_versions_of_different_things(demo_store, kominfo):
         h.versions.set_index("id").loc[i, "kind"] == "assessment" for i in h.comparable(assess))
     with pytest.raises(ValidationError):
         entry.version(demo_store, kominfo, 10**9)
+
+
+# --------------------------------------------------------------------------- partial uploads: merge / replace
+
+
+def partial_csv(answers: dict[str, int], opd: str = "01") -> bytes:
+    head = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
+    return (head + "".join(f"{CITY},{opd},{YEAR},{c},{lv},bukti baru,\n" for c, lv in answers.items())).encode()
+
+
+def test_a_partial_upload_is_previewed_and_stores_nothing_until_a_choice(demo_store, kominfo):
+    before = entry.current_answers(demo_store, CITY, "01", YEAR)
+    codes = sorted(before)
+    changed, kept = codes[0], codes[1]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(entry.FORM_COLUMNS)
+    w.writerow([CITY, "01", YEAR, changed, (before[changed][0] + 1) % 5, before[changed][1], before[changed][2]])
+    w.writerow([CITY, "01", YEAR, kept, *before[kept]])  # the same answer: kept
+    data = buf.getvalue().encode()
+    fingerprint = demo_store.content_fingerprint()
+    out = entry.upload(demo_store, kominfo, data, "sebagian.csv")
+    assert out.needs_choice and not out.accepted and out.feedback is None
+    assert demo_store.content_fingerprint() == fingerprint  # nothing took force, nothing audited
+    pv = out.preview
+    assert pv.drops and pv.counts() == {"kept": 1, "changed": 1, "added": 0, "dropped": len(codes) - 2}
+    dropped = pv.frame("dropped")
+    assert dropped["key"].tolist() == codes[2:]
+    fw = scoring_fw(demo_store)
+    assert dropped["name"].tolist() == [fw.indicator(c).name["id"] for c in codes[2:]]  # code and name
+    assert dropped["old"].tolist() == [before[c][0] for c in codes[2:]] and dropped["new"].isna().all()
+    assert pv.frame("changed")["key"].tolist() == [changed]
+    [effect] = pv.effects
+    now = scoring.city_score(demo_store, CITY, YEAR).index
+    assert effect.city_index["now"] == pytest.approx(now)
+    assert effect.answered["now"] == effect.pairs and effect.answered["replace"] < effect.answered["merge"]
+    # the effect of each choice is the index that choice really gives (merge first: a replace
+    # does not depend on the version in force)
+    for mode in ("merge", "replace"):
+        copy = entry.upload(demo_store, kominfo, data, "sebagian.csv", mode=mode)
+        assert copy.accepted
+        assert scoring.city_score(demo_store, CITY, YEAR).index == pytest.approx(effect.city_index[mode])
+        assert copy.summaries[0].opd_index == pytest.approx(effect.opd_index[mode])
+
+
+def scoring_fw(store):
+    from metrics.framework import framework_for_year
+
+    return framework_for_year(store.frameworks(), YEAR)
+
+
+@pytest.mark.parametrize("mode", ["merge", "replace"])
+def test_merge_and_replace_store_a_new_whole_version_and_audit_the_choice(demo_store, kominfo, mode):
+    before = entry.current_answers(demo_store, CITY, "01", YEAR)
+    old_id = in_force(demo_store, "01")
+    old_rows = demo_store.submission_rows(old_id)
+    code = sorted(before)[0]
+    out = entry.upload(demo_store, kominfo, partial_csv({code: 0}), "sebagian.csv", mode=mode)
+    assert out.accepted and out.mode == mode
+    new_id = in_force(demo_store, "01")
+    assert out.submission_ids == [new_id] and new_id > old_id
+    pd.testing.assert_frame_equal(demo_store.submission_rows(old_id), old_rows)  # the older version is kept
+    after = entry.current_answers(demo_store, CITY, "01", YEAR)
+    assert after[code] == (0, "bukti baru", None)
+    if mode == "merge":  # the new answer on top of the version in force, in one whole version
+        assert {c: v for c, v in after.items() if c != code} == {c: v for c, v in before.items() if c != code}
+        assert out.changes == {"kept": len(before) - 1, "changed": 1, "added": 0, "dropped": 0,
+                               "carried": len(before) - 1}
+    else:
+        assert list(after) == [code]
+        assert out.changes == {"kept": 0, "changed": 1, "added": 0, "dropped": len(before) - 1}
+    audit = demo_store.audit_frame(action="submission.create", limit=1)
+    import json
+    row = json.loads(audit["after"].iloc[0])
+    assert row["mode"] == mode and row["changes"] == out.changes and row["submissions"][0]["id"] == new_id
+
+
+def test_a_file_that_drops_nothing_is_stored_at_once(demo_store, kominfo):
+    before = entry.current_answers(demo_store, CITY, "01", YEAR)
+    out = entry.upload(demo_store, kominfo, partial_csv({c: v[0] for c, v in before.items()}), "penuh.csv")
+    assert out.accepted and out.mode is None and out.changes["dropped"] == 0
+
+
+def test_service_metrics_follow_the_same_rule_per_metric_and_year(demo_store, kominfo):
+    metric = entry.upload_context(demo_store, kominfo, CITY, YEAR).metrics_for("01")["metric_code"].iloc[0]
+    periods = [f"{YEAR}-{m:02d}" for m in (1, 2, 3)]
+    monthly = "city_code,opd_code,metric_code,period,value\n" + "".join(
+        f"{CITY},01,{metric},{p},{n + 10}\n" for n, p in enumerate(periods))
+    assert entry.upload(demo_store, kominfo, monthly.encode(), "bulanan.csv", mode="replace").accepted
+    old = demo_store.submission_rows(in_force(demo_store, "01", "metric"))
+    assert old["metric_code"].iloc[0] == metric and list(old["period"]) == periods
+    one = f"city_code,opd_code,metric_code,period,value\n{CITY},01,{metric},{periods[0]},77\n".encode()
+    out = entry.upload(demo_store, kominfo, one, "satu-bulan.csv")
+    assert out.needs_choice and out.preview.counts() == {"kept": 0, "changed": 1, "added": 0,
+                                                         "dropped": len(periods) - 1}
+    assert out.preview.frame("dropped")["key"].tolist() == periods[1:]
+    out = entry.upload(demo_store, kominfo, one, "satu-bulan.csv", mode="merge")
+    assert out.accepted
+    new = demo_store.submission_rows(in_force(demo_store, "01", "metric"))
+    merged = dict(zip(new["period"], new["value"]))
+    assert list(merged) == periods and merged[periods[0]] == 77
+    assert merged[periods[1]] == old.set_index("period").loc[periods[1], "value"]
+
+
+def test_the_form_follows_the_same_rule(demo_store, kominfo):
+    rows = entry.form(demo_store, kominfo, CITY, "01", YEAR).rows.to_dict("records")
+    emptied = rows[0]["code"]
+    rows[0]["level"], rows[0]["evidence"], rows[0]["note"] = None, "", ""
+    n = demo_store.counts()["submissions"]
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, rows)
+    assert out.needs_choice and out.preview.frame("dropped")["key"].tolist() == [emptied]
+    assert demo_store.counts()["submissions"] == n
+    out = entry.submit(demo_store, kominfo, CITY, "01", YEAR, mode="merge")
+    assert out.accepted and out.mode == "merge" and emptied in entry.current_answers(demo_store, CITY, "01", YEAR)
+
+
+# --------------------------------------------------------------------------- errors: all at once, in words
+
+
+def test_every_problem_of_a_file_in_one_pass_each_row_named_by_its_indicator(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    first = tpl.FIRST_DATA_ROW
+    evidence_col = tpl.COL_INDEX["evidence"] + 1
+    cells = {(first, LEVEL_COL): "=1+1", (first + 1, evidence_col): "3201234567890123"}
+    cells.update({(first + k, LEVEL_COL): 5 for k in range(2, 8)})
+    out = entry.upload(demo_store, kominfo, edit_template(f.data, cells), "semua.xlsx")
+    assert out.status == "rejected"
+    assert [p.key for p in out.problems] == ["xlsx.formula", "file.personal_data"] + ["cell.level_range"] * 6
+    levels = template_levels(f.data)
+    codes = list(levels)
+    fw = scoring_fw(demo_store)
+    p = out.problems[2]
+    ind = fw.indicator(codes[2])
+    assert p.row == first + 2 and p.indicator == codes[2]
+    assert p.line("id") == f"Baris {first + 2} · {codes[2]} {ind.name['id']} · Level 5 di luar skala 0–4."
+    assert out.problems_frame("id")["indicator"].tolist()[:2] == [
+        f"{c} {fw.indicator(c).name['id']}" for c in codes[:2]]
+
+
+def test_a_workbook_of_another_opd_is_one_line_saying_whose(demo_store, kominfo, dinkes):
+    theirs = entry.template(demo_store, dinkes, CITY, dinkes.opd_code, YEAR)
+    # even with level errors in it, the one thing to say is whose file it is
+    data = edit_template(theirs.data, {(tpl.FIRST_DATA_ROW + k, LEVEL_COL): 9 for k in range(3)})
+    out = entry.upload(demo_store, kominfo, data, "punya-dinkes.xlsx")
+    assert out.status == "rejected" and len(out.problems) == 1
+    msg = out.problems[0].message("id")
+    assert "Dinas Kesehatan" in msg and f"OPD {dinkes.opd_code}" in msg and "bukan untuk OPD Anda (01" in msg
+
+
+def test_a_template_from_an_unknown_opd_is_one_line_not_one_per_indicator(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    data = edit_template(f.data, {(tpl.INFO_ROWS["opd_code"][0], 2): "77"})
+    out = entry.upload(demo_store, kominfo, data, "salah.xlsx")
+    assert [(p.key, p.row) for p in out.problems] == [("cell.unknown_opd", tpl.INFO_ROWS["opd_code"][0])]
+
+
+def test_a_template_saved_as_csv_is_recognised(demo_store, kominfo):
+    f = entry.template(demo_store, kominfo, CITY, "01", YEAR)
+    ws = load_workbook(io.BytesIO(f.data))[tpl.SHEET]
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";")  # as Excel in an Indonesian locale saves it
+    for row in ws.iter_rows(values_only=True):
+        w.writerow(["" if v is None else v for v in row])
+    out = entry.upload(demo_store, kominfo, buf.getvalue().encode("utf-8-sig"), "templat.csv")
+    assert [p.key for p in out.problems] == ["file.template_as_csv"]
+    assert ".xlsx" in out.problems[0].message("id")
+
+
+# ------------------------------------------------------------------------------ the form as cards (issue 15)
+
+
+def test_form_model_groups_cards_by_pillar_with_the_whole_rubric_and_the_metric(mini):
+    from metrics.ingest import ingest_bytes
+    from tests.conftest import ASSESS_CSV, opd_user
+
+    assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
+    metric = b"city_code,opd_code,metric_code,period,value\n0101,01,ONLINE_LICENCE_SHARE,2023,65\n"
+    assert ingest_bytes(mini, SYSTEM, metric, "m.csv").accepted
+    fm = entry.form(mini, opd_user("0101", "01"), "0101", "01", 2023, "en")
+    # DISKOMINFO answers G1 (sub-pillar GOV.PUB of GOV) and G2 (GOV): one pillar group, framework order
+    assert [(g.code, g.name, [c.code for c in g.cards]) for g in fm.pillars] == [("GOV", "Governance", ["G1", "G2"])]
+    g1, g2 = fm.cards
+    # every level's full rubric text beside its number
+    assert [ch.label for ch in g1.choices] == ["0 — None", "1 — Planned", "2 — Partial", "3 — Full", "4 — Integrated"]
+    assert g1.choice(3) == "3 — Full" and g1.level == 3 and g1.evidence == "Perwali 12/2023"
+    assert g1.level_editable and g1.metric is None
+    # G2 is scored from its service metric: 65 reaches the third threshold (>= 20, 40, 60), so level 3
+    assert not g2.level_editable
+    assert (g2.metric.code, g2.metric.value, g2.metric.level, g2.metric.thresholds, g2.metric.direction) == (
+        "ONLINE_LICENCE_SHARE", 65, 3, (20, 40, 60, 80), "higher")
+    assert (fm.answered, fm.total) == (2, 2)
+    # Indonesian rubric on the Indonesian form
+    fm_id = entry.form(mini, opd_user("0101", "01"), "0101", "01", 2023, "id")
+    assert fm_id.cards[0].choice(4) == "4 — Terintegrasi" and fm_id.pillars[0].name == "Tata Kelola"
+
+
+def test_form_records_take_the_page_values_but_never_a_metric_decided_level(mini):
+    from metrics.ingest import ingest_bytes
+    from tests.conftest import ASSESS_CSV, opd_user
+
+    assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
+    assert ingest_bytes(mini, SYSTEM, b"city_code,opd_code,metric_code,period,value\n"
+                                      b"0101,01,ONLINE_LICENCE_SHARE,2023,65\n", "m.csv").accepted
+    user = opd_user("0101", "01")
+    fm = entry.form(mini, user, "0101", "01", 2023, "en")
+    page = {("G1", "level"): 1, ("G1", "evidence"): "SK baru", ("G2", "level"): 0}
+    records = fm.records(lambda code, fld: page.get((code, fld), entry.UNSET))
+    assert records == [{"code": "G1", "level": 1, "evidence": "SK baru", "note": ""},
+                       {"code": "G2", "level": 2, "evidence": "", "note": ""}]  # G2 keeps its answer (2)
+    entry.save_draft(mini, user, "0101", "01", 2023, records)
+    again = entry.form(mini, user, "0101", "01", 2023, "en")
+    assert again.source == "draft" and [c.level for c in again.cards] == [1, 2]
+
+
+def test_a_metric_without_a_value_leaves_the_level_to_choose(mini):
+    from tests.conftest import opd_user
+
+    fm = entry.form(mini, opd_user("0101", "01"), "0101", "01", 2023, "en")
+    g2 = fm.cards[1]
+    assert g2.metric is not None and g2.metric.value is None and g2.metric.level is None
+    assert g2.level_editable and not g2.answered and fm.answered == 0

@@ -116,7 +116,7 @@ def test_a_refused_csv_gets_a_csv_of_errors_that_is_formula_safe(demo_store):
     fb = out.feedback
     assert fb.mime == feedback.CSV_MIME and fb.name == "@isian-corrections.csv" and fb.marked_cells == 0
     rows = list(csv.reader(io.StringIO(fb.data.decode("utf-8-sig"))))
-    assert rows[0] == ["File", "Sheet", "Row", "Column", "Message", "Code"]
+    assert rows[0] == ["File", "Sheet", "Row", "Column", "Message", "Code", "Indicator"]
     for r in rows[1:]:
         assert r[0] == "'@isian.csv"  # a leading @ would be a formula in Excel
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in r), r

@@ -302,7 +302,7 @@ def test_batch_ingest_restores_gc_and_duckdb_threads(mini, tmp_path, monkeypatch
     # process that is a dashboard page. `python -m metrics` (the real caller) has no such path.
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     (tmp_path / "a.csv").write_bytes((HEAD + "0101,01,2023,G1,3,,\n").encode())
-    (tmp_path / "b.csv").write_bytes((HEAD + "0101,01,2023,G2,2,,\n").encode())
+    (tmp_path / "b.csv").write_bytes((HEAD + "0101,02,2023,G2,2,,\n").encode())  # another OPD: nothing dropped
 
     def threads():
         with mini.cursor() as cur:

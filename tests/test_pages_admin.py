@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from metrics import admin, review, scoring, users
 from metrics.auth import SYSTEM
+from metrics.formatting import number
 from metrics.i18n import t as core_t
 from metrics.ingest import ingest_bytes
 from metrics.store import Store
@@ -94,7 +95,9 @@ def test_admin_page_renders_for_the_admin(app_db, lang):
     periods = table_with(at, "updated_by")
     # the status in words of the UI language, not the stored code
     assert list(periods["status"]) == [t("verify.period.locked", lang)] * 4 + [t("verify.period.open", lang)]
-    assert len(table_with(at, "role")) == 6
+    roles = table_with(at, "role")
+    assert len(roles) == 6
+    assert t("role.executive", lang) in set(roles["role"]) and "executive" not in set(roles["role"])  # in words
     assert len(table_with(at, "opd_types")) == 60
     assert at.toggle(key="admin_public").value is False
 
@@ -108,6 +111,9 @@ def test_audit_page_lists_rows_and_shows_the_chain_ok(app_db, lang):
     assert [s.value for s in at.success] == [t("audit.chain_ok", lang, n=log.total)]
     rows = table_with(at, "action")
     assert list(rows["id"]) == list(log.rows["id"]) and len(rows) == log.total
+    # actions in words of the UI language, not the stored codes ("demo.install" -> "Data demo dipasang")
+    assert "demo.install" in set(log.rows["action"])
+    assert t("audit.act.demo.install", lang) in set(rows["action"]) and "demo.install" not in set(rows["action"])
     assert at.get("download_button")
 
 
@@ -122,7 +128,7 @@ def test_assessor_verifies_a_level_and_the_overview_uses_it(app_db):
     code = rv.indicators["code"].iloc[row]
     before = scoring.city_score(store, CITY, YEAR).index
     ov = run_page(app_db, "overview", "walikota")
-    assert ov.metric[0].value == f"{before:.2f}"
+    assert ov.metric[0].value == number(before)
 
     at = run_page(app_db, "verify", "penilai")
     # the editor's cell edit, as the browser sends it
@@ -139,7 +145,7 @@ def test_assessor_verifies_a_level_and_the_overview_uses_it(app_db):
     after = scoring.city_score(store, CITY, YEAR).index
     assert after < before
     ov = run_page(app_db, "overview", "walikota")
-    assert ov.metric[0].value == f"{after:.2f}"
+    assert ov.metric[0].value == number(after)
     # the editor starts again from the stored verification
     assert at.data_editor[0].value["verified_level"].iloc[row] == 0
 
@@ -207,6 +213,19 @@ def test_admin_publishes_results_and_manages_a_user(app_db):
     assert users.get_user(store, "Bukan Nama Sah") is None
 
 
+def test_admin_names_the_report_card_signatory(app_db):
+    store = app_store(app_db)
+    at = run_page(app_db, "admin", "admin")
+    assert admin.signatory(store, CITY) is None
+    at.text_input(key="admin_sig_name").input("Dr. H. Budi Santoso, M.Si.")
+    at.text_input(key="admin_sig_pos").input("Wali Kota Sukamaju")
+    next(b for b in at.button if b.label == t("admin.signatory_save")).click().run()
+    no_errors(at)
+    assert admin.signatory(store, CITY) == admin.Signatory("Dr. H. Budi Santoso, M.Si.", "Wali Kota Sukamaju")
+    assert t("admin.signatory_done") in [s.value for s in at.success]
+    assert at.text_input(key="admin_sig_name").value == "Dr. H. Budi Santoso, M.Si."
+
+
 def test_admin_uploads_a_registry_and_takes_a_backup(app_db):
     store = app_store(app_db)
     at = run_page(app_db, "admin", "admin")
@@ -248,7 +267,7 @@ def test_audit_page_filters_and_reports_a_broken_chain(app_db):
     at.selectbox(key="audit_action").set_value("setting.public_read").run()
     no_errors(at)
     rows = table_with(at, "action")
-    assert list(rows["action"]) == ["setting.public_read"] and list(rows["username"]) == ["admin"]
+    assert list(rows["action"]) == [t("audit.act.setting.public_read", "en")] and list(rows["username"]) == ["admin"]
     target = int(rows["id"].iloc[0])
     with store.cursor() as cur:  # behind the application's back
         cur.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = ?", [target])

@@ -9,12 +9,15 @@ smoke test at the top runs every file in pages/, other helpers' pages included.
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import scoring, users, views
+from metrics.formatting import number, signed
 from metrics.auth import SYSTEM
 from metrics.demo import DEMO_PASSWORD, YEARS
 from metrics.governance import set_period, verify
@@ -57,9 +60,11 @@ def detail(path: Path, code: str):
 
 @pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.stem)
 def test_every_page_runs_for_an_admin_without_error(app_db, page):
+    # the OPD home is an OPD operator's own page (an admin has no OPD): run as one
+    name = "opd.kominfo" if page.name == "home.py" else "admin"
     store = Store(app_db)
     try:
-        sess = users.login(store, "admin", DEMO_PASSWORD)
+        sess = users.login(store, name, DEMO_PASSWORD)
     finally:
         store.close()
     at = run_page(app_db, page.name, sess=sess)
@@ -78,14 +83,40 @@ def test_overview_shows_the_core_index_and_change(app_db, lang):
     assert at.title[0].value == t("overview.title", lang)
     main = at.metric[0]
     assert main.label == t("overview.index", lang, hi=4)
-    assert main.value == f"{cs.index:.2f}"
-    assert main.delta == f"{cs.index - prev.index:+.2f}"
-    assert at.metric[1].value == f"{prev.index:.2f}"
+    # numbers as the language writes them: 3,48 in Indonesian, 3.48 in English (metrics.formatting)
+    assert main.value == number(cs.index, lang) == f"{cs.index:.2f}".replace(".", "," if lang == "id" else ".")
+    assert main.delta == signed(cs.index - prev.index, lang)
+    assert at.metric[1].value == number(prev.index, lang)
     assert at.metric[3].value == f"{cs.missing} / {cs.indicators}"
     captions = [c.value for c in at.caption]
     assert t("scale.missing_zero", lang, n=cs.missing, total=cs.indicators, lo=0) in " ".join(captions)
     assert len(at.get("plotly_chart")) == 4  # bullet, dimensions, pillars, priorities
     assert t("overview.priorities", lang) in [s.value for s in at.subheader]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_overview_shows_ranks_and_priorities_with_their_opds_and_next_level(app_db, lang):
+    ov = expected(app_db, lambda s: views.overview(s, CITY, YEAR, lang, user=SYSTEM))
+    at = run_page(app_db, "overview", lang=lang)
+    no_errors(at)
+    shown = {m.label: m.value for m in at.metric}
+    for r in ov.ranks:
+        label = t(f"overview.rank_{r.scope}", lang, group=md_escape(r.group))
+        assert shown[label] == t("overview.rank_value", lang, rank=r.rank, of=r.of)
+    assert ov.rank("national").of > 1
+    markdown = " ".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.caption)
+    for p in ov.priorities.to_dict("records"):
+        assert md_escape(p["next_rubric"]) in markdown
+        assert t("overview.priority_next", lang, level=p["next_level"]) in markdown
+        assert all(md_escape(o) in captions for o in p["opds"])
+    radar = json.loads(next(c for c in at.get("plotly_chart") if "polar" in c.proto.spec).proto.spec)
+    now = radar["data"][-1]
+    # each pillar's axis names its value, and the value is written at its point
+    assert now["theta"][:len(ov.pillars)] == [f"{html.escape(n)} <b>{number(v, lang)}</b>"
+                                              for n, v in zip(ov.pillars["name"], ov.pillars["value"])]
+    assert now["text"][:len(ov.pillars)] == [number(v, lang) for v in ov.pillars["value"]]
+    assert radar["layout"]["separators"] == (",." if lang == "id" else ".,")
 
 
 def test_a_year_without_data_says_what_to_do(app_db):
@@ -128,7 +159,7 @@ def test_new_data_shows_without_a_restart(app_db):
     finally:
         store.close()
     at.run()
-    assert at.metric[0].value == f"{cs.index:.2f}" != before
+    assert at.metric[0].value == number(cs.index) != before
 
 
 # --------------------------------------------------------------------------- rankings
@@ -179,10 +210,10 @@ def test_compare_defaults_to_peers_and_follows_the_choice(app_db):
     no_errors(at)
     chosen = at.multiselect(key="cmp_cities").value
     assert len(chosen) == 3 and chosen[0] == CITY
-    assert [m.value for m in at.metric] == [f"{scores[c].index:.2f}" for c in chosen]
+    assert [m.value for m in at.metric] == [number(scores[c].index, "en") for c in chosen]
     at.multiselect(key="cmp_cities").set_value([CITY, "0199"]).run()
     no_errors(at)
-    assert [m.value for m in at.metric] == [f"{scores[c].index:.2f}" for c in (CITY, "0199")]
+    assert [m.value for m in at.metric] == [number(scores[c].index, "en") for c in (CITY, "0199")]
     assert len(at.get("plotly_chart")) == 2
     at.multiselect(key="cmp_cities").set_value([]).run()
     assert [i.value for i in at.info] == [t("compare.pick_city", "en")]
@@ -197,22 +228,22 @@ def test_drilldown_formula_recomputes_the_index(app_db, lang):
     cs = expected(app_db, lambda s: scoring.city_score(s, CITY, YEAR))
     at = run_page(app_db, "drilldown", lang=lang)
     no_errors(at)
-    assert at.metric[0].value == f"{cs.index:.2f}"
+    assert at.metric[0].value == number(cs.index, lang)
     formula = at.code[0].value
-    assert formula == f"{t('drill.index_symbol', lang)} = Σ(w × L) ÷ Σw\n= {dd.index_formula.text()}"
-    assert formula.endswith(f"= {cs.index:.2f}")
+    assert formula == f"{t('drill.index_symbol', lang)} = {t('formula.words', lang)}\n= {dd.index_formula.text(lang)}"
+    assert formula.endswith(f"= {number(cs.index, lang)}")
     # to a pillar, then to an indicator of it
     at.segmented_control(key="dd_by").set_value("pillar").run()
     at.selectbox(key="dd_group_pillar").set_value("ENV").run()
     no_errors(at)
-    assert at.code[1].value.endswith(f"= {cs.pillars['ENV']:.2f}")
+    assert at.code[1].value.endswith(f"= {number(cs.pillars['ENV'], lang)}")
     details = {c: detail(app_db, c) for c in dd.group("pillar", "ENV").indicators}
     metric_code = next(c for c, d in details.items() if d.source == "metric")
     d = details[metric_code]
     at.selectbox(key="dd_indicator_pillar_ENV").set_value(metric_code).run()
     no_errors(at)
     info = " ".join(i.value for i in at.info)
-    assert md_escape(d.metric_code) in info and f"{d.metric_value:.2f}" in info and f"→ level {d.metric_level}" in info
+    assert md_escape(d.metric_code) in info and number(d.metric_value, lang) in info and f"→ level {d.metric_level}" in info
 
 
 def test_drilldown_shows_evidence_as_text(app_db):
@@ -230,7 +261,7 @@ def test_drilldown_shows_evidence_as_text(app_db):
     no_errors(at)
     shown = next(df.value for df in at.dataframe if "evidence" in df.value.columns)
     assert list(shown["evidence"]) == list(d.answers["evidence"])
-    assert t("drill.self_formula") + " = " + d.self_formula in [c.value for c in at.code]
+    assert t("drill.self_formula") + " = " + d.self_formula("id") in [c.value for c in at.code]
 
 
 # --------------------------------------------------------------------------- completeness, matrix
@@ -259,7 +290,7 @@ def test_matrix_shows_the_index_and_both_heat_maps(app_db):
         at = run_page(app_db, "matrix", lang=lang)
         no_errors(at)
         assert at.title[0].value == t("matrix.title", lang)
-        assert at.metric[0].value == f"{cs.index:.2f}"
+        assert at.metric[0].value == number(cs.index, lang)
         assert len(at.get("plotly_chart")) == 2
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from metrics import reportcard, scoring, users, views
+from metrics import admin, reportcard, scoring, users, views
+from metrics.formatting import number, signed
 from metrics.auth import ANONYMOUS, SYSTEM, User
 from metrics.demo import YEARS
 from metrics.errors import PermissionDenied, ValidationError
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "test-output" / "reportcard"
 CITY, YEAR = "3299", YEARS[-1]
 MADE = date(2025, 3, 14)
-MADE_TEXT = {"id": "14 Maret 2025", "en": "14 March 2025"}
+MADE_TEXT = {"id": "14 Maret 2025", "en": "March 14, 2025"}  # Babel's long dates (metrics.formatting)
 
 
 def need(tool: str) -> str:
@@ -109,15 +110,16 @@ def test_card_text_carries_the_dashboard_numbers(cards, lang, tmp_path):
     body = flat(text)
     assert name in body
     page1 = flat(pdf_text(card.pdf, tmp_path, "p1.pdf", 1))
-    assert f"{round(cs.index, 2):.2f}" in page1.split()
+    assert number(cs.index, lang) in page1.split()
+    assert number(cs.index, lang) == f"{cs.index:.2f}".replace(".", "," if lang == "id" else ".")
     assert ov[lang].band is not None and ov[lang].band.label in page1
     assert cs.framework_id in page1 and cs.framework_id == ov[lang].framework_id
     assert MADE_TEXT[lang] in body  # dated, in words, in the card's language
     # the change from last year, as the dashboard shows it
-    assert f"{ov[lang].delta:+.2f}" in page1
-    # every dimension and pillar value is on the card
+    assert signed(ov[lang].delta, lang) in page1
+    # every dimension and pillar value is on the card, with the language's decimal mark
     for v in [*cs.dimensions.values(), *cs.pillars.values()]:
-        assert f"{v:.2f}" in body
+        assert number(v, lang) in body
     # language: the other language's title is absent
     other = {"id": "Smart City Report Card", "en": "Rapor Kota Cerdas"}[lang]
     assert other not in body
@@ -135,7 +137,7 @@ def test_opds_are_listed_in_ranking_order(cards, tmp_path):
     assert positions == sorted(positions)
     # ranks with ties as in the dashboard: the first one is 1 and is next to the best OPD's index
     best = max((o for o in opds if o.index is not None), key=lambda o: o.index)
-    assert f"1 {expected[0]} {best.index:.2f}" in body
+    assert f"1 {expected[0]} {number(best.index, 'id')}" in body
 
 
 def test_page_one_renders_and_is_not_blank(cards, tmp_path):
@@ -210,7 +212,7 @@ def test_without_dejavu_the_card_falls_back_to_latin1(cards, demo_store, monkeyp
     assert card.pages == 4
     _, cs, _, ov, name, _ = cards
     body = flat(pdf_text(card.pdf, tmp_path))
-    assert name in body and f"{cs.index:.2f}" in body and ov["id"].band.label in body
+    assert name in body and number(cs.index, "id") in body and ov["id"].band.label in body
     assert "skala 0-4" in body  # the en dash became a hyphen rather than a missing glyph
 
 
@@ -242,3 +244,57 @@ def test_long_opd_lists_continue_on_a_new_page_with_the_header(cards, tmp_path):
     for n in range(45):
         assert f"OPD {n:02d} " + "Bidang Urusan Pemerintahan " * 3 + "Akhir" in body
     assert card.sections == out["en"].sections  # a continuation is not a new section
+
+
+# --------------------------------------------------------------------------- rank, priorities, signature (issue 15)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_card_gives_the_city_rank_nationally_in_province_and_category(cards, lang, tmp_path):
+    out, _, _, ov, *_ = cards
+    from metrics.i18n import t
+    page1 = flat(pdf_text(out[lang].pdf, tmp_path, "rank.pdf", 1))
+    assert t("rc.rank_title", lang) in page1
+    for r in ov[lang].ranks:
+        assert flat(t(f"rc.rank_{r.scope}", lang, group=r.group, rank=r.rank, of=r.of)) in page1
+
+
+def test_card_priorities_name_the_opds_and_the_next_level(cards, tmp_path):
+    out, _, _, ov, *_ = cards
+    body = flat(pdf_text(out["id"].pdf, tmp_path, "pri.pdf", out["id"].pages))
+    pri = ov["id"].priorities.to_dict("records")
+    assert pri
+    for p in pri:
+        assert f"{p['next_level']}: " in body
+        # the first words of the rubric text and of the first OPD's name (long ones wrap over lines)
+        assert " ".join(p["next_rubric"].split()[:3]) in body
+        if p["opds"]:
+            assert " ".join(p["opds"][0].split()[:2]) in body
+
+
+def test_card_carries_the_signature_block_the_admin_set(demo_store, tmp_path):
+    from metrics.i18n import t
+    user = walikota(demo_store)
+    unsigned = flat(pdf_text(reportcard.report_card(demo_store, user, CITY, YEAR, "id", made_on=MADE).pdf, tmp_path))
+    assert t("rc.sign_unnamed", "id") in unsigned  # says who must set it rather than a blank line
+    assert admin.signatory(demo_store, CITY) is None
+    admin_user = users.get_user(demo_store, "admin")
+    admin.set_signatory(demo_store, admin_user, CITY, "Dr. H. Budi Santoso, M.Si.", "Wali Kota Sukamaju")
+    card = reportcard.report_card(demo_store, user, CITY, YEAR, "id", made_on=MADE)
+    last = flat(pdf_text(card.pdf, tmp_path, "sig.pdf", card.pages))
+    name = next(c.name for c in demo_store.cities() if c.city_code == CITY)
+    assert f"{name}, 14 Maret 2025" in last
+    assert "Wali Kota Sukamaju" in last and "Dr. H. Budi Santoso, M.Si." in last
+    assert t("rc.sign_unnamed", "id") not in last
+    audit = [r for r in demo_store.audit_rows() if r.action == "setting.signatory"]
+    assert len(audit) == 1 and audit[0].username == "admin" and "Budi Santoso" in audit[0].after
+
+
+def test_only_an_admin_names_the_signatory_and_bad_text_is_refused(demo_store):
+    with pytest.raises(PermissionDenied):
+        admin.set_signatory(demo_store, walikota(demo_store), CITY, "Siapa Saja", "Wali Kota")
+    admin_user = users.get_user(demo_store, "admin")
+    with pytest.raises(ValidationError) as exc:
+        admin.set_signatory(demo_store, admin_user, CITY, "Nama\nbaris dua", "Wali Kota")
+    assert exc.value.key == "setting.signatory_invalid"
+    assert admin.signatory(demo_store, CITY) is None

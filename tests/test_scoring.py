@@ -68,9 +68,10 @@ def test_threshold_boundaries_are_inclusive(mini):
 
 def test_supersession_uses_latest_submission_whole(mini):
     ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv")
-    # OPD 01 re-submits with only G1: its earlier G2 answer no longer counts
+    # OPD 01 re-submits with only G1, choosing replace: its earlier G2 answer no longer counts
     again = b"city_code,opd_code,year,indicator_code,level,evidence,note\n0101,01,2023,G1,4,,\n"
-    assert ingest_bytes(mini, SYSTEM, again, "b.csv").accepted
+    assert not ingest_bytes(mini, SYSTEM, again, "b.csv").accepted  # without a choice it would drop G2
+    assert ingest_bytes(mini, SYSTEM, again, "b.csv", mode="replace").accepted
     levels = {lv.code: lv for lv in scoring.indicator_levels(mini, "0101", 2023)}
     assert levels["G1"].effective == 4
     assert levels["G2"].effective == 4 and levels["G2"].n_opd == 1  # only OPD 02's 4 is in force
@@ -161,10 +162,11 @@ def test_score_tables_equal_a_recomputation_after_every_kind_of_write(mini):
     # OPD 03 becomes a Diskominfo office: its E1 answer and E2 metric no longer answer for DLH
     save_opd(mini, SYSTEM, Opd("0101", "03", "DISKOMINFO", "Dinas baru"))
     s = assert_same_as_recomputed(mini)[0]
-    # pairs G1-01, G1-03, G2-01, G2-02, G2-03 (no one answers for E1/E2 now); 03 answered none of them
-    assert (s.pairs, s.answered) == (5, 3)
+    # pairs G1-01, G1-03, G2-01, G2-02, G2-03, and E1, E2 once each: no one answers them now, so each
+    # counts as one unanswered pair (issue 15); 03 answered none of them
+    assert (s.pairs, s.answered) == (7, 3)
     again = b"city_code,opd_code,year,indicator_code,level,evidence,note\n0101,01,2023,G1,4,,\n"
-    assert ingest_bytes(mini, SYSTEM, again, "b.csv").accepted  # supersedes OPD 01's G1 and G2
+    assert ingest_bytes(mini, SYSTEM, again, "b.csv", mode="replace").accepted  # supersedes OPD 01's G1 and G2
     assert_same_as_recomputed(mini)
     # a city without data asked for by year is scored the same way on both paths
     raw = scoring.score(mini, [2023, 2024], "0202", from_raw=True)

@@ -273,7 +273,10 @@ def test_drilldown_formulas_recompute_the_core(demo_store):
     cs = scoring.city_score(demo_store, CITY, YEAR)
     assert dd.index == pytest.approx(cs.index)
     assert dd.index_formula.result == pytest.approx(cs.index)
-    assert dd.index_formula.text().endswith(f"= {cs.index:.2f}")
+    assert dd.index_formula.text("en").endswith(f"= {cs.index:.2f}")
+    # Indonesian: the decimal comma in every term and the result (metrics.formatting)
+    id_text = dd.index_formula.text("id")
+    assert id_text.endswith("= " + f"{cs.index:.2f}".replace(".", ",")) and "." not in id_text
     # the terms themselves recompute it: sum(W * D) / sum(W)
     terms = dd.index_formula.terms
     assert sum(w * v for _, w, v in terms) / sum(w for _, w, _ in terms) == pytest.approx(cs.index)
@@ -302,7 +305,8 @@ def test_drilldown_explains_each_source(demo_store):
     assert len(self_d.answers) == len(mine) == self_d.n_opd
     assert set(self_d.answers["submission_id"]) == {a["submission_id"] for a in mine}
     assert set(self_d.answers["evidence"].dropna()) == {a["evidence"] for a in mine if a["evidence"]}
-    assert self_d.self_formula.endswith(f"= {levels[self_d.code].self_level:.2f}")
+    assert self_d.self_formula("en").endswith(f"= {levels[self_d.code].self_level:.2f}")
+    assert self_d.self_formula("id").endswith("= " + f"{levels[self_d.code].self_level:.2f}".replace(".", ","))
     lvl = self_d.rubric_level
     assert self_d.rubric_sentence == fw.indicator(self_d.code).levels[lvl]["en"]
     metric_d = by_source["metric"]
@@ -407,3 +411,63 @@ def test_data_version_moves_with_every_change(mini):
     assert mini.data_version()[2] > v2[2]
     assert ingest_bytes(mini, SYSTEM, METRICS_CSV, "m.csv").accepted
     assert mini.data_version()[0] > v2[0]
+
+
+# --------------------------------------------------------------------------- overview: ranks, priorities (issue 15)
+
+RANK_CITIES = (
+    "city_code,name,province,category,population\n"
+    "0101,Kota Uji,Jawa Barat,kecil,1000\n"
+    "0202,Kota Coba,Bali,sedang,2000\n"
+    "0303,Kota Tiga,Jawa Barat,sedang,3000\n"
+    "0404,Kota Empat,Jawa Barat,kecil,4000\n"
+).encode()
+RANK_OPDS = (
+    "city_code,opd_code,opd_type,name\n"
+    "0101,01,DISKOMINFO,Dinas Kominfo Uji\n0202,01,DISKOMINFO,Dinas Kominfo Coba\n"
+    "0303,01,DISKOMINFO,Dinas Kominfo Tiga\n0404,01,DISKOMINFO,Dinas Kominfo Empat\n"
+).encode()
+
+
+def _ranked_cities(store) -> None:
+    """Four cities whose index follows their G1 level: 0202 (4) > 0101 = 0303 (3) > 0404 (1)."""
+    load_registry_bytes(store, SYSTEM, RANK_CITIES, "cities.csv")
+    load_registry_bytes(store, SYSTEM, RANK_OPDS, "opds.csv")
+    rows = "".join(f"{c};01;2023;G1;{lv};;\n" for c, lv in (("0101", 3), ("0202", 4), ("0303", 3), ("0404", 1)))
+    data = ("city_code;opd_code;year;indicator_code;level;evidence;note\n" + rows).encode()
+    assert ingest_bytes(store, SYSTEM, data, "g1.csv").accepted
+
+
+@pytest.mark.parametrize("city, national, province, category", [
+    ("0101", (2, 4), ("Jawa Barat", 1, 3), ("kecil", 1, 2)),  # tied with 0303: both 2nd nationally
+    ("0303", (2, 4), ("Jawa Barat", 1, 3), ("sedang", 2, 2)),
+    ("0202", (1, 4), ("Bali", 1, 1), ("sedang", 1, 2)),
+    ("0404", (4, 4), ("Jawa Barat", 3, 3), ("kecil", 2, 2)),  # after a tie of two, rank 4 (1, 2, 2, 4)
+])
+def test_overview_ranks_the_city_nationally_in_its_province_and_category(mini, city, national, province, category):
+    _ranked_cities(mini)
+    ov = views.overview(mini, city, 2023, "id", user=SYSTEM)
+    assert [r.scope for r in ov.ranks] == ["national", "province", "category"]
+    n, p, c = ov.rank("national"), ov.rank("province"), ov.rank("category")
+    assert (n.rank, n.of) == national
+    assert (p.group, p.rank, p.of) == province
+    assert (c.group, c.rank, c.of) == category
+
+
+def test_overview_national_rank_agrees_with_the_rankings_page(demo_store):
+    ov = views.overview(demo_store, CITY, YEAR, "id", user=SYSTEM)
+    rk = views.rankings(demo_store, CITY, YEAR, lang="id", user=SYSTEM)
+    assert (ov.rank("national").rank, ov.rank("national").of) == (rk.city_rank, rk.ranked_cities)
+
+
+def test_priorities_name_the_responsible_opds_and_the_next_level_rubric(mini):
+    assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
+    ov = views.overview(mini, "0101", 2023, "en", user=SYSTEM)
+    pri = {r["code"]: r for r in ov.priorities.to_dict("records")}
+    # G2 is answered by both DISKOMINFO and DPMPTSP of the city; its level is their mean (2+4)/2 = 3
+    assert pri["G2"]["opds"] == ("Dinas Kominfo Uji", "DPMPTSP Uji")
+    assert (pri["G2"]["next_level"], pri["G2"]["next_rubric"]) == (4, "Integrated")
+    assert pri["E1"]["opds"] == ("DLH Uji",) and (pri["E1"]["next_level"], pri["E1"]["next_rubric"]) == (2, "Partial")
+    assert (pri["E2"]["next_level"], pri["E2"]["next_rubric"]) == (1, "Planned")  # missing: counted 0
+    ov_id = views.overview(mini, "0101", 2023, "id", user=SYSTEM)
+    assert dict(zip(ov_id.priorities["code"], ov_id.priorities["next_rubric"]))["G2"] == "Terintegrasi"

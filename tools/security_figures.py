@@ -32,6 +32,7 @@ cases = dict(hostile.LIMIT_CASES)
 cases.update(hostile.xml_cases({canary!r}))
 cases.update(hostile.PACKAGE_CASES)
 cases.update(hostile.SIZE_CASES)
+cases.update(hostile.ODS_CASES)
 build, key = cases[{name!r}]
 data = build()
 read_records(b"city_code,opd_code,year,indicator_code,level\n0101,01,2023,G1,3\n", "warm.csv")
@@ -75,7 +76,7 @@ def measure(runs: int = 3, only: str | None = None) -> list[dict]:
         canary = Path(tmp) / "canary.txt"
         canary.write_text("CANARY")
         names = (list(hostile.LIMIT_CASES) + list(hostile.xml_cases(str(canary))) + list(hostile.PACKAGE_CASES)
-                 + list(hostile.SIZE_CASES))
+                 + list(hostile.SIZE_CASES) + list(hostile.ODS_CASES))
         out = []
         for name in names:
             if only and only not in name:

@@ -20,9 +20,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from metrics import reports
+from metrics import formatting, reports
 from metrics.views import BandView, Scale
-from ui.shell import md_escape, tr  # noqa: F401 - md_escape: the pages' charts.md_escape
+from ui.shell import lang, md_escape, tr  # noqa: F401 - md_escape: the pages' charts.md_escape
 
 # A red-to-green ramp; a framework's bands take evenly spaced colours from it, lowest band red
 # (the same four steps as the band badge: red, orange, amber, green).
@@ -54,22 +54,44 @@ def wrap(text: object, width: int = 16) -> str:
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    return f"{value:.{digits}f}"
+    """A number as the reader's language writes it (3,48 / 3.48): metrics.formatting, never an f-string."""
+    return formatting.number(value, lang(), digits)
 
 
 def fmt_pct(share: float | None) -> str:
     """A 0..1 share as a whole percentage."""
-    if share is None or (isinstance(share, float) and share != share):
-        return "–"
-    return f"{share * 100:.0f}%"
+    return formatting.percent(share, lang())
 
 
 def fmt_delta(value: float | None) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return f"{value:+.2f}"
+    text = formatting.signed(value, lang())
+    return None if text == formatting.DASH else text
+
+
+def fmt_date(value) -> str:
+    """A long date (5 Desember 2026 / December 5, 2026)."""
+    return formatting.long_date(value, lang())
+
+
+def fmt_time(value) -> str:
+    """A moment to the minute (5 Des 2026 14.30)."""
+    return formatting.date_time(value, lang())
+
+
+def words(prefix: str, code: object, lg: str | None = None) -> str:
+    """A coded value (an audit action, a role) in words when a label `prefix.code` exists, else as stored."""
+    from ui.text import T
+    entry = T.get(f"{prefix}.{code}")
+    if entry is None:
+        return "" if code is None else str(code)
+    return entry.get(lg or lang()) or entry["id"]
+
+
+def words_func(prefix: str, none_label: str | None = None):
+    """A selectbox format_func naming codes in words, in the language of this run (fixed now, because
+    Streamlit may call it outside the script run); None reads as `none_label` (e.g. "all")."""
+    lg, none_text = lang(), tr(none_label) if none_label else ""
+    return lambda v: none_text if v is None else words(prefix, v, lg)
 
 
 def _tint(hex_colour: str, alpha: float) -> str:
@@ -104,7 +126,9 @@ def level_colourscale(scale: Scale) -> list:
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
     base = dict(height=height, margin=dict(l=10, r=10, t=40, b=10), font=FONT, paper_bgcolor="white",
                 plot_bgcolor="white", hoverlabel=dict(bgcolor="white", font_size=13),
-                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
+                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+                # hover and tick numbers with the language's decimal mark (3,48 in Indonesian)
+                separators=formatting.plotly_separators(lang()))
     fig.update_layout(**{**base, **kw})
     return fig
 
@@ -180,7 +204,9 @@ def dimension_bars(df: pd.DataFrame, year: int, prev_year: int | None, scale: Sc
 
 
 def pillar_radar(df: pd.DataFrame, year: int, prev_year: int | None, scale: Scale) -> go.Figure:
-    names = [esc(n) for n in df["name"]]
+    """Pillars on a radar, each axis labelled with its name and this year's value (the mayor reads
+    the number without hovering), the value also printed at its point."""
+    names = [f"{esc(n)} <b>{fmt(v)}</b>" for n, v in zip(df["name"], df["value"])]
     closed = names + names[:1]
     fig = go.Figure()
     if prev_year is not None:
@@ -189,13 +215,36 @@ def pillar_radar(df: pd.DataFrame, year: int, prev_year: int | None, scale: Scal
                                       line=dict(color=PREV_COLOUR, dash="dot"),
                                       hovertemplate=f"%{{theta}}<br>{prev_year}: %{{r:.2f}}<extra></extra>"))
     cur = list(df["value"]) + list(df["value"])[:1]
-    fig.add_trace(go.Scatterpolar(r=cur, theta=closed, name=str(year), fill="toself",
+    fig.add_trace(go.Scatterpolar(r=cur, theta=closed, name=str(year), fill="toself", mode="lines+markers+text",
+                                  text=[fmt(v) for v in cur[:-1]] + [""], textposition="top center",
+                                  textfont=dict(size=11, color=PRIMARY),
                                   line=dict(color=PRIMARY, width=3), fillcolor="rgba(31,78,121,0.15)",
                                   hovertemplate=f"%{{theta}}<br>{year}: %{{r:.2f}}<extra></extra>"))
     fig.update_layout(polar=dict(radialaxis=dict(range=[scale.min, scale.max], dtick=1, angle=90,
                                                  tickfont=dict(size=10)),
                                  angularaxis=dict(direction="clockwise")))
-    return _layout(fig, 380, margin=dict(l=110, r=110, t=50, b=30))
+    return _layout(fig, 400, margin=dict(l=120, r=120, t=50, b=30))
+
+
+def rank_cards(ranks) -> None:
+    """The city's rank nationally, in its province and in its category, one metric each."""
+    cols = st.columns(len(ranks)) if ranks else []
+    for col, r in zip(cols, ranks):
+        label = tr(f"overview.rank_{r.scope}", group=md_escape(r.group))
+        value = tr("overview.rank_value", rank=r.rank, of=r.of) if r.rank is not None else "–"
+        col.metric(label, value, border=True, help=tr("overview.rank_help"))
+
+
+def priority_list(df: pd.DataFrame) -> None:
+    """Each priority: who answers for it in the city and what the rubric asks at the next level."""
+    for r in df.to_dict("records"):
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(r['code'])} · {md_escape(r['name'])}** — "
+                        + tr("overview.priority_gain", gain=fmt(r["gain"]), level=fmt(r["level"])))
+            opds = ", ".join(r["opds"]) if r["opds"] else ""
+            st.caption(tr("overview.priority_opds", opds=md_escape(opds)) if opds
+                       else tr("overview.priority_no_opd"))
+            st.markdown(tr("overview.priority_next", level=r["next_level"]) + " " + md_escape(r["next_rubric"]))
 
 
 def priority_bars(df: pd.DataFrame, scale: Scale) -> go.Figure:
@@ -205,7 +254,7 @@ def priority_bars(df: pd.DataFrame, scale: Scale) -> go.Figure:
               for c, n, p, d, lv in zip(df["code"], df["name"], df["pillar"], df["dimension"], df["level"])]
     fig = go.Figure(go.Bar(
         x=df["gain"], y=labels, orientation="h", marker_color=PRIMARY,
-        text=[tr("chart.gain_text", gain=f"{g:.2f}") for g in df["gain"]],
+        text=[tr("chart.gain_text", gain=fmt(g)) for g in df["gain"]],
         textposition="outside", cliponaxis=False,
         customdata=list(zip(df["level"], df["pillar"].map(esc), df["dimension"].map(esc))),
         hovertemplate=("%{y}<br>" + esc(tr("col.level_now")) + ": %{customdata[0]:.2f}<br>%{customdata[1]} · "
@@ -370,7 +419,7 @@ def completeness_heatmap(df: pd.DataFrame, opd_order: list, pillars: tuple) -> g
     names = dict(zip(df["opd_code"], df["opd"]))
     share = grid.to_numpy(dtype=float)
     step = [[float("nan") if v != v else (0.0 if v < 50 else (1.0 if v < 100 else 2.0)) for v in r] for r in share]
-    text = [[f"{v:.0f}%" if v == v else "" for v in r] for r in share]
+    text = [[formatting.percent(v / 100, lang()) if v == v else "" for v in r] for r in share]
     custom = [[[esc(names.get(o, o)), int(ans.loc[o, p]), int(req.loc[o, p]), text[i][j]]
                for j, p in enumerate(codes)] for i, o in enumerate(opd_order)]
     third = 1 / 3
@@ -435,7 +484,7 @@ def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None
         return
     tags = {c: label for c, (kind, label) in columns.items() if kind == "tag"}
     if tags:  # coded values (status, source) shown as words: label key + "." + value
-        df = df.assign(**{c: df[c].map(lambda v, k=k: tr(f"{k}.{v}")) for c, k in tags.items()})
+        df = df.assign(**{c: df[c].map(lambda v, k=k: words(k, v)) for c, k in tags.items()})
         columns = {c: (("text", f"{k}.col") if c in tags else (kind, k)) for c, (kind, k) in columns.items()}
     height = min(38 + 35 * max(1, len(df)), 38 + 35 * 25)  # every row visible up to ~25 rows, then scroll
     st.dataframe(df, hide_index=True, column_order=list(columns), key=key, height=height, placeholder="–",
@@ -520,7 +569,7 @@ def framework_note(changes: tuple) -> None:
 
 def formula_block(label: str, formula, note: str | None = None) -> None:
     """`label = Σ(w×L) ÷ Σw = (…) ÷ (…) = x` as a copyable block, so the number can be recomputed."""
-    st.code(f"{label} = Σ(w × L) ÷ Σw\n= {formula.text()}", language=None, wrap_lines=True)
+    st.code(f"{label} = {tr('formula.words')}\n= {formula.text(lang())}", language=None, wrap_lines=True)
     if note:
         st.caption(note)
 
@@ -542,7 +591,7 @@ def indicator_detail(d, scale: Scale) -> None:
         st.caption(tr("drill.source_line", source=tr(f"source.{d.source}")))
     if d.source == "verified":
         st.info(tr("drill.verified", level=d.verified_level, by=md_escape(d.verified_by or "–"),
-                   at=str(d.verified_at)[:16] if d.verified_at else "–"), icon=":material/verified:")
+                   at=fmt_time(d.verified_at)), icon=":material/verified:")
         if d.verified_note:
             st.markdown(f"**{tr('drill.verified_note')}:** {md_escape(d.verified_note)}")
     if d.metric_code:
@@ -555,7 +604,7 @@ def indicator_detail(d, scale: Scale) -> None:
             if d.metric_submission:
                 m = d.metric_submission
                 st.caption(tr("drill.metric_sub", opd=md_escape(f"{m['opd_code']} · {m['opd_name'] or ''}"),
-                              sid=m["submission_id"], at=str(m["accepted_at"])[:16],
+                              sid=m["submission_id"], at=fmt_time(m["accepted_at"]),
                               file=md_escape(m["file_name"] or "–")))
         else:
             st.caption(tr("drill.metric_none", code=md_escape(d.metric_code), thresholds=_thresholds_text(d)))
@@ -567,7 +616,7 @@ def indicator_detail(d, scale: Scale) -> None:
     if not d.answers.empty:
         st.markdown(f"**{tr('drill.answers', n=d.n_opd, total=d.responsible_opds)}**")
         if d.source == "self":
-            st.code(f"{tr('drill.self_formula')} = {d.self_formula}", language=None, wrap_lines=True)
+            st.code(f"{tr('drill.self_formula')} = {d.self_formula(lang())}", language=None, wrap_lines=True)
         table(d.answers, {"opd_name": ("text", "col.opd"), "level": ("int", "col.level"),
                           "rubric": ("longtext", "col.rubric"), "evidence": ("longtext", "col.evidence"),
                           "note": ("text", "col.note"), "submission_id": ("int", "col.submission"),

@@ -49,9 +49,42 @@ def core_log_to_console() -> None:
     log.setLevel(logging.INFO)
 
 
+def router_from_the_first_run() -> None:
+    """Run dashboard.py (the router: sign-in gate, pages by role) from the very first request.
+
+    Streamlit treats a `pages/` folder beside the entry script as a legacy multipage app until
+    st.navigation has run once in the process, so the first request after a start that opens a
+    page URL would run that page file without the router. The flag it decides that with is set
+    here, before the server starts, to what st.navigation itself sets it to."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not hasattr(PagesManager, "uses_pages_directory"):
+        raise RuntimeError("streamlit's PagesManager.uses_pages_directory is gone: check how this Streamlit "
+                           "version decides on the legacy pages/ mode before starting the dashboard")
+    PagesManager.uses_pages_directory = False
+
+
+def serve_asgi_app() -> None:
+    """`streamlit run dashboard.py` serves ui/asgi.py's st.App (dashboard.py plus the session
+    cookie routes) with every `streamlit run` option, config file and secret as before: Streamlit
+    runs a script as an ASGI app when it finds one in it, and here it is told where the app is."""
+    from streamlit.web.server import app_discovery
+
+    real = app_discovery.discover_asgi_app
+
+    def discover(path):
+        if Path(path).resolve() == DASHBOARD:
+            return app_discovery.AppDiscoveryResult(True, "app", "ui.asgi:app")
+        return real(path)
+
+    app_discovery.discover_asgi_app = discover
+
+
 def main(argv: list[str] | None = None) -> None:
     no_external_ip_lookup()
     core_log_to_console()
+    router_from_the_first_run()
+    serve_asgi_app()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(DASHBOARD), *(sys.argv[1:] if argv is None else argv)]

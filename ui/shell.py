@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import streamlit as st
@@ -14,7 +18,8 @@ from metrics import readers, users
 from metrics.auth import ANONYMOUS, Action, User, can
 from metrics.errors import CoreError
 from metrics.i18n import t
-from metrics.store import Store, StoreBusy
+from metrics.registry import DEFAULT_TIMEZONE, TZ_ABBREV
+from metrics.store import Store, StoreBusy, utcnow
 from ui.text import T
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +41,17 @@ def _store(path: str) -> Store:
     return store
 
 
+def db_path() -> str:
+    return os.environ.get("SMARTCITY_DB") or str(ROOT / "data" / "smartcity.duckdb")
+
+
+def open_store() -> Store:
+    """The process's Store, outside a script run too (the session routes of ui/asgi.py)."""
+    return _store(db_path())
+
+
 def get_store() -> Store:
-    path = os.environ.get("SMARTCITY_DB") or str(ROOT / "data" / "smartcity.duckdb")
+    path = db_path()
     try:
         return _store(path)
     except StoreBusy as exc:
@@ -86,6 +100,28 @@ def core_message(exc: CoreError) -> str:
     return t(exc.key, lang(), **{k: md_escape(v) if isinstance(v, str) else v for k, v in exc.params.items()})
 
 
+@contextmanager
+def progress_status(label_key: str):
+    """An st.status with a bar for a long core call: yields the `progress(step, fraction)`
+    callable to hand the core (metrics.progress); the label shows the step in words, and the box
+    ends "complete" only if the core reported its end (1.0), else "error" (it refused or failed)."""
+    title = tr(label_key)
+    box = st.status(title, expanded=False)
+    bar = box.progress(0.0)
+    reached = [0.0]
+
+    def step(key: str, fraction: float) -> None:
+        words = t(key, lang())
+        reached[0] = fraction
+        box.update(label=f"{title} · {words}")
+        bar.progress(fraction, text=words)
+
+    try:
+        yield step
+    finally:
+        box.update(state="complete" if reached[0] >= 1.0 else "error")
+
+
 # ------------------------------------------------------------------ sign-in
 
 
@@ -103,11 +139,21 @@ def client_address() -> str:
     return ip if isinstance(ip, str) and ip else "127.0.0.1"
 
 
+SESSION_COOKIE = "ikc_session"  # ui.asgi.COOKIE (not imported: that module builds the server app)
+
+
 def refresh_session(store: Store) -> User:
-    """Re-check the session on every rerun: idle/absolute timeouts and disabled accounts end it."""
+    """Re-check the session on every rerun: idle/absolute timeouts, logout in another tab, a
+    password change, a disabled account and an admin's "end all sessions" end it. A tab without
+    one (a reload, a new tab, a shared link) resumes the session its cookie opens, if any."""
     sess = st.session_state.get("session")
     if sess is None:
-        return ANONYMOUS
+        if st.session_state.get("cookie_clear"):
+            return ANONYMOUS  # signed out in this tab: the handshake's cookie is stale
+        resumed = users.resume_session(store, st.context.cookies.get(SESSION_COOKIE))
+        if resumed is not None:
+            st.session_state["session"] = resumed
+        return resumed.user if resumed is not None else ANONYMOUS
     fresh = users.check_session(store, sess)
     if fresh is None:
         st.session_state.pop("session", None)
@@ -123,8 +169,74 @@ def public_read(store: Store) -> bool:
 
 def logout(store: Store) -> None:
     sess = st.session_state.pop("session", None)
+    st.session_state.pop("cookie_ticket", None)
     if sess is not None:
         users.logout(store, sess)
+    st.session_state["cookie_clear"] = True  # the browser drops its cookie at the next run
+
+
+def local_zone(store: Store, user: User) -> str:
+    """The time zone times are shown in: the user's city's (WIB/WITA/WIT, from the registry); for
+    national users and the sign-in page, the only city's when there is one, else WIB."""
+    cities = _registry_snapshot(store, store.path, store.data_version())[0]
+    mine = [c for c in cities if c.city_code == user.city_code] or (cities if len(cities) == 1 else [])
+    return mine[0].tz if mine else DEFAULT_TIMEZONE
+
+
+def local_time(at, zone: str) -> str:
+    """A naive-UTC moment as the clock time in `zone`, with WIB/WITA/WIT ("14.32 WITA")."""
+    t = at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    return t.strftime("%H.%M" if lang() == "id" else "%H:%M") + " " + TZ_ABBREV.get(zone, zone)
+
+
+def session_ends(sess: users.Session) -> dict:
+    """When a session ends, in local time: the idle and the absolute limit."""
+    zone = local_zone(get_store(), sess.user)
+    return {"idle": local_time(sess.last_seen + users.IDLE_TIMEOUT, zone),
+            "until": local_time(sess.started_at + users.ABSOLUTE_TIMEOUT, zone),
+            "minutes": int(users.IDLE_TIMEOUT.total_seconds() // 60)}
+
+
+def sign_in_hints(store: Store, exc: CoreError, username: str) -> None:
+    """After a refused sign-in: until when to wait (local time), or how many failed attempts this
+    device has left before it must wait. Both come from the throttle's counters for the name as
+    typed and this client, so they read the same for an unknown name: nothing about the account."""
+    zone = local_zone(store, ANONYMOUS)
+    if exc.key == "login.failed_wait":
+        until = utcnow() + timedelta(seconds=int(exc.params.get("seconds", 0)))
+        st.caption(tr("login.wait_until", time=local_time(until, zone)))
+        return
+    left = users.attempts_left(store, username, client_address())
+    if left is None:
+        return
+    st.warning(tr("login.attempts_left", n=left) if left > 0 else tr("login.attempts_none"))
+
+
+def signed_in(store: Store, sess: users.Session) -> None:
+    """Keep a new sign-in: in this tab's state, and (at the next run) in the browser's cookie."""
+    st.session_state["session"] = sess
+    st.session_state.pop("cookie_clear", None)
+    st.session_state.pop("cookie_cleared", None)
+    ticket = users.issue_ticket(store, sess)
+    if ticket is not None:
+        st.session_state["cookie_ticket"] = ticket
+
+
+def cookie_script() -> None:
+    """Have the browser set or clear the session cookie through ui/asgi.py's routes: one
+    same-origin POST, the one-time ticket in its body (never in a URL). Drawn once, after a
+    sign-in or sign-out; without those routes (plain `streamlit run`) the POST just fails."""
+    ticket = st.session_state.pop("cookie_ticket", None)
+    clear = st.session_state.get("cookie_clear") and not st.session_state.get("cookie_cleared")
+    if ticket is None and not clear:
+        return
+    if ticket is not None:
+        js = ('fetch("/_ikc/session", {method: "POST", credentials: "same-origin", '
+              f'headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(ticket)}}});')
+    else:
+        st.session_state["cookie_cleared"] = True
+        js = 'fetch("/_ikc/logout", {method: "POST", credentials: "same-origin"});'
+    st.html(f"<script>{js}</script>", unsafe_allow_javascript=True)
 
 
 # ------------------------------------------------------------------ filters
@@ -218,10 +330,13 @@ class PageSpec:
     title_key: str
     icon: str
     action: Action | None  # shown only if the user may do this (None: everyone who may read)
-    section: str  # "read" | "write" | "admin"
+    section: str  # "home" | "read" | "write" | "admin"
+    needs_opd: bool = False  # only for accounts scoped to one OPD (the core refuses the others)
 
 
 PAGE_SPECS: tuple[PageSpec, ...] = (
+    PageSpec("home.py", "page.home", ":material/home:", Action.UPLOAD, "home", needs_opd=True),
+    PageSpec("status.py", "page.status", ":material/monitoring:", Action.PERIOD, "home"),
     PageSpec("overview.py", "page.overview", ":material/dashboard:", Action.READ_SCORES, "read"),
     PageSpec("rankings.py", "page.rankings", ":material/leaderboard:", Action.READ_SCORES, "read"),
     PageSpec("compare.py", "page.compare", ":material/trending_up:", Action.READ_SCORES, "read"),
@@ -235,23 +350,84 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("verify.py", "page.verify", ":material/fact_check:", Action.VERIFY, "admin"),
     PageSpec("admin.py", "page.admin", ":material/admin_panel_settings:", Action.PERIOD, "admin"),
     PageSpec("audit.py", "page.audit", ":material/policy:", Action.READ_AUDIT, "admin"),
+    # help for everyone, signed in or not (listed under the account, after the sign-in page)
+    PageSpec("help.py", "page.help", ":material/help:", None, "account"),
 )
 
 
 def page_allowed(spec: PageSpec, user: User, public: bool) -> bool:
+    if spec.needs_opd and user.opd_code is None:
+        return False
     if spec.action is None:
         return True
     return can(user, spec.action, user.city_code, user.opd_code, public_read=public)
 
 
+# Where each role lands after signing in (its home), first match that the role may use: an OPD
+# operator on its OPD's home, an assessor on Verifikasi, an administrator on the status board,
+# the executive, the viewer and a public visitor on Ringkasan; else the sign-in page.
+LANDING_BY_ROLE = {"opd": "home.py", "assessor": "verify.py", "admin": "status.py"}
+
+
+def landing_file(user: User, public: bool) -> str | None:
+    """The page file `user` lands on, or None for the sign-in page."""
+    specs = {s.file: s for s in PAGE_SPECS}
+    for file in (LANDING_BY_ROLE.get(user.role), "overview.py"):
+        spec = specs.get(file)
+        if spec is not None and (PAGES / file).exists() and page_allowed(spec, user, public):
+            return file
+    return None
+
+
 def build_pages(user: User, public: bool, login_page) -> dict:
     sections: dict[str, list] = {}
+    home = landing_file(user, public)
     for spec in PAGE_SPECS:
         path = PAGES / spec.file
         if not path.exists() or not page_allowed(spec, user, public):
             continue
         sections.setdefault(tr(f"section.{spec.section}"), []).append(
-            st.Page(str(path), title=tr(spec.title_key), icon=spec.icon, url_path=spec.file[:-3]))
-    account = [login_page]
-    sections.setdefault(tr("section.account"), []).extend(account)
+            st.Page(str(path), title=tr(spec.title_key), icon=spec.icon, url_path=spec.file[:-3],
+                    default=spec.file == home))
+    # the sign-in page first: with no home page (signed out) the first page is the default one
+    account = [login_page, *sections.pop(tr("section.account"), [])]
+    sections[tr("section.account")] = account
     return sections
+
+
+def add_stand_ins(sections: dict, user: User, public: bool, login_page) -> None:
+    """Hidden pages under the URL of every page this user may not open: signed out, the sign-in
+    form (signing in then shows the page at that same URL); signed in, a sentence saying the page
+    is not for this role. Nothing of the page itself runs, and no "Page not found" box."""
+    def not_available() -> None:
+        st.warning(tr("nav.not_available"))
+
+    # the default page answers at "/" but keeps its own path too (Streamlit's private _url_path)
+    shown = {getattr(p, "_url_path", p.url_path) for pages in sections.values() for p in pages}
+    home = landing_file(user, public)  # the default page reports url_path "" but keeps its own path
+    if home:
+        shown.add(home[:-3])
+    stand_in = login_page if user.role == "anonymous" else not_available
+    for spec in PAGE_SPECS:
+        url = spec.file[:-3]
+        if url in shown or not (PAGES / spec.file).exists():
+            continue
+        sections.setdefault(tr("section.account"), []).append(
+            st.Page(stand_in, title=tr(spec.title_key), icon=spec.icon, url_path=url, visibility="hidden"))
+
+
+# ------------------------------------------------------------------ reminders' mail server
+
+
+def smtp_settings():
+    """The city's SMTP server from `[smtp]` in .streamlit/secrets.toml (host, port, user, password,
+    from, starttls, days_before, days_after), handed to the core; None when not configured, and
+    then no reminder is ever sent."""
+    from metrics.deadlines import SmtpSettings
+
+    try:
+        if not st.secrets.load_if_toml_exists() or "smtp" not in st.secrets:
+            return None
+        return SmtpSettings.from_mapping(dict(st.secrets["smtp"]))
+    except Exception:  # noqa: BLE001 - an unreadable secrets file: behave as not configured
+        return None

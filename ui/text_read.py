@@ -145,6 +145,21 @@ T_READ: dict[str, dict[str, str]] = {
         "en": "The indicators that would raise the index most if improved by one level (weight × room to "
               "grow), all else equal.",
     },
+    "overview.rank_national": {"id": "Peringkat nasional", "en": "National rank"},
+    "overview.rank_province": {"id": "Peringkat di {group}", "en": "Rank in {group}"},
+    "overview.rank_category": {"id": "Peringkat kategori {group}", "en": "Rank in category {group}"},
+    "overview.rank_value": {"id": "{rank} dari {of}", "en": "{rank} of {of}"},
+    "overview.rank_help": {"id": "Di antara kota/kabupaten yang memiliki data tahun ini; nilai sama berbagi "
+                                 "peringkat (1, 2, 2, 4).",
+                           "en": "Among the cities/regencies with data this year; equal values share a rank "
+                                 "(1, 2, 2, 4)."},
+    "overview.priority_gain": {"id": "indeks naik {gain} bila naik satu level (kini {level})",
+                               "en": "index rises {gain} with one level more (now {level})"},
+    "overview.priority_opds": {"id": "Penanggung jawab: {opds}", "en": "Responsible: {opds}"},
+    "overview.priority_no_opd": {"id": "Belum ada OPD penanggung jawab di kota ini.",
+                                 "en": "No OPD of this city is responsible for it yet."},
+    "overview.priority_next": {"id": "**Level {level} berikutnya:**", "en": "**Next, level {level}:**"},
+    "formula.words": {"id": "Σ(bobot × nilai) ÷ Σ bobot", "en": "Σ(weight × value) ÷ Σ weight"},
     "overview.no_priorities": {"id": "Semua indikator sudah di level tertinggi.",
                                "en": "Every indicator is at the top level."},
     # --- 2. rankings ------------------------------------------------------------------------
@@ -233,10 +248,10 @@ T_READ: dict[str, dict[str, str]] = {
     "drill.index_formula": {"id": "Dari dimensi ke indeks", "en": "From the dimensions to the index"},
     "drill.index_symbol": {"id": "Indeks", "en": "Index"},
     "drill.index_formula_help": {
-        "id": "w = bobot dimensi, L = nilai dimensi. Angka ditampilkan dua desimal; hasil dihitung dengan "
+        "id": "Tiap suku: bobot dimensi × nilai dimensi. Angka ditampilkan dua desimal; hasil dihitung dengan "
               "presisi penuh.",
-        "en": "w = dimension weight, L = dimension value. Terms shown to two decimals; the result is computed at "
-              "full precision.",
+        "en": "Each term: dimension weight × dimension value. Terms shown to two decimals; the result is computed "
+              "at full precision.",
     },
     "drill.by": {"id": "Telusuri menurut", "en": "Drill down by"},
     "drill.by_dimension": {"id": "Dimensi evaluasi", "en": "Evaluation dimension"},

@@ -29,11 +29,11 @@ T_UPLOAD: dict[str, dict[str, str]] = {
     "upload.col_thresholds": {"id": "Ambang level 1–4", "en": "Thresholds for levels 1–4"},
     "upload.step_upload": {"id": "2. Unggah berkas yang sudah diisi", "en": "2. Upload the filled-in file"},
     "upload.upload_help": {
-        "id": "Templat .xlsx atau CSV UTF-8 (penilaian atau metrik layanan), paling besar {mb} MB. Berkas diperiksa "
+        "id": "Templat .xlsx (atau .ods dari LibreOffice) atau CSV UTF-8 (penilaian atau metrik layanan), paling besar {mb} MB. Berkas diperiksa "
               "seluruhnya: bila ada satu saja kesalahan, tidak ada yang disimpan dan semua kesalahan ditampilkan.",
-        "en": "An .xlsx template or a UTF-8 CSV (self-assessment or service metrics), at most {mb} MB. The whole file is "
+        "en": "An .xlsx template (or .ods from LibreOffice) or a UTF-8 CSV (self-assessment or service metrics), at most {mb} MB. The whole file is "
               "checked: if anything is wrong nothing is stored and every error is listed."},
-    "upload.file": {"id": "Pilih berkas (.xlsx atau .csv)", "en": "Choose a file (.xlsx or .csv)"},
+    "upload.file": {"id": "Pilih berkas (.xlsx, .ods atau .csv)", "en": "Choose a file (.xlsx, .ods or .csv)"},
     "upload.accepted": {"id": "Diterima: {file} disimpan sebagai {n} versi baru.",
                         "en": "Accepted: {file} was stored as {n} new version(s)."},
     "upload.answered": {"id": "Indikator terjawab", "en": "Indicators answered"},
@@ -56,6 +56,40 @@ T_UPLOAD: dict[str, dict[str, str]] = {
     "upload.download_marked_help": {"id": "Berkas Anda dengan sel yang salah diberi warna merah dan komentar.",
                                     "en": "Your file with each faulty cell filled red and commented."},
     "upload.download_errors": {"id": "Unduh daftar kesalahan (.csv)", "en": "Download the list of errors (.csv)"},
+    "upload.col_indicator": {"id": "Indikator", "en": "Indicator"},
+    # --- a file or form that would drop answers: the preview and the choice --------------------
+    "upload.drops": {
+        "id": "{file} tidak memuat {n} jawaban dari versi yang berlaku. Belum ada yang disimpan: periksa perubahan "
+              "di bawah, pilih cara menyimpan, lalu konfirmasi.",
+        "en": "{file} lacks {n} answers of the version in force. Nothing is stored yet: check the changes below, "
+              "choose how to store it, then confirm."},
+    "upload.change.kept": {"id": "Tetap", "en": "Kept"},
+    "upload.change.changed": {"id": "Berubah", "en": "Changed"},
+    "upload.change.added": {"id": "Baru", "en": "Added"},
+    "upload.change.dropped": {"id": "Akan hilang bila diganti", "en": "Dropped if replaced"},
+    "upload.dropped_title": {"id": "Jawaban yang tidak ada di berkas", "en": "Answers the file lacks"},
+    "upload.col_key": {"id": "Kode / periode", "en": "Code / period"},
+    "upload.col_old": {"id": "Level berlaku", "en": "Level in force"},
+    "upload.col_new": {"id": "Level di berkas", "en": "Level in the file"},
+    "upload.none": {"id": "Tidak ada.", "en": "None."},
+    "upload.effect_title": {"id": "Dampak pada indeks", "en": "Effect on the index"},
+    "upload.measure.col": {"id": "Ukuran", "en": "Measure"},
+    "upload.measure.answered": {"id": "Indikator terjawab OPD", "en": "OPD indicators answered"},
+    "upload.measure.opd_index": {"id": "Indeks OPD", "en": "OPD index"},
+    "upload.measure.city_index": {"id": "Indeks kota", "en": "City index"},
+    "upload.col_now": {"id": "Sekarang", "en": "Now"},
+    "upload.col_merge": {"id": "Bila digabung", "en": "If merged"},
+    "upload.col_replace": {"id": "Bila diganti", "en": "If replaced"},
+    "upload.mode": {"id": "Cara menyimpan", "en": "How to store it"},
+    "upload.mode.merge": {"id": "Gabungkan: jawaban berkas di atas versi yang berlaku (jawaban lain tetap)",
+                          "en": "Merge: the file's answers on top of the version in force (the others are kept)"},
+    "upload.mode.replace": {"id": "Ganti: berkas menjadi seluruh jawaban (jawaban yang tidak ada akan hilang)",
+                            "en": "Replace: the file becomes the whole answer set (missing answers are dropped)"},
+    "upload.confirm": {"id": "Konfirmasi dan simpan", "en": "Confirm and store"},
+    "upload.stored_mode.merge": {"id": "Digabung: {carried} jawaban dari versi sebelumnya tetap berlaku.",
+                                 "en": "Merged: {carried} answers of the previous version stay in force."},
+    "upload.stored_mode.replace": {"id": "Diganti: {dropped} jawaban dari versi sebelumnya tidak berlaku lagi.",
+                                   "en": "Replaced: {dropped} answers of the previous version are no longer in force."},
     # --- Isi formulir ---------------------------------------------------------------------------
     "entry.title": {"id": "Isi formulir penilaian", "en": "Fill in the assessment online"},
     "entry.read_only": {"id": "Formulir hanya dapat dibaca.", "en": "The form is read-only."},
@@ -65,10 +99,29 @@ T_UPLOAD: dict[str, dict[str, str]] = {
                                 "en": "Showing the answers in force (the latest submission)."},
     "entry.source_empty": {"id": "Belum ada jawaban untuk tahun ini.", "en": "No answers for this year yet."},
     "entry.help": {
-        "id": "Pilih level {lo}–{hi} dengan membaca rubrik di sampingnya, lalu tulis bukti. Simpan draf kapan saja; "
-              "'Kirim' memeriksa formulir dengan aturan yang sama seperti unggahan berkas.",
-        "en": "Choose a level {lo}–{hi} by reading the rubric beside it, then write the evidence. Save a draft at any "
-              "time; 'Submit' checks the form by the same rules as an uploaded file."},
+        "id": "Pilih level {lo}–{hi} dengan membaca kalimat rubriknya, lalu tulis bukti. Setiap perubahan langsung "
+              "disimpan sebagai draf; 'Kirim' memeriksa formulir dengan aturan yang sama seperti unggahan berkas.",
+        "en": "Choose a level {lo}–{hi} by reading its rubric sentence, then write the evidence. Every change is saved "
+              "as a draft at once; 'Submit' checks the form by the same rules as an uploaded file."},
+    "entry.progress": {"id": "{answered} dari {total} indikator terjawab", "en": "{answered} of {total} indicators answered"},
+    "entry.pillar": {"id": "{code} · {name} — {answered}/{total} terjawab", "en": "{code} · {name} — {answered}/{total} answered"},
+    "entry.level_label": {"id": "Level menurut rubrik", "en": "Level by the rubric"},
+    "entry.evidence_hint": {"id": "mis. nomor Perwali, tautan dokumen, laporan", "en": "e.g. regulation number, document link, report"},
+    "entry.threshold": {"id": "level {level} bila {op} {value}", "en": "level {level} at {op} {value}"},
+    "entry.metric_scored": {
+        "id": "Dinilai dari metrik layanan: nilai tahun ini {value} {unit} ({agg}) memberi **level {level}** "
+              "(ambang: {thresholds}). Level ini tidak dipilih di formulir.",
+        "en": "Scored from a service metric: this year's value {value} {unit} ({agg}) gives **level {level}** "
+              "(thresholds: {thresholds}). This level is not chosen in the form."},
+    "entry.metric_pending": {
+        "id": "Indikator ini akan dinilai dari metrik layanan ({unit}; {thresholds}) setelah nilainya dilaporkan; "
+              "sampai saat itu level yang Anda pilih yang dihitung.",
+        "en": "This indicator will be scored from a service metric ({unit}; {thresholds}) once its value is "
+              "reported; until then the level you choose counts."},
+    "unit.percent": {"id": "persen", "en": "percent"},
+    "unit.per_1000": {"id": "per 1.000 penduduk", "en": "per 1,000 residents"},
+    "unit.hours": {"id": "jam", "en": "hours"},
+    "unit.count": {"id": "buah", "en": "count"},
     "entry.col_rubric": {"id": "Rubrik level {lv}", "en": "Rubric level {lv}"},
     "entry.col_level": {"id": "Level ({lo}–{hi})", "en": "Level ({lo}–{hi})"},
     "entry.col_evidence": {"id": "Bukti", "en": "Evidence"},

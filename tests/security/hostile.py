@@ -12,7 +12,7 @@ import io
 import zipfile
 
 from tests.security.conftest import (
-    HEAD, build_zip, forge_declared_size, good_xlsx, long_xlsx, wb_bytes, with_part, zip_parts)
+    GOOD_ROW, HEAD, build_zip, forge_declared_size, good_xlsx, long_xlsx, wb_bytes, with_part, zip_parts)
 
 SHEET = "xl/worksheets/sheet1.xml"
 SST = "xl/sharedStrings.xml"
@@ -471,4 +471,214 @@ def largest_allowed_sheet() -> bytes:
 # name: (builder, expected problem key): the limits' worst cases that reach the native reader
 SIZE_CASES = {
     "largest sheet the limits allow (19.9 MB of text)": (largest_allowed_sheet, "xlsx.stray_cell"),
+}
+
+
+# ---------------------------------------------------------------------------- OpenDocument (.ods)
+# The same attacks and strict rules, in LibreOffice's format (metrics/ods.py). Each builder writes
+# a LibreOffice-shaped package (tests/odsfile.py: trailing empty runs to row 1,048,576 and column
+# 16,384 included), so a refusal is never an accident of an unusual shape.
+
+def _ods(rows=None, **kw) -> bytes:
+    from tests.odsfile import ods_bytes
+
+    return ods_bytes({"Data": [HEAD, *(rows or [GOOD_ROW])]}, **kw)
+
+
+def _ods_content(tables: str | None = None, before_body: str = "", in_spreadsheet: str = "") -> bytes:
+    from tests.odsfile import content_xml, table_xml
+
+    return content_xml([tables if tables is not None else table_xml("Data", [HEAD, GOOD_ROW])],
+                       before_body, in_spreadsheet)
+
+
+def _ods_with(content: bytes | None = None, **kw) -> bytes:
+    from tests.odsfile import ods_package
+
+    return ods_package(content if content is not None else _ods_content(), **kw)
+
+
+def _ods_row(extra_row: str) -> bytes:
+    """The valid sheet with `extra_row` (raw XML) after the good row, then LibreOffice's empty rest."""
+    from tests.odsfile import table_xml
+
+    table = table_xml("Data", [HEAD, GOOD_ROW])
+    cut = table.index('<table:table-row table:style-name="ro1" table:number-rows-repeated=')
+    return _ods_with(_ods_content(table[:cut] + extra_row + table[cut:]))
+
+
+def ods_valid() -> bytes:
+    """A long-format workbook as LibreOffice saves it: accepted, the empty rest not counted."""
+    return _ods()
+
+
+def ods_repeated_rows_bomb() -> bytes:
+    """One filled row declared 1,048,574 times: 1 KB on disk, a million rows to a reader that expands it."""
+    return _ods_row('<table:table-row table:number-rows-repeated="1048574"><table:table-cell office:value-type="string">'
+                    "<text:p>0101</text:p></table:table-cell></table:table-row>")
+
+
+def ods_repeated_cells_bomb() -> bytes:
+    """One filled cell repeated across all 16,384 columns of a row."""
+    return _ods_row('<table:table-row><table:table-cell office:value-type="float" office:value="3" '
+                    'table:number-columns-repeated="16384"><text:p>3</text:p></table:table-cell></table:table-row>')
+
+
+def ods_huge_repeat_both_ways() -> bytes:
+    """A filled cell repeated 2^31 - 1 times across, in a row repeated 2^31 - 1 times down."""
+    return _ods_row('<table:table-row table:number-rows-repeated="2147483647"><table:table-cell office:value-type="string"'
+                    ' table:number-columns-repeated="2147483647"><text:p>x</text:p></table:table-cell></table:table-row>')
+
+
+def ods_content_after_empty_run() -> bytes:
+    """An empty run of 5,000 rows, then one value: the value sits at row 5,003, past the 2,000 allowed."""
+    return _ods_row('<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+                    '<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+                    "</table:table-cell></table:table-row>")
+
+
+def ods_formula() -> bytes:
+    from tests.odsfile import Formula
+
+    return _ods([["0101", "01", 2023, "G1", Formula("=1+2"), "Perwali 12/2023", None]])
+
+
+def ods_error_cell() -> bytes:
+    from tests.odsfile import Error
+
+    return _ods([["0101", "01", 2023, "G1", Error("#DIV/0!"), "Perwali 12/2023", None]])
+
+
+def ods_merged() -> bytes:
+    return _ods([GOOD_ROW, ["0101", "01", 2023, "G2", 2, "Dok", "catatan"]], merges={"Data": [(2, 5, 1, 2)]})
+
+
+def ods_hidden_sheet() -> bytes:
+    from tests.odsfile import ods_bytes
+
+    return ods_bytes({"Data": [HEAD, GOOD_ROW], "Rahasia": [["x"]]}, hidden=("Rahasia",))
+
+
+def ods_basic_macro() -> bytes:
+    """A LibreOffice Basic library, as Calc stores one (Basic/Standard/Module1.xml)."""
+    return _ods_with(extra={"Basic/Standard/Module1.xml": b'<?xml version="1.0" encoding="UTF-8"?><module>Sub Main\nEnd Sub</module>'},
+                     manifest_extra='<manifest:file-entry manifest:full-path="Basic/Standard/Module1.xml" '
+                                    'manifest:media-type="text/xml"/>')
+
+
+def ods_macro_in_manifest_only() -> bytes:
+    """A script declared in the manifest under an innocent name."""
+    return _ods_with(extra={"lib/a.xml": b"<a/>"}, manifest_extra='<manifest:file-entry manifest:full-path="lib/a.xml" '
+                                                                 'manifest:media-type="application/vnd.sun.star.basic-script"/>')
+
+
+def ods_event_macro() -> bytes:
+    """A macro bound to the document's open event."""
+    return _ods_with(_ods_content(before_body='<office:scripts><office:event-listeners><script:event-listener '
+                                  'script:language="ooo:script" script:event-name="dom:load" '
+                                  'xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>'
+                                  "</office:event-listeners></office:scripts>"))
+
+
+def ods_embedded_object() -> bytes:
+    """An embedded OLE object (Object 1/) with its replacement image."""
+    return _ods_with(extra={"Object 1/content.xml": b"<x/>", "ObjectReplacements/Object 1": b"\x00" * 64},
+                     manifest_extra='<manifest:file-entry manifest:full-path="Object 1/" '
+                                    'manifest:media-type="application/vnd.sun.star.oleobject"/>')
+
+
+def ods_draw_object_in_cell() -> bytes:
+    """An object frame anchored in a cell (draw:object) pointing into the package."""
+    return _ods_row('<table:table-row><table:table-cell><draw:frame><draw:object xlink:href="./Obj"/></draw:frame>'
+                    "</table:table-cell></table:table-row>")
+
+
+def ods_linked_sheet() -> bytes:
+    """A sheet linked to another file (table:table-source): LibreOffice offers to fetch it."""
+    from tests.odsfile import table_xml
+
+    table = table_xml("Data", [HEAD, GOOD_ROW]).replace(
+        '<table:table-column', '<table:table-source xlink:href="file:///C:/rahasia/anggaran.ods" '
+        'table:table-name="Sheet1" table:mode="copy-results-only"/><table:table-column', 1)
+    return _ods_with(_ods_content(table))
+
+
+def ods_form_control() -> bytes:
+    from tests.odsfile import table_xml
+
+    table = table_xml("Data", [HEAD, GOOD_ROW]).replace(
+        "<table:table-column", '<office:forms><form:form form:name="F"><form:button form:name="B"/></form:form>'
+                               "</office:forms><table:table-column", 1)
+    return _ods_with(_ods_content(table))
+
+
+def ods_billion_laughs() -> bytes:
+    c = _ods_content()
+    head, rest = c.split(b"?>", 1)
+    return _ods_with(head + b"?>" + LAUGHS_DTD + rest.replace(b"<text:p>G1<", b"<text:p>&lol9;<", 1))
+
+
+def ods_xxe_styles() -> bytes:
+    styles = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+              b'<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">&e;'
+              b"</office:document-styles>")
+    return _ods_with(extra={"styles.xml": styles})
+
+
+def ods_utf16_content() -> bytes:
+    return _ods_with(_ods_content().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+
+
+def ods_mimetype_not_first() -> bytes:
+    return _ods_with(first="content.xml")
+
+
+def ods_text_document() -> bytes:
+    """A LibreOffice Writer document renamed .ods."""
+    return _ods_with(mimetype="application/vnd.oasis.opendocument.text")
+
+
+def ods_two_sheets_same_name() -> bytes:
+    from tests.odsfile import table_xml
+
+    return _ods_with(_ods_content(table_xml("Data", [HEAD, GOOD_ROW]) + table_xml("DATA", [HEAD, GOOD_ROW])))
+
+
+def ods_deep_nesting() -> bytes:
+    return _ods_row("<table:table-row><table:table-cell office:value-type=\"string\"><text:p>"
+                    + "<text:span>" * 200 + "x" + "</text:span>" * 200 + "</text:p></table:table-cell></table:table-row>")
+
+
+def ods_forged_size() -> bytes:
+    """content.xml inflating to 40 MB while declaring 2 KB (the disguised zip bomb)."""
+    c = _ods_content().replace(b"<office:body>", b"<!-- " + b"x" * (40 * MB) + b" --><office:body>")
+    return forge_declared_size(_ods_with(c), "content.xml", 2048)
+
+
+# name: (builder, expected problem key, or None when the file must be accepted as checked)
+ODS_CASES = {
+    "LibreOffice-shaped long-format .ods": (ods_valid, None),
+    "filled row repeated 1,048,574 times": (ods_repeated_rows_bomb, "file.too_many_rows"),
+    "filled cell repeated 16,384 times": (ods_repeated_cells_bomb, "file.too_many_cols"),
+    "filled cell repeated 2^31-1 times both ways": (ods_huge_repeat_both_ways, "file.too_many_rows"),
+    "value after an empty run of 5,000 rows": (ods_content_after_empty_run, "file.too_many_rows"),
+    "formula cell (.ods)": (ods_formula, "xlsx.formula"),
+    "error cell (.ods)": (ods_error_cell, "xlsx.error_cell"),
+    "merged cells (.ods)": (ods_merged, "xlsx.merged"),
+    "hidden sheet (.ods)": (ods_hidden_sheet, "xlsx.hidden_sheet"),
+    "LibreOffice Basic library": (ods_basic_macro, "file.active.macro"),
+    "script type in the manifest only": (ods_macro_in_manifest_only, "file.active.macro"),
+    "macro bound to the open event": (ods_event_macro, "file.active.macro"),
+    "embedded OLE object (Object 1/)": (ods_embedded_object, "file.active.ole_object"),
+    "object frame in a cell": (ods_draw_object_in_cell, "file.active.ole_object"),
+    "sheet linked to another file": (ods_linked_sheet, "file.active.external_link"),
+    "form control": (ods_form_control, "file.active.activex"),
+    "billion laughs in content.xml": (ods_billion_laughs, "file.xml_dtd"),
+    "XXE in styles.xml": (ods_xxe_styles, "file.xml_dtd"),
+    "content.xml in UTF-16": (ods_utf16_content, "file.xml_encoding"),
+    "mimetype not the first entry": (ods_mimetype_not_first, "file.package_ambiguous"),
+    "a Writer document renamed .ods": (ods_text_document, "file.not_spreadsheet"),
+    "two sheets named Data and DATA": (ods_two_sheets_same_name, "file.package_ambiguous"),
+    "text nested 200 levels deep": (ods_deep_nesting, "file.xml_bad"),
+    "forged size: 40 MB content.xml declared 2 KB": (ods_forged_size, "file.zip_bad"),
 }

@@ -51,7 +51,8 @@ def source(tmp_path):
     path = tmp_path / "live" / "kota.duckdb"
     store = make_mini_store(path)
     assert ingest_bytes(store, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    assert ingest_bytes(store, SYSTEM, (HEAD + "0101,01,2023,G1,4,revisi,\n").encode(), "b.csv").accepted
+    assert ingest_bytes(store, SYSTEM, (HEAD + "0101,01,2023,G1,4,revisi,\n").encode(), "b.csv",
+                        mode="replace").accepted
     assert ingest_bytes(store, SYSTEM, (HEAD + "0202,01,2024,G1,2,,\n").encode(), "c.csv").accepted
     verify(store, SYSTEM, "0101", 2023, "G2", 3, "kunjungan lapangan")
     set_period(store, SYSTEM, "0202", 2024, "locked")

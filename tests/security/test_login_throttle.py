@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 
 from metrics import users
-from metrics.auth import SYSTEM
+from metrics.auth import SYSTEM, hash_password
 from metrics.errors import ValidationError
 from metrics.i18n import t
 from metrics.store import MIGRATIONS, SCHEMA_VERSION, Store, utcnow
@@ -332,15 +332,14 @@ def test_the_sign_in_form_shows_the_one_answer_and_takes_an_unlock_code(app_db, 
 def test_a_database_locked_by_the_old_rule_is_released_on_opening(tmp_path):
     # the previous release's database (schema v2: the first schema and the score tables) kept a
     # per-account lock in users.locked_until; v3 retires it and adds the throttle tables
-    path = tmp_path / "v1.duckdb"
-    s = make_mini_store(path)
-    users.add_user(s, SYSTEM, "admin.kota", PW, "admin")
-    with s.cursor() as cur:
-        cur.execute("DROP TABLE login_failures")
-        cur.execute("DROP TABLE unlock_codes")
-        cur.execute("UPDATE users SET failed_count = 5, locked_until = ?", [utcnow() + timedelta(minutes=15)])
-        cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-    s.close()
+    path = tmp_path / "v2.duckdb"
+    old = Store(path, migrate=False)
+    old.migrate(upto=2)
+    with old.cursor() as cur:  # an account as the previous release stored it, locked
+        cur.execute("INSERT INTO users VALUES ('admin.kota', ?, 'admin', NULL, NULL, TRUE, 'Admin', 5, ?, ?, NULL)",
+                    [hash_password(PW), utcnow() + timedelta(minutes=15), utcnow()])
+    assert old.schema_version() == 2
+    old.close()
     s = Store(path)
     try:
         assert s.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)

@@ -1,0 +1,40 @@
+"""Beranda OPD: where an OPD operator lands — their OPD's status for the open year and ONE next step."""
+
+import streamlit as st
+
+from metrics import home
+from ui import charts, shell
+from ui.shell import tr
+
+store = shell.get_store()
+user = shell.current_user()
+h = shell.cached(home.opd_home, store, user)
+
+st.title(tr("home.title", opd=charts.md_escape(h.opd_name)))
+if h.year is None:
+    st.info(tr("home.no_year"), icon=":material/event_busy:")
+    st.stop()
+st.caption(tr("home.context", city=charts.md_escape(h.city_name), year=h.year))
+
+c1, c2, c3 = st.columns(3)
+c1.metric(tr("home.answered"), f"{h.answered} / {h.pairs}", border=True)
+c2.metric(tr("home.version"), tr("home.version_value", id=h.submission_id, date=charts.fmt_date(h.submitted_at))
+          if h.submission_id is not None else tr("home.version_none"), border=True)
+left = h.days_left
+c3.metric(tr("home.deadline"), charts.fmt_date(h.deadline.self_due) if h.deadline and h.deadline.self_due
+          else tr("home.deadline_none"), border=True,
+          delta=None if left is None else (tr("home.days_left", n=left) if left > 0 else
+                                           tr("home.due_today") if left == 0 else tr("home.days_over", n=-left)),
+          delta_color="normal" if left is not None and left > 0 else "inverse" if left is not None else "off",
+          delta_arrow="off")
+
+st.subheader(tr("home.next"))
+target = {"upload": "upload.py", "continue": "entry.py", "complete": "entry.py", "done": "history.py",
+          "closed": "history.py"}[h.next_action]
+label = tr(f"home.action.{h.next_action}", n=len(h.missing))
+st.caption(tr(f"home.help.{h.next_action}", date=charts.fmt_time(h.draft_at), year=h.year))
+if st.button(label, key="home_next", type="primary", icon=":material/arrow_forward:"):
+    st.switch_page(str(shell.PAGES / target))
+if h.missing:
+    with st.expander(tr("home.missing", n=len(h.missing))):
+        st.text(", ".join(h.missing))
