@@ -113,7 +113,7 @@ def test_overview_shows_ranks_and_priorities_with_their_opds_and_next_level(app_
     radar = json.loads(next(c for c in at.get("plotly_chart") if "polar" in c.proto.spec).proto.spec)
     now = radar["data"][-1]
     # each pillar's axis names its value, and the value is written at its point
-    assert now["theta"][:len(ov.pillars)] == [f"{html.escape(n)} <b>{number(v, lang)}</b>"
+    assert now["theta"][:len(ov.pillars)] == [f"{html.escape(n)}<br><b>{number(v, lang)}</b>"
                                               for n, v in zip(ov.pillars["name"], ov.pillars["value"])]
     assert now["text"][:len(ov.pillars)] == [number(v, lang) for v in ov.pillars["value"]]
     assert radar["layout"]["separators"] == (",." if lang == "id" else ".,")

@@ -195,6 +195,9 @@ def test_choose_a_level_on_a_card_is_saved_as_you_go_then_submitted(app_db):
     no_errors(at)
     draft = with_store(app_db, lambda s: entry.form(s, users.get_user(s, "opd.kominfo"), CITY, "01", YEAR))
     assert draft.source == "draft" and next(c for c in draft.cards if c.code == card.code).level == 0
+    # a reload (a new browser session on the same page) finds the unsaved edit, kept as the draft
+    reloaded = run_page(app_db, "entry", lang="en")
+    assert level_radio(reloaded, card.code).value == 0
     assert [i.value for i in at.info if i.value.startswith(t("entry.saved", "en", n=0)[:12])] == [
         t("entry.saved", "en", n=fm.total - sum(1 for c in fm.cards if c.level is None and c.level_editable))]
     at.text_area(key=form_ui.key(card.code, "evidence", SCOPE)).set_value("Belum ada SK").run()

@@ -206,7 +206,8 @@ def dimension_bars(df: pd.DataFrame, year: int, prev_year: int | None, scale: Sc
 def pillar_radar(df: pd.DataFrame, year: int, prev_year: int | None, scale: Scale) -> go.Figure:
     """Pillars on a radar, each axis labelled with its name and this year's value (the mayor reads
     the number without hovering), the value also printed at its point."""
-    names = [f"{esc(n)} <b>{fmt(v)}</b>" for n, v in zip(df["name"], df["value"])]
+    # name and value on two lines: on one, the left and right labels ran off a half-width column
+    names = [f"{esc(n)}<br><b>{fmt(v)}</b>" for n, v in zip(df["name"], df["value"])]
     closed = names + names[:1]
     fig = go.Figure()
     if prev_year is not None:
