@@ -291,24 +291,15 @@ def overdue_list(store, user: User, city: str, year: int, fmt: str = "pdf", lang
 def _overdue_pdf(cs: CityStatus, header: list[str], rows: list[list[object]], lang: str) -> bytes:
     from fpdf import FPDF
 
-    from metrics.reportcard import NAVY, _font_paths, _LATIN1, long_date
+    from metrics.formatting import long_date
+    from metrics.reportcard import NAVY, _font_paths, pdf_text, start_pdf
 
     fonts = _font_paths()
 
-    def txt(s: object) -> str:
-        s = "" if s is None else str(s)
-        return s if fonts else s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    txt = pdf_text(fonts)
 
     pdf = FPDF(orientation="L", unit="mm", format="A4")
-    if fonts:
-        pdf.add_font("DejaVu", "", str(fonts[0]))
-        pdf.add_font("DejaVu", "B", str(fonts[1]))
-        family = "DejaVu"
-    else:
-        family = "Helvetica"
-    pdf.set_title(txt(t("overdue.title", lang, city=cs.city_name, year=cs.year)))
-    pdf.set_author("Indeks Kota Cerdas")
-    pdf.set_creator("Indeks Kota Cerdas")
+    family = start_pdf(pdf, fonts, txt(t("overdue.title", lang, city=cs.city_name, year=cs.year)))
     pdf.set_auto_page_break(True, margin=14)
     pdf.set_margins(14, 14, 14)
     pdf.add_page()
@@ -428,7 +419,7 @@ def due_reminders(store, city: str, year: int, today: date, days_before=(7, 1), 
 
 
 def long_date_safe(d: date | None, lang: str) -> str:
-    from metrics.reportcard import long_date
+    from metrics.formatting import long_date
 
     return long_date(d, lang) if d else "–"
 

@@ -136,12 +136,11 @@ def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
     from fpdf import FPDF
     from PIL import Image
 
-    from metrics.reportcard import GREY, NAVY, _font_paths, _LATIN1
+    from metrics.reportcard import GREY, NAVY, _font_paths, pdf_text, start_pdf
 
     fonts = _font_paths()
 
-    def txt(s: str) -> str:
-        return s if fonts else s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    txt = pdf_text(fonts)
 
     footer = t("guide.footer", g.lang, date=formatting.long_date(made_on or date.today(), g.lang))
 
@@ -156,15 +155,7 @@ def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
             self.set_text_color(0, 0, 0)
 
     pdf = Doc(orientation="P", unit="mm", format="A4")
-    if fonts:
-        pdf.add_font("DejaVu", "", str(fonts[0]))
-        pdf.add_font("DejaVu", "B", str(fonts[1]))
-        family = "DejaVu"
-    else:
-        family = "Helvetica"
-    pdf.set_title(txt(g.title))
-    pdf.set_author("Indeks Kota Cerdas")
-    pdf.set_creator("Indeks Kota Cerdas")
+    family = start_pdf(pdf, fonts, txt(g.title))
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(16, 16, 16)
     W = 210 - 32

@@ -56,6 +56,27 @@ _LATIN1 = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "→"
                          "“": '"', "”": '"', "‘": "'", "’": "'", "÷": "/", "×": "x", "Δ": "d"})
 
 
+def pdf_text(fonts: tuple[Path, Path] | None):
+    """Text as the PDF's fonts can draw it: as it is with DejaVu, Latin-1 approximations without.
+    Shared by every PDF the product writes (report card, overdue list, guide)."""
+    def txt(s: object) -> str:
+        s = "" if s is None else str(s)
+        return s if fonts else s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+    return txt
+
+
+def start_pdf(pdf, fonts: tuple[Path, Path] | None, title: str) -> str:
+    """Register the fonts and the document's metadata on `pdf`; returns the font family to use."""
+    pdf.set_title(title)
+    pdf.set_author("Indeks Kota Cerdas")
+    pdf.set_creator("Indeks Kota Cerdas")
+    if not fonts:
+        return "Helvetica"
+    pdf.add_font("DejaVu", "", str(fonts[0]))
+    pdf.add_font("DejaVu", "B", str(fonts[1]))
+    return "DejaVu"
+
+
 def _band_colour(position: int | None, count: int) -> tuple[int, int, int]:
     if position is None:
         return GREY
@@ -105,12 +126,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     fonts = _font_paths()
     L = lambda key, **kw: t(f"rc.{key}", lang, **kw)  # noqa: E731 - a local shorthand for the labels
 
-    def txt(s: object) -> str:
-        s = "" if s is None else str(s)
-        if fonts:
-            return s
-        return s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
-
+    txt = pdf_text(fonts)
     made = long_date(made_on, lang)
     footer_text = L("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made)
 
@@ -125,15 +141,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
             self.set_text_color(0, 0, 0)
 
     pdf = Doc(orientation="P", unit="mm", format="A4")
-    if fonts:
-        pdf.add_font("DejaVu", "", str(fonts[0]))
-        pdf.add_font("DejaVu", "B", str(fonts[1]))
-        family = "DejaVu"
-    else:
-        family = "Helvetica"
-    pdf.set_title(txt(L("title") + f" {ov.city_name} {ov.year}"))
-    pdf.set_author("Indeks Kota Cerdas")
-    pdf.set_creator("Indeks Kota Cerdas")
+    family = start_pdf(pdf, fonts, txt(L("title") + f" {ov.city_name} {ov.year}"))
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(16, 16, 16)
     W = 210 - 32
