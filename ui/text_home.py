@@ -12,7 +12,7 @@ T_HOME: dict[str, dict[str, str]] = {
     "home.answered": {"id": "Indikator dijawab", "en": "Indicators answered"},
     "home.version": {"id": "Versi berlaku", "en": "Version in force"},
     "home.version_none": {"id": "Belum ada", "en": "None yet"},
-    "home.version_value": {"id": "#{id} · {date}", "en": "#{id} · {date}"},
+    "home.version_of": {"id": "Versi berlaku (#{id})", "en": "Version in force (#{id})"},
     "home.deadline": {"id": "Batas penilaian mandiri", "en": "Self-assessment deadline"},
     "home.deadline_none": {"id": "Belum ditetapkan", "en": "Not set"},
     "home.days_left": {"id": "{n} hari lagi", "en": "{n} days left"},
