@@ -173,15 +173,15 @@ class _Worker:
         except OSError:  # it died before the call reached it: nothing was parsed
             raise _Gone from None
         deadline = time.monotonic() + timeout
-        size = _LEN.unpack(self._read(_LEN.size, deadline))[0]
-        return pickle.loads(self._read(size, deadline))
+        size = _LEN.unpack(self._read(_LEN.size, deadline, timeout))[0]
+        return pickle.loads(self._read(size, deadline, timeout))
 
-    def _read(self, n: int, deadline: float) -> bytes:
+    def _read(self, n: int, deadline: float, timeout: float) -> bytes:
         fd, chunks, got = self.proc.stdout.fileno(), [], 0
         while got < n:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise ParseFailed(f"no result within {TIMEOUT_S:.0f} s", crashed=True)
+                raise ParseFailed(f"no result within {timeout:.0f} s", crashed=True)
             chunk = os.read(fd, min(n - got, 1 << 20))
             if not chunk:  # the worker died: an abort, the memory limit, a kill
                 code = self.proc.wait()
