@@ -24,7 +24,7 @@ st.download_button(tr("help.download"), data=lambda: guide.guide_pdf(store, lang
 st.markdown(md_escape(g.intro))
 for sec in g.sections:
     st.subheader(md_escape(sec.title))
-    st.markdown("\n".join(f"{n}. {md_escape(item)}" for n, item in enumerate(sec.items, 1)))
+    st.markdown(shell.md_list(sec.items, numbered=True))
     if sec.shots:
         with st.expander(tr("help.screens")):
             for shot in sec.shots:
@@ -33,7 +33,7 @@ st.subheader(md_escape(g.errors_title))
 st.caption(md_escape(g.errors_intro))
 for group in g.errors:
     with st.expander(f"{md_escape(group.title)} ({len(group.messages)})"):
-        st.markdown("\n".join(f"- {md_escape(text)}" for _key, text in group.messages))
+        st.markdown(shell.md_list(text for _key, text in group.messages))
 st.subheader(md_escape(g.ask.title))
 for p in g.ask.paragraphs:
     st.markdown(md_escape(p))

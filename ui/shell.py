@@ -94,6 +94,11 @@ def md_escape(text: object) -> str:
     return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
 
 
+def md_list(items, numbered: bool = False) -> str:
+    """User or catalogue texts as one Markdown list, each item escaped (md_escape)."""
+    return "\n".join(f"{n}. {md_escape(x)}" if numbered else f"- {md_escape(x)}" for n, x in enumerate(items, 1))
+
+
 def core_message(exc: CoreError) -> str:
     """A core error's sentence for Markdown: the message as written, its parameters (a file
     name, a username, a typed value) made literal with md_escape (numbers keep their format)."""
