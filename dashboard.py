@@ -39,7 +39,7 @@ def sso_identity() -> dict | None:
     """The OIDC identity Streamlit holds for this browser, if SSO is on and someone signed in."""
     try:
         return st.user.to_dict() if st.user.get("is_logged_in") else None
-    except Exception:  # noqa: BLE001 - no auth configured: st.user has nothing to say
+    except Exception:
         return None
 
 
@@ -61,9 +61,14 @@ if st.session_state.get("lang") not in ("id", "en"):
 if st.session_state.get("lang_choice") != st.session_state["lang"]:
     st.session_state["lang_choice"] = st.session_state["lang"]  # the radio shows the language in force
 with st.sidebar:
-    st.radio(tr("lang.label"), ["id", "en"], key="lang_choice", horizontal=True,
-             on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]),
-             format_func=lambda v: {"id": "Bahasa Indonesia", "en": "English"}[v])
+    st.radio(
+        tr("lang.label"),
+        ["id", "en"],
+        key="lang_choice",
+        horizontal=True,
+        on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]),
+        format_func=lambda v: {"id": "Bahasa Indonesia", "en": "English"}[v],
+    )
 
 if SSO_ON and st.session_state.get("session") is None:
     ident = sso_identity()
@@ -71,8 +76,9 @@ if SSO_ON and st.session_state.get("session") is None:
     if ident is not None and st.session_state.get("sso_tried") != ident.get("email"):
         st.session_state["sso_tried"] = ident.get("email")
         try:
-            shell.signed_in(store, sso.sso_login(store, ident.get("email"), ident.get("email_verified"),
-                                                 SSO_DOMAINS))
+            shell.signed_in(
+                store, sso.sso_login(store, ident.get("email"), ident.get("email_verified"), SSO_DOMAINS)
+            )
             st.session_state.pop("sso_error", None)
         except CoreError as exc:
             st.session_state["sso_error"] = exc
@@ -87,8 +93,13 @@ def login_page() -> None:
         st.info(tr("login.session_ended"))
     sess = st.session_state.get("session")
     if sess is not None:
-        st.markdown(tr("login.signed_in_as", name=shell.md_escape(sess.user.display_name),
-                       role=tr(f"role.{sess.user.role}")))
+        st.markdown(
+            tr(
+                "login.signed_in_as",
+                name=shell.md_escape(sess.user.display_name),
+                role=tr(f"role.{sess.user.role}"),
+            )
+        )
         st.caption(tr("login.session_until", **shell.session_ends(sess)))
         if st.button(tr("login.logout"), key="logout"):
             shell.logout(store)
@@ -109,16 +120,22 @@ def login_page() -> None:
             st.login()
     with st.form("login"):
         username = st.text_input(tr("login.username"), key="login_user", max_chars=MAX_USERNAME)
-        password = st.text_input(tr("login.password"), type="password", key="login_pw",
-                                 max_chars=users.MAX_LOGIN_PASSWORD)
+        password = st.text_input(
+            tr("login.password"), type="password", key="login_pw", max_chars=users.MAX_LOGIN_PASSWORD
+        )
         with st.expander(tr("login.unlock")):
-            code = st.text_input(tr("login.unlock_code"), key="login_code", help=tr("login.unlock_help"),
-                                 max_chars=32)
+            code = st.text_input(
+                tr("login.unlock_code"), key="login_code", help=tr("login.unlock_help"), max_chars=32
+            )
         submitted = st.form_submit_button(tr("login.submit"), type="primary")
     if submitted:
         try:
-            shell.signed_in(store, users.login(store, username, password, client=shell.client_address(),
-                                               unlock_code=code or None))
+            shell.signed_in(
+                store,
+                users.login(
+                    store, username, password, client=shell.client_address(), unlock_code=code or None
+                ),
+            )
         except CoreError as exc:
             st.error(shell.core_message(exc))
             shell.sign_in_hints(store, exc, username)
@@ -127,8 +144,12 @@ def login_page() -> None:
             st.rerun()
 
 
-login = st.Page(login_page, title=tr("page.account") if user.username != "anonymous" else tr("page.login"),
-                icon=":material/login:", url_path="masuk")
+login = st.Page(
+    login_page,
+    title=tr("page.account") if user.username != "anonymous" else tr("page.login"),
+    icon=":material/login:",
+    url_path="masuk",
+)
 sections = shell.build_pages(user, public, login)
 # a page URL opened signed out (a reload after a timeout, a shared link) shows the sign-in form
 # under that URL, and the page itself once signed in; never Streamlit's "Page not found"
@@ -141,7 +162,9 @@ if st.session_state.pop("go_home", False) and nav is login and home_file:
 
 with st.sidebar:
     if user.role != "anonymous":
-        st.caption(tr("login.signed_in_as", name=shell.md_escape(user.display_name), role=tr(f"role.{user.role}")))
+        st.caption(
+            tr("login.signed_in_as", name=shell.md_escape(user.display_name), role=tr(f"role.{user.role}"))
+        )
     if nav is not login:
         shell.sidebar_filters(store, user)
 

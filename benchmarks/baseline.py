@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from metrics import templates as tpl
 from metrics.audit import GENESIS, canonical, row_hash
 from metrics.errors import Problem, Rejected
 from metrics.ingest import Context, Record, validate
-
 
 # ----------------------------------------------------------------------------- ingest
 
@@ -42,10 +41,21 @@ def naive_read(data: bytes, name: str, ctx: Context):
         raw = rows[r1 - 1]
         if all(v in ("", None) for v in raw):
             continue
-        records.append(Record(r1, {
-            "city_code": fixed["city_code"], "opd_code": fixed["opd_code"], "year": fixed["year"],
-            "indicator_code": cell(r1, idx["indicator_code"]), "level": cell(r1, idx["level"]),
-            "evidence": cell(r1, idx["evidence"]), "note": cell(r1, idx["note"])}, labels))
+        records.append(
+            Record(
+                r1,
+                {
+                    "city_code": fixed["city_code"],
+                    "opd_code": fixed["opd_code"],
+                    "year": fixed["year"],
+                    "indicator_code": cell(r1, idx["indicator_code"]),
+                    "level": cell(r1, idx["level"]),
+                    "evidence": cell(r1, idx["evidence"]),
+                    "note": cell(r1, idx["note"]),
+                },
+                labels,
+            )
+        )
     try:
         return validate("assessment", name, tpl.SHEET, records, ctx, fixed), []
     except Rejected as exc:
@@ -55,7 +65,7 @@ def naive_read(data: bytes, name: str, ctx: Context):
 def naive_store(con, username: str, data: bytes, name: str, subs) -> list[int]:
     """One transaction per file, one INSERT per submission and per answer row, one audit row."""
     sha = hashlib.sha256(data).hexdigest()
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     cur = con.cursor()
     cur.begin()
     try:
@@ -63,20 +73,39 @@ def naive_store(con, username: str, data: bytes, name: str, subs) -> list[int]:
         ids = []
         for s in subs:
             sid = cur.execute("SELECT nextval('submission_id_seq')").fetchone()[0]
-            cur.execute("INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [sid, s.kind, s.city_code, s.opd_code, s.year, s.metric_code, s.fw_seq, name, sha,
-                         username, now, "upload", len(s.rows)])
+            cur.execute(
+                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    sid,
+                    s.kind,
+                    s.city_code,
+                    s.opd_code,
+                    s.year,
+                    s.metric_code,
+                    s.fw_seq,
+                    name,
+                    sha,
+                    username,
+                    now,
+                    "upload",
+                    len(s.rows),
+                ],
+            )
             for r in s.rows:
-                cur.execute("INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?)",
-                            [sid, r.indicator_code, r.level, r.evidence, r.note, r.source_row])
+                cur.execute(
+                    "INSERT INTO assessments VALUES (?, ?, ?, ?, ?, ?)",
+                    [sid, r.indicator_code, r.level, r.evidence, r.note, r.source_row],
+                )
             ids.append(sid)
         last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         new_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
         after = canonical({"sha256": sha, "kind": "assessment", "submissions": ids})
         h = row_hash(prev, new_id, at, username, "submission.create", f"file:{name}", None, after)
-        cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [new_id, at, username, "submission.create", f"file:{name}", None, after, prev, h])
+        cur.execute(
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id, at, username, "submission.create", f"file:{name}", None, after, prev, h],
+        )
         cur.commit()
     except BaseException:
         cur.rollback()
@@ -131,29 +160,44 @@ def pandas_scores(f: dict):
     sm = in_force[in_force["kind"] == "metric"]
     # framework of each year: greatest applies_from <= year, ties to the last loaded
     fw = f["fw"].sort_values(["applies_from", "seq"])
-    years = pd.DataFrame({"year": sorted(int(y) for y in set(in_force["year"]) | set(f["ver"]["year"]))},
-                         dtype="int64")
+    years = pd.DataFrame(
+        {"year": sorted(int(y) for y in set(in_force["year"]) | set(f["ver"]["year"]))}, dtype="int64"
+    )
     fwk = fw[["applies_from", "seq"]].rename(columns={"applies_from": "year"}).astype("int64")
     yf = pd.merge_asof(years, fwk, on="year", direction="backward").dropna().rename(columns={"seq": "fw_seq"})
     yf = yf.astype("int64")
     a = f["assess"].merge(sa[["id", "city_code", "opd_code", "year"]], left_on="submission_id", right_on="id")
     self_lv = a.groupby(["city_code", "year", "indicator_code"])["level"].agg(["mean", "size"]).reset_index()
     self_lv.columns = ["city_code", "year", "code", "self_level", "n_opd"]
-    mv = f["mvals"].merge(sm[["id", "city_code", "year", "metric_code"]], left_on="submission_id", right_on="id")
+    mv = f["mvals"].merge(
+        sm[["id", "city_code", "year", "metric_code"]], left_on="submission_id", right_on="id"
+    )
     mv = mv.sort_values("period")
-    magg = mv.groupby(["city_code", "year", "metric_code"])["value"].agg(
-        a_mean="mean", a_sum="sum", a_last="last", a_min="min", a_max="max").reset_index()
-    ver = f["ver"].sort_values("id").groupby(["city_code", "year", "indicator_code"])["level"].last().reset_index()
+    magg = (
+        mv.groupby(["city_code", "year", "metric_code"])["value"]
+        .agg(a_mean="mean", a_sum="sum", a_last="last", a_min="min", a_max="max")
+        .reset_index()
+    )
+    ver = (
+        f["ver"]
+        .sort_values("id")
+        .groupby(["city_code", "year", "indicator_code"])["level"]
+        .last()
+        .reset_index()
+    )
     ver.columns = ["city_code", "year", "code", "verified_level"]
-    cy = pd.concat([sa[["city_code", "year"]], sm[["city_code", "year"]], ver[["city_code", "year"]]]).drop_duplicates()
+    cy = pd.concat(
+        [sa[["city_code", "year"]], sm[["city_code", "year"]], ver[["city_code", "year"]]]
+    ).drop_duplicates()
     cy = cy.merge(yf, on="year")
     ind = f["ind"].merge(f["fw"][["seq", "scale_min", "missing"]], left_on="fw_seq", right_on="seq")
     eff = cy.merge(ind, on="fw_seq")
     eff = eff.merge(ver, on=["city_code", "year", "code"], how="left")
     eff = eff.merge(self_lv, on=["city_code", "year", "code"], how="left")
     eff = eff.merge(magg, on=["city_code", "year", "metric_code"], how="left")
-    agg_col = eff["metric_aggregate"].map({"mean": "a_mean", "sum": "a_sum", "last": "a_last", "min": "a_min",
-                                           "max": "a_max"})
+    agg_col = eff["metric_aggregate"].map(
+        {"mean": "a_mean", "sum": "a_sum", "last": "a_last", "min": "a_min", "max": "a_max"}
+    )
     mval = np.full(len(eff), np.nan)
     for col in ("a_mean", "a_sum", "a_last", "a_min", "a_max"):
         sel = (agg_col == col).to_numpy()
@@ -163,12 +207,16 @@ def pandas_scores(f: dict):
     mlevel = np.full(len(eff), np.nan)
     if has.any():
         sub = eff.loc[has, ["metric_value", "thresholds", "metric_direction", "scale_min"]]
-        mlevel[has] = [smin + sum((v <= t) if d == "lower" else (v >= t) for t in th)
-                       for v, th, d, smin in sub.itertuples(index=False)]
+        mlevel[has] = [
+            smin + sum((v <= t) if d == "lower" else (v >= t) for t in th)
+            for v, th, d, smin in sub.itertuples(index=False)
+        ]
     eff["metric_level"] = mlevel
     effective = eff["verified_level"].astype(float).fillna(eff["metric_level"]).fillna(eff["self_level"])
     zero = eff["missing"] == "zero"
-    eff["score_level"] = effective.where(effective.notna(), np.where(zero, eff["scale_min"].astype(float), np.nan))
+    eff["score_level"] = effective.where(
+        effective.notna(), np.where(zero, eff["scale_min"].astype(float), np.nan)
+    )
     eff["wl"] = eff["weight"] * eff["score_level"]
     eff["w"] = eff["weight"].where(eff["score_level"].notna())
     keys = ["city_code", "year", "fw_seq"]
@@ -178,22 +226,38 @@ def pandas_scores(f: dict):
     pillars = (pillars["wl"] / pillars["w"]).rename("value")
     subp = eff.dropna(subset=["subpillar"]).groupby(keys + ["subpillar"])[["wl", "w"]].sum(min_count=1)
     subp = (subp["wl"] / subp["w"]).rename("value")
-    d = dims.dropna(subset=["value"]).merge(f["dims"], left_on=["fw_seq", "dimension"], right_on=["fw_seq", "code"],
-                                             suffixes=("", "_d"))
+    d = dims.dropna(subset=["value"]).merge(
+        f["dims"], left_on=["fw_seq", "dimension"], right_on=["fw_seq", "code"], suffixes=("", "_d")
+    )
     d["x"] = d["weight"] * d["value"]
     idx = d.groupby(["city_code", "year"])[["x", "weight"]].sum()
     out = pd.DataFrame({"index": idx["x"] / idx["weight"]})
     # completeness: responsible (OPD, indicator) pairs, and those answered by assessment or metric
-    types = ind[["fw_seq", "code", "opd_types"]].explode("opd_types").drop_duplicates().rename(
-        columns={"opd_types": "opd_type"})
+    types = (
+        ind[["fw_seq", "code", "opd_types"]]
+        .explode("opd_types")
+        .drop_duplicates()
+        .rename(columns={"opd_types": "opd_type"})
+    )
     type_n = types.groupby(["fw_seq", "opd_type"]).size().rename("n").reset_index()
-    pairs = cy.merge(f["opds"], on="city_code").merge(type_n, on=["fw_seq", "opd_type"]).groupby(
-        ["city_code", "year"])["n"].sum().rename("pairs")
+    pairs = (
+        cy.merge(f["opds"], on="city_code")
+        .merge(type_n, on=["fw_seq", "opd_type"])
+        .groupby(["city_code", "year"])["n"]
+        .sum()
+        .rename("pairs")
+    )
     aa = a[["city_code", "year", "opd_code", "indicator_code"]].rename(columns={"indicator_code": "code"})
     aa = aa.merge(yf, on="year").merge(f["opds"], on=["city_code", "opd_code"])
     aa = aa.merge(types, on=["fw_seq", "opd_type", "code"])[["city_code", "year", "opd_code", "code"]]
-    am = sm.merge(yf, on="year").merge(ind[["fw_seq", "code", "metric_code"]].dropna(subset=["metric_code"]),
-                                       on=["fw_seq", "metric_code"]).merge(f["opds"], on=["city_code", "opd_code"])
+    am = (
+        sm.merge(yf, on="year")
+        .merge(
+            ind[["fw_seq", "code", "metric_code"]].dropna(subset=["metric_code"]),
+            on=["fw_seq", "metric_code"],
+        )
+        .merge(f["opds"], on=["city_code", "opd_code"])
+    )
     am = am.merge(types, on=["fw_seq", "opd_type", "code"])[["city_code", "year", "opd_code", "code"]]
     answered = pd.concat([aa, am]).drop_duplicates().groupby(["city_code", "year"]).size().rename("answered")
     out = out.join(pairs, how="outer").join(answered, how="left")

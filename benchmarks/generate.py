@@ -36,17 +36,42 @@ OUT = Path(__file__).resolve().parent / "out"
 GENERATOR_VERSION = 3  # bump when the workload changes shape, so old output is rebuilt
 PASSWORD = "Bench#KotaCerdas2025"
 
-DIMENSIONS = (("BASELINE", "Dasar", "Baseline", 0.10), ("OUTPUT", "Keluaran", "Output", 0.20),
-              ("OUTCOME", "Hasil", "Outcome", 0.30), ("IMPACT", "Dampak", "Impact", 0.20),
-              ("QUICKWIN", "Capaian Cepat", "Quick win", 0.20))
-PILLARS = (("GOV", "Tata Kelola Cerdas", "Smart Governance"), ("BRD", "Branding Cerdas", "Smart Branding"),
-           ("ECO", "Ekonomi Cerdas", "Smart Economy"), ("LIV", "Lingkungan Hidup Cerdas", "Smart Living"),
-           ("SOC", "Masyarakat Cerdas", "Smart Society"), ("ENV", "Lingkungan Cerdas", "Smart Environment"))
+DIMENSIONS = (
+    ("BASELINE", "Dasar", "Baseline", 0.10),
+    ("OUTPUT", "Keluaran", "Output", 0.20),
+    ("OUTCOME", "Hasil", "Outcome", 0.30),
+    ("IMPACT", "Dampak", "Impact", 0.20),
+    ("QUICKWIN", "Capaian Cepat", "Quick win", 0.20),
+)
+PILLARS = (
+    ("GOV", "Tata Kelola Cerdas", "Smart Governance"),
+    ("BRD", "Branding Cerdas", "Smart Branding"),
+    ("ECO", "Ekonomi Cerdas", "Smart Economy"),
+    ("LIV", "Lingkungan Hidup Cerdas", "Smart Living"),
+    ("SOC", "Masyarakat Cerdas", "Smart Society"),
+    ("ENV", "Lingkungan Cerdas", "Smart Environment"),
+)
 AGGS = ("mean", "sum", "last", "min", "max")
-TOPICS = ("layanan perizinan daring", "satu data daerah", "pengaduan masyarakat", "transportasi publik",
-          "pengelolaan sampah", "kesehatan digital", "pendidikan digital", "UMKM daring", "pariwisata",
-          "tanggap bencana", "ruang terbuka hijau", "pajak daerah elektronik", "arsip digital",
-          "kependudukan", "ketahanan pangan", "kualitas udara", "air bersih", "penerangan jalan")
+TOPICS = (
+    "layanan perizinan daring",
+    "satu data daerah",
+    "pengaduan masyarakat",
+    "transportasi publik",
+    "pengelolaan sampah",
+    "kesehatan digital",
+    "pendidikan digital",
+    "UMKM daring",
+    "pariwisata",
+    "tanggap bencana",
+    "ruang terbuka hijau",
+    "pajak daerah elektronik",
+    "arsip digital",
+    "kependudukan",
+    "ketahanan pangan",
+    "kualitas udara",
+    "air bersih",
+    "penerangan jalan",
+)
 
 
 @dataclass(frozen=True)
@@ -120,9 +145,13 @@ def metric_indicators(sz: Sizes) -> list[int]:
 
 def metric_spec(n: int, k: int) -> dict:
     higher = k % 3 != 2
-    return {"code": f"MX{n + 1:03d}", "unit": "persen" if higher else "jam", "aggregate": AGGS[k % len(AGGS)],
-            "direction": "higher" if higher else "lower",
-            "thresholds": [20, 40, 60, 80] if higher else [72, 48, 24, 8]}
+    return {
+        "code": f"MX{n + 1:03d}",
+        "unit": "persen" if higher else "jam",
+        "aggregate": AGGS[k % len(AGGS)],
+        "direction": "higher" if higher else "lower",
+        "thresholds": [20, 40, 60, 80] if higher else [72, 48, 24, 8],
+    }
 
 
 def framework_yaml(sz: Sizes) -> str:
@@ -130,9 +159,12 @@ def framework_yaml(sz: Sizes) -> str:
     lines = [
         "# Synthetic benchmark framework (benchmarks/generate.py): same shape as the default one,",
         f"# {sz.indicators} indicators, every OPD type answers {sz.per_type}.",
-        "id: bench-nasional", f"applies_from: {sz.first_year}",
+        "id: bench-nasional",
+        f"applies_from: {sz.first_year}",
         'name: {id: "Kerangka Uji Kinerja Nasional", en: "National benchmark framework"}',
-        "scale: {min: 0, max: 4}", "missing: zero", "bands:",
+        "scale: {min: 0, max: 4}",
+        "missing: zero",
+        "bands:",
         '  - {min: 0, label: {id: "Rintisan", en: "Initiating"}}',
         '  - {min: 1, label: {id: "Berkembang", en: "Developing"}}',
         '  - {min: 2, label: {id: "Maju", en: "Advanced"}}',
@@ -158,9 +190,13 @@ def framework_yaml(sz: Sizes) -> str:
         topic = TOPICS[n % len(TOPICS)]
         types = types_of.get(n) or [opd_type(0)]
         lines += [
-            f"  - code: {indicator_code(n)}", f"    pillar: {pillar}", f"    dimension: {DIMENSIONS[n % 5][0]}",
-            f"    weight: {1 + (n * 7) % 3}", f"    opd_types: [{', '.join(types)}]",
-            f'    name: {{id: "Indikator {n + 1} {topic}", en: "Indicator {n + 1} {topic}"}}', "    levels:",
+            f"  - code: {indicator_code(n)}",
+            f"    pillar: {pillar}",
+            f"    dimension: {DIMENSIONS[n % 5][0]}",
+            f"    weight: {1 + (n * 7) % 3}",
+            f"    opd_types: [{', '.join(types)}]",
+            f'    name: {{id: "Indikator {n + 1} {topic}", en: "Indicator {n + 1} {topic}"}}',
+            "    levels:",
             f'      0: "Belum ada kebijakan atau kegiatan {topic}"',
             f'      1: "Ada rencana {topic} yang tertulis namun belum dijalankan"',
             f'      2: "{topic.capitalize()} berjalan di sebagian unit dengan data yang belum lengkap"',
@@ -169,9 +205,14 @@ def framework_yaml(sz: Sizes) -> str:
         ]
         if n in metrics:
             m = metrics[n]
-            lines += ["    metric:", f"      code: {m['code']}", f"      unit: {m['unit']}",
-                      f"      aggregate: {m['aggregate']}", f"      direction: {m['direction']}",
-                      f"      thresholds: {m['thresholds']}"]
+            lines += [
+                "    metric:",
+                f"      code: {m['code']}",
+                f"      unit: {m['unit']}",
+                f"      aggregate: {m['aggregate']}",
+                f"      direction: {m['direction']}",
+                f"      thresholds: {m['thresholds']}",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -206,37 +247,53 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
         p.unlink(missing_ok=True)
     store = Store(path)
     fw, seq = load_framework_text(store, SYSTEM, fw_text)
-    cities = pa.table({
-        "city_code": [city_code(c) for c in range(sz.cities)],
-        "name": [("Kota" if c % 3 else "Kabupaten") + f" Uji {c + 1:03d}" for c in range(sz.cities)],
-        "province": [f"Provinsi {c % 38 + 1:02d}" for c in range(sz.cities)],
-        "category": [("metropolitan", "besar", "sedang", "kecil")[c % 4] for c in range(sz.cities)],
-        "population": pa.array([50_000 + int(u(c, 99) * 2_000_000) for c in range(sz.cities)], pa.int64()),
-        "c_idx": pa.array(range(sz.cities), pa.int32()),
-    })
-    opds = pa.table({
-        "city_code": [city_code(c) for c in range(sz.cities) for t in range(sz.opds_per_city)],
-        "opd_code": [opd_code(t) for c in range(sz.cities) for t in range(sz.opds_per_city)],
-        "opd_type": [opd_type(t) for c in range(sz.cities) for t in range(sz.opds_per_city)],
-        "name": [f"Dinas Uji {t + 1:02d}" for c in range(sz.cities) for t in range(sz.opds_per_city)],
-        "c_idx": pa.array([c for c in range(sz.cities) for t in range(sz.opds_per_city)], pa.int32()),
-        "t_idx": pa.array([t for c in range(sz.cities) for t in range(sz.opds_per_city)], pa.int32()),
-    })
+    cities = pa.table(
+        {
+            "city_code": [city_code(c) for c in range(sz.cities)],
+            "name": [("Kota" if c % 3 else "Kabupaten") + f" Uji {c + 1:03d}" for c in range(sz.cities)],
+            "province": [f"Provinsi {c % 38 + 1:02d}" for c in range(sz.cities)],
+            "category": [("metropolitan", "besar", "sedang", "kecil")[c % 4] for c in range(sz.cities)],
+            "population": pa.array(
+                [50_000 + int(u(c, 99) * 2_000_000) for c in range(sz.cities)], pa.int64()
+            ),
+            "c_idx": pa.array(range(sz.cities), pa.int32()),
+        }
+    )
+    opds = pa.table(
+        {
+            "city_code": [city_code(c) for c in range(sz.cities) for t in range(sz.opds_per_city)],
+            "opd_code": [opd_code(t) for c in range(sz.cities) for t in range(sz.opds_per_city)],
+            "opd_type": [opd_type(t) for c in range(sz.cities) for t in range(sz.opds_per_city)],
+            "name": [f"Dinas Uji {t + 1:02d}" for c in range(sz.cities) for t in range(sz.opds_per_city)],
+            "c_idx": pa.array([c for c in range(sz.cities) for t in range(sz.opds_per_city)], pa.int32()),
+            "t_idx": pa.array([t for c in range(sz.cities) for t in range(sz.opds_per_city)], pa.int32()),
+        }
+    )
     imap_rows = [(t, n, pos) for t in range(sz.opds_per_city) for pos, n in enumerate(type_indicators(sz, t))]
-    imap = pa.table({"t_idx": pa.array([r[0] for r in imap_rows], pa.int32()),
-                     "i_idx": pa.array([r[1] for r in imap_rows], pa.int32()),
-                     "code": [indicator_code(r[1]) for r in imap_rows],
-                     "pos": pa.array([r[2] for r in imap_rows], pa.int32())})
+    imap = pa.table(
+        {
+            "t_idx": pa.array([r[0] for r in imap_rows], pa.int32()),
+            "i_idx": pa.array([r[1] for r in imap_rows], pa.int32()),
+            "code": [indicator_code(r[1]) for r in imap_rows],
+            "pos": pa.array([r[2] for r in imap_rows], pa.int32()),
+        }
+    )
     mets = metric_indicators(sz)
-    mtab = pa.table({"i_idx": pa.array(mets, pa.int32()),
-                     "metric_code": [metric_spec(n, k)["code"] for k, n in enumerate(mets)],
-                     "agg": [metric_spec(n, k)["aggregate"] for k, n in enumerate(mets)],
-                     "higher": [metric_spec(n, k)["direction"] == "higher" for k, n in enumerate(mets)],
-                     "owner": pa.array([metric_owner(sz, n) for n in mets], pa.int32())})
+    mtab = pa.table(
+        {
+            "i_idx": pa.array(mets, pa.int32()),
+            "metric_code": [metric_spec(n, k)["code"] for k, n in enumerate(mets)],
+            "agg": [metric_spec(n, k)["aggregate"] for k, n in enumerate(mets)],
+            "higher": [metric_spec(n, k)["direction"] == "higher" for k, n in enumerate(mets)],
+            "owner": pa.array([metric_owner(sz, n) for n in mets], pa.int32()),
+        }
+    )
     years = list(range(sz.first_year, sz.batch_year))
     # u(...) in SQL: the same integer hash as the Python helper above
-    U = ("((((({a})::BIGINT * 1000003 + ({b})) % 2147483647 * 1000003 + ({c})) % 2147483647 * 1103515245 + 12345)"
-         " % 2147483648)::DOUBLE / 2147483648")
+    U = (
+        "((((({a})::BIGINT * 1000003 + ({b})) % 2147483647 * 1000003 + ({c})) % 2147483647 * 1103515245 + 12345)"
+        " % 2147483648)::DOUBLE / 2147483648"
+    )
     pw = hash_password(PASSWORD)
     t0 = time.perf_counter()
     with store.transaction() as cur:
@@ -244,14 +301,20 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
             cur.register(name + "_v", tbl)
             cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_v")
             cur.unregister(name + "_v")
-        cur.execute("INSERT INTO cities (city_code, name, province, category, population) "
-                    "SELECT city_code, name, province, category, population FROM _b_cities")
-        cur.execute("INSERT INTO opds (city_code, opd_code, opd_type, name) SELECT city_code, opd_code, opd_type, name FROM _b_opds")
+        cur.execute(
+            "INSERT INTO cities (city_code, name, province, category, population) "
+            "SELECT city_code, name, province, category, population FROM _b_cities"
+        )
+        cur.execute(
+            "INSERT INTO opds (city_code, opd_code, opd_type, name) SELECT city_code, opd_code, opd_type, name FROM _b_opds"
+        )
         n_assess_subs = sz.cities * sz.opds_per_city * len(years)
         n_metric_subs = sz.cities * len(mets) * len(years)
         # take the ids from the sequence so later ingests continue after them
-        ids = cur.execute("SELECT min(i), max(i) FROM (SELECT nextval('submission_id_seq') AS i FROM range(?))",
-                          [n_assess_subs + n_metric_subs]).fetchone()
+        ids = cur.execute(
+            "SELECT min(i), max(i) FROM (SELECT nextval('submission_id_seq') AS i FROM range(?))",
+            [n_assess_subs + n_metric_subs],
+        ).fetchone()
         assert ids == (1, n_assess_subs + n_metric_subs), ids
         cur.execute(f"""
             INSERT INTO submissions
@@ -269,10 +332,19 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
                    CASE WHEN m.agg IN ('mean', 'min', 'max') THEN 12 ELSE 1 END
             FROM _b_cities c, _b_met m, range({years[0]}, {years[-1] + 1}) y""")
         # each OPD answers history_per_opd of its indicators, a window that moves by year
-        lvl = ("greatest(0, least(4, round(0.6 + 2.2 * " + U.format(a="o.c_idx", b=7, c=1)
-               + " + (s.year - " + str(years[0]) + ") * (0.04 + 0.12 * " + U.format(a="o.c_idx", b=13, c=5)
-               + ") + 1.2 * (" + U.format(a="m.i_idx", b=31, c=3) + " - 0.5) + 1.4 * ("
-               + U.format(a="s.id", b="m.i_idx", c=17) + " - 0.5))))::TINYINT")
+        lvl = (
+            "greatest(0, least(4, round(0.6 + 2.2 * "
+            + U.format(a="o.c_idx", b=7, c=1)
+            + " + (s.year - "
+            + str(years[0])
+            + ") * (0.04 + 0.12 * "
+            + U.format(a="o.c_idx", b=13, c=5)
+            + ") + 1.2 * ("
+            + U.format(a="m.i_idx", b=31, c=3)
+            + " - 0.5) + 1.4 * ("
+            + U.format(a="s.id", b="m.i_idx", c=17)
+            + " - 0.5))))::TINYINT"
+        )
         cur.execute(f"""
             INSERT INTO assessments
             SELECT s.id, m.code, {lvl},
@@ -308,16 +380,27 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
         cur.execute(f"""
             INSERT INTO periods SELECT c.city_code, y.range::INTEGER, 'locked', TIMESTAMP '{years[-1]}-12-31 00:00:00', 'admin'
             FROM _b_cities c, range({years[0]}, {years[-1]}) y""")
-        users = [("admin", "admin", None, None, "Admin Nasional"),
-                 ("walikota", "executive", city_code(0), None, "Kantor Wali Kota Uji 001"),
-                 ("opd.uji", "opd", city_code(0), opd_code(0), "Operator Dinas Uji 01"),
-                 ("penilai", "assessor", None, None, "Tim Penilai"), ("tamu", "viewer", None, None, "Tamu")]
+        users = [
+            ("admin", "admin", None, None, "Admin Nasional"),
+            ("walikota", "executive", city_code(0), None, "Kantor Wali Kota Uji 001"),
+            ("opd.uji", "opd", city_code(0), opd_code(0), "Operator Dinas Uji 01"),
+            ("penilai", "assessor", None, None, "Tim Penilai"),
+            ("tamu", "viewer", None, None, "Tamu"),
+        ]
         for name, role, c, o, disp in users:
             store.insert_user(cur, name, pw, role, c, o, disp)
-        counts = {t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("cities", "opds", "submissions", "assessments", "metric_values", "verifications")}
-        store.write_audit(cur, SYSTEM, "benchmark.history", "database", None,
-                          {"generator": GENERATOR_VERSION, "sizes": asdict(sz), "counts": counts})
+        counts = {
+            t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("cities", "opds", "submissions", "assessments", "metric_values", "verifications")
+        }
+        store.write_audit(
+            cur,
+            SYSTEM,
+            "benchmark.history",
+            "database",
+            None,
+            {"generator": GENERATOR_VERSION, "sizes": asdict(sz), "counts": counts},
+        )
         for name in ("_b_cities", "_b_opds", "_b_map", "_b_met"):
             cur.execute(f"DROP TABLE {name}")
     store.refresh_score_tables()  # the history went in behind the store's back
@@ -359,15 +442,18 @@ class TemplateParts:
         with zipfile.ZipFile(path) as z:
             self.names = [i.filename for i in z.infolist()]
             self.parts = {n: z.read(n) for n in self.names}
-        self.sheet = next(n for n in self.names if n.startswith("xl/worksheets/sheet")
-                          and PH_OPD.encode() in self.parts[n])
+        self.sheet = next(
+            n for n in self.names if n.startswith("xl/worksheets/sheet") and PH_OPD.encode() in self.parts[n]
+        )
 
 
-EVIDENCE = ("Peraturan Wali Kota Nomor {n}/{y} tentang {topic}",
-            "Laporan kegiatan {topic} tahun {y}, tautan https://data.kota{c}.go.id/laporan/{n}",
-            "SK Kepala OPD Nomor {n}/{y} dan dokumentasi {topic}",
-            "Dasbor {topic} terbuka untuk publik; tangkapan layar terlampir",
-            "Notulen rapat evaluasi {topic} triwulan IV {y}")
+EVIDENCE = (
+    "Peraturan Wali Kota Nomor {n}/{y} tentang {topic}",
+    "Laporan kegiatan {topic} tahun {y}, tautan https://data.kota{c}.go.id/laporan/{n}",
+    "SK Kepala OPD Nomor {n}/{y} dan dokumentasi {topic}",
+    "Dasbor {topic} terbuka untuk publik; tangkapan layar terlampir",
+    "Notulen rapat evaluasi {topic} triwulan IV {y}",
+)
 
 
 def fill_workbook(sz: Sizes, tp: TemplateParts, c: int, t: int, city_name: str, bad: int | None) -> bytes:
@@ -380,8 +466,12 @@ def fill_workbook(sz: Sizes, tp: TemplateParts, c: int, t: int, city_name: str, 
     ccode, ocode = city_code(c), opd_code(t)
     if bad == 5:
         ocode = "99"  # an OPD code the registry does not know
-    xml = (xml.replace(PH_CITY_NAME, escape(city_name)).replace(PH_OPD_NAME, f"Dinas Uji {t + 1:02d}")
-           .replace(PH_CITY, ccode).replace(PH_OPD, ocode))
+    xml = (
+        xml.replace(PH_CITY_NAME, escape(city_name))
+        .replace(PH_OPD_NAME, f"Dinas Uji {t + 1:02d}")
+        .replace(PH_CITY, ccode)
+        .replace(PH_OPD, ocode)
+    )
     base = 0.6 + 2.2 * u(c, 7, 1) + sz.history_years * (0.04 + 0.12 * u(c, 13, 5))
     first = 11
     codes = {int(m.group(1)): m.group(3) for m in _CODE_CELL.finditer(xml)}
@@ -412,14 +502,20 @@ def fill_workbook(sz: Sizes, tp: TemplateParts, c: int, t: int, city_name: str, 
         if col == "K":
             if r == bad_row and bad == 3:
                 text = "Data warga NIK 3273012345678901"
-            elif lv >= 1 and rng.random() < 0.75 or (r == bad_row and bad == 4):
-                text = rng.choice(EVIDENCE).format(n=rng.randint(3, 120), y=sz.batch_year, c=c + 1,
-                                                   topic=TOPICS[int(codes[r][2:]) % len(TOPICS)])
+            elif (lv >= 1 and rng.random() < 0.75) or (r == bad_row and bad == 4):
+                text = rng.choice(EVIDENCE).format(
+                    n=rng.randint(3, 120),
+                    y=sz.batch_year,
+                    c=c + 1,
+                    topic=TOPICS[int(codes[r][2:]) % len(TOPICS)],
+                )
             else:
                 return m.group(0)
             return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
         if rng.random() < 0.05:
-            return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>Perlu dukungan anggaran tahun depan</t></is></c>'
+            return (
+                f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>Perlu dukungan anggaran tahun depan</t></is></c>'
+            )
         return m.group(0)
 
     xml = _INPUT_CELL.sub(cell, xml)
@@ -434,8 +530,14 @@ def fill_workbook(sz: Sizes, tp: TemplateParts, c: int, t: int, city_name: str, 
     return buf.getvalue()
 
 
-BAD_KINDS = {0: "cell.level_range", 1: "cell.level_decimal_comma", 2: "xlsx.formula",
-             3: "file.personal_data", 4: "cell.level_missing_with_text", 5: "cell.unknown_opd"}
+BAD_KINDS = {
+    0: "cell.level_range",
+    1: "cell.level_decimal_comma",
+    2: "xlsx.formula",
+    3: "file.personal_data",
+    4: "cell.level_missing_with_text",
+    5: "cell.unknown_opd",
+}
 
 
 def bad_kind(sz: Sizes, c: int, t: int) -> int | None:
@@ -453,10 +555,15 @@ def metric_csv(sz: Sizes, c: int) -> bytes:
         spec = metric_spec(n, k)
         owner = opd_code(metric_owner(sz, n))
         target = max(0, min(4, round(0.6 + 3.0 * u(c, 7, 1) + rng.gauss(0, 0.5))))
-        periods = ([f"{sz.batch_year}-{mo:02d}" for mo in range(1, 13)] if spec["aggregate"] in ("mean", "min", "max")
-                   else [str(sz.batch_year)])
+        periods = (
+            [f"{sz.batch_year}-{mo:02d}" for mo in range(1, 13)]
+            if spec["aggregate"] in ("mean", "min", "max")
+            else [str(sz.batch_year)]
+        )
         for p in periods:
-            lines.append(f"{city_code(c)},{owner},{spec['code']},{p},{metric_value(spec, target, rng.random())}")
+            lines.append(
+                f"{city_code(c)},{owner},{spec['code']},{p},{metric_value(spec, target, rng.random())}"
+            )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -497,9 +604,13 @@ def write_batch(sz: Sizes, templates: dict[int, Path], folder: Path, workers: in
             results = pool.map(_write_cities, jobs)
     else:
         results = [_write_cities(j) for j in jobs]
-    return {"files": sum(r[0] for r in results), "bytes": sum(r[1] for r in results),
-            "workbooks": sz.batch_files, "csv": sz.cities,
-            "bad_files": sorted(n for r in results for n in r[2])}
+    return {
+        "files": sum(r[0] for r in results),
+        "bytes": sum(r[1] for r in results),
+        "workbooks": sz.batch_files,
+        "csv": sz.cities,
+        "bad_files": sorted(n for r in results for n in r[2]),
+    }
 
 
 # ------------------------------------------------------------------------------ entry point
@@ -543,7 +654,9 @@ def ensure(sz: Sizes, force: bool = False, workers: int | None = None, log=print
             if not store_is_current(d / "national.duckdb"):
                 log(f"[generate] {sz.name}: national store (schema changed)")
                 t0 = time.perf_counter()
-                m["store"] = build_store(sz, d / "national.duckdb", (d / "framework.yaml").read_text(encoding="utf-8"))
+                m["store"] = build_store(
+                    sz, d / "national.duckdb", (d / "framework.yaml").read_text(encoding="utf-8")
+                )
                 m["seconds"]["store"] = round(time.perf_counter() - t0, 1)
                 manifest_path.write_text(json.dumps(m, indent=1))
             return m
@@ -561,8 +674,12 @@ def ensure(sz: Sizes, force: bool = False, workers: int | None = None, log=print
     log(f"[generate] {sz.name}: national store, {sz.history_rows:,} history assessment rows")
     store_counts = build_store(sz, d / "national.duckdb", fw_text)
     t3 = time.perf_counter()
-    manifest = {**want, "batch": batch, "store": store_counts,
-                "seconds": {"templates": round(t1 - t0, 1), "batch": round(t2 - t1, 1), "store": round(t3 - t2, 1)}}
+    manifest = {
+        **want,
+        "batch": batch,
+        "store": store_counts,
+        "seconds": {"templates": round(t1 - t0, 1), "batch": round(t2 - t1, 1), "store": round(t3 - t2, 1)},
+    }
     manifest_path.write_text(json.dumps(manifest, indent=1))
     return manifest
 

@@ -25,8 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 # ----------------------------------------------------------------------------- AppTest (in a probe process)
@@ -37,7 +44,11 @@ def all_pages() -> list[str]:
     operator's home, which needs an OPD."""
     from ui import shell
 
-    return [spec.file[:-3] for spec in shell.PAGE_SPECS if (shell.PAGES / spec.file).exists() and not spec.needs_opd]
+    return [
+        spec.file[:-3]
+        for spec in shell.PAGE_SPECS
+        if (shell.PAGES / spec.file).exists() and not spec.needs_opd
+    ]
 
 
 def apptest_probe(db: str, pages: str, repeat: int, username: str = "admin") -> dict:
@@ -72,8 +83,13 @@ def apptest_probe(db: str, pages: str, repeat: int, username: str = "admin") -> 
         errors = [str(e.value)[:200] for e in at.exception] + [str(e.value)[:200] for e in at.error]
         # what a page is for: numbers, charts, tables, the form's level choices, or (the help
         # page) a document to download
-        shown = (len(at.metric) + len(at.get("plotly_chart")) + len(at.dataframe) + len(at.radio)
-                 + len(at.get("download_button")))
+        shown = (
+            len(at.metric)
+            + len(at.get("plotly_chart"))
+            + len(at.dataframe)
+            + len(at.radio)
+            + len(at.get("download_button"))
+        )
         warm = []
         for _ in range(repeat):
             t = time.perf_counter()
@@ -85,8 +101,15 @@ def apptest_probe(db: str, pages: str, repeat: int, username: str = "admin") -> 
             t = time.perf_counter()
             at.run()
             fresh.append(time.perf_counter() - t)
-        out[page] = {"cold": cold, "warm": warm, "fresh": fresh, "errors": errors, "elements": shown,
-                     "city": city, "year": year}
+        out[page] = {
+            "cold": cold,
+            "warm": warm,
+            "fresh": fresh,
+            "errors": errors,
+            "elements": shown,
+            "city": city,
+            "year": year,
+        }
     return out
 
 
@@ -100,8 +123,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_dashboard(db: str | Path, log_path: Path, timeout: float = 120, env: dict[str, str] | None = None,
-                     address: str | None = "127.0.0.1"):
+def served_dashboard(
+    db: str | Path,
+    log_path: Path,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+    address: str | None = "127.0.0.1",
+):
     """The dashboard served by `python -m ui.serve` (as the README starts it) on a free local port
     over database `db`, headless, usage statistics off; yields (url, process) once it answers its
     health check. `env` adds to the server's environment; `address=None` listens on every
@@ -112,9 +140,23 @@ def served_dashboard(db: str | Path, log_path: Path, timeout: float = 120, env: 
     where = [] if address is None else ["--server.address", address]
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.port", str(port), *where,
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "ui.serve",
+                "--server.port",
+                str(port),
+                *where,
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
@@ -149,28 +191,36 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return cur, peak
 
 
-def open_signed_in(pw, url: str, username: str, password: str, chromium: Path = CHROMIUM,
-                   timeout_ms: int = 120_000, **page_kw):
+def open_signed_in(
+    pw,
+    url: str,
+    username: str,
+    password: str,
+    chromium: Path = CHROMIUM,
+    timeout_ms: int = 120_000,
+    **page_kw,
+):
     """A fresh headless Chromium page on the served app, signed in through the real login form.
 
     Returns (browser, page, nav, external): `external` collects every request that left the app.
-    Shared by the browser benchmark and tests/test_e2e_browser.py.
+    Shared by the browser benchmark and tests/functional/test_e2e_browser.py.
     """
     from playwright.sync_api import expect
 
-    from ui.text import T
+    from metrics import i18n
 
     browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="id-ID", **page_kw)
     external: list[str] = []
-    page.on("request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:"))
-            else None)
+    page.on(
+        "request", lambda r: external.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None
+    )
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_label(T["login.username"]["id"]).fill(username)
-    page.get_by_label(T["login.password"]["id"]).fill(password)
-    page.get_by_role("button", name=T["login.submit"]["id"]).click()
+    page.get_by_label(i18n.t("login.username", "id")).fill(username)
+    page.get_by_label(i18n.t("login.password", "id")).fill(password)
+    page.get_by_role("button", name=i18n.t("login.submit", "id")).click()
     nav = page.locator('[data-testid="stSidebarNav"]')
-    expect(nav.get_by_text(T["page.overview"]["id"], exact=True)).to_be_visible(timeout=timeout_ms)
+    expect(nav.get_by_text(i18n.t("page.overview", "id"), exact=True)).to_be_visible(timeout=timeout_ms)
     return browser, page, nav, external
 
 
@@ -181,7 +231,7 @@ def browser_probe(db: str, username: str, password: str, repeat: int, framework:
     score tables are rebuilt inside the server process, its most memory-hungry write."""
     from playwright.sync_api import expect, sync_playwright
 
-    from ui.text import T
+    from metrics import i18n
 
     result: dict = {"main_number": [], "charts": [], "pages": {}}
     with served_dashboard(db, Path(db).with_suffix(".streamlit.log")) as (url, proc):
@@ -198,11 +248,12 @@ def browser_probe(db: str, username: str, password: str, repeat: int, framework:
                 page.wait_for_function(
                     "() => { const p = document.querySelectorAll('.js-plotly-plot');"
                     " return p.length > 0 && [...p].every(e => e.querySelector('.main-svg')); }",
-                    timeout=120_000)
+                    timeout=120_000,
+                )
 
-            overview = nav.get_by_text(T["page.overview"]["id"], exact=True)
-            other = nav.get_by_text(T["page.rankings"]["id"], exact=True)
-            heading = page.get_by_role("heading", name=T["overview.title"]["id"], level=1)
+            overview = nav.get_by_text(i18n.t("page.overview", "id"), exact=True)
+            other = nav.get_by_text(i18n.t("page.rankings", "id"), exact=True)
+            heading = page.get_by_role("heading", name=i18n.t("overview.title", "id"), level=1)
             # the first visit fills the browser cache (and the server's st.cache_data)
             overview.click()
             expect(heading).to_be_visible(timeout=120_000)
@@ -227,19 +278,22 @@ def browser_probe(db: str, username: str, password: str, repeat: int, framework:
                 t = time.perf_counter()
                 nav.locator(f'a[href="{href}"]').first.click()
                 idle()
-                result["pages"][urllib.parse.urlparse(href).path.strip("/") or "overview"] = time.perf_counter() - t
+                result["pages"][urllib.parse.urlparse(href).path.strip("/") or "overview"] = (
+                    time.perf_counter() - t
+                )
             result["rss_mb"], result["rss_peak_mb"] = _rss_mb(proc.pid)
             if framework:
-                nav.get_by_text(T["page.admin"]["id"], exact=True).click()
+                nav.get_by_text(i18n.t("page.admin", "id"), exact=True).click()
                 idle()
-                page.get_by_role("tab", name=T["admin.tab.framework"]["id"]).click()
-                page.locator('[data-testid="stFileUploader"]').filter(has_text=T["admin.fw.upload"]["id"]) \
-                    .locator('input[type="file"]').set_input_files(framework)
+                page.get_by_role("tab", name=i18n.t("admin.tab.framework", "id")).click()
+                page.locator('[data-testid="stFileUploader"]').filter(
+                    has_text=i18n.t("admin.fw.upload", "id")
+                ).locator('input[type="file"]').set_input_files(framework)
                 idle()
                 t = time.perf_counter()
-                page.get_by_role("button", name=T["admin.fw.submit"]["id"]).click()
+                page.get_by_role("button", name=i18n.t("admin.fw.submit", "id")).click()
                 # the confirmation, e.g. "Kerangka X dimuat (berlaku mulai 2015, 200 indikator)."
-                done = T["admin.fw.done"]["id"].split("{id}")[1].split("{year}")[0].strip()
+                done = i18n.t("admin.fw.done", "id").split("{id}")[1].split("{year}")[0].strip()
                 expect(page.get_by_text(done)).to_be_visible(timeout=300_000)
                 idle()
                 result["framework_load_s"] = time.perf_counter() - t
@@ -276,12 +330,32 @@ def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> Non
     errors = []
     for page, d in results.items():
         what = f"city {d['city']}, {d['year']}; {d['elements']} metrics/charts/tables/choices/downloads drawn"
-        rep.add(Figure(f"page {page}: script run, warm", "ms", [x * 1000 for x in d["warm"]],
-                       target=150.0 if full else None, note=f"AppTest rerun; {what}"))
-        rep.add(Figure(f"page {page}: script run, new data", "ms", [x * 1000 for x in d["fresh"]],
-                       note="rerun after st.cache_data.clear(): the first view after an upload"))
-        rep.add(Figure(f"page {page}: script run, cold", "ms", [d["cold"] * 1000], target=1500.0 if full else None,
-                       note="first run in a fresh process" if full else "first run (one process for all pages)"))
+        rep.add(
+            Figure(
+                f"page {page}: script run, warm",
+                "ms",
+                [x * 1000 for x in d["warm"]],
+                target=150.0 if full else None,
+                note=f"AppTest rerun; {what}",
+            )
+        )
+        rep.add(
+            Figure(
+                f"page {page}: script run, new data",
+                "ms",
+                [x * 1000 for x in d["fresh"]],
+                note="rerun after st.cache_data.clear(): the first view after an upload",
+            )
+        )
+        rep.add(
+            Figure(
+                f"page {page}: script run, cold",
+                "ms",
+                [d["cold"] * 1000],
+                target=1500.0 if full else None,
+                note="first run in a fresh process" if full else "first run (one process for all pages)",
+            )
+        )
         errors += [f"{page}: {e}" for e in d["errors"]]
         rep.checks.setdefault("page_elements", {})[page] = d["elements"]
     rep.checks["page_errors"] = errors
@@ -294,22 +368,50 @@ def bench(rep, wl: Path, sz, full: bool, tmp: Path, browser: bool = True) -> Non
         rep.notes.append("browser figures skipped (--no-browser)")
         return
     if not CHROMIUM.exists():
-        rep.notes.append(f"browser figures not measured: no Chromium at {CHROMIUM} (apt-get install chromium)")
+        rep.notes.append(
+            f"browser figures not measured: no Chromium at {CHROMIUM} (apt-get install chromium)"
+        )
         return
     b = _run_probe("browser", str(db), "admin", PASSWORD, str(repeat), str(wl / "framework.yaml"))
     ms = lambda xs: [x * 1000 for x in xs]  # noqa: E731
-    rep.add(Figure("browser: overview main number visible (warm cache)", "ms", ms(b["main_number"]),
-                   target=1000.0 if full else None, note="headless Chromium, click in the menu to first metric value"))
-    rep.add(Figure("browser: overview all charts drawn (warm cache)", "ms", ms(b["charts"]),
-                   target=2500.0 if full else None, note="every plotly chart has its SVG and the run is over"))
-    rep.add(Figure("memory: dashboard server RSS after every page", "MB", [b["rss_mb"]],
-                   target=600.0 if full else None,
-                   note=f"peak {b['rss_peak_mb']:.0f} MB, idle {b['rss_idle_mb']:.0f} MB; pages visited: "
-                        + ", ".join(f"{k} {v:.1f}s" for k, v in b["pages"].items())))
-    rep.add(Figure("memory: dashboard server peak RSS, pages then a framework load", "MB",
-                   [b["rss_peak_framework_mb"]], target=600.0 if full else None,
-                   note=f"the admin loads the framework on the admin page ({b['framework_load_s']:.1f} s): every "
-                        f"city-year's score tables rebuilt in the server; RSS after {b['rss_after_framework_mb']:.0f} MB"))
+    rep.add(
+        Figure(
+            "browser: overview main number visible (warm cache)",
+            "ms",
+            ms(b["main_number"]),
+            target=1000.0 if full else None,
+            note="headless Chromium, click in the menu to first metric value",
+        )
+    )
+    rep.add(
+        Figure(
+            "browser: overview all charts drawn (warm cache)",
+            "ms",
+            ms(b["charts"]),
+            target=2500.0 if full else None,
+            note="every plotly chart has its SVG and the run is over",
+        )
+    )
+    rep.add(
+        Figure(
+            "memory: dashboard server RSS after every page",
+            "MB",
+            [b["rss_mb"]],
+            target=600.0 if full else None,
+            note=f"peak {b['rss_peak_mb']:.0f} MB, idle {b['rss_idle_mb']:.0f} MB; pages visited: "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in b["pages"].items()),
+        )
+    )
+    rep.add(
+        Figure(
+            "memory: dashboard server peak RSS, pages then a framework load",
+            "MB",
+            [b["rss_peak_framework_mb"]],
+            target=600.0 if full else None,
+            note=f"the admin loads the framework on the admin page ({b['framework_load_s']:.1f} s): every "
+            f"city-year's score tables rebuilt in the server; RSS after {b['rss_after_framework_mb']:.0f} MB",
+        )
+    )
 
 
 def _specs():

@@ -56,9 +56,14 @@ def probe_score(args) -> dict:
     first = scoring.score(store)
     first_s = time.perf_counter() - t
     samples = _timed(lambda: scoring.score(store), args.repeat)
-    return {"samples": samples, "first": first_s, "city_years": len(first),
-            "cities": len({s.city_code for s in first}), "years": len({s.year for s in first}),
-            "maxrss_mb": maxrss_mb()}
+    return {
+        "samples": samples,
+        "first": first_s,
+        "city_years": len(first),
+        "cities": len({s.city_code for s in first}),
+        "years": len({s.year for s in first}),
+        "maxrss_mb": maxrss_mb(),
+    }
 
 
 def probe_recompute(args) -> dict:
@@ -76,8 +81,13 @@ def probe_recompute(args) -> dict:
     samples = _timed(lambda: scoring.score(store, from_raw=True), args.repeat)
     peak = maxrss_mb()
     diffs = scoring.recomputation_differences(store)
-    return {"samples": samples, "first": first, "maxrss_mb": peak, "differences": diffs[:20],
-            "n_differences": len(diffs)}
+    return {
+        "samples": samples,
+        "first": first,
+        "maxrss_mb": peak,
+        "differences": diffs[:20],
+        "n_differences": len(diffs),
+    }
 
 
 def probe_rebuild(args) -> dict:
@@ -85,6 +95,7 @@ def probe_rebuild(args) -> dict:
     from metrics import scoring
 
     with _scratch_store(args) as store:
+
         def run():
             store.refresh_score_tables()
             scoring.score(store)
@@ -112,8 +123,13 @@ def probe_pandas(args) -> dict:
         samples.append(time.perf_counter() - t)
     peak = maxrss_mb()
     diff = compare_with(scoring.score(store), out)
-    return {"samples": samples, "load": load_s, "maxrss_mb": peak, "max_abs_diff": diff,
-            "rows": int(len(frames["assess"]))}
+    return {
+        "samples": samples,
+        "load": load_s,
+        "maxrss_mb": peak,
+        "max_abs_diff": diff,
+        "rows": len(frames["assess"]),
+    }
 
 
 def probe_upload(args) -> dict:
@@ -187,7 +203,9 @@ def probe_read(args) -> dict:
     def calamine_only(d):
         from python_calamine import CalamineWorkbook
 
-        CalamineWorkbook.from_filelike(io.BytesIO(d)).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+        CalamineWorkbook.from_filelike(io.BytesIO(d)).get_sheet_by_name(SHEET).to_python(
+            skip_empty_area=False
+        )
 
     def openpyxl_only(d):
         import openpyxl
@@ -206,8 +224,15 @@ def probe_read(args) -> dict:
     }
 
 
-PROBES = {"score": probe_score, "recompute": probe_recompute, "rebuild": probe_rebuild, "pandas": probe_pandas,
-          "upload": probe_upload, "naive-ingest": probe_naive_ingest, "read": probe_read}
+PROBES = {
+    "score": probe_score,
+    "recompute": probe_recompute,
+    "rebuild": probe_rebuild,
+    "pandas": probe_pandas,
+    "upload": probe_upload,
+    "naive-ingest": probe_naive_ingest,
+    "read": probe_read,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

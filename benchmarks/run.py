@@ -101,8 +101,15 @@ def machine() -> dict:
                 mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
     import duckdb
 
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": mem_gb, "python": platform.python_version(),
-            "duckdb": duckdb.__version__, "os": platform.platform(), "load_at_start": os.getloadavg()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": mem_gb,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "os": platform.platform(),
+        "load_at_start": os.getloadavg(),
+    }
 
 
 def probe(name: str, db: Path, *args: str, timeout: float = 3600) -> dict:
@@ -144,11 +151,25 @@ def bench_read(rep: Report, wl: Path, sz: Sizes, full: bool) -> None:
     files = [p for p in workbooks(wl / "batch") if p.name not in bad][: 200 if full else 4]
     r = probe("read", wl / "national.duckdb", "--files", *map(str, files))
     ms = lambda xs: [x * 1000 for x in xs]  # noqa: E731
-    rep.add(Figure("read: python-calamine, sheet only (per workbook)", "ms", ms(r["calamine"]),
-                   baseline=statistics.median(ms(r["openpyxl"])), baseline_note="openpyxl read-only, values only",
-                   note=f"median over {len(files)} workbooks of {sz.per_type} rows"))
-    rep.add(Figure("read: safe reader (zip/XML checks + calamine)", "ms", ms(r["reader"]),
-                   baseline=statistics.median(ms(r["openpyxl"])), baseline_note="openpyxl read-only, values only"))
+    rep.add(
+        Figure(
+            "read: python-calamine, sheet only (per workbook)",
+            "ms",
+            ms(r["calamine"]),
+            baseline=statistics.median(ms(r["openpyxl"])),
+            baseline_note="openpyxl read-only, values only",
+            note=f"median over {len(files)} workbooks of {sz.per_type} rows",
+        )
+    )
+    rep.add(
+        Figure(
+            "read: safe reader (zip/XML checks + calamine)",
+            "ms",
+            ms(r["reader"]),
+            baseline=statistics.median(ms(r["openpyxl"])),
+            baseline_note="openpyxl read-only, values only",
+        )
+    )
     rep.add(Figure("read+validate: parse_file, every rule (per workbook)", "ms", ms(r["parse_file"])))
 
 
@@ -167,32 +188,58 @@ def bench_ingest(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path, repeat
             p.unlink(missing_ok=True)
         copy_database(wl / "national.duckdb", work)
         log(f"ingest run {n + 1}/{repeat}: {n_files} files")
-        samples += timed_cmd([PY, "-m", "metrics", "--db", str(work), "--lang", "en", "ingest", "--json",
-                              str(wl / "batch")], 1, out=out)
+        samples += timed_cmd(
+            [PY, "-m", "metrics", "--db", str(work), "--lang", "en", "ingest", "--json", str(wl / "batch")],
+            1,
+            out=out,
+        )
     results = json.loads(out.read_text())
     refused = {r["file"] for r in results if r["status"] != "accepted"}
     if refused != expected_bad or len(results) != n_files:
-        raise RuntimeError(f"ingest outcome differs from the workload: {len(results)} results, "
-                           f"refused {sorted(refused ^ expected_bad)[:5]}…")
+        raise RuntimeError(
+            f"ingest outcome differs from the workload: {len(results)} results, "
+            f"refused {sorted(refused ^ expected_bad)[:5]}…"
+        )
     rep.checks["ingest_results"] = len(results)
     rep.checks["ingest_refused"] = sorted(refused)
     size_mb = work.stat().st_size / 1e6
     # baseline: pandas/openpyxl + one INSERT per row, on a sample, scaled to the batch
     sample = [p for p in workbooks(wl / "batch") if p.name not in expected_bad][: 300 if full else 4]
     log(f"ingest baseline on {len(sample)} workbooks")
-    b = probe("naive-ingest", wl / "national.duckdb", "--work", str(tmp / "naive.duckdb"),
-              "--files", *map(str, sample))
+    b = probe(
+        "naive-ingest",
+        wl / "national.duckdb",
+        "--work",
+        str(tmp / "naive.duckdb"),
+        "--files",
+        *map(str, sample),
+    )
     rep.checks["baseline_ingest_accepted"] = [b["accepted"], len(sample)]
     per_file = statistics.median(b["samples"])
-    rep.add(Figure(f"ingest: national batch, {n_files:,} files, end to end", "s", samples,
-                   baseline=per_file * n_files,
-                   baseline_note=f"pandas/openpyxl + row-by-row INSERT: {per_file * 1000:.0f} ms/file on "
-                                 f"{len(sample)} files, x {n_files:,}",
-                   target=30.0 if full else None, min_ratio=20.0 if full else None,
-                   note=f"{len(expected_bad)} files refused as planted; store grew to {size_mb:.0f} MB; "
-                        f"{os.cpu_count()} CPUs"))
-    rep.add(Figure("ingest: throughput", "files/s", [n_files / s for s in samples],
-                   baseline=1 / per_file, higher_is_better=True, baseline_note="baseline files/s"))
+    rep.add(
+        Figure(
+            f"ingest: national batch, {n_files:,} files, end to end",
+            "s",
+            samples,
+            baseline=per_file * n_files,
+            baseline_note=f"pandas/openpyxl + row-by-row INSERT: {per_file * 1000:.0f} ms/file on "
+            f"{len(sample)} files, x {n_files:,}",
+            target=30.0 if full else None,
+            min_ratio=20.0 if full else None,
+            note=f"{len(expected_bad)} files refused as planted; store grew to {size_mb:.0f} MB; "
+            f"{os.cpu_count()} CPUs",
+        )
+    )
+    rep.add(
+        Figure(
+            "ingest: throughput",
+            "files/s",
+            [n_files / s for s in samples],
+            baseline=1 / per_file,
+            higher_is_better=True,
+            baseline_note="baseline files/s",
+        )
+    )
     rep.checks["baseline_s_per_file"] = per_file
 
 
@@ -210,16 +257,39 @@ def bench_upload(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path) -> Non
 
     # an unknown OPD code refuses every row: the longest error list a workbook can get
     bad = next((p for p in bad_files if planted(p) == 5), bad_files[0])
-    r = probe("upload", wl / "national.duckdb", "--work", str(tmp / "upload.duckdb"),
-              "--files", *map(str, good), "--bad", str(bad))
+    r = probe(
+        "upload",
+        wl / "national.duckdb",
+        "--work",
+        str(tmp / "upload.duckdb"),
+        "--files",
+        *map(str, good),
+        "--bad",
+        str(bad),
+    )
     rep.checks["upload_problems"] = r["problems"]
     base = rep.checks.get("baseline_s_per_file")  # measured by bench_ingest in the same run
     ms = lambda xs: [x * 1000 for x in xs]  # noqa: E731
-    rep.add(Figure("upload: one 150-row workbook accepted (server time)", "ms", ms(r["accepted"]),
-                   baseline=base * 1000 if base else None, baseline_note="pandas/openpyxl + row-by-row INSERT",
-                   target=300.0 if full else None, note="parse, every rule, store, audit, score tables"))
-    rep.add(Figure(f"upload: one workbook refused, {r['problems']} problems listed", "ms", ms(r["rejected"]),
-                   target=300.0 if full else None, note=f"{bad.name}"))
+    rep.add(
+        Figure(
+            "upload: one 150-row workbook accepted (server time)",
+            "ms",
+            ms(r["accepted"]),
+            baseline=base * 1000 if base else None,
+            baseline_note="pandas/openpyxl + row-by-row INSERT",
+            target=300.0 if full else None,
+            note="parse, every rule, store, audit, score tables",
+        )
+    )
+    rep.add(
+        Figure(
+            f"upload: one workbook refused, {r['problems']} problems listed",
+            "ms",
+            ms(r["rejected"]),
+            target=300.0 if full else None,
+            note=f"{bad.name}",
+        )
+    )
 
 
 def bench_score(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path, repeat: int) -> None:
@@ -236,33 +306,77 @@ def bench_score(rep: Report, wl: Path, sz: Sizes, full: bool, tmp: Path, repeat:
     rep.checks["recompute_vs_tables_differences"] = raw["n_differences"]
     rep.checks["scored_city_years"] = s["city_years"]
     what = f"{s['cities']} cities x {s['years']} years, {p['rows']:,} answer rows"
-    rep.add(Figure("score: all cities, all years, recomputed from the raw rows, warm", "s", raw["samples"],
-                   baseline=statistics.median(p["samples"]),
-                   baseline_note="pandas from the raw rows (DataFrames already loaded)", target=0.5 if full else None,
-                   note=f"{what}; nothing pre-computed; first call {raw['first']:.2f} s; "
-                        f"{raw['n_differences']} differences from the score tables (to 1e-9); pandas max |diff| "
-                        f"{p['max_abs_diff']:.1e}"))
-    rep.add(Figure("score: peak memory of the recomputing process", "MB", [raw["maxrss_mb"]], baseline=p["maxrss_mb"],
-                   baseline_note="pandas process peak", target=400.0 if full else None))
-    rep.add(Figure("score: all cities, all years, read from the score tables, warm", "s", s["samples"],
-                   baseline=statistics.median(p["samples"]), baseline_note="pandas from the raw rows",
-                   note=f"what pages and the CLI do: tables kept up to date by every write; first call "
-                        f"{s['first']:.2f} s; peak {s['maxrss_mb']:.0f} MB"))
-    rep.add(Figure("score: rebuild the score tables from raw rows, then score", "s", r["samples"],
-                   baseline=statistics.median(p["samples"]) + p["load"],
-                   baseline_note="pandas load + compute from raw rows",
-                   note=f"what a framework load costs, written in one transaction; peak {r['maxrss_mb']:.0f} MB"))
+    rep.add(
+        Figure(
+            "score: all cities, all years, recomputed from the raw rows, warm",
+            "s",
+            raw["samples"],
+            baseline=statistics.median(p["samples"]),
+            baseline_note="pandas from the raw rows (DataFrames already loaded)",
+            target=0.5 if full else None,
+            note=f"{what}; nothing pre-computed; first call {raw['first']:.2f} s; "
+            f"{raw['n_differences']} differences from the score tables (to 1e-9); pandas max |diff| "
+            f"{p['max_abs_diff']:.1e}",
+        )
+    )
+    rep.add(
+        Figure(
+            "score: peak memory of the recomputing process",
+            "MB",
+            [raw["maxrss_mb"]],
+            baseline=p["maxrss_mb"],
+            baseline_note="pandas process peak",
+            target=400.0 if full else None,
+        )
+    )
+    rep.add(
+        Figure(
+            "score: all cities, all years, read from the score tables, warm",
+            "s",
+            s["samples"],
+            baseline=statistics.median(p["samples"]),
+            baseline_note="pandas from the raw rows",
+            note=f"what pages and the CLI do: tables kept up to date by every write; first call "
+            f"{s['first']:.2f} s; peak {s['maxrss_mb']:.0f} MB",
+        )
+    )
+    rep.add(
+        Figure(
+            "score: rebuild the score tables from raw rows, then score",
+            "s",
+            r["samples"],
+            baseline=statistics.median(p["samples"]) + p["load"],
+            baseline_note="pandas load + compute from raw rows",
+            note=f"what a framework load costs, written in one transaction; peak {r['maxrss_mb']:.0f} MB",
+        )
+    )
 
 
 def bench_startup(rep: Report, wl: Path, sz: Sizes, full: bool, repeat: int) -> None:
     """Target 5: `python -m metrics score --year Y --json` as a whole process."""
-    cmd = [PY, "-m", "metrics", "--db", str(wl / "national.duckdb"), "score", "--year", str(sz.batch_year - 1),
-           "--json"]
+    cmd = [
+        PY,
+        "-m",
+        "metrics",
+        "--db",
+        str(wl / "national.duckdb"),
+        "score",
+        "--year",
+        str(sz.batch_year - 1),
+        "--json",
+    ]
     timed_cmd(cmd, 1)  # page cache
     samples = timed_cmd(cmd, repeat)
     floor = statistics.median(timed_cmd([PY, "-c", "pass"], 1 if repeat == 1 else 3))
-    rep.add(Figure(f"startup: score --year {sz.batch_year - 1} --json, whole process", "s", samples,
-                   target=1.5 if full else None, note=f"bare `python -c pass` takes {floor:.2f} s"))
+    rep.add(
+        Figure(
+            f"startup: score --year {sz.batch_year - 1} --json, whole process",
+            "s",
+            samples,
+            target=1.5 if full else None,
+            note=f"bare `python -c pass` takes {floor:.2f} s",
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- output
@@ -287,8 +401,10 @@ def table(rep: Report) -> str:
         if f.min_ratio is not None:
             target += f", >= {f.min_ratio:.0f}x"
         met = {True: "yes", False: "**no**", None: "-"}[f.met]
-        lines.append(f"| {f.name} | {f.unit} | {fmt(f.median, f.unit)} | {fmt(min(f.samples), f.unit)} | "
-                     f"{fmt(max(f.samples), f.unit)} | {fmt(f.baseline, f.unit)} | {ratio} | {target} | {met} |")
+        lines.append(
+            f"| {f.name} | {f.unit} | {fmt(f.median, f.unit)} | {fmt(min(f.samples), f.unit)} | "
+            f"{fmt(max(f.samples), f.unit)} | {fmt(f.baseline, f.unit)} | {ratio} | {target} | {met} |"
+        )
     return "\n".join(lines)
 
 
@@ -309,10 +425,15 @@ def write(rep: Report, out: Path) -> Path:
         d["median"], d["ratio"] = f.median, f.ratio
     (out / f"results-{rep.mode}.json").write_text(json.dumps(data, indent=1))
     m = rep.machine
-    md = (f"# Benchmark results ({rep.mode})\n\nRun {rep.started}, {rep.seconds / 60:.1f} min. Machine: "
-          f"{m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, DuckDB {m['duckdb']}; "
-          f"load average at start {m['load_at_start'][0]:.2f}, at end {m.get('load_at_end', [0])[0]:.2f}.\n\n"
-          + table(rep) + "\n\n" + notes(rep) + "\n")
+    md = (
+        f"# Benchmark results ({rep.mode})\n\nRun {rep.started}, {rep.seconds / 60:.1f} min. Machine: "
+        f"{m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, DuckDB {m['duckdb']}; "
+        f"load average at start {m['load_at_start'][0]:.2f}, at end {m.get('load_at_end', [0])[0]:.2f}.\n\n"
+        + table(rep)
+        + "\n\n"
+        + notes(rep)
+        + "\n"
+    )
     path = out / f"results-{rep.mode}.md"
     path.write_text(md)
     return path
@@ -324,7 +445,9 @@ BENCHES = ("read", "ingest", "upload", "score", "startup", "pages")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description="Run every benchmark, print one table.")
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description="Run every benchmark, print one table."
+    )
     ap.add_argument("--quick", action="store_true", help="toy sizes, seconds; no target judgement")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(BENCHES)}")
     ap.add_argument("--out", type=Path, default=generate.OUT, help="workload and results folder")
@@ -342,10 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"workload {sz.name}: {sz.batch_files:,} workbooks, {sz.history_rows:,} history rows")
     manifest = generate.ensure(sz, log=log, out=args.out)
     wl = generate.workload_dir(sz, args.out)
-    rep.notes.append(f"workload: {manifest['batch']['workbooks']:,} workbooks x {sz.per_type} rows + "
-                     f"{manifest['batch']['csv']} metric CSVs ({manifest['batch']['bytes'] / 1e6:.0f} MB); store: "
-                     f"{manifest['store']['assessments']:,} assessment rows, {manifest['store']['submissions']:,} "
-                     f"submissions, {sz.cities} cities x {sz.opds_per_city} OPDs x {sz.history_years} years")
+    rep.notes.append(
+        f"workload: {manifest['batch']['workbooks']:,} workbooks x {sz.per_type} rows + "
+        f"{manifest['batch']['csv']} metric CSVs ({manifest['batch']['bytes'] / 1e6:.0f} MB); store: "
+        f"{manifest['store']['assessments']:,} assessment rows, {manifest['store']['submissions']:,} "
+        f"submissions, {sz.cities} cities x {sz.opds_per_city} OPDs x {sz.history_years} years"
+    )
     repeat = args.repeat or (3 if full else 1)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp_s:
         tmp = Path(tmp_s)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -21,10 +21,10 @@ import pandas as pd
 from metrics import audit as audit_chain
 from metrics.auth import Action, User, require
 from metrics.backup import make_backup, restore_backup
-from metrics.progress import Progress
 from metrics.errors import ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
+from metrics.progress import Progress
 
 PUBLIC_READ = "public_read"
 AUDIT_LIMIT = 1000
@@ -44,8 +44,14 @@ def set_public_read(store, user: User, value: bool) -> bool:
     with store.transaction() as cur:
         before = store.get_setting(PUBLIC_READ, "false") == "true"
         store.set_setting(cur, PUBLIC_READ, "true" if value else "false")
-        store.write_audit(cur, user, "setting.public_read", f"setting:{PUBLIC_READ}",
-                          {"value": before}, {"value": bool(value)})
+        store.write_audit(
+            cur,
+            user,
+            "setting.public_read",
+            f"setting:{PUBLIC_READ}",
+            {"value": before},
+            {"value": bool(value)},
+        )
     return before
 
 
@@ -58,6 +64,7 @@ MAX_SIGNATORY_TEXT = 120
 @dataclass(frozen=True)
 class Signatory:
     """Who signs the city's report card: shown in the PDF's signature block."""
+
     name: str
     position: str
 
@@ -89,10 +96,18 @@ def set_signatory(store, user: User, city: str, name: str, position: str) -> Sig
     key = f"{SIGNATORY}.{city}"
     with store.transaction() as cur:
         before = signatory(store, city)
-        value = json.dumps({"name": name, "position": position}, ensure_ascii=False) if name or position else ""
+        value = (
+            json.dumps({"name": name, "position": position}, ensure_ascii=False) if name or position else ""
+        )
         store.set_setting(cur, key, value)
-        store.write_audit(cur, user, "setting.signatory", f"setting:{key}",
-                          before.__dict__ if before else None, {"name": name, "position": position})
+        store.write_audit(
+            cur,
+            user,
+            "setting.signatory",
+            f"setting:{key}",
+            before.__dict__ if before else None,
+            {"name": name, "position": position},
+        )
     return signatory(store, city)
 
 
@@ -118,8 +133,9 @@ def set_help_contact(store, user: User, text: str) -> str:
     with store.transaction() as cur:
         before = help_contact(store)
         store.set_setting(cur, HELP_CONTACT, text)
-        store.write_audit(cur, user, "setting.help_contact", f"setting:{HELP_CONTACT}",
-                          {"text": before}, {"text": text})
+        store.write_audit(
+            cur, user, "setting.help_contact", f"setting:{HELP_CONTACT}", {"text": before}, {"text": text}
+        )
     return help_contact(store)
 
 
@@ -148,8 +164,10 @@ class AuditView:
         """The rows shown, as UTF-8 CSV with every text cell neutralised for spreadsheets."""
         from metrics.reports import TableOut, table_to_csv  # reports imports views, which imports us
 
-        rows = [[None if (v is None or (isinstance(v, float) and v != v)) else v for v in r]
-                for r in self.rows[AUDIT_COLUMNS].itertuples(index=False, name=None)]
+        rows = [
+            [None if (v is None or (isinstance(v, float) and v != v)) else v for v in r]
+            for r in self.rows[AUDIT_COLUMNS].itertuples(index=False, name=None)
+        ]
         return table_to_csv(TableOut("audit", list(AUDIT_COLUMNS), rows))
 
 
@@ -158,7 +176,7 @@ def _bound(value, end: bool) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat() if value.tzinfo else value.isoformat()
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
     if isinstance(value, date):
         # stored times look like 2024-05-01T09:30:00.000000+00:00; the bare next-day date sorts
         # below every time of that day, so `<=` it keeps exactly the rows up to the end of `value`
@@ -166,9 +184,16 @@ def _bound(value, end: bool) -> str | None:
     return str(value)
 
 
-def read_audit(store, user: User, username: str | None = None, action: str | None = None,
-               since: date | datetime | str | None = None, until: date | datetime | str | None = None,
-               limit: int = AUDIT_LIMIT, check_chain: bool = False) -> AuditView:
+def read_audit(
+    store,
+    user: User,
+    username: str | None = None,
+    action: str | None = None,
+    since: date | datetime | str | None = None,
+    until: date | datetime | str | None = None,
+    limit: int = AUDIT_LIMIT,
+    check_chain: bool = False,
+) -> AuditView:
     """The audit log, newest first, filtered by user, action and date range (both ends inclusive).
 
     With `check_chain` the whole log is checked too (metrics.audit.verify_store: the keyed chain
@@ -181,11 +206,20 @@ def read_audit(store, user: User, username: str | None = None, action: str | Non
     report = audit_chain.verify_store(store) if check_chain else None
     if not store.has_audit_table():
         return AuditView(pd.DataFrame(columns=AUDIT_COLUMNS), 0, (), limit, (), (), report)
-    rows = store.audit_frame(username or None, action or None, _bound(since, False), _bound(until, True), limit)
+    rows = store.audit_frame(
+        username or None, action or None, _bound(since, False), _bound(until, True), limit
+    )
     # stored as the exact ISO text the hash chain covers; shown and exported as a UTC time
     rows = rows.assign(logged_at=pd.to_datetime(rows["logged_at"], utc=True, format="ISO8601"))
-    return AuditView(rows, store.audit_count(), tuple(store.audit_actions()), limit,
-                     tuple(store.audit_usernames()), report.broken if report else None, report)
+    return AuditView(
+        rows,
+        store.audit_count(),
+        tuple(store.audit_actions()),
+        limit,
+        tuple(store.audit_usernames()),
+        report.broken if report else None,
+        report,
+    )
 
 
 def check_audit_chain(store, user: User) -> list[int]:
@@ -216,7 +250,7 @@ def backup(store, user: User, progress: Progress | None = None) -> BackupFile:
     """A checksummed backup (metrics.backup) as bytes, for the browser to download. Audited.
     `progress` hears of make_backup's steps."""
     require(user, Action.BACKUP)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     name = f"indeks-kota-cerdas-{stamp}.zip"
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
@@ -235,12 +269,17 @@ class RestoreResult:
 
     def message(self, lang: str = "id") -> str:
         """What was restored and how to switch the application to it."""
-        return t("admin.restore_done", lang, path=self.path, submissions=self.counts.get("submissions", 0),
-                 users=self.counts.get("users", 0))
+        return t(
+            "admin.restore_done",
+            lang,
+            path=self.path,
+            submissions=self.counts.get("submissions", 0),
+            users=self.counts.get("users", 0),
+        )
 
 
 def _new_target(live: Path) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     for n in range(1000):
         target = live.with_name(f"{live.stem}-restored-{stamp}{f'-{n}' if n else ''}.duckdb")
         if not target.exists() and not Path(str(target) + ".wal").exists():
@@ -248,8 +287,9 @@ def _new_target(live: Path) -> Path:
     raise ValidationError("backup.bad", detail="no free file name")  # pragma: no cover
 
 
-def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool = False,
-                        progress: Progress | None = None) -> RestoreResult:
+def restore_to_new_file(
+    store, user: User, data: bytes, name: str, foreign: bool = False, progress: Progress | None = None
+) -> RestoreResult:
     """Restore an uploaded backup into a new database file beside the live one. Audited.
 
     The live database stays untouched: DuckDB holds it open for this process, so switching to
@@ -270,12 +310,24 @@ def restore_to_new_file(store, user: User, data: bytes, name: str, foreign: bool
     with tempfile.TemporaryDirectory(dir=live.parent, prefix=".upload-") as tmp:
         src = Path(tmp) / "backup.zip"
         src.write_bytes(data)
-        rep = restore_backup(src, target, foreign=foreign, user=user, key=store.audit_key,
-                             memory_limit=store.memory_limit, progress=progress)  # same budget as here
+        rep = restore_backup(
+            src,
+            target,
+            foreign=foreign,
+            user=user,
+            key=store.audit_key,
+            memory_limit=store.memory_limit,
+            progress=progress,
+        )  # same budget as here
     with store.transaction() as cur:
-        store.write_audit(cur, user, "backup.restore", f"file:{Path(name).name}", None,
-                          {"sha256": sha, "restored_to": str(target), "foreign": rep.foreign,
-                           "key_id": rep.key_id})
+        store.write_audit(
+            cur,
+            user,
+            "backup.restore",
+            f"file:{Path(name).name}",
+            None,
+            {"sha256": sha, "restored_to": str(target), "foreign": rep.foreign, "key_id": rep.key_id},
+        )
     return RestoreResult(str(target), sha, rep.counts, rep.chain_ok, rep.foreign)
 
 
@@ -314,8 +366,9 @@ class AdminView:
         return str(hit["status"].iloc[0]) if len(hit) else "open"
 
 
-def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, lang: str = "id",
-               year: int | None = None) -> AdminView:
+def admin_view(
+    store, user: User, city: str | None, fw_seq: int | None = None, lang: str = "id", year: int | None = None
+) -> AdminView:
     """Everything the administration page lists: periods, users, registry, frameworks, settings."""
     require(user, Action.PERIOD, city)
     known_years = set(store.years())
@@ -323,34 +376,68 @@ def admin_view(store, user: User, city: str | None, fw_seq: int | None = None, l
     pf = store.periods_frame(city) if city else store.periods_frame().iloc[0:0]
     known = {int(y): r for y, r in zip(pf["year"], pf.to_dict("records"))}
     periods = pd.DataFrame(
-        [{"year": y, "status": known[y]["status"] if y in known else "open",
-          "updated_at": known[y]["updated_at"] if y in known else None,
-          "updated_by": known[y]["updated_by"] if y in known else None} for y in sorted(known_years)],
-        columns=["year", "status", "updated_at", "updated_by"])
+        [
+            {
+                "year": y,
+                "status": known[y]["status"] if y in known else "open",
+                "updated_at": known[y]["updated_at"] if y in known else None,
+                "updated_by": known[y]["updated_by"] if y in known else None,
+            }
+            for y in sorted(known_years)
+        ],
+        columns=["year", "status", "updated_at", "updated_by"],
+    )
     users = store.users_frame()
     if user.city_code is not None:
         users = users[users["city_code"] == user.city_code]
-    cities = pd.DataFrame([c.__dict__ for c in store.cities()],
-                          columns=["city_code", "name", "province", "category", "population"])
-    opds = pd.DataFrame([o.__dict__ for o in store.opds(city)] if city else [],
-                        columns=["city_code", "opd_code", "opd_type", "name", "head_name", "email"])
+    cities = pd.DataFrame(
+        [c.__dict__ for c in store.cities()],
+        columns=["city_code", "name", "province", "category", "population"],
+    )
+    opds = pd.DataFrame(
+        [o.__dict__ for o in store.opds(city)] if city else [],
+        columns=["city_code", "opd_code", "opd_type", "name", "head_name", "email"],
+    )
     frameworks = store.framework_list()
     seqs = [int(x) for x in frameworks["seq"]]
     chosen = fw_seq if fw_seq in seqs else (seqs[-1] if seqs else None)
     indicators = framework_indicators(store, user, chosen, lang)
-    return AdminView(city, periods, users.reset_index(drop=True), cities, opds, frameworks,
-                     public_read(store), store.counts(), tuple(years), indicators, chosen,
-                     audit_chain.read_head(store.path, store.audit_key), signatory(store, city),
-                     help_contact=help_contact(store), assignments=_assignments(store, city),
-                     **_deadlines_and_orphans(store, city, year, known_years, lang))
+    return AdminView(
+        city,
+        periods,
+        users.reset_index(drop=True),
+        cities,
+        opds,
+        frameworks,
+        public_read(store),
+        store.counts(),
+        tuple(years),
+        indicators,
+        chosen,
+        audit_chain.read_head(store.path, store.audit_key),
+        signatory(store, city),
+        help_contact=help_contact(store),
+        assignments=_assignments(store, city),
+        **_deadlines_and_orphans(store, city, year, known_years, lang),
+    )
 
 
 def _assignments(store, city: str | None) -> pd.DataFrame:
     names = {o.opd_code: o.name for o in store.opds(city)} if city else {}
     rows = store.assignment_rows(city) if city else []
-    return pd.DataFrame([{"indicator_code": i, "opd_code": o, "opd_name": names.get(o, o), "assigned_at": at,
-                          "assigned_by": by} for _c, i, o, at, by in rows],
-                        columns=["indicator_code", "opd_code", "opd_name", "assigned_at", "assigned_by"])
+    return pd.DataFrame(
+        [
+            {
+                "indicator_code": i,
+                "opd_code": o,
+                "opd_name": names.get(o, o),
+                "assigned_at": at,
+                "assigned_by": by,
+            }
+            for _c, i, o, at, by in rows
+        ],
+        columns=["indicator_code", "opd_code", "opd_name", "assigned_at", "assigned_by"],
+    )
 
 
 def _deadlines_and_orphans(store, city: str | None, year: int | None, known_years: set, lang: str) -> dict:
@@ -359,12 +446,20 @@ def _deadlines_and_orphans(store, city: str | None, year: int | None, known_year
 
     years = sorted(known_years | ({max(known_years) + 1} if known_years else set()))
     rows = [deadlines.deadline(store, city, y) for y in years] if city else []
-    dl = pd.DataFrame([{"year": d.year, "self_due": d.self_due, "verify_due": d.verify_due, "scope": d.scope}
-                       for d in rows], columns=["year", "self_due", "verify_due", "scope"])
+    dl = pd.DataFrame(
+        [
+            {"year": d.year, "self_due": d.self_due, "verify_due": d.verify_due, "scope": d.scope}
+            for d in rows
+        ],
+        columns=["year", "self_due", "verify_due", "scope"],
+    )
     y = year if year is not None else (max(known_years) if known_years else None)
     fw = framework_for_year(store.frameworks(), y) if y is not None else None
-    orphans = home.orphan_table(store, fw, city, lang) if city and fw else \
-        pd.DataFrame(columns=["code", "name", "opd_types"])
+    orphans = (
+        home.orphan_table(store, fw, city, lang)
+        if city and fw
+        else pd.DataFrame(columns=["code", "name", "opd_types"])
+    )
     return {"deadlines": dl, "orphans": orphans}
 
 
@@ -376,7 +471,17 @@ def framework_indicators(store, user: User, seq: int | None = None, lang: str = 
         return pd.DataFrame(columns=["code", "name", "pillar", "dimension", "weight", "opd_types", "metric"])
     fw = next((f for f, s in frameworks if s == seq), frameworks[-1][0])
     return pd.DataFrame(
-        [{"code": i.code, "name": pick(i.name, lang), "pillar": i.subpillar or i.pillar, "dimension": i.dimension,
-          "weight": i.weight, "opd_types": ", ".join(i.opd_types), "metric": i.metric.code if i.metric else ""}
-         for i in fw.indicators],
-        columns=["code", "name", "pillar", "dimension", "weight", "opd_types", "metric"])
+        [
+            {
+                "code": i.code,
+                "name": pick(i.name, lang),
+                "pillar": i.subpillar or i.pillar,
+                "dimension": i.dimension,
+                "weight": i.weight,
+                "opd_types": ", ".join(i.opd_types),
+                "metric": i.metric.code if i.metric else "",
+            }
+            for i in fw.indicators
+        ],
+        columns=["code", "name", "pillar", "dimension", "weight", "opd_types", "metric"],
+    )

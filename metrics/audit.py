@@ -65,11 +65,21 @@ def canonical(obj: object) -> str | None:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def row_hash(prev_hash: str, id: int, at: str, username: str, action: str, obj: str,
-             before: str | None, after: str | None, key: keys.InstallationKey | None = None) -> str:
+def row_hash(
+    prev_hash: str,
+    id: int,
+    at: str,
+    username: str,
+    action: str,
+    obj: str,
+    before: str | None,
+    after: str | None,
+    key: keys.InstallationKey | None = None,
+) -> str:
     """The row's keyed hash; without a key the legacy plain SHA-256 (for checking old rows)."""
-    payload = json.dumps([prev_hash, id, at, username, action, obj, before, after],
-                         ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = json.dumps(
+        [prev_hash, id, at, username, action, obj, before, after], ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
     if key is None:
         return hashlib.sha256(payload).hexdigest()
     return KEYED + key.mac(payload)
@@ -85,7 +95,11 @@ def _foreign_prefix(rows: list[AuditRow], key: keys.InstallationKey | None) -> i
     if key is None:
         return upto
     for r in rows:
-        if r.action != FOREIGN_IMPORT or not r.hash.startswith(KEYED) or r.hash != _expected(r, r.prev_hash, key):
+        if (
+            r.action != FOREIGN_IMPORT
+            or not r.hash.startswith(KEYED)
+            or r.hash != _expected(r, r.prev_hash, key)
+        ):
             continue
         try:
             info = json.loads(r.after or "{}")
@@ -160,11 +174,16 @@ class Head:
     at: str = ""
 
     def payload(self) -> dict:
-        return {"kind": "audit-head", "last_id": self.last_id, "last_hash": self.last_hash, "rows": self.rows,
-                "at": self.at}
+        return {
+            "kind": "audit-head",
+            "last_id": self.last_id,
+            "last_hash": self.last_hash,
+            "rows": self.rows,
+            "at": self.at,
+        }
 
     @classmethod
-    def from_payload(cls, p: object) -> "Head | None":
+    def from_payload(cls, p: object) -> Head | None:
         if not isinstance(p, dict) or p.get("kind") != "audit-head":
             return None
         try:
@@ -245,8 +264,14 @@ def _ids(ids) -> str:
     return ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
 
 
-def assess(rows: list[AuditRow] | None, key: keys.InstallationKey | None, head_status: str,
-           head: Head | None, head_file: str | None = None, key_file: str | None = None) -> AuditReport:
+def assess(
+    rows: list[AuditRow] | None,
+    key: keys.InstallationKey | None,
+    head_status: str,
+    head: Head | None,
+    head_file: str | None = None,
+    key_file: str | None = None,
+) -> AuditReport:
     """Everything wrong with the log `rows` (None: the table is gone), given the key and the
     head read from outside the database. Pure: the tests feed it tampered logs directly."""
     f: list[Finding] = []
@@ -275,12 +300,24 @@ def assess(rows: list[AuditRow] | None, key: keys.InstallationKey | None, head_s
         if not rows and head.rows:
             f.append(Finding("all_deleted", {"rows": head.rows, "last_id": head.last_id}, True))
         elif last_db < head.last_id:
-            f.append(Finding("tail_cut", {"n": head.rows - len(upto), "first": last_db + 1, "last": head.last_id,
-                                          "rows": head.rows}, True))
+            f.append(
+                Finding(
+                    "tail_cut",
+                    {
+                        "n": head.rows - len(upto),
+                        "first": last_db + 1,
+                        "last": head.last_id,
+                        "rows": head.rows,
+                    },
+                    True,
+                )
+            )
         elif upto and upto[-1].id == head.last_id and upto[-1].hash != head.last_hash:
             f.append(Finding("head_mismatch", {"last_id": head.last_id}, True))
         elif len(upto) != head.rows:
-            f.append(Finding("count_mismatch", {"rows": head.rows, "last_id": head.last_id, "n": len(upto)}, True))
+            f.append(
+                Finding("count_mismatch", {"rows": head.rows, "last_id": head.last_id, "n": len(upto)}, True)
+            )
         if last_db > head.last_id:
             f.append(Finding("head_behind", {"n": len([r for r in rows if r.id > head.last_id])}, False))
     if chk.legacy:

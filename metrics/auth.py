@@ -75,8 +75,9 @@ ANONYMOUS = User("anonymous", "anonymous")
 SYSTEM = User("system", "admin")  # the operator at the server's shell (CLI without --user)
 
 
-def can(user: User, action: Action, city: str | None = None, opd: str | None = None,
-        public_read: bool = False) -> bool:
+def can(
+    user: User, action: Action, city: str | None = None, opd: str | None = None, public_read: bool = False
+) -> bool:
     if not user.active:
         return False
     allowed = PERMISSIONS.get(user.role, frozenset())
@@ -94,8 +95,9 @@ def can(user: User, action: Action, city: str | None = None, opd: str | None = N
     return True
 
 
-def require(user: User, action: Action, city: str | None = None, opd: str | None = None,
-            public_read: bool = False) -> None:
+def require(
+    user: User, action: Action, city: str | None = None, opd: str | None = None, public_read: bool = False
+) -> None:
     if not can(user, action, city, opd, public_read):
         scope = ""
         if city:
@@ -114,14 +116,17 @@ def allowed_actions(user: User, city: str | None = None, opd: str | None = None)
 def _hasher():
     from argon2 import PasswordHasher, Type
 
-    return PasswordHasher(time_cost=ARGON2_TIME, memory_cost=ARGON2_MEMORY_KIB,
-                          parallelism=ARGON2_PARALLELISM, type=Type.ID)
+    return PasswordHasher(
+        time_cost=ARGON2_TIME, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM, type=Type.ID
+    )
 
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     path = Path(__file__).with_name("common_passwords.txt")
-    return frozenset(line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return frozenset(
+        line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    )
 
 
 def check_password_policy(password: str) -> None:
@@ -154,13 +159,17 @@ def dummy_hash() -> str:
     return _hasher().hash("dummy-password-for-timing")
 
 
-def validate_new_user(username: str, role: str, city: str | None, opd: str | None,
-                      display_name: str | None = None) -> None:
+def validate_new_user(
+    username: str, role: str, city: str | None, opd: str | None, display_name: str | None = None
+) -> None:
     if not USERNAME_RE.fullmatch(username or ""):
         raise ValidationError("user.bad_name")
     # every field is bounded before it is stored or written to the audit log
-    for field, value, limit in (("display_name", display_name, MAX_DISPLAY_NAME), ("city", city, MAX_SCOPE_CODE),
-                                ("opd", opd, MAX_SCOPE_CODE)):
+    for field, value, limit in (
+        ("display_name", display_name, MAX_DISPLAY_NAME),
+        ("city", city, MAX_SCOPE_CODE),
+        ("opd", opd, MAX_SCOPE_CODE),
+    ):
         if value is not None and len(value) > limit:
             raise ValidationError("user.field_long", field=field, n=limit)
     if role not in ROLES:

@@ -35,7 +35,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from metrics import audit as audit_chain
@@ -52,20 +52,20 @@ ENTRY = re.compile(r"tables/([a-z][a-z0-9_]{0,62})\.(\d{4})\.parquet")
 # (the writer starts a new part at PART_BYTES); the whole archive unpacks to at most MAX_TOTAL,
 # so a small upload cannot fill the disk either.
 MAX_ENTRIES = 4096
-MAX_MANIFEST = 4 * 1024 ** 2
+MAX_MANIFEST = 4 * 1024**2
 MAX_SIGNATURE = 4096
-MAX_ENTRY = 512 * 1024 ** 2
-MAX_TOTAL = 8 * 1024 ** 3
-PART_BYTES = 256 * 1024 ** 2
+MAX_ENTRY = 512 * 1024**2
+MAX_TOTAL = 8 * 1024**3
+PART_BYTES = 256 * 1024**2
 # A Parquet row group is read whole: bounded by its declared size (the writer keeps them small).
-ROW_GROUP_BYTES = 32 * 1024 ** 2
-MAX_ROW_GROUP_BYTES = 256 * 1024 ** 2
+ROW_GROUP_BYTES = 32 * 1024**2
+MAX_ROW_GROUP_BYTES = 256 * 1024**2
 MAX_ROW_GROUP_ROWS = 4_000_000
 log = logging.getLogger("metrics.backup")
 
 
 def _now_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def _shown(name: object) -> str:
@@ -137,8 +137,10 @@ def make_backup(store, user: User, output: str | Path, progress: steps.Progress 
     tables: dict[str, dict] = {}
     entries: dict[str, dict] = {}
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent, prefix=".backup-") as tmp, \
-            zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with (
+        tempfile.TemporaryDirectory(dir=output.parent, prefix=".backup-") as tmp,
+        zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
         names = store.backup_tables()
         with store.snapshot() as cur:  # every table as of one moment
             for n, table in enumerate(names):
@@ -146,8 +148,15 @@ def make_backup(store, user: User, output: str | Path, progress: steps.Progress 
                 tables[table] = _write_table(store, cur, table, Path(tmp), zf, entries)
             head = store.audit_head(cur)
         steps.report(progress, "progress.backup_sign", 0.9)
-        manifest = {"format": FORMAT, "schema_version": store.schema_version(), "made_at": _now_stamp(),
-                    "key_id": key.key_id, "tables": tables, "entries": entries, "audit_head": head.payload()}
+        manifest = {
+            "format": FORMAT,
+            "schema_version": store.schema_version(),
+            "made_at": _now_stamp(),
+            "key_id": key.key_id,
+            "tables": tables,
+            "entries": entries,
+            "audit_head": head.payload(),
+        }
         data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
         zf.writestr(MANIFEST, data)
         zf.writestr(SIGNATURE, json.dumps({"key_id": key.key_id, "hmac": key.mac(data)}))
@@ -157,8 +166,12 @@ def make_backup(store, user: User, output: str | Path, progress: steps.Progress 
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     steps.done(progress)
-    return {"bytes": output.stat().st_size, "sha256": digest.hexdigest(), "files": len(entries) + 2,
-            "audit_head": head}
+    return {
+        "bytes": output.stat().st_size,
+        "sha256": digest.hexdigest(),
+        "files": len(entries) + 2,
+        "audit_head": head,
+    }
 
 
 # ------------------------------------------------------------------------------ reading
@@ -201,14 +214,23 @@ def _check_directory(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         if i.filename in by_name:
             raise CoreError("backup.bad", detail=f"entry {_shown(i.filename)} appears twice")
         by_name[i.filename] = i
-        cap = (MAX_MANIFEST if i.filename == MANIFEST else MAX_SIGNATURE if i.filename == SIGNATURE
-               else MAX_ENTRY if ENTRY.fullmatch(i.filename) else None)
+        cap = (
+            MAX_MANIFEST
+            if i.filename == MANIFEST
+            else MAX_SIGNATURE
+            if i.filename == SIGNATURE
+            else MAX_ENTRY
+            if ENTRY.fullmatch(i.filename)
+            else None
+        )
         if cap is None:
             raise CoreError("backup.unexpected_entry", name=_shown(i.filename))
         if i.file_size > cap:
             raise CoreError("backup.entry_too_large", name=_shown(i.filename), size=i.file_size, limit=cap)
         if i.flag_bits & 0x1 or i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise CoreError("backup.bad", detail=f"entry {_shown(i.filename)} is encrypted or oddly compressed")
+            raise CoreError(
+                "backup.bad", detail=f"entry {_shown(i.filename)} is encrypted or oddly compressed"
+            )
     total = sum(i.file_size for i in infos)
     if total > MAX_TOTAL:
         raise CoreError("backup.too_large", size=total, limit=MAX_TOTAL)
@@ -218,8 +240,9 @@ def _check_directory(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     return by_name
 
 
-def _authenticate(zf, by_name, key: keys.InstallationKey | None, foreign: bool,
-                  key_file: str) -> tuple[bytes, bool, str]:
+def _authenticate(
+    zf, by_name, key: keys.InstallationKey | None, foreign: bool, key_file: str
+) -> tuple[bytes, bool, str]:
     """(manifest bytes, ours, signing key id): refuses a backup not signed by `key` unless foreign."""
     data = _read_capped(zf, by_name[MANIFEST], MAX_MANIFEST)
     try:
@@ -246,14 +269,19 @@ def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> dict:
     except ValueError:
         raise CoreError("backup.bad", detail="manifest unreadable") from None
     if not isinstance(m, dict) or m.get("format") != FORMAT:
-        raise CoreError("backup.format", format=_shown(m.get("format") if isinstance(m, dict) else "?"),
-                        ours=FORMAT)
+        raise CoreError(
+            "backup.format", format=_shown(m.get("format") if isinstance(m, dict) else "?"), ours=FORMAT
+        )
     entries, tables = m.get("entries"), m.get("tables")
     if not isinstance(entries, dict) or not isinstance(tables, dict) or not _int(m.get("schema_version")):
         raise CoreError("backup.bad", detail="manifest incomplete")
     for name, e in entries.items():
-        if not ENTRY.fullmatch(name) or not isinstance(e, dict) or not _int(e.get("size")) \
-                or not re.fullmatch(r"[0-9a-f]{64}", str(e.get("sha256"))):
+        if (
+            not ENTRY.fullmatch(name)
+            or not isinstance(e, dict)
+            or not _int(e.get("size"))
+            or not re.fullmatch(r"[0-9a-f]{64}", str(e.get("sha256")))
+        ):
             raise CoreError("backup.bad", detail=f"manifest entry {_shown(name)}")
         if name not in by_name:
             raise CoreError("backup.missing_entry", name=_shown(name))
@@ -261,8 +289,13 @@ def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> dict:
             raise CoreError("backup.checksum", name=_shown(name))
     listed = set()
     for table, t in tables.items():
-        if not isinstance(t, dict) or not _int(t.get("rows")) or not isinstance(t.get("parts"), list) \
-                or not t["parts"] or any(p not in entries or ENTRY.fullmatch(p).group(1) != table for p in t["parts"]):
+        if (
+            not isinstance(t, dict)
+            or not _int(t.get("rows"))
+            or not isinstance(t.get("parts"), list)
+            or not t["parts"]
+            or any(p not in entries or ENTRY.fullmatch(p).group(1) != table for p in t["parts"])
+        ):
             raise CoreError("backup.bad", detail=f"manifest table {_shown(table)}")
         listed |= set(t["parts"])
     unlisted = sorted(n for n in by_name if ENTRY.fullmatch(n) and n not in listed)
@@ -333,8 +366,12 @@ def _load_table(store, cur, zf, by_name, manifest: dict, table: str, work: Path)
             for g in range(md.num_row_groups):
                 rg = md.row_group(g)
                 if rg.total_byte_size > MAX_ROW_GROUP_BYTES or rg.num_rows > MAX_ROW_GROUP_ROWS:
-                    raise CoreError("backup.entry_too_large", name=_shown(name), size=rg.total_byte_size,
-                                    limit=MAX_ROW_GROUP_BYTES)
+                    raise CoreError(
+                        "backup.entry_too_large",
+                        name=_shown(name),
+                        size=rg.total_byte_size,
+                        limit=MAX_ROW_GROUP_BYTES,
+                    )
             for g in range(md.num_row_groups):
                 part = pf.read_row_group(g)
                 rows += part.num_rows
@@ -345,7 +382,9 @@ def _load_table(store, cur, zf, by_name, manifest: dict, table: str, work: Path)
     return rows
 
 
-def _check_restored(new, manifest: dict, key, ours: bool, their_id: str, user: User, archive_sha: str) -> list[str]:
+def _check_restored(
+    new, manifest: dict, key, ours: bool, their_id: str, user: User, archive_sha: str
+) -> list[str]:
     """Counts, audit chain and scores of the file being built; appends the foreign import row."""
     from metrics import scoring
 
@@ -360,12 +399,27 @@ def _check_restored(new, manifest: dict, key, ours: bool, their_id: str, user: U
         # another installation's chain: its links, and its end against its own manifest's head
         broken = audit_chain.check_links(rows)
         if broken or audit_chain.head_of(rows) != audit_chain.Head(head.last_id, head.last_hash, head.rows):
-            raise CoreError("backup.audit", detail=f"links broken at {broken[:5]}" if broken else
-                            f"the log does not end at its manifest's head ({head.short()})")
+            raise CoreError(
+                "backup.audit",
+                detail=f"links broken at {broken[:5]}"
+                if broken
+                else f"the log does not end at its manifest's head ({head.short()})",
+            )
         with new.transaction() as cur:
-            new.write_audit(cur, user, audit_chain.FOREIGN_IMPORT, f"backup:{their_id}", None,
-                            {"foreign_last_id": head.last_id, "foreign_last_hash": head.last_hash,
-                             "foreign_rows": head.rows, "key_id": their_id, "sha256": archive_sha})
+            new.write_audit(
+                cur,
+                user,
+                audit_chain.FOREIGN_IMPORT,
+                f"backup:{their_id}",
+                None,
+                {
+                    "foreign_last_id": head.last_id,
+                    "foreign_last_hash": head.last_hash,
+                    "foreign_rows": head.rows,
+                    "key_id": their_id,
+                    "sha256": archive_sha,
+                },
+            )
         notes.append("foreign")
     diffs = scoring.recomputation_differences(new)
     if diffs:
@@ -408,9 +462,16 @@ def _move_live_aside(target: Path) -> str:
     return str(aside)
 
 
-def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool = False, foreign: bool = False,
-                   user: User = SYSTEM, key: keys.InstallationKey | None = None,
-                   memory_limit: str | None = None, progress: steps.Progress | None = None) -> RestoreReport:
+def restore_backup(
+    backup: str | Path,
+    db_path: str | Path | None,
+    force: bool = False,
+    foreign: bool = False,
+    user: User = SYSTEM,
+    key: keys.InstallationKey | None = None,
+    memory_limit: str | None = None,
+    progress: steps.Progress | None = None,
+) -> RestoreReport:
     """Restore `backup` as the database at `db_path`, which must not exist unless `force`.
 
     `key` is the installation key the backup must be signed with (default: the target's key
@@ -437,13 +498,28 @@ def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool =
         try:
             zf = zipfile.ZipFile(backup)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise CoreError("backup.bad", detail=f"not an intact zip archive ({type(exc).__name__})") from None
+            raise CoreError(
+                "backup.bad", detail=f"not an intact zip archive ({type(exc).__name__})"
+            ) from None
         with zf, tempfile.TemporaryDirectory(dir=target.parent, prefix=".restore-") as work:
             by_name = _check_directory(zf)
             data, ours, their_id = _authenticate(zf, by_name, key, foreign, str(keys.key_path(str(target))))
             manifest = _parse_manifest(data, by_name)
-            report = _build(zf, by_name, manifest, build, Path(work), target, key, ours, their_id, user,
-                            _sha256_file(Path(backup)), memory_limit, progress)
+            report = _build(
+                zf,
+                by_name,
+                manifest,
+                build,
+                Path(work),
+                target,
+                key,
+                ours,
+                their_id,
+                user,
+                _sha256_file(Path(backup)),
+                memory_limit,
+                progress,
+            )
         aside = _move_live_aside(target) if target.exists() else None
         os.replace(build, target)
         Path(str(build) + ".audit-head").unlink(missing_ok=True)  # the new head is written below
@@ -459,15 +535,41 @@ def restore_backup(backup: str | Path, db_path: str | Path | None, force: bool =
     new_key = report["key"]
     keys.install_key(str(target), new_key)
     audit_chain.write_head(str(target), report["head"], new_key)
-    log.info("restored %s into %s (%s)%s", Path(backup).name, target, report["head"].short(),
-             f"; the previous database was kept as {aside}" if aside else "")
+    log.info(
+        "restored %s into %s (%s)%s",
+        Path(backup).name,
+        target,
+        report["head"].short(),
+        f"; the previous database was kept as {aside}" if aside else "",
+    )
     steps.done(progress)
-    return RestoreReport(str(target), report["counts"], not ours, their_id, report["audit"], aside,
-                         time.perf_counter() - t0, tuple(report["notes"]))
+    return RestoreReport(
+        str(target),
+        report["counts"],
+        not ours,
+        their_id,
+        report["audit"],
+        aside,
+        time.perf_counter() - t0,
+        tuple(report["notes"]),
+    )
 
 
-def _build(zf, by_name, manifest, build: Path, work: Path, target: Path, key, ours: bool, their_id: str,
-           user: User, archive_sha: str, memory_limit: str | None, progress: steps.Progress | None = None) -> dict:
+def _build(
+    zf,
+    by_name,
+    manifest,
+    build: Path,
+    work: Path,
+    target: Path,
+    key,
+    ours: bool,
+    their_id: str,
+    user: User,
+    archive_sha: str,
+    memory_limit: str | None,
+    progress: steps.Progress | None = None,
+) -> dict:
     """Build and check the new database at `build`; returns what the swap and the report need."""
     from metrics.store import Store
 
@@ -483,23 +585,29 @@ def _build(zf, by_name, manifest, build: Path, work: Path, target: Path, key, ou
         missing = sorted(set(tables) - set(manifest["tables"]))
         extra = sorted(set(manifest["tables"]) - set(tables))
         if missing or extra:
-            raise CoreError("backup.tables", detail=", ".join([*(f"-{t}" for t in missing),
-                                                              *(f"+{_shown(t)}" for t in extra)]))
+            raise CoreError(
+                "backup.tables",
+                detail=", ".join([*(f"-{t}" for t in missing), *(f"+{_shown(t)}" for t in extra)]),
+            )
         counts = {}
         with new.transaction() as cur:
             for n, table in enumerate(tables):
                 steps.report(progress, "progress.restore_tables", 0.1 + 0.6 * n / max(len(tables), 1))
                 counts[table] = _load_table(new, cur, zf, by_name, manifest, table, work)
                 if counts[table] != manifest["tables"][table]["rows"]:
-                    raise CoreError("backup.counts", table=table, n=counts[table],
-                                    expected=manifest["tables"][table]["rows"])
+                    raise CoreError(
+                        "backup.counts",
+                        table=table,
+                        n=counts[table],
+                        expected=manifest["tables"][table]["rows"],
+                    )
             new.restart_sequences(cur)
         steps.report(progress, "progress.restore_scores", 0.75)
         new.refresh_score_tables()
         steps.report(progress, "progress.restore_audit", 0.85)
         notes = _check_restored(new, manifest, key, ours, their_id, user, archive_sha)
         rows = new.audit_rows()
-        head = audit_chain.head_of(rows, datetime.now(timezone.utc).isoformat(timespec="microseconds"))
+        head = audit_chain.head_of(rows, datetime.now(UTC).isoformat(timespec="microseconds"))
         rep = audit_chain.assess(rows, key, "ok", head)  # the new file's log under the key it keeps
         if not rep.ok:  # pragma: no cover - the checks above already refuse this
             raise CoreError("backup.audit", detail=rep.problems("en")[0])

@@ -84,7 +84,9 @@ def cmd_framework(args) -> int:
 
     store = _open_store(args)
     try:
-        fw, seq = load_framework_text(store, _acting_user(store, args), Path(args.file).read_text(encoding="utf-8"))
+        fw, seq = load_framework_text(
+            store, _acting_user(store, args), Path(args.file).read_text(encoding="utf-8")
+        )
     except ValidationError as exc:
         print(f"{args.file}: {exc.message(args.lang)}", file=sys.stderr)
         return 1
@@ -123,8 +125,13 @@ class _ProgressBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, unit={"id": " berkas", "en": " files"}[self.lang], file=sys.stderr,
-                            dynamic_ncols=True, leave=False)
+            self.bar = tqdm(
+                total=total,
+                unit={"id": " berkas", "en": " files"}[self.lang],
+                file=sys.stderr,
+                dynamic_ncols=True,
+                leave=False,
+            )
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -137,7 +144,9 @@ def _ingest_lines(r, lang: str) -> list[str]:
     if r.accepted:
         extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
         if r.mode:
-            extra += " ({} {}: {})".format("mode", r.mode, ", ".join(f"{k} {v}" for k, v in r.changes.items()))
+            extra += " ({} {}: {})".format(
+                "mode", r.mode, ", ".join(f"{k} {v}" for k, v in r.changes.items())
+            )
         return [f"{r.file}: {t('cli.accepted', lang)}, {r.rows} rows, submissions {r.submission_ids}{extra}"]
     if r.status == "not_stored":
         return [f"{r.file}: {t('store.not_stored', lang)}"]
@@ -171,10 +180,15 @@ def cmd_ingest(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    summary = t("cli.ingest_summary", args.lang, files=len(results), accepted=sum(r.accepted for r in results),
-                rejected=sum(r.status == "rejected" for r in results),
-                versions=sum(len(r.submission_ids) for r in results),
-                seconds=formatting.number(time.monotonic() - started, args.lang, digits=1))
+    summary = t(
+        "cli.ingest_summary",
+        args.lang,
+        files=len(results),
+        accepted=sum(r.accepted for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        versions=sum(len(r.submission_ids) for r in results),
+        seconds=formatting.number(time.monotonic() - started, args.lang, digits=1),
+    )
     not_stored = sum(r.status == "not_stored" for r in results)
     if not_stored:
         summary += " " + t("cli.ingest_not_stored", args.lang, n=not_stored)
@@ -214,7 +228,10 @@ def cmd_score(args) -> int:
         for d in diffs[:50]:
             print(d, file=sys.stderr)
         if diffs:
-            print(f"SCORES DIFFER from a recomputation from the raw rows: {len(diffs)} differences", file=sys.stderr)
+            print(
+                f"SCORES DIFFER from a recomputation from the raw rows: {len(diffs)} differences",
+                file=sys.stderr,
+            )
             return 1
         n = len(scoring.score(store, [args.year]))
         print(f"OK: {n} stored city scores for {args.year} equal a recomputation from the raw rows")
@@ -227,8 +244,16 @@ def cmd_score(args) -> int:
     scores.sort(key=lambda s: order[s.city_code])
     if args.json:
         fw_ids = sorted({s.framework_id for s in scores})
-        print(json.dumps({"framework": fw_ids[0] if len(fw_ids) == 1 else fw_ids, "year": args.year,
-                          "cities": [s.to_json() for s in scores]}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "framework": fw_ids[0] if len(fw_ids) == 1 else fw_ids,
+                    "year": args.year,
+                    "cities": [s.to_json() for s in scores],
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     if not scores:
         print({"id": "Tidak ada data untuk tahun ini.", "en": "No data for this year."}[args.lang])
@@ -237,9 +262,11 @@ def cmd_score(args) -> int:
     ranks = {code: rank for code, _, rank in ranked}
     print(f"{'#':>3}  {'kode':<6} {'kota':<28} {'indeks':>6}  {'kelengkapan':>11}  kategori")
     for s in scores:
-        print(f"{ranks[s.city_code] or '-':>3}  {s.city_code:<6} {names.get(s.city_code, '')[:28]:<28} "
-              f"{_fmt(s.index):>6}  {_fmt((s.completeness or 0) * 100, 0) + '%':>11}  "
-              f"{pick(s.band.label, args.lang) if s.band else '-'}")
+        print(
+            f"{ranks[s.city_code] or '-':>3}  {s.city_code:<6} {names.get(s.city_code, '')[:28]:<28} "
+            f"{_fmt(s.index):>6}  {_fmt((s.completeness or 0) * 100, 0) + '%':>11}  "
+            f"{pick(s.band.label, args.lang) if s.band else '-'}"
+        )
     print(f"framework: {scores[0].framework_id}; scale 0-4; missing indicators count as 0")
     return 0
 
@@ -251,8 +278,10 @@ def cmd_rank(args) -> int:
     if args.by == "city":
         items = [(s.city_code, s.index) for s in scoring.score(store, [args.year], args.city)]
     else:
-        items = [(o.opd_code if args.city else f"{o.city_code}/{o.opd_code}", o.index)
-                 for o in scoring.opd_scores(store, args.year, args.city)]
+        items = [
+            (o.opd_code if args.city else f"{o.city_code}/{o.opd_code}", o.index)
+            for o in scoring.opd_scores(store, args.year, args.city)
+        ]
     ranked = scoring.competition_ranks(items)
     if args.json:
         print(json.dumps([{"code": c, "index": v, "rank": r} for c, v, r in ranked], ensure_ascii=False))
@@ -274,8 +303,12 @@ def cmd_template(args) -> int:
     city = next((c for c in store.cities() if c.city_code == args.city), None)
     opd = store.opd_map().get((args.city, args.opd))
     if fw is None or city is None or opd is None:
-        print(t("cell.unknown_opd", args.lang, value=args.opd, city=args.city) if city else
-              t("cell.unknown_city", args.lang, value=args.city), file=sys.stderr)
+        print(
+            t("cell.unknown_opd", args.lang, value=args.opd, city=args.city)
+            if city
+            else t("cell.unknown_city", args.lang, value=args.city),
+            file=sys.stderr,
+        )
         return 1
     Path(args.output).write_bytes(build_template(fw, city, opd, args.year))
     print(f"OK: {args.output}")
@@ -300,8 +333,16 @@ def cmd_user(args) -> int:
     actor = _acting_user(store, args)
     try:
         if args.user_cmd == "add":
-            u = users.add_user(store, actor, args.name, _read_new_password(args), args.role, args.city, args.opd,
-                               args.display_name or "")
+            u = users.add_user(
+                store,
+                actor,
+                args.name,
+                _read_new_password(args),
+                args.role,
+                args.city,
+                args.opd,
+                args.display_name or "",
+            )
             print(f"OK: {u.username} ({u.role})")
         elif args.user_cmd == "passwd":
             users.set_password(store, actor, args.name, _read_new_password(args))
@@ -319,8 +360,9 @@ def cmd_user(args) -> int:
                 # a missing city or OPD comes back from the frame as NaN, which is truthy
                 city = r.city_code if isinstance(r.city_code, str) and r.city_code else "*"
                 opd = r.opd_code if isinstance(r.opd_code, str) else ""
-                print(f"{r.username:<20} {r.role:<10} {city:<6} {opd:<4} "
-                      f"{'aktif' if r.active else 'nonaktif'}")
+                print(
+                    f"{r.username:<20} {r.role:<10} {city:<6} {opd:<4} {'aktif' if r.active else 'nonaktif'}"
+                )
     except CoreError as exc:
         print(exc.message(args.lang), file=sys.stderr)
         return 1
@@ -332,7 +374,9 @@ def cmd_export(args) -> int:
 
     store = _open_store(args)
     fmt = "xlsx" if args.output.lower().endswith(".xlsx") else "csv"
-    Path(args.output).write_bytes(export(store, _acting_user(store, args), args.year, args.city, fmt, args.lang))
+    Path(args.output).write_bytes(
+        export(store, _acting_user(store, args), args.year, args.city, fmt, args.lang)
+    )
     print(f"OK: {args.output}")
     return 0
 
@@ -357,8 +401,16 @@ def cmd_audit(args) -> int:
             print(f"  ({line})", file=sys.stderr)
         return 1
     print(f"OK: {rep.rows} audit rows, chain intact")
-    print(t("audit.ok", args.lang, rows=rep.rows, keyed=rep.keyed, legacy=rep.legacy,
-            head=rep.head.short() if rep.head else "-"))
+    print(
+        t(
+            "audit.ok",
+            args.lang,
+            rows=rep.rows,
+            keyed=rep.keyed,
+            legacy=rep.legacy,
+            head=rep.head.short() if rep.head else "-",
+        )
+    )
     for line in rep.notes(args.lang):
         print(f"  ({line})")
     return 0
@@ -369,8 +421,10 @@ def cmd_backup(args) -> int:
 
     store = _open_store(args)
     info = make_backup(store, _acting_user(store, args), args.output)
-    print(f"OK: {args.output} ({info['bytes']} bytes, sha256 {info['sha256'][:16]}…; "
-          f"audit head {info['audit_head'].short()})")
+    print(
+        f"OK: {args.output} ({info['bytes']} bytes, sha256 {info['sha256'][:16]}…; "
+        f"audit head {info['audit_head'].short()})"
+    )
     return 0
 
 
@@ -383,8 +437,10 @@ def cmd_restore(args) -> int:
     except CoreError as exc:  # every refusal is one sentence; the live database is untouched
         print(exc.message(args.lang), file=sys.stderr)
         return 1
-    print(f"OK: {rep.path} ({rep.counts.get('submissions', 0)} submissions, audit {rep.audit.rows} rows"
-          f"{', imported as FOREIGN (audited)' if rep.foreign else ''}; {rep.seconds:.1f} s)")
+    print(
+        f"OK: {rep.path} ({rep.counts.get('submissions', 0)} submissions, audit {rep.audit.rows} rows"
+        f"{', imported as FOREIGN (audited)' if rep.foreign else ''}; {rep.seconds:.1f} s)"
+    )
     if rep.moved_aside:
         print(f"the previous database was kept as {rep.moved_aside}")
     return 0
@@ -400,17 +456,43 @@ def cmd_remind(args) -> int:
     store = _open_store(args)
     smtp = read_smtp_settings(args.smtp_config)
     today = date.fromisoformat(args.today) if args.today else None
-    out = send_reminders(store, _acting_user(store, args), args.year, smtp, [args.city] if args.city else None,
-                         today=today, dry_run=args.dry_run, lang=args.lang)
+    out = send_reminders(
+        store,
+        _acting_user(store, args),
+        args.year,
+        smtp,
+        [args.city] if args.city else None,
+        today=today,
+        dry_run=args.dry_run,
+        lang=args.lang,
+    )
     if args.json:
-        print(json.dumps([{"city": r.city_code, "opd": r.opd_code, "stage": r.stage, "to": r.recipient,
-                           "sent": r.sent, "skipped": r.skipped} for r in out], ensure_ascii=False))
+        print(
+            json.dumps(
+                [
+                    {
+                        "city": r.city_code,
+                        "opd": r.opd_code,
+                        "stage": r.stage,
+                        "to": r.recipient,
+                        "sent": r.sent,
+                        "skipped": r.skipped,
+                    }
+                    for r in out
+                ],
+                ensure_ascii=False,
+            )
+        )
     else:
         for r in out:
-            print(f"{r.city_code}/{r.opd_code} {r.stage} -> {r.recipient or '-'}: "
-                  f"{'sent' if r.sent else 'not sent (' + r.skipped + ')'}")
+            print(
+                f"{r.city_code}/{r.opd_code} {r.stage} -> {r.recipient or '-'}: "
+                f"{'sent' if r.sent else 'not sent (' + r.skipped + ')'}"
+            )
         if smtp is None and not args.dry_run:
-            print("no SMTP server configured ([smtp] in the settings file or SMARTCITY_SMTP_HOST): nothing sent")
+            print(
+                "no SMTP server configured ([smtp] in the settings file or SMARTCITY_SMTP_HOST): nothing sent"
+            )
         print(f"OK: {sum(r.sent for r in out)} sent, {sum(not r.sent for r in out)} not sent")
     return 0
 
@@ -444,18 +526,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.add_argument("--json", action="store_true")
     s.add_argument("--log", metavar="FILE", help="write every file's outcome (accepted ones too) to FILE")
-    s.add_argument("--mode", choices=("merge", "replace"),
-                   help="for a file that answers fewer indicators (or periods) than the version in force: "
-                        "merge = its answers on top of the version in force, replace = the file is the whole "
-                        "answer set; without it such a file is refused")
+    s.add_argument(
+        "--mode",
+        choices=("merge", "replace"),
+        help="for a file that answers fewer indicators (or periods) than the version in force: "
+        "merge = its answers on top of the version in force, replace = the file is the whole "
+        "answer set; without it such a file is refused",
+    )
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("score", help="city scores for a year")
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--city")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--check", action="store_true",
-                   help="check that the stored scores equal a recomputation from the raw answer rows")
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="check that the stored scores equal a recomputation from the raw answer rows",
+    )
     s.set_defaults(func=cmd_score)
 
     s = sub.add_parser("rank", help="rank cities or OPDs")
@@ -498,18 +586,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("remind", help="e-mail today's deadline reminders to OPDs (N days before/after the deadline)")
+    s = sub.add_parser(
+        "remind", help="e-mail today's deadline reminders to OPDs (N days before/after the deadline)"
+    )
     s.add_argument("--year", type=int, required=True)
     s.add_argument("--city")
     s.add_argument("--dry-run", action="store_true", help="list what would be sent; send nothing")
-    s.add_argument("--smtp-config", default=".streamlit/secrets.toml",
-                   help="TOML file with an [smtp] table (default .streamlit/secrets.toml); else SMARTCITY_SMTP_*")
+    s.add_argument(
+        "--smtp-config",
+        default=".streamlit/secrets.toml",
+        help="TOML file with an [smtp] table (default .streamlit/secrets.toml); else SMARTCITY_SMTP_*",
+    )
     s.add_argument("--today", help="the date to act as (YYYY-MM-DD; default: today in each city)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--user")
     s.set_defaults(func=cmd_remind)
 
-    s = sub.add_parser("audit", help="check the audit log: keyed hash chain and the head kept outside the database")
+    s = sub.add_parser(
+        "audit", help="check the audit log: keyed hash chain and the head kept outside the database"
+    )
     s.add_argument("action", choices=("verify",))
     s.set_defaults(func=cmd_audit)
 
@@ -518,12 +613,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_backup)
 
-    s = sub.add_parser("restore", help="restore a backup into --db (must not exist unless --force; the replaced "
-                                       "file is kept as <db>.before-restore-<time>)")
+    s = sub.add_parser(
+        "restore",
+        help="restore a backup into --db (must not exist unless --force; the replaced "
+        "file is kept as <db>.before-restore-<time>)",
+    )
     s.add_argument("file")
     s.add_argument("--force", action="store_true")
-    s.add_argument("--foreign", action="store_true",
-                   help="accept a backup not signed with this installation's key (recorded in the audit log)")
+    s.add_argument(
+        "--foreign",
+        action="store_true",
+        help="accept a backup not signed with this installation's key (recorded in the audit log)",
+    )
     s.set_defaults(func=cmd_restore)
     return p
 

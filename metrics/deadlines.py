@@ -27,7 +27,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
@@ -67,22 +67,22 @@ def _zone(store, city: str) -> ZoneInfo:
     name = getattr(c, "tz", None) or DEFAULT_TZ  # the registry's zone (else the province's), else WIB
     try:
         return ZoneInfo(name)
-    except Exception:  # noqa: BLE001 - an unknown zone name in the registry: fall back to WIB
+    except Exception:
         return ZoneInfo(DEFAULT_TZ)
 
 
 def city_today(store, city: str, now: datetime | None = None) -> date:
     """Today's date where the city is (deadlines are dates there, not in UTC)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return now.astimezone(_zone(store, city)).date()
 
 
 def cutoff_utc(store, city: str, due: date) -> datetime:
     """The last moment of `due` in the city, as naive UTC (how submissions' accepted_at is kept)."""
     local = datetime.combine(due + timedelta(days=1), time(0), tzinfo=_zone(store, city))
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def deadline(store, city: str, year: int) -> Deadline:
@@ -125,17 +125,34 @@ def set_deadline(store, user: User, city: str | None, year: int, self_due=None, 
     code = ALL_CITIES if city is None else city
     with store.transaction() as cur:
         rows = [r for r in store.deadline_rows(code, year, cur) if r[0] == code]
-        before = {"self_due": rows[0][1].isoformat() if rows and rows[0][1] else None,
-                  "verify_due": rows[0][2].isoformat() if rows and rows[0][2] else None} if rows else None
+        before = (
+            {
+                "self_due": rows[0][1].isoformat() if rows and rows[0][1] else None,
+                "verify_due": rows[0][2].isoformat() if rows and rows[0][2] else None,
+            }
+            if rows
+            else None
+        )
         if s is None and v is None:
             store.delete_deadline_row(cur, code, year)
         else:
             store.set_deadline_row(cur, code, year, s, v, user.username)
-        store.write_audit(cur, user, "deadline.set", f"deadline:{code}/{year}", before,
-                          {"self_due": s.isoformat() if s else None, "verify_due": v.isoformat() if v else None})
+        store.write_audit(
+            cur,
+            user,
+            "deadline.set",
+            f"deadline:{code}/{year}",
+            before,
+            {"self_due": s.isoformat() if s else None, "verify_due": v.isoformat() if v else None},
+        )
     prev = before or {}
-    return Deadline(code, year, _as_date(prev.get("self_due"), "self_due"),
-                    _as_date(prev.get("verify_due"), "verify_due"), "city" if rows else "none")
+    return Deadline(
+        code,
+        year,
+        _as_date(prev.get("self_due"), "self_due"),
+        _as_date(prev.get("verify_due"), "verify_due"),
+        "city" if rows else "none",
+    )
 
 
 # ------------------------------------------------------------------------------ who is on time
@@ -186,8 +203,11 @@ class CityStatus:
     @property
     def overdue(self) -> tuple[OpdStatus, ...]:
         """Overdue OPDs, the least answered first (what the Sekretaris Daerah chases first)."""
-        return tuple(sorted((o for o in self.opds if o.overdue), key=lambda o: (o.answered / max(o.pairs, 1),
-                                                                                 o.opd_code)))
+        return tuple(
+            sorted(
+                (o for o in self.opds if o.overdue), key=lambda o: (o.answered / max(o.pairs, 1), o.opd_code)
+            )
+        )
 
     @property
     def days_left(self) -> int | None:
@@ -228,9 +248,23 @@ def opd_statuses(store, city: str, year: int, today: date | None = None) -> City
         else:
             timeliness = "on_time" if at <= cut else "late"
         overdue = passed and bool(missing)
-        out.append(OpdStatus(code, o.name, o.opd_type, o.head_name, o.email, len(mine), len(mine) - len(missing),
-                             missing, at, sc.submission_id if sc is not None and at is not None else None,
-                             timeliness, overdue, (today - dl.self_due).days if overdue else None))
+        out.append(
+            OpdStatus(
+                code,
+                o.name,
+                o.opd_type,
+                o.head_name,
+                o.email,
+                len(mine),
+                len(mine) - len(missing),
+                missing,
+                at,
+                sc.submission_id if sc is not None and at is not None else None,
+                timeliness,
+                overdue,
+                (today - dl.self_due).days if overdue else None,
+            )
+        )
     name = next((c.name for c in store.cities() if c.city_code == city), city)
     return CityStatus(city, name, year, dl, today, tuple(out), fw.id)
 
@@ -239,8 +273,9 @@ def city_status(store, user: User, city: str, year: int, today: date | None = No
     """opd_statuses for someone who may read the city's submissions (admin, executive, assessor)."""
     require(user, Action.READ_SUBMISSIONS, city)
     if user.role == "opd":  # an OPD operator sees its own OPD (metrics.home), not every agency's
-        raise PermissionDenied("perm.denied", role=user.role, action=Action.READ_SUBMISSIONS.value,
-                               scope=f" ({city})")
+        raise PermissionDenied(
+            "perm.denied", role=user.role, action=Action.READ_SUBMISSIONS.value, scope=f" ({city})"
+        )
     return opd_statuses(store, city, year, today)
 
 
@@ -258,13 +293,16 @@ def _overdue_rows(cs: CityStatus, lang: str) -> tuple[list[str], list[list[objec
     header = [t(f"overdue.col.{k}", lang) for k in ("opd", "head", "answered", "missing", "days")]
     rows = []
     for o in cs.overdue:
-        codes = ", ".join(o.missing[:MAX_MISSING_LISTED]) + (" …" if len(o.missing) > MAX_MISSING_LISTED else "")
+        codes = ", ".join(o.missing[:MAX_MISSING_LISTED]) + (
+            " …" if len(o.missing) > MAX_MISSING_LISTED else ""
+        )
         rows.append([o.name, o.head_name or "–", f"{o.answered} / {o.pairs}", codes, o.days_overdue])
     return header, rows
 
 
-def overdue_list(store, user: User, city: str, year: int, fmt: str = "pdf", lang: str = "id",
-                 today: date | None = None) -> OverdueFile:
+def overdue_list(
+    store, user: User, city: str, year: int, fmt: str = "pdf", lang: str = "id", today: date | None = None
+) -> OverdueFile:
     """The daftar tunggakan for the Sekretaris Daerah: each overdue OPD, its head, what is missing
     and how many days overdue; as PDF (printable) or XLSX (text neutralised). Audited (an export)."""
     require(user, Action.EXPORT, city)
@@ -283,8 +321,14 @@ def overdue_list(store, user: User, city: str, year: int, fmt: str = "pdf", lang
         mime = "application/pdf"
     name = f"tunggakan_{city}_{year}.{fmt}" if lang == "id" else f"overdue_{city}_{year}.{fmt}"
     with store.transaction() as cur:
-        store.write_audit(cur, user, "export", f"overdue:{city}/{year}", None,
-                          {"format": fmt, "bytes": len(data), "opds": len(rows)})
+        store.write_audit(
+            cur,
+            user,
+            "export",
+            f"overdue:{city}/{year}",
+            None,
+            {"format": fmt, "bytes": len(data), "opds": len(rows)},
+        )
     return OverdueFile(name, data, mime)
 
 
@@ -306,19 +350,39 @@ def _overdue_pdf(cs: CityStatus, header: list[str], rows: list[list[object]], la
     W = 297 - 28
     pdf.set_font(family, "B", 14)
     pdf.set_text_color(*NAVY)
-    pdf.cell(W, 8, txt(t("overdue.title", lang, city=cs.city_name, year=cs.year)), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        W, 8, txt(t("overdue.title", lang, city=cs.city_name, year=cs.year)), new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(family, "", 9.5)
     due = long_date(cs.deadline.self_due, lang) if cs.deadline.self_due else "–"
-    pdf.multi_cell(W, 5, txt(t("overdue.intro", lang, due=due, today=long_date(cs.today, lang), n=len(rows),
-                               total=len(cs.opds))), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        W,
+        5,
+        txt(
+            t(
+                "overdue.intro",
+                lang,
+                due=due,
+                today=long_date(cs.today, lang),
+                n=len(rows),
+                total=len(cs.opds),
+            )
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(2)
     if not rows:
         pdf.multi_cell(W, 5, txt(t("overdue.none", lang)), new_x="LMARGIN", new_y="NEXT")
     else:
         widths = (70, 55, 24, W - 70 - 55 - 24 - 22, 22)
-        with pdf.table(col_widths=widths, text_align=("LEFT", "LEFT", "CENTER", "LEFT", "CENTER"),
-                       line_height=5, first_row_as_headings=True) as table:
+        with pdf.table(
+            col_widths=widths,
+            text_align=("LEFT", "LEFT", "CENTER", "LEFT", "CENTER"),
+            line_height=5,
+            first_row_as_headings=True,
+        ) as table:
             pdf.set_font(family, "", 8.5)
             head = table.row()
             for h in header:
@@ -348,7 +412,7 @@ class SmtpSettings:
     days_after: tuple[int, ...] = (1, 7)
 
     @staticmethod
-    def from_mapping(m) -> "SmtpSettings | None":
+    def from_mapping(m) -> SmtpSettings | None:
         """Settings from a `[smtp]` table (secrets.toml, a TOML file, or env read by the caller):
         host, port, user, password, from, starttls, days_before, days_after. None without a host."""
         if not m or not str(m.get("host") or "").strip():
@@ -364,9 +428,16 @@ class SmtpSettings:
         tls = m.get("starttls", True)
         if isinstance(tls, str):
             tls = tls.strip().lower() not in ("0", "false", "no", "off")
-        return SmtpSettings(str(m["host"]).strip(), int(m.get("port") or 587), m.get("user") or None,
-                            m.get("password") or None, str(m.get("from") or m.get("user") or ""), bool(tls),
-                            days(m.get("days_before"), (7, 1)), days(m.get("days_after"), (1, 7)))
+        return SmtpSettings(
+            str(m["host"]).strip(),
+            int(m.get("port") or 587),
+            m.get("user") or None,
+            m.get("password") or None,
+            str(m.get("from") or m.get("user") or ""),
+            bool(tls),
+            days(m.get("days_before"), (7, 1)),
+            days(m.get("days_after"), (1, 7)),
+        )
 
 
 @dataclass(frozen=True)
@@ -394,8 +465,9 @@ def _stage(dl: Deadline, today: date, smtp_days_before, smtp_days_after) -> str 
     return None
 
 
-def due_reminders(store, city: str, year: int, today: date, days_before=(7, 1), days_after=(1, 7),
-                  lang: str = "id") -> list[Reminder]:
+def due_reminders(
+    store, city: str, year: int, today: date, days_before=(7, 1), days_after=(1, 7), lang: str = "id"
+) -> list[Reminder]:
     """The reminders due today in a city: before the deadline to every responsible OPD that has
     not answered everything, after it to every overdue OPD. Not sent, not audited."""
     cs = opd_statuses(store, city, year, today)
@@ -412,8 +484,18 @@ def due_reminders(store, city: str, year: int, today: date, days_before=(7, 1), 
         key = "remind.before" if stage.startswith("before") else "remind.after"
         n = abs(cs.deadline.days_left(today))
         subject = t(f"{key}_subject", lang, year=year, due=due, n=n)
-        body = t(f"{key}_body", lang, opd=o.name, city=cs.city_name, year=year, due=due, n=n,
-                 answered=o.answered, pairs=o.pairs, missing=", ".join(o.missing))
+        body = t(
+            f"{key}_body",
+            lang,
+            opd=o.name,
+            city=cs.city_name,
+            year=year,
+            due=due,
+            n=n,
+            answered=o.answered,
+            pairs=o.pairs,
+            missing=", ".join(o.missing),
+        )
         out.append(Reminder(city, o.opd_code, o.name, year, stage, o.email, subject, body))
     return out
 
@@ -424,8 +506,16 @@ def long_date_safe(d: date | None, lang: str) -> str:
     return long_date(d, lang) if d else "–"
 
 
-def send_reminders(store, user: User, year: int, smtp: SmtpSettings | None, cities: list[str] | None = None,
-                   today: date | None = None, dry_run: bool = False, lang: str = "id") -> list[Reminder]:
+def send_reminders(
+    store,
+    user: User,
+    year: int,
+    smtp: SmtpSettings | None,
+    cities: list[str] | None = None,
+    today: date | None = None,
+    dry_run: bool = False,
+    lang: str = "id",
+) -> list[Reminder]:
     """Send the reminders due today (per city, in its local date) through `smtp`.
 
     Nothing is sent without settings or on a dry run (the list says what would be). Each mail goes
@@ -456,8 +546,14 @@ def send_reminders(store, user: User, year: int, smtp: SmtpSettings | None, citi
                 _send(smtp, r)
                 with store.transaction() as cur:
                     store.add_reminder(cur, city, r.opd_code, year, r.stage, r.recipient)
-                    store.write_audit(cur, user, "reminder.sent", f"opd:{city}/{r.opd_code}", None,
-                                      {"year": year, "stage": r.stage, "to": r.recipient})
+                    store.write_audit(
+                        cur,
+                        user,
+                        "reminder.sent",
+                        f"opd:{city}/{r.opd_code}",
+                        None,
+                        {"year": year, "stage": r.stage, "to": r.recipient},
+                    )
                 out.append(_replace(r, sent=True))
     return out
 
@@ -500,8 +596,9 @@ def read_smtp_settings(path=None, environ=None) -> SmtpSettings | None:
         if got is not None:
             return got
     env = os.environ if environ is None else environ
-    m = {k.lower(): env[f"SMARTCITY_SMTP_{k}"] for k in
-         ("HOST", "PORT", "USER", "PASSWORD", "FROM", "STARTTLS", "DAYS_BEFORE", "DAYS_AFTER")
-         if env.get(f"SMARTCITY_SMTP_{k}")}
+    m = {
+        k.lower(): env[f"SMARTCITY_SMTP_{k}"]
+        for k in ("HOST", "PORT", "USER", "PASSWORD", "FROM", "STARTTLS", "DAYS_BEFORE", "DAYS_AFTER")
+        if env.get(f"SMARTCITY_SMTP_{k}")
+    }
     return SmtpSettings.from_mapping(m)
-

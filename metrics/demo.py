@@ -147,7 +147,11 @@ def generate(fw: Framework, seed: int = 2024):
                     evidence = None
                     if level >= 1 and rng.random() > 0.12:  # a few high scores arrive without evidence
                         evidence = rng.choice(EVIDENCE).format(
-                            n=rng.randint(3, 120), y=year, topic=ind.name["id"].lower()[:60], slug=slug[city.city_code])
+                            n=rng.randint(3, 120),
+                            y=year,
+                            topic=ind.name["id"].lower()[:60],
+                            slug=slug[city.city_code],
+                        )
                     note = "Perlu dukungan anggaran tahun depan" if rng.random() < 0.05 else None
                     rows.append(AssessmentRow(ind.code, level, evidence, note, 11 + n))
                 if not rows:
@@ -155,10 +159,18 @@ def generate(fw: Framework, seed: int = 2024):
                 at = datetime(year + 1, 2, 1 + rng.randint(0, 26), rng.randint(8, 16), rng.randint(0, 59))
                 if year == YEARS[-1] and rng.random() < 0.25:
                     # an earlier, rougher version that the corrected one below supersedes
-                    early = [AssessmentRow(r.indicator_code, max(fw.scale_min, r.level - 1), None, None, r.source_row)
-                             for r in rows[: max(1, len(rows) // 2)]]
-                    subs.append((at.replace(day=1, hour=7), Submission("assessment", city.city_code, o.opd_code, year,
-                                                                      0, None, early)))
+                    early = [
+                        AssessmentRow(
+                            r.indicator_code, max(fw.scale_min, r.level - 1), None, None, r.source_row
+                        )
+                        for r in rows[: max(1, len(rows) // 2)]
+                    ]
+                    subs.append(
+                        (
+                            at.replace(day=1, hour=7),
+                            Submission("assessment", city.city_code, o.opd_code, year, 0, None, early),
+                        )
+                    )
                 subs.append((at, Submission("assessment", city.city_code, o.opd_code, year, 0, None, rows)))
             # service metrics, monthly for mean/min/max, yearly otherwise
             for ind in fw.indicators:
@@ -169,10 +181,17 @@ def generate(fw: Framework, seed: int = 2024):
                     continue
                 o = owners[0]
                 m = ind.metric
-                target = max(0, min(len(m.thresholds), round(base + trend * t + ind_bias[ind.code] + rng.gauss(0, 0.4))))
+                target = max(
+                    0,
+                    min(len(m.thresholds), round(base + trend * t + ind_bias[ind.code] + rng.gauss(0, 0.4))),
+                )
                 if m.aggregate in ("mean", "min", "max"):
-                    rows = [MetricRow(f"{year}-{mo:02d}", _value_for_level(rng, m.thresholds, m.direction, target), mo)
-                            for mo in range(1, 13)]
+                    rows = [
+                        MetricRow(
+                            f"{year}-{mo:02d}", _value_for_level(rng, m.thresholds, m.direction, target), mo
+                        )
+                        for mo in range(1, 13)
+                    ]
                 else:
                     rows = [MetricRow(str(year), _value_for_level(rng, m.thresholds, m.direction, target), 1)]
                 at = datetime(year + 1, 1, 15, 9, 0)
@@ -180,8 +199,15 @@ def generate(fw: Framework, seed: int = 2024):
         # the assessor verified part of 2023 for the first three cities
         if ci < 3:
             for ind in rng.sample(list(fw.indicators), 8):
-                verifications.append((city.city_code, 2023, ind.code, rng.randint(1, 3),
-                                      "Diverifikasi berdasarkan kunjungan lapangan"))
+                verifications.append(
+                    (
+                        city.city_code,
+                        2023,
+                        ind.code,
+                        rng.randint(1, 3),
+                        "Diverifikasi berdasarkan kunjungan lapangan",
+                    )
+                )
     subs.sort(key=lambda x: x[0])
     return list(CITIES), opds, subs, verifications, demo_users(opds)
 
@@ -200,8 +226,15 @@ def install(store, fw_path=DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: s
             s.fw_seq = seq
         # one bulk insert, in acceptance order so ids follow the history's timestamps
         ids = store.insert_submissions(
-            cur, [s for _, s in subs], "demo", None, None, "demo", at=[at for at, _ in subs],
-            file_names=[f"demo-{s.city_code}-{s.opd_code}-{s.year}.xlsx" for _, s in subs])
+            cur,
+            [s for _, s in subs],
+            "demo",
+            None,
+            None,
+            "demo",
+            at=[at for at, _ in subs],
+            file_names=[f"demo-{s.city_code}-{s.opd_code}-{s.year}.xlsx" for _, s in subs],
+        )
         for city, year, code, level, note in verifications:
             store.add_verification(cur, city, year, code, level, note, "penilai")
         for c in cities:
@@ -209,7 +242,13 @@ def install(store, fw_path=DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: s
                 store.set_period_status(cur, c.city_code, y, "locked", "admin")
         for u in users:
             store.insert_user(cur, u.username, pw_hash, u.role, u.city, u.opd, u.display_name)
-        summary = {"cities": len(cities), "opds": len(opds), "submissions": len(ids),
-                   "verifications": len(verifications), "users": [u.username for u in users], "seed": seed}
+        summary = {
+            "cities": len(cities),
+            "opds": len(opds),
+            "submissions": len(ids),
+            "verifications": len(verifications),
+            "users": [u.username for u in users],
+            "seed": seed,
+        }
         store.write_audit(cur, SYSTEM, "demo.install", "database", None, summary)
     return summary

@@ -32,8 +32,8 @@ from metrics.i18n import pick, t
 from metrics.ods import ODS_MIME
 from metrics.readers import DEFAULT_LIMITS, Limits, sniff
 from metrics.reports import CSV_MIME, XLSX_MIME
-from metrics.templates import build_template
 from metrics.responsibility import indicators_of  # who answers what: the one rule
+from metrics.templates import build_template
 
 FORM_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 DRAFT_FORMAT = 1
@@ -100,10 +100,14 @@ class DownloadFile:
     mime: str
 
 
-def current_answers(store, city: str, opd: str, year: int) -> dict[str, tuple[int | None, str | None, str | None]]:
+def current_answers(
+    store, city: str, opd: str, year: int
+) -> dict[str, tuple[int | None, str | None, str | None]]:
     """The OPD's answers in force for the year, indicator -> (level, evidence, note)."""
-    return {r["indicator_code"]: (int(r["level"]), r["evidence"], r["note"])
-            for r in store.answer_rows(year, city, opd)}
+    return {
+        r["indicator_code"]: (int(r["level"]), r["evidence"], r["note"])
+        for r in store.answer_rows(year, city, opd)
+    }
 
 
 def _draft_answers(store, city: str, opd: str, year: int):
@@ -122,8 +126,10 @@ def template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
     c, o = _city_opd(store, city, opd)
     draft, _, _ = _draft_answers(store, city, opd, year)
     answers = draft if draft is not None else current_answers(store, city, opd, year)
-    prefill = {code: (_level_or_none(level), evidence or None, note or None)
-               for code, (level, evidence, note) in answers.items()}
+    prefill = {
+        code: (_level_or_none(level), evidence or None, note or None)
+        for code, (level, evidence, note) in answers.items()
+    }
     data = build_template(fw, c, o, year, prefill, indicators=indicators_of(store, fw, o))
     return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data, XLSX_MIME)
 
@@ -142,7 +148,9 @@ def metric_template(store, user: User, city: str, opd: str, year: int) -> Downlo
     for ind in indicators_of(store, fw, o):
         if ind.metric:
             w.writerow([city, opd, ind.metric.code, str(year), ""])
-    return DownloadFile(f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), CSV_MIME)
+    return DownloadFile(
+        f"metrik_{city}_{opd}_{year}.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"), CSV_MIME
+    )
 
 
 # ------------------------------------------------------------------------------ outcome of a write
@@ -216,11 +224,23 @@ class UploadPreview:
         index values written as the language writes numbers (2,87 in Indonesian, like the accepted screen)."""
         rows = []
         for e in self.effects:
-            rows.append({"measure": "answered", "opd_code": e.opd_code, "opd_name": e.opd_name,
-                         **{m: f"{v} / {e.pairs}" for m, v in e.answered.items()}})
+            rows.append(
+                {
+                    "measure": "answered",
+                    "opd_code": e.opd_code,
+                    "opd_name": e.opd_name,
+                    **{m: f"{v} / {e.pairs}" for m, v in e.answered.items()},
+                }
+            )
             for measure, values in (("opd_index", e.opd_index), ("city_index", e.city_index)):
-                rows.append({"measure": measure, "opd_code": e.opd_code, "opd_name": e.opd_name,
-                             **{m: (None if v is None else number(v, lang)) for m, v in values.items()}})
+                rows.append(
+                    {
+                        "measure": measure,
+                        "opd_code": e.opd_code,
+                        "opd_name": e.opd_name,
+                        **{m: (None if v is None else number(v, lang)) for m, v in values.items()},
+                    }
+                )
         return pd.DataFrame(rows, columns=["measure", "opd_code", "opd_name", "now", "merge", "replace"])
 
 
@@ -241,31 +261,58 @@ def _preview(store, user: User, parsed: ingest.Parsed, lang: str) -> UploadPrevi
         fw = framework_for_year(store.frameworks(), y)
         if fw is not None:
             fw_names.update({i.code: pick(i.name, lang) for i in fw.indicators})
-            metric_names.update({i.metric.code: f"{i.code} {pick(i.name, lang)}" for i in fw.indicators if i.metric})
+            metric_names.update(
+                {i.metric.code: f"{i.code} {pick(i.name, lang)}" for i in fw.indicators if i.metric}
+            )
     rows = []
     for u in changes.units:
         for change in ingest.CHANGE_KINDS:
             for key in getattr(u, change):
-                name = fw_names.get(key, "") if u.kind == "assessment" else metric_names.get(u.metric_code, "")
-                rows.append({"change": change, "opd_code": u.opd_code, "metric_code": u.metric_code, "key": key,
-                             "name": name, "old": _shown(u.old.get(key)), "new": _shown(u.new.get(key))})
+                name = (
+                    fw_names.get(key, "") if u.kind == "assessment" else metric_names.get(u.metric_code, "")
+                )
+                rows.append(
+                    {
+                        "change": change,
+                        "opd_code": u.opd_code,
+                        "metric_code": u.metric_code,
+                        "key": key,
+                        "name": name,
+                        "old": _shown(u.old.get(key)),
+                        "new": _shown(u.new.get(key)),
+                    }
+                )
     answers = pd.DataFrame(rows, columns=PREVIEW_COLUMNS)
     effects = []
     merged_batch = ingest.merged(batch, changes)
     for city, year in sorted(set(zip(batch.city_code, batch.year))):
         now = scoring.city_score(store, city, year)
         opds_now = {o.opd_code: o for o in scoring.opd_scores(store, year, city)}
-        after = {m: scoring.scores_if(store, b, user.username, city, year)
-                 for m, b in (("merge", merged_batch), ("replace", batch))}
-        for opd in sorted({o for c, o, y in zip(batch.city_code, batch.opd_code, batch.year) if (c, y) == (city, year)}):
+        after = {
+            m: scoring.scores_if(store, b, user.username, city, year)
+            for m, b in (("merge", merged_batch), ("replace", batch))
+        }
+        for opd in sorted(
+            {o for c, o, y in zip(batch.city_code, batch.opd_code, batch.year) if (c, y) == (city, year)}
+        ):
             per = {"now": opds_now.get(opd), **{m: after[m][1].get(opd) for m in after}}
             cities = {"now": now, **{m: after[m][0] for m in after}}
             some = next((x for x in per.values() if x is not None), None)
-            effects.append(IndexEffect(
-                city, opd, some.name if some else opd, year, some.pairs if some else 0,
-                {m: (x.answered if x else 0) for m, x in per.items()},
-                {m: (x.index if x else None) for m, x in per.items()},
-                {m: (c.index if c is not None and c.missing < c.indicators else None) for m, c in cities.items()}))
+            effects.append(
+                IndexEffect(
+                    city,
+                    opd,
+                    some.name if some else opd,
+                    year,
+                    some.pairs if some else 0,
+                    {m: (x.answered if x else 0) for m, x in per.items()},
+                    {m: (x.index if x else None) for m, x in per.items()},
+                    {
+                        m: (c.index if c is not None and c.missing < c.indicators else None)
+                        for m, c in cities.items()
+                    },
+                )
+            )
     return UploadPreview(parsed.result.file, changes, answers, tuple(effects))
 
 
@@ -299,17 +346,39 @@ class Outcome:
         """One row per problem: where (file/sheet/row/column), the indicator its row answers, and what."""
         rows = []
         for p in self.problems:
-            indicator = p.indicator_label(lang) or (self.row_codes.get(p.row, "") if p.row is not None else "")
-            rows.append({"file": p.file or self.file, "sheet": p.sheet or "", "row": p.row,
-                         "column": p.column or "", "indicator": indicator,
-                         "message": p.message(lang), "code": p.key})
+            indicator = p.indicator_label(lang) or (
+                self.row_codes.get(p.row, "") if p.row is not None else ""
+            )
+            rows.append(
+                {
+                    "file": p.file or self.file,
+                    "sheet": p.sheet or "",
+                    "row": p.row,
+                    "column": p.column or "",
+                    "indicator": indicator,
+                    "message": p.message(lang),
+                    "code": p.key,
+                }
+            )
         df = pd.DataFrame(rows, columns=["file", "sheet", "row", "column", "indicator", "message", "code"])
         df["row"] = df["row"].astype("Int64")
         return df
 
     def summary_frame(self) -> pd.DataFrame:
-        cols = ["city_code", "opd_code", "opd_name", "year", "kind", "rows", "answered", "pairs", "completeness",
-                "opd_index", "city_index_before", "city_index_after"]
+        cols = [
+            "city_code",
+            "opd_code",
+            "opd_name",
+            "year",
+            "kind",
+            "rows",
+            "answered",
+            "pairs",
+            "completeness",
+            "opd_index",
+            "city_index_before",
+            "city_index_after",
+        ]
         return pd.DataFrame([s.__dict__ for s in self.summaries], columns=cols)
 
 
@@ -332,16 +401,33 @@ def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
         if scores is None:
             scores = opd_cache[(city, year)] = {o.opd_code: o for o in scoring.opd_scores(store, year, city)}
         s = scores.get(opd)
-        rows = sum(n for c, o, y, k, n in zip(b.city_code, b.opd_code, b.year, b.kind, b.n_rows)
-                   if (c, o, y, k) == (city, opd, year, kind))
-        out.append(UnitSummary(city, opd, s.name if s else "", year, kind, rows, s.answered if s else 0,
-                               s.pairs if s else 0, s.completeness if s else None, s.index if s else None,
-                               before.get((city, year)), after.get((city, year))))
+        rows = sum(
+            n
+            for c, o, y, k, n in zip(b.city_code, b.opd_code, b.year, b.kind, b.n_rows)
+            if (c, o, y, k) == (city, opd, year, kind)
+        )
+        out.append(
+            UnitSummary(
+                city,
+                opd,
+                s.name if s else "",
+                year,
+                kind,
+                rows,
+                s.answered if s else 0,
+                s.pairs if s else 0,
+                s.completeness if s else None,
+                s.index if s else None,
+                before.get((city, year)),
+                after.get((city, year)),
+            )
+        )
     return out
 
 
-def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=None,
-               mode: str | None = None) -> list[UnitSummary]:
+def _store_one(
+    store, user: User, parsed: ingest.Parsed, source: str, on_accept=None, mode: str | None = None
+) -> list[UnitSummary]:
     """Store one parsed file through ingest.store_parsed and summarise what it changed."""
     before = {}
     if parsed.batch is not None:
@@ -352,12 +438,22 @@ def _store_one(store, user: User, parsed: ingest.Parsed, source: str, on_accept=
 
 def _needs_choice(parsed: ingest.Parsed) -> bool:
     """Refused only because it would drop answers (ingest's rule): the operator is to choose."""
-    return (parsed.batch is not None and not parsed.result.accepted
-            and [p.key for p in parsed.result.problems] == ["file.drops_answers"])
+    return (
+        parsed.batch is not None
+        and not parsed.result.accepted
+        and [p.key for p in parsed.result.problems] == ["file.drops_answers"]
+    )
 
 
-def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: Limits = DEFAULT_LIMITS,
-           mode: str | None = None) -> Outcome:
+def upload(
+    store,
+    user: User,
+    data: bytes,
+    file: str,
+    lang: str = "id",
+    limits: Limits = DEFAULT_LIMITS,
+    mode: str | None = None,
+) -> Outcome:
     """Validate and store one uploaded workbook or CSV (self-assessment or service metrics).
 
     The same path as `ingest_bytes`: every problem listed with its position and nothing stored,
@@ -371,8 +467,16 @@ def upload(store, user: User, data: bytes, file: str, lang: str = "id", limits: 
     parsed = ingest.parse_upload(data, file, ingest.load_context(store, user), limits)
     summaries = _store_one(store, user, parsed, "upload", mode=mode)
     r = parsed.result
-    out = Outcome(r.status, r.file, r.kind, list(r.problems), list(r.submission_ids), summaries,
-                  mode=r.mode, changes=dict(r.changes))
+    out = Outcome(
+        r.status,
+        r.file,
+        r.kind,
+        list(r.problems),
+        list(r.submission_ids),
+        summaries,
+        mode=r.mode,
+        changes=dict(r.changes),
+    )
     if _needs_choice(parsed):
         out.status, out.preview = "choose", _preview(store, user, parsed, lang)
         return out
@@ -391,6 +495,7 @@ UNSET = object()  # a form field the page never drew (keep the answer shown) as 
 @dataclass(frozen=True)
 class LevelChoice:
     """One level of an indicator's rubric, as a choice on its card: the number and the full text."""
+
     level: int
     text: str
 
@@ -403,6 +508,7 @@ class LevelChoice:
 @dataclass(frozen=True)
 class MetricInfo:
     """The service metric an indicator is scored from, and what it gives the city this year."""
+
     code: str
     unit: str
     aggregate: str
@@ -420,6 +526,7 @@ class MetricInfo:
 @dataclass(frozen=True)
 class FormCard:
     """One indicator of the form: code, name, the rubric as choices, the answer, the metric if any."""
+
     code: str
     name: str
     dimension: str
@@ -476,7 +583,9 @@ class EntryForm:
     saved_by: str | None = None
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     # code, indicator, pillar, dimension, rubric_<lv>..., level, evidence, note
-    pillars: tuple[PillarGroup, ...] = ()  # the same indicators as cards, grouped by pillar in framework order
+    pillars: tuple[
+        PillarGroup, ...
+    ] = ()  # the same indicators as cards, grouped by pillar in framework order
 
     @property
     def editable(self) -> bool:
@@ -504,11 +613,19 @@ class EntryForm:
         """
         out = []
         for c in self.cards:
+
             def val(fld: str, current):
                 v = get(c.code, fld)
                 return current if v is UNSET else v
-            out.append({"code": c.code, "level": val("level", c.level) if c.level_editable else c.level,
-                        "evidence": val("evidence", c.evidence), "note": val("note", c.note)})
+
+            out.append(
+                {
+                    "code": c.code,
+                    "level": val("level", c.level) if c.level_editable else c.level,
+                    "evidence": val("evidence", c.evidence),
+                    "note": val("note", c.note),
+                }
+            )
         return out
 
     @property
@@ -539,27 +656,50 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
     rows = []
     for ind in indicators_of(store, fw, o):
         level, evidence, note = answers.get(ind.code, (None, None, None))
-        row = {"code": ind.code, "indicator": pick(ind.name, lang), "pillar": ind.subpillar or ind.pillar,
-               "dimension": ind.dimension}
+        row = {
+            "code": ind.code,
+            "indicator": pick(ind.name, lang),
+            "pillar": ind.subpillar or ind.pillar,
+            "dimension": ind.dimension,
+        }
         for lv in range(fw.scale_min, fw.scale_max + 1):
             row[f"rubric_{lv}"] = pick(ind.levels.get(lv), lang)
-        row.update({"level": _level_or_none(level),
-                    "evidence": evidence or "", "note": note or ""})
+        row.update({"level": _level_or_none(level), "evidence": evidence or "", "note": note or ""})
         rows.append(row)
-    cols = (["code", "indicator", "pillar", "dimension"] + [f"rubric_{lv}" for lv in range(fw.scale_min, fw.scale_max + 1)]
-            + ["level", "evidence", "note"])
+    cols = (
+        ["code", "indicator", "pillar", "dimension"]
+        + [f"rubric_{lv}" for lv in range(fw.scale_min, fw.scale_max + 1)]
+        + ["level", "evidence", "note"]
+    )
     df = pd.DataFrame(rows, columns=cols)
     df["level"] = df["level"].astype("Int64")
-    return EntryForm(city, c.name, opd, o.name, year, fw.id, fw.scale_min, fw.scale_max,
-                     store.period_status(city, year), source, saved_at, saved_by, df,
-                     _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang))
+    return EntryForm(
+        city,
+        c.name,
+        opd,
+        o.name,
+        year,
+        fw.id,
+        fw.scale_min,
+        fw.scale_max,
+        store.period_status(city, year),
+        source,
+        saved_at,
+        saved_by,
+        df,
+        _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang),
+    )
 
 
-def _pillar_groups(store, fw: Framework, city: str, year: int, indicators, answers: dict,
-                   lang: str) -> tuple[PillarGroup, ...]:
+def _pillar_groups(
+    store, fw: Framework, city: str, year: int, indicators, answers: dict, lang: str
+) -> tuple[PillarGroup, ...]:
     """The form's cards grouped by top-level pillar, each with its rubric, answer and metric."""
-    scored = {lv.code: lv for lv in scoring.indicator_levels(store, city, year)} if any(
-        i.metric for i in indicators) else {}
+    scored = (
+        {lv.code: lv for lv in scoring.indicator_levels(store, city, year)}
+        if any(i.metric for i in indicators)
+        else {}
+    )
     by_pillar: dict[str, list[FormCard]] = {}
     for ind in indicators:
         level, evidence, note = answers.get(ind.code, (None, None, None))
@@ -567,15 +707,35 @@ def _pillar_groups(store, fw: Framework, city: str, year: int, indicators, answe
         if ind.metric:
             m, lv = ind.metric, scored.get(ind.code)
             value = lv.metric_value if lv is not None else None
-            metric = MetricInfo(m.code, m.unit, m.aggregate, m.direction, tuple(m.thresholds), value,
-                                lv.metric_level if lv is not None and value is not None else None)
-        choices = tuple(LevelChoice(n, pick(ind.levels.get(n), lang) or "")
-                        for n in range(fw.scale_min, fw.scale_max + 1))
-        by_pillar.setdefault(ind.pillar, []).append(FormCard(
-            ind.code, pick(ind.name, lang), ind.dimension, choices, _level_or_none(level), evidence or "",
-            note or "", metric))
-    return tuple(PillarGroup(p.code, pick(p.name, lang), tuple(by_pillar[p.code]))
-                 for p in fw.pillars if p.code in by_pillar)
+            metric = MetricInfo(
+                m.code,
+                m.unit,
+                m.aggregate,
+                m.direction,
+                tuple(m.thresholds),
+                value,
+                lv.metric_level if lv is not None and value is not None else None,
+            )
+        choices = tuple(
+            LevelChoice(n, pick(ind.levels.get(n), lang) or "") for n in range(fw.scale_min, fw.scale_max + 1)
+        )
+        by_pillar.setdefault(ind.pillar, []).append(
+            FormCard(
+                ind.code,
+                pick(ind.name, lang),
+                ind.dimension,
+                choices,
+                _level_or_none(level),
+                evidence or "",
+                note or "",
+                metric,
+            )
+        )
+    return tuple(
+        PillarGroup(p.code, pick(p.name, lang), tuple(by_pillar[p.code]))
+        for p in fw.pillars
+        if p.code in by_pillar
+    )
 
 
 def _answers_of(rows) -> dict[str, tuple[str, str, str]]:
@@ -639,8 +799,9 @@ def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: st
     _city_opd(store, city, opd)
     _check_open(store, city, year)
     answers = _answers_of(rows)
-    payload = json.dumps({"format": DRAFT_FORMAT, "answers": {k: list(v) for k, v in answers.items()}},
-                         ensure_ascii=False)
+    payload = json.dumps(
+        {"format": DRAFT_FORMAT, "answers": {k: list(v) for k, v in answers.items()}}, ensure_ascii=False
+    )
     if len(payload.encode("utf-8")) > MAX_DRAFT_BYTES:
         raise ValidationError("entry.draft_too_large", limit=MAX_DRAFT_BYTES)
     data, codes = form_csv(city, opd, year, answers)
@@ -651,11 +812,24 @@ def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: st
         if status in ("closed", "locked"):
             raise PeriodClosed(f"period.{status}", city=city, year=year)
         store.save_draft(cur, city, opd, year, payload, user.username)
-        store.write_audit(cur, user, "draft.save", f"draft:{city}/{opd}/{year}", None,
-                          {"answered": answered, "problems": len(parsed.result.problems)})
+        store.write_audit(
+            cur,
+            user,
+            "draft.save",
+            f"draft:{city}/{opd}/{year}",
+            None,
+            {"answered": answered, "problems": len(parsed.result.problems)},
+        )
     problems = [p for p in parsed.result.problems if p.key != "file.no_rows"]
-    return Outcome("saved", parsed.result.file, "assessment", problems, row_codes=codes, answered=answered,
-                   errors=errors_file(problems, parsed.result.file, lang))
+    return Outcome(
+        "saved",
+        parsed.result.file,
+        "assessment",
+        problems,
+        row_codes=codes,
+        answered=answered,
+        errors=errors_file(problems, parsed.result.file, lang),
+    )
 
 
 def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
@@ -669,8 +843,9 @@ def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
     return True
 
 
-def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id",
-           mode: str | None = None) -> Outcome:
+def submit(
+    store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id", mode: str | None = None
+) -> Outcome:
     """Submit the form (saved first when `rows` is given) exactly as an upload of its CSV would be.
 
     Accepted: a new submission in force, the draft removed. Refused: every problem by indicator,
@@ -691,13 +866,24 @@ def submit(store, user: User, city: str, opd: str, year: int, rows=None, lang: s
     def clear_draft(cur, ids: list[int]) -> None:
         # in the submission's own transaction: the draft goes exactly when the submission stands
         store.delete_draft(cur, city, opd, year)
-        store.write_audit(cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None, {"submissions": ids})
+        store.write_audit(
+            cur, user, "draft.submitted", f"draft:{city}/{opd}/{year}", None, {"submissions": ids}
+        )
 
     summaries = _store_one(store, user, parsed, "form", clear_draft, mode)
     r = parsed.result
-    out = Outcome(r.status, r.file, r.kind or "assessment", list(r.problems), list(r.submission_ids), summaries,
-                  row_codes=codes, errors=None if r.accepted else errors_file(r.problems, r.file, lang),
-                  mode=r.mode, changes=dict(r.changes))
+    out = Outcome(
+        r.status,
+        r.file,
+        r.kind or "assessment",
+        list(r.problems),
+        list(r.submission_ids),
+        summaries,
+        row_codes=codes,
+        errors=None if r.accepted else errors_file(r.problems, r.file, lang),
+        mode=r.mode,
+        changes=dict(r.changes),
+    )
     if _needs_choice(parsed):
         out.status, out.preview, out.errors = "choose", _preview(store, user, parsed, lang), None
     return out
@@ -739,7 +925,11 @@ class History:
         r = r.iloc[0]
         # a service metric is named by its code; a self-assessment needs no word (and none to translate)
         metric = r["metric_code"] if isinstance(r["metric_code"], str) and r["metric_code"] else None
-        when = pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M") if not _missing(r["accepted_at"]) else ""
+        when = (
+            pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M")
+            if not _missing(r["accepted_at"])
+            else ""
+        )
         star = " ✓" if bool(r["in_force"]) else ""
         parts = [f"#{sid}", str(r["opd_code"]), str(r["year"]), metric, _clean(r["file_name"]), when]
         return " · ".join(p for p in parts if p) + star
@@ -786,12 +976,27 @@ def version(store, user: User, sid: int) -> Version:
         content = store.file_content(meta.sha256)
         if content is not None:
             name = meta.file_name or f"submission_{meta.id}"
-            mime = CSV_MIME if name.lower().endswith(".csv") else ODS_MIME if sniff(content) == "ods" else XLSX_MIME
+            mime = (
+                CSV_MIME
+                if name.lower().endswith(".csv")
+                else ODS_MIME
+                if sniff(content) == "ods"
+                else XLSX_MIME
+            )
             original = DownloadFile(name, content, mime)
-    return Version(meta.id, meta.kind, meta.city_code, meta.opd_code, meta.year, meta.file_name, meta.username,
-                   meta.accepted_at, meta.source, rows, original)
-
-
+    return Version(
+        meta.id,
+        meta.kind,
+        meta.city_code,
+        meta.opd_code,
+        meta.year,
+        meta.file_name,
+        meta.username,
+        meta.accepted_at,
+        meta.source,
+        rows,
+        original,
+    )
 
 
 def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
@@ -882,11 +1087,36 @@ def upload_context(store, user: User, city: str | None, year: int | None, lang: 
             for ind in indicators_of(store, fw, o):
                 if ind.metric:
                     m = ind.metric
-                    rows.append({"opd_code": o.opd_code, "metric_code": m.code, "indicator": ind.code,
-                                 "name": pick(ind.name, lang), "unit": m.unit, "aggregate": m.aggregate,
-                                 "direction": m.direction, "thresholds": ", ".join(f"{x:g}" for x in m.thresholds)})
-    metrics = pd.DataFrame(rows, columns=["opd_code", "metric_code", "indicator", "name", "unit", "aggregate",
-                                          "direction", "thresholds"])
-    return UploadContext(city, year, fw.id if fw else None, store.period_status(city, year),
-                         tuple((o.opd_code, o.name) for o in opds), metrics)
-
+                    rows.append(
+                        {
+                            "opd_code": o.opd_code,
+                            "metric_code": m.code,
+                            "indicator": ind.code,
+                            "name": pick(ind.name, lang),
+                            "unit": m.unit,
+                            "aggregate": m.aggregate,
+                            "direction": m.direction,
+                            "thresholds": ", ".join(f"{x:g}" for x in m.thresholds),
+                        }
+                    )
+    metrics = pd.DataFrame(
+        rows,
+        columns=[
+            "opd_code",
+            "metric_code",
+            "indicator",
+            "name",
+            "unit",
+            "aggregate",
+            "direction",
+            "thresholds",
+        ],
+    )
+    return UploadContext(
+        city,
+        year,
+        fw.id if fw else None,
+        store.period_status(city, year),
+        tuple((o.opd_code, o.name) for o in opds),
+        metrics,
+    )

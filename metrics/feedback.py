@@ -58,15 +58,19 @@ def _cell_of(p: Problem, ws=None) -> tuple[int, int] | None:
     return (p.row, col_index(m.group(1)) + 1) if m else (p.row, 1)
 
 
-_HEAD = {"id": ["Berkas", "Lembar", "Baris", "Kolom", "Pesan", "Kode", "Indikator"],
-         "en": ["File", "Sheet", "Row", "Column", "Message", "Code", "Indicator"]}
+_HEAD = {
+    "id": ["Berkas", "Lembar", "Baris", "Kolom", "Pesan", "Kode", "Indikator"],
+    "en": ["File", "Sheet", "Row", "Column", "Message", "Code", "Indicator"],
+}
 
 
 def problems_table(problems: list[Problem], lang: str) -> tuple[list[str], list[list[object]]]:
     # the indicator goes last: scripts reading the first six columns keep working
     head = _HEAD.get(lang, _HEAD["id"])
-    rows = [[p.file, p.sheet or "", p.row, p.column or "", p.message(lang), p.key, p.indicator_label(lang)]
-            for p in problems]
+    rows = [
+        [p.file, p.sheet or "", p.row, p.column or "", p.message(lang), p.key, p.indicator_label(lang)]
+        for p in problems
+    ]
     return head, rows
 
 
@@ -80,11 +84,14 @@ def errors_file(problems: list[Problem], file: str, lang: str = "id") -> Feedbac
     if not problems:
         return None
     stem = _stem(file) or "unggahan"
-    return FeedbackFile(f"{stem}-{t('feedback.errors_suffix', lang)}.csv", errors_csv(problems, lang), CSV_MIME, 0)
+    return FeedbackFile(
+        f"{stem}-{t('feedback.errors_suffix', lang)}.csv", errors_csv(problems, lang), CSV_MIME, 0
+    )
 
 
-def marked_workbook(data: bytes, file: str, problems: list[Problem], lang: str = "id",
-                    limits: Limits = DEFAULT_LIMITS) -> tuple[bytes, int] | None:
+def marked_workbook(
+    data: bytes, file: str, problems: list[Problem], lang: str = "id", limits: Limits = DEFAULT_LIMITS
+) -> tuple[bytes, int] | None:
     """The upload with its faulty cells filled and commented, or None if it cannot be opened safely."""
     try:
         pkg = open_xlsx(data, file, limits)  # the reader's safety checks, before openpyxl parses
@@ -143,8 +150,9 @@ def marked_workbook(data: bytes, file: str, problems: list[Problem], lang: str =
     return buf.getvalue(), len(by_cell)
 
 
-def feedback_file(data: bytes, file: str, problems: list[Problem], lang: str = "id",
-                  limits: Limits = DEFAULT_LIMITS) -> FeedbackFile | None:
+def feedback_file(
+    data: bytes, file: str, problems: list[Problem], lang: str = "id", limits: Limits = DEFAULT_LIMITS
+) -> FeedbackFile | None:
     """What to hand back for a refused upload: a marked workbook copy, else a CSV of the errors."""
     if not problems:
         return None

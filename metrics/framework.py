@@ -164,7 +164,11 @@ def parse_framework(text: str) -> Framework:
     if not isinstance(fid, str) or not fid.strip():
         raise _fail("id", "must be a non-empty string")
     applies_from = _require(doc, "applies_from", "")
-    if isinstance(applies_from, bool) or not isinstance(applies_from, int) or not 1900 <= applies_from <= 2200:
+    if (
+        isinstance(applies_from, bool)
+        or not isinstance(applies_from, int)
+        or not 1900 <= applies_from <= 2200
+    ):
         raise _fail("applies_from", f"must be a year, got {applies_from!r}")
     name = _label(_require(doc, "name", ""), "name")
 
@@ -315,8 +319,10 @@ def parse_framework(text: str) -> Framework:
             if not isinstance(th, list) or len(th) != smax - smin:
                 raise _fail(f"{mkey}.thresholds", f"must list {smax - smin} numbers")
             ths = tuple(_number(x, f"{mkey}.thresholds") for x in th)
-            ordered = all(a < b for a, b in zip(ths, ths[1:])) if direction == "higher" else all(
-                a > b for a, b in zip(ths, ths[1:])
+            ordered = (
+                all(a < b for a, b in zip(ths, ths[1:]))
+                if direction == "higher"
+                else all(a > b for a, b in zip(ths, ths[1:]))
             )
             if not ordered:
                 raise _fail(

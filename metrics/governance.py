@@ -20,7 +20,9 @@ PERIOD_STATES = ("open", "closed", "locked")
 YEAR_MIN, YEAR_MAX = 1900, 2200  # the same bounds a framework's applies_from must keep
 
 
-def load_framework_text(store, user: User, text: str, progress: Progress | None = None) -> tuple[Framework, int]:
+def load_framework_text(
+    store, user: User, text: str, progress: Progress | None = None
+) -> tuple[Framework, int]:
     """Load a framework; `progress` hears of the check and of the save (the score rebuild of the
     years it applies to runs in that same transaction, and is the long part)."""
     require(user, Action.LOAD_FRAMEWORK)
@@ -29,14 +31,21 @@ def load_framework_text(store, user: User, text: str, progress: Progress | None 
     report(progress, "progress.framework_save", 0.2)
     with store.transaction() as cur:
         seq = store.save_framework(cur, fw, user.username)
-        store.write_audit(cur, user, "framework.load", f"framework:{fw.id}", None,
-                          {"seq": seq, "applies_from": fw.applies_from, "indicators": len(fw.indicators)})
+        store.write_audit(
+            cur,
+            user,
+            "framework.load",
+            f"framework:{fw.id}",
+            None,
+            {"seq": seq, "applies_from": fw.applies_from, "indicators": len(fw.indicators)},
+        )
     done(progress)
     return fw, seq
 
 
-def load_framework_bytes(store, user: User, data: bytes, file: str,
-                         progress: Progress | None = None) -> tuple[Framework, int]:
+def load_framework_bytes(
+    store, user: User, data: bytes, file: str, progress: Progress | None = None
+) -> tuple[Framework, int]:
     """A framework YAML file as uploaded (UTF-8, BOM allowed, at most the upload cap)."""
     require(user, Action.LOAD_FRAMEWORK)
     if len(data) > DEFAULT_LIMITS.max_bytes:
@@ -65,8 +74,14 @@ def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str,
             if missing:
                 raise ValidationError("cell.unknown_city", value=", ".join(missing))
             added, updated = store.upsert_opds(cur, items)
-        store.write_audit(cur, user, "registry.load", f"registry:{kind}", None,
-                          {"file": file, "added": added, "updated": updated})
+        store.write_audit(
+            cur,
+            user,
+            "registry.load",
+            f"registry:{kind}",
+            None,
+            {"file": file, "added": added, "updated": updated},
+        )
     return kind, added, updated
 
 
@@ -83,7 +98,9 @@ def save_opd(store, user: User, opd: Opd) -> None:
         raise ValidationError("cell.unknown_city", value=opd.city_code)
     with store.transaction() as cur:
         store.upsert_opds(cur, [opd])
-        store.write_audit(cur, user, "registry.opd", f"opd:{opd.city_code}/{opd.opd_code}", None, opd.__dict__)
+        store.write_audit(
+            cur, user, "registry.opd", f"opd:{opd.city_code}/{opd.opd_code}", None, opd.__dict__
+        )
 
 
 def _check_year(year) -> int:
@@ -118,8 +135,9 @@ def set_period(store, user: User, city: str, year: int, status: str) -> str:
         if before == "locked" and status != "locked":
             raise PeriodClosed("period.locked", city=city, year=year)
         store.set_period_status(cur, city, year, status, user.username)
-        store.write_audit(cur, user, f"period.{status}", f"period:{city}/{year}", {"status": before},
-                          {"status": status})
+        store.write_audit(
+            cur, user, f"period.{status}", f"period:{city}/{year}", {"status": before}, {"status": status}
+        )
     return before
 
 
@@ -159,7 +177,12 @@ def verify_many(store, user: User, city: str, year: int, items) -> list[int]:
         for indicator, level, note in checked:
             prev = store.current_verification(cur, city, year, indicator)
             ids.append(store.add_verification(cur, city, year, indicator, level, note, user.username))
-            store.write_audit(cur, user, "verification.create", f"indicator:{city}/{year}/{indicator}",
-                              {"level": prev[0], "note": prev[1]} if prev else None,
-                              {"level": level, "note": note})
+            store.write_audit(
+                cur,
+                user,
+                "verification.create",
+                f"indicator:{city}/{year}/{indicator}",
+                {"level": prev[0], "note": prev[1]} if prev else None,
+                {"level": level, "note": note},
+            )
     return ids

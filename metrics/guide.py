@@ -5,7 +5,7 @@ Why generated, not written once: a guide that lists error messages by hand goes 
 message changes, and screenshots pasted into a document show last year's screens. Here the
 "what each error means" section is built from the message catalogue itself (every `file.*`,
 `xlsx.*` and `cell.*` key, in the reader's language), the help contact is the admin's setting,
-and the screenshots are taken from a folder the browser tests fill (tests/test_e2e_browser.py,
+and the screenshots are taken from a folder the browser tests fill (tests/functional/test_e2e_browser.py,
 test-output/screenshots/), embedding only those that exist at the moment the guide is built.
 Nothing of it is stored: the guide is made on request. The page draws the same `Guide` model
 the PDF is printed from, so both say the same thing. Anyone may read it, signed in or not.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from metrics import admin, formatting
-from metrics.i18n import MESSAGES, t
+from metrics import admin, formatting, i18n
+from metrics.i18n import t
 
 ERROR_GROUPS = ("file", "xlsx", "cell")  # message-key prefixes an OPD operator meets in an upload
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -78,12 +78,11 @@ class Guide:
 
 def error_text(key: str, lang: str = "id") -> str:
     """A catalogue message as the guide prints it: its placeholders replaced by an ellipsis."""
-    entry = MESSAGES[key]
-    return _PLACEHOLDER.sub(ELLIPSIS, entry.get(lang) or entry["id"])
+    return _PLACEHOLDER.sub(ELLIPSIS, i18n.text(key, lang))
 
 
 def error_keys(prefix: str) -> list[str]:
-    return sorted(k for k in MESSAGES if k.startswith(prefix + "."))
+    return i18n.keys(prefix)
 
 
 def _shots(folder: Path | None, section: str, lang: str) -> tuple[Shot, ...]:
@@ -105,13 +104,22 @@ def guide(lang: str = "id", contact: str = "", screenshots: Path | None = None) 
     if contact.strip():
         ask.append(L("guide.ask.contact", contact=contact.strip()))
     return Guide(
-        lang=lang, title=L("guide.title"), subtitle=L("guide.subtitle"), intro=L("guide.intro"),
-        sections=(Section(L("guide.fill.title"), items=steps("fill", 7), shots=_shots(screenshots, "fill", lang)),
-                  Section(L("guide.read.title"), items=steps("read", 3), shots=_shots(screenshots, "read", lang))),
-        errors_title=L("guide.errors.title"), errors_intro=L("guide.errors.intro"),
-        errors=tuple(ErrorGroup(L(f"guide.errors.{g}"), tuple((k, error_text(k, lang)) for k in error_keys(g)))
-                     for g in ERROR_GROUPS),
-        ask=Section(L("guide.ask.title"), paragraphs=tuple(ask)))
+        lang=lang,
+        title=L("guide.title"),
+        subtitle=L("guide.subtitle"),
+        intro=L("guide.intro"),
+        sections=(
+            Section(L("guide.fill.title"), items=steps("fill", 7), shots=_shots(screenshots, "fill", lang)),
+            Section(L("guide.read.title"), items=steps("read", 3), shots=_shots(screenshots, "read", lang)),
+        ),
+        errors_title=L("guide.errors.title"),
+        errors_intro=L("guide.errors.intro"),
+        errors=tuple(
+            ErrorGroup(L(f"guide.errors.{g}"), tuple((k, error_text(k, lang)) for k in error_keys(g)))
+            for g in ERROR_GROUPS
+        ),
+        ask=Section(L("guide.ask.title"), paragraphs=tuple(ask)),
+    )
 
 
 def help_guide(store, lang: str = "id", screenshots: Path | None = None) -> Guide:
@@ -128,7 +136,9 @@ class GuidePdf:
 
 
 def file_name(lang: str = "id") -> str:
-    return f"panduan_indeks_kota_cerdas_{lang}.pdf" if lang == "id" else f"guide_indeks_kota_cerdas_{lang}.pdf"
+    return (
+        f"panduan_indeks_kota_cerdas_{lang}.pdf" if lang == "id" else f"guide_indeks_kota_cerdas_{lang}.pdf"
+    )
 
 
 def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
@@ -225,6 +235,8 @@ def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
     return GuidePdf(file_name(g.lang), data, pdf.page_no(), tuple(images))
 
 
-def guide_pdf(store, lang: str = "id", screenshots: Path | None = None, made_on: date | None = None) -> GuidePdf:
+def guide_pdf(
+    store, lang: str = "id", screenshots: Path | None = None, made_on: date | None = None
+) -> GuidePdf:
     """The printable guide of this deployment, made now from the catalogue and the screenshots."""
     return build_pdf(help_guide(store, lang, screenshots), made_on)

@@ -103,10 +103,25 @@ def opd_home(store, user: User, year: int | None = None, today: date | None = No
     fname = str(in_force["file_name"].iloc[0]) if len(in_force) and in_force["file_name"].iloc[0] else None
     pairs, answered = (mine.pairs, mine.answered) if mine else (0, 0)
     dl = cs.deadline if cs else deadlines.deadline(store, city, year)
-    return OpdHome(city, city_name, opd, opd_name, year, period, pairs, answered, mine.missing if mine else (),
-                   sid, at, fname, dl, dl.days_left(cs.today) if cs else None,
-                   mine.timeliness if mine else "not_yet", draft[1] if draft else None,
-                   _next_action(period, sid, answered, pairs, draft is not None))
+    return OpdHome(
+        city,
+        city_name,
+        opd,
+        opd_name,
+        year,
+        period,
+        pairs,
+        answered,
+        mine.missing if mine else (),
+        sid,
+        at,
+        fname,
+        dl,
+        dl.days_left(cs.today) if cs else None,
+        mine.timeliness if mine else "not_yet",
+        draft[1] if draft else None,
+        _next_action(period, sid, answered, pairs, draft is not None),
+    )
 
 
 # ------------------------------------------------------------------------------ status board
@@ -136,25 +151,52 @@ class StatusBoard:
 
 def opd_table(cs: deadlines.CityStatus) -> pd.DataFrame:
     """One row per responsible OPD: completeness and timeliness (Kelengkapan and the board)."""
-    rows = [{"opd_code": o.opd_code, "name": o.name, "head_name": o.head_name,
-             "status": "complete" if o.complete else ("partial" if o.answered else "none"),
-             "answered": o.answered, "pairs": o.pairs, "completeness": 100 * o.answered / o.pairs,
-             "timeliness": o.timeliness, "submitted_at": o.submitted_at, "days_overdue": o.days_overdue}
-            for o in cs.opds]
-    return pd.DataFrame(rows, columns=["opd_code", "name", "head_name", "status", "answered", "pairs",
-                                       "completeness", "timeliness", "submitted_at", "days_overdue"])
+    rows = [
+        {
+            "opd_code": o.opd_code,
+            "name": o.name,
+            "head_name": o.head_name,
+            "status": "complete" if o.complete else ("partial" if o.answered else "none"),
+            "answered": o.answered,
+            "pairs": o.pairs,
+            "completeness": 100 * o.answered / o.pairs,
+            "timeliness": o.timeliness,
+            "submitted_at": o.submitted_at,
+            "days_overdue": o.days_overdue,
+        }
+        for o in cs.opds
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "opd_code",
+            "name",
+            "head_name",
+            "status",
+            "answered",
+            "pairs",
+            "completeness",
+            "timeliness",
+            "submitted_at",
+            "days_overdue",
+        ],
+    )
 
 
 def orphan_table(store, fw, city: str, lang: str) -> pd.DataFrame:
     """Indicators of `fw` that no OPD of the city's registry can answer (metrics.responsibility)."""
     orphans = set(responsibility(store, fw, city).orphans)
-    rows = [{"code": i.code, "name": pick(i.name, lang), "opd_types": ", ".join(i.opd_types)}
-            for i in fw.indicators if i.code in orphans]
+    rows = [
+        {"code": i.code, "name": pick(i.name, lang), "opd_types": ", ".join(i.opd_types)}
+        for i in fw.indicators
+        if i.code in orphans
+    ]
     return pd.DataFrame(rows, columns=["code", "name", "opd_types"])
 
 
-def status_board(store, user: User, city: str | None, year: int | None, lang: str = "id",
-                 today: date | None = None) -> StatusBoard:
+def status_board(
+    store, user: User, city: str | None, year: int | None, lang: str = "id", today: date | None = None
+) -> StatusBoard:
     """The administrator's landing page for a city-year."""
     require(user, Action.PERIOD, city)
     cities = {c.city_code: c.name for c in store.cities()}
@@ -165,12 +207,37 @@ def status_board(store, user: User, city: str | None, year: int | None, lang: st
         return StatusBoard("empty", city, cities[city], year)
     cs = deadlines.opd_statuses(store, city, year, today)
     table = opd_table(cs)
-    over = pd.DataFrame([{"opd_code": o.opd_code, "name": o.name, "head_name": o.head_name,
-                          "missing": len(o.missing), "days_overdue": o.days_overdue} for o in cs.overdue],
-                        columns=["opd_code", "name", "head_name", "missing", "days_overdue"])
+    over = pd.DataFrame(
+        [
+            {
+                "opd_code": o.opd_code,
+                "name": o.name,
+                "head_name": o.head_name,
+                "missing": len(o.missing),
+                "days_overdue": o.days_overdue,
+            }
+            for o in cs.overdue
+        ],
+        columns=["opd_code", "name", "head_name", "missing", "days_overdue"],
+    )
     subs = store.submissions_frame(city, year=year)
-    last = subs.head(LAST_UPLOADS)[["id", "opd_code", "opd_name", "kind", "file_name", "username", "accepted_at"]] \
-        if not subs.empty else pd.DataFrame(columns=["id", "opd_code", "opd_name", "kind", "file_name", "username",
-                                                     "accepted_at"])
-    return StatusBoard("ok", city, cities[city], year, cs, table, over, last.reset_index(drop=True),
-                       orphan_table(store, fw, city, lang))
+    last = (
+        subs.head(LAST_UPLOADS)[
+            ["id", "opd_code", "opd_name", "kind", "file_name", "username", "accepted_at"]
+        ]
+        if not subs.empty
+        else pd.DataFrame(
+            columns=["id", "opd_code", "opd_name", "kind", "file_name", "username", "accepted_at"]
+        )
+    )
+    return StatusBoard(
+        "ok",
+        city,
+        cities[city],
+        year,
+        cs,
+        table,
+        over,
+        last.reset_index(drop=True),
+        orphan_table(store, fw, city, lang),
+    )

@@ -26,8 +26,18 @@ from metrics.errors import PermissionDenied, Problem, Rejected
 from metrics.framework import Framework, framework_for_year
 from metrics.ods import open_ods
 from metrics.personal import PERSONAL_HEADERS, looks_personal, may_hold_personal
-from metrics.readers import (DEFAULT_LIMITS, Limits, Table, col_letter, not_a_table, open_xlsx, read_csv, read_sheet,
-                             sniff, stray_cells)
+from metrics.readers import (
+    DEFAULT_LIMITS,
+    Limits,
+    Table,
+    col_letter,
+    not_a_table,
+    open_xlsx,
+    read_csv,
+    read_sheet,
+    sniff,
+    stray_cells,
+)
 from metrics.registry import Opd
 from metrics.store import StorageFailed, SubmissionBatch
 
@@ -35,8 +45,15 @@ ASSESS_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "e
 ASSESS_REQUIRED = ["city_code", "opd_code", "year", "indicator_code", "level"]
 METRIC_COLUMNS = ["city_code", "opd_code", "metric_code", "period", "value"]
 ALIASES = {
-    "kode_kota": "city_code", "kode_opd": "opd_code", "tahun": "year", "kode_indikator": "indicator_code",
-    "bukti": "evidence", "catatan": "note", "kode_metrik": "metric_code", "periode": "period", "nilai": "value",
+    "kode_kota": "city_code",
+    "kode_opd": "opd_code",
+    "tahun": "year",
+    "kode_indikator": "indicator_code",
+    "bukti": "evidence",
+    "catatan": "note",
+    "kode_metrik": "metric_code",
+    "periode": "period",
+    "nilai": "value",
 }
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
 
@@ -97,7 +114,13 @@ class IngestResult:
             "mode": self.mode,
             "changes": self.changes,
             "errors": [
-                {"sheet": p.sheet, "row": p.row, "column": p.column, "message": p.message(lang), "code": p.key}
+                {
+                    "sheet": p.sheet,
+                    "row": p.row,
+                    "column": p.column,
+                    "message": p.message(lang),
+                    "code": p.key,
+                }
                 for p in self.problems
             ],
         }
@@ -119,6 +142,7 @@ class Context:
     def answers(self, opd: Opd, ind) -> bool:
         """Whether `opd` answers `ind` (metrics.responsibility: by type, or by assignment)."""
         from metrics.responsibility import answers
+
         return answers(opd, ind, self.assigned)
 
     def framework(self, year: int) -> tuple[Framework, int] | None:
@@ -227,8 +251,17 @@ class TemplateRows:
     def __iter__(self) -> Iterator[Record]:
         unit = {f: self.fixed[f] for f in ("city_code", "opd_code", "year")}
         for n, r1 in enumerate(self.rows):
-            yield Record(r1, {**unit, "indicator_code": self.code[n], "level": self.level[n],
-                              "evidence": self.evidence[n], "note": self.note[n]}, self.labels)
+            yield Record(
+                r1,
+                {
+                    **unit,
+                    "indicator_code": self.code[n],
+                    "level": self.level[n],
+                    "evidence": self.evidence[n],
+                    "note": self.note[n],
+                },
+                self.labels,
+            )
 
 
 def _records_from_table(table: Table, mapping: dict[str, int], labels: dict[str, str]) -> list[Record]:
@@ -260,15 +293,34 @@ def _classify_header(file: str, sheet: str | None, header: list[str]):
     elif "metric_code" in seen:
         kind, allowed, required = "metric", METRIC_COLUMNS, METRIC_COLUMNS
     else:
-        raise Rejected(problems + [Problem("file.unknown_kind", file, sheet, 1, None, {
-            "assess": ",".join(ASSESS_COLUMNS), "metric": ",".join(METRIC_COLUMNS)})])
+        raise Rejected(
+            problems
+            + [
+                Problem(
+                    "file.unknown_kind",
+                    file,
+                    sheet,
+                    1,
+                    None,
+                    {"assess": ",".join(ASSESS_COLUMNS), "metric": ",".join(METRIC_COLUMNS)},
+                )
+            ]
+        )
     for col in required:
         if col not in seen:
             problems.append(Problem("col.missing", file, sheet, 1, col, {"column": col}))
     for n, c in enumerate(canon):
         if c and c not in allowed and c not in PERSONAL_HEADERS:
-            problems.append(Problem("col.unknown", file, sheet, 1, header[n],
-                                    {"column": header[n], "allowed": ",".join(allowed)}))
+            problems.append(
+                Problem(
+                    "col.unknown",
+                    file,
+                    sheet,
+                    1,
+                    header[n],
+                    {"column": header[n], "allowed": ",".join(allowed)},
+                )
+            )
     if problems:
         raise Rejected(problems)
     mapping = {c: seen[c] for c in allowed if c in seen}
@@ -294,7 +346,7 @@ _TEMPLATE_MARKS = (tpl.INFO_ROWS["opd_code"][1].lower(), tpl.COLUMNS[0].header.l
 
 
 def _template_saved_as_csv(data: bytes) -> bool:
-    head = data[:20_000].decode("utf-8", "replace").lower().splitlines()[:tpl.FIRST_DATA_ROW + 2]
+    head = data[:20_000].decode("utf-8", "replace").lower().splitlines()[: tpl.FIRST_DATA_ROW + 2]
     firsts = {re.split(r"[,;\t]", line.lstrip("\ufeff"), maxsplit=1)[0].strip().strip('"') for line in head}
     return all(m in firsts for m in _TEMPLATE_MARKS)
 
@@ -348,7 +400,9 @@ def _read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
     return k, sheet, _records_from_table(table, mapping, labels), None, None, found
 
 
-def _scan_personal(file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]) -> list[Problem]:
+def _scan_personal(
+    file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]
+) -> list[Problem]:
     """Cells that look like a NIK/KK number (the first 20: enough to see the pattern)."""
     # one C-level search over the whole sheet first; the cell-by-cell pass runs only on a hit
     if not may_hold_personal("\x00".join(map(str, chain.from_iterable(rows)))):
@@ -400,16 +454,30 @@ def _template_records(pkg, file: str, limits: Limits):
         fixed[fld] = v
     for n, col in enumerate(tpl.COLUMNS):
         raw_head = cell(tpl.HEADER_ROW, n)
-        head_text = str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)  # a TRUE header is still wrong
+        head_text = (
+            str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)
+        )  # a TRUE header is still wrong
         if head_text != col.header:
-            problems.append(Problem("xlsx.header", file, sheet, tpl.HEADER_ROW, col_letter(n),
-                                    {"expected": col.header, "found": head_text}))
+            problems.append(
+                Problem(
+                    "xlsx.header",
+                    file,
+                    sheet,
+                    tpl.HEADER_ROW,
+                    col_letter(n),
+                    {"expected": col.header, "found": head_text},
+                )
+            )
     if problems:
         raise Rejected(found + problems)
-    stray_cells(rows, len(tpl.COLUMNS), tpl.HEADER_ROW, file, sheet)  # a value right of the template is never read
+    stray_cells(
+        rows, len(tpl.COLUMNS), tpl.HEADER_ROW, file, sheet
+    )  # a value right of the template is never read
     idx = tpl.COL_INDEX
-    labels = {f: f"{col_letter(idx[f])} ({tpl.COLUMNS[idx[f]].header})"
-              for f in ("indicator_code", "level", "evidence", "note")}
+    labels = {
+        f: f"{col_letter(idx[f])} ({tpl.COLUMNS[idx[f]].header})"
+        for f in ("indicator_code", "level", "evidence", "note")
+    }
     labels.update({"city_code": "B (Kode Kota)", "opd_code": "B (Kode OPD)", "year": "B (Tahun)"})
     body, numbers = [], []
     for r1 in range(tpl.FIRST_DATA_ROW, len(rows) + 1):
@@ -422,8 +490,17 @@ def _template_records(pkg, file: str, limits: Limits):
     found += _scan_personal(file, sheet, body, numbers, [c.header for c in tpl.COLUMNS])
     width = len(tpl.COLUMNS)  # calamine's grid is as wide as the widest row; pad should one be short
     padded = [r if len(r) >= width else r + [""] * (width - len(r)) for r in body]
-    code, level, evidence, note = ([r[idx[f]] for r in padded] for f in ("indicator_code", "level", "evidence", "note"))
-    return "assessment", sheet, TemplateRows(fixed, labels, numbers, code, level, evidence, note), None, fixed, found
+    code, level, evidence, note = (
+        [r[idx[f]] for r in padded] for f in ("indicator_code", "level", "evidence", "note")
+    )
+    return (
+        "assessment",
+        sheet,
+        TemplateRows(fixed, labels, numbers, code, level, evidence, note),
+        None,
+        fixed,
+        found,
+    )
 
 
 # ------------------------------------------------------------------------------- validation
@@ -444,8 +521,11 @@ def _template_fast(rows: TemplateRows, unit: tuple, level_verdict, max_text: int
     """
     _found, _stop, city, opd, opd_obj, year, fw, seq = unit
     str_type = {str}
-    if not (set(map(type, rows.code)) <= str_type and set(map(type, rows.evidence)) <= str_type
-            and set(map(type, rows.note)) <= str_type):
+    if not (
+        set(map(type, rows.code)) <= str_type
+        and set(map(type, rows.evidence)) <= str_type
+        and set(map(type, rows.note)) <= str_type
+    ):
         return None
     codes = [c.strip() for c in rows.code]
     if len(set(codes)) != len(codes) or not fw.answerable(opd_obj.opd_type).keys() >= set(codes):
@@ -469,8 +549,16 @@ def _template_fast(rows: TemplateRows, unit: tuple, level_verdict, max_text: int
     return Submission("assessment", city, opd, year, seq, None, out, out[0].source_row)
 
 
-def validate(kind: str, file: str, sheet: str | None, records: list[Record] | TemplateRows, ctx: Context,
-             fixed: dict | None = None, limits: Limits = DEFAULT_LIMITS, fast: bool = True) -> list[Submission]:
+def validate(
+    kind: str,
+    file: str,
+    sheet: str | None,
+    records: list[Record] | TemplateRows,
+    ctx: Context,
+    fixed: dict | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    fast: bool = True,
+) -> list[Submission]:
     """Turn records into submissions, or raise Rejected with every problem found.
 
     Rows of one file mostly repeat the same city, OPD, year, indicator codes and levels, so each
@@ -500,8 +588,16 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             y = None
         fw = ctx.framework(y) if y else None
         if fw and _text(fixed.get("framework")) != fw[0].id:
-            problems.append(Problem("xlsx.framework_mismatch", file, sheet, tpl.INFO_ROWS["framework"][0], "B",
-                                    {"found": _text(fixed.get("framework")), "expected": fw[0].id, "year": y}))
+            problems.append(
+                Problem(
+                    "xlsx.framework_mismatch",
+                    file,
+                    sheet,
+                    tpl.INFO_ROWS["framework"][0],
+                    "B",
+                    {"found": _text(fixed.get("framework")), "expected": fw[0].id, "year": y},
+                )
+            )
 
     def check_unit(raw_city: object, raw_opd: object, raw_year: object) -> tuple:
         """(problems, stop, city, opd, opd_obj, year, fw, seq) for one city/OPD(/year) combination."""
@@ -520,14 +616,35 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
         opd_obj = ctx.opds.get((city, opd))
         if opd and city in ctx.cities and opd_obj is None:
             found.append(("opd_code", "cell.unknown_opd", {"value": opd, "city": city}))
-        if (opd_obj is not None and ctx.user is not None and not can(ctx.user, Action.UPLOAD, city, opd)
-                and can(ctx.user, Action.UPLOAD, ctx.user.city_code, ctx.user.opd_code)):
+        if (
+            opd_obj is not None
+            and ctx.user is not None
+            and not can(ctx.user, Action.UPLOAD, city, opd)
+            and can(ctx.user, Action.UPLOAD, ctx.user.city_code, ctx.user.opd_code)
+        ):
             # another OPD's file: one line for the whole unit, its rows are not judged
             own = ctx.opds.get((ctx.user.city_code, ctx.user.opd_code))
-            return ([("opd_code", "file.other_opd", {
-                "opd": opd, "name": opd_obj.name, "city": city,
-                "own": f"{own.opd_code} · {own.name}" if own else (ctx.user.opd_code or "-")})],
-                True, city, opd, opd_obj, None, None, None)
+            return (
+                [
+                    (
+                        "opd_code",
+                        "file.other_opd",
+                        {
+                            "opd": opd,
+                            "name": opd_obj.name,
+                            "city": city,
+                            "own": f"{own.opd_code} · {own.name}" if own else (ctx.user.opd_code or "-"),
+                        },
+                    )
+                ],
+                True,
+                city,
+                opd,
+                opd_obj,
+                None,
+                None,
+                None,
+            )
         year = fw = seq = None
         if kind == "assessment":
             try:
@@ -558,8 +675,13 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
         elif fw and ind is None:
             found.append(("indicator_code", "cell.unknown_indicator", {"value": code, "framework": fw.id}))
         elif ind and opd_obj and not ctx.answers(opd_obj, ind):
-            found.append(("indicator_code", "cell.not_responsible",
-                          {"value": code, "opd": opd, "opd_type": opd_obj.opd_type}))
+            found.append(
+                (
+                    "indicator_code",
+                    "cell.not_responsible",
+                    {"value": code, "opd": opd, "opd_type": opd_obj.opd_type},
+                )
+            )
         return found, code, ind
 
     def check_level(raw: object, smin: int, smax: int) -> tuple:
@@ -587,7 +709,9 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
 
     # a template's city, OPD and year come from its info block: one verdict for every row,
     # reported once at the info block rather than on every indicator's row
-    fixed_unit = check_unit(fixed["city_code"], fixed["opd_code"], fixed["year"]) if fixed is not None else None
+    fixed_unit = (
+        check_unit(fixed["city_code"], fixed["opd_code"], fixed["year"]) if fixed is not None else None
+    )
     if fixed_unit is not None and fixed_unit[0]:
         info_row = {f: r for f, (r, _label) in tpl.INFO_ROWS.items()}
         for fld, msg_key, params in fixed_unit[0]:
@@ -599,8 +723,12 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
     if fast and isinstance(records, TemplateRows) and kind == "assessment" and not problems:
         unit_found, _stop, _city, _opd, unit_opd, _year, unit_fw, _seq = fixed_unit
         if not unit_found and unit_opd is not None and unit_fw is not None:
-            sub = _template_fast(records, fixed_unit,
-                                 lambda raw: check_level(raw, unit_fw.scale_min, unit_fw.scale_max), max_text)
+            sub = _template_fast(
+                records,
+                fixed_unit,
+                lambda raw: check_level(raw, unit_fw.scale_min, unit_fw.scale_max),
+                max_text,
+            )
             if sub is not None:
                 return [sub]
     for rec in records:
@@ -680,7 +808,14 @@ def validate(kind: str, file: str, sheet: str | None, records: list[Record] | Te
             elif fw and ind is None:
                 bad(rec, "metric_code", "cell.unknown_metric", value=mcode, framework=fw.id)
             elif ind and opd_obj and not ctx.answers(opd_obj, ind):
-                bad(rec, "metric_code", "cell.not_responsible", value=mcode, opd=opd, opd_type=opd_obj.opd_type)
+                bad(
+                    rec,
+                    "metric_code",
+                    "cell.not_responsible",
+                    value=mcode,
+                    opd=opd,
+                    opd_type=opd_obj.opd_type,
+                )
             value = None
             try:
                 value = parse_number(v.get("value"))
@@ -724,11 +859,16 @@ def parse_file(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_LI
         row_problems = exc.problems
     if cell_problems or row_problems:
         if any(p.key == "file.other_opd" for p in row_problems):
-            raise Rejected([p for p in row_problems if p.key == "file.other_opd"])  # whose it is, nothing else
+            raise Rejected(
+                [p for p in row_problems if p.key == "file.other_opd"]
+            )  # whose it is, nothing else
         marked = {(p.sheet, p.row, _letters(p.column)) for p in cell_problems}
         # a formula cell's cached value may fail validation too: that cell is named once
-        rest = [p for p in row_problems if (p.sheet, p.row, _letters(p.column)) not in marked
-                or p.key == "file.no_rows"]
+        rest = [
+            p
+            for p in row_problems
+            if (p.sheet, p.row, _letters(p.column)) not in marked or p.key == "file.no_rows"
+        ]
         problems = [p for p in cell_problems + rest if p.key != "file.no_rows" or not cell_problems]
         raise Rejected(_name_indicators(problems, kind, records, ctx, fixed))
     return kind, delimiter, subs
@@ -739,7 +879,9 @@ def _letters(column: str | None) -> str:
     return (column or "").split(" (", 1)[0]
 
 
-def _name_indicators(problems: list[Problem], kind: str, records, ctx: Context, fixed: dict | None) -> list[Problem]:
+def _name_indicators(
+    problems: list[Problem], kind: str, records, ctx: Context, fixed: dict | None
+) -> list[Problem]:
     """Each row problem with the code and name of the indicator its row answers (rejections only)."""
     if kind != "assessment":
         return problems
@@ -823,10 +965,16 @@ class Changes:
 
 def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int, dict]]:
     """unit -> (id in force, key -> values) for every unit of `batch` that has a version in force."""
-    units_a = [(c, o, y) for k, c, o, y in zip(batch.kind, batch.city_code, batch.opd_code, batch.year)
-               if k == "assessment"]
-    units_m = [(c, o, m, y) for k, c, o, m, y in zip(batch.kind, batch.city_code, batch.opd_code,
-                                                     batch.metric_code, batch.year) if k == "metric"]
+    units_a = [
+        (c, o, y)
+        for k, c, o, y in zip(batch.kind, batch.city_code, batch.opd_code, batch.year)
+        if k == "assessment"
+    ]
+    units_m = [
+        (c, o, m, y)
+        for k, c, o, m, y in zip(batch.kind, batch.city_code, batch.opd_code, batch.metric_code, batch.year)
+        if k == "metric"
+    ]
     rows_a, rows_m = store.in_force_rows(units_a, units_m, cur)
     out: dict[tuple, tuple[int, dict]] = {}
     for c, o, y, sid, code, level, evidence, note in rows_a:
@@ -839,8 +987,9 @@ def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int,
 def _batch_answers(batch: SubmissionBatch) -> list[dict]:
     """Per submission of the batch: key -> values, as _in_force gives them."""
     out: list[dict] = [{} for _ in range(len(batch))]
-    for k, code, level, evidence, note in zip(batch.a_sub, batch.a_code, batch.a_level, batch.a_evidence,
-                                              batch.a_note):
+    for k, code, level, evidence, note in zip(
+        batch.a_sub, batch.a_code, batch.a_level, batch.a_evidence, batch.a_note
+    ):
         out[k][code] = (int(level), evidence, note)
     for k, period, value in zip(batch.m_sub, batch.m_period, batch.m_value):
         out[k][period] = (float(value),)
@@ -861,8 +1010,11 @@ def compare(batch: SubmissionBatch, in_force: dict[tuple, tuple[int, dict]]) -> 
         changed = tuple(x for x in new if x in old and old[x] != new[x])
         added = tuple(x for x in new if x not in old)
         dropped = tuple(sorted(x for x in old if x not in new))
-        units.append(UnitChange(unit[0], unit[1], unit[2], unit[3], unit[4], sid, kept, changed, added, dropped,
-                                old, new))
+        units.append(
+            UnitChange(
+                unit[0], unit[1], unit[2], unit[3], unit[4], sid, kept, changed, added, dropped, old, new
+            )
+        )
     return Changes(tuple(units))
 
 
@@ -877,8 +1029,11 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
     out = SubmissionBatch()
     rows: list[list] = [[] for _ in range(len(batch))]
     for i, k in enumerate(batch.a_sub):
-        rows[k].append(AssessmentRow(batch.a_code[i], batch.a_level[i], batch.a_evidence[i], batch.a_note[i],
-                                     batch.a_row[i]))
+        rows[k].append(
+            AssessmentRow(
+                batch.a_code[i], batch.a_level[i], batch.a_evidence[i], batch.a_note[i], batch.a_row[i]
+            )
+        )
     for i, k in enumerate(batch.m_sub):
         rows[k].append(MetricRow(batch.m_period[i], batch.m_value[i], batch.m_row[i]))
     for k, u in enumerate(changes.units):
@@ -887,7 +1042,9 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
         else:
             rows[k].extend(MetricRow(x, u.old[x][0], None) for x in u.dropped)
         first = next((r.source_row for r in rows[k] if r.source_row is not None), 0)
-        sub = Submission(u.kind, u.city_code, u.opd_code, u.year, batch.fw_seq[k], u.metric_code, rows[k], first)
+        sub = Submission(
+            u.kind, u.city_code, u.opd_code, u.year, batch.fw_seq[k], u.metric_code, rows[k], first
+        )
         out.add(sub, batch.file_name[k], batch.sha256[k])
     return out
 
@@ -898,6 +1055,7 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
 def load_context(store, user: User | None = None) -> Context:
     """What validation needs; with `user`, a file for an OPD outside their scope is named as such."""
     from metrics.responsibility import assigned_set
+
     return Context(store.frameworks(), store.opd_map(), store.city_codes(), user, assigned_set(store))
 
 
@@ -936,19 +1094,32 @@ def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
     try:
         size = f.stat().st_size
         if size > limits.max_bytes:
-            return Parsed(IngestResult(f.name, "rejected", [Problem("file.too_large", f.name, params={
-                "size": size, "limit": limits.max_bytes})]))
+            return Parsed(
+                IngestResult(
+                    f.name,
+                    "rejected",
+                    [Problem("file.too_large", f.name, params={"size": size, "limit": limits.max_bytes})],
+                )
+            )
         data = f.read_bytes()
     except FileNotFoundError:
-        return Parsed(IngestResult(f.name, "rejected", [Problem("file.not_found", f.name, params={"path": str(f)})]))
+        return Parsed(
+            IngestResult(f.name, "rejected", [Problem("file.not_found", f.name, params={"path": str(f)})])
+        )
     except OSError as exc:
-        return Parsed(IngestResult(f.name, "rejected", [Problem("file.unreadable", f.name, params={
-            "detail": exc.strerror or type(exc).__name__})]))
+        return Parsed(
+            IngestResult(
+                f.name,
+                "rejected",
+                [Problem("file.unreadable", f.name, params={"detail": exc.strerror or type(exc).__name__})],
+            )
+        )
     return parse_upload(data, f.name, ctx, limits)
 
 
-def store_parsed(store, user: User, items: list[Parsed], source: str = "upload", on_accept=None,
-                 mode: str | None = None) -> None:
+def store_parsed(
+    store, user: User, items: list[Parsed], source: str = "upload", on_accept=None, mode: str | None = None
+) -> None:
     """Store every accepted item of `items` in ONE transaction, with one audit row per file.
 
     Each file is still all-or-nothing: a file refused for permission or a closed year is left
@@ -983,7 +1154,9 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload",
             for key in sorted(set(zip(it.batch.city_code, it.batch.year))):
                 st = status.get(key, "open")
                 if st in ("locked", "closed"):
-                    problems.append(Problem(f"period.{st}", it.result.file, params={"city": key[0], "year": key[1]}))
+                    problems.append(
+                        Problem(f"period.{st}", it.result.file, params={"city": key[0], "year": key[1]})
+                    )
             if problems:
                 it.result.problems = problems  # nothing of this file is written
             else:
@@ -1005,14 +1178,33 @@ def store_parsed(store, user: User, items: list[Parsed], source: str = "upload",
         k = 0
         for it in accepted:
             b = it.batch
-            own = ids[k:k + len(b)]
+            own = ids[k : k + len(b)]
             k += len(b)
             done.append((it, own))
-            entries.append(("submission.create", f"file:{it.result.file}", None, {
-                "sha256": it.result.sha256, "kind": it.result.kind, "mode": it.result.mode,
-                "changes": it.result.changes, "submissions": [
-                    {"id": i, "city": b.city_code[n], "opd": b.opd_code[n], "year": b.year[n],
-                     "metric": b.metric_code[n], "rows": b.n_rows[n]} for n, i in enumerate(own)]}))
+            entries.append(
+                (
+                    "submission.create",
+                    f"file:{it.result.file}",
+                    None,
+                    {
+                        "sha256": it.result.sha256,
+                        "kind": it.result.kind,
+                        "mode": it.result.mode,
+                        "changes": it.result.changes,
+                        "submissions": [
+                            {
+                                "id": i,
+                                "city": b.city_code[n],
+                                "opd": b.opd_code[n],
+                                "year": b.year[n],
+                                "metric": b.metric_code[n],
+                                "rows": b.n_rows[n],
+                            }
+                            for n, i in enumerate(own)
+                        ],
+                    },
+                )
+            )
         store.write_audit_many(cur, user, entries)
         if on_accept is not None:
             on_accept(cur, list(ids))
@@ -1039,9 +1231,17 @@ def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parse
     for it in items:
         ch = compare(it.batch, in_force)
         if ch.drops and mode is None:
-            it.result.problems = [Problem("file.drops_answers", it.result.file, params={
-                "n": ch.count("dropped"), "kept": ch.count("kept") + ch.count("changed"),
-                "added": ch.count("added")})]
+            it.result.problems = [
+                Problem(
+                    "file.drops_answers",
+                    it.result.file,
+                    params={
+                        "n": ch.count("dropped"),
+                        "kept": ch.count("kept") + ch.count("changed"),
+                        "added": ch.count("added"),
+                    },
+                )
+            ]
             continue
         if ch.drops and mode == "merge":
             it.batch = merged(it.batch, ch)
@@ -1054,8 +1254,16 @@ def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parse
     return out
 
 
-def ingest_bytes(store, user: User, data: bytes, file: str, ctx: Context | None = None,
-                 limits: Limits = DEFAULT_LIMITS, source: str = "upload", mode: str | None = None) -> IngestResult:
+def ingest_bytes(
+    store,
+    user: User,
+    data: bytes,
+    file: str,
+    ctx: Context | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    source: str = "upload",
+    mode: str | None = None,
+) -> IngestResult:
     """Validate and store one file as one transaction, as `user`; never raises for bad input."""
     parsed = parse_upload(data, file, ctx or load_context(store), limits)
     store_parsed(store, user, [parsed], source, mode=mode)
@@ -1103,8 +1311,9 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
     chunksize = max(1, min(64, len(files) // (4 * workers)))
     start = 0
     while start < len(files):
-        with ProcessPoolExecutor(workers, mp_context=mp, initializer=_worker_init,
-                                 initargs=(ctx, limits, os.getpid())) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=mp, initializer=_worker_init, initargs=(ctx, limits, os.getpid())
+        ) as pool:
             try:
                 for parsed in pool.map(_worker_parse, files[start:], chunksize=chunksize):
                     start += 1
@@ -1117,7 +1326,7 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
         # native parse in its own isolated worker (metrics.isolation), so the file that
         # crashed is refused with its name and the others are read as usual; then a new pool
         # takes the rest.
-        for f in files[start:start + chunksize * (workers + 1)]:
+        for f in files[start : start + chunksize * (workers + 1)]:
             start += 1
             yield _parse_path(f, ctx, limits)
 
@@ -1126,10 +1335,17 @@ def _parse_all(files: list[Path], ctx: Context, limits: Limits, workers: int) ->
 INGEST_SUFFIXES = (".xlsx", ".ods", ".csv")
 
 
-def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DEFAULT_LIMITS,
-                 workers: int | None = None, chunk: int = 4000,
-                 chunk_bytes: int = 256 * 1024 * 1024, mode: str | None = None,
-                 progress=None) -> list[IngestResult]:
+def ingest_paths(
+    store,
+    user: User,
+    paths: list[str | Path],
+    limits: Limits = DEFAULT_LIMITS,
+    workers: int | None = None,
+    chunk: int = 4000,
+    chunk_bytes: int = 256 * 1024 * 1024,
+    mode: str | None = None,
+    progress=None,
+) -> list[IngestResult]:
     """Ingest files and folders (searched for .xlsx/.ods/.csv); each file is accepted or refused whole.
 
     Files are read and validated in parallel worker processes when the batch is big, then
@@ -1144,7 +1360,9 @@ def ingest_paths(store, user: User, paths: list[str | Path], limits: Limits = DE
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files.extend(sorted(x for x in p.rglob("*") if x.suffix.lower() in INGEST_SUFFIXES and x.is_file()))
+            files.extend(
+                sorted(x for x in p.rglob("*") if x.suffix.lower() in INGEST_SUFFIXES and x.is_file())
+            )
         else:
             files.append(p)
     if progress is not None:

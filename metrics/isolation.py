@@ -152,7 +152,7 @@ def _call(fn, args) -> _Outcome:
     # BaseException on purpose: a Rust panic arrives as one; nothing may escape as a crash
     try:
         return _Outcome(True, fn(*args))
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return _Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300])
 
 
@@ -160,10 +160,18 @@ class _Worker:
     """One `python -m metrics.isolation` process and its two pipes."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "RUST_BACKTRACE": "0",
-               "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH"))))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "metrics.isolation", str(os.getpid())],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=_ROOT)
+        env = {
+            **os.environ,
+            "RUST_BACKTRACE": "0",
+            "PYTHONPATH": os.pathsep.join(filter(None, (_ROOT, os.environ.get("PYTHONPATH")))),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "metrics.isolation", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=_ROOT,
+        )
 
     def call(self, fn, args, timeout: float) -> _Outcome:
         payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
@@ -274,7 +282,7 @@ def _serve(parent: int) -> None:
         out = _call(fn, args)
         try:
             data = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - an unpicklable value is a failure too
+        except BaseException as exc:
             data = pickle.dumps(_Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300]))
         stdout.write(_LEN.pack(len(data)) + data)
         stdout.flush()

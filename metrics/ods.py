@@ -29,8 +29,18 @@ from html import escape  # not xml.sax.saxutils: it imports urllib and ssl (10 m
 
 from metrics import isolation
 from metrics.errors import Problem, Rejected
-from metrics.readers import (DEFAULT_LIMITS, Limits, _check_names, _entry_chunks, _inflate, _native_sheet,
-                             _stored_zip, _zip_bad, zip_directory, zlib)
+from metrics.readers import (
+    DEFAULT_LIMITS,
+    Limits,
+    _check_names,
+    _entry_chunks,
+    _inflate,
+    _native_sheet,
+    _stored_zip,
+    _zip_bad,
+    zip_directory,
+    zlib,
+)
 
 ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
 # other OpenDocument types people upload by mistake, named in the refusal
@@ -69,15 +79,40 @@ class OdfActive:
 
 # The one list of active content in an .ods: entry names, manifest types and elements all read it.
 ODF_ACTIVE = (
-    OdfActive("macro", ("basic/", "scripts/", "dialogs/"), ("basic", "script", "macro"),
-              (_q(_OFFICE, "script"), _q(_OFFICE, "event-listeners"), _q(_SCRIPT, "event-listener"))),
-    OdfActive("external_link", (), (),
-              (_q(_TABLE, "table-source"), _q(_TABLE, "cell-range-source"), _q(_TABLE, "dde-source"),
-               _q(_TABLE, "dde-link"), _q(_OFFICE, "dde-source"), _q(_TEXT, "dde-connection-decl"))),
-    OdfActive("ole_object", ("object ", "objectreplacements/"),
-              ("oleobject", "opendocument.chart", "opendocument.formula", "opendocument.text",
-               "opendocument.graphics", "opendocument.presentation", "opendocument.spreadsheet", "java"),
-              (_q(_DRAW, "object"), _q(_DRAW, "object-ole"), _q(_DRAW, "plugin"), _q(_DRAW, "applet"))),
+    OdfActive(
+        "macro",
+        ("basic/", "scripts/", "dialogs/"),
+        ("basic", "script", "macro"),
+        (_q(_OFFICE, "script"), _q(_OFFICE, "event-listeners"), _q(_SCRIPT, "event-listener")),
+    ),
+    OdfActive(
+        "external_link",
+        (),
+        (),
+        (
+            _q(_TABLE, "table-source"),
+            _q(_TABLE, "cell-range-source"),
+            _q(_TABLE, "dde-source"),
+            _q(_TABLE, "dde-link"),
+            _q(_OFFICE, "dde-source"),
+            _q(_TEXT, "dde-connection-decl"),
+        ),
+    ),
+    OdfActive(
+        "ole_object",
+        ("object ", "objectreplacements/"),
+        (
+            "oleobject",
+            "opendocument.chart",
+            "opendocument.formula",
+            "opendocument.text",
+            "opendocument.graphics",
+            "opendocument.presentation",
+            "opendocument.spreadsheet",
+            "java",
+        ),
+        (_q(_DRAW, "object"), _q(_DRAW, "object-ole"), _q(_DRAW, "plugin"), _q(_DRAW, "applet")),
+    ),
     OdfActive("activex", (), (), (_q(_FORM, "form"), _q(_DRAW, "control"))),
 )
 _ACTIVE_ELEMENTS = {el: what for what in ODF_ACTIVE for el in what.elements}
@@ -94,8 +129,15 @@ _DATE = re.compile(r"-?\d{4,5}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d{1,9})?)?")
 _DURATION = re.compile(r"-?P(?:\d{1,9}D)?T?(?:\d{1,9}H)?(?:\d{1,9}M)?(?:\d{1,9}(?:\.\d{1,9})?S)?")
 _COUNT = re.compile(r"[1-9]\d{0,9}")  # a repeat or span: at most ten digits
 # the value attribute each kept type is read from; percentage and currency are numbers
-_VALUE_ATTR = {"float": "value", "percentage": "value", "currency": "value", "date": "date-value",
-               "time": "time-value", "boolean": "boolean-value", "string": None}
+_VALUE_ATTR = {
+    "float": "value",
+    "percentage": "value",
+    "currency": "value",
+    "date": "date-value",
+    "time": "time-value",
+    "boolean": "boolean-value",
+    "string": None,
+}
 _VALUE_FORM = {"value": _NUMBER, "date-value": _DATE, "time-value": _DURATION}
 MAX_DEPTH = 64
 
@@ -115,7 +157,9 @@ class _Cell:
 class _Sheet:
     name: str
     hidden: bool
-    rows: list[tuple[int, list[tuple[int, _Cell]] | None]] = field(default_factory=list)  # (repeat, cells or None)
+    rows: list[tuple[int, list[tuple[int, _Cell]] | None]] = field(
+        default_factory=list
+    )  # (repeat, cells or None)
     special: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
     merged: list = field(default_factory=list)
     height: int = 0  # rows read so far, empty runs included
@@ -147,8 +191,18 @@ class _Reader:
     def _refuse(self, key: str, row: int | None = None, col: int | None = None, **params) -> Rejected:
         from metrics.readers import col_letter
 
-        return Rejected([Problem(key, self.file, self.sheet.name if self.sheet else None, row,
-                                 col_letter(col) if col is not None else None, params=params)])
+        return Rejected(
+            [
+                Problem(
+                    key,
+                    self.file,
+                    self.sheet.name if self.sheet else None,
+                    row,
+                    col_letter(col) if col is not None else None,
+                    params=params,
+                )
+            ]
+        )
 
     def _count(self, value: str | None, what: str) -> int:
         if value is None:
@@ -167,12 +221,16 @@ class _Reader:
             raise self._refuse("file.xml_bad", detail="content.xml: nested too deeply")
         what = _ACTIVE_ELEMENTS.get(tag)
         if what is not None:
-            raise Rejected([Problem(f"file.active.{what.kind}", self.file, params={"part": tag.rsplit("}", 1)[-1]})])
+            raise Rejected(
+                [Problem(f"file.active.{what.kind}", self.file, params={"part": tag.rsplit("}", 1)[-1]})]
+            )
         href = attrib.get(_q(_XLINK, "href"))
         if href and tag != _q(_TEXT, "a") and (":" in href or href.startswith(("/", ".."))):
             raise Rejected([Problem("file.active.external_link", self.file, params={"part": href[:120]})])
         if tag == _STYLE_EL:
-            self.style = attrib.get(_q(_STYLE, "name")) if attrib.get(_q(_STYLE, "family")) == "table" else None
+            self.style = (
+                attrib.get(_q(_STYLE, "name")) if attrib.get(_q(_STYLE, "family")) == "table" else None
+            )
         elif tag == _TABLE_PROPS and self.style and attrib.get(_q(_TABLE, "display")) == "false":
             self.hidden_styles.add(self.style)
         elif self.cell is not None:
@@ -181,7 +239,9 @@ class _Reader:
             self._start_table(attrib)
         elif tag == _T_ROW and self.sheet is not None:
             self.row, self.row_filled, self.col = [], False, 0
-            self.row_repeat = self._count(attrib.get(_q(_TABLE, "number-rows-repeated")), "number-rows-repeated")
+            self.row_repeat = self._count(
+                attrib.get(_q(_TABLE, "number-rows-repeated")), "number-rows-repeated"
+            )
         elif tag in (_T_CELL, _T_COVERED) and self.row is not None:
             self.cell, self.cell_depth, self.paragraphs = attrib, len(self.stack), []
 
@@ -207,8 +267,12 @@ class _Reader:
         self.paragraphs[-1].append(s)
 
     def data(self, s: str) -> None:
-        if self.cell is not None and self.paragraphs and not self.skip_text \
-                and self.stack[-1] not in (_TX_S, _TX_TAB, _TX_BREAK):
+        if (
+            self.cell is not None
+            and self.paragraphs
+            and not self.skip_text
+            and self.stack[-1] not in (_TX_S, _TX_TAB, _TX_BREAK)
+        ):
             self._text(s)
 
     def end(self, tag: str) -> None:
@@ -235,12 +299,27 @@ class _Reader:
             raise self._refuse("file.xml_bad", detail="content.xml: a table inside a table")
         name = attrib.get(_q(_TABLE, "name")) or ""
         if not name.strip():
-            raise Rejected([Problem("file.package_ambiguous", self.file, params={"detail": "a sheet without a name"})])
+            raise Rejected(
+                [Problem("file.package_ambiguous", self.file, params={"detail": "a sheet without a name"})]
+            )
         if any(s.name.casefold() == name.casefold() for s in self.sheets):
-            raise Rejected([Problem("file.package_ambiguous", self.file, params={"detail": f"two sheets named {name!r}"})])
+            raise Rejected(
+                [
+                    Problem(
+                        "file.package_ambiguous", self.file, params={"detail": f"two sheets named {name!r}"}
+                    )
+                ]
+            )
         if len(self.sheets) >= self.limits.max_entries:
-            raise Rejected([Problem("file.zip_entries", self.file, params={
-                "n": f">{self.limits.max_entries}", "limit": self.limits.max_entries})])
+            raise Rejected(
+                [
+                    Problem(
+                        "file.zip_entries",
+                        self.file,
+                        params={"n": f">{self.limits.max_entries}", "limit": self.limits.max_entries},
+                    )
+                ]
+            )
         hidden = attrib.get(_q(_TABLE, "style-name")) in self.hidden_styles
         self.sheet = _Sheet(name, hidden)
 
@@ -255,8 +334,10 @@ class _Reader:
         error = a.get(_q(_CALCEXT, "value-type")) == "error"
         declared = a.get(_q(_OFFICE, "value-type"))
         cell = self._value(a, declared, text, row0, col0)
-        spans = (self._count(a.get(_q(_TABLE, "number-rows-spanned")), "number-rows-spanned"),
-                 self._count(a.get(_q(_TABLE, "number-columns-spanned")), "number-columns-spanned"))
+        spans = (
+            self._count(a.get(_q(_TABLE, "number-rows-spanned")), "number-rows-spanned"),
+            self._count(a.get(_q(_TABLE, "number-columns-spanned")), "number-columns-spanned"),
+        )
         if spans != (1, 1):
             sheet.merged.append(((row0, col0), (row0 + spans[0] - 1, col0 + spans[1] - 1)))
         if formula or error:
@@ -329,12 +410,14 @@ def _parse(xml: bytes, name: str, reader: _Reader) -> None:
     parser = DefusedXMLParser(target=reader, forbid_dtd=True)
     try:
         for i in range(0, len(xml), 1 << 20):
-            parser.feed(xml[i:i + (1 << 20)])
+            parser.feed(xml[i : i + (1 << 20)])
         parser.close()
     except Rejected:
         raise
     except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
-        raise Rejected([Problem("file.xml_bad", reader.file, params={"detail": f"{name}: {type(exc).__name__}"})]) from None
+        raise Rejected(
+            [Problem("file.xml_bad", reader.file, params={"detail": f"{name}: {type(exc).__name__}"})]
+        ) from None
 
 
 # ---------------------------------------------------------------------------- the package
@@ -367,13 +450,30 @@ class OdsPackage:
             rows, _merged = isolation.run(_native_sheet, self.data, sheet)
         except isolation.ParseFailed as exc:
             key = "file.reader_crashed" if exc.crashed else "file.xml_bad"
-            raise Rejected([Problem(key, self.file, sheet=sheet, params={"detail": exc.detail[:200]})]) from None
+            raise Rejected(
+                [Problem(key, self.file, sheet=sheet, params={"detail": exc.detail[:200]})]
+            ) from None
         # bounded before the parse; checked again on what the parser made of it
         if len(rows) > limits.max_rows:
-            raise Rejected([Problem("file.too_many_rows", self.file, sheet, params={"n": len(rows), "limit": limits.max_rows})])
+            raise Rejected(
+                [
+                    Problem(
+                        "file.too_many_rows",
+                        self.file,
+                        sheet,
+                        params={"n": len(rows), "limit": limits.max_rows},
+                    )
+                ]
+            )
         width = max(map(len, rows), default=0)
         if width > limits.max_cols:
-            raise Rejected([Problem("file.too_many_cols", self.file, sheet, params={"n": width, "limit": limits.max_cols})])
+            raise Rejected(
+                [
+                    Problem(
+                        "file.too_many_cols", self.file, sheet, params={"n": width, "limit": limits.max_cols}
+                    )
+                ]
+            )
         return rows, dict(self.special.get(sheet, {})), list(self.merged.get(sheet, []))
 
 
@@ -381,14 +481,20 @@ def _mimetype(data: bytes, infos, file: str, limits: Limits) -> None:
     """The package must open with a stored `mimetype` entry naming an OpenDocument spreadsheet."""
     first = infos[0] if infos else None
     if first is None or first.filename != "mimetype":
-        raise Rejected([Problem("file.package_ambiguous", file, params={"detail": "'mimetype' is not the first entry"})])
+        raise Rejected(
+            [Problem("file.package_ambiguous", file, params={"detail": "'mimetype' is not the first entry"})]
+        )
     content = b"".join(_entry_chunks(data, first, file, limits)) if first.file_size <= 200 else b""
     mime = content.decode("ascii", "replace").strip()
     if mime == ODS_MIME:
         if first.compress_type != 0:
-            raise Rejected([Problem("file.package_ambiguous", file, params={"detail": "'mimetype' is compressed"})])
+            raise Rejected(
+                [Problem("file.package_ambiguous", file, params={"detail": "'mimetype' is compressed"})]
+            )
         return
-    what = _OTHER_ODF.get(mime) or (f"OpenDocument ({mime[:60]})" if mime.startswith("application/") else "ZIP")
+    what = _OTHER_ODF.get(mime) or (
+        f"OpenDocument ({mime[:60]})" if mime.startswith("application/") else "ZIP"
+    )
     raise Rejected([Problem("file.not_spreadsheet", file, params={"what": what})])
 
 
@@ -399,7 +505,9 @@ def _manifest(xml: bytes, file: str) -> None:
     try:
         root = SafeET.fromstring(xml, forbid_dtd=True)
     except Exception as exc:
-        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"META-INF/manifest.xml: {type(exc).__name__}"})]) from None
+        raise Rejected(
+            [Problem("file.xml_bad", file, params={"detail": f"META-INF/manifest.xml: {type(exc).__name__}"})]
+        ) from None
     found_root = False
     for entry in root.iter(_q(_MANIFEST, "file-entry")):
         path = entry.get(_q(_MANIFEST, "full-path")) or ""
@@ -409,19 +517,34 @@ def _manifest(xml: bytes, file: str) -> None:
             continue
         for what in ODF_ACTIVE:
             if path.casefold().startswith(what.part_prefixes) or any(m in media for m in what.media_marks):
-                raise Rejected([Problem(f"file.active.{what.kind}", file, params={"part": f"{path[:80]} ({media[:60]})"})])
+                raise Rejected(
+                    [
+                        Problem(
+                            f"file.active.{what.kind}", file, params={"part": f"{path[:80]} ({media[:60]})"}
+                        )
+                    ]
+                )
     if any(True for _ in root.iter(_q(_MANIFEST, "encryption-data"))):
         raise _zip_bad(file, "encrypted document")
     if not found_root:
-        raise Rejected([Problem("file.package_ambiguous", file, params={
-            "detail": "META-INF/manifest.xml does not describe a spreadsheet"})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.package_ambiguous",
+                    file,
+                    params={"detail": "META-INF/manifest.xml does not describe a spreadsheet"},
+                )
+            ]
+        )
 
 
 def _canonical_content(sheets: list[_Sheet]) -> bytes:
     """content.xml holding the checked sheets alone: names, types, values and text."""
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n'
-           f'<office:document-content xmlns:office="{_OFFICE}" xmlns:table="{_TABLE}" xmlns:text="{_TEXT}" '
-           'office:version="1.2"><office:body><office:spreadsheet>']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<office:document-content xmlns:office="{_OFFICE}" xmlns:table="{_TABLE}" xmlns:text="{_TEXT}" '
+        'office:version="1.2"><office:body><office:spreadsheet>'
+    ]
     for sheet in sheets:
         out.append(f'<table:table table:name="{escape(sheet.name)}">')
         for repeat, cells in sheet.rows:
@@ -432,11 +555,21 @@ def _canonical_content(sheets: list[_Sheet]) -> bytes:
                 if cell.empty:
                     out.append(f"<table:table-cell{crep}/>")
                     continue
-                attr = {"float": "value", "date": "date-value", "time": "time-value",
-                        "boolean": "boolean-value"}.get(cell.vtype)
+                attr = {
+                    "float": "value",
+                    "date": "date-value",
+                    "time": "time-value",
+                    "boolean": "boolean-value",
+                }.get(cell.vtype)
                 value = f' office:{attr}="{cell.value}"' if attr else ""
-                paras = "".join(f"<text:p>{escape(p, quote=False)}</text:p>" for p in cell.text.split("\n")) if cell.text else ""
-                out.append(f'<table:table-cell{crep} office:value-type="{cell.vtype}"{value}>{paras}</table:table-cell>')
+                paras = (
+                    "".join(f"<text:p>{escape(p, quote=False)}</text:p>" for p in cell.text.split("\n"))
+                    if cell.text
+                    else ""
+                )
+                out.append(
+                    f'<table:table-cell{crep} office:value-type="{cell.vtype}"{value}>{paras}</table:table-cell>'
+                )
             out.append("</table:table-row>")
         out.append("</table:table>")
     out.append("</office:spreadsheet></office:body></office:document-content>")
@@ -448,7 +581,8 @@ _CANONICAL_MANIFEST = (
     f'<manifest:manifest xmlns:manifest="{_MANIFEST}" manifest:version="1.2">'
     f'<manifest:file-entry manifest:full-path="/" manifest:version="1.2" manifest:media-type="{ODS_MIME}"/>'
     '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-    "</manifest:manifest>").encode()
+    "</manifest:manifest>"
+).encode()
 
 
 def open_ods(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> OdsPackage:
@@ -478,11 +612,24 @@ def open_ods(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> OdsPack
         styles = _Reader(file, limits, hidden_styles)
         _parse(parts["styles.xml"], "styles.xml", styles)
         if styles.sheets:
-            raise Rejected([Problem("file.package_ambiguous", file, params={"detail": "a sheet in styles.xml"})])
+            raise Rejected(
+                [Problem("file.package_ambiguous", file, params={"detail": "a sheet in styles.xml"})]
+            )
     reader = _Reader(file, limits, hidden_styles)
     _parse(parts["content.xml"], "content.xml", reader)
     content = _canonical_content(reader.sheets)
-    canon = {"mimetype": ODS_MIME.encode(), "content.xml": content, "META-INF/manifest.xml": _CANONICAL_MANIFEST}
+    canon = {
+        "mimetype": ODS_MIME.encode(),
+        "content.xml": content,
+        "META-INF/manifest.xml": _CANONICAL_MANIFEST,
+    }
     clean = _stored_zip(canon, {n: zlib.crc32(c) for n, c in canon.items()})
-    return OdsPackage(file, clean, {s.name: s.name for s in reader.sheets}, [s.name for s in reader.sheets if s.hidden],
-                      canon, {s.name: s.special for s in reader.sheets}, {s.name: s.merged for s in reader.sheets})
+    return OdsPackage(
+        file,
+        clean,
+        {s.name: s.name for s in reader.sheets},
+        [s.name for s in reader.sheets if s.hidden],
+        canon,
+        {s.name: s.special for s in reader.sheets},
+        {s.name: s.merged for s in reader.sheets},
+    )

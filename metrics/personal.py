@@ -50,7 +50,9 @@ import unicodedata
 from typing import NamedTuple
 
 # column names that are personal identifiers whatever their content
-PERSONAL_HEADERS = frozenset({"nik", "no_nik", "nomor_nik", "kk", "no_kk", "nomor_kk", "nkk", "no_ktp", "ktp"})
+PERSONAL_HEADERS = frozenset(
+    {"nik", "no_nik", "nomor_nik", "kk", "no_kk", "nomor_kk", "nkk", "no_ktp", "ktp"}
+)
 
 NIK_DIGITS = 16
 
@@ -123,8 +125,15 @@ def _fold(text: str) -> bytes:
     out, last = [], 0
     for m in t.exotic.finditer(data):
         start, end = m.span()
-        out += [data[last:start], _fold_run(m.group().decode("utf-8"), t.digits, data[start - 1:start].isdigit(),
-                                            data[end:end + 1].isdigit())]
+        out += [
+            data[last:start],
+            _fold_run(
+                m.group().decode("utf-8"),
+                t.digits,
+                data[start - 1 : start].isdigit(),
+                data[end : end + 1].isdigit(),
+            ),
+        ]
         last = end
     return b"".join([*out, data[last:]]) if out else data
 
@@ -165,7 +174,7 @@ def _chain_holds_nik(chain: str) -> bool:
             total += len(groups[j])
         if total != NIK_DIGITS:
             continue
-        window = groups[i:j + 1]
+        window = groups[i : j + 1]
         if all(len(g) == 4 and "1900" <= g <= "2099" for g in window):
             continue
         if len(set(seps[i:j])) == 1:

@@ -102,7 +102,7 @@ def sniff(data: bytes) -> str:
     """'xlsx', 'ods' or 'csv' from the content, never from the file name ('binary' for anything else)."""
     if data.startswith(XLSX_MAGIC):
         # the first local header's name (30 bytes in): an OpenDocument package names its type first
-        return "ods" if data[30:30 + len(ODF_FIRST_ENTRY)] == ODF_FIRST_ENTRY else "xlsx"
+        return "ods" if data[30 : 30 + len(ODF_FIRST_ENTRY)] == ODF_FIRST_ENTRY else "xlsx"
     if what_it_is(data) or b"\x00" in data[:4096]:
         return "binary"
     return "csv"
@@ -129,7 +129,9 @@ def check_size(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> None:
     if not data:
         raise Rejected([Problem("file.empty", file)])
     if len(data) > limits.max_bytes:
-        raise Rejected([Problem("file.too_large", file, params={"size": len(data), "limit": limits.max_bytes})])
+        raise Rejected(
+            [Problem("file.too_large", file, params={"size": len(data), "limit": limits.max_bytes})]
+        )
 
 
 # --------------------------------------------------------------------------------------- CSV
@@ -160,11 +162,16 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
     except csv.Error as exc:
         raise Rejected([Problem("file.csv_malformed", file, row=1, params={"detail": str(exc)})]) from None
     if counts[","] >= 2 and counts[";"] >= 2:
-        raise Rejected([Problem("file.csv_ambiguous", file, row=1,
-                                params={"comma": counts[","], "semicolon": counts[";"]})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.csv_ambiguous", file, row=1, params={"comma": counts[","], "semicolon": counts[";"]}
+                )
+            ]
+        )
     delimiter = max(counts, key=lambda d: counts[d])
     if counts[delimiter] < 2:
-        one_line = not text[len(first) + 1:].strip()
+        one_line = not text[len(first) + 1 :].strip()
         if "\t" not in first and (one_line or not file.lower().endswith((".csv", ".txt"))):
             # neither named nor shaped like a table (a one-byte file, a note, a renamed file)
             raise Rejected([Problem("file.not_spreadsheet", file, params={"what": "teks/text"})])
@@ -174,7 +181,15 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
         all_rows = []
         for n, r in enumerate(reader, start=1):
             if n > limits.max_csv_rows + 1:
-                raise Rejected([Problem("file.too_many_rows", file, params={"n": f">{limits.max_csv_rows}", "limit": limits.max_csv_rows})])
+                raise Rejected(
+                    [
+                        Problem(
+                            "file.too_many_rows",
+                            file,
+                            params={"n": f">{limits.max_csv_rows}", "limit": limits.max_csv_rows},
+                        )
+                    ]
+                )
             all_rows.append((reader.line_num, r))
     except csv.Error as exc:
         raise Rejected([Problem("file.csv_malformed", file, params={"detail": str(exc)})]) from None
@@ -182,14 +197,23 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
         raise Rejected([Problem("file.empty", file)])
     header = [h.strip() for h in all_rows[0][1]]
     if len(header) > limits.max_cols:
-        raise Rejected([Problem("file.too_many_cols", file, row=1, params={"n": len(header), "limit": limits.max_cols})])
+        raise Rejected(
+            [Problem("file.too_many_cols", file, row=1, params={"n": len(header), "limit": limits.max_cols})]
+        )
     rows, numbers, problems = [], [], []
     for line, r in all_rows[1:]:
         if not any(c.strip() for c in r):
             continue
         if len(r) > len(header):
-            problems.append(Problem("file.csv_row_width", file, row=line, column=str(len(header) + 1),
-                                    params={"n": len(r), "m": len(header)}))
+            problems.append(
+                Problem(
+                    "file.csv_row_width",
+                    file,
+                    row=line,
+                    column=str(len(header) + 1),
+                    params={"n": len(r), "m": len(header)},
+                )
+            )
             if len(problems) >= 20:
                 break
             continue
@@ -209,8 +233,10 @@ _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
 _TYPE_E_SCAN = re.compile(rb't\s*=\s*["\']e["\']')
 _FORMULA_RE = re.compile(rb"<" + _NS + rb"f(?=[\s/>])")
 _VALUE_RE = re.compile(rb"<" + _NS + rb"v>(.*?)</" + _NS + rb"v>", re.S)
-_DIM_RE = re.compile(rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,3})\$?([0-9]+)'
-                     rb'(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?["\']')
+_DIM_RE = re.compile(
+    rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,3})\$?([0-9]+)'
+    rb'(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?["\']'
+)
 _ROW_TAG = re.compile(rb"<" + _NS + rb"row(?=[\s/>])")
 _CELL_TAG = re.compile(rb"<" + _NS + rb"c(?=[\s/>])")
 # a row or cell tag that does not open with its r= reference (the only form Excel, openpyxl and
@@ -263,11 +289,13 @@ def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
     any_ch = f"[{alpha[0]}-{alpha[-1]}]"
     alts = [f"{lead}{any_ch}{{{len(limit)},}}"]  # longer (`lead`: the classes a first character may be)
     for i, ch in enumerate(limit):
-        bigger = alpha[alpha.index(ch) + 1:]
+        bigger = alpha[alpha.index(ch) + 1 :]
         if not bigger:
             continue
         rest = len(limit) - i - 1
-        alts.append(re.escape(limit[:i]) + f"[{bigger[0]}-{bigger[-1]}]" + (f"{any_ch}{{{rest}}}" if rest else ""))
+        alts.append(
+            re.escape(limit[:i]) + f"[{bigger[0]}-{bigger[-1]}]" + (f"{any_ch}{{{rest}}}" if rest else "")
+        )
     return ("(?:" + "|".join(alts) + ")").encode()
 
 
@@ -280,7 +308,20 @@ def _beyond_source(limits: Limits, ws: bytes = rb"\s") -> bytes:
     big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
     q = rb"""["']"""
     # case-blind for the letters only: a re.I on the whole pattern would cost re its literal scan
-    return rb"r" + ws + rb"*=" + ws + rb"*" + q + rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))" + q
+    return (
+        rb"r"
+        + ws
+        + rb"*="
+        + ws
+        + rb"*"
+        + q
+        + rb"(?i:\$?(?:"
+        + big_col
+        + rb"\$?[0-9]+|[A-Za-z]*\$?"
+        + big_row
+        + rb"))"
+        + q
+    )
 
 
 @functools.cache
@@ -356,8 +397,15 @@ def _directory_precheck(data: bytes, file: str, limits: Limits) -> None:
     if total > limits.max_entries:
         raise Rejected([Problem("file.zip_entries", file, params={"n": total, "limit": limits.max_entries})])
     if cd_size > limits.max_entries * 2048:
-        raise Rejected([Problem("file.zip_entries", file, params={"n": f"> {limits.max_entries}",
-                                                                  "limit": limits.max_entries})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.zip_entries",
+                    file,
+                    params={"n": f"> {limits.max_entries}", "limit": limits.max_entries},
+                )
+            ]
+        )
 
 
 def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits) -> Iterator[bytes]:
@@ -389,7 +437,9 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
         nonlocal total, crc
         total += len(out)
         if total > size:
-            raise _zip_bad(file, f"{name}: inflates past its declared size of {size} bytes (forged size header)")
+            raise _zip_bad(
+                file, f"{name}: inflates past its declared size of {size} bytes (forged size header)"
+            )
         crc = zlib.crc32(out, crc)
         return out
 
@@ -397,12 +447,12 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
         if info.compress_size != size:
             raise _zip_bad(file, f"{name}: stored size mismatch")
         for i in range(0, len(raw), step):
-            yield account(bytes(raw[i:i + step]))
+            yield account(bytes(raw[i : i + step]))
     else:
         d = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             for i in range(0, len(raw), step):
-                pending = raw[i:i + step]
+                pending = raw[i : i + step]
                 while pending and not d.eof:
                     out = d.decompress(pending, step)
                     pending = d.unconsumed_tail
@@ -428,10 +478,15 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
 def _utf16_32(head: bytes) -> str | None:
     """'UTF-32'/'UTF-16' (with byte order) when `head` (the first 4 bytes of a text that opens
     with an ASCII character or a byte-order mark) is in one of them."""
-    for bom, name in ((b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe\x00\x00", "UTF-32LE"),
-                      (b"\xfe\xff", "UTF-16BE"), (b"\xff\xfe", "UTF-16LE")):
+    for bom, name in (
+        (b"\x00\x00\xfe\xff", "UTF-32BE"),
+        (b"\xff\xfe\x00\x00", "UTF-32LE"),
+        (b"\xfe\xff", "UTF-16BE"),
+        (b"\xff\xfe", "UTF-16LE"),
+    ):
         if head.startswith(bom):
             return name
+
     def text(byte: int) -> bool:  # what a CSV or an XML part opens with
         return byte in (9, 10, 13) or 32 <= byte < 127
 
@@ -453,8 +508,15 @@ def _check_encoding(head: bytes, file: str, name: str) -> None:
         raise Rejected([Problem("file.xml_encoding", file, params={"part": name, "encoding": wide})])
     m = _XML_DECL_ENC.match(head)
     if m and m.group(1).strip().lower() not in _UTF8_NAMES:
-        raise Rejected([Problem("file.xml_encoding", file, params={
-            "part": name, "encoding": m.group(1).decode("ascii", "replace")[:40]})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.xml_encoding",
+                    file,
+                    params={"part": name, "encoding": m.group(1).decode("ascii", "replace")[:40]},
+                )
+            ]
+        )
 
 
 def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
@@ -472,9 +534,17 @@ def _stored_zip(parts: dict[str, bytes], crcs: dict[str, int]) -> bytes:
         raw = name.encode("utf-8")
         crc, size = crcs[name], len(content)
         # version 2.0; bit 11: the name is UTF-8; method 0: stored; time 00:00, date 1980-01-01
-        out += (_LOCAL_HEADER.pack(_LOCAL_SIG, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw), 0), raw, content)
-        central += (_CENTRAL_HEADER.pack(_CENTRAL_SIG, 20, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw),
-                                         0, 0, 0, 0, 0, offset), raw)
+        out += (
+            _LOCAL_HEADER.pack(_LOCAL_SIG, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw), 0),
+            raw,
+            content,
+        )
+        central += (
+            _CENTRAL_HEADER.pack(
+                _CENTRAL_SIG, 20, 20, 0x800, 0, 0, 0x21, crc, size, size, len(raw), 0, 0, 0, 0, 0, offset
+            ),
+            raw,
+        )
         offset += _LOCAL_HEADER.size + len(raw) + size
     directory = b"".join(central)
     end = _END_RECORD.pack(_EOCD_SIG, 0, 0, len(parts), len(parts), len(directory), offset, 0)
@@ -504,16 +574,34 @@ class ActiveContent:
 # The one list of active content: the checks below (part names, relationships, content types)
 # all read it, and so does the fuzz corpus's generator for it.
 ACTIVE_CONTENT = (
-    ActiveContent("macro", ("xl/vbaproject", "xl/vbadata", "xl/macrosheets/", "xl/dialogsheets/"),
-                  ("vbaProject", "vbaProjectSignature", "xlMacrosheet", "xlIntlMacrosheet", "dialogsheet",
-                   "wordVbaData"),
-                  ("macroEnabled", "vbaProject", "vbaData", "macrosheet", "dialogsheet")),
-    ActiveContent("external_link", ("xl/externallinks/",), ("externalLink", "externalLinkPath", "xlExternalLinkPath",
-                                                            "attachedTemplate"), ("externalLink",)),
-    ActiveContent("ole_object", ("xl/embeddings/",), ("oleObject", "package", "oleProperties"),
-                  ("oleObject",)),
-    ActiveContent("activex", ("xl/activex/", "xl/ctrlprops/"), ("control", "activeXControlBinary", "ctrlProp"),
-                  ("activeX", "ctrlProps")),
+    ActiveContent(
+        "macro",
+        ("xl/vbaproject", "xl/vbadata", "xl/macrosheets/", "xl/dialogsheets/"),
+        (
+            "vbaProject",
+            "vbaProjectSignature",
+            "xlMacrosheet",
+            "xlIntlMacrosheet",
+            "dialogsheet",
+            "wordVbaData",
+        ),
+        ("macroEnabled", "vbaProject", "vbaData", "macrosheet", "dialogsheet"),
+    ),
+    ActiveContent(
+        "external_link",
+        ("xl/externallinks/",),
+        ("externalLink", "externalLinkPath", "xlExternalLinkPath", "attachedTemplate"),
+        ("externalLink",),
+    ),
+    ActiveContent(
+        "ole_object", ("xl/embeddings/",), ("oleObject", "package", "oleProperties"), ("oleObject",)
+    ),
+    ActiveContent(
+        "activex",
+        ("xl/activex/", "xl/ctrlprops/"),
+        ("control", "activeXControlBinary", "ctrlProp"),
+        ("activeX", "ctrlProps"),
+    ),
 )
 
 
@@ -531,8 +619,12 @@ def _check_names(names: list[str], file: str) -> None:
     seen: dict[str, str] = {}
     for name in names:
         segments = name.rstrip("/").split("/")
-        if "\\" in name or name.startswith("/") or any(s in ("", ".", "..") for s in segments) \
-                or any(ord(ch) < 0x20 for ch in name):
+        if (
+            "\\" in name
+            or name.startswith("/")
+            or any(s in ("", ".", "..") for s in segments)
+            or any(ord(ch) < 0x20 for ch in name)
+        ):
             raise _ambiguous(file, f"entry name {name!r}")
         key = name.casefold()
         if key in seen:
@@ -560,15 +652,18 @@ def _xml(parts: dict[str, bytes], name: str, file: str):
     try:
         return SafeET.fromstring(parts[name])
     except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
-        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"{name}: {type(exc).__name__}"})]) from None
+        raise Rejected(
+            [Problem("file.xml_bad", file, params={"detail": f"{name}: {type(exc).__name__}"})]
+        ) from None
 
 
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _relationships(parts: dict[str, bytes], rels_name: str, base_dir: str, file: str
-                   ) -> list[tuple[str, str, str, bool]]:
+def _relationships(
+    parts: dict[str, bytes], rels_name: str, base_dir: str, file: str
+) -> list[tuple[str, str, str, bool]]:
     """(id, type's last segment, resolved target, external) of every relationship in a .rels part;
     active content among them is refused here, whichever part links it."""
     out = []
@@ -581,8 +676,14 @@ def _relationships(parts: dict[str, bytes], rels_name: str, base_dir: str, file:
                 raise _active_problem(file, what, f"{rels_name}: {rtype}")
         target = rel.get("Target") or ""
         external = (rel.get("TargetMode") or "") == "External"
-        out.append((rel.get("Id") or "", rtype, target if external else _resolve_target(base_dir, target, file),
-                    external))
+        out.append(
+            (
+                rel.get("Id") or "",
+                rtype,
+                target if external else _resolve_target(base_dir, target, file),
+                external,
+            )
+        )
     return out
 
 
@@ -692,11 +793,15 @@ def _plain_string_table(xml: bytes, file: str, name: str, limits: Limits) -> byt
             kept.append(a.group(0))
         pos = a.end()
     if a is None:
-        raise Rejected([Problem("file.xml_bad", file, params={"detail": f"{name}: malformed string table tag"})])
-    return b"".join((xml[:m.end()], *kept, xml[pos:]))
+        raise Rejected(
+            [Problem("file.xml_bad", file, params={"detail": f"{name}: malformed string table tag"})]
+        )
+    return b"".join((xml[: m.end()], *kept, xml[pos:]))
 
 
-def _canonical_package(layout: _Layout, parts: dict[str, bytes]) -> tuple[bytes, dict[str, bytes], dict[str, str]]:
+def _canonical_package(
+    layout: _Layout, parts: dict[str, bytes]
+) -> tuple[bytes, dict[str, bytes], dict[str, str]]:
     """A new package built from the checked parts alone, under fixed names, with its own
     content types, relationships and workbook: nothing the uploader wrote decides what the
     native reader opens. Returns (zip bytes, parts by canonical name, sheet name -> part)."""
@@ -709,7 +814,9 @@ def _canonical_package(layout: _Layout, parts: dict[str, bytes]) -> tuple[bytes,
         canon = f"xl/worksheets/sheet{n}.xml"
         out[canon] = parts[part]
         sheets[name] = canon
-        rels.append(f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>')
+        rels.append(
+            f'<Relationship Id="rId{n}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        )
         overrides.append(f'<Override PartName="/{canon}" ContentType="{_CT}worksheet+xml"/>')
         state = ' state="hidden"' if hidden else ""
         entries.append(f'<sheet name="{escape(name, quote=True)}" sheetId="{n}"{state} r:id="rId{n}"/>')
@@ -726,23 +833,35 @@ def _canonical_package(layout: _Layout, parts: dict[str, bytes]) -> tuple[bytes,
         head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
         '<Default Extension="xml" ContentType="application/xml"/>'
-        f'<Override PartName="/{WORKBOOK_PART}" ContentType="{_CT}sheet.main+xml"/>' + "".join(overrides)
-        + "</Types>").encode()
+        f'<Override PartName="/{WORKBOOK_PART}" ContentType="{_CT}sheet.main+xml"/>'
+        + "".join(overrides)
+        + "</Types>"
+    ).encode()
     out["_rels/.rels"] = (
         head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="{WORKBOOK_PART}"/>'
-        "</Relationships>").encode()
+        "</Relationships>"
+    ).encode()
     out[WORKBOOK_PART] = (
-        head + f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+        head
+        + f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
         + ('<workbookPr date1904="1"/>' if layout.date1904 else "")
-        + "<sheets>" + "".join(entries) + "</sheets></workbook>").encode()
+        + "<sheets>"
+        + "".join(entries)
+        + "</sheets></workbook>"
+    ).encode()
     out["xl/_rels/workbook.xml.rels"] = (
-        head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        + "".join(rels) + "</Relationships>").encode()
+        head
+        + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        + "".join(rels)
+        + "</Relationships>"
+    ).encode()
     return _stored_zip(out, {n: zlib.crc32(c) for n, c in out.items()}), out, sheets
 
 
-def _inflate(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits, count_strings: bool = False) -> bytes:
+def _inflate(
+    data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits, count_strings: bool = False
+) -> bytes:
     """One entry's content, with its size, CRC, encoding and DTD checked on the way."""
     tail = b""
     chunks = []
@@ -756,16 +875,26 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits, coun
         if count_strings:  # stop a huge string table while it is still being inflated
             items += _string_items(chunk)
             if items > limits.max_strings:
-                raise Rejected([Problem("file.too_many_strings", file, params={
-                    "n": f">{limits.max_strings}", "limit": limits.max_strings})])
+                raise Rejected(
+                    [
+                        Problem(
+                            "file.too_many_strings",
+                            file,
+                            params={"n": f">{limits.max_strings}", "limit": limits.max_strings},
+                        )
+                    ]
+                )
         tail = chunk[-16:]
         chunks.append(chunk)
     return b"".join(chunks)  # one chunk: that very object, not a copy
 
 
 # Zip-based formats that are not workbooks, by an entry only they have
-_OTHER_PACKAGES = (("word/document.xml", "Word (.docx)"), ("ppt/presentation.xml", "PowerPoint (.pptx)"),
-                   ("content.xml", "OpenDocument (.ods/.odt) tanpa/without 'mimetype'"))
+_OTHER_PACKAGES = (
+    ("word/document.xml", "Word (.docx)"),
+    ("ppt/presentation.xml", "PowerPoint (.pptx)"),
+    ("content.xml", "OpenDocument (.ods/.odt) tanpa/without 'mimetype'"),
+)
 
 
 def _other_package(infos: list[zipfile.ZipInfo], file: str) -> Rejected:
@@ -811,8 +940,9 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
         if name in needed:
             parts[name] = content
     if layout.shared_strings:
-        parts[layout.shared_strings] = _plain_string_table(parts[layout.shared_strings], file,
-                                                           layout.shared_strings, limits)
+        parts[layout.shared_strings] = _plain_string_table(
+            parts[layout.shared_strings], file, layout.shared_strings, limits
+        )
     clean, canon_parts, sheets = _canonical_package(layout, parts)
     hidden = [name for name, _p, is_hidden in layout.sheets if is_hidden]
     return XlsxPackage(file, clean, sheets, hidden, canon_parts)
@@ -831,14 +961,24 @@ def zip_directory(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> li
     except Exception as exc:  # anything else zipfile trips over in a damaged directory
         raise _zip_bad(file, type(exc).__name__) from None
     if len(infos) > limits.max_entries:
-        raise Rejected([Problem("file.zip_entries", file, params={"n": len(infos), "limit": limits.max_entries})])
+        raise Rejected(
+            [Problem("file.zip_entries", file, params={"n": len(infos), "limit": limits.max_entries})]
+        )
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_unzipped:
-        raise Rejected([Problem("file.zip_size", file, params={"size": declared, "limit": limits.max_unzipped})])
+        raise Rejected(
+            [Problem("file.zip_size", file, params={"size": declared, "limit": limits.max_unzipped})]
+        )
     compressed = max(1, sum(i.compress_size for i in infos))
     if declared > 1_000_000 and declared / compressed > limits.max_ratio:
         raise Rejected(
-            [Problem("file.zip_ratio", file, params={"ratio": round(declared / compressed), "limit": limits.max_ratio})]
+            [
+                Problem(
+                    "file.zip_ratio",
+                    file,
+                    params={"ratio": round(declared / compressed), "limit": limits.max_ratio},
+                )
+            ]
         )
     names = [i.filename for i in infos]
     if len(set(names)) != len(names):
@@ -851,7 +991,7 @@ def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
     """`pattern` (starting with a word character) where it starts a word, as a leading \\b would."""
     for m in pattern.finditer(xml):
         i = m.start()
-        if i == 0 or not (xml[i - 1:i].isalnum() or xml[i - 1] == 0x5F):
+        if i == 0 or not (xml[i - 1 : i].isalnum() or xml[i - 1] == 0x5F):
             return m
     return None
 
@@ -876,16 +1016,21 @@ def _tags(xml: bytes, file: str, sheet: str) -> Iterator[tuple[bytes, list[tuple
     while tag := _SHAPE_TAG.search(xml, pos):
         pos, attrs = tag.end(), []
         while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
-            attrs.append((a.group(1).rsplit(b":", 1)[-1], a.group(2) if a.group(2) is not None else a.group(3)))
+            attrs.append(
+                (a.group(1).rsplit(b":", 1)[-1], a.group(2) if a.group(2) is not None else a.group(3))
+            )
             pos = a.end()
         if a is None:
-            raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})])
+            raise Rejected(
+                [Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})]
+            )
         pos = a.end()
         yield tag.group(1), attrs, pos, a.group(4) == b"/>"
 
 
-def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS,
-                      unusual: bool | None = None) -> None:
+def check_sheet_shape(
+    xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS, unusual: bool | None = None
+) -> None:
     """Refuse a sheet reaching past the allowed rows/columns, or holding too many cells, from its XML.
 
     Runs before calamine so that it never builds a grid from a sheet that declares a cell at
@@ -898,10 +1043,14 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
         unusual = _survey(xml, limits)
 
     def too_many_rows(n: object) -> Rejected:
-        return Rejected([Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})])
+        return Rejected(
+            [Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})]
+        )
 
     def too_many_cols(n: object, row: int | None = None) -> Rejected:
-        return Rejected([Problem("file.too_many_cols", file, sheet, row, params={"n": n, "limit": limits.max_cols})])
+        return Rejected(
+            [Problem("file.too_many_cols", file, sheet, row, params={"n": n, "limit": limits.max_cols})]
+        )
 
     m = _DIM_RE.search(xml[:4096])
     if m:
@@ -962,8 +1111,9 @@ def check_sheet_shape(xml: bytes, file: str, sheet: str, limits: Limits = DEFAUL
             raise too_many_cols(col + 1, row)
 
 
-def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None, unusual: bool = True
-                   ) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
+def scan_sheet_xml(
+    xml: bytes, file: str = "", sheet: str | None = None, unusual: bool = True
+) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
     """Find formula and error cells by position, and the declared dimension (rows, cols).
 
     Returns {(row, col0): ("formula"|"error", value)}. Calamine hides formulas behind their
@@ -990,7 +1140,7 @@ def scan_sheet_xml(xml: bytes, file: str = "", sheet: str | None = None, unusual
         else:  # position implied by order (check_sheet_shape has bounded it); good enough to point at
             col += 1
         stop = _CELL_END.search(xml, end)
-        body = b"" if empty else xml[end:stop.start() if stop else len(xml)]
+        body = b"" if empty else xml[end : stop.start() if stop else len(xml)]
         is_formula = bool(_FORMULA_RE.search(body))
         is_error = any(name == b"t" and value == b"e" for name, value in attrs)
         if not (is_formula or is_error):
@@ -1043,7 +1193,16 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
     try:
         xml = pkg.part(part)
     except Exception as exc:
-        raise Rejected([Problem("file.zip_bad", pkg.file, sheet=sheet, params={"detail": f"{part or sheet}: {type(exc).__name__}"})]) from None
+        raise Rejected(
+            [
+                Problem(
+                    "file.zip_bad",
+                    pkg.file,
+                    sheet=sheet,
+                    params={"detail": f"{part or sheet}: {type(exc).__name__}"},
+                )
+            ]
+        ) from None
     unusual = _survey(xml, limits)
     check_sheet_shape(xml, pkg.file, sheet, limits, unusual)
     special, _dim = scan_sheet_xml(xml, pkg.file, sheet, unusual)
@@ -1054,10 +1213,25 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
         key = "file.reader_crashed" if exc.crashed else "file.xml_bad"
         raise Rejected([Problem(key, pkg.file, sheet=sheet, params={"detail": exc.detail[:200]})]) from None
     if len(rows) > limits.max_rows:
-        raise Rejected([Problem("file.too_many_rows", pkg.file, sheet=sheet, params={"n": len(rows), "limit": limits.max_rows})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.too_many_rows",
+                    pkg.file,
+                    sheet=sheet,
+                    params={"n": len(rows), "limit": limits.max_rows},
+                )
+            ]
+        )
     width = max(map(len, rows), default=0)
     if width > limits.max_cols:
-        raise Rejected([Problem("file.too_many_cols", pkg.file, sheet=sheet, params={"n": width, "limit": limits.max_cols})])
+        raise Rejected(
+            [
+                Problem(
+                    "file.too_many_cols", pkg.file, sheet=sheet, params={"n": width, "limit": limits.max_cols}
+                )
+            ]
+        )
     return rows, special, merged
 
 
@@ -1066,15 +1240,23 @@ def stray_cells(rows: list[list[object]], width: int, first_row: int, file: str,
 
     Such cells are not read by anything, so a value typed there would otherwise vanish silently.
     """
-    if max(map(len, rows[first_row - 1:]), default=0) <= width:
+    if max(map(len, rows[first_row - 1 :]), default=0) <= width:
         return  # no row reaches past the last column (calamine's grid is usually exactly that wide)
     problems = []
     for r1 in range(first_row, len(rows) + 1):
         row = rows[r1 - 1]
         for c0 in range(width, len(row)):
             if row[c0] not in ("", None):
-                problems.append(Problem("xlsx.stray_cell", file, sheet, r1, col_letter(c0),
-                                        {"last": col_letter(width - 1) if width else "A"}))
+                problems.append(
+                    Problem(
+                        "xlsx.stray_cell",
+                        file,
+                        sheet,
+                        r1,
+                        col_letter(c0),
+                        {"last": col_letter(width - 1) if width else "A"},
+                    )
+                )
                 break
         if len(problems) >= 20:
             break

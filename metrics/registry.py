@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from metrics.errors import Problem, Rejected
-from metrics.readers import Limits, DEFAULT_LIMITS, read_csv
+from metrics.readers import DEFAULT_LIMITS, Limits, read_csv
 
 CITY_HEADER = ["city_code", "name", "province", "category", "population"]
 OPD_HEADER = ["city_code", "opd_code", "opd_type", "name"]
@@ -29,11 +29,30 @@ TZ_ABBREV = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "W
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 # Provinces outside WIB by their official names (lower-case, "provinsi" dropped); every other
 # province (Sumatra, Java, Banten, West and Central Kalimantan, Bangka Belitung, Riau Islands) is WIB.
-_WITA = {"bali", "nusa tenggara barat", "nusa tenggara timur", "kalimantan selatan", "kalimantan timur",
-         "kalimantan utara", "sulawesi utara", "sulawesi tengah", "sulawesi selatan", "sulawesi tenggara",
-         "sulawesi barat", "gorontalo"}
-_WIT = {"maluku", "maluku utara", "papua", "papua barat", "papua barat daya", "papua selatan", "papua tengah",
-        "papua pegunungan"}
+_WITA = {
+    "bali",
+    "nusa tenggara barat",
+    "nusa tenggara timur",
+    "kalimantan selatan",
+    "kalimantan timur",
+    "kalimantan utara",
+    "sulawesi utara",
+    "sulawesi tengah",
+    "sulawesi selatan",
+    "sulawesi tenggara",
+    "sulawesi barat",
+    "gorontalo",
+}
+_WIT = {
+    "maluku",
+    "maluku utara",
+    "papua",
+    "papua barat",
+    "papua barat daya",
+    "papua selatan",
+    "papua tengah",
+    "papua pegunungan",
+}
 
 
 def timezone_for_province(province: str | None) -> str:
@@ -71,8 +90,13 @@ class Opd:
 
 
 def _bad(file: str, row: int, column: str, detail: str) -> Problem:
-    return Problem("registry.invalid", file, row=row, column=column,
-                   params={"file": file, "row": row, "column": column, "detail": detail})
+    return Problem(
+        "registry.invalid",
+        file,
+        row=row,
+        column=column,
+        params={"file": file, "row": row, "column": column, "detail": detail},
+    )
 
 
 def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> list[City] | list[Opd]:
@@ -107,7 +131,10 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
                 else:
                     population = int(pop)
             out.append(City(code, name, prov, cat, population, tz or None))
-    elif header[:len(OPD_HEADER)] == OPD_HEADER and header[len(OPD_HEADER):] == OPD_OPTIONAL[:len(header) - 4]:
+    elif (
+        header[: len(OPD_HEADER)] == OPD_HEADER
+        and header[len(OPD_HEADER) :] == OPD_OPTIONAL[: len(header) - 4]
+    ):
         out = []
         seen2: dict[tuple[str, str], int] = {}
         width = len(header)
@@ -130,8 +157,17 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
             seen2.setdefault((city, opd), line)
             out.append(Opd(city, opd, typ.upper(), name, head, email.lower() if email else email))
     else:
-        raise Rejected([_bad(file, 1, "*", f"header must be {','.join(CITY_HEADER)}[,timezone] or {','.join(OPD_HEADER)}"
-                                           f"[,{','.join(OPD_OPTIONAL)}]")])
+        raise Rejected(
+            [
+                _bad(
+                    file,
+                    1,
+                    "*",
+                    f"header must be {','.join(CITY_HEADER)}[,timezone] or {','.join(OPD_HEADER)}"
+                    f"[,{','.join(OPD_OPTIONAL)}]",
+                )
+            ]
+        )
     if problems:
         raise Rejected(problems)
     return out

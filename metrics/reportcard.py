@@ -25,8 +25,11 @@ from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.i18n import t
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
-             Path("/usr/local/share/fonts/dejavu"))
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts/dejavu"),
+)
 NAVY = (31, 78, 121)
 GREY = (150, 150, 150)
 LIGHT = (235, 238, 242)
@@ -52,16 +55,33 @@ def _font_paths() -> tuple[Path, Path] | None:
     return None
 
 
-_LATIN1 = str.maketrans({"–": "-", "—": "-", "≥": ">=", "≤": "<=", "→": "->", "…": "...",
-                         "“": '"', "”": '"', "‘": "'", "’": "'", "÷": "/", "×": "x", "Δ": "d"})
+_LATIN1 = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "≥": ">=",
+        "≤": "<=",
+        "→": "->",
+        "…": "...",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "÷": "/",
+        "×": "x",
+        "Δ": "d",
+    }
+)
 
 
 def pdf_text(fonts: tuple[Path, Path] | None):
     """Text as the PDF's fonts can draw it: as it is with DejaVu, Latin-1 approximations without.
     Shared by every PDF the product writes (report card, overdue list, guide)."""
+
     def txt(s: object) -> str:
         s = "" if s is None else str(s)
         return s if fonts else s.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+
     return txt
 
 
@@ -118,8 +138,13 @@ def file_name(city: str, year: int, lang: str) -> str:
     return f"rapor_{city}_{year}_{lang}.pdf"
 
 
-def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]], lang: str,
-              made_on: date, signatory: admin.Signatory | None = None) -> ReportCard:
+def build_pdf(
+    ov: views.Overview,
+    opds: list[tuple[int | None, scoring.OpdScore]],
+    lang: str,
+    made_on: date,
+    signatory: admin.Signatory | None = None,
+) -> ReportCard:
     """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`; pure, no store access."""
     from fpdf import FPDF
 
@@ -197,14 +222,19 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     pdf.set_xy(20, top + 35)
     pdf.set_font(family, "", 9)
     if ov.prev_year is not None:
-        pdf.cell(76, 5, txt(L("change", delta=_delta(ov.delta, lang), year=ov.prev_year,
-                              prev=_num(ov.prev_index, lang))))
+        pdf.cell(
+            76,
+            5,
+            txt(L("change", delta=_delta(ov.delta, lang), year=ov.prev_year, prev=_num(ov.prev_index, lang))),
+        )
     else:
         pdf.cell(76, 5, txt(L("no_prev", year=ov.year - 1)))
 
-    facts = [(L("completeness"), _pct(ov.completeness, lang), L("answered", answered=ov.answered, pairs=ov.pairs)),
-             (L("missing"), f"{ov.missing} / {ov.indicators}", L("missing_note")),
-             (L("verified"), str(ov.verified), L("verified_note"))]
+    facts = [
+        (L("completeness"), _pct(ov.completeness, lang), L("answered", answered=ov.answered, pairs=ov.pairs)),
+        (L("missing"), f"{ov.missing} / {ov.indicators}", L("missing_note")),
+        (L("verified"), str(ov.verified), L("verified_note")),
+    ]
     y = top
     for label, value, note in facts:
         pdf.set_fill_color(*LIGHT)
@@ -230,16 +260,23 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     if ov.framework_changed:
         pdf.set_font(family, "", 7.5)
         pdf.set_text_color(120, 70, 0)
-        pdf.multi_cell(W, 3.8, txt(L("framework_changed", before=ov.prev_framework_id, after=ov.framework_id)),
-                       new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            W,
+            3.8,
+            txt(L("framework_changed", before=ov.prev_framework_id, after=ov.framework_id)),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         pdf.set_text_color(0, 0, 0)
 
     # the city's rank among the cities with data: what a mayor asks first after the index
     if ov.ranks:
         heading(L("rank_title"))
         pdf.set_font(family, "B", 10)
-        parts = [L(f"rank_{r.scope}", group=r.group, rank=r.rank if r.rank is not None else "–", of=r.of)
-                 for r in ov.ranks]
+        parts = [
+            L(f"rank_{r.scope}", group=r.group, rank=r.rank if r.rank is not None else "–", of=r.of)
+            for r in ov.ranks
+        ]
         pdf.multi_cell(W, 5.5, txt("   ·   ".join(parts)), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, "", 9)
 
@@ -266,7 +303,9 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     pdf.set_draw_color(0, 0, 0)
     pdf.set_xy(16, y0 + 12)
     pdf.set_font(family, "", 7.5)
-    pdf.cell(W, 4, txt(L("scale_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        W, 4, txt(L("scale_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
+    )
 
     # dimension bars: this year (band colour) and last year (thin grey) on the 0..max axis
     heading(L("dimensions"))
@@ -277,8 +316,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.set_xy(16, y)
         pdf.set_font(family, "", 8.5)
         weight = formatting.plain(d["weight"], lang)
-        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {weight})"), label_w - 2,
-                                  txt("…")))
+        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {weight})"), label_w - 2, txt("…")))
         pdf.set_fill_color(*LIGHT)
         pdf.rect(16 + label_w, y, bar_w, 6, style="F")
         if v is not None:
@@ -301,7 +339,9 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
         pdf.cell(10, 4, str(k), align="C")
     pdf.set_xy(16, y + 5)
     pdf.set_font(family, "", 7.5)
-    pdf.cell(W, 4, txt(L("bars_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        W, 4, txt(L("bars_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
+    )
 
     # ---------------------------------------------------------------- page 2: pillars
     page(L("pillars_title"))
@@ -309,6 +349,7 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     n = len(pillars)
     cx, cy, radius = 105, pdf.get_y() + 62, 52
     if n >= 3:
+
         def point(k: int, v: float) -> tuple[float, float]:
             ang = -math.pi / 2 + 2 * math.pi * k / n
             r = radius * (v - scale.min) / span
@@ -349,28 +390,59 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
             pdf.cell(44, 4, txt(f"{p['code']} {_num(_clean(p['value']), lang)}"), align="C")
     pdf.set_xy(16, cy + radius + 14)
     pdf.set_font(family, "", 7.5)
-    pdf.cell(W, 4, txt(L("radar_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        W, 4, txt(L("radar_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
+    )
     heading(L("pillars_table"))
-    cols = [(L("col_code"), 18, "L"), (L("col_pillar"), 86, "L"), (str(ov.year), 24, "R"),
-            (str(ov.prev_year or "–"), 24, "R"), (L("col_change"), 26, "R")]
-    rows = [[p["code"], p["name"], _num(_clean(p["value"]), lang), _num(_clean(p["prev"]), lang),
-             _delta(None if _clean(p["value"]) is None or _clean(p["prev"]) is None
-                    else _clean(p["value"]) - _clean(p["prev"]), lang)] for p in pillars]
+    cols = [
+        (L("col_code"), 18, "L"),
+        (L("col_pillar"), 86, "L"),
+        (str(ov.year), 24, "R"),
+        (str(ov.prev_year or "–"), 24, "R"),
+        (L("col_change"), 26, "R"),
+    ]
+    rows = [
+        [
+            p["code"],
+            p["name"],
+            _num(_clean(p["value"]), lang),
+            _num(_clean(p["prev"]), lang),
+            _delta(
+                None
+                if _clean(p["value"]) is None or _clean(p["prev"]) is None
+                else _clean(p["value"]) - _clean(p["prev"]),
+                lang,
+            ),
+        ]
+        for p in pillars
+    ]
     _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("pillars_title"), continued=True))
 
     # ---------------------------------------------------------------- page 3: OPD ranking
     page(L("opds_title"))
     para(L("opds_note"), 8.5)
     pdf.ln(1)
-    cols = [(L("col_rank"), 11, "R"), (L("col_opd"), 95, "L"), (L("col_index"), 17, "R"), ("", 30, "L"),
-            (L("col_completeness"), 25, "R")]
+    cols = [
+        (L("col_rank"), 11, "R"),
+        (L("col_opd"), 95, "L"),
+        (L("col_index"), 17, "R"),
+        ("", 30, "L"),
+        (L("col_completeness"), 25, "R"),
+    ]
     rows = []
     bars = []
     for rank, o in opds[:MAX_OPD_ROWS]:
         rows.append([str(rank) if rank else "–", o.name, _num(o.index, lang), "", _pct(o.completeness, lang)])
         bars.append(o.index)
-    _table(pdf, family, txt, cols, rows, bars=(3, bars, scale),
-           new_page=lambda: page(L("opds_title"), continued=True))
+    _table(
+        pdf,
+        family,
+        txt,
+        cols,
+        rows,
+        bars=(3, bars, scale),
+        new_page=lambda: page(L("opds_title"), continued=True),
+    )
     if len(opds) > MAX_OPD_ROWS:
         para(L("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
 
@@ -379,14 +451,35 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     para(L("priorities_note"), 8.5)
     pdf.ln(1)
     # who answers for each priority in the city, and what the rubric asks at the next level
-    cols = [(L("col_code"), 15, "L"), (L("col_indicator"), 40, "L"), (L("col_opds"), 38, "L"),
-            (L("col_level"), 12, "R"), (L("col_gain"), 16, "R"), (L("col_next"), 57, "L")]
-    rows = [[p["code"], p["name"], ", ".join(p["opds"]) or "–", _num(_clean(p["level"]), lang, 1),
-             "+" + _num(_clean(p["gain"]), lang, 3), f"{p['next_level']}: {p['next_rubric']}"]
-            for p in ov.priorities.to_dict("records")]
+    cols = [
+        (L("col_code"), 15, "L"),
+        (L("col_indicator"), 40, "L"),
+        (L("col_opds"), 38, "L"),
+        (L("col_level"), 12, "R"),
+        (L("col_gain"), 16, "R"),
+        (L("col_next"), 57, "L"),
+    ]
+    rows = [
+        [
+            p["code"],
+            p["name"],
+            ", ".join(p["opds"]) or "–",
+            _num(_clean(p["level"]), lang, 1),
+            "+" + _num(_clean(p["gain"]), lang, 3),
+            f"{p['next_level']}: {p['next_rubric']}",
+        ]
+        for p in ov.priorities.to_dict("records")
+    ]
     if rows:
-        _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("priorities_title"), continued=True),
-               max_lines=6)
+        _table(
+            pdf,
+            family,
+            txt,
+            cols,
+            rows,
+            new_page=lambda: page(L("priorities_title"), continued=True),
+            max_lines=6,
+        )
     else:
         para(L("no_priorities"))
     heading(L("method_title"))
@@ -394,16 +487,18 @@ def build_pdf(ov: views.Overview, opds: list[tuple[int | None, scoring.OpdScore]
     para(L("missing_rule_zero" if scale.missing_rule == "zero" else "missing_rule_exclude", lo=scale.min))
     pdf.ln(2)
     para(L("made", date=made, fw=ov.framework_id, name=ov.framework_name), 8)
-    _signature(pdf, family, txt, W, L("sign_place_date", city=ov.city_name, date=made), signatory,
-               L("sign_unnamed"))
+    _signature(
+        pdf, family, txt, W, L("sign_place_date", city=ov.city_name, date=made), signatory, L("sign_unnamed")
+    )
 
     data = bytes(pdf.output())
     name = file_name(ov.city_code, ov.year, lang)
     return ReportCard(name, data, pdf.page_no(), tuple(sections), fonts is not None)
 
 
-def _signature(pdf, family: str, txt, width: float, place_date: str, signatory: admin.Signatory | None,
-               unnamed: str) -> None:
+def _signature(
+    pdf, family: str, txt, width: float, place_date: str, signatory: admin.Signatory | None, unnamed: str
+) -> None:
     """The signature block at the foot of the card: place and date, position, room to sign, name."""
     block_w, block_h = 80, 42
     if pdf.get_y() + block_h > pdf.h - pdf.b_margin:
@@ -451,7 +546,7 @@ def _table(pdf, family: str, txt, cols, rows, bars=None, new_page=None, max_line
         for (_, w, _), v in zip(cols, r):
             lines = pdf.multi_cell(w, line_h, txt(v), dry_run=True, output="LINES") or [""]
             if len(lines) > max_lines:
-                lines = lines[:max_lines - 1] + [_fit(pdf, " ".join(lines[max_lines - 1:]), w - 2, ell)]
+                lines = lines[: max_lines - 1] + [_fit(pdf, " ".join(lines[max_lines - 1 :]), w - 2, ell)]
             cells.append(lines)
         row_h = max(len(c) for c in cells) * line_h + 2 * pad
         if pdf.get_y() + row_h > pdf.h - pdf.b_margin - 2:
@@ -477,7 +572,13 @@ def _table(pdf, family: str, txt, cols, rows, bars=None, new_page=None, max_line
             bw = cols[col][1] - 3
             if v is not None:
                 pdf.set_fill_color(*NAVY)
-                pdf.rect(bx + 1, y + row_h / 2 - 1.2, bw * (v - scale.min) / (scale.max - scale.min), 2.4, style="F")
+                pdf.rect(
+                    bx + 1,
+                    y + row_h / 2 - 1.2,
+                    bw * (v - scale.min) / (scale.max - scale.min),
+                    2.4,
+                    style="F",
+                )
         pdf.set_xy(pdf.l_margin, y + row_h)
     pdf.set_x(pdf.l_margin)
 
@@ -501,8 +602,15 @@ def preview(store, city: str | None, year: int | None, lang: str = "id", *, user
     return views.overview(store, city, year, lang, user=user)
 
 
-def report_card(store, user: User, city: str, year: int, lang: str = "id", made_on: date | None = None,
-                progress: steps.Progress | None = None) -> ReportCard:
+def report_card(
+    store,
+    user: User,
+    city: str,
+    year: int,
+    lang: str = "id",
+    made_on: date | None = None,
+    progress: steps.Progress | None = None,
+) -> ReportCard:
     """The city's report card PDF for `year`, for those who may export its results. Audited.
     `progress` hears of the read, the OPD ranking, the drawing and the audit row."""
     require(user, Action.EXPORT, city)
@@ -513,13 +621,20 @@ def report_card(store, user: User, city: str, year: int, lang: str = "id", made_
     steps.report(progress, "progress.rc_rank", 0.3)
     opds = scoring.opd_scores(store, year, city)
     ranks = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in opds])}
-    ranked = sorted(((ranks.get(o.opd_code), o) for o in opds),
-                    key=lambda x: (x[0] is None, x[0] or 0, x[1].opd_code))
+    ranked = sorted(
+        ((ranks.get(o.opd_code), o) for o in opds), key=lambda x: (x[0] is None, x[0] or 0, x[1].opd_code)
+    )
     steps.report(progress, "progress.rc_draw", 0.5)
     card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city))
     steps.report(progress, "progress.rc_audit", 0.95)
     with store.transaction() as cur:
-        store.write_audit(cur, user, "export", f"reportcard:{year}/{city}", None,
-                          {"format": "pdf", "bytes": len(card.pdf), "pages": card.pages, "lang": lang})
+        store.write_audit(
+            cur,
+            user,
+            "export",
+            f"reportcard:{year}/{city}",
+            None,
+            {"format": "pdf", "bytes": len(card.pdf), "pages": card.pages, "lang": lang},
+        )
     steps.done(progress)
     return card

@@ -43,20 +43,58 @@ class TableOut:
 
 
 HEADERS = {
-    "id": {"city_code": "Kode Kota", "city": "Kota", "province": "Provinsi", "category": "Kategori",
-           "year": "Tahun", "framework": "Kerangka", "index": "Indeks", "band": "Kategori Kematangan",
-           "rank": "Peringkat", "completeness": "Kelengkapan (%)", "missing": "Indikator Kosong",
-           "opd_code": "Kode OPD", "opd": "OPD", "opd_type": "Jenis OPD", "answered": "Dijawab",
-           "pairs": "Wajib Dijawab", "last_upload": "Unggahan Terakhir", "code": "Kode", "indicator": "Indikator",
-           "dimension": "Dimensi", "pillar": "Pilar", "weight": "Bobot", "level": "Level Efektif",
-           "source": "Sumber"},
-    "en": {"city_code": "City code", "city": "City", "province": "Province", "category": "Category",
-           "year": "Year", "framework": "Framework", "index": "Index", "band": "Maturity band",
-           "rank": "Rank", "completeness": "Completeness (%)", "missing": "Missing indicators",
-           "opd_code": "OPD code", "opd": "OPD", "opd_type": "OPD type", "answered": "Answered",
-           "pairs": "Required", "last_upload": "Last upload", "code": "Code", "indicator": "Indicator",
-           "dimension": "Dimension", "pillar": "Pillar", "weight": "Weight", "level": "Effective level",
-           "source": "Source"},
+    "id": {
+        "city_code": "Kode Kota",
+        "city": "Kota",
+        "province": "Provinsi",
+        "category": "Kategori",
+        "year": "Tahun",
+        "framework": "Kerangka",
+        "index": "Indeks",
+        "band": "Kategori Kematangan",
+        "rank": "Peringkat",
+        "completeness": "Kelengkapan (%)",
+        "missing": "Indikator Kosong",
+        "opd_code": "Kode OPD",
+        "opd": "OPD",
+        "opd_type": "Jenis OPD",
+        "answered": "Dijawab",
+        "pairs": "Wajib Dijawab",
+        "last_upload": "Unggahan Terakhir",
+        "code": "Kode",
+        "indicator": "Indikator",
+        "dimension": "Dimensi",
+        "pillar": "Pilar",
+        "weight": "Bobot",
+        "level": "Level Efektif",
+        "source": "Sumber",
+    },
+    "en": {
+        "city_code": "City code",
+        "city": "City",
+        "province": "Province",
+        "category": "Category",
+        "year": "Year",
+        "framework": "Framework",
+        "index": "Index",
+        "band": "Maturity band",
+        "rank": "Rank",
+        "completeness": "Completeness (%)",
+        "missing": "Missing indicators",
+        "opd_code": "OPD code",
+        "opd": "OPD",
+        "opd_type": "OPD type",
+        "answered": "Answered",
+        "pairs": "Required",
+        "last_upload": "Last upload",
+        "code": "Code",
+        "indicator": "Indicator",
+        "dimension": "Dimension",
+        "pillar": "Pillar",
+        "weight": "Weight",
+        "level": "Effective level",
+        "source": "Source",
+    },
 }
 
 
@@ -67,37 +105,115 @@ def build_tables(store, year: int, city: str | None = None, lang: str = "id") ->
     cities = {c.city_code: c for c in store.cities()}
     all_scores = scoring.score(store, [year])
     scores = [s for s in all_scores if city is None or s.city_code == city]
-    ranks = {code: rank for code, _, rank in scoring.competition_ranks([(s.city_code, s.index) for s in all_scores])}
+    ranks = {
+        code: rank
+        for code, _, rank in scoring.competition_ranks([(s.city_code, s.index) for s in all_scores])
+    }
     dim_codes = [d.code for d in fw.dimensions] if fw else []
     pil_codes = [p.code for p in fw.pillars] if fw else []
     city_rows = []
     for s in sorted(scores, key=lambda s: (ranks.get(s.city_code) or 10**9, s.city_code)):
         c = cities.get(s.city_code)
-        city_rows.append([
-            s.city_code, c.name if c else "", c.province if c else "", c.category if c else "", year,
-            s.framework_id, s.index, pick(s.band.label, lang) if s.band else "", ranks.get(s.city_code),
-            None if s.completeness is None else s.completeness * 100, s.missing,
-            *[s.dimensions.get(d) for d in dim_codes], *[s.pillars.get(p) for p in pil_codes],
-        ])
-    tables = [TableOut("Indeks" if lang == "id" else "Index",
-                       [h["city_code"], h["city"], h["province"], h["category"], h["year"], h["framework"],
-                        h["index"], h["band"], h["rank"], h["completeness"], h["missing"], *dim_codes, *pil_codes],
-                       city_rows)]
+        city_rows.append(
+            [
+                s.city_code,
+                c.name if c else "",
+                c.province if c else "",
+                c.category if c else "",
+                year,
+                s.framework_id,
+                s.index,
+                pick(s.band.label, lang) if s.band else "",
+                ranks.get(s.city_code),
+                None if s.completeness is None else s.completeness * 100,
+                s.missing,
+                *[s.dimensions.get(d) for d in dim_codes],
+                *[s.pillars.get(p) for p in pil_codes],
+            ]
+        )
+    tables = [
+        TableOut(
+            "Indeks" if lang == "id" else "Index",
+            [
+                h["city_code"],
+                h["city"],
+                h["province"],
+                h["category"],
+                h["year"],
+                h["framework"],
+                h["index"],
+                h["band"],
+                h["rank"],
+                h["completeness"],
+                h["missing"],
+                *dim_codes,
+                *pil_codes,
+            ],
+            city_rows,
+        )
+    ]
     if city:
         opd_rows = []
         opds = scoring.opd_scores(store, year, city)
         opd_ranks = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in opds])}
         for o in sorted(opds, key=lambda o: (opd_ranks.get(o.opd_code) or 10**9, o.opd_code)):
-            opd_rows.append([o.opd_code, o.name, o.opd_type, o.index, opd_ranks.get(o.opd_code),
-                             None if o.completeness is None else o.completeness * 100, o.answered, o.pairs,
-                             str(o.last_upload) if o.last_upload else ""])
-        tables.append(TableOut("OPD", [h["opd_code"], h["opd"], h["opd_type"], h["index"], h["rank"],
-                                       h["completeness"], h["answered"], h["pairs"], h["last_upload"]], opd_rows))
-        ind_rows = [[lv.code, pick(lv.name, lang), lv.dimension, lv.subpillar or lv.pillar, lv.weight,
-                     lv.effective, lv.source] for lv in scoring.indicator_levels(store, city, year)]
-        tables.append(TableOut("Indikator" if lang == "id" else "Indicators",
-                               [h["code"], h["indicator"], h["dimension"], h["pillar"], h["weight"], h["level"],
-                                h["source"]], ind_rows))
+            opd_rows.append(
+                [
+                    o.opd_code,
+                    o.name,
+                    o.opd_type,
+                    o.index,
+                    opd_ranks.get(o.opd_code),
+                    None if o.completeness is None else o.completeness * 100,
+                    o.answered,
+                    o.pairs,
+                    str(o.last_upload) if o.last_upload else "",
+                ]
+            )
+        tables.append(
+            TableOut(
+                "OPD",
+                [
+                    h["opd_code"],
+                    h["opd"],
+                    h["opd_type"],
+                    h["index"],
+                    h["rank"],
+                    h["completeness"],
+                    h["answered"],
+                    h["pairs"],
+                    h["last_upload"],
+                ],
+                opd_rows,
+            )
+        )
+        ind_rows = [
+            [
+                lv.code,
+                pick(lv.name, lang),
+                lv.dimension,
+                lv.subpillar or lv.pillar,
+                lv.weight,
+                lv.effective,
+                lv.source,
+            ]
+            for lv in scoring.indicator_levels(store, city, year)
+        ]
+        tables.append(
+            TableOut(
+                "Indikator" if lang == "id" else "Indicators",
+                [
+                    h["code"],
+                    h["indicator"],
+                    h["dimension"],
+                    h["pillar"],
+                    h["weight"],
+                    h["level"],
+                    h["source"],
+                ],
+                ind_rows,
+            )
+        )
     return tables
 
 
@@ -140,5 +256,7 @@ def export(store, user: User, year: int, city: str | None, fmt: str, lang: str =
     tables = build_tables(store, year, city, lang)
     data = tables_to_xlsx(tables) if fmt == "xlsx" else table_to_csv(tables[-1] if city else tables[0])
     with store.transaction() as cur:
-        store.write_audit(cur, user, "export", f"scores:{year}/{city or '*'}", None, {"format": fmt, "bytes": len(data)})
+        store.write_audit(
+            cur, user, "export", f"scores:{year}/{city or '*'}", None, {"format": fmt, "bytes": len(data)}
+        )
     return data

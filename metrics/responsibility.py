@@ -38,6 +38,7 @@ def indicators_of(store, fw: Framework, opd: Opd) -> list[Indicator]:
 @dataclass(frozen=True)
 class Responsibility:
     """Indicator code -> the OPD codes of a city that answer it (empty: nobody can)."""
+
     by_indicator: dict[str, tuple[str, ...]]
 
     def of_opd(self, fw: Framework, opd_code: str) -> list[Indicator]:
@@ -82,8 +83,9 @@ def assign(store, user: User, city: str, indicator: str, opd: str | None) -> str
         before = [r[2] for r in store.assignment_rows(city, cur) if r[1] == indicator]
         prev = before[0] if before else None
         store.set_assignment_row(cur, city, indicator, opd, user.username)
-        store.write_audit(cur, user, "indicator.assign", f"assignment:{city}/{indicator}",
-                          {"opd": prev}, {"opd": opd})
+        store.write_audit(
+            cur, user, "indicator.assign", f"assignment:{city}/{indicator}", {"opd": prev}, {"opd": opd}
+        )
     return prev
 
 

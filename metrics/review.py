@@ -69,12 +69,17 @@ class Review:
         if only_flagged:
             df = df[df["flags"] != ""]
         order = df["flags"].str.count(",") + (df["flags"] != "").astype(int)
-        return (df.assign(_n=order).sort_values(["_n", "code", "opd_code"], ascending=[False, True, True])
-                .drop(columns="_n").reset_index(drop=True))
+        return (
+            df.assign(_n=order)
+            .sort_values(["_n", "code", "opd_code"], ascending=[False, True, True])
+            .drop(columns="_n")
+            .reset_index(drop=True)
+        )
 
 
-def flags_for(level: int, prev_level: int | None, evidence: str | None, peer_mean: float | None,
-              peers: int) -> list[str]:
+def flags_for(
+    level: int, prev_level: int | None, evidence: str | None, peer_mean: float | None, peers: int
+) -> list[str]:
     """The review flags of one self-assessed answer (see the module docstring for the rules)."""
     out = []
     if prev_level is not None and level - prev_level >= JUMP:
@@ -111,13 +116,39 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
         pm, pn = peers.get((opd_types.get(opd), code), (None, 0))
         fl = flags_for(level, prev.get((opd, code)), r["evidence"], pm, pn)
         ind = ind_by_code.get(code)
-        rows.append({"opd_code": opd, "opd_name": r["opd_name"] or "", "code": code,
-                     "indicator": pick(ind.name, lang) if ind else code, "level": level,
-                     "prev_level": prev.get((opd, code)), "evidence": r["evidence"] or "", "note": r["note"] or "",
-                     "peer_mean": pm, "peers": int(pn), "flags": ",".join(fl),
-                     "flag_text": "; ".join(t(f"review.flag.{f}", lang) for f in fl)})
-    answers = pd.DataFrame(rows, columns=["opd_code", "opd_name", "code", "indicator", "level", "prev_level",
-                                          "evidence", "note", "peer_mean", "peers", "flags", "flag_text"])
+        rows.append(
+            {
+                "opd_code": opd,
+                "opd_name": r["opd_name"] or "",
+                "code": code,
+                "indicator": pick(ind.name, lang) if ind else code,
+                "level": level,
+                "prev_level": prev.get((opd, code)),
+                "evidence": r["evidence"] or "",
+                "note": r["note"] or "",
+                "peer_mean": pm,
+                "peers": int(pn),
+                "flags": ",".join(fl),
+                "flag_text": "; ".join(t(f"review.flag.{f}", lang) for f in fl),
+            }
+        )
+    answers = pd.DataFrame(
+        rows,
+        columns=[
+            "opd_code",
+            "opd_name",
+            "code",
+            "indicator",
+            "level",
+            "prev_level",
+            "evidence",
+            "note",
+            "peer_mean",
+            "peers",
+            "flags",
+            "flag_text",
+        ],
+    )
     answers["prev_level"] = answers["prev_level"].astype("Int64")
 
     flags_per_ind: dict[str, int] = defaultdict(int)
@@ -132,30 +163,70 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
         if lv.n_opd == 0 and lv.verified_level is None:
             continue  # nothing self-assessed and nothing verified: nothing to review yet
         v = ver.get(lv.code)
-        ind_rows.append({"code": lv.code, "indicator": pick(lv.name, lang),
-                         "dimension": dim_names.get(lv.dimension, lv.dimension),
-                         "pillar": lv.subpillar or lv.pillar, "self_level": lv.self_level, "n_opd": lv.n_opd,
-                         "flags": flags_per_ind.get(lv.code, 0), "source": lv.source, "effective": lv.effective,
-                         "verified_level": lv.verified_level, "verified_note": (v or {}).get("note") or "",
-                         "verified_by": (v or {}).get("username"), "verified_at": (v or {}).get("verified_at")})
-    indicators = pd.DataFrame(ind_rows, columns=["code", "indicator", "dimension", "pillar", "self_level", "n_opd",
-                                                 "flags", "source", "effective", "verified_level", "verified_note",
-                                                 "verified_by", "verified_at"])
+        ind_rows.append(
+            {
+                "code": lv.code,
+                "indicator": pick(lv.name, lang),
+                "dimension": dim_names.get(lv.dimension, lv.dimension),
+                "pillar": lv.subpillar or lv.pillar,
+                "self_level": lv.self_level,
+                "n_opd": lv.n_opd,
+                "flags": flags_per_ind.get(lv.code, 0),
+                "source": lv.source,
+                "effective": lv.effective,
+                "verified_level": lv.verified_level,
+                "verified_note": (v or {}).get("note") or "",
+                "verified_by": (v or {}).get("username"),
+                "verified_at": (v or {}).get("verified_at"),
+            }
+        )
+    indicators = pd.DataFrame(
+        ind_rows,
+        columns=[
+            "code",
+            "indicator",
+            "dimension",
+            "pillar",
+            "self_level",
+            "n_opd",
+            "flags",
+            "source",
+            "effective",
+            "verified_level",
+            "verified_note",
+            "verified_by",
+            "verified_at",
+        ],
+    )
     indicators["verified_level"] = indicators["verified_level"].astype("Int64")
 
     gaps = _gaps(rows, {c: v["level"] for c, v in ver.items()})
     counts = {f: int(sum(1 for r in rows if f in r["flags"].split(","))) for f in FLAGS}
     state = "ok" if rows or ver else "no_data"
-    return Review(state, city, year, status, names[city], fw.id, fw.scale_min, fw.scale_max, answers, indicators,
-                  gaps, counts)
+    return Review(
+        state,
+        city,
+        year,
+        status,
+        names[city],
+        fw.id,
+        fw.scale_min,
+        fw.scale_max,
+        answers,
+        indicators,
+        gaps,
+        counts,
+    )
 
 
 def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
     """Per OPD: its mean self-assessed level against the verified level, over verified indicators."""
     per: dict[str, dict] = {}
     for r in rows:
-        d = per.setdefault(r["opd_code"], {"opd_code": r["opd_code"], "opd_name": r["opd_name"], "answered": 0,
-                                           "self": [], "ver": []})
+        d = per.setdefault(
+            r["opd_code"],
+            {"opd_code": r["opd_code"], "opd_name": r["opd_name"], "answered": 0, "self": [], "ver": []},
+        )
         d["answered"] += 1
         if r["code"] in verified:
             d["self"].append(r["level"])
@@ -165,11 +236,23 @@ def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
         n = len(d["self"])
         s = sum(d["self"]) / n if n else None
         v = sum(d["ver"]) / n if n else None
-        out.append({"opd_code": d["opd_code"], "opd_name": d["opd_name"], "answered": d["answered"], "verified": n,
-                    "self_mean": s, "verified_mean": v, "gap": (s - v) if n else None})
-    df = pd.DataFrame(out, columns=["opd_code", "opd_name", "answered", "verified", "self_mean", "verified_mean",
-                                    "gap"])
-    return df.sort_values(["gap", "opd_code"], ascending=[False, True], na_position="last").reset_index(drop=True)
+        out.append(
+            {
+                "opd_code": d["opd_code"],
+                "opd_name": d["opd_name"],
+                "answered": d["answered"],
+                "verified": n,
+                "self_mean": s,
+                "verified_mean": v,
+                "gap": (s - v) if n else None,
+            }
+        )
+    df = pd.DataFrame(
+        out, columns=["opd_code", "opd_name", "answered", "verified", "self_mean", "verified_mean", "gap"]
+    )
+    return df.sort_values(["gap", "opd_code"], ascending=[False, True], na_position="last").reset_index(
+        drop=True
+    )
 
 
 @dataclass(frozen=True)
@@ -213,7 +296,9 @@ def apply(store, user: User, city: str, year: int, rows) -> Applied:
         raise PeriodClosed("period.locked", city=city, year=year)
     fw = framework_for_year(store.frameworks(), year) if year is not None else None
     lo, hi = (fw.scale_min, fw.scale_max) if fw else (0, 4)
-    current = {v["indicator_code"]: (int(v["level"]), v["note"] or "") for v in store.verification_rows(city, year)}
+    current = {
+        v["indicator_code"]: (int(v["level"]), v["note"] or "") for v in store.verification_rows(city, year)
+    }
     todo, same = [], 0
     for r in rows:
         code = str(r.get("code") or "").strip()

@@ -101,7 +101,9 @@ def _frameworks_by_seq(store) -> dict[int, Framework]:
     return {seq: fw for fw, seq in store.frameworks()}
 
 
-def score(store, years: list[int] | None = None, city: str | None = None, from_raw: bool = False) -> list[CityScore]:
+def score(
+    store, years: list[int] | None = None, city: str | None = None, from_raw: bool = False
+) -> list[CityScore]:
     """Scores of every city-year with data (and of `city` for each of `years` even without).
 
     `from_raw` recomputes them from the raw answer rows rather than the score tables that every
@@ -114,13 +116,27 @@ def _city_scores(store, t: dict[str, list]) -> list[CityScore]:
     """CityScores from the columns of store.score_table (or store.scores_if)."""
     fws = _frameworks_by_seq(store)
     # the breakdowns' keys in framework order, once per framework rather than once per city-year
-    orders = {seq: ([d.code for d in fw.dimensions], [p.code for p in fw.pillars], [s.code for s in fw.subpillars])
-              for seq, fw in fws.items()}
+    orders = {
+        seq: ([d.code for d in fw.dimensions], [p.code for p in fw.pillars], [s.code for s in fw.subpillars])
+        for seq, fw in fws.items()
+    }
     out = []
-    for (city_code, year, seq, index, dc, dv, pc, pv, sc, sv, indicators, missing, pairs,
-         answered) in zip(t["city_code"], t["year"], t["fw_seq"], t["index"], t["dim_codes"], t["dim_values"],
-                          t["pillar_codes"], t["pillar_values"], t["sub_codes"], t["sub_values"],
-                          t["indicators"], t["missing"], t["pairs"], t["answered"]):
+    for city_code, year, seq, index, dc, dv, pc, pv, sc, sv, indicators, missing, pairs, answered in zip(
+        t["city_code"],
+        t["year"],
+        t["fw_seq"],
+        t["index"],
+        t["dim_codes"],
+        t["dim_values"],
+        t["pillar_codes"],
+        t["pillar_values"],
+        t["sub_codes"],
+        t["sub_values"],
+        t["indicators"],
+        t["missing"],
+        t["pairs"],
+        t["answered"],
+    ):
         fw = fws.get(seq)
         if fw is None:
             continue
@@ -132,12 +148,24 @@ def _city_scores(store, t: dict[str, list]) -> list[CityScore]:
         got = dict(zip(sc or (), sv or ()))
         subs = {c: got[c] for c in osub if c in got}
         pairs, answered = int(pairs or 0), int(answered or 0)
-        out.append(CityScore(
-            city_code=city_code, year=year, framework_id=fw.id, fw_seq=seq, index=index,
-            band=fw.band(index), dimensions=dims, pillars=pillars, subpillars=subs,
-            completeness=(answered / pairs) if pairs else None,
-            indicators=int(indicators or 0), missing=int(missing or 0), pairs=pairs, answered=answered,
-        ))
+        out.append(
+            CityScore(
+                city_code=city_code,
+                year=year,
+                framework_id=fw.id,
+                fw_seq=seq,
+                index=index,
+                band=fw.band(index),
+                dimensions=dims,
+                pillars=pillars,
+                subpillars=subs,
+                completeness=(answered / pairs) if pairs else None,
+                indicators=int(indicators or 0),
+                missing=int(missing or 0),
+                pairs=pairs,
+                answered=answered,
+            )
+        )
     out.sort(key=lambda s: (s.year, s.city_code))
     return out
 
@@ -162,7 +190,9 @@ def recomputation_differences(store, years: list[int] | None = None, tol: float 
             x, y = getattr(a, name), getattr(b, name)
             xs, ys = (x, y) if isinstance(x, dict) else ({"": x}, {"": y})
             if xs.keys() != ys.keys() or any(
-                    (xs[k] is None) != (ys[k] is None) or (xs[k] is not None and abs(xs[k] - ys[k]) > tol) for k in xs):
+                (xs[k] is None) != (ys[k] is None) or (xs[k] is not None and abs(xs[k] - ys[k]) > tol)
+                for k in xs
+            ):
                 out.append(f"{where}: {name} {x} kept, {y} recomputed")
     return out
 
@@ -171,7 +201,9 @@ def city_score(store, city: str, year: int) -> CityScore | None:
     return next(iter(score(store, [year], city)), None)
 
 
-def scores_if(store, batch, username: str, city: str, year: int) -> tuple[CityScore | None, dict[str, OpdScore]]:
+def scores_if(
+    store, batch, username: str, city: str, year: int
+) -> tuple[CityScore | None, dict[str, OpdScore]]:
     """The city's score and its OPDs' scores (by OPD code) as they would be with `batch` stored.
 
     What an upload's preview shows before anything takes force: computed by the store writing
@@ -196,13 +228,27 @@ def _opd_scores(rows: list[tuple]) -> list[OpdScore]:
 def indicator_levels(store, city: str, year: int) -> list[IndicatorLevel]:
     return [
         IndicatorLevel(
-            code=r["code"], name={"id": r["name_id"], "en": r["name_en"]}, dimension=r["dimension"],
-            pillar=r["pillar"], subpillar=r["subpillar"], weight=r["weight"], effective=r["effective"],
-            score_level=r["score_level"], source=r["source"], verified_level=r["verified_level"],
-            metric_code=r["metric_code"], metric_value=r["metric_value"], metric_level=r["metric_level"],
-            metric_unit=r["metric_unit"], metric_aggregate=r["metric_aggregate"],
-            metric_direction=r["metric_direction"], thresholds=r["thresholds"], self_level=r["self_level"],
-            n_opd=int(r["n_opd"]), responsible_opds=int(r["responsible_opds"]), opd_types=list(r["opd_types"] or []),
+            code=r["code"],
+            name={"id": r["name_id"], "en": r["name_en"]},
+            dimension=r["dimension"],
+            pillar=r["pillar"],
+            subpillar=r["subpillar"],
+            weight=r["weight"],
+            effective=r["effective"],
+            score_level=r["score_level"],
+            source=r["source"],
+            verified_level=r["verified_level"],
+            metric_code=r["metric_code"],
+            metric_value=r["metric_value"],
+            metric_level=r["metric_level"],
+            metric_unit=r["metric_unit"],
+            metric_aggregate=r["metric_aggregate"],
+            metric_direction=r["metric_direction"],
+            thresholds=r["thresholds"],
+            self_level=r["self_level"],
+            n_opd=int(r["n_opd"]),
+            responsible_opds=int(r["responsible_opds"]),
+            opd_types=list(r["opd_types"] or []),
         )
         for r in store.indicator_rows(year, city)
     ]
@@ -243,18 +289,21 @@ def index_gain_per_level(fw: Framework, levels: list[IndicatorLevel]) -> dict[st
     w_in_dim: dict[str, float] = defaultdict(float)
     for lv in counted:
         w_in_dim[lv.dimension] += lv.weight
-    return {
-        lv.code: (dim_w[lv.dimension] / total_w) * (lv.weight / w_in_dim[lv.dimension])
-        for lv in counted
-    }
+    return {lv.code: (dim_w[lv.dimension] / total_w) * (lv.weight / w_in_dim[lv.dimension]) for lv in counted}
 
 
 def priorities(fw: Framework, levels: list[IndicatorLevel], n: int = 5) -> list[Priority]:
     """The `n` indicators that would raise the index most if improved by one level."""
     gains = index_gain_per_level(fw, levels)
     cands = [
-        Priority(lv.code, lv.name, lv.dimension, lv.pillar, lv.score_level,
-                 gains[lv.code] * min(1.0, fw.scale_max - lv.score_level))
+        Priority(
+            lv.code,
+            lv.name,
+            lv.dimension,
+            lv.pillar,
+            lv.score_level,
+            gains[lv.code] * min(1.0, fw.scale_max - lv.score_level),
+        )
         for lv in levels
         if lv.score_level is not None and lv.score_level < fw.scale_max and lv.code in gains
     ]

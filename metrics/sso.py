@@ -36,8 +36,13 @@ def domain_of(email: str | None) -> str:
     return e.rsplit("@", 1)[1] if "@" in e else ""
 
 
-def sso_login(store, email: str | None, email_verified: bool | None = None,
-              allowed_domains: Iterable[str] = (), now: datetime | None = None) -> users.Session:
+def sso_login(
+    store,
+    email: str | None,
+    email_verified: bool | None = None,
+    allowed_domains: Iterable[str] = (),
+    now: datetime | None = None,
+) -> users.Session:
     """A session for the core user an identity maps to; LoginFailed (audited) when there is none.
 
     `allowed_domains`: the organisation's e-mail domains (e.g. {"sukamaju.go.id"}); an address
@@ -63,8 +68,14 @@ def sso_login(store, email: str | None, email_verified: bool | None = None,
             reason = "disabled"
     if reason is not None:
         with store.transaction() as cur:
-            store.write_audit(cur, auth.ANONYMOUS, "login.sso_failure", f"sso:{users.bounded(email, MAX_EMAIL)}",
-                              None, {"reason": reason})
+            store.write_audit(
+                cur,
+                auth.ANONYMOUS,
+                "login.sso_failure",
+                f"sso:{users.bounded(email, MAX_EMAIL)}",
+                None,
+                {"reason": reason},
+            )
         if reason == "email not verified":
             raise users.LoginFailed("login.sso_unverified")
         if reason == "domain not allowed":
@@ -74,6 +85,7 @@ def sso_login(store, email: str | None, email_verified: bool | None = None,
         raise users.LoginFailed("login.sso_unknown")
     user = users.get_user(store, row[0])
     with store.transaction() as cur:
-        store.write_audit(cur, user, "login.sso", f"user:{user.username}", None,
-                          {"email": users.bounded(email, MAX_EMAIL)})
+        store.write_audit(
+            cur, user, "login.sso", f"user:{user.username}", None, {"email": users.bounded(email, MAX_EMAIL)}
+        )
         return users._start_session(store, cur, user, now, "sso")

@@ -13,11 +13,11 @@ import hashlib
 import hmac
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -41,12 +41,12 @@ def resolve_db_path(explicit: str | os.PathLike | None = None) -> str:
 
 def _now_iso() -> str:
     """An audit timestamp: aware UTC ISO text, exactly what the hash chain covers."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def utcnow() -> datetime:
     """Naive UTC, as DuckDB TIMESTAMP columns hold it."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 MIGRATIONS: list[list[str]] = [
@@ -208,7 +208,9 @@ class SubmissionBatch:
             codes = [r.indicator_code for r in rows]
             if len(set(codes)) != len(codes):
                 # scoring counts answer rows as (OPD, indicator) pairs; ingest refuses such files
-                raise ValueError(f"submission {sub.city_code}/{sub.opd_code}/{sub.year} answers an indicator twice")
+                raise ValueError(
+                    f"submission {sub.city_code}/{sub.opd_code}/{sub.year} answers an indicator twice"
+                )
             self.a_sub.extend([k] * len(rows))
             self.a_code.extend(codes)
             self.a_level.extend([r.level for r in rows])
@@ -230,10 +232,27 @@ class SubmissionBatch:
         self.sha256.append(sha256)
         self.n_rows.append(len(rows))
 
-    def extend(self, other: "SubmissionBatch") -> None:
+    def extend(self, other: SubmissionBatch) -> None:
         off = len(self.kind)
-        for name in ("kind", "city_code", "opd_code", "year", "metric_code", "fw_seq", "file_name", "sha256",
-                     "n_rows", "a_code", "a_level", "a_evidence", "a_note", "a_row", "m_period", "m_value", "m_row"):
+        for name in (
+            "kind",
+            "city_code",
+            "opd_code",
+            "year",
+            "metric_code",
+            "fw_seq",
+            "file_name",
+            "sha256",
+            "n_rows",
+            "a_code",
+            "a_level",
+            "a_evidence",
+            "a_note",
+            "a_row",
+            "m_period",
+            "m_value",
+            "m_row",
+        ):
             getattr(self, name).extend(getattr(other, name))
         self.a_sub.extend([k + off for k in other.a_sub] if off else other.a_sub)
         self.m_sub.extend([k + off for k in other.m_sub] if off else other.m_sub)
@@ -242,9 +261,14 @@ class SubmissionBatch:
 class Store:
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
-    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False,
-                 migrate: bool = True, memory_limit: str | None = None,
-                 key: "keys.InstallationKey | None" = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        read_only: bool = False,
+        migrate: bool = True,
+        memory_limit: str | None = None,
+        key: keys.InstallationKey | None = None,
+    ) -> None:
         """`memory_limit` (e.g. "256MB") caps DuckDB's buffer pool, for a process with a memory
         budget: DuckDB then evicts cached table data instead of growing (see docs/performance.md)."""
         self.path = resolve_db_path(path)
@@ -282,14 +306,19 @@ class Store:
             rows = self.audit_rows()
             if any(r.hash.startswith(audit_chain.KEYED) for r in rows):
                 # the key was lost (or the file copied without it): the old head stays as evidence
-                audit_chain.log.warning("%s has audit rows keyed with another key than the new %s: "
-                                        "`audit verify` will report them", self.path, self.audit_key.path)
+                audit_chain.log.warning(
+                    "%s has audit rows keyed with another key than the new %s: "
+                    "`audit verify` will report them",
+                    self.path,
+                    self.audit_key.path,
+                )
             else:
                 self._publish_audit_head(audit_chain.head_of(rows, _now_iso()))
         elif self.path != ":memory:" and self.audit_key is not None:
             status, head = audit_chain.read_head(self.path, self.audit_key)
-            audit_chain.log.info("audit head of %s at open: %s", Path(self.path).name,
-                                 head.short() if head else status)
+            audit_chain.log.info(
+                "audit head of %s at open: %s", Path(self.path).name, head.short() if head else status
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -350,9 +379,7 @@ class Store:
                         if stmt.startswith("CREATE TABLE IF NOT EXISTS meta"):
                             continue
                         cur.execute(stmt)
-                    cur.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(n)]
-                    )
+                    cur.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(n)])
                     cur.commit()
                 except BaseException:
                     cur.rollback()
@@ -432,8 +459,9 @@ class Store:
             prev = h
         return rows
 
-    def write_audit(self, cur, user: User, action: str, obj: str, before: object = None,
-                    after: object = None) -> int:
+    def write_audit(
+        self, cur, user: User, action: str, obj: str, before: object = None, after: object = None
+    ) -> int:
         """Append one hash-chained audit row inside the caller's transaction."""
         (row,) = self._chained(cur, user, [(action, obj, before, after)])
         cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
@@ -447,7 +475,9 @@ class Store:
             return []
         cols = list(zip(*self._chained(cur, user, entries)))
         names = ("id", "logged_at", "username", "action", "object", "before", "after", "prev_hash", "hash")
-        tbl = pa.table({k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in zip(names, cols)})
+        tbl = pa.table(
+            {k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in zip(names, cols)}
+        )
         cur.register("_new_audit", tbl)
         cur.execute("INSERT INTO audit SELECT * FROM _new_audit")
         cur.unregister("_new_audit")
@@ -463,22 +493,28 @@ class Store:
     def has_audit_table(self) -> bool:
         """False when the audit table was dropped behind the application's back."""
         with self.cursor() as cur:
-            return cur.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                               "AND schema_name = 'main' AND table_name = 'audit'").fetchone()[0] == 1
+            return (
+                cur.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                    "AND schema_name = 'main' AND table_name = 'audit'"
+                ).fetchone()[0]
+                == 1
+            )
 
-    def _audit_head_in(self, cur) -> "audit_chain.Head | None":
+    def _audit_head_in(self, cur) -> audit_chain.Head | None:
         """The chain head as this transaction leaves it, if it wrote audit rows (one read per commit)."""
         return self.audit_head(cur) if self._audit_written.get(id(cur)) else None
 
-    def audit_head(self, cur) -> "audit_chain.Head":
+    def audit_head(self, cur) -> audit_chain.Head:
         """Last id, last hash and row count of the audit log as `cur` sees it."""
         n, last_id, last_hash = cur.execute(
-            "SELECT count(*), max(id), arg_max(hash, id) FROM audit").fetchone()
+            "SELECT count(*), max(id), arg_max(hash, id) FROM audit"
+        ).fetchone()
         if not n:
             return audit_chain.Head(0, audit_chain.GENESIS, 0, _now_iso())
         return audit_chain.Head(int(last_id), last_hash, int(n), _now_iso())
 
-    def _publish_audit_head(self, head: "audit_chain.Head") -> None:
+    def _publish_audit_head(self, head: audit_chain.Head) -> None:
         """Keep the committed head outside the database (and in the server log). A failure here
         cannot undo the commit: it is logged, and `audit verify` then shows the head behind."""
         if self.audit_key is None:
@@ -488,8 +524,14 @@ class Store:
         except OSError as exc:
             audit_chain.log.error("audit head of %s not written (%s): %s", self.path, exc, head.short())
 
-    def audit_frame(self, username: str | None = None, action: str | None = None,
-                    since: str | None = None, until: str | None = None, limit: int = 1000):
+    def audit_frame(
+        self,
+        username: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 1000,
+    ):
         with self.cursor() as cur:
             return cur.execute(
                 """SELECT id, logged_at, username, action, object, before, after FROM audit
@@ -519,8 +561,19 @@ class Store:
         seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM frameworks").fetchone()[0]
         cur.execute(
             "INSERT INTO frameworks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [seq, fw.id, fw.applies_from, fw.name["id"], fw.name["en"], fw.scale_min, fw.scale_max,
-             fw.missing, fw.source, utcnow(), username],
+            [
+                seq,
+                fw.id,
+                fw.applies_from,
+                fw.name["id"],
+                fw.name["en"],
+                fw.scale_min,
+                fw.scale_max,
+                fw.missing,
+                fw.source,
+                utcnow(),
+                username,
+            ],
         )
         cur.executemany(
             "INSERT INTO fw_dimensions VALUES (?, ?, ?, ?, ?, ?)",
@@ -534,11 +587,23 @@ class Store:
         cur.executemany(
             "INSERT INTO fw_indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                [seq, i.code, i.pillar, i.subpillar, i.dimension, i.weight, list(i.opd_types),
-                 i.name["id"], i.name["en"],
-                 i.metric.code if i.metric else None, i.metric.unit if i.metric else None,
-                 i.metric.aggregate if i.metric else None, i.metric.direction if i.metric else None,
-                 list(i.metric.thresholds) if i.metric else None, n]
+                [
+                    seq,
+                    i.code,
+                    i.pillar,
+                    i.subpillar,
+                    i.dimension,
+                    i.weight,
+                    list(i.opd_types),
+                    i.name["id"],
+                    i.name["en"],
+                    i.metric.code if i.metric else None,
+                    i.metric.unit if i.metric else None,
+                    i.metric.aggregate if i.metric else None,
+                    i.metric.direction if i.metric else None,
+                    list(i.metric.thresholds) if i.metric else None,
+                    n,
+                ]
                 for n, i in enumerate(fw.indicators)
             ],
         )
@@ -578,8 +643,10 @@ class Store:
         return new, len(cities) - new
 
     def upsert_opds(self, cur, opds: list[Opd]) -> tuple[int, int]:
-        existing = {(r[0], r[1]): r[2] for r in
-                    cur.execute("SELECT city_code, opd_code, opd_type FROM opds").fetchall()}
+        existing = {
+            (r[0], r[1]): r[2]
+            for r in cur.execute("SELECT city_code, opd_code, opd_type FROM opds").fetchall()
+        }
         # head_name/email None: not in the loaded file, the stored one stays; "": cleared
         cur.executemany(
             """INSERT INTO opds (city_code, opd_code, opd_type, name, head_name, email) VALUES (?, ?, ?, ?, ?, ?)
@@ -594,7 +661,8 @@ class Store:
         changed = sorted({o.city_code for o in opds if existing.get((o.city_code, o.opd_code)) != o.opd_type})
         if changed:
             years = cur.execute(
-                "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)", [changed]
+                "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)",
+                [changed],
             ).fetchall()
             self.mark_scores_stale(cur, {(c, y) for c, y in years})
         return new, len(opds) - new
@@ -622,24 +690,37 @@ class Store:
     def assignment_rows(self, city: str | None = None, cur=None) -> list[tuple[str, str, str, object, str]]:
         """(city, indicator, OPD, assigned_at, assigned_by): indicators assigned to an OPD of a city."""
         with self.cursor() as c:
-            return (cur or c).execute(
-                """SELECT city_code, indicator_code, opd_code, assigned_at, assigned_by FROM opd_assignments
+            return (
+                (cur or c)
+                .execute(
+                    """SELECT city_code, indicator_code, opd_code, assigned_at, assigned_by FROM opd_assignments
                    WHERE $c IS NULL OR city_code = $c ORDER BY city_code, indicator_code, opd_code""",
-                {"c": city}).fetchall()
+                    {"c": city},
+                )
+                .fetchall()
+            )
 
     def set_assignment_row(self, cur, city: str, indicator: str, opd: str | None, username: str) -> None:
         """Make `opd` (None: nobody) the one assigned OPD of `indicator` in `city`; rescores the city."""
-        cur.execute("DELETE FROM opd_assignments WHERE city_code = ? AND indicator_code = ?", [city, indicator])
+        cur.execute(
+            "DELETE FROM opd_assignments WHERE city_code = ? AND indicator_code = ?", [city, indicator]
+        )
         if opd is not None:
-            cur.execute("INSERT INTO opd_assignments VALUES (?, ?, ?, ?, ?)", [city, indicator, opd, utcnow(), username])
+            cur.execute(
+                "INSERT INTO opd_assignments VALUES (?, ?, ?, ?, ?)",
+                [city, indicator, opd, utcnow(), username],
+            )
         years = cur.execute("SELECT DISTINCT year FROM submissions WHERE city_code = ?", [city]).fetchall()
         self.mark_scores_stale(cur, {(city, y) for (y,) in years})
         self.mark_finished_scores_stale(cur, {city})
 
     def opd_map(self, cur=None) -> dict[tuple[str, str], Opd]:
         with self.cursor() as c:
-            rows = (cur or c).execute(
-                "SELECT city_code, opd_code, opd_type, name, head_name, email FROM opds").fetchall()
+            rows = (
+                (cur or c)
+                .execute("SELECT city_code, opd_code, opd_type, name, head_name, email FROM opds")
+                .fetchall()
+            )
         return {(r[0], r[1]): Opd(*r) for r in rows}
 
     def years(self) -> list[int]:
@@ -653,9 +734,11 @@ class Store:
 
     def period_status(self, city: str, year: int, cur=None) -> str:
         with self.cursor() as c:
-            row = (cur or c).execute(
-                "SELECT status FROM periods WHERE city_code = ? AND year = ?", [city, year]
-            ).fetchone()
+            row = (
+                (cur or c)
+                .execute("SELECT status FROM periods WHERE city_code = ? AND year = ?", [city, year])
+                .fetchone()
+            )
         return row[0] if row else "open"
 
     def set_period_status(self, cur, city: str, year: int, status: str, username: str) -> None:
@@ -677,14 +760,21 @@ class Store:
         """(city_code, self_due, verify_due, updated_at, updated_by) of the city's own row and the
         all-cities row ('*') of a year, whichever exist."""
         with self.cursor() as c:
-            return (cur or c).execute(
-                """SELECT city_code, self_due, verify_due, updated_at, updated_by FROM deadlines
-                   WHERE year = ? AND city_code IN (?, '*') ORDER BY city_code = '*'""", [year, city]
-            ).fetchall()
+            return (
+                (cur or c)
+                .execute(
+                    """SELECT city_code, self_due, verify_due, updated_at, updated_by FROM deadlines
+                   WHERE year = ? AND city_code IN (?, '*') ORDER BY city_code = '*'""",
+                    [year, city],
+                )
+                .fetchall()
+            )
 
     def set_deadline_row(self, cur, city: str, year: int, self_due, verify_due, username: str) -> None:
-        cur.execute("INSERT OR REPLACE INTO deadlines VALUES (?, ?, ?, ?, ?, ?)",
-                    [city, year, self_due, verify_due, utcnow(), username])
+        cur.execute(
+            "INSERT OR REPLACE INTO deadlines VALUES (?, ?, ?, ?, ?, ?)",
+            [city, year, self_due, verify_due, utcnow(), username],
+        )
 
     def delete_deadline_row(self, cur, city: str, year: int) -> None:
         cur.execute("DELETE FROM deadlines WHERE city_code = ? AND year = ?", [city, year])
@@ -695,12 +785,18 @@ class Store:
 
     def reminder_sent(self, city: str, opd: str, year: int, stage: str) -> bool:
         with self.cursor() as cur:
-            return cur.execute(
-                "SELECT 1 FROM reminders WHERE city_code = ? AND opd_code = ? AND year = ? AND stage = ?",
-                [city, opd, year, stage]).fetchone() is not None
+            return (
+                cur.execute(
+                    "SELECT 1 FROM reminders WHERE city_code = ? AND opd_code = ? AND year = ? AND stage = ?",
+                    [city, opd, year, stage],
+                ).fetchone()
+                is not None
+            )
 
     def add_reminder(self, cur, city: str, opd: str, year: int, stage: str, recipient: str) -> None:
-        cur.execute("INSERT INTO reminders VALUES (?, ?, ?, ?, ?, ?)", [city, opd, year, stage, recipient, utcnow()])
+        cur.execute(
+            "INSERT INTO reminders VALUES (?, ?, ?, ?, ?, ?)", [city, opd, year, stage, recipient, utcnow()]
+        )
 
     # ------------------------------------------------------------------ submissions
 
@@ -713,21 +809,27 @@ class Store:
             first.setdefault(sha, (name, content))
         if not first:
             return
-        tbl = pa.table({
-            "sha256": pa.array(list(first), pa.string()),
-            "name": pa.array([v[0] for v in first.values()], pa.string()),
-            "size": pa.array([len(v[1]) for v in first.values()], pa.int64()),
-            "content": pa.array([v[1] for v in first.values()], pa.binary()),
-        })
+        tbl = pa.table(
+            {
+                "sha256": pa.array(list(first), pa.string()),
+                "name": pa.array([v[0] for v in first.values()], pa.string()),
+                "size": pa.array([len(v[1]) for v in first.values()], pa.int64()),
+                "content": pa.array([v[1] for v in first.values()], pa.binary()),
+            }
+        )
         cur.register("_new_files", tbl)
-        cur.execute("INSERT INTO files SELECT * FROM _new_files n WHERE NOT EXISTS "
-                    "(SELECT 1 FROM files f WHERE f.sha256 = n.sha256)")
+        cur.execute(
+            "INSERT INTO files SELECT * FROM _new_files n WHERE NOT EXISTS "
+            "(SELECT 1 FROM files f WHERE f.sha256 = n.sha256)"
+        )
         cur.unregister("_new_files")
 
     def period_statuses(self, cur, cities: list[str]) -> dict[tuple[str, int], str]:
         """(city, year) -> status of every period row of `cities` (no row means open)."""
-        rows = cur.execute("SELECT city_code, year, status FROM periods WHERE list_contains(?, city_code)",
-                           [sorted(set(cities))]).fetchall()
+        rows = cur.execute(
+            "SELECT city_code, year, status FROM periods WHERE list_contains(?, city_code)",
+            [sorted(set(cities))],
+        ).fetchall()
         return {(c, y): st for c, y, st in rows}
 
     def file_content(self, sha256: str) -> bytes | None:
@@ -735,9 +837,17 @@ class Store:
             row = cur.execute("SELECT content FROM files WHERE sha256 = ?", [sha256]).fetchone()
         return bytes(row[0]) if row else None
 
-    def insert_submissions(self, cur, subs: "list | SubmissionBatch", username: str, file_name: str | None,
-                           sha256: str | None, source: str, at: datetime | list[datetime] | None = None,
-                           file_names: list[str] | None = None) -> list[int]:
+    def insert_submissions(
+        self,
+        cur,
+        subs: list | SubmissionBatch,
+        username: str,
+        file_name: str | None,
+        sha256: str | None,
+        source: str,
+        at: datetime | list[datetime] | None = None,
+        file_names: list[str] | None = None,
+    ) -> list[int]:
         """Insert submissions and their rows in bulk; returns the new ids, in order.
 
         `subs` is a list of ingest.Submission (all from `file_name`/`sha256`, or per submission
@@ -756,54 +866,62 @@ class Store:
             return []
         count = len(batch)
         ats = at if isinstance(at, list) else [at or utcnow()] * count
-        ids = [r[0] for r in cur.execute(
-            "SELECT nextval('submission_id_seq') FROM range(?)", [count]).fetchall()]
-        sub_tbl = pa.table({
-            "id": pa.array(ids, pa.int64()),
-            "kind": pa.array(batch.kind, pa.string()),
-            "city_code": pa.array(batch.city_code, pa.string()),
-            "opd_code": pa.array(batch.opd_code, pa.string()),
-            "year": pa.array(batch.year, pa.int32()),
-            "metric_code": pa.array(batch.metric_code, pa.string()),
-            "fw_seq": pa.array(batch.fw_seq, pa.int32()),
-            "file_name": pa.array(batch.file_name, pa.string()),
-            "sha256": pa.array(batch.sha256, pa.string()),
-            "username": pa.array([username] * count, pa.string()),
-            "accepted_at": pa.array(ats, pa.timestamp("us")),
-            "source": pa.array([source] * count, pa.string()),
-            "n_rows": pa.array(batch.n_rows, pa.int32()),
-        })
+        ids = [
+            r[0] for r in cur.execute("SELECT nextval('submission_id_seq') FROM range(?)", [count]).fetchall()
+        ]
+        sub_tbl = pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "kind": pa.array(batch.kind, pa.string()),
+                "city_code": pa.array(batch.city_code, pa.string()),
+                "opd_code": pa.array(batch.opd_code, pa.string()),
+                "year": pa.array(batch.year, pa.int32()),
+                "metric_code": pa.array(batch.metric_code, pa.string()),
+                "fw_seq": pa.array(batch.fw_seq, pa.int32()),
+                "file_name": pa.array(batch.file_name, pa.string()),
+                "sha256": pa.array(batch.sha256, pa.string()),
+                "username": pa.array([username] * count, pa.string()),
+                "accepted_at": pa.array(ats, pa.timestamp("us")),
+                "source": pa.array([source] * count, pa.string()),
+                "n_rows": pa.array(batch.n_rows, pa.int32()),
+            }
+        )
         cur.register("_new_subs", sub_tbl)
         cur.execute("INSERT INTO submissions SELECT * FROM _new_subs")
         cur.unregister("_new_subs")
         if batch.a_sub:
-            t = pa.table({
-                "submission_id": pa.array([ids[k] for k in batch.a_sub], pa.int64()),
-                "indicator_code": pa.array(batch.a_code, pa.string()),
-                "level": pa.array(batch.a_level, pa.int8()),
-                "evidence": pa.array(batch.a_evidence, pa.string()),
-                "note": pa.array(batch.a_note, pa.string()),
-                "source_row": pa.array(batch.a_row, pa.int32()),
-            })
+            t = pa.table(
+                {
+                    "submission_id": pa.array([ids[k] for k in batch.a_sub], pa.int64()),
+                    "indicator_code": pa.array(batch.a_code, pa.string()),
+                    "level": pa.array(batch.a_level, pa.int8()),
+                    "evidence": pa.array(batch.a_evidence, pa.string()),
+                    "note": pa.array(batch.a_note, pa.string()),
+                    "source_row": pa.array(batch.a_row, pa.int32()),
+                }
+            )
             cur.register("_new_rows", t)
             cur.execute("INSERT INTO assessments SELECT * FROM _new_rows")
             cur.unregister("_new_rows")
         if batch.m_sub:
-            t = pa.table({
-                "submission_id": pa.array([ids[k] for k in batch.m_sub], pa.int64()),
-                "metric_code": pa.array([batch.metric_code[k] for k in batch.m_sub], pa.string()),
-                "period": pa.array(batch.m_period, pa.string()),
-                "value": pa.array(batch.m_value, pa.float64()),
-                "source_row": pa.array(batch.m_row, pa.int32()),
-            })
+            t = pa.table(
+                {
+                    "submission_id": pa.array([ids[k] for k in batch.m_sub], pa.int64()),
+                    "metric_code": pa.array([batch.metric_code[k] for k in batch.m_sub], pa.string()),
+                    "period": pa.array(batch.m_period, pa.string()),
+                    "value": pa.array(batch.m_value, pa.float64()),
+                    "source_row": pa.array(batch.m_row, pa.int32()),
+                }
+            )
             cur.register("_new_rows", t)
             cur.execute("INSERT INTO metric_values SELECT * FROM _new_rows")
             cur.unregister("_new_rows")
         self.mark_scores_stale(cur, set(zip(batch.city_code, batch.year)))
         return ids
 
-    def in_force_rows(self, units_a: list[tuple[str, str, int]], units_m: list[tuple[str, str, str, int]],
-                      cur=None) -> tuple[list[tuple], list[tuple]]:
+    def in_force_rows(
+        self, units_a: list[tuple[str, str, int]], units_m: list[tuple[str, str, str, int]], cur=None
+    ) -> tuple[list[tuple], list[tuple]]:
         """The answer rows of the versions in force of the given units, to compare a new file with.
 
         Assessment units are (city, OPD, year), rows (city, OPD, year, id, indicator, level,
@@ -841,12 +959,18 @@ class Store:
                    SELECT c.city_code, c.opd_code, c.metric_code, c.year, c.id, v.period, v.value
                    FROM cur c JOIN metric_values v ON v.submission_id = c.id
                    ORDER BY c.id, v.period""",
-                {"c": [u[0] for u in units_m], "o": [u[1] for u in units_m], "m": [u[2] for u in units_m],
-                 "y": [u[3] for u in units_m]},
+                {
+                    "c": [u[0] for u in units_m],
+                    "o": [u[1] for u in units_m],
+                    "m": [u[2] for u in units_m],
+                    "y": [u[3] for u in units_m],
+                },
             ).fetchall()
         return a, m
 
-    def scores_if(self, batch: SubmissionBatch, username: str, city: str, year: int) -> tuple[dict, list[tuple]]:
+    def scores_if(
+        self, batch: SubmissionBatch, username: str, city: str, year: int
+    ) -> tuple[dict, list[tuple]]:
         """(score_table-like columns, OPD score rows) of one city-year as they would be with `batch` stored.
 
         The batch is written and the city-year's score tables rebuilt exactly as a real upload
@@ -866,8 +990,13 @@ class Store:
                     cur.rollback()
         return table, opd_rows
 
-    def submissions_frame(self, city: str | None = None, opd: str | None = None, year: int | None = None,
-                          kind: str | None = None):
+    def submissions_frame(
+        self,
+        city: str | None = None,
+        opd: str | None = None,
+        year: int | None = None,
+        kind: str | None = None,
+    ):
         """Every submission (superseded ones too), newest first, with whether it is in force."""
         with self.cursor() as cur:
             return cur.execute(
@@ -912,16 +1041,38 @@ class Store:
         with self.cursor() as cur:
             return {
                 t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed table names only
-                for t in ("cities", "opds", "submissions", "assessments", "metric_values", "verifications",
-                          "users", "audit", "frameworks", "files")
+                for t in (
+                    "cities",
+                    "opds",
+                    "submissions",
+                    "assessments",
+                    "metric_values",
+                    "verifications",
+                    "users",
+                    "audit",
+                    "frameworks",
+                    "files",
+                )
             }
 
     def content_fingerprint(self) -> str:
         """A hash of every row of every data table, to prove a rejected file changed nothing."""
         h = hashlib.sha256()
         with self.cursor() as cur:
-            for t in ("cities", "opds", "submissions", "assessments", "metric_values", "verifications",
-                      "periods", "drafts", "users", "audit", "frameworks", "files"):
+            for t in (
+                "cities",
+                "opds",
+                "submissions",
+                "assessments",
+                "metric_values",
+                "verifications",
+                "periods",
+                "drafts",
+                "users",
+                "audit",
+                "frameworks",
+                "files",
+            ):
                 rows = cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()  # fixed names
                 h.update(t.encode())
                 h.update(repr(rows).encode())
@@ -929,8 +1080,9 @@ class Store:
 
     # ------------------------------------------------------------------ verifications
 
-    def add_verification(self, cur, city: str, year: int, indicator: str, level: int, note: str,
-                         username: str) -> int:
+    def add_verification(
+        self, cur, city: str, year: int, indicator: str, level: int, note: str, username: str
+    ) -> int:
         vid = cur.execute("SELECT nextval('verification_id_seq')").fetchone()[0]
         cur.execute(
             "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -950,27 +1102,48 @@ class Store:
 
     def get_user_row(self, username: str, cur=None):
         with self.cursor() as c:
-            return (cur or c).execute(
-                """SELECT username, pw_hash, role, city_code, opd_code, active, display_name, failed_count,
+            return (
+                (cur or c)
+                .execute(
+                    """SELECT username, pw_hash, role, city_code, opd_code, active, display_name, failed_count,
                           locked_until, sessions_valid_after FROM users WHERE lower(username) = lower($u)
                    ORDER BY username = $u DESC, username LIMIT 1""",
-                {"u": username},
-            ).fetchone()
+                    {"u": username},
+                )
+                .fetchone()
+            )
 
-    def insert_user(self, cur, username: str, pw_hash: str, role: str, city: str | None, opd: str | None,
-                    display_name: str) -> None:
+    def insert_user(
+        self,
+        cur,
+        username: str,
+        pw_hash: str,
+        role: str,
+        city: str | None,
+        opd: str | None,
+        display_name: str,
+    ) -> None:
         cur.execute(
             "INSERT INTO users VALUES (?, ?, ?, ?, ?, TRUE, ?, 0, NULL, ?, NULL)",
             [username, pw_hash, role, city, opd, display_name, utcnow()],
         )
 
     def other_active_admins(self, cur, username: str) -> int:
-        return cur.execute("SELECT count(*) FROM users WHERE role = 'admin' AND active AND username <> ?",
-                           [username]).fetchone()[0]
+        return cur.execute(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND active AND username <> ?", [username]
+        ).fetchone()[0]
 
     def update_user(self, cur, username: str, **fields: object) -> None:
         # failed_count/locked_until stay in the table (schema v1) but are no longer written
-        allowed = {"pw_hash", "role", "city_code", "opd_code", "active", "display_name", "sessions_valid_after"}
+        allowed = {
+            "pw_hash",
+            "role",
+            "city_code",
+            "opd_code",
+            "active",
+            "display_name",
+            "sessions_valid_after",
+        }
         for k, v in fields.items():
             if k not in allowed:
                 raise KeyError(k)
@@ -986,8 +1159,9 @@ class Store:
 
     # ------------------------------------------------------------------ sign-in throttle
 
-    def login_failure_stats(self, client: str, account: str, pair_since: datetime, client_since: datetime,
-                            account_since: datetime) -> tuple:
+    def login_failure_stats(
+        self, client: str, account: str, pair_since: datetime, client_since: datetime, account_since: datetime
+    ) -> tuple:
         """(count, latest) of failed sign-ins for this client and account, for this client over
         all accounts, and for this account from every client, each since its own instant."""
         with self.cursor() as cur:
@@ -1009,18 +1183,25 @@ class Store:
 
     def clear_login_failures(self, cur, account: str, client: str | None = None) -> None:
         """Forget the failures of `account` from `client`, or from every client when None."""
-        cur.execute("DELETE FROM login_failures WHERE account = $a AND ($c IS NULL OR client = $c)",
-                    {"a": account, "c": client})
+        cur.execute(
+            "DELETE FROM login_failures WHERE account = $a AND ($c IS NULL OR client = $c)",
+            {"a": account, "c": client},
+        )
 
-    def put_unlock_code(self, cur, account: str, code_hash: str, expires_at: datetime, created_by: str) -> None:
+    def put_unlock_code(
+        self, cur, account: str, code_hash: str, expires_at: datetime, created_by: str
+    ) -> None:
         """The one live unlock code of `account` (a new one replaces the last)."""
-        cur.execute("INSERT OR REPLACE INTO unlock_codes VALUES (?, ?, ?, ?, ?)",
-                    [account, code_hash, expires_at, utcnow(), created_by])
+        cur.execute(
+            "INSERT OR REPLACE INTO unlock_codes VALUES (?, ?, ?, ?, ?)",
+            [account, code_hash, expires_at, utcnow(), created_by],
+        )
 
     def unlock_code_valid(self, account: str, code_hash: str, now: datetime) -> bool:
         with self.cursor() as cur:
-            row = cur.execute("SELECT code_hash, expires_at FROM unlock_codes WHERE account = ?",
-                              [account]).fetchone()
+            row = cur.execute(
+                "SELECT code_hash, expires_at FROM unlock_codes WHERE account = ?", [account]
+            ).fetchone()
         return row is not None and hmac.compare_digest(row[0], code_hash) and row[1] > now
 
     def use_unlock_code(self, cur, account: str) -> None:
@@ -1030,34 +1211,46 @@ class Store:
 
     _SESSION_COLS = "sid, username, created_at, last_seen, expires_at, ticket_expires_at"
 
-    def insert_session(self, cur, sid: str, username: str, created_at: datetime, expires_at: datetime,
-                       client: str) -> None:
-        cur.execute("INSERT INTO sessions VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?, ?)",
-                    [sid, username, created_at, created_at, expires_at, client])
+    def insert_session(
+        self, cur, sid: str, username: str, created_at: datetime, expires_at: datetime, client: str
+    ) -> None:
+        cur.execute(
+            "INSERT INTO sessions VALUES (?, ?, NULL, NULL, NULL, ?, ?, ?, ?)",
+            [sid, username, created_at, created_at, expires_at, client],
+        )
 
     def get_session(self, sid: str, cur=None):
         """(sid, username, created_at, last_seen, expires_at, ticket_expires_at) or None."""
         with self.cursor() as c:
-            return (cur or c).execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE sid = ?",
-                                      [sid]).fetchone()
+            return (
+                (cur or c)
+                .execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE sid = ?", [sid])
+                .fetchone()
+            )
 
     def session_by_token(self, token_hash: str):
         with self.cursor() as c:
-            return c.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE token_hash = ?",
-                             [token_hash]).fetchone()
+            return c.execute(
+                f"SELECT {self._SESSION_COLS} FROM sessions WHERE token_hash = ?", [token_hash]
+            ).fetchone()
 
     def session_by_ticket(self, cur, ticket_hash: str):
-        return cur.execute(f"SELECT {self._SESSION_COLS} FROM sessions WHERE ticket_hash = ?",
-                           [ticket_hash]).fetchone()
+        return cur.execute(
+            f"SELECT {self._SESSION_COLS} FROM sessions WHERE ticket_hash = ?", [ticket_hash]
+        ).fetchone()
 
     def set_session_ticket(self, cur, sid: str, ticket_hash: str, expires_at: datetime) -> None:
-        cur.execute("UPDATE sessions SET ticket_hash = ?, ticket_expires_at = ? WHERE sid = ?",
-                    [ticket_hash, expires_at, sid])
+        cur.execute(
+            "UPDATE sessions SET ticket_hash = ?, ticket_expires_at = ? WHERE sid = ?",
+            [ticket_hash, expires_at, sid],
+        )
 
     def set_session_token(self, cur, sid: str, token_hash: str | None) -> None:
         """The cookie's token of a session (a new one replaces the last); the ticket is spent."""
-        cur.execute("UPDATE sessions SET token_hash = ?, ticket_hash = NULL, ticket_expires_at = NULL "
-                    "WHERE sid = ?", [token_hash, sid])
+        cur.execute(
+            "UPDATE sessions SET token_hash = ?, ticket_hash = NULL, ticket_expires_at = NULL WHERE sid = ?",
+            [token_hash, sid],
+        )
 
     def touch_session(self, cur, sid: str, at: datetime) -> None:
         cur.execute("UPDATE sessions SET last_seen = ? WHERE sid = ?", [at, sid])
@@ -1065,19 +1258,22 @@ class Store:
     def delete_session(self, cur, sid: str) -> None:
         cur.execute("DELETE FROM sessions WHERE sid = ?", [sid])
 
-    def delete_sessions(self, cur, username: str | None = None, city: str | None = None,
-                        before: datetime | None = None) -> int:
+    def delete_sessions(
+        self, cur, username: str | None = None, city: str | None = None, before: datetime | None = None
+    ) -> int:
         """End sessions: of one user (any case of the name), of every user of `city`, all of them
         (both None), and in every case those that expired before `before`. Returns how many."""
         n = cur.execute(
             """SELECT count(*) FROM sessions s LEFT JOIN users u ON u.username = s.username
                WHERE ($u IS NULL OR lower(s.username) = lower($u)) AND ($c IS NULL OR u.city_code = $c)""",
-            {"u": username, "c": city}).fetchone()[0]
+            {"u": username, "c": city},
+        ).fetchone()[0]
         cur.execute(
             """DELETE FROM sessions WHERE sid IN (
                    SELECT s.sid FROM sessions s LEFT JOIN users u ON u.username = s.username
                    WHERE ($u IS NULL OR lower(s.username) = lower($u)) AND ($c IS NULL OR u.city_code = $c))""",
-            {"u": username, "c": city})
+            {"u": username, "c": city},
+        )
         if before is not None:
             cur.execute("DELETE FROM sessions WHERE expires_at < ?", [before])
         return int(n)
@@ -1097,7 +1293,8 @@ class Store:
 
     def save_draft(self, cur, city: str, opd: str, year: int, payload: str, username: str) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?)", [city, opd, year, payload, utcnow(), username]
+            "INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?)",
+            [city, opd, year, payload, utcnow(), username],
         )
 
     def delete_draft(self, cur, city: str, opd: str, year: int) -> None:
@@ -1172,7 +1369,9 @@ class Store:
     # ------------------------------------------------------------------ scoring reads
     # The scoring rules (see scoring.py for the why) as fixed SQL over bound $years/$city.
 
-    def score_table(self, years: list[int] | None, city: str | None, from_raw: bool = False) -> dict[str, list]:
+    def score_table(
+        self, years: list[int] | None, city: str | None, from_raw: bool = False
+    ) -> dict[str, list]:
         """Columns of one row per scored city-year (breakdowns as parallel code/value lists).
 
         Read from score_city; a year asked for a city that has no data in it is scored on the
@@ -1191,8 +1390,10 @@ class Store:
                 if absent:
                     res = cur.execute(_SCORE_WIDE_SQL, {"years": absent, "city": city})
                     cols = [d[0] for d in res.description]
-                    rows = sorted([tuple(out[c][n] for c in cols) for n in range(len(out["year"]))]
-                                  + res.fetchall(), key=lambda r: (r[1], r[0]))
+                    rows = sorted(
+                        [tuple(out[c][n] for c in cols) for n in range(len(out["year"]))] + res.fetchall(),
+                        key=lambda r: (r[1], r[0]),
+                    )
                     out = {c: [r[n] for r in rows] for n, c in enumerate(cols)}
         return out
 
@@ -1270,10 +1471,13 @@ class Store:
 
     def backup_tables(self) -> list[str]:
         with self.cursor() as cur:
-            names = [r[0] for r in cur.execute(
-                """SELECT table_name FROM duckdb_tables()
+            names = [
+                r[0]
+                for r in cur.execute(
+                    """SELECT table_name FROM duckdb_tables()
                    WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name"""
-            ).fetchall()]
+                ).fetchall()
+            ]
         # browser sessions are not data: a restore signs everyone out rather than bring back old ones
         return [n for n in names if n not in (*_SCORE_TABLES, "score_city", "sessions")]
 
@@ -1433,18 +1637,30 @@ _LEVEL_INPUT = """
     FROM {src} f JOIN fw_indicators i ON i.fw_seq = f.fw_seq AND i.code = f.indicator_code
     JOIN frameworks fw ON fw.seq = f.fw_seq"""
 
-_REFRESH_CTES = """
-{target}""" + _IN_FORCE + """,
+_REFRESH_CTES = (
+    """
+{target}"""
+    + _IN_FORCE
+    + """,
 cyr AS (  -- the city-years with a submission in force, numbered: a cheap key for 20 M answers
     SELECT city_code, year, (row_number() OVER ())::INTEGER AS cy FROM (
         SELECT city_code, year FROM sub_a UNION SELECT city_code, year FROM sub_m)),
-fwy AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr") + """)"""
-_CY_COLS = """
+fwy AS ("""
+    + _FRAMEWORK_OF_YEAR.replace("{src}", "cyr")
+    + """)"""
+)
+_CY_COLS = (
+    """
 SELECT c.city_code, c.year, fwy.fw_seq, coalesce(sum(p.n), 0) AS pairs
 FROM cyr c JOIN fwy USING (year)
-LEFT JOIN """ + _PAIR_ROWS.replace("{src}", "(SELECT cyr.city_code, cyr.year, fwy.fw_seq FROM cyr JOIN fwy USING (year))") + """ p
+LEFT JOIN """
+    + _PAIR_ROWS.replace(
+        "{src}", "(SELECT cyr.city_code, cyr.year, fwy.fw_seq FROM cyr JOIN fwy USING (year))"
+    )
+    + """ p
   ON p.city_code = c.city_code AND p.year = c.year
 GROUP BY ALL"""
+)
 _CY_SQL = "WITH " + _REFRESH_CTES + _CY_COLS + " ORDER BY 1, 2\n"
 # Per city-year and indicator: the self-assessments summed, and how many responsible OPDs
 # answered it, by assessment or by reporting its service metric. Every in-force answer row is one
@@ -1455,7 +1671,9 @@ _CY_SQL = "WITH " + _REFRESH_CTES + _CY_COLS + " ORDER BY 1, 2\n"
 # answer counts (the framework, the OPD's type, the metrics that OPD reports) and the indicator
 # code; the group-by is on two integers. "Answered by metric only" is then the metric-reporting
 # OPDs minus those whose answer row says they also assessed it.
-_FACTS_CTES = _REFRESH_CTES + """,
+_FACTS_CTES = (
+    _REFRESH_CTES
+    + """,
 ms AS (  -- the service metrics each OPD reports in force, per city-year
     SELECT city_code, year, opd_code, list_sort(list_distinct(list(metric_code))) AS mset FROM sub_m GROUP BY ALL),
 sa AS (  -- assessment submissions in force, keyed by what decides how their answers count: the
@@ -1465,11 +1683,17 @@ sa AS (  -- assessment submissions in force, keyed by what decides how their ans
     FROM sub_a s JOIN cyr c ON c.city_code = s.city_code AND c.year = s.year JOIN fwy ON fwy.year = s.year
     LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
     LEFT JOIN ms ON ms.city_code = s.city_code AND ms.year = s.year AND ms.opd_code = s.opd_code
-    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code),
+    LEFT JOIN """
+    + _OPD_ASG
+    + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code),
 resp AS (  -- per key, every indicator of the framework: its number, whether the OPD answers for it, and
            -- whether the OPD also reports the indicator's metric
-    SELECT rk.rkey, i.code, i.ord AS ino, """ + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk") + """ AS responsible,
-           """ + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk") + """
+    SELECT rk.rkey, i.code, i.ord AS ino, """
+    + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk")
+    + """ AS responsible,
+           """
+    + _ANSWERS_FOR.format(i="i", t="rk.opd_type", a="rk")
+    + """
              AND coalesce(list_contains(rk.mset, i.metric_code), false) AS by_metric_too
     FROM (SELECT DISTINCT rkey, fw_seq, opd_type, mset, aset FROM sa) rk JOIN fw_indicators i ON i.fw_seq = rk.fw_seq),
 self AS (  -- (answers to indicators outside the year's framework get no `ino` and drop out in f0;
@@ -1484,8 +1708,12 @@ bm AS (  -- responsible OPDs reporting a metric that scores an indicator
     FROM sub_m s JOIN fwy ON fwy.year = s.year
     JOIN fw_indicators i ON i.fw_seq = fwy.fw_seq AND i.metric_code = s.metric_code
     JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
-    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code
-    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """
+    LEFT JOIN """
+    + _OPD_ASG
+    + """ oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code
+    WHERE """
+    + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa")
+    + """
     GROUP BY ALL),
 mv AS (
     SELECT s.city_code, s.year, s.metric_code, avg(v.value) AS a_mean, sum(v.value) AS a_sum,
@@ -1504,7 +1732,10 @@ f0 AS (
     LEFT JOIN bm ON bm.city_code = c.city_code AND bm.year = c.year AND bm.code = i.code
     LEFT JOIN mv ON mv.city_code = c.city_code AND mv.year = c.year AND mv.metric_code = i.metric_code),
 f1 AS (
-    SELECT i.*, """ + _METRIC_LEVEL.format(v="i.metric_value", smin="i.scale_min") + """ AS metric_level FROM f0 i)"""
+    SELECT i.*, """
+    + _METRIC_LEVEL.format(v="i.metric_value", smin="i.scale_min")
+    + """ AS metric_level FROM f0 i)"""
+)
 _FACTS_COLS = """
 SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGER AS self_n,
        answered::INTEGER AS answered, metric_value, metric_level, coalesce(metric_level, self_level) AS nv_level,
@@ -1512,13 +1743,20 @@ SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGE
             ELSE 'missing' END AS nv_source
 FROM f1"""
 _FACTS_SQL = "WITH " + _FACTS_CTES + _FACTS_COLS + " ORDER BY city_code, year, ord\n"
-_PARTS_SQL = """
+_PARTS_SQL = (
+    """
 WITH {target}
-lv AS (""" + _LEVEL_INPUT.replace("{src}", "score_facts").replace(
-    "JOIN frameworks fw ON fw.seq = f.fw_seq", "JOIN frameworks fw ON fw.seq = f.fw_seq {fscope}") + """)
-""" + _PARTS_OF.replace("{src}", "lv") + """
+lv AS ("""
+    + _LEVEL_INPUT.replace("{src}", "score_facts").replace(
+        "JOIN frameworks fw ON fw.seq = f.fw_seq", "JOIN frameworks fw ON fw.seq = f.fw_seq {fscope}"
+    )
+    + """)
+"""
+    + _PARTS_OF.replace("{src}", "lv")
+    + """
 ORDER BY 1, 2, 4, 5
 """
+)
 _SCORE_TABLES = ("score_cy", "score_facts", "score_parts")  # fixed names, in rebuild order
 _REFRESH_ALL = {
     "score_cy": _CY_SQL.replace("{target}", "").replace("{scope}", ""),
@@ -1529,7 +1767,8 @@ _REFRESH_SOME = {
     "score_cy": _CY_SQL.replace("{target}", _TARGET_CTE).replace("{scope}", _TARGET_SCOPE),
     "score_facts": _FACTS_SQL.replace("{target}", _TARGET_CTE).replace("{scope}", _TARGET_SCOPE),
     "score_parts": _PARTS_SQL.replace("{target}", _TARGET_CTE).replace(
-        "{fscope}", "SEMI JOIN _t ON _t.city_code = f.city_code AND _t.year = f.year"),
+        "{fscope}", "SEMI JOIN _t ON _t.city_code = f.city_code AND _t.year = f.year"
+    ),
 }
 _DELETE_SOME = {
     t: f"""DELETE FROM {t} USING (SELECT unnest($cities::VARCHAR[]) AS c, unnest($years::INTEGER[]) AS y) _t
@@ -1543,7 +1782,8 @@ _DELETE_SOME = {
 # with a submission in force from score_cy; those with only verifications, or asked for by
 # $city/$years without any data, laid out here); and `facts`, score_facts plus every indicator
 # of those extra city-years as missing.
-_BASE_CTES_ON = """
+_BASE_CTES_ON = (
+    """
 WITH {with}
 ver AS (
     SELECT city_code, year, indicator_code, arg_max(level, id) AS level FROM verifications
@@ -1558,11 +1798,17 @@ extra AS (
         UNION SELECT c.city_code, y.y FROM cities c, (SELECT unnest(coalesce($years, []::INTEGER[])) AS y) y
               WHERE $city IS NOT NULL AND c.city_code = $city) x
     ANTI JOIN sc ON sc.city_code = x.city_code AND sc.year = x.year),
-yx AS (""" + _FRAMEWORK_OF_YEAR.replace("{src}", "extra") + """),
+yx AS ("""
+    + _FRAMEWORK_OF_YEAR.replace("{src}", "extra")
+    + """),
 cx AS (
     SELECT e.city_code, e.year, yx.fw_seq, coalesce(sum(p.n), 0) AS pairs
     FROM extra e JOIN yx USING (year)
-    LEFT JOIN """ + _PAIR_ROWS.replace("{src}", "(SELECT extra.city_code, extra.year, yx.fw_seq FROM extra JOIN yx USING (year))") + """ p
+    LEFT JOIN """
+    + _PAIR_ROWS.replace(
+        "{src}", "(SELECT extra.city_code, extra.year, yx.fw_seq FROM extra JOIN yx USING (year))"
+    )
+    + """ p
       ON p.city_code = e.city_code AND p.year = e.year
     GROUP BY ALL),
 cy AS (SELECT city_code, year, fw_seq, pairs FROM sc UNION ALL SELECT city_code, year, fw_seq, pairs FROM cx),
@@ -1578,6 +1824,7 @@ facts AS (
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
     UNION ALL SELECT * FROM fx)
 """
+)
 _BASE_CTES = _BASE_CTES_ON.replace("{with}", "")
 
 # The effective level of every indicator of every scored city-year (drill-down, history).
@@ -1598,16 +1845,23 @@ eff AS (
 
 # City-year scores from score_parts (plus the extra city-years' parts), corrected for each
 # verified indicator by the difference between its verified and its unverified level.
-_SCORE_AGG = """,
+_SCORE_AGG = (
+    """,
 parts AS (
     SELECT city_code, year, fw_seq, kind, code, wl, w, n, missing, answered FROM score_parts
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
-    UNION ALL (""" + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "fx") + ")") + """)),
-vl AS (""" + _LEVEL_INPUT.replace("{src}", "facts").replace(
-    "SELECT f.city_code,", "SELECT v.level AS vlevel, f.city_code,").replace(
-    "JOIN frameworks fw ON fw.seq = f.fw_seq",
-    "JOIN frameworks fw ON fw.seq = f.fw_seq\n    JOIN ver v ON v.city_code = f.city_code AND v.year = f.year"
-    " AND v.indicator_code = f.indicator_code") + """),
+    UNION ALL ("""
+    + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "fx") + ")")
+    + """)),
+vl AS ("""
+    + _LEVEL_INPUT.replace("{src}", "facts")
+    .replace("SELECT f.city_code,", "SELECT v.level AS vlevel, f.city_code,")
+    .replace(
+        "JOIN frameworks fw ON fw.seq = f.fw_seq",
+        "JOIN frameworks fw ON fw.seq = f.fw_seq\n    JOIN ver v ON v.city_code = f.city_code AND v.year = f.year"
+        " AND v.indicator_code = f.indicator_code",
+    )
+    + """),
 corr AS (
     SELECT city_code, year, kc.k AS kind, kc.c AS code,
            sum(weight * vlevel - weight * coalesce(sl, 0)) AS dwl,
@@ -1638,6 +1892,7 @@ scored AS (
     LEFT JOIN fw_dimensions fd ON a.kind = 'dimension' AND fd.fw_seq = a.fw_seq AND fd.code = a.code
     GROUP BY a.city_code, a.year, a.fw_seq)
 """
+)
 # (The breakdown lists are sorted by code, so that their order does not depend on the number of
 # threads (parallel sums may still differ in the last bit); list_sort costs nothing measurable,
 # an ORDER BY inside list() cost 5% of a recompute.)
@@ -1646,7 +1901,9 @@ scored AS (
 
 # One row per city-year, breakdowns as parallel code/value lists: what scoring.score() reads,
 # because shaping a few thousand rows is much cheaper than a hundred thousand long ones.
-_SCORE_WIDE_SELECT = _SCORE_AGG + """
+_SCORE_WIDE_SELECT = (
+    _SCORE_AGG
+    + """
 SELECT city_code, year, fw_seq, index,
        list_transform(dl, x -> x.c) AS dim_codes, list_transform(dl, x -> x.v) AS dim_values,
        list_transform(pl, x -> x.c) AS pillar_codes, list_transform(pl, x -> x.v) AS pillar_values,
@@ -1654,27 +1911,44 @@ SELECT city_code, year, fw_seq, index,
        indicators, missing, pairs, CASE WHEN pairs > 0 THEN answered ELSE 0 END AS answered
 FROM scored ORDER BY year, city_code
 """
+)
 _SCORE_WIDE_SQL = _BASE_CTES + _SCORE_WIDE_SELECT
 
 # The same scores recomputed from the raw answer rows, with nothing pre-computed: CTEs named
 # score_cy, score_facts and score_parts, built by the very SQL that refreshes those tables,
 # shadow the tables in the query above. Nothing is written: scoring.recomputation_differences
 # compares it with the tables kept up to date write by write; the benchmarks time it (target 3).
-_RAW_SCORE_TABLES = (_FACTS_CTES + """,
-score_cy AS (""" + _CY_COLS + """),
-score_facts AS (""" + _FACTS_COLS + """),
-score_parts AS (""" + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "score_facts") + ")") + """),
-""").replace("{target}", "").replace("{scope}", "")
+_RAW_SCORE_TABLES = (
+    (
+        _FACTS_CTES
+        + """,
+score_cy AS ("""
+        + _CY_COLS
+        + """),
+score_facts AS ("""
+        + _FACTS_COLS
+        + """),
+score_parts AS ("""
+        + _PARTS_OF.replace("{src}", "(" + _LEVEL_INPUT.replace("{src}", "score_facts") + ")")
+        + """),
+"""
+    )
+    .replace("{target}", "")
+    .replace("{scope}", "")
+)
 _SCORE_RAW_SQL = _BASE_CTES_ON.replace("{with}", _RAW_SCORE_TABLES) + _SCORE_WIDE_SELECT
 
 # score_city: the wide rows above, for every city-year with data, or for one city ($city).
-_CITY_COLS = ("city_code, year, fw_seq, index, dim_codes, dim_values, pillar_codes, pillar_values, sub_codes, "
-              "sub_values, indicators, missing, pairs, answered")
+_CITY_COLS = (
+    "city_code, year, fw_seq, index, dim_codes, dim_values, pillar_codes, pillar_values, sub_codes, "
+    "sub_values, indicators, missing, pairs, answered"
+)
 _SCORE_CITY_ALL = "INSERT INTO score_city " + _SCORE_WIDE_SQL.replace("$city", "NULL::VARCHAR").replace(
-    "$years", "NULL::INTEGER[]")
+    "$years", "NULL::INTEGER[]"
+)
 _SCORE_CITY_SOME = "INSERT INTO score_city " + _SCORE_WIDE_SQL.replace(
-    "($city IS NULL OR city_code = $city)", "list_contains($cities, city_code)").replace(
-    "$city IS NOT NULL AND c.city_code = $city", "FALSE").replace("$years", "NULL::INTEGER[]")
+    "($city IS NULL OR city_code = $city)", "list_contains($cities, city_code)"
+).replace("$city IS NOT NULL AND c.city_code = $city", "FALSE").replace("$years", "NULL::INTEGER[]")
 assert "$city" not in _SCORE_CITY_SOME
 _SCORE_CITY_READ = f"""SELECT {_CITY_COLS} FROM score_city
     WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
@@ -1682,70 +1956,93 @@ _SCORE_CITY_READ = f"""SELECT {_CITY_COLS} FROM score_city
 
 # v2: the precomputed score tables, built from whatever the database already holds
 # (built as the rules stood then: opd_assignments came in v6, which rebuilds the tables)
-_NO_ASSIGNMENTS = ("(SELECT NULL::VARCHAR AS city_code, NULL::VARCHAR AS opd_code, NULL::VARCHAR AS indicator_code"
-                   " WHERE false)")
-MIGRATIONS.append([x.replace("opd_assignments", _NO_ASSIGNMENTS) for x in
-                   _SCORE_TABLES_DDL + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
-                   + [_SCORE_CITY_ALL]])
+_NO_ASSIGNMENTS = (
+    "(SELECT NULL::VARCHAR AS city_code, NULL::VARCHAR AS opd_code, NULL::VARCHAR AS indicator_code"
+    " WHERE false)"
+)
+MIGRATIONS.append(
+    [
+        x.replace("opd_assignments", _NO_ASSIGNMENTS)
+        for x in _SCORE_TABLES_DDL
+        + [f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES]
+        + [_SCORE_CITY_ALL]
+    ]
+)
 
 
 # v3: sign-in throttle (failed attempts by client and account) and one-time unlock codes;
 # the per-account lock (users.failed_count/locked_until) is retired, the columns kept empty
-MIGRATIONS.append([
-    """CREATE TABLE login_failures(failed_at TIMESTAMP NOT NULL, client VARCHAR NOT NULL,
+MIGRATIONS.append(
+    [
+        """CREATE TABLE login_failures(failed_at TIMESTAMP NOT NULL, client VARCHAR NOT NULL,
         account VARCHAR NOT NULL)""",
-    """CREATE TABLE unlock_codes(account VARCHAR PRIMARY KEY, code_hash VARCHAR NOT NULL,
+        """CREATE TABLE unlock_codes(account VARCHAR PRIMARY KEY, code_hash VARCHAR NOT NULL,
         expires_at TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, created_by VARCHAR)""",
-    "UPDATE users SET failed_count = 0, locked_until = NULL",
-])
+        "UPDATE users SET failed_count = 0, locked_until = NULL",
+    ]
+)
 
 # v4 (issue 15, deadlines): the self-assessment and verification deadlines of a year, per city
 # ('*': every city, overridden by a city's own row); who heads an OPD and where its reminders go;
 # the reminders sent (one per OPD, year and stage)
-MIGRATIONS.append([
-    """CREATE TABLE deadlines(city_code VARCHAR NOT NULL, year INTEGER NOT NULL, self_due DATE,
+MIGRATIONS.append(
+    [
+        """CREATE TABLE deadlines(city_code VARCHAR NOT NULL, year INTEGER NOT NULL, self_due DATE,
         verify_due DATE, updated_at TIMESTAMP, updated_by VARCHAR, PRIMARY KEY(city_code, year))""",
-    "ALTER TABLE opds ADD COLUMN head_name VARCHAR",
-    "ALTER TABLE opds ADD COLUMN email VARCHAR",
-    """CREATE TABLE reminders(city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        "ALTER TABLE opds ADD COLUMN head_name VARCHAR",
+        "ALTER TABLE opds ADD COLUMN email VARCHAR",
+        """CREATE TABLE reminders(city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL, year INTEGER NOT NULL,
         stage VARCHAR NOT NULL, recipient VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL,
         PRIMARY KEY(city_code, opd_code, year, stage))""",
-])
+    ]
+)
 
 # v5 (issue 15, sessions): browser sessions kept server-side, the cookie's token and the one-time
 # ticket that sets it stored only as hashes; a city's time zone (WIB/WITA/WIT) for the times it sees
-MIGRATIONS.append([
-    """CREATE TABLE sessions(sid VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, token_hash VARCHAR,
+MIGRATIONS.append(
+    [
+        """CREATE TABLE sessions(sid VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, token_hash VARCHAR,
         ticket_hash VARCHAR, ticket_expires_at TIMESTAMP, created_at TIMESTAMP NOT NULL,
         last_seen TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL, client VARCHAR)""",
-    "ALTER TABLE cities ADD COLUMN timezone VARCHAR",
-])
+        "ALTER TABLE cities ADD COLUMN timezone VARCHAR",
+    ]
+)
 
 # v6 (issue 15, unanswerable indicators): an indicator no OPD of a city can answer (no OPD of its
 # types) assigned by the admin to one OPD of that city; completeness now counts such an
 # indicator, until assigned, as one unanswered pair, so the score tables are rebuilt
-MIGRATIONS.append([
-    """CREATE TABLE opd_assignments(city_code VARCHAR NOT NULL, indicator_code VARCHAR NOT NULL,
+MIGRATIONS.append(
+    [
+        """CREATE TABLE opd_assignments(city_code VARCHAR NOT NULL, indicator_code VARCHAR NOT NULL,
         opd_code VARCHAR NOT NULL, assigned_at TIMESTAMP NOT NULL, assigned_by VARCHAR,
         PRIMARY KEY(city_code, indicator_code, opd_code))""",
-    *[f"DELETE FROM {t}" for t in (*_SCORE_TABLES, "score_city")],
-    *[f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES],
-    _SCORE_CITY_ALL,
-])
+        *[f"DELETE FROM {t}" for t in (*_SCORE_TABLES, "score_city")],
+        *[f"INSERT INTO {t} " + _REFRESH_ALL[t] for t in _SCORE_TABLES],
+        _SCORE_CITY_ALL,
+    ]
+)
 
 # New migrations are appended above this line, never edited once released; the version a new
 # database is created at, and the one a backup must carry, is the number of them.
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Per-OPD scores read the raw answers of the requested city/years (a city's few thousand rows).
-_OPD_SQL = _BASE_CTES + """,
-""" + _IN_FORCE.replace("{scope}", "").replace(
-    "WHERE s.kind = 'assessment'",
-    "WHERE s.kind = 'assessment' AND ($city IS NULL OR s.city_code = $city)\n"
-    "      AND ($years IS NULL OR list_contains($years, s.year))").replace(
-    "WHERE s.kind = 'metric'",
-    "WHERE s.kind = 'metric' AND ($city IS NULL OR s.city_code = $city)\n"
-    "      AND ($years IS NULL OR list_contains($years, s.year))") + """,
+_OPD_SQL = (
+    _BASE_CTES
+    + """,
+"""
+    + _IN_FORCE.replace("{scope}", "")
+    .replace(
+        "WHERE s.kind = 'assessment'",
+        "WHERE s.kind = 'assessment' AND ($city IS NULL OR s.city_code = $city)\n"
+        "      AND ($years IS NULL OR list_contains($years, s.year))",
+    )
+    .replace(
+        "WHERE s.kind = 'metric'",
+        "WHERE s.kind = 'metric' AND ($city IS NULL OR s.city_code = $city)\n"
+        "      AND ($years IS NULL OR list_contains($years, s.year))",
+    )
+    + """,
 opd_lv AS (
     SELECT s.city_code, s.opd_code, s.year, yf.fw_seq, a.indicator_code,
            coalesce(ver.level, a.level)::DOUBLE AS level
@@ -1762,7 +2059,9 @@ opd_idx AS (
     GROUP BY ALL),
 opd_pairs AS (
     SELECT p.city_code, p.opd_code, p.year, p.n AS pairs
-    FROM """ + _PAIR_ROWS.replace("{src}", "cy") + """ p WHERE p.opd_code IS NOT NULL),
+    FROM """
+    + _PAIR_ROWS.replace("{src}", "cy")
+    + """ p WHERE p.opd_code IS NOT NULL),
 opd_ans AS (
     SELECT x.city_code, x.opd_code, x.year, count(DISTINCT x.indicator_code) AS answered
     FROM (SELECT s.city_code, s.year, s.opd_code, a.indicator_code
@@ -1774,8 +2073,12 @@ opd_ans AS (
     JOIN yf ON yf.year = x.year
     JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = x.indicator_code
     JOIN opds o ON o.city_code = x.city_code AND o.opd_code = x.opd_code
-    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = x.city_code AND oa.opd_code = x.opd_code
-    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """ GROUP BY ALL),
+    LEFT JOIN """
+    + _OPD_ASG
+    + """ oa ON oa.city_code = x.city_code AND oa.opd_code = x.opd_code
+    WHERE """
+    + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa")
+    + """ GROUP BY ALL),
 opd_comp AS (
     SELECT p.city_code, p.opd_code, p.year, p.pairs, coalesce(a.answered, 0) AS answered
     FROM opd_pairs p LEFT JOIN opd_ans a USING (city_code, opd_code, year)),
@@ -1794,14 +2097,22 @@ LEFT JOIN opd_idx x ON x.city_code = u.city_code AND x.opd_code = u.opd_code AND
 LEFT JOIN opd_comp c ON c.city_code = u.city_code AND c.opd_code = u.opd_code AND c.year = u.year
 LEFT JOIN last_up lu ON lu.city_code = u.city_code AND lu.opd_code = u.opd_code AND lu.year = u.year
 """
+)
 
-_INDICATOR_SQL = _BASE_CTES + _EFF_CTE + """,
+_INDICATOR_SQL = (
+    _BASE_CTES
+    + _EFF_CTE
+    + """,
 resp_n AS (
     SELECT cy.city_code, cy.year, i.code, count(*) AS n
     FROM cy JOIN yf USING (year) JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
     JOIN opds o ON o.city_code = cy.city_code
-    LEFT JOIN """ + _OPD_ASG + """ oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code
-    WHERE """ + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa") + """
+    LEFT JOIN """
+    + _OPD_ASG
+    + """ oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code
+    WHERE """
+    + _ANSWERS_FOR.format(i="i", t="o.opd_type", a="oa")
+    + """
     GROUP BY ALL)
 SELECT e.city_code, e.year, e.fw_seq, e.code, i.name_id, i.name_en, e.dimension, e.pillar, e.subpillar,
        e.weight, e.effective, e.score_level, e.source, e.verified_level, e.metric_code, e.metric_value,
@@ -1812,6 +2123,7 @@ LEFT JOIN resp_n r ON r.city_code = e.city_code AND r.year = e.year AND r.code =
 WHERE e.city_code = $city
 ORDER BY i.ord
 """
+)
 
 _ANSWERS_SQL = """
 WITH cur AS (
@@ -1825,6 +2137,10 @@ LEFT JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
 ORDER BY a.indicator_code, c.opd_code
 """
 
-_LEVELS_SQL = _BASE_CTES + _EFF_CTE + """
+_LEVELS_SQL = (
+    _BASE_CTES
+    + _EFF_CTE
+    + """
 SELECT city_code, year, code, effective, score_level FROM eff ORDER BY city_code, code, year
 """
+)

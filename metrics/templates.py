@@ -92,9 +92,14 @@ def _inert_text(wb) -> None:
                         c.quotePrefix = True
 
 
-def build_template(fw: Framework, city: City, opd: Opd, year: int,
-                   prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None,
-                   indicators: list | None = None) -> bytes:
+def build_template(
+    fw: Framework,
+    city: City,
+    opd: Opd,
+    year: int,
+    prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None,
+    indicators: list | None = None,
+) -> bytes:
     """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
 
     `prefill` maps indicator code -> (level, evidence, note), e.g. from a saved draft or the
@@ -154,9 +159,12 @@ def build_template(fw: Framework, city: City, opd: Opd, year: int,
     level_col = get_column_letter(COL_INDEX["level"] + 1)
     # A list validation gives the drop-down; whole-number validation alone does not.
     dv = DataValidation(
-        type="list", formula1='"' + ",".join(str(v) for v in range(fw.scale_min, fw.scale_max + 1)) + '"',
-        allow_blank=True, showErrorMessage=True,
-        errorTitle="Level tidak sah", error=f"Pilih level {fw.scale_min}–{fw.scale_max}.",
+        type="list",
+        formula1='"' + ",".join(str(v) for v in range(fw.scale_min, fw.scale_max + 1)) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Level tidak sah",
+        error=f"Pilih level {fw.scale_min}–{fw.scale_max}.",
     )
     ws.add_data_validation(dv)
     dv.add(f"{level_col}{first}:{level_col}{last}")
@@ -183,7 +191,9 @@ def build_template(fw: Framework, city: City, opd: Opd, year: int,
         if ind.metric:
             ws.cell(row=r, column=1).comment = Comment(
                 f"Indikator ini juga dinilai dari metrik layanan {ind.metric.code} ({ind.metric.unit}); "
-                "nilai metrik, jika dilaporkan, mengalahkan penilaian mandiri.", "Indeks Kota Cerdas")
+                "nilai metrik, jika dilaporkan, mengalahkan penilaian mandiri.",
+                "Indeks Kota Cerdas",
+            )
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=2)
     ws.protection.sheet = True
     ws.protection.formatRows = False

@@ -100,8 +100,14 @@ def is_trusted(client: str | None) -> bool:
 
 
 def _user_from_row(row) -> User:
-    return User(username=row[0], role=row[2], city_code=row[3], opd_code=row[4], active=bool(row[5]),
-                display_name=row[6] or row[0])
+    return User(
+        username=row[0],
+        role=row[2],
+        city_code=row[3],
+        opd_code=row[4],
+        active=bool(row[5]),
+        display_name=row[6] or row[0],
+    )
 
 
 def get_user(store, username: str) -> User | None:
@@ -109,8 +115,16 @@ def get_user(store, username: str) -> User | None:
     return _user_from_row(row) if row else None
 
 
-def add_user(store, actor: User, username: str, password: str, role: str, city: str | None = None,
-             opd: str | None = None, display_name: str = "") -> User:
+def add_user(
+    store,
+    actor: User,
+    username: str,
+    password: str,
+    role: str,
+    city: str | None = None,
+    opd: str | None = None,
+    display_name: str = "",
+) -> User:
     require(actor, Action.MANAGE_USERS, city)
     username = username.lower() if isinstance(username, str) else username
     auth.validate_new_user(username, role, city, opd, display_name)
@@ -121,8 +135,14 @@ def add_user(store, actor: User, username: str, password: str, role: str, city: 
     pw_hash = auth.hash_password(password)
     with store.transaction() as cur:
         store.insert_user(cur, username, pw_hash, role, city, opd, display_name or username)
-        store.write_audit(cur, actor, "user.create", f"user:{username}", None,
-                          {"role": role, "city": city, "opd": opd, "display_name": display_name or username})
+        store.write_audit(
+            cur,
+            actor,
+            "user.create",
+            f"user:{username}",
+            None,
+            {"role": role, "city": city, "opd": opd, "display_name": display_name or username},
+        )
     return get_user(store, username)
 
 
@@ -141,8 +161,17 @@ def set_password(store, actor: User, username: str, password: str) -> None:
         store.write_audit(cur, actor, "user.password", f"user:{username}", None, {"changed": True})
 
 
-def update_user(store, actor: User, username: str, *, role: str | None = None, city: str | None = None,
-                opd: str | None = None, active: bool | None = None, display_name: str | None = None) -> User:
+def update_user(
+    store,
+    actor: User,
+    username: str,
+    *,
+    role: str | None = None,
+    city: str | None = None,
+    opd: str | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+) -> User:
     row = store.get_user_row(username)
     if not row:
         raise ValidationError("user.unknown", name=username)
@@ -150,19 +179,36 @@ def update_user(store, actor: User, username: str, *, role: str | None = None, c
     username = row[0]  # as stored, whatever case was typed
     before = {"role": row[2], "city": row[3], "opd": row[4], "active": bool(row[5]), "display_name": row[6]}
     after = dict(before)
-    for k, v in (("role", role), ("city", city), ("opd", opd), ("active", active), ("display_name", display_name)):
+    for k, v in (
+        ("role", role),
+        ("city", city),
+        ("opd", opd),
+        ("active", active),
+        ("display_name", display_name),
+    ):
         if v is not None:
             after[k] = v
-    auth.validate_new_user(username.lower(), after["role"], after["city"], after["opd"], after["display_name"])
+    auth.validate_new_user(
+        username.lower(), after["role"], after["city"], after["opd"], after["display_name"]
+    )
     with store.transaction() as cur:
         still_admin = after["role"] == "admin" and after["active"]
-        if before["role"] == "admin" and before["active"] and not still_admin \
-                and store.other_active_admins(cur, username) == 0:
+        if (
+            before["role"] == "admin"
+            and before["active"]
+            and not still_admin
+            and store.other_active_admins(cur, username) == 0
+        ):
             # nobody could manage users, periods or backups any more (short of the server shell);
             # counted inside the transaction so two concurrent demotions cannot both pass
             raise ValidationError("user.last_admin", name=username)
-        fields = {"role": after["role"], "city_code": after["city"], "opd_code": after["opd"],
-                  "active": after["active"], "display_name": after["display_name"]}
+        fields = {
+            "role": after["role"],
+            "city_code": after["city"],
+            "opd_code": after["opd"],
+            "active": after["active"],
+            "display_name": after["display_name"],
+        }
         if not after["active"] and before["active"]:
             fields["sessions_valid_after"] = utcnow()  # disabling ends sessions at the next rerun
             store.delete_sessions(cur, username)
@@ -201,6 +247,7 @@ def _start_session(store, cur, user: User, now: datetime, client: str) -> Sessio
 @dataclass(frozen=True)
 class Attempt:
     """A sign-in attempt as the throttle sees it: the name typed and the client, both bounded."""
+
     account: str  # lower-cased, at most MAX_USERNAME characters (+ a marker when cut)
     client: str  # the address, or NO_CLIENT
     lookup: str | None  # the name to look up, None when it cannot be a username at all
@@ -210,9 +257,12 @@ class Attempt:
 def _attempt(username: str | None, client: str | None) -> Attempt:
     typed = (username or "").strip().lower()
     account = bounded(typed, auth.MAX_USERNAME)
-    return Attempt(account, bounded(client, MAX_CLIENT) if client else NO_CLIENT,
-                   typed if account == typed and auth.USERNAME_RE.fullmatch(typed) else None,
-                   is_trusted(client))
+    return Attempt(
+        account,
+        bounded(client, MAX_CLIENT) if client else NO_CLIENT,
+        typed if account == typed and auth.USERNAME_RE.fullmatch(typed) else None,
+        is_trusted(client),
+    )
 
 
 def _backoff(count: int, latest: datetime | None, free: int, cap: float, now: datetime) -> float:
@@ -230,14 +280,20 @@ def throttle_wait(store, username: str, client: str | None, now: datetime | None
 def _wait(store, attempt: Attempt, now: datetime) -> float:
     if attempt.trusted:
         return 0.0
-    pc, pl, cc, cl, ac, al = store.login_failure_stats(attempt.client, attempt.account, now - PAIR_WINDOW,
-                                                       now - CLIENT_WINDOW, now - ACCOUNT_WINDOW)
-    return max(_backoff(pc, pl, PAIR_FREE, PAIR_CAP, now), _backoff(cc, cl, CLIENT_FREE, CLIENT_CAP, now),
-               _backoff(ac, al, ACCOUNT_FREE, ACCOUNT_CAP, now))
+    pc, pl, cc, cl, ac, al = store.login_failure_stats(
+        attempt.client, attempt.account, now - PAIR_WINDOW, now - CLIENT_WINDOW, now - ACCOUNT_WINDOW
+    )
+    return max(
+        _backoff(pc, pl, PAIR_FREE, PAIR_CAP, now),
+        _backoff(cc, cl, CLIENT_FREE, CLIENT_CAP, now),
+        _backoff(ac, al, ACCOUNT_FREE, ACCOUNT_CAP, now),
+    )
 
 
 def _refusal(wait: float) -> LoginFailed:
-    return LoginFailed("login.failed_wait", seconds=math.ceil(wait)) if wait > 0 else LoginFailed("login.failed")
+    return (
+        LoginFailed("login.failed_wait", seconds=math.ceil(wait)) if wait > 0 else LoginFailed("login.failed")
+    )
 
 
 def _code_hash(code: str) -> str:
@@ -262,13 +318,26 @@ def issue_unlock_code(store, actor: User, username: str, now: datetime | None = 
     expires = now + UNLOCK_VALID
     with store.transaction() as cur:
         store.put_unlock_code(cur, row[0].lower(), _code_hash(code), expires, actor.username)
-        store.write_audit(cur, actor, "user.unlock_code", f"user:{row[0]}", None,
-                          {"expires_at": expires.isoformat(timespec="seconds")})
-    return "-".join(code[i:i + 4] for i in range(0, UNLOCK_LENGTH, 4)), expires
+        store.write_audit(
+            cur,
+            actor,
+            "user.unlock_code",
+            f"user:{row[0]}",
+            None,
+            {"expires_at": expires.isoformat(timespec="seconds")},
+        )
+    return "-".join(code[i : i + 4] for i in range(0, UNLOCK_LENGTH, 4)), expires
 
 
-def login(store, username: str, password: str, now: datetime | None = None, *, client: str | None = None,
-          unlock_code: str | None = None) -> Session:
+def login(
+    store,
+    username: str,
+    password: str,
+    now: datetime | None = None,
+    *,
+    client: str | None = None,
+    unlock_code: str | None = None,
+) -> Session:
     """Check credentials, throttled by `client` (the browser's address) and the name typed.
 
     Raises LoginFailed with one key and text for every refusal; the audit row (one per attempt)
@@ -277,8 +346,11 @@ def login(store, username: str, password: str, now: datetime | None = None, *, c
     now = now or utcnow()
     at = _attempt(username, client)
     code = _normal_code(unlock_code)
-    unlocking = (code is not None and at.lookup is not None
-                 and store.unlock_code_valid(at.lookup, _code_hash(code), now))
+    unlocking = (
+        code is not None
+        and at.lookup is not None
+        and store.unlock_code_valid(at.lookup, _code_hash(code), now)
+    )
     wait = 0.0 if unlocking else _wait(store, at, now)
     row = store.get_user_row(at.lookup) if at.lookup is not None and wait == 0 else None
     pw = password if isinstance(password, str) and len(password) <= MAX_LOGIN_PASSWORD else None
@@ -299,8 +371,14 @@ def login(store, username: str, password: str, now: datetime | None = None, *, c
         with store.transaction() as cur:
             if reason != "throttled":  # a throttled attempt was not a guess: it does not add to the delay
                 store.add_login_failure(cur, now, at.client, at.account, now - FAILURE_RETENTION)
-            store.write_audit(cur, auth.ANONYMOUS, "login.failure", obj, None,
-                              {"reason": reason, "client": at.client, "unlock_code": code is not None})
+            store.write_audit(
+                cur,
+                auth.ANONYMOUS,
+                "login.failure",
+                obj,
+                None,
+                {"reason": reason, "client": at.client, "unlock_code": code is not None},
+            )
         raise _refusal(wait if reason == "throttled" else _wait(store, at, now))
     user = _user_from_row(row)
     with store.transaction() as cur:
@@ -320,8 +398,9 @@ def attempts_left(store, username: str, client: str | None, now: datetime | None
     if at.trusted:
         return None
     now = now or utcnow()
-    pc, _, cc, _, _, _ = store.login_failure_stats(at.client, at.account, now - PAIR_WINDOW,
-                                                   now - CLIENT_WINDOW, now - ACCOUNT_WINDOW)
+    pc, _, cc, _, _, _ = store.login_failure_stats(
+        at.client, at.account, now - PAIR_WINDOW, now - CLIENT_WINDOW, now - ACCOUNT_WINDOW
+    )
     return max(0, min(PAIR_FREE - pc, CLIENT_FREE - cc))
 
 
@@ -438,7 +517,11 @@ def end_sessions(store, actor: User, username: str | None = None, now: datetime 
         name, city, obj = row[0], None, f"user:{row[0]}"
     else:
         require(actor, Action.MANAGE_USERS, actor.city_code)
-        name, city, obj = None, actor.city_code, f"city:{actor.city_code}" if actor.city_code else "sessions:*"
+        name, city, obj = (
+            None,
+            actor.city_code,
+            f"city:{actor.city_code}" if actor.city_code else "sessions:*",
+        )
     with store.transaction() as cur:
         n = store.delete_sessions(cur, name, city, before=now)
         store.write_audit(cur, actor, "session.end_all", obj, None, {"ended": n})

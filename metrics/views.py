@@ -40,14 +40,24 @@ TOP_PRIORITIES = 5
 
 # Export headers: the core's report headers plus the ranking-specific columns.
 HEADERS: dict[str, dict[str, str]] = {
-    "id": {**reports.HEADERS["id"], "index_prev": "Indeks Tahun Lalu", "change": "Perubahan",
-           "rank_prev": "Peringkat Tahun Lalu", "movement": "Pergerakan Peringkat",
-           "framework_changed": "Kerangka Berbeda dari Tahun Lalu",
-           "rank_in_selection": "Peringkat dalam Pilihan"},
-    "en": {**reports.HEADERS["en"], "index_prev": "Index last year", "change": "Change",
-           "rank_prev": "Rank last year", "movement": "Rank movement",
-           "framework_changed": "Framework differs from last year",
-           "rank_in_selection": "Rank in selection"},
+    "id": {
+        **reports.HEADERS["id"],
+        "index_prev": "Indeks Tahun Lalu",
+        "change": "Perubahan",
+        "rank_prev": "Peringkat Tahun Lalu",
+        "movement": "Pergerakan Peringkat",
+        "framework_changed": "Kerangka Berbeda dari Tahun Lalu",
+        "rank_in_selection": "Peringkat dalam Pilihan",
+    },
+    "en": {
+        **reports.HEADERS["en"],
+        "index_prev": "Index last year",
+        "change": "Change",
+        "rank_prev": "Rank last year",
+        "movement": "Rank movement",
+        "framework_changed": "Framework differs from last year",
+        "rank_in_selection": "Rank in selection",
+    },
 }
 
 
@@ -57,6 +67,7 @@ HEADERS: dict[str, dict[str, str]] = {
 @dataclass(frozen=True)
 class BandView:
     """One maturity band of the framework, as drawn: [min, max) with its label and position."""
+
     min: float
     max: float
     label: str
@@ -78,6 +89,7 @@ class Scale:
 @dataclass(frozen=True)
 class Formula:
     """sum(weight * value) / sum(weight), with every term, so a reader can recompute it."""
+
     terms: tuple[tuple[str, float, float], ...]  # (label, weight, value)
     numerator: float
     denominator: float
@@ -88,8 +100,10 @@ class Formula:
         with the decimal mark of `lang` (metrics.formatting)."""
         if not self.terms or self.result is None:
             return "–"
+
         def f(v: float) -> str:
             return formatting.number(v, lang, digits)
+
         num = " + ".join(f"{f(w)}×{f(v)}" for _, w, v in self.terms)
         den = " + ".join(f(w) for _, w, _ in self.terms)
         return f"({num}) ÷ ({den}) = {f(self.numerator)} ÷ {f(self.denominator)} = {f(self.result)}"
@@ -122,6 +136,7 @@ def _has_data(cs: scoring.CityScore | None) -> bool:
 @dataclass(frozen=True)
 class _Base:
     """What every view reads first: the registry's cities by code and the loaded frameworks."""
+
     cities: dict
     frameworks: list
 
@@ -191,6 +206,7 @@ def _scores_by_year(store, city: str, years: list[int]) -> dict[int, scoring.Cit
 @dataclass(frozen=True)
 class RankView:
     """The city's place among the cities with data this year: nationally, in its province or category."""
+
     scope: str  # national | province | category
     group: str  # the province or category compared within ("" nationally)
     rank: int | None  # ties share a rank (1, 2, 2, 4)
@@ -255,23 +271,57 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
     prev_fw = framework_for_year(base.frameworks, year - 1) if prev else None
     dim_names, pil_names = _name_maps(fw, lang)
     dims = pd.DataFrame(
-        [{"code": d.code, "name": dim_names[d.code], "weight": d.weight, "value": cs.dimensions.get(d.code),
-          "prev": prev.dimensions.get(d.code) if prev else None} for d in fw.dimensions],
-        columns=["code", "name", "weight", "value", "prev"])
+        [
+            {
+                "code": d.code,
+                "name": dim_names[d.code],
+                "weight": d.weight,
+                "value": cs.dimensions.get(d.code),
+                "prev": prev.dimensions.get(d.code) if prev else None,
+            }
+            for d in fw.dimensions
+        ],
+        columns=["code", "name", "weight", "value", "prev"],
+    )
     pillars = pd.DataFrame(
-        [{"code": p.code, "name": pil_names[p.code], "value": cs.pillars.get(p.code),
-          "prev": prev.pillars.get(p.code) if prev else None} for p in fw.pillars],
-        columns=["code", "name", "value", "prev"])
+        [
+            {
+                "code": p.code,
+                "name": pil_names[p.code],
+                "value": cs.pillars.get(p.code),
+                "prev": prev.pillars.get(p.code) if prev else None,
+            }
+            for p in fw.pillars
+        ],
+        columns=["code", "name", "value", "prev"],
+    )
     levels = scoring.indicator_levels(store, city, year)
     pri = _priorities(store, fw, city, levels, dim_names, pil_names, lang)
     return Overview(
-        "ok", city, name, year, scale, fw.id, pick(fw.name, lang), cs.index, scale.band(cs.index),
-        prev.year if prev else None, prev.index if prev else None,
+        "ok",
+        city,
+        name,
+        year,
+        scale,
+        fw.id,
+        pick(fw.name, lang),
+        cs.index,
+        scale.band(cs.index),
+        prev.year if prev else None,
+        prev.index if prev else None,
         _scale(prev_fw, lang).band(prev.index) if prev else None,
         prev.framework_id if prev else None,
         (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
-        dims, pillars, cs.completeness, cs.answered, cs.pairs, cs.indicators, cs.missing,
-        sum(1 for lv in levels if lv.source == "verified"), pri, city_ranks(store, base.cities, city, year),
+        dims,
+        pillars,
+        cs.completeness,
+        cs.answered,
+        cs.pairs,
+        cs.indicators,
+        cs.missing,
+        sum(1 for lv in levels if lv.source == "verified"),
+        pri,
+        city_ranks(store, base.cities, city, year),
         _orphans(store, fw, city, lang),
     )
 
@@ -299,10 +349,19 @@ def _priorities(store, fw: Framework, city: str, levels, dim_names, pil_names, l
     for p in scoring.priorities(fw, levels, TOP_PRIORITIES):
         ind = indicators[p.code]
         nxt = min(fw.scale_max, int(p.level) + 1)  # a mean of 2.5 rises by reaching level 3
-        rows.append({"code": p.code, "name": pick(p.name, lang), "dimension": dim_names.get(p.dimension, p.dimension),
-                     "pillar": pil_names.get(p.pillar, p.pillar), "level": p.level, "gain": p.gain,
-                     "opds": tuple(names[c] for c in who.get(p.code, ()) if c in names),
-                     "next_level": nxt, "next_rubric": pick(ind.levels.get(nxt), lang) or ""})
+        rows.append(
+            {
+                "code": p.code,
+                "name": pick(p.name, lang),
+                "dimension": dim_names.get(p.dimension, p.dimension),
+                "pillar": pil_names.get(p.pillar, p.pillar),
+                "level": p.level,
+                "gain": p.gain,
+                "opds": tuple(names[c] for c in who.get(p.code, ()) if c in names),
+                "next_level": nxt,
+                "next_rubric": pick(ind.levels.get(nxt), lang) or "",
+            }
+        )
     return pd.DataFrame(rows, columns=_PRIORITY_COLS)
 
 
@@ -315,8 +374,9 @@ def city_ranks(store, cities: dict, city: str, year: int) -> tuple[RankView, ...
     out = []
     for scope in ("national", "province", "category"):
         group = "" if scope == "national" else getattr(me, scope, "")
-        members = [(c, v) for c, v in scored
-                   if scope == "national" or getattr(cities.get(c), scope, None) == group]
+        members = [
+            (c, v) for c, v in scored if scope == "national" or getattr(cities.get(c), scope, None) == group
+        ]
         ranks = {c: r for c, _, r in scoring.competition_ranks(members)}
         out.append(RankView(scope, group, ranks.get(city), sum(1 for _, v in members if v is not None)))
     return tuple(out)
@@ -349,23 +409,65 @@ class Rankings:
     framework_changed: bool = False  # some city was scored under another framework last year
 
 
-_OPD_COLS = ["rank", "opd_code", "name", "opd_type", "index", "band", "index_prev", "change", "completeness",
-             "answered", "pairs", "last_upload"]
-_CITY_COLS = ["rank", "rank_prev", "movement", "city_code", "name", "province", "category", "index", "band",
-              "completeness", "missing", "indicators", "framework_id", "framework_changed"]
+_OPD_COLS = [
+    "rank",
+    "opd_code",
+    "name",
+    "opd_type",
+    "index",
+    "band",
+    "index_prev",
+    "change",
+    "completeness",
+    "answered",
+    "pairs",
+    "last_upload",
+]
+_CITY_COLS = [
+    "rank",
+    "rank_prev",
+    "movement",
+    "city_code",
+    "name",
+    "province",
+    "category",
+    "index",
+    "band",
+    "completeness",
+    "missing",
+    "indicators",
+    "framework_id",
+    "framework_changed",
+]
 
 
-def _export(name: str, df: pd.DataFrame, keys: list[str], lang: str, rename: dict[str, str]) -> reports.TableOut:
+def _export(
+    name: str, df: pd.DataFrame, keys: list[str], lang: str, rename: dict[str, str]
+) -> reports.TableOut:
     """A table for reports.tables_to_xlsx/table_to_csv (which neutralise formula-like text)."""
     h = HEADERS.get(lang, HEADERS["id"])
-    rows = [[None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
-             else (str(v) if isinstance(v, pd.Timestamp) else v) for v in r]
-            for r in df[keys].astype(object).itertuples(index=False, name=None)]
+    rows = [
+        [
+            None
+            if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+            else (str(v) if isinstance(v, pd.Timestamp) else v)
+            for v in r
+        ]
+        for r in df[keys].astype(object).itertuples(index=False, name=None)
+    ]
     return reports.TableOut(name, [h.get(rename.get(k, k), k) for k in keys], rows)
 
 
-def rankings(store, city: str | None, year: int | None, province: str | None = None,
-             category: str | None = None, lang: str = "id", *, user: User) -> Rankings:
+def rankings(
+    store,
+    city: str | None,
+    year: int | None,
+    province: str | None = None,
+    category: str | None = None,
+    lang: str = "id",
+    *,
+    user: User,
+) -> Rankings:
     """OPDs of the city ranked by index, and the cities ranked nationally, each against last year."""
     early, scope = _open(store, user, city, year, lang, Rankings)
     if scope is None:
@@ -386,23 +488,36 @@ def rankings(store, city: str | None, year: int | None, province: str | None = N
         if c is None:
             continue
         p = before.get(code)
-        rows.append({
-            "rank": rank_now.get(code), "rank_prev": rank_before.get(code),
-            "movement": (rank_before[code] - rank_now[code])
-            if rank_before.get(code) is not None and rank_now.get(code) is not None else None,
-            "city_code": code, "name": c.name, "province": c.province, "category": c.category,
-            "index": s.index, "band": pick(fws[s.framework_id].band(s.index).label, lang)
-            if s.index is not None and s.framework_id in fws else "",
-            "completeness": None if s.completeness is None else s.completeness * 100,
-            "missing": s.missing, "indicators": s.indicators, "framework_id": s.framework_id,
-            "framework_changed": p is not None and p.framework_id != s.framework_id,
-        })
+        rows.append(
+            {
+                "rank": rank_now.get(code),
+                "rank_prev": rank_before.get(code),
+                "movement": (rank_before[code] - rank_now[code])
+                if rank_before.get(code) is not None and rank_now.get(code) is not None
+                else None,
+                "city_code": code,
+                "name": c.name,
+                "province": c.province,
+                "category": c.category,
+                "index": s.index,
+                "band": pick(fws[s.framework_id].band(s.index).label, lang)
+                if s.index is not None and s.framework_id in fws
+                else "",
+                "completeness": None if s.completeness is None else s.completeness * 100,
+                "missing": s.missing,
+                "indicators": s.indicators,
+                "framework_id": s.framework_id,
+                "framework_changed": p is not None and p.framework_id != s.framework_id,
+            }
+        )
     cities = pd.DataFrame(rows, columns=_CITY_COLS)
     cities = cities.sort_values(["rank", "name"], na_position="last", kind="stable").reset_index(drop=True)
     filtered = province is not None or category is not None
     if filtered:
-        cities = cities[(cities["province"] == province if province is not None else True)
-                        & (cities["category"] == category if category is not None else True)]
+        cities = cities[
+            (cities["province"] == province if province is not None else True)
+            & (cities["category"] == category if category is not None else True)
+        ]
         cities = cities.reset_index(drop=True)
         sel = {c: r for c, _, r in scoring.competition_ranks(list(zip(cities["city_code"], cities["index"])))}
         cities.insert(1, "rank_in_selection", [sel.get(c) for c in cities["city_code"]])
@@ -414,31 +529,65 @@ def rankings(store, city: str | None, year: int | None, province: str | None = N
     prev_idx = {o.opd_code: o.index for o in ops if o.year == prev_year}
     cur = [o for o in ops if o.year == year]
     orank = {c: r for c, _, r in scoring.competition_ranks([(o.opd_code, o.index) for o in cur])}
-    opds = pd.DataFrame([{
-        "rank": orank.get(o.opd_code), "opd_code": o.opd_code, "name": o.name, "opd_type": o.opd_type,
-        "index": o.index, "band": pick(fw.band(o.index).label, lang) if o.index is not None else "",
-        "index_prev": prev_idx.get(o.opd_code),
-        "change": (o.index - prev_idx[o.opd_code])
-        if o.index is not None and prev_idx.get(o.opd_code) is not None else None,
-        "completeness": None if o.completeness is None else o.completeness * 100,
-        "answered": o.answered, "pairs": o.pairs, "last_upload": o.last_upload,
-    } for o in cur], columns=_OPD_COLS)
+    opds = pd.DataFrame(
+        [
+            {
+                "rank": orank.get(o.opd_code),
+                "opd_code": o.opd_code,
+                "name": o.name,
+                "opd_type": o.opd_type,
+                "index": o.index,
+                "band": pick(fw.band(o.index).label, lang) if o.index is not None else "",
+                "index_prev": prev_idx.get(o.opd_code),
+                "change": (o.index - prev_idx[o.opd_code])
+                if o.index is not None and prev_idx.get(o.opd_code) is not None
+                else None,
+                "completeness": None if o.completeness is None else o.completeness * 100,
+                "answered": o.answered,
+                "pairs": o.pairs,
+                "last_upload": o.last_upload,
+            }
+            for o in cur
+        ],
+        columns=_OPD_COLS,
+    )
     opds = opds.sort_values(["rank", "opd_code"], na_position="last", kind="stable").reset_index(drop=True)
     opds["rank"] = opds["rank"].astype("Int64")
 
     return Rankings(
-        "ok", city, base.cities[city].name, year, prev_year, scale, fw.id, opds, cities, filtered,
-        rank_now.get(city), len(rank_now),
-        next((n for n, c in enumerate(cities["city_code"]) if c == city), None), int(opds["index"].notna().sum()),
-        fw.missing == "zero", bool(cities["framework_changed"].any()),
+        "ok",
+        city,
+        base.cities[city].name,
+        year,
+        prev_year,
+        scale,
+        fw.id,
+        opds,
+        cities,
+        filtered,
+        rank_now.get(city),
+        len(rank_now),
+        next((n for n, c in enumerate(cities["city_code"]) if c == city), None),
+        int(opds["index"].notna().sum()),
+        fw.missing == "zero",
+        bool(cities["framework_changed"].any()),
     )
 
 
 RANKING_FILES = ("xlsx", "opd_csv", "city_csv")
 
 
-def rankings_file(store, city: str | None, year: int | None, province: str | None, category: str | None,
-                  lang: str, part: str, *, user: User) -> bytes:
+def rankings_file(
+    store,
+    city: str | None,
+    year: int | None,
+    province: str | None,
+    category: str | None,
+    lang: str,
+    part: str,
+    *,
+    user: User,
+) -> bytes:
     """One of the rankings page's downloads, made when asked for and audited as an export.
 
     Anyone who may read the rankings may download what they see; the audit row records who took
@@ -453,13 +602,23 @@ def rankings_file(store, city: str | None, year: int | None, province: str | Non
     if rk.filtered:
         city_keys.insert(1, "rank_in_selection")
     opd_table = _export("OPD", rk.opds, _OPD_COLS, lang, {"name": "opd"})
-    city_table = _export(HEADERS.get(lang, HEADERS["id"])["city"], rk.cities, city_keys, lang, {"name": "city"})
-    data = {"xlsx": lambda: reports.tables_to_xlsx([opd_table, city_table]),
-            "opd_csv": lambda: reports.table_to_csv(opd_table),
-            "city_csv": lambda: reports.table_to_csv(city_table)}[part]()
+    city_table = _export(
+        HEADERS.get(lang, HEADERS["id"])["city"], rk.cities, city_keys, lang, {"name": "city"}
+    )
+    data = {
+        "xlsx": lambda: reports.tables_to_xlsx([opd_table, city_table]),
+        "opd_csv": lambda: reports.table_to_csv(opd_table),
+        "city_csv": lambda: reports.table_to_csv(city_table),
+    }[part]()
     with store.transaction() as cur:
-        store.write_audit(cur, user, "export", f"rankings:{year}/{city or '*'}", None,
-                          {"format": part, "bytes": len(data), "province": province, "category": category})
+        store.write_audit(
+            cur,
+            user,
+            "export",
+            f"rankings:{year}/{city or '*'}",
+            None,
+            {"format": part, "bytes": len(data), "province": province, "category": category},
+        )
     return data
 
 
@@ -486,7 +645,17 @@ class Compare:
     year_options: tuple[int, ...] = ()  # every year with data or a period
 
 
-_MOVER_COLS = ["city_code", "city", "code", "name", "from_year", "to_year", "from_level", "to_level", "change"]
+_MOVER_COLS = [
+    "city_code",
+    "city",
+    "code",
+    "name",
+    "from_year",
+    "to_year",
+    "from_level",
+    "to_level",
+    "change",
+]
 
 
 def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str, ...]:
@@ -504,15 +673,26 @@ def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str
     cat = base.cities[city].category
 
     def distance(code: str) -> tuple:
-        return (base.cities[code].category != cat,
-                abs(latest[code] - mine) if mine is not None and code in latest else float("inf"), code)
+        return (
+            base.cities[code].category != cat,
+            abs(latest[code] - mine) if mine is not None and code in latest else float("inf"),
+            code,
+        )
 
     others = sorted((c for c in base.cities if c != city and c in latest), key=distance)
     return (city, *others[: n - 1])
 
 
-def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None, year_to: int | None = None,
-            lang: str = "id", default_city: str | None = None, *, user: User) -> Compare:
+def compare(
+    store,
+    cities: tuple[str, ...] | None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    lang: str = "id",
+    default_city: str | None = None,
+    *,
+    user: User,
+) -> Compare:
     """Index and dimension lines of up to six cities over the chosen years, and the biggest movers.
 
     cities None: `default_city` and its two nearest peers. Years: from `year_from` to `year_to`
@@ -533,7 +713,10 @@ def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None,
     asked = tuple(dict.fromkeys(c for c in cities if c in base.cities))
     chosen = asked[:MAX_COMPARE_CITIES]
     truncated = len(asked) > MAX_COMPARE_CITIES
-    opts = {"city_options": tuple((c.city_code, c.name) for c in base.cities.values()), "year_options": year_options}
+    opts = {
+        "city_options": tuple((c.city_code, c.name) for c in base.cities.values()),
+        "year_options": year_options,
+    }
     if not chosen or not years:
         return Compare("no_city" if not chosen else "no_data", chosen, years, truncated, **opts)
     latest_fw = framework_for_year(base.frameworks, years[-1]) or base.frameworks[-1][0]
@@ -551,16 +734,37 @@ def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None,
     rows = []
     for s in scores:
         cname = base.cities[s.city_code].name
-        rows.append({"city_code": s.city_code, "city": cname, "year": s.year, "measure": "index",
-                     "measure_name": "", "value": s.index, "framework_id": s.framework_id})
+        rows.append(
+            {
+                "city_code": s.city_code,
+                "city": cname,
+                "year": s.year,
+                "measure": "index",
+                "measure_name": "",
+                "value": s.index,
+                "framework_id": s.framework_id,
+            }
+        )
         for code, v in s.dimensions.items():
-            rows.append({"city_code": s.city_code, "city": cname, "year": s.year, "measure": code,
-                         "measure_name": measures.get(code, code), "value": v, "framework_id": s.framework_id})
-    series = pd.DataFrame(rows, columns=["city_code", "city", "year", "measure", "measure_name", "value",
-                                         "framework_id"])
+            rows.append(
+                {
+                    "city_code": s.city_code,
+                    "city": cname,
+                    "year": s.year,
+                    "measure": code,
+                    "measure_name": measures.get(code, code),
+                    "value": v,
+                    "framework_id": s.framework_id,
+                }
+            )
+    series = pd.DataFrame(
+        rows, columns=["city_code", "city", "year", "measure", "measure_name", "value", "framework_id"]
+    )
     # cities in the order asked for (the first is the reader's own city), then measure, then year
     series = series.assign(_o=series["city_code"].map({c: n for n, c in enumerate(chosen)}))
-    series = series.sort_values(["_o", "measure", "year"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    series = (
+        series.sort_values(["_o", "measure", "year"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    )
 
     # framework changes between consecutive years that have scores
     fw_ids = {s.year: s.framework_id for s in scores}
@@ -578,32 +782,81 @@ def compare(store, cities: tuple[str, ...] | None, year_from: int | None = None,
         if not got:
             continue
         first, last = got[0], got[-1]
-        latest.append({"city_code": code, "city": base.cities[code].name, "year": last.year,
-                       "index": last.index, "from_year": first.year, "from_index": first.index,
-                       "change": (last.index - first.index) if len(got) > 1 else None,
-                       "framework_changed": first.framework_id != last.framework_id})
+        latest.append(
+            {
+                "city_code": code,
+                "city": base.cities[code].name,
+                "year": last.year,
+                "index": last.index,
+                "from_year": first.year,
+                "from_index": first.index,
+                "change": (last.index - first.index) if len(got) > 1 else None,
+                "framework_changed": first.framework_id != last.framework_id,
+            }
+        )
         if len(got) < 2:
             continue
         hist = store.level_history(code, [first.year, last.year])
         # (effective level, level counted): a missing level shows as such, its change counts it as 0
         lv = {(y, ind): (eff, sl) for _, y, ind, eff, sl in hist}
         fw_last = fws.get(last.framework_id)
-        for ind in (fw_last.indicators if fw_last else ()):
-            (ea, a), (eb, b) = lv.get((first.year, ind.code), (None, None)), lv.get((last.year, ind.code), (None, None))
+        for ind in fw_last.indicators if fw_last else ():
+            (ea, a), (eb, b) = (
+                lv.get((first.year, ind.code), (None, None)),
+                lv.get((last.year, ind.code), (None, None)),
+            )
             if a is None or b is None or a == b:
                 continue
-            movers.append({"city_code": code, "city": base.cities[code].name, "code": ind.code,
-                           "name": pick(ind.name, lang), "from_year": first.year, "to_year": last.year,
-                           "from_level": ea, "to_level": eb, "change": b - a})
+            movers.append(
+                {
+                    "city_code": code,
+                    "city": base.cities[code].name,
+                    "code": ind.code,
+                    "name": pick(ind.name, lang),
+                    "from_year": first.year,
+                    "to_year": last.year,
+                    "from_level": ea,
+                    "to_level": eb,
+                    "change": b - a,
+                }
+            )
     mv = pd.DataFrame(movers, columns=_MOVER_COLS)
-    rising = mv[mv["change"] > 0].sort_values(["change", "city_code", "code"], ascending=[False, True, True],
-                                              kind="stable").head(TOP_MOVERS).reset_index(drop=True)
-    falling = mv[mv["change"] < 0].sort_values(["change", "city_code", "code"], ascending=[True, True, True],
-                                               kind="stable").head(TOP_MOVERS).reset_index(drop=True)
+    rising = (
+        mv[mv["change"] > 0]
+        .sort_values(["change", "city_code", "code"], ascending=[False, True, True], kind="stable")
+        .head(TOP_MOVERS)
+        .reset_index(drop=True)
+    )
+    falling = (
+        mv[mv["change"] < 0]
+        .sort_values(["change", "city_code", "code"], ascending=[True, True, True], kind="stable")
+        .head(TOP_MOVERS)
+        .reset_index(drop=True)
+    )
     return Compare(
-        "ok", chosen, years, truncated, scale, series, tuple(measures.items()), changes, rising, falling,
-        pd.DataFrame(latest, columns=["city_code", "city", "year", "index", "from_year", "from_index", "change",
-                                      "framework_changed"]),
+        "ok",
+        chosen,
+        years,
+        truncated,
+        scale,
+        series,
+        tuple(measures.items()),
+        changes,
+        rising,
+        falling,
+        pd.DataFrame(
+            latest,
+            columns=[
+                "city_code",
+                "city",
+                "year",
+                "index",
+                "from_year",
+                "from_index",
+                "change",
+                "framework_changed",
+            ],
+        ),
         sum(s.missing for s in scores if s.framework_id in fws and fws[s.framework_id].missing == "zero"),
         **opts,
     )
@@ -727,35 +980,90 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
     fw, scale, name, cs, dim_names, pil_names, levels = scope
     rows = []
     for lv in levels:
-        rows.append({"code": lv.code, "name": pick(lv.name, lang), "dimension": lv.dimension,
-                     "dimension_name": dim_names.get(lv.dimension, lv.dimension), "pillar": lv.pillar,
-                     "pillar_name": pil_names.get(lv.pillar, lv.pillar), "subpillar": lv.subpillar,
-                     "weight": lv.weight, "effective": lv.effective, "score_level": lv.score_level,
-                     "source": lv.source, "n_opd": lv.n_opd, "responsible_opds": lv.responsible_opds,
-                     "contribution": (lv.weight * lv.score_level) if lv.score_level is not None else None})
-    table = pd.DataFrame(rows, columns=["code", "name", "dimension", "dimension_name", "pillar", "pillar_name",
-                                        "subpillar", "weight", "effective", "score_level", "source", "n_opd",
-                                        "responsible_opds", "contribution"])
+        rows.append(
+            {
+                "code": lv.code,
+                "name": pick(lv.name, lang),
+                "dimension": lv.dimension,
+                "dimension_name": dim_names.get(lv.dimension, lv.dimension),
+                "pillar": lv.pillar,
+                "pillar_name": pil_names.get(lv.pillar, lv.pillar),
+                "subpillar": lv.subpillar,
+                "weight": lv.weight,
+                "effective": lv.effective,
+                "score_level": lv.score_level,
+                "source": lv.source,
+                "n_opd": lv.n_opd,
+                "responsible_opds": lv.responsible_opds,
+                "contribution": (lv.weight * lv.score_level) if lv.score_level is not None else None,
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "code",
+            "name",
+            "dimension",
+            "dimension_name",
+            "pillar",
+            "pillar_name",
+            "subpillar",
+            "weight",
+            "effective",
+            "score_level",
+            "source",
+            "n_opd",
+            "responsible_opds",
+            "contribution",
+        ],
+    )
 
     def group_view(kind: str, code: str, gname: str, weight: float | None, value: float | None) -> GroupView:
         members = [lv for lv in levels if (lv.dimension if kind == "dimension" else lv.pillar) == code]
-        return GroupView(kind, code, gname, weight, value,
-                         _formula([(lv.code, lv.weight, lv.score_level) for lv in members]),
-                         tuple(lv.code for lv in members), sum(1 for lv in members if lv.source == "missing"))
+        return GroupView(
+            kind,
+            code,
+            gname,
+            weight,
+            value,
+            _formula([(lv.code, lv.weight, lv.score_level) for lv in members]),
+            tuple(lv.code for lv in members),
+            sum(1 for lv in members if lv.source == "missing"),
+        )
 
     groups = {
-        "dimension": [group_view("dimension", d.code, dim_names[d.code], d.weight, cs.dimensions.get(d.code))
-                      for d in fw.dimensions if d.code in cs.dimensions],
-        "pillar": [group_view("pillar", p.code, pil_names[p.code], None, cs.pillars.get(p.code))
-                   for p in fw.pillars if p.code in cs.pillars],
+        "dimension": [
+            group_view("dimension", d.code, dim_names[d.code], d.weight, cs.dimensions.get(d.code))
+            for d in fw.dimensions
+            if d.code in cs.dimensions
+        ],
+        "pillar": [
+            group_view("pillar", p.code, pil_names[p.code], None, cs.pillars.get(p.code))
+            for p in fw.pillars
+            if p.code in cs.pillars
+        ],
     }
     index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
-    return Drilldown("ok", city, name, year, scale, fw.id, cs.index, scale.band(cs.index), index_formula,
-                     groups, table, cs.missing, cs.indicators)
+    return Drilldown(
+        "ok",
+        city,
+        name,
+        year,
+        scale,
+        fw.id,
+        cs.index,
+        scale.band(cs.index),
+        index_formula,
+        groups,
+        table,
+        cs.missing,
+        cs.indicators,
+    )
 
 
-def indicator_detail(store, city: str | None, year: int | None, code: str | None, lang: str = "id", *,
-                     user: User) -> IndicatorDetail | None:
+def indicator_detail(
+    store, city: str | None, year: int | None, code: str | None, lang: str = "id", *, user: User
+) -> IndicatorDetail | None:
     """One indicator of the drill-down in full: its level's source, the OPDs' answers and evidence,
     the verification, the metric and its thresholds, and the rubric.
 
@@ -775,13 +1083,37 @@ def indicator_detail(store, city: str | None, year: int | None, code: str | None
     rubric = tuple((k, pick(v, lang)) for k, v in sorted(ind.levels.items())) if ind else ()
     rub = dict(rubric)
     ans = pd.DataFrame(
-        [{"opd_code": a["opd_code"], "opd_name": a["opd_name"], "level": a["level"],
-          "rubric": rub.get(a["level"], ""), "evidence": a["evidence"], "note": a["note"],
-          "submission_id": a["submission_id"], "accepted_at": a["accepted_at"], "username": a["username"],
-          "file_name": a["file_name"], "source_row": a["source_row"]}
-         for a in store.answer_rows(year, city) if a["indicator_code"] == code],
-        columns=["opd_code", "opd_name", "level", "rubric", "evidence", "note", "submission_id", "accepted_at",
-                 "username", "file_name", "source_row"])
+        [
+            {
+                "opd_code": a["opd_code"],
+                "opd_name": a["opd_name"],
+                "level": a["level"],
+                "rubric": rub.get(a["level"], ""),
+                "evidence": a["evidence"],
+                "note": a["note"],
+                "submission_id": a["submission_id"],
+                "accepted_at": a["accepted_at"],
+                "username": a["username"],
+                "file_name": a["file_name"],
+                "source_row": a["source_row"],
+            }
+            for a in store.answer_rows(year, city)
+            if a["indicator_code"] == code
+        ],
+        columns=[
+            "opd_code",
+            "opd_name",
+            "level",
+            "rubric",
+            "evidence",
+            "note",
+            "submission_id",
+            "accepted_at",
+            "username",
+            "file_name",
+            "source_row",
+        ],
+    )
     v = next((v for v in store.verification_rows(city, year) if v["indicator_code"] == code), None)
     ms = None
     if lv.metric_code:
@@ -790,21 +1122,44 @@ def indicator_detail(store, city: str | None, year: int | None, code: str | None
             hit = msubs[msubs["in_force"] & (msubs["metric_code"] == lv.metric_code)]
             ms = hit.to_dict("records")[-1] if len(hit) else None  # as the score uses the newest
     return IndicatorDetail(
-        code=lv.code, name=pick(lv.name, lang), dimension=lv.dimension,
-        dimension_name=dim_names.get(lv.dimension, lv.dimension), pillar=lv.pillar,
-        pillar_name=pil_names.get(lv.pillar, lv.pillar), subpillar=lv.subpillar,
-        subpillar_name=pil_names.get(lv.subpillar, "") if lv.subpillar else "", weight=lv.weight,
-        effective=lv.effective, score_level=lv.score_level, source=lv.source, rubric=rubric,
-        rubric_level=_rubric_level(fw, lv.effective), self_level=lv.self_level, n_opd=lv.n_opd,
+        code=lv.code,
+        name=pick(lv.name, lang),
+        dimension=lv.dimension,
+        dimension_name=dim_names.get(lv.dimension, lv.dimension),
+        pillar=lv.pillar,
+        pillar_name=pil_names.get(lv.pillar, lv.pillar),
+        subpillar=lv.subpillar,
+        subpillar_name=pil_names.get(lv.subpillar, "") if lv.subpillar else "",
+        weight=lv.weight,
+        effective=lv.effective,
+        score_level=lv.score_level,
+        source=lv.source,
+        rubric=rubric,
+        rubric_level=_rubric_level(fw, lv.effective),
+        self_level=lv.self_level,
+        n_opd=lv.n_opd,
         responsible_opds=lv.responsible_opds,
-        verified_level=lv.verified_level, verified_note=v["note"] if v else None,
-        verified_by=v["username"] if v else None, verified_at=v["verified_at"] if v else None,
-        metric_code=lv.metric_code, metric_value=lv.metric_value, metric_level=lv.metric_level,
-        metric_unit=lv.metric_unit, metric_aggregate=lv.metric_aggregate,
-        metric_direction=lv.metric_direction, thresholds=tuple(lv.thresholds or ()),
-        metric_submission={"opd_code": ms["opd_code"], "opd_name": ms["opd_name"], "submission_id": ms["id"],
-                           "accepted_at": ms["accepted_at"], "file_name": ms["file_name"],
-                           "username": ms["username"]} if ms is not None else None,
+        verified_level=lv.verified_level,
+        verified_note=v["note"] if v else None,
+        verified_by=v["username"] if v else None,
+        verified_at=v["verified_at"] if v else None,
+        metric_code=lv.metric_code,
+        metric_value=lv.metric_value,
+        metric_level=lv.metric_level,
+        metric_unit=lv.metric_unit,
+        metric_aggregate=lv.metric_aggregate,
+        metric_direction=lv.metric_direction,
+        thresholds=tuple(lv.thresholds or ()),
+        metric_submission={
+            "opd_code": ms["opd_code"],
+            "opd_name": ms["opd_name"],
+            "submission_id": ms["id"],
+            "accepted_at": ms["accepted_at"],
+            "file_name": ms["file_name"],
+            "username": ms["username"],
+        }
+        if ms is not None
+        else None,
         answers=ans,
     )
 
@@ -879,21 +1234,58 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
     heat = []
     for o in ops:
         status = "complete" if o.answered >= o.pairs else ("partial" if o.answered > 0 else "none")
-        opd_rows.append({"opd_code": o.opd_code, "name": o.name, "opd_type": o.opd_type, "status": status,
-                         "submitted": o.submission_id is not None, "answered": o.answered, "pairs": o.pairs,
-                         "completeness": 100 * o.answered / o.pairs, "last_upload": o.last_upload,
-                         "submission_id": o.submission_id, "timeliness": timely.get(o.opd_code, "not_yet")})
+        opd_rows.append(
+            {
+                "opd_code": o.opd_code,
+                "name": o.name,
+                "opd_type": o.opd_type,
+                "status": status,
+                "submitted": o.submission_id is not None,
+                "answered": o.answered,
+                "pairs": o.pairs,
+                "completeness": 100 * o.answered / o.pairs,
+                "last_upload": o.last_upload,
+                "submission_id": o.submission_id,
+                "timeliness": timely.get(o.opd_code, "not_yet"),
+            }
+        )
         mine = who_answers.of_opd(fw, o.opd_code)
         for p in fw.pillars:
             req = [i.code for i in mine if i.pillar == p.code]
             done = sum(1 for c in req if c in got.get(o.opd_code, ()))
-            heat.append({"opd_code": o.opd_code, "opd": o.name, "pillar": p.code, "pillar_name": pil_names[p.code],
-                         "answered": done, "required": len(req), "share": (100 * done / len(req)) if req else None})
-    opds = pd.DataFrame(opd_rows, columns=["opd_code", "name", "opd_type", "status", "submitted", "answered",
-                                           "pairs", "completeness", "last_upload", "submission_id", "timeliness"])
+            heat.append(
+                {
+                    "opd_code": o.opd_code,
+                    "opd": o.name,
+                    "pillar": p.code,
+                    "pillar_name": pil_names[p.code],
+                    "answered": done,
+                    "required": len(req),
+                    "share": (100 * done / len(req)) if req else None,
+                }
+            )
+    opds = pd.DataFrame(
+        opd_rows,
+        columns=[
+            "opd_code",
+            "name",
+            "opd_type",
+            "status",
+            "submitted",
+            "answered",
+            "pairs",
+            "completeness",
+            "last_upload",
+            "submission_id",
+            "timeliness",
+        ],
+    )
     order = {"none": 0, "partial": 1, "complete": 2}
-    opds = opds.sort_values(["status", "completeness", "opd_code"], key=lambda s: s.map(order)
-                            if s.name == "status" else s, kind="stable").reset_index(drop=True)
+    opds = opds.sort_values(
+        ["status", "completeness", "opd_code"],
+        key=lambda s: s.map(order) if s.name == "status" else s,
+        kind="stable",
+    ).reset_index(drop=True)
     opds["submission_id"] = opds["submission_id"].astype("Int64")
 
     # which OPDs of the city are responsible for each indicator, and which of them answered it
@@ -907,22 +1299,52 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
         is_missing = lv is None or lv.source == "missing"
         if not is_missing and done >= len(who):
             continue
-        miss.append({"code": i.code, "name": pick(i.name, lang), "pillar": pil_names.get(i.pillar, i.pillar),
-                     "dimension": dim_names.get(i.dimension, i.dimension), "responsible": len(who),
-                     "answered": done, "status": "missing" if is_missing else "partial",
-                     "opd_types": ", ".join(i.opd_types)})
-    missing = pd.DataFrame(miss, columns=["code", "name", "pillar", "dimension", "responsible", "answered",
-                                          "status", "opd_types"])
-    missing = missing.sort_values(["status", "code"], key=lambda s: s.map({"missing": 0, "partial": 1})
-                                  if s.name == "status" else s, kind="stable").reset_index(drop=True)
+        miss.append(
+            {
+                "code": i.code,
+                "name": pick(i.name, lang),
+                "pillar": pil_names.get(i.pillar, i.pillar),
+                "dimension": dim_names.get(i.dimension, i.dimension),
+                "responsible": len(who),
+                "answered": done,
+                "status": "missing" if is_missing else "partial",
+                "opd_types": ", ".join(i.opd_types),
+            }
+        )
+    missing = pd.DataFrame(
+        miss,
+        columns=["code", "name", "pillar", "dimension", "responsible", "answered", "status", "opd_types"],
+    )
+    missing = missing.sort_values(
+        ["status", "code"],
+        key=lambda s: s.map({"missing": 0, "partial": 1}) if s.name == "status" else s,
+        kind="stable",
+    ).reset_index(drop=True)
     return Completeness(
-        "ok", city, name, year, scale, fw.id, len(ops), sum(1 for o in ops if o.submission_id is not None),
-        sum(1 for o in ops if o.answered >= o.pairs), cs.pairs if cs else 0, cs.answered if cs else 0,
-        cs.completeness if cs else None, cs.indicators if cs else len(fw.indicators),
-        cs.missing if cs else len(fw.indicators), opds, missing,
-        pd.DataFrame(heat, columns=["opd_code", "opd", "pillar", "pillar_name", "answered", "required", "share"]),
+        "ok",
+        city,
+        name,
+        year,
+        scale,
+        fw.id,
+        len(ops),
+        sum(1 for o in ops if o.submission_id is not None),
+        sum(1 for o in ops if o.answered >= o.pairs),
+        cs.pairs if cs else 0,
+        cs.answered if cs else 0,
+        cs.completeness if cs else None,
+        cs.indicators if cs else len(fw.indicators),
+        cs.missing if cs else len(fw.indicators),
+        opds,
+        missing,
+        pd.DataFrame(
+            heat, columns=["opd_code", "opd", "pillar", "pillar_name", "answered", "required", "share"]
+        ),
         tuple((p.code, pil_names[p.code]) for p in fw.pillars),
-        cst.deadline, cst.days_left, cst.on_time_rate, home.orphan_table(store, fw, city, lang),
+        cst.deadline,
+        cst.days_left,
+        cst.on_time_rate,
+        home.orphan_table(store, fw, city, lang),
     )
 
 
@@ -975,9 +1397,18 @@ def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user:
         for p in fw.pillars:
             members = cells.get((d.code, p.code), [])
             f = _formula([(lv.code, lv.weight, lv.score_level) for lv in members])
-            city_rows.append({"dimension": d.code, "dimension_name": dim_names[d.code], "pillar": p.code,
-                              "pillar_name": pil_names[p.code], "value": f.result, "weight": f.denominator,
-                              "n": len(members), "missing": sum(1 for lv in members if lv.source == "missing")})
+            city_rows.append(
+                {
+                    "dimension": d.code,
+                    "dimension_name": dim_names[d.code],
+                    "pillar": p.code,
+                    "pillar_name": pil_names[p.code],
+                    "value": f.result,
+                    "weight": f.denominator,
+                    "n": len(members),
+                    "missing": sum(1 for lv in members if lv.source == "missing"),
+                }
+            )
     # an OPD's level per indicator: the assessor's verified level if any, else its own answer
     # (as scoring.opd_scores counts it)
     verified = {lv.code: lv.verified_level for lv in levels if lv.verified_level is not None}
@@ -995,15 +1426,42 @@ def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user:
         for p in fw.pillars:
             vals = per_opd.get((oc, p.code), [])
             w = sum(x for x, _ in vals)
-            opd_rows.append({"opd_code": oc, "opd": opd_names[oc], "pillar": p.code, "pillar_name": pil_names[p.code],
-                             "value": (sum(x * v for x, v in vals) / w) if w else None, "weight": w,
-                             "n": len(vals)})
+            opd_rows.append(
+                {
+                    "opd_code": oc,
+                    "opd": opd_names[oc],
+                    "pillar": p.code,
+                    "pillar_name": pil_names[p.code],
+                    "value": (sum(x * v for x, v in vals) / w) if w else None,
+                    "weight": w,
+                    "n": len(vals),
+                }
+            )
     return Matrix(
-        "ok", city, name, year, scale, fw.id, cs.index, scale.band(cs.index),
+        "ok",
+        city,
+        name,
+        year,
+        scale,
+        fw.id,
+        cs.index,
+        scale.band(cs.index),
         tuple((d.code, dim_names[d.code]) for d in fw.dimensions),
         tuple((p.code, pil_names[p.code]) for p in fw.pillars),
-        pd.DataFrame(city_rows, columns=["dimension", "dimension_name", "pillar", "pillar_name", "value", "weight",
-                                         "n", "missing"]),
+        pd.DataFrame(
+            city_rows,
+            columns=[
+                "dimension",
+                "dimension_name",
+                "pillar",
+                "pillar_name",
+                "value",
+                "weight",
+                "n",
+                "missing",
+            ],
+        ),
         pd.DataFrame(opd_rows, columns=["opd_code", "opd", "pillar", "pillar_name", "value", "weight", "n"]),
-        cs.missing, cs.indicators,
+        cs.missing,
+        cs.indicators,
     )

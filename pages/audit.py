@@ -23,9 +23,15 @@ picked_user = st.session_state.get("audit_user")
 picked_action = st.session_state.get("audit_action")
 dates = st.session_state.get("audit_dates") or ()
 try:
-    log = admin.read_audit(store, user, picked_user, picked_action,
-                           since=dates[0] if len(dates) > 0 else None, until=dates[-1] if len(dates) > 0 else None,
-                           check_chain=True)
+    log = admin.read_audit(
+        store,
+        user,
+        picked_user,
+        picked_action,
+        since=dates[0] if len(dates) > 0 else None,
+        until=dates[-1] if len(dates) > 0 else None,
+        check_chain=True,
+    )
 except CoreError as exc:  # not an admin: say so and show nothing of the log
     st.error(shell.core_message(exc))
     st.stop()
@@ -36,8 +42,10 @@ if log.chain_ok:
     st.success(tr("audit.chain_ok", n=log.total), icon=":material/verified_user:")
 else:
     if log.broken:
-        st.error(tr("audit.chain_broken", n=len(log.broken), ids=", ".join(map(str, log.broken[:20]))),
-                 icon=":material/gpp_bad:")
+        st.error(
+            tr("audit.chain_broken", n=len(log.broken), ids=", ".join(map(str, log.broken[:20]))),
+            icon=":material/gpp_bad:",
+        )
     for finding in log.report.findings:  # a cut tail, a lost head or key, a dropped table
         if finding.error and finding.key not in ("broken", "unkeyed"):
             st.error(charts.md_escape(finding.message(lang)), icon=":material/gpp_bad:")
@@ -51,19 +59,42 @@ if picked_user not in (None, *log.usernames):
     st.session_state["audit_user"] = None
 if picked_action not in (None, *log.actions):
     st.session_state["audit_action"] = None
-c1.selectbox(tr("audit.user"), [None, *log.usernames], key="audit_user",
-             format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
-c2.selectbox(tr("audit.action"), [None, *log.actions], key="audit_action",
-             format_func=charts.words_func("audit.act", "filter.all"))
+c1.selectbox(
+    tr("audit.user"),
+    [None, *log.usernames],
+    key="audit_user",
+    format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v,
+)
+c2.selectbox(
+    tr("audit.action"),
+    [None, *log.actions],
+    key="audit_action",
+    format_func=charts.words_func("audit.act", "filter.all"),
+)
 c3.date_input(tr("audit.dates"), value=(), key="audit_dates", format="YYYY-MM-DD")
 
 st.caption(tr("audit.shown", n=len(log.rows), total=log.total))
 if log.truncated:
     st.warning(tr("audit.truncated", limit=log.limit))
-charts.table(log.rows, {
-    "id": ("int", "audit.col.id"), "logged_at": ("datetime", "audit.col.logged_at"),
-    "username": ("text", "audit.col.username"), "action": ("tag", "audit.act"),
-    "object": ("text", "audit.col.object"), "before": ("longtext", "audit.col.before"),
-    "after": ("longtext", "audit.col.after")}, key="audit_rows", empty="audit.none")
-st.download_button(tr("audit.download"), log.to_csv(), file_name="log-audit.csv", mime=reports.CSV_MIME,
-                   key="audit_csv", disabled=log.rows.empty)
+charts.table(
+    log.rows,
+    {
+        "id": ("int", "audit.col.id"),
+        "logged_at": ("datetime", "audit.col.logged_at"),
+        "username": ("text", "audit.col.username"),
+        "action": ("tag", "audit.act"),
+        "object": ("text", "audit.col.object"),
+        "before": ("longtext", "audit.col.before"),
+        "after": ("longtext", "audit.col.after"),
+    },
+    key="audit_rows",
+    empty="audit.none",
+)
+st.download_button(
+    tr("audit.download"),
+    log.to_csv(),
+    file_name="log-audit.csv",
+    mime=reports.CSV_MIME,
+    key="audit_csv",
+    disabled=log.rows.empty,
+)

@@ -24,27 +24,54 @@ with c2:
 charts.scale_note(dd.scale, dd.missing, dd.indicators_total)
 
 by_labels = {"dimension": tr("drill.by_dimension"), "pillar": tr("drill.by_pillar")}
-by = st.segmented_control(tr("drill.by"), list(by_labels), default="dimension", required=True,
-                          format_func=by_labels.get, key="dd_by")
-group = st.selectbox(tr(f"drill.pick_{by}"), dd.group_options(by), format_func=lambda c: dd.group_label(by, c),
-                     key=f"dd_group_{by}")
+by = st.segmented_control(
+    tr("drill.by"),
+    list(by_labels),
+    default="dimension",
+    required=True,
+    format_func=by_labels.get,
+    key="dd_by",
+)
+group = st.selectbox(
+    tr(f"drill.pick_{by}"),
+    dd.group_options(by),
+    format_func=lambda c: dd.group_label(by, c),
+    key=f"dd_group_{by}",
+)
 g = dd.group(by, group)
 charts.show(charts.group_bars(dd.groups[by], dd.scale, g.code), key=f"dd_groups_{by}")
 
 st.subheader(tr("drill.group_title", name=charts.md_escape(g.name), value=charts.fmt(g.value)))
-charts.formula_block(f"{g.code}", g.formula,
-                     tr("drill.group_missing", n=g.missing, lo=dd.scale.min) if g.missing else None)
+charts.formula_block(
+    f"{g.code}", g.formula, tr("drill.group_missing", n=g.missing, lo=dd.scale.min) if g.missing else None
+)
 rows = dd.table(by, g.code)
 charts.show(charts.indicator_bars(rows, dd.scale), key=f"dd_ind_bars_{by}_{g.code}")
-charts.table(rows, {
-    "code": ("text", "col.code"), "name": ("text", "col.indicator"), "weight": ("level", "col.weight"),
-    "effective": ("level", "col.level"), "score_level": ("level", "col.counted"), "source": ("tag", "source"),
-    "contribution": ("level", "col.contribution"), "n_opd": ("int", "col.n_opd"),
-    "responsible_opds": ("int", "col.responsible")}, key=f"dd_table_{by}_{g.code}")
+charts.table(
+    rows,
+    {
+        "code": ("text", "col.code"),
+        "name": ("text", "col.indicator"),
+        "weight": ("level", "col.weight"),
+        "effective": ("level", "col.level"),
+        "score_level": ("level", "col.counted"),
+        "source": ("tag", "source"),
+        "contribution": ("level", "col.contribution"),
+        "n_opd": ("int", "col.n_opd"),
+        "responsible_opds": ("int", "col.responsible"),
+    },
+    key=f"dd_table_{by}_{g.code}",
+)
 
 st.subheader(tr("drill.indicator"))
-code = st.selectbox(tr("drill.pick_indicator"), list(g.indicators), format_func=dd.indicator_label,
-                    key=f"dd_indicator_{by}_{g.code}")
-det = shell.cached(views.indicator_detail, store, f.city, f.year, code, shell.lang(), user=shell.current_user())
+code = st.selectbox(
+    tr("drill.pick_indicator"),
+    list(g.indicators),
+    format_func=dd.indicator_label,
+    key=f"dd_indicator_{by}_{g.code}",
+)
+det = shell.cached(
+    views.indicator_detail, store, f.city, f.year, code, shell.lang(), user=shell.current_user()
+)
 if det is not None:
     charts.indicator_detail(det, dd.scale)

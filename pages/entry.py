@@ -23,13 +23,24 @@ lang = shell.lang()
 st.title(tr("entry.title"))
 ctx, opd = outcome.pick_opd(store, user, f, "en_opd")
 fm = shell.cached(entry.form, store, user, ctx.city_code, opd, ctx.year, lang)
-st.caption(tr("upload.context", opd=charts.md_escape(fm.opd_name), year=fm.year, fw=charts.md_escape(fm.framework_id)))
+st.caption(
+    tr(
+        "upload.context",
+        opd=charts.md_escape(fm.opd_name),
+        year=fm.year,
+        fw=charts.md_escape(fm.framework_id),
+    )
+)
 if not fm.editable:
     st.warning(fm.closed_message(lang) + " " + tr("entry.read_only"), icon=":material/lock:")
-st.caption(tr(f"entry.source_{fm.source}", by=charts.md_escape(fm.saved_by or ""), at=charts.fmt_time(fm.saved_at)))
+st.caption(
+    tr(f"entry.source_{fm.source}", by=charts.md_escape(fm.saved_by or ""), at=charts.fmt_time(fm.saved_at))
+)
 st.caption(tr("entry.help", lo=fm.scale_min, hi=fm.scale_max))
-st.progress(fm.answered / fm.total if fm.total else 0.0,
-            text=tr("entry.progress", answered=fm.answered, total=fm.total))
+st.progress(
+    fm.answered / fm.total if fm.total else 0.0,
+    text=tr("entry.progress", answered=fm.answered, total=fm.total),
+)
 
 # a new generation after submit/discard gives the cards new keys: their pending edits go with the draft
 gen = st.session_state.get("en_gen", 0)
@@ -40,8 +51,12 @@ scope = (*unit, gen)
 def autosave() -> None:
     """Save as you go: every change on a card keeps the whole form as the OPD's draft (one core call)."""
     try:
-        st.session_state["en_outcome"] = (unit, entry.save_draft(store, user, fm.city_code, fm.opd_code, fm.year,
-                                                                 fm.records(form_ui.getter(scope)), lang))
+        st.session_state["en_outcome"] = (
+            unit,
+            entry.save_draft(
+                store, user, fm.city_code, fm.opd_code, fm.year, fm.records(form_ui.getter(scope)), lang
+            ),
+        )
     except CoreError as exc:
         st.session_state["en_outcome"] = None
         st.session_state["en_error"] = shell.core_message(exc)
@@ -56,14 +71,18 @@ if fm.editable:
         action = "save"
     if c2.button(tr("entry.submit"), key="en_submit", type="primary", icon=":material/send:"):
         action = "submit"
-    if c3.button(tr("entry.discard"), key="en_discard", icon=":material/delete:", disabled=fm.source != "draft"):
+    if c3.button(
+        tr("entry.discard"), key="en_discard", icon=":material/delete:", disabled=fm.source != "draft"
+    ):
         action = "discard"
     if action is not None:
         records = fm.records(form_ui.getter(scope))
         try:
             if action == "save":
-                st.session_state["en_outcome"] = (unit, entry.save_draft(store, user, fm.city_code, fm.opd_code,
-                                                                         fm.year, records, lang))
+                st.session_state["en_outcome"] = (
+                    unit,
+                    entry.save_draft(store, user, fm.city_code, fm.opd_code, fm.year, records, lang),
+                )
             elif action == "submit":
                 res = entry.submit(store, user, fm.city_code, fm.opd_code, fm.year, records, lang)
                 st.session_state["en_outcome"] = (unit, res)

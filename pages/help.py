@@ -18,9 +18,15 @@ g = shell.cached(guide.help_guide, store, lang, folder)
 
 st.title(tr("page.help"))
 st.caption(md_escape(g.subtitle))
-st.download_button(tr("help.download"), data=lambda: guide.guide_pdf(store, lang, folder).pdf,
-                   file_name=guide.file_name(lang), mime="application/pdf", icon=":material/picture_as_pdf:",
-                   help=tr("help.download_help"), key="help_pdf")
+st.download_button(
+    tr("help.download"),
+    data=lambda: guide.guide_pdf(store, lang, folder).pdf,
+    file_name=guide.file_name(lang),
+    mime="application/pdf",
+    icon=":material/picture_as_pdf:",
+    help=tr("help.download_help"),
+    key="help_pdf",
+)
 st.markdown(md_escape(g.intro))
 for sec in g.sections:
     st.subheader(md_escape(sec.title))

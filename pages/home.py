@@ -20,19 +20,37 @@ c1, c2, c3 = st.columns(3)
 c1.metric(tr("home.answered"), f"{h.answered} / {h.pairs}", border=True)
 # the date as the value (a third of the page is too narrow for "#846 · 10 Februari 2024"), the
 # version's number beside the label
-c2.metric(tr("home.version_of", id=h.submission_id) if h.submission_id is not None else tr("home.version"),
-          charts.fmt_date(h.submitted_at) if h.submission_id is not None else tr("home.version_none"), border=True)
+c2.metric(
+    tr("home.version_of", id=h.submission_id) if h.submission_id is not None else tr("home.version"),
+    charts.fmt_date(h.submitted_at) if h.submission_id is not None else tr("home.version_none"),
+    border=True,
+)
 left = h.days_left
-c3.metric(tr("home.deadline"), charts.fmt_date(h.deadline.self_due) if h.deadline and h.deadline.self_due
-          else tr("home.deadline_none"), border=True,
-          delta=None if left is None else (tr("home.days_left", n=left) if left > 0 else
-                                           tr("home.due_today") if left == 0 else tr("home.days_over", n=-left)),
-          delta_color="normal" if left is not None and left > 0 else "inverse" if left is not None else "off",
-          delta_arrow="off")
+c3.metric(
+    tr("home.deadline"),
+    charts.fmt_date(h.deadline.self_due) if h.deadline and h.deadline.self_due else tr("home.deadline_none"),
+    border=True,
+    delta=None
+    if left is None
+    else (
+        tr("home.days_left", n=left)
+        if left > 0
+        else tr("home.due_today")
+        if left == 0
+        else tr("home.days_over", n=-left)
+    ),
+    delta_color="normal" if left is not None and left > 0 else "inverse" if left is not None else "off",
+    delta_arrow="off",
+)
 
 st.subheader(tr("home.next"))
-target = {"upload": "upload.py", "continue": "entry.py", "complete": "entry.py", "done": "history.py",
-          "closed": "history.py"}[h.next_action]
+target = {
+    "upload": "upload.py",
+    "continue": "entry.py",
+    "complete": "entry.py",
+    "done": "history.py",
+    "closed": "history.py",
+}[h.next_action]
 label = tr(f"home.action.{h.next_action}", n=len(h.missing))
 st.caption(tr(f"home.help.{h.next_action}", date=charts.fmt_time(h.draft_at), year=h.year))
 if st.button(label, key="home_next", type="primary", icon=":material/arrow_forward:"):

@@ -23,13 +23,35 @@ with c2:
     charts.scale_note(mx.scale, mx.missing, mx.indicators)
 
 st.subheader(tr("matrix.city", city=charts.md_escape(mx.city_name)))
-charts.show(charts.level_heatmap(mx.city, "dimension", "dimension_name", "pillar", "pillar_name", mx.scale,
-                                 mx.dimension_codes, mx.pillar_codes, tr("col.indicators")),
-            key="mx_city")
+charts.show(
+    charts.level_heatmap(
+        mx.city,
+        "dimension",
+        "dimension_name",
+        "pillar",
+        "pillar_name",
+        mx.scale,
+        mx.dimension_codes,
+        mx.pillar_codes,
+        tr("col.indicators"),
+    ),
+    key="mx_city",
+)
 st.caption(tr("matrix.city_help"))
 
 st.subheader(tr("matrix.opds"))
-charts.show(charts.level_heatmap(mx.opds, "opd_code", "opd", "pillar", "pillar_name", mx.scale,
-                                 mx.opd_order, mx.pillar_codes, tr("col.answered_n")),
-            key="mx_opds")
+charts.show(
+    charts.level_heatmap(
+        mx.opds,
+        "opd_code",
+        "opd",
+        "pillar",
+        "pillar_name",
+        mx.scale,
+        mx.opd_order,
+        mx.pillar_codes,
+        tr("col.answered_n"),
+    ),
+    key="mx_opds",
+)
 st.caption(tr("matrix.opds_help"))

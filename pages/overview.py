@@ -16,21 +16,34 @@ if charts.empty_state(ov):
 
 c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1])
 with c1:
-    st.metric(tr("overview.index", hi=ov.scale.max), charts.fmt(ov.index),
-              charts.fmt_delta(ov.delta), border=True, help=tr("overview.index_help"),
-              delta_description=tr("overview.vs_year", year=ov.prev_year) if ov.prev_year else None)
+    st.metric(
+        tr("overview.index", hi=ov.scale.max),
+        charts.fmt(ov.index),
+        charts.fmt_delta(ov.delta),
+        border=True,
+        help=tr("overview.index_help"),
+        delta_description=tr("overview.vs_year", year=ov.prev_year) if ov.prev_year else None,
+    )
     charts.band_badge(ov.band)
 with c2:
     st.metric(tr("overview.prev", year=ov.year - 1), charts.fmt(ov.prev_index), border=True)
     if ov.prev_band is not None:
         st.caption(ov.prev_band.label)
 with c3:
-    st.metric(tr("overview.completeness"), charts.fmt_pct(ov.completeness),
-              border=True, help=tr("overview.completeness_help"))
+    st.metric(
+        tr("overview.completeness"),
+        charts.fmt_pct(ov.completeness),
+        border=True,
+        help=tr("overview.completeness_help"),
+    )
     st.caption(tr("overview.answered", answered=ov.answered, pairs=ov.pairs))
 with c4:
-    st.metric(tr("overview.missing"), f"{ov.missing} / {ov.indicators}", border=True,
-              help=tr("overview.missing_help"))
+    st.metric(
+        tr("overview.missing"),
+        f"{ov.missing} / {ov.indicators}",
+        border=True,
+        help=tr("overview.missing_help"),
+    )
     if ov.verified:
         st.caption(tr("overview.verified", n=ov.verified))
 
@@ -38,13 +51,21 @@ charts.rank_cards(ov.ranks)
 charts.show(charts.index_bullet(ov.index, ov.prev_index, ov.prev_year, ov.year, ov.scale), key="ov_bullet")
 charts.scale_note(ov.scale, ov.missing, ov.indicators)
 if ov.orphans:  # indicators nobody in the city can answer: visible, not a silent zero
-    st.warning(tr("orphans.warning", n=len(ov.orphans)) + "  \n" + charts.md_escape(ov.orphans_text),
-               icon=":material/person_off:")
+    st.warning(
+        tr("orphans.warning", n=len(ov.orphans)) + "  \n" + charts.md_escape(ov.orphans_text),
+        icon=":material/person_off:",
+    )
 if ov.prev_year is None:
     st.info(tr("overview.no_prev", year=ov.year - 1), icon=":material/history:")
 if ov.framework_changed:
-    st.warning(tr("note.framework_changed", before=charts.md_escape(ov.prev_framework_id),
-                  after=charts.md_escape(ov.framework_id)), icon=":material/rule:")
+    st.warning(
+        tr(
+            "note.framework_changed",
+            before=charts.md_escape(ov.prev_framework_id),
+            after=charts.md_escape(ov.framework_id),
+        ),
+        icon=":material/rule:",
+    )
 
 left, right = st.columns(2)
 with left:

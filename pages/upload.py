@@ -19,8 +19,14 @@ lang = shell.lang()
 
 st.title(tr("upload.title"))
 ctx, opd = outcome.pick_opd(store, user, f, "up_opd")
-st.caption(tr("upload.context", opd=charts.md_escape(ctx.opd_name(opd)), year=ctx.year,
-              fw=charts.md_escape(ctx.framework_id or "–")))
+st.caption(
+    tr(
+        "upload.context",
+        opd=charts.md_escape(ctx.opd_name(opd)),
+        year=ctx.year,
+        fw=charts.md_escape(ctx.framework_id or "–"),
+    )
+)
 if not ctx.open:
     st.warning(ctx.closed_message(lang), icon=":material/lock:")
 
@@ -29,16 +35,38 @@ st.caption(tr("upload.template_help"))
 tpl = shell.cached(entry.template, store, user, ctx.city_code, opd, ctx.year)
 mtpl = shell.cached(entry.metric_template, store, user, ctx.city_code, opd, ctx.year)
 c1, c2 = st.columns(2)
-c1.download_button(tr("upload.download_template"), tpl.data, tpl.name, tpl.mime, key="up_tpl",
-                   icon=":material/download:", type="primary")
-c2.download_button(tr("upload.download_metric_template"), mtpl.data, mtpl.name, mtpl.mime, key="up_mtpl",
-                   icon=":material/download:")
+c1.download_button(
+    tr("upload.download_template"),
+    tpl.data,
+    tpl.name,
+    tpl.mime,
+    key="up_tpl",
+    icon=":material/download:",
+    type="primary",
+)
+c2.download_button(
+    tr("upload.download_metric_template"),
+    mtpl.data,
+    mtpl.name,
+    mtpl.mime,
+    key="up_mtpl",
+    icon=":material/download:",
+)
 with st.expander(tr("upload.metrics_title")):
-    charts.table(ctx.metrics_for(opd), {
-        "metric_code": ("text", "upload.col_metric"), "indicator": ("text", "col.code"),
-        "name": ("text", "col.indicator"), "unit": ("text", "upload.col_unit"),
-        "aggregate": ("text", "upload.col_aggregate"), "direction": ("text", "upload.col_direction"),
-        "thresholds": ("text", "upload.col_thresholds")}, key="up_metrics", empty="upload.no_metrics")
+    charts.table(
+        ctx.metrics_for(opd),
+        {
+            "metric_code": ("text", "upload.col_metric"),
+            "indicator": ("text", "col.code"),
+            "name": ("text", "col.indicator"),
+            "unit": ("text", "upload.col_unit"),
+            "aggregate": ("text", "upload.col_aggregate"),
+            "direction": ("text", "upload.col_direction"),
+            "thresholds": ("text", "upload.col_thresholds"),
+        },
+        key="up_metrics",
+        empty="upload.no_metrics",
+    )
 
 st.subheader(tr("upload.step_upload"))
 st.caption(tr("upload.upload_help", mb=ctx.max_bytes // 1_000_000))
@@ -61,7 +89,9 @@ if result is not None and up is not None:
     mode = outcome.show(result, "up")
     if mode is not None:
         try:
-            st.session_state["up_outcome"] = entry.upload(store, user, up.getvalue(), up.name, lang, mode=mode)
+            st.session_state["up_outcome"] = entry.upload(
+                store, user, up.getvalue(), up.name, lang, mode=mode
+            )
         except CoreError as exc:
             st.session_state.pop("up_outcome", None)
             st.session_state["up_error"] = shell.core_message(exc)

@@ -33,23 +33,43 @@ elif rv.status == "closed":
     st.caption(tr("verify.closed", year=rv.year))
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(tr("verify.flag.jump"), rv.flag_counts.get("jump", 0), help=tr("verify.flag.jump_help"), border=True)
-c2.metric(tr("verify.flag.no_evidence"), rv.flag_counts.get("no_evidence", 0),
-          help=tr("verify.flag.no_evidence_help"), border=True)
-c3.metric(tr("verify.flag.above_peers"), rv.flag_counts.get("above_peers", 0),
-          help=tr("verify.flag.above_peers_help"), border=True)
+c1.metric(
+    tr("verify.flag.jump"), rv.flag_counts.get("jump", 0), help=tr("verify.flag.jump_help"), border=True
+)
+c2.metric(
+    tr("verify.flag.no_evidence"),
+    rv.flag_counts.get("no_evidence", 0),
+    help=tr("verify.flag.no_evidence_help"),
+    border=True,
+)
+c3.metric(
+    tr("verify.flag.above_peers"),
+    rv.flag_counts.get("above_peers", 0),
+    help=tr("verify.flag.above_peers_help"),
+    border=True,
+)
 c4.metric(tr("verify.verified_count"), f"{rv.verified} / {len(rv.indicators)}", border=True)
 
 # ------------------------------------------------------------------ answers with evidence
 st.subheader(tr("verify.answers"))
 only_flagged = st.toggle(tr("verify.only_flagged"), value=True, key="verify_only_flagged")
-charts.table(rv.answers_shown(only_flagged), {
-    "flag_text": ("text", "verify.col.flags"), "opd_name": ("text", "col.opd"),
-    "code": ("text", "col.code"), "indicator": ("text", "col.indicator"),
-    "level": ("int", "verify.col.level"), "prev_level": ("int", "verify.col.prev_level"),
-    "peer_mean": ("level", "verify.col.peer_mean"), "evidence": ("longtext", "verify.col.evidence"),
-    "note": ("text", "verify.col.note")}, key="verify_answers", empty="verify.no_answers",
-    download=f"jawaban-{rv.city_code}-{rv.year}.csv")
+charts.table(
+    rv.answers_shown(only_flagged),
+    {
+        "flag_text": ("text", "verify.col.flags"),
+        "opd_name": ("text", "col.opd"),
+        "code": ("text", "col.code"),
+        "indicator": ("text", "col.indicator"),
+        "level": ("int", "verify.col.level"),
+        "prev_level": ("int", "verify.col.prev_level"),
+        "peer_mean": ("level", "verify.col.peer_mean"),
+        "evidence": ("longtext", "verify.col.evidence"),
+        "note": ("text", "verify.col.note"),
+    },
+    key="verify_answers",
+    empty="verify.no_answers",
+    download=f"jawaban-{rv.city_code}-{rv.year}.csv",
+)
 
 # ------------------------------------------------------------------ verified levels
 st.subheader(tr("verify.editor"))
@@ -62,22 +82,43 @@ columns = {
     "n_opd": cc.NumberColumn(tr("col.n_opd"), format="%d"),
     "flags": cc.NumberColumn(tr("verify.col.flag_count"), format="%d"),
     "effective": cc.NumberColumn(tr("col.counted"), format="%.2f"),
-    "verified_level": cc.NumberColumn(tr("verify.col.verified_level"), min_value=rv.scale_min,
-                                      max_value=rv.scale_max, step=1, format="%d"),
+    "verified_level": cc.NumberColumn(
+        tr("verify.col.verified_level"), min_value=rv.scale_min, max_value=rv.scale_max, step=1, format="%d"
+    ),
     "verified_note": cc.TextColumn(tr("verify.col.verified_note"), max_chars=4000, width="medium"),
     "verified_by": cc.TextColumn(tr("verify.col.verified_by")),
     "verified_at": cc.DatetimeColumn(tr("verify.col.verified_at"), format="YYYY-MM-DD HH:mm"),
 }
 if not rv.editable:
-    st.dataframe(rv.indicators, hide_index=True, column_order=list(columns), column_config=columns,
-                 key="verify_readonly")
+    st.dataframe(
+        rv.indicators,
+        hide_index=True,
+        column_order=list(columns),
+        column_config=columns,
+        key="verify_readonly",
+    )
 else:
     st.caption(tr("verify.editor_help"))
     edit_round = st.session_state.get("verify_round", 0)
-    edited = st.data_editor(rv.indicators, hide_index=True, column_order=list(columns), column_config=columns,
-                            disabled=["code", "indicator", "dimension", "self_level", "n_opd", "flags",
-                                      "effective", "verified_by", "verified_at"],
-                            num_rows="fixed", key=f"verify_editor_{rv.city_code}_{rv.year}_{edit_round}")
+    edited = st.data_editor(
+        rv.indicators,
+        hide_index=True,
+        column_order=list(columns),
+        column_config=columns,
+        disabled=[
+            "code",
+            "indicator",
+            "dimension",
+            "self_level",
+            "n_opd",
+            "flags",
+            "effective",
+            "verified_by",
+            "verified_at",
+        ],
+        num_rows="fixed",
+        key=f"verify_editor_{rv.city_code}_{rv.year}_{edit_round}",
+    )
     if st.button(tr("verify.save"), type="primary", key="verify_save"):
         try:
             done = review.apply(store, user, rv.city_code, rv.year, edited.to_dict("records"))
@@ -85,8 +126,9 @@ else:
             st.error(shell.core_message(exc))
         else:
             st.session_state["verify_round"] = edit_round + 1
-            st.session_state["verify_flash"] = (tr("verify.saved", n=len(done.changed)) if done.changed
-                                                else tr("verify.nothing"))
+            st.session_state["verify_flash"] = (
+                tr("verify.saved", n=len(done.changed)) if done.changed else tr("verify.nothing")
+            )
             st.rerun()
 
 # ------------------------------------------------------------------ self-assessment gap per OPD
@@ -95,8 +137,15 @@ st.caption(tr("verify.gaps_help"))
 if rv.verified == 0:
     st.caption(tr("verify.no_gaps"))
 else:
-    charts.table(rv.gaps, {
-        "opd_name": ("text", "col.opd"), "answered": ("int", "col.answered"),
-        "verified": ("int", "verify.col.verified"), "self_mean": ("level", "verify.col.self_mean"),
-        "verified_mean": ("level", "verify.col.verified_mean"), "gap": ("delta", "verify.col.gap")},
-        key="verify_gaps")
+    charts.table(
+        rv.gaps,
+        {
+            "opd_name": ("text", "col.opd"),
+            "answered": ("int", "col.answered"),
+            "verified": ("int", "verify.col.verified"),
+            "self_mean": ("level", "verify.col.self_mean"),
+            "verified_mean": ("level", "verify.col.verified_mean"),
+            "gap": ("delta", "verify.col.gap"),
+        },
+        key="verify_gaps",
+    )

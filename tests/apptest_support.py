@@ -6,16 +6,15 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from metrics import users
+from metrics import i18n, users
 from metrics.store import Store, utcnow
-from ui.text import T
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def t(key: str, lang: str = "id", **params) -> str:
     """A UI label as the page shows it."""
-    text = T[key][lang]
+    text = i18n.text(key, lang)
     return text.format(**params) if params else text
 
 

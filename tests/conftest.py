@@ -19,27 +19,27 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MINI_YAML = FIXTURES / "mini.yaml"
 
 CITIES_CSV = (
-    "city_code,name,province,category,population\n"
-    "0101,Kota Uji,Jawa Barat,kecil,1000\n"
-    "0202,Kota Coba,Bali,sedang,2000\n"
-).encode()
+    b"city_code,name,province,category,population\n"
+    b"0101,Kota Uji,Jawa Barat,kecil,1000\n"
+    b"0202,Kota Coba,Bali,sedang,2000\n"
+)
 OPDS_CSV = (
-    "city_code,opd_code,opd_type,name\n"
-    "0101,01,DISKOMINFO,Dinas Kominfo Uji\n"
-    "0101,02,DPMPTSP,DPMPTSP Uji\n"
-    "0101,03,DLH,DLH Uji\n"
-    "0202,01,DISKOMINFO,Dinas Kominfo Coba\n"
-    "0202,03,DLH,DLH Coba\n"
-).encode()
+    b"city_code,opd_code,opd_type,name\n"
+    b"0101,01,DISKOMINFO,Dinas Kominfo Uji\n"
+    b"0101,02,DPMPTSP,DPMPTSP Uji\n"
+    b"0101,03,DLH,DLH Uji\n"
+    b"0202,01,DISKOMINFO,Dinas Kominfo Coba\n"
+    b"0202,03,DLH,DLH Coba\n"
+)
 
 # The hand-computed case used across the tests (see test_scoring.py for the arithmetic).
 ASSESS_CSV = (
-    "city_code;opd_code;year;indicator_code;level;evidence;note\n"
-    "0101;01;2023;G1;3;Perwali 12/2023;\n"
-    "0101;01;2023;G2;2;;\n"
-    "0101;02;2023;G2;4;Laporan OSS;\n"
-    "0101;03;2023;E1;1;;\n"
-).encode()
+    b"city_code;opd_code;year;indicator_code;level;evidence;note\n"
+    b"0101;01;2023;G1;3;Perwali 12/2023;\n"
+    b"0101;01;2023;G2;2;;\n"
+    b"0101;02;2023;G2;4;Laporan OSS;\n"
+    b"0101;03;2023;E1;1;;\n"
+)
 
 
 def make_mini_store(path) -> Store:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_HOOK = '''
+_HOOK = """
 import os, socket, sys
 _log = open(os.environ["SMARTCITY_NETLOG"], "a", buffering=1)
 
@@ -25,7 +25,7 @@ def _hook(event, args):
 
 sys.addaudithook(_hook)
 _log.write("hook installed\\n")
-'''
+"""
 _LOCAL_NAMES = {"None", "''", "'localhost'", "'127.0.0.1'", "'::1'", "'0.0.0.0'", "'::'"}
 _LOCAL_ADDRESSES = ("'127.0.0.1'", "'::1'", "'localhost'")
 
@@ -34,8 +34,10 @@ def watched_env(folder: Path, pythonpath: list[Path]) -> dict[str, str]:
     """Environment entries that make a child Python process log its network use to folder/net.log."""
     (folder / "hook").mkdir(parents=True, exist_ok=True)
     (folder / "hook" / "sitecustomize.py").write_text(_HOOK)
-    return {"SMARTCITY_NETLOG": str(folder / "net.log"),
-            "PYTHONPATH": os.pathsep.join(str(p) for p in [folder / "hook", *pythonpath])}
+    return {
+        "SMARTCITY_NETLOG": str(folder / "net.log"),
+        "PYTHONPATH": os.pathsep.join(str(p) for p in [folder / "hook", *pythonpath]),
+    }
 
 
 def outside(folder: Path) -> list[str]:
@@ -47,9 +49,11 @@ def outside(folder: Path) -> list[str]:
     out = []
     for line in log.splitlines():
         what, _, rest = line.partition(" ")
-        if what == "lookup" and rest not in _LOCAL_NAMES:
-            out.append(line)
-        elif what == "connect" and not rest.startswith("udp ") and not rest.startswith("stream '/") \
-                and not any(local in rest for local in _LOCAL_ADDRESSES):
+        if (what == "lookup" and rest not in _LOCAL_NAMES) or (
+            what == "connect"
+            and not rest.startswith("udp ")
+            and not rest.startswith("stream '/")
+            and not any(local in rest for local in _LOCAL_ADDRESSES)
+        ):
             out.append(line)
     return out

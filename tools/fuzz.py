@@ -42,13 +42,75 @@ NIK = "3273012345678901"
 
 # Values a hostile or careless spreadsheet puts in cells.
 CELL_PALETTE: tuple[object, ...] = (
-    "", " ", "0", "4", "5", "-1", "3,5", "3.5", "2.0", "1e3", "NaN", "inf", "-inf", "TRUE", "FALSE", "BENAR",
-    "tiga", "٣", "３", "2023", "20x3", "9999", "0101", "01", "G1", "G2", "E1", "E2", "XX", "ZZZ",
-    "=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "  =lead", "=HYPERLINK(\"http://x\",\"y\")",
-    XSS, "<script>alert(1)</script>", "**bold** [x](javascript:alert(1))", NIK, "NIK " + NIK,
-    "3273 0123 4567 8901", "x" * 5000, "\x00", "\x1b[31m", "é", "漢字", "🙂", "a\nb", "\"quoted\"", "'; DROP TABLE submissions; --",
-    "../../etc/passwd", "2023-13", "2023-01", "2023-1", "1.7976931348623157e309", 3, 4, 0, -1, 7, 2.5, 1e20,
-    3273012345678901, True, False, None,
+    "",
+    " ",
+    "0",
+    "4",
+    "5",
+    "-1",
+    "3,5",
+    "3.5",
+    "2.0",
+    "1e3",
+    "NaN",
+    "inf",
+    "-inf",
+    "TRUE",
+    "FALSE",
+    "BENAR",
+    "tiga",
+    "٣",
+    "３",
+    "2023",
+    "20x3",
+    "9999",
+    "0101",
+    "01",
+    "G1",
+    "G2",
+    "E1",
+    "E2",
+    "XX",
+    "ZZZ",
+    "=1+1",
+    "+SUM(A1)",
+    "-2+3",
+    "@cmd",
+    "\tTAB",
+    "\rCR",
+    "  =lead",
+    '=HYPERLINK("http://x","y")',
+    XSS,
+    "<script>alert(1)</script>",
+    "**bold** [x](javascript:alert(1))",
+    NIK,
+    "NIK " + NIK,
+    "3273 0123 4567 8901",
+    "x" * 5000,
+    "\x00",
+    "\x1b[31m",
+    "é",
+    "漢字",
+    "🙂",
+    "a\nb",
+    '"quoted"',
+    "'; DROP TABLE submissions; --",
+    "../../etc/passwd",
+    "2023-13",
+    "2023-01",
+    "2023-1",
+    "1.7976931348623157e309",
+    3,
+    4,
+    0,
+    -1,
+    7,
+    2.5,
+    1e20,
+    3273012345678901,
+    True,
+    False,
+    None,
 )
 
 
@@ -78,8 +140,10 @@ def seed_files(store) -> dict[str, bytes]:
     for opd in opds:
         inds = fw.indicators_for_opd_type(opd.opd_type)
         if inds:
-            prefill = {ind.code: (min(fw.scale_max, 1 + n % fw.scale_max), f"Bukti {n}", None)
-                       for n, ind in enumerate(inds)}
+            prefill = {
+                ind.code: (min(fw.scale_max, 1 + n % fw.scale_max), f"Bukti {n}", None)
+                for n, ind in enumerate(inds)
+            }
             out["template.xlsx"] = _stable(build_template(fw, city, opd, year, prefill))
             break
     # long-format CSV and xlsx of every responsible OPD of that city
@@ -88,7 +152,9 @@ def seed_files(store) -> dict[str, bytes]:
         if opd.city_code != city.city_code:
             continue
         for n, ind in enumerate(fw.indicators_for_opd_type(opd.opd_type)):
-            rows.append([opd.city_code, opd.opd_code, year, ind.code, (n + 1) % (fw.scale_max + 1), f"Dok {n}", ""])
+            rows.append(
+                [opd.city_code, opd.opd_code, year, ind.code, (n + 1) % (fw.scale_max + 1), f"Dok {n}", ""]
+            )
     head = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -116,7 +182,9 @@ def seed_files(store) -> dict[str, bytes]:
             continue
         for code, ind in sorted(fw.metric_codes().items()):
             if opd.opd_type in ind.opd_types:
-                metric_rows += [[opd.city_code, opd.opd_code, code, f"{year}-{m:02d}", 10 * m] for m in (1, 2, 3)]
+                metric_rows += [
+                    [opd.city_code, opd.opd_code, code, f"{year}-{m:02d}", 10 * m] for m in (1, 2, 3)
+                ]
     if metric_rows:
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -135,8 +203,12 @@ _TIMESTAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:
 def _stable(data: bytes) -> bytes:
     """A workbook openpyxl just saved, with its clock readings fixed, so the corpus is reproducible."""
     parts = [(i.filename, c) for i, c in _entries(data)]
-    return _build([(n, _TIMESTAMP.sub(rb"\g<1>2024-01-01T00:00:00Z\g<2>", c) if n == "docProps/core.xml" else c)
-                   for n, c in parts])
+    return _build(
+        [
+            (n, _TIMESTAMP.sub(rb"\g<1>2024-01-01T00:00:00Z\g<2>", c) if n == "docProps/core.xml" else c)
+            for n, c in parts
+        ]
+    )
 
 
 def _entries(data: bytes) -> list[tuple[zipfile.ZipInfo, bytes]]:
@@ -181,10 +253,14 @@ def _patch_directory(data: bytes, index: int, *, size: int | None = None, crc: i
     return bytes(out)
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b"]>\n")
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]>\n"
+)
 XXE = b'<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
 
 
@@ -222,8 +298,21 @@ def m_zip_damage(rng: random.Random, data: bytes, kind: str) -> bytes:
         return m_byte_flip(rng, data, kind)
     ents = _entries(data)
     names = [(i.filename, c) for i, c in ents]
-    how = rng.choice(["drop", "garble", "forge_small", "forge_crc", "duplicate", "stored", "bomb", "many",
-                      "rename_sheet", "empty_part", "xml_trunc"])
+    how = rng.choice(
+        [
+            "drop",
+            "garble",
+            "forge_small",
+            "forge_crc",
+            "duplicate",
+            "stored",
+            "bomb",
+            "many",
+            "rename_sheet",
+            "empty_part",
+            "xml_trunc",
+        ]
+    )
     if how == "drop":
         del names[rng.randrange(len(names))]
         return _build(names)
@@ -279,9 +368,16 @@ def m_xml_attack(rng: random.Random, data: bytes, kind: str) -> bytes:
             elif how == "xxe":
                 c = _inject_doctype(c, XXE, b"&xxe;")
             elif how == "utf16":
-                c = c.replace(b"UTF-8", b"UTF-16").replace(b"utf-8", b"UTF-16").decode("utf-8").encode("utf-16")
+                c = (
+                    c.replace(b"UTF-8", b"UTF-16")
+                    .replace(b"utf-8", b"UTF-16")
+                    .decode("utf-8")
+                    .encode("utf-16")
+                )
             elif how == "padded_doctype":  # comments push the DTD past any prefix-only check
-                c = _inject_doctype(c, b"<?xml version=\"1.0\"?>" + b"<!--" + b"p" * 70_000 + b"-->" + XXE[21:], b"&xxe;")
+                c = _inject_doctype(
+                    c, b'<?xml version="1.0"?>' + b"<!--" + b"p" * 70_000 + b"-->" + XXE[21:], b"&xxe;"
+                )
             else:
                 c = c.replace(b"UTF-8", b"ISO-8859-1").replace(b"utf-8", b"ISO-8859-1")
         out.append((n, c))
@@ -295,43 +391,93 @@ def m_sheet_xml(rng: random.Random, data: bytes, kind: str) -> bytes:
         return m_cells(rng, data, kind)
     ents = [(i.filename, c) for i, c in _entries(data)]
     sheet = _sheet_name(_entries(data))
-    how = rng.choice(["formula", "formula_nocache", "shared_formula", "error", "far_row", "far_col", "excel_limit",
-                      "no_refs", "prefixed", "merge", "dimension", "hidden", "quoted_gt_far", "quoted_gt_error",
-                      "quoted_gt_run"])
+    how = rng.choice(
+        [
+            "formula",
+            "formula_nocache",
+            "shared_formula",
+            "error",
+            "far_row",
+            "far_col",
+            "excel_limit",
+            "no_refs",
+            "prefixed",
+            "merge",
+            "dimension",
+            "hidden",
+            "quoted_gt_far",
+            "quoted_gt_error",
+            "quoted_gt_run",
+        ]
+    )
     out = []
     for n, c in ents:
         if n == sheet:
             if how == "formula":
                 c = c.replace(b"<v>", b"<f>1+1</f><v>", 1)
             elif how == "formula_nocache":
-                c = c.replace(b"</sheetData>", b'<row r="1999"><c r="B1999"><f>NOW()</f></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>", b'<row r="1999"><c r="B1999"><f>NOW()</f></c></row></sheetData>'
+                )
             elif how == "shared_formula":
-                c = c.replace(b"</sheetData>", b'<row r="1998"><c r="C1998"><f t="shared" si="0"/></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>",
+                    b'<row r="1998"><c r="C1998"><f t="shared" si="0"/></c></row></sheetData>',
+                )
             elif how == "error":
-                c = c.replace(b"</sheetData>", b'<row r="1997"><c r="D1997" t="e"><v>#DIV/0!</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>", b'<row r="1997"><c r="D1997" t="e"><v>#DIV/0!</v></c></row></sheetData>'
+                )
             elif how == "far_row":
-                c = c.replace(b"</sheetData>", b'<row r="250000"><c r="A250000" t="n"><v>1</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>", b'<row r="250000"><c r="A250000" t="n"><v>1</v></c></row></sheetData>'
+                )
             elif how == "far_col":
-                c = c.replace(b"</sheetData>", b'<row r="1996"><c r="XFD1996" t="n"><v>1</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>", b'<row r="1996"><c r="XFD1996" t="n"><v>1</v></c></row></sheetData>'
+                )
             elif how == "excel_limit":
-                c = c.replace(b"</sheetData>", b'<row r="1048577"><c r="A1048577"><v>1</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>", b'<row r="1048577"><c r="A1048577"><v>1</v></c></row></sheetData>'
+                )
             elif how == "no_refs":
                 import re
 
                 c = re.sub(rb'\sr="[A-Z]+[0-9]+"', b"", c)
             elif how == "prefixed":
-                c = c.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>").replace(
-                    b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ', 1)
+                c = (
+                    c.replace(b"<c ", b"<x:c ")
+                    .replace(b"</c>", b"</x:c>")
+                    .replace(
+                        b"<worksheet ",
+                        b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ',
+                        1,
+                    )
+                )
                 c = c.replace(b"<v>", b"<x:f>1+1</x:f><v>", 1)
             elif how == "quoted_gt_far":  # a '>' in a quoted value does not end the tag; r= after it counts
-                c = c.replace(b"</sheetData>", b'<row r="1995"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>",
+                    b'<row r="1995"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>',
+                )
             elif how == "quoted_gt_error":
-                c = c.replace(b"</sheetData>", b'<row r="1994"><c x=">" r="D1994" t="e"><v>#N/A</v></c></row></sheetData>')
+                c = c.replace(
+                    b"</sheetData>",
+                    b'<row r="1994"><c x=">" r="D1994" t="e"><v>#N/A</v></c></row></sheetData>',
+                )
             elif how == "quoted_gt_run":  # implied cells after a reference hidden behind a quoted '>'
-                c = c.replace(b"</sheetData>", b'<row r="1993"><c x=">" r="AD1993" t="n"><v>1</v></c>'
-                              + b'<c t="n"><v>2</v></c>' * 200 + b"</row></sheetData>")
+                c = c.replace(
+                    b"</sheetData>",
+                    b'<row r="1993"><c x=">" r="AD1993" t="n"><v>1</v></c>'
+                    + b'<c t="n"><v>2</v></c>' * 200
+                    + b"</row></sheetData>",
+                )
             elif how == "merge":
-                c = c.replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="K11:L12"/></mergeCells>', 1)
+                c = c.replace(
+                    b"</sheetData>",
+                    b'</sheetData><mergeCells count="1"><mergeCell ref="K11:L12"/></mergeCells>',
+                    1,
+                )
             elif how == "dimension":
                 import re
 
@@ -476,9 +622,15 @@ def m_declared_counts(rng: random.Random, data: bytes, kind: str) -> bytes:
     if kind != "xlsx":
         return m_cells(rng, data, kind)
     ents = [(i.filename, c) for i, c in _entries(data)]
-    how = rng.choice(["unique_huge", "unique_max", "count_huge", "unique_negative", "many_strings", "dimension"])
-    big = {"unique_huge": b"100000000000", "unique_max": b"18446744073709551615", "count_huge": b"99999999999",
-           "unique_negative": b"-1"}.get(how, b"1")
+    how = rng.choice(
+        ["unique_huge", "unique_max", "count_huge", "unique_negative", "many_strings", "dimension"]
+    )
+    big = {
+        "unique_huge": b"100000000000",
+        "unique_max": b"18446744073709551615",
+        "count_huge": b"99999999999",
+        "unique_negative": b"-1",
+    }.get(how, b"1")
     out = []
     has_sst = any(n == "xl/sharedStrings.xml" for n, _c in ents)
     for n, c in ents:
@@ -487,17 +639,37 @@ def m_declared_counts(rng: random.Random, data: bytes, kind: str) -> bytes:
             c = re.sub(rb"(<sst\b[^>]*?)\s" + attr + rb'="[^"]*"', rb"\1", c)
             c = c.replace(b"<sst ", b"<sst " + attr + b'="' + big + b'" ', 1)
             if how == "many_strings":
-                c = c.replace(b"</sst>", b"".join(b"<si><t>%d</t></si>" % k for k in range(rng.choice((100_001, 400_000))))
-                              + b"</sst>")
+                c = c.replace(
+                    b"</sst>",
+                    b"".join(b"<si><t>%d</t></si>" % k for k in range(rng.choice((100_001, 400_000))))
+                    + b"</sst>",
+                )
         elif n == _sheet_name(_entries(data)) and how == "dimension":
             c = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', c)
         out.append((n, c))
     if not has_sst and how != "dimension":  # give the workbook a string table to lie in
-        out.append(("xl/sharedStrings.xml", b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
-                    b'openxmlformats.org/spreadsheetml/2006/main" uniqueCount="' + big + b'"><si><t>x</t></si></sst>'))
-        out = [(n, c.replace(b"</Relationships>", f'<Relationship Id="rIdS" Type="{_REL_NS}/sharedStrings" '
-                             f'Target="sharedStrings.xml"/></Relationships>'.encode()) if n == "xl/_rels/workbook.xml.rels"
-                else c) for n, c in out]
+        out.append(
+            (
+                "xl/sharedStrings.xml",
+                b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                b'openxmlformats.org/spreadsheetml/2006/main" uniqueCount="'
+                + big
+                + b'"><si><t>x</t></si></sst>',
+            )
+        )
+        out = [
+            (
+                n,
+                c.replace(
+                    b"</Relationships>",
+                    f'<Relationship Id="rIdS" Type="{_REL_NS}/sharedStrings" '
+                    f'Target="sharedStrings.xml"/></Relationships>'.encode(),
+                )
+                if n == "xl/_rels/workbook.xml.rels"
+                else c,
+            )
+            for n, c in out
+        ]
     return _build(out)
 
 
@@ -509,12 +681,18 @@ def m_package_ambiguity(rng: random.Random, data: bytes, kind: str) -> bytes:
     ents = [(i.filename, c) for i, c in _entries(data)]
     sheet = _sheet_name(_entries(data))
     parts = dict(ents)
-    evil = re.sub(rb"(<c r=\"[A-Z]+\d+\"[^>]*?)(/>|>)", rb"\1><f>1+1</f><v>0</v></c><c r=\"ZZ1\"\2", parts[sheet], count=1)
+    evil = re.sub(
+        rb"(<c r=\"[A-Z]+\d+\"[^>]*?)(/>|>)",
+        rb"\1><f>1+1</f><v>0</v></c><c r=\"ZZ1\"\2",
+        parts[sheet],
+        count=1,
+    )
     how = rng.choice(["root_rels", "case", "backslash", "same_name", "outside", "dots"])
     if how == "root_rels":
         parts["xl/book2.xml"] = parts["xl/workbook.xml"]
         parts["xl/_rels/book2.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-            sheet.split("/")[-1].encode(), b"evil.xml")
+            sheet.split("/")[-1].encode(), b"evil.xml"
+        )
         parts[sheet.rsplit("/", 1)[0] + "/evil.xml"] = evil
         parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"xl/book2.xml")
     elif how == "case":
@@ -525,14 +703,23 @@ def m_package_ambiguity(rng: random.Random, data: bytes, kind: str) -> bytes:
         name = re.search(rb'<sheet [^>]*name="([^"]*)"', parts["xl/workbook.xml"]).group(1)
         parts["xl/worksheets/evil.xml"] = evil
         parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
-            b"</sheets>", b'<sheet name="' + name.upper() + b'" sheetId="77" r:id="rIdE"/></sheets>')
+            b"</sheets>", b'<sheet name="' + name.upper() + b'" sheetId="77" r:id="rIdE"/></sheets>'
+        )
         parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-            b"</Relationships>", f'<Relationship Id="rIdE" Type="{_REL_NS}/worksheet" Target="worksheets/evil.xml"/>'
-            "</Relationships>".encode())
+            b"</Relationships>",
+            f'<Relationship Id="rIdE" Type="{_REL_NS}/worksheet" Target="worksheets/evil.xml"/>'
+            "</Relationships>".encode(),
+        )
     else:
         rels = parts["xl/_rels/workbook.xml.rels"]
-        target = re.search(rb'Target="([^"]*' + re.escape(sheet.split("/")[-1].encode()) + rb')"', rels).group(1)
-        new = b"../../" + target.split(b"/")[-1] if how == "outside" else b"./worksheets/../worksheets/./" + target.split(b"/")[-1]
+        target = re.search(
+            rb'Target="([^"]*' + re.escape(sheet.split("/")[-1].encode()) + rb')"', rels
+        ).group(1)
+        new = (
+            b"../../" + target.split(b"/")[-1]
+            if how == "outside"
+            else b"./worksheets/../worksheets/./" + target.split(b"/")[-1]
+        )
         parts["xl/_rels/workbook.xml.rels"] = rels.replace(target, new)
         if how == "dots":
             parts[sheet] = evil
@@ -549,17 +736,28 @@ def m_active_content(rng: random.Random, data: bytes, kind: str) -> bytes:
     what = rng.choice(ACTIVE_CONTENT)
     how = rng.choice(["part", "relationship", "content_type"])
     if how == "part":
-        parts[rng.choice(what.part_prefixes).replace("xl/vbaproject", "xl/vbaProject") + rng.choice(["1.bin", ".bin", "x.xml"])] = b"\xd0\xcf\x11\xe0"
+        parts[
+            rng.choice(what.part_prefixes).replace("xl/vbaproject", "xl/vbaProject")
+            + rng.choice(["1.bin", ".bin", "x.xml"])
+        ] = b"\xd0\xcf\x11\xe0"
     elif how == "relationship":
         rels = "xl/_rels/workbook.xml.rels"
-        parts[rels] = parts[rels].replace(b"</Relationships>", (
-            f'<Relationship Id="rIdA" Type="{_REL_NS}/{rng.choice(what.rel_types)}" Target="media/a.bin"/>'
-            "</Relationships>").encode())
+        parts[rels] = parts[rels].replace(
+            b"</Relationships>",
+            (
+                f'<Relationship Id="rIdA" Type="{_REL_NS}/{rng.choice(what.rel_types)}" Target="media/a.bin"/>'
+                "</Relationships>"
+            ).encode(),
+        )
         parts["xl/media/a.bin"] = b"\xd0\xcf\x11\xe0"
     else:
-        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
-            f'<Override PartName="/xl/media/b.bin" ContentType="application/vnd.ms-office.'
-            f'{rng.choice(what.content_marks)}"/></Types>').encode())
+        parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+            b"</Types>",
+            (
+                f'<Override PartName="/xl/media/b.bin" ContentType="application/vnd.ms-office.'
+                f'{rng.choice(what.content_marks)}"/></Types>'
+            ).encode(),
+        )
         parts["xl/media/b.bin"] = b"\x00"
     return _build(list(parts.items()))
 
@@ -586,24 +784,87 @@ def m_not_a_table(rng: random.Random, data: bytes, kind: str) -> bytes:
 # other digit scripts. `plant_nik` puts one in a data cell of a seed file and says where, so a
 # test can demand a refusal naming that row and column (tests/security/test_personal_data.py).
 
-_PROVINCES = (11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63, 64, 65,
-              71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96)
-NIK_SEPARATORS = (" ", ".", "-", "/", "_", ",", "'", "|", "\u00a0", "\u2009", "\u202f", "\u3000", "\u200b", "\u200c",
-                  "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2013", " - ", " / ", "  ", "\t")
+_PROVINCES = (
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    21,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    51,
+    52,
+    53,
+    61,
+    62,
+    63,
+    64,
+    65,
+    71,
+    72,
+    73,
+    74,
+    75,
+    76,
+    81,
+    82,
+    91,
+    92,
+    93,
+    94,
+    95,
+    96,
+)
+NIK_SEPARATORS = (
+    " ",
+    ".",
+    "-",
+    "/",
+    "_",
+    ",",
+    "'",
+    "|",
+    "\u00a0",
+    "\u2009",
+    "\u202f",
+    "\u3000",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u2013",
+    " - ",
+    " / ",
+    "  ",
+    "\t",
+)
 
 
 def realistic_nik(rng: random.Random) -> str:
     """A made-up number with a NIK's layout: province, regency, district, birth date (day + 40
     for women), serial. KK numbers have the same shape (date of issue instead of birth)."""
     day = rng.randint(1, 31) + rng.choice((0, 40))
-    return (f"{rng.choice(_PROVINCES):02d}{rng.randint(1, 79):02d}{rng.randint(1, 40):02d}"
-            f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}{rng.randint(1, 9999):04d}")
+    return (
+        f"{rng.choice(_PROVINCES):02d}{rng.randint(1, 79):02d}{rng.randint(1, 40):02d}"
+        f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}{rng.randint(1, 9999):04d}"
+    )
 
 
 def _groups(nik: str, sizes: tuple[int, ...]) -> list[str]:
     out, k = [], 0
     for n in sizes:
-        out.append(nik[k:k + n])
+        out.append(nik[k : k + n])
         k += n
     return out
 
@@ -618,21 +879,27 @@ NIK_STYLES: dict[str, object] = {
     "six_six_four": lambda nik, rng: rng.choice(NIK_SEPARATORS).join(_groups(nik, (6, 6, 4))),
     "fields": lambda nik, rng: rng.choice(NIK_SEPARATORS).join(_groups(nik, (2, 2, 2, 2, 2, 2, 4))),
     "mixed": lambda nik, rng: "{}.{}.{} {}-{}".format(*_groups(nik, (2, 2, 2, 6, 4))),
-    "then_number": lambda nik, rng: nik + rng.choice(NIK_SEPARATORS) + rng.choice(("2024", "1", "081234567890")),
+    "then_number": lambda nik, rng: (
+        nik + rng.choice(NIK_SEPARATORS) + rng.choice(("2024", "1", "081234567890"))
+    ),
     "number_then": lambda nik, rng: rng.choice(("2024", "7", "RT 03/RW 05")) + " " + nik,
     "grouped_then_year": lambda nik, rng: " ".join(_groups(nik, (4, 4, 4, 4))) + " 2024",
     "two": lambda nik, rng: nik + rng.choice((" ", ", ", "/", "\u200b", " dan ")) + realistic_nik(rng),
     "back_to_back": lambda nik, rng: nik + realistic_nik(rng),
-    "excel_text": lambda nik, rng: (f"{int(nik) / 1e15:.{rng.choice((14, 5))}f}".replace(".", rng.choice(".,"))
-                                    + rng.choice(("E+15", "e+15", "E15"))),
+    "excel_text": lambda nik, rng: (
+        f"{int(nik) / 1e15:.{rng.choice((14, 5))}f}".replace(".", rng.choice(".,"))
+        + rng.choice(("E+15", "e+15", "E15"))
+    ),
     "excel_number": lambda nik, rng: float(f"{int(nik) / 1e15:.14f}e15"),  # what Excel keeps of it
     "integer": lambda nik, rng: int(nik),
     "fullwidth": lambda nik, rng: _script(nik, 0xFF10),
     "arabic_indic": lambda nik, rng: _script(nik, 0x0660),
     "superscript": lambda nik, rng: nik.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")),
     "struck_through": lambda nik, rng: "".join(d + "\u0336" for d in nik),
-    "in_sentence": lambda nik, rng: (f"Bantuan untuk warga a.n. Budi (NIK "
-                                     f"{rng.choice(NIK_SEPARATORS).join(_groups(nik, (4, 4, 4, 4)))}), RT 03"),
+    "in_sentence": lambda nik, rng: (
+        f"Bantuan untuk warga a.n. Budi (NIK "
+        f"{rng.choice(NIK_SEPARATORS).join(_groups(nik, (4, 4, 4, 4)))}), RT 03"
+    ),
 }
 
 
@@ -645,7 +912,9 @@ def nik_bypass(rng: random.Random, style: str | None = None) -> tuple[str, objec
 _TEXT_COLUMNS = {"evidence", "bukti", "note", "catatan", "value", "nilai"}
 
 
-def plant_nik(rng: random.Random, data: bytes, kind: str, style: str | None = None) -> tuple[bytes, int, str, str]:
+def plant_nik(
+    rng: random.Random, data: bytes, kind: str, style: str | None = None
+) -> tuple[bytes, int, str, str]:
     """(file, row, column, style): `data` with a NIK-bearing value in one data cell; the row and
     column are as ingest's problems name them (CSV: header text; xlsx: column letter). Raises
     ValueError when the file has no such cell (an already-broken file), so `corpus` skips it."""
@@ -667,7 +936,7 @@ def plant_nik(rng: random.Random, data: bytes, kind: str, style: str | None = No
         return _stable(b.getvalue()), r, ws.cell(row=r, column=c).column_letter, style
     text = data.decode("utf-8")
     bom = "\ufeff" if text.startswith("\ufeff") else ""
-    text = text[len(bom):]
+    text = text[len(bom) :]
     delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
     table = list(csv.reader(io.StringIO(text), delimiter=delim))
     cols = [i for i, h in enumerate(table[0]) if h.strip().lower() in _TEXT_COLUMNS] if table else []
@@ -779,8 +1048,11 @@ def recomputed(parts: dict[str, bytes], key=None, edit_manifest=None) -> dict[st
     import hashlib
 
     m = json.loads(parts["manifest.json"])
-    m["entries"] = {n: {"size": len(c), "sha256": hashlib.sha256(c).hexdigest()}
-                    for n, c in parts.items() if n.endswith(".parquet")}
+    m["entries"] = {
+        n: {"size": len(c), "sha256": hashlib.sha256(c).hexdigest()}
+        for n, c in parts.items()
+        if n.endswith(".parquet")
+    }
     if edit_manifest:
         edit_manifest(m)
     data = json.dumps(m, indent=1, sort_keys=True).encode()
@@ -794,14 +1066,19 @@ def sql_archive(target: str) -> bytes:
     """A backup in the old EXPORT DATABASE layout whose SQL writes `target` on the server."""
     import hashlib
 
-    parts = {"schema.sql": f"COPY (SELECT 'pwned' AS x) TO '{target}' (FORMAT csv);\n".encode(),
-             "load.sql": f"COPY (SELECT 42 AS y) TO '{target}' (FORMAT csv);\n".encode()}
+    parts = {
+        "schema.sql": f"COPY (SELECT 'pwned' AS x) TO '{target}' (FORMAT csv);\n".encode(),
+        "load.sql": f"COPY (SELECT 42 AS y) TO '{target}' (FORMAT csv);\n".encode(),
+    }
     parts["manifest.json"] = json.dumps(
-        {"format": 1, "files": {n: hashlib.sha256(c).hexdigest() for n, c in parts.items()}}).encode()
+        {"format": 1, "files": {n: hashlib.sha256(c).hexdigest() for n, c in parts.items()}}
+    ).encode()
     return backup_zip(parts)
 
 
-def hostile_backups(valid: bytes, canary: str, key=None, flips: int = 24, seed: int = 2024) -> dict[str, bytes]:
+def hostile_backups(
+    valid: bytes, canary: str, key=None, flips: int = 24, seed: int = 2024
+) -> dict[str, bytes]:
     """Named hostile variants of the backup `valid`; `canary` is a path no restore may create."""
     import pyarrow as pa
 
@@ -812,22 +1089,31 @@ def hostile_backups(valid: bytes, canary: str, key=None, flips: int = 24, seed: 
     out: dict[str, bytes] = {}
     for _ in range(flips):
         pos = rng.randrange(len(valid))
-        out[f"flip_{pos}"] = valid[:pos] + bytes([valid[pos] ^ (1 << rng.randrange(8))]) + valid[pos + 1:]
+        out[f"flip_{pos}"] = valid[:pos] + bytes([valid[pos] ^ (1 << rng.randrange(8))]) + valid[pos + 1 :]
     out["truncated"] = valid[: len(valid) // 2]
     out["not_a_zip"] = b"PK\x03\x04" + bytes(rng.randrange(256) for _ in range(200))
     out["missing_entry"] = backup_zip({n: c for n, c in parts.items() if n != level})
     index = [i.filename for i, _ in _entries(valid)].index(level)
-    out["declared_2gb_entry"] = _patch_directory(valid, index, size=2 * 1024 ** 3)
+    out["declared_2gb_entry"] = _patch_directory(valid, index, size=2 * 1024**3)
     # seventeen 500 MB entries: each under the entry bound, together over the total one
     data = backup_zip({**parts, **{f"tables/files.{9000 + n:04d}.parquet": b"" for n in range(17)}})
     for n in range(17):
-        data = _patch_directory(data, len(parts) + n, size=500 * 1024 ** 2)
+        data = _patch_directory(data, len(parts) + n, size=500 * 1024**2)
     out["declared_8_5gb_total"] = data
-    edited = {**parts, level: edit_parquet(parts[level], lambda t: t.set_column(
-        t.schema.get_field_index("level"), "level", pa.array([4] * t.num_rows, pa.int8())))}
+    edited = {
+        **parts,
+        level: edit_parquet(
+            parts[level],
+            lambda t: t.set_column(
+                t.schema.get_field_index("level"), "level", pa.array([4] * t.num_rows, pa.int8())
+            ),
+        ),
+    }
     out["edited_level_manifest_recomputed"] = backup_zip(recomputed(edited))
     out["sql_archive"] = sql_archive(canary)
-    out["sql_entry_in_backup"] = backup_zip({**parts, "schema.sql": f"COPY (SELECT 1) TO '{canary}';".encode()})
+    out["sql_entry_in_backup"] = backup_zip(
+        {**parts, "schema.sql": f"COPY (SELECT 1) TO '{canary}';".encode()}
+    )
     out["path_traversal_entry"] = backup_zip({**parts, "../../evil.parquet": parts[level]})
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf, warnings.catch_warnings():
@@ -836,21 +1122,59 @@ def hostile_backups(valid: bytes, canary: str, key=None, flips: int = 24, seed: 
             zf.writestr(n, c)
     out["duplicate_entry"] = buf.getvalue()
     if key is not None:
-        out["other_schema_version"] = backup_zip(recomputed(parts, key, lambda m: m.update(
-            schema_version=m["schema_version"] + 1)))
+        out["other_schema_version"] = backup_zip(
+            recomputed(parts, key, lambda m: m.update(schema_version=m["schema_version"] + 1))
+        )
         out["old_format"] = backup_zip(recomputed(parts, key, lambda m: m.update(format=1)))
         users = next(n for n in tables if n.startswith("tables/users."))
-        out["extra_column"] = backup_zip(recomputed({**parts, users: edit_parquet(parts[users], lambda t: t.append_column(
-            "is_superuser", pa.array([True] * t.num_rows)))}, key))
-        out["retyped_column"] = backup_zip(recomputed({**parts, level: edit_parquet(parts[level], lambda t: t.set_column(
-            t.schema.get_field_index("level"), "level", t.column("level").cast("string")))}, key))
-        out["row_count_lies"] = backup_zip(recomputed(parts, key, lambda m: m["tables"]["assessments"].update(
-            rows=m["tables"]["assessments"]["rows"] + 1)))
-        out["unknown_table"] = backup_zip(recomputed({**parts, "tables/secrets.0000.parquet": parts[level]}, key,
-                                                     lambda m: m["tables"].update(
-                                                         secrets={"rows": 1, "parts": ["tables/secrets.0000.parquet"]})))
-        out["manifest_lists_missing_entry"] = backup_zip(recomputed(parts, key, lambda m: m["entries"].update(
-            {"tables/cities.0001.parquet": {"size": 10, "sha256": "0" * 64}})))
+        out["extra_column"] = backup_zip(
+            recomputed(
+                {
+                    **parts,
+                    users: edit_parquet(
+                        parts[users], lambda t: t.append_column("is_superuser", pa.array([True] * t.num_rows))
+                    ),
+                },
+                key,
+            )
+        )
+        out["retyped_column"] = backup_zip(
+            recomputed(
+                {
+                    **parts,
+                    level: edit_parquet(
+                        parts[level],
+                        lambda t: t.set_column(
+                            t.schema.get_field_index("level"), "level", t.column("level").cast("string")
+                        ),
+                    ),
+                },
+                key,
+            )
+        )
+        out["row_count_lies"] = backup_zip(
+            recomputed(
+                parts,
+                key,
+                lambda m: m["tables"]["assessments"].update(rows=m["tables"]["assessments"]["rows"] + 1),
+            )
+        )
+        out["unknown_table"] = backup_zip(
+            recomputed(
+                {**parts, "tables/secrets.0000.parquet": parts[level]},
+                key,
+                lambda m: m["tables"].update(secrets={"rows": 1, "parts": ["tables/secrets.0000.parquet"]}),
+            )
+        )
+        out["manifest_lists_missing_entry"] = backup_zip(
+            recomputed(
+                parts,
+                key,
+                lambda m: m["entries"].update(
+                    {"tables/cities.0001.parquet": {"size": 10, "sha256": "0" * 64}}
+                ),
+            )
+        )
     return out
 
 
@@ -870,11 +1194,17 @@ class FuzzReport:
     let_through: list[str] = field(default_factory=list)  # accepted though its mutation must be refused
 
     def to_dict(self) -> dict:
-        return {"files": self.files, "accepted": self.accepted, "rejected": self.rejected,
-                "crashes": len(self.crashes), "rejected_without_message": len(self.silent),
-                "rejected_but_changed_store": len(self.changed), "accepted_but_must_refuse": len(self.let_through),
-                "seconds": round(self.seconds, 1),
-                "top_reasons": dict(self.keys.most_common(15))}
+        return {
+            "files": self.files,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "crashes": len(self.crashes),
+            "rejected_without_message": len(self.silent),
+            "rejected_but_changed_store": len(self.changed),
+            "accepted_but_must_refuse": len(self.let_through),
+            "seconds": round(self.seconds, 1),
+            "top_reasons": dict(self.keys.most_common(15)),
+        }
 
 
 def run(store, samples: list[Sample], user=None) -> FuzzReport:
@@ -903,8 +1233,9 @@ def run(store, samples: list[Sample], user=None) -> FuzzReport:
             before = store.content_fingerprint()
             continue
         rep.rejected += 1
-        ok = bool(r.problems) and all(p.message("id").strip() and p.message("en").strip() and p.render("id")
-                                      for p in r.problems)
+        ok = bool(r.problems) and all(
+            p.message("id").strip() and p.message("en").strip() and p.render("id") for p in r.problems
+        )
         if not ok:
             rep.silent.append(s.name)
         for p in r.problems[:1]:

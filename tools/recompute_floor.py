@@ -48,9 +48,10 @@ def _cut(sql: str, step: str, next_step: str, table: str) -> str:
     """`sql` with its CTE `step` (up to the CTE `next_step`) read from `table` instead."""
     start, end = sql.find(f"\n{step} AS ("), sql.find(f"\n{next_step} AS (")
     if start < 0 or end < start:
-        raise SystemExit(f"the recomputation query no longer has a `{step}` step before `{next_step}`: "
-                         "update this script")
-    return sql[:start] + f"\n{step} AS (SELECT * FROM {table}),\n" + sql[end + 1:]
+        raise SystemExit(
+            f"the recomputation query no longer has a `{step}` step before `{next_step}`: update this script"
+        )
+    return sql[:start] + f"\n{step} AS (SELECT * FROM {table}),\n" + sql[end + 1 :]
 
 
 def _facts() -> str:
@@ -61,8 +62,12 @@ def _prepare() -> list[str]:
     """The steps done beforehand. The city-years are kept too: they are numbered by row_number()
     OVER (), which may number them differently in another run, and the pass's rows carry those
     numbers. Counting the city-years in "everything else" would add only milliseconds."""
-    return ["CREATE TEMP TABLE _cyr_done AS " + _facts() + " SELECT * FROM cyr",
-            "CREATE TEMP TABLE _self_done AS " + _cut(_facts(), "cyr", "fwy", "_cyr_done") + " SELECT * FROM self"]
+    return [
+        "CREATE TEMP TABLE _cyr_done AS " + _facts() + " SELECT * FROM cyr",
+        "CREATE TEMP TABLE _self_done AS "
+        + _cut(_facts(), "cyr", "fwy", "_cyr_done")
+        + " SELECT * FROM self",
+    ]
 
 
 def _queries() -> dict[str, str]:
@@ -103,8 +108,14 @@ def _profile(con, sql: str, top: int) -> list[tuple[float, str, int, str]]:
     def walk(node: dict) -> None:
         info = node.get("extra_info") or {}
         what = info.get("Conditions") or info.get("Groups") or info.get("Table") or ""
-        ops.append((node.get("operator_timing", 0.0), node.get("operator_name", "?"),
-                    node.get("operator_cardinality", 0), str(what)[:60]))
+        ops.append(
+            (
+                node.get("operator_timing", 0.0),
+                node.get("operator_name", "?"),
+                node.get("operator_cardinality", 0),
+                str(what)[:60],
+            )
+        )
         for child in node.get("children", []):
             walk(child)
 
@@ -129,10 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
         print(f"{args.db}: {n_answers:,} answer rows, DuckDB {duckdb.__version__}, {threads} threads\n")
         # the split is only evidence if cutting the pass out computes the very same scores
-        whole, cut = (con.execute(queries[k], PARAMS).fetchall()
-                      for k in ("whole recomputation", "all but the answer pass"))
+        whole, cut = (
+            con.execute(queries[k], PARAMS).fetchall()
+            for k in ("whole recomputation", "all but the answer pass")
+        )
         if not whole or not _close(whole, cut):
-            raise SystemExit("the query with the answer pass done beforehand gives other scores: update this script")
+            raise SystemExit(
+                "the query with the answer pass done beforehand gives other scores: update this script"
+            )
         print("| part | median s | min s | max s |\n|---|---|---|---|")
         for name, sql in queries.items():
             con.execute(sql, _args(sql)).fetchall()  # warm
@@ -143,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                 samples.append(time.perf_counter() - t)
             print(f"| {name} | {statistics.median(samples):.3f} | {min(samples):.3f} | {max(samples):.3f} |")
         ops = _profile(con, queries["whole recomputation"], 10)
-        print("\nDuckDB's profile of the whole recomputation, costliest operators (CPU seconds, all threads):")
+        print(
+            "\nDuckDB's profile of the whole recomputation, costliest operators (CPU seconds, all threads):"
+        )
         for cpu, name, rows, what in ops:
             print(f"  {cpu:.3f}  {name:<14} {rows:>10,} rows  {what}")
     return 0

@@ -75,16 +75,26 @@ def measure(runs: int = 3, only: str | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         canary = Path(tmp) / "canary.txt"
         canary.write_text("CANARY")
-        names = (list(hostile.LIMIT_CASES) + list(hostile.xml_cases(str(canary))) + list(hostile.PACKAGE_CASES)
-                 + list(hostile.SIZE_CASES) + list(hostile.ODS_CASES))
+        names = (
+            list(hostile.LIMIT_CASES)
+            + list(hostile.xml_cases(str(canary)))
+            + list(hostile.PACKAGE_CASES)
+            + list(hostile.SIZE_CASES)
+            + list(hostile.ODS_CASES)
+        )
         out = []
         for name in names:
             if only and only not in name:
                 continue
             best = None
             for _ in range(runs):  # best of N: the refusal's own cost, not the machine's noise
-                r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), canary=str(canary), name=name)],
-                                   cwd=ROOT, capture_output=True, text=True, timeout=600)
+                r = subprocess.run(
+                    [sys.executable, "-c", CHILD.format(root=str(ROOT), canary=str(canary), name=name)],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
                 if r.returncode != 0:
                     raise SystemExit(f"{name}: {r.stderr}")
                 res = json.loads(r.stdout)
@@ -101,15 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="measure only the cases whose name contains this text")
     args = ap.parse_args(argv)
     rows = measure(args.runs, args.only)
-    print("| hostile upload | size | outcome | time | peak traced memory | server RSS growth | reader worker peak RSS |")
+    print(
+        "| hostile upload | size | outcome | time | peak traced memory | server RSS growth | reader worker peak RSS |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|")
     ok = True
     for r in rows:
         # the native reader never runs in the server's own process
         ok &= r["key"] == r["expected"] and not r["calamine"]
         worker = f"{r['worker_mb']:.0f} MB" if r["worker_mb"] else "not started"
-        print(f"| {r['case']} | {r['size_kb']:,.0f} KB | `{r['key']}` | {r['ms']:.1f} ms | {r['peak_mb']:.1f} MB | "
-              f"{r['rss_growth_mb']:.1f} MB | {worker} |")
+        print(
+            f"| {r['case']} | {r['size_kb']:,.0f} KB | `{r['key']}` | {r['ms']:.1f} ms | {r['peak_mb']:.1f} MB | "
+            f"{r['rss_growth_mb']:.1f} MB | {worker} |"
+        )
     if args.fuzz:
         from tools import fuzz
 

@@ -97,8 +97,10 @@ async def logout_route(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route(SESSION_ROUTE, session_route, methods=["POST"]),
-            Route(LOGOUT_ROUTE, logout_route, methods=["POST"])]
+    return [
+        Route(SESSION_ROUTE, session_route, methods=["POST"]),
+        Route(LOGOUT_ROUTE, logout_route, methods=["POST"]),
+    ]
 
 
 app = App(str(DASHBOARD), routes=routes())

@@ -20,9 +20,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from metrics import formatting, reports
+from metrics import formatting, i18n, reports
 from metrics.views import BandView, Scale
-from ui.shell import lang, md_escape, tr  # noqa: F401 - md_escape: the pages' charts.md_escape
+from ui.shell import lang, md_escape, tr
 
 # A red-to-green ramp; a framework's bands take evenly spaced colours from it, lowest band red
 # (the same four steps as the band badge: red, orange, amber, green).
@@ -80,11 +80,10 @@ def fmt_time(value) -> str:
 
 def words(prefix: str, code: object, lg: str | None = None) -> str:
     """A coded value (an audit action, a role) in words when a label `prefix.code` exists, else as stored."""
-    from ui.text import T
-    entry = T.get(f"{prefix}.{code}")
-    if entry is None:
+    key = f"{prefix}.{code}"
+    if not i18n.has(key):
         return "" if code is None else str(code)
-    return entry.get(lg or lang()) or entry["id"]
+    return i18n.text(key, lg or lang())
 
 
 def words_func(prefix: str, none_label: str | None = None):
@@ -95,7 +94,7 @@ def words_func(prefix: str, none_label: str | None = None):
 
 
 def _tint(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -124,11 +123,17 @@ def level_colourscale(scale: Scale) -> list:
 
 
 def _layout(fig: go.Figure, height: int, **kw) -> go.Figure:
-    base = dict(height=height, margin=dict(l=10, r=10, t=40, b=10), font=FONT, paper_bgcolor="white",
-                plot_bgcolor="white", hoverlabel=dict(bgcolor="white", font_size=13),
-                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-                # hover and tick numbers with the language's decimal mark (3,48 in Indonesian)
-                separators=formatting.plotly_separators(lang()))
+    base = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        font=FONT,
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        hoverlabel=dict(bgcolor="white", font_size=13),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        # hover and tick numbers with the language's decimal mark (3,48 in Indonesian)
+        separators=formatting.plotly_separators(lang()),
+    )
     fig.update_layout(**{**base, **kw})
     return fig
 
@@ -140,18 +145,41 @@ def _band_background(fig: go.Figure, scale: Scale, axis: str = "y", labels: bool
         if axis == "y":
             fig.add_hrect(y0=b.min, y1=b.max, fillcolor=c, opacity=0.08, line_width=0, layer="below", **where)
             if labels:
-                fig.add_annotation(x=1.01, xref="paper", xanchor="left", y=(b.min + b.max) / 2, yanchor="middle",
-                                   text=esc(b.label), showarrow=False, font=dict(size=11, color=c), **where)
+                fig.add_annotation(
+                    x=1.01,
+                    xref="paper",
+                    xanchor="left",
+                    y=(b.min + b.max) / 2,
+                    yanchor="middle",
+                    text=esc(b.label),
+                    showarrow=False,
+                    font=dict(size=11, color=c),
+                    **where,
+                )
         else:
             fig.add_vrect(x0=b.min, x1=b.max, fillcolor=c, opacity=0.08, line_width=0, layer="below", **where)
             if labels:
-                fig.add_annotation(y=1, yref="paper", yanchor="bottom", x=(b.min + b.max) / 2, xanchor="center",
-                                   text=esc(b.label), showarrow=False, font=dict(size=11, color=c), **where)
+                fig.add_annotation(
+                    y=1,
+                    yref="paper",
+                    yanchor="bottom",
+                    x=(b.min + b.max) / 2,
+                    xanchor="center",
+                    text=esc(b.label),
+                    showarrow=False,
+                    font=dict(size=11, color=c),
+                    **where,
+                )
 
 
 def _level_axis(scale: Scale) -> dict:
-    return dict(range=[scale.min, scale.max], dtick=1, title=tr("chart.level_axis", lo=scale.min, hi=scale.max),
-                gridcolor="#E4E7EB", zeroline=False)
+    return dict(
+        range=[scale.min, scale.max],
+        dtick=1,
+        title=tr("chart.level_axis", lo=scale.min, hi=scale.max),
+        gridcolor="#E4E7EB",
+        zeroline=False,
+    )
 
 
 def show(fig: go.Figure | None, key: str | None = None) -> None:
@@ -163,22 +191,49 @@ def show(fig: go.Figure | None, key: str | None = None) -> None:
 # --------------------------------------------------------------------------- overview
 
 
-def index_bullet(index: float, prev: float | None, prev_year: int | None, year: int, scale: Scale) -> go.Figure:
+def index_bullet(
+    index: float, prev: float | None, prev_year: int | None, year: int, scale: Scale
+) -> go.Figure:
     """The index as a marker on the 0–4 scale, over the coloured bands, with last year's value."""
     fig = go.Figure()
     for b in scale.bands:
-        fig.add_trace(go.Bar(x=[b.max - b.min], base=[b.min], y=[""], orientation="h",
-                             marker_color=_tint(band_colour(b), 0.3), showlegend=False, hoverinfo="text",
-                             hovertext=esc(f"{b.label}: {fmt(b.min)}–{fmt(b.max)}"),
-                             text=esc(b.label), textposition="inside", insidetextanchor="middle",
-                             textfont=dict(color="#1F2933", size=12)))
+        fig.add_trace(
+            go.Bar(
+                x=[b.max - b.min],
+                base=[b.min],
+                y=[""],
+                orientation="h",
+                marker_color=_tint(band_colour(b), 0.3),
+                showlegend=False,
+                hoverinfo="text",
+                hovertext=esc(f"{b.label}: {fmt(b.min)}–{fmt(b.max)}"),
+                text=esc(b.label),
+                textposition="inside",
+                insidetextanchor="middle",
+                textfont=dict(color="#1F2933", size=12),
+            )
+        )
     if prev is not None:
-        fig.add_trace(go.Scatter(x=[prev], y=[""], mode="markers", name=str(prev_year),
-                                 marker=dict(symbol="line-ns", size=34, line=dict(width=3, color="#52606D")),
-                                 hovertemplate=f"{prev_year}: %{{x:.2f}}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[index], y=[""], mode="markers", name=str(year),
-                             marker=dict(symbol="diamond", size=22, color=PRIMARY, line=dict(width=2, color="white")),
-                             hovertemplate=f"{year}: %{{x:.2f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=[prev],
+                y=[""],
+                mode="markers",
+                name=str(prev_year),
+                marker=dict(symbol="line-ns", size=34, line=dict(width=3, color="#52606D")),
+                hovertemplate=f"{prev_year}: %{{x:.2f}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[index],
+            y=[""],
+            mode="markers",
+            name=str(year),
+            marker=dict(symbol="diamond", size=22, color=PRIMARY, line=dict(width=2, color="white")),
+            hovertemplate=f"{year}: %{{x:.2f}}<extra></extra>",
+        )
+    )
     fig.update_xaxes(range=[scale.min, scale.max], dtick=1, showgrid=False)
     fig.update_yaxes(showticklabels=False)
     return _layout(fig, 130, barmode="overlay", margin=dict(l=10, r=10, t=30, b=10))
@@ -189,15 +244,33 @@ def dimension_bars(df: pd.DataFrame, year: int, prev_year: int | None, scale: Sc
     names = [esc(n) for n in df["name"]]
     fig = go.Figure()
     if prev_year is not None:
-        fig.add_trace(go.Bar(x=names, y=df["prev"], name=str(prev_year), marker_color=PREV_COLOUR,
-                             customdata=list(zip(df["weight"])),
-                             hovertemplate=f"%{{x}}<br>{prev_year}: %{{y:.2f}}<extra></extra>"))
-    fig.add_trace(go.Bar(
-        x=names, y=df["value"], name=str(year), marker_color=[value_colour(scale, v) for v in df["value"]],
-        text=[fmt(v) for v in df["value"]], textposition="outside", cliponaxis=False,
-        customdata=list(zip(df["weight"], df["code"])),
-        hovertemplate=(f"%{{x}} (%{{customdata[1]}})<br>{year}: %{{y:.2f}}<br>"
-                       + esc(tr("chart.weight")) + ": %{customdata[0]:.2f}<extra></extra>")))
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=df["prev"],
+                name=str(prev_year),
+                marker_color=PREV_COLOUR,
+                customdata=list(zip(df["weight"])),
+                hovertemplate=f"%{{x}}<br>{prev_year}: %{{y:.2f}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=df["value"],
+            name=str(year),
+            marker_color=[value_colour(scale, v) for v in df["value"]],
+            text=[fmt(v) for v in df["value"]],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=list(zip(df["weight"], df["code"])),
+            hovertemplate=(
+                f"%{{x}} (%{{customdata[1]}})<br>{year}: %{{y:.2f}}<br>"
+                + esc(tr("chart.weight"))
+                + ": %{customdata[0]:.2f}<extra></extra>"
+            ),
+        )
+    )
     _band_background(fig, scale)
     fig.update_yaxes(**_level_axis(scale))
     return _layout(fig, 380, barmode="group", bargap=0.25, margin=dict(l=10, r=90, t=40, b=10))
@@ -212,18 +285,37 @@ def pillar_radar(df: pd.DataFrame, year: int, prev_year: int | None, scale: Scal
     fig = go.Figure()
     if prev_year is not None:
         prev = list(df["prev"]) + list(df["prev"])[:1]
-        fig.add_trace(go.Scatterpolar(r=prev, theta=closed, name=str(prev_year),
-                                      line=dict(color=PREV_COLOUR, dash="dot"),
-                                      hovertemplate=f"%{{theta}}<br>{prev_year}: %{{r:.2f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatterpolar(
+                r=prev,
+                theta=closed,
+                name=str(prev_year),
+                line=dict(color=PREV_COLOUR, dash="dot"),
+                hovertemplate=f"%{{theta}}<br>{prev_year}: %{{r:.2f}}<extra></extra>",
+            )
+        )
     cur = list(df["value"]) + list(df["value"])[:1]
-    fig.add_trace(go.Scatterpolar(r=cur, theta=closed, name=str(year), fill="toself", mode="lines+markers+text",
-                                  text=[fmt(v) for v in cur[:-1]] + [""], textposition="top center",
-                                  textfont=dict(size=11, color=PRIMARY),
-                                  line=dict(color=PRIMARY, width=3), fillcolor="rgba(31,78,121,0.15)",
-                                  hovertemplate=f"%{{theta}}<br>{year}: %{{r:.2f}}<extra></extra>"))
-    fig.update_layout(polar=dict(radialaxis=dict(range=[scale.min, scale.max], dtick=1, angle=90,
-                                                 tickfont=dict(size=10)),
-                                 angularaxis=dict(direction="clockwise")))
+    fig.add_trace(
+        go.Scatterpolar(
+            r=cur,
+            theta=closed,
+            name=str(year),
+            fill="toself",
+            mode="lines+markers+text",
+            text=[fmt(v) for v in cur[:-1]] + [""],
+            textposition="top center",
+            textfont=dict(size=11, color=PRIMARY),
+            line=dict(color=PRIMARY, width=3),
+            fillcolor="rgba(31,78,121,0.15)",
+            hovertemplate=f"%{{theta}}<br>{year}: %{{r:.2f}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        polar=dict(
+            radialaxis=dict(range=[scale.min, scale.max], dtick=1, angle=90, tickfont=dict(size=10)),
+            angularaxis=dict(direction="clockwise"),
+        )
+    )
     return _layout(fig, 400, margin=dict(l=120, r=120, t=50, b=30))
 
 
@@ -240,26 +332,44 @@ def priority_list(df: pd.DataFrame) -> None:
     """Each priority: who answers for it in the city and what the rubric asks at the next level."""
     for r in df.to_dict("records"):
         with st.container(border=True):
-            st.markdown(f"**{md_escape(r['code'])} · {md_escape(r['name'])}** — "
-                        + tr("overview.priority_gain", gain=fmt(r["gain"]), level=fmt(r["level"])))
+            st.markdown(
+                f"**{md_escape(r['code'])} · {md_escape(r['name'])}** — "
+                + tr("overview.priority_gain", gain=fmt(r["gain"]), level=fmt(r["level"]))
+            )
             opds = ", ".join(r["opds"]) if r["opds"] else ""
-            st.caption(tr("overview.priority_opds", opds=md_escape(opds)) if opds
-                       else tr("overview.priority_no_opd"))
-            st.markdown(tr("overview.priority_next", level=r["next_level"]) + " " + md_escape(r["next_rubric"]))
+            st.caption(
+                tr("overview.priority_opds", opds=md_escape(opds)) if opds else tr("overview.priority_no_opd")
+            )
+            st.markdown(
+                tr("overview.priority_next", level=r["next_level"]) + " " + md_escape(r["next_rubric"])
+            )
 
 
 def priority_bars(df: pd.DataFrame, scale: Scale) -> go.Figure:
     """How much the index would rise if each priority indicator went up one level."""
-    labels = [esc(f"{c} · {n}") + f"<br><span style='font-size:11px'>{esc(p)} · {esc(d)} · "
-              + esc(tr("chart.level_step", now=fmt(lv), next=fmt(min(scale.max, lv + 1)))) + "</span>"
-              for c, n, p, d, lv in zip(df["code"], df["name"], df["pillar"], df["dimension"], df["level"])]
-    fig = go.Figure(go.Bar(
-        x=df["gain"], y=labels, orientation="h", marker_color=PRIMARY,
-        text=[tr("chart.gain_text", gain=fmt(g)) for g in df["gain"]],
-        textposition="outside", cliponaxis=False,
-        customdata=list(zip(df["level"], df["pillar"].map(esc), df["dimension"].map(esc))),
-        hovertemplate=("%{y}<br>" + esc(tr("col.level_now")) + ": %{customdata[0]:.2f}<br>%{customdata[1]} · "
-                       "%{customdata[2]}<br>" + esc(tr("col.gain")) + ": +%{x:.2f}<extra></extra>")))
+    labels = [
+        esc(f"{c} · {n}")
+        + f"<br><span style='font-size:11px'>{esc(p)} · {esc(d)} · "
+        + esc(tr("chart.level_step", now=fmt(lv), next=fmt(min(scale.max, lv + 1))))
+        + "</span>"
+        for c, n, p, d, lv in zip(df["code"], df["name"], df["pillar"], df["dimension"], df["level"])
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=df["gain"],
+            y=labels,
+            orientation="h",
+            marker_color=PRIMARY,
+            text=[tr("chart.gain_text", gain=fmt(g)) for g in df["gain"]],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=list(zip(df["level"], df["pillar"].map(esc), df["dimension"].map(esc))),
+            hovertemplate=(
+                "%{y}<br>" + esc(tr("col.level_now")) + ": %{customdata[0]:.2f}<br>%{customdata[1]} · "
+                "%{customdata[2]}<br>" + esc(tr("col.gain")) + ": +%{x:.2f}<extra></extra>"
+            ),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title=tr("col.gain"), rangemode="tozero", gridcolor="#E4E7EB", tickformat=".2f")
     return _layout(fig, 90 + 56 * max(1, len(df)), showlegend=False, margin=dict(l=10, r=120, t=20, b=10))
@@ -275,10 +385,18 @@ def ranked_bars(names: list, values: list, scale: Scale, highlight: int | None =
     labels = [esc(n) for n in names]
     colours = [value_colour(scale, v) for v in values]
     widths = [3 if n == highlight else 0 for n in range(len(values))]
-    fig = go.Figure(go.Bar(
-        x=values, y=labels, orientation="h", marker=dict(color=colours, line=dict(color="#1F2933", width=widths)),
-        text=[fmt(v) for v in values], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}<br>" + esc(tr("col.index")) + ": %{x:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker=dict(color=colours, line=dict(color="#1F2933", width=widths)),
+            text=[fmt(v) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>" + esc(tr("col.index")) + ": %{x:.2f}<extra></extra>",
+        )
+    )
     _band_background(fig, scale, axis="x")
     fig.update_xaxes(**_level_axis(scale))
     fig.update_yaxes(autorange="reversed")
@@ -294,13 +412,25 @@ def compare_index_lines(series: pd.DataFrame, scale: Scale, changes: tuple) -> g
     for n, (code, g) in enumerate(idx.groupby("city_code", sort=False)):
         name = esc(g["city"].iloc[0])
         # the value is written at the last point only; every point has it on hover
-        fig.add_trace(go.Scatter(
-            x=g["year"], y=g["value"], name=name, mode="lines+markers+text",
-            text=[""] * (len(g) - 1) + [fmt(g["value"].iloc[-1])], textposition="middle right",
-            line=dict(color=CITY_COLOURS[n % len(CITY_COLOURS)], width=3), cliponaxis=False,
-            customdata=g["framework_id"].map(esc),
-            hovertemplate=(name + "<br>%{x}: %{y:.2f}<br>" + esc(tr("col.framework"))
-                           + ": %{customdata}<extra></extra>")))
+        fig.add_trace(
+            go.Scatter(
+                x=g["year"],
+                y=g["value"],
+                name=name,
+                mode="lines+markers+text",
+                text=[""] * (len(g) - 1) + [fmt(g["value"].iloc[-1])],
+                textposition="middle right",
+                line=dict(color=CITY_COLOURS[n % len(CITY_COLOURS)], width=3),
+                cliponaxis=False,
+                customdata=g["framework_id"].map(esc),
+                hovertemplate=(
+                    name
+                    + "<br>%{x}: %{y:.2f}<br>"
+                    + esc(tr("col.framework"))
+                    + ": %{customdata}<extra></extra>"
+                ),
+            )
+        )
     _band_background(fig, scale)
     _framework_marks(fig, changes)
     fig.update_yaxes(**_level_axis(scale))
@@ -311,33 +441,60 @@ def compare_index_lines(series: pd.DataFrame, scale: Scale, changes: tuple) -> g
 def _framework_marks(fig: go.Figure, changes: tuple, **where) -> None:
     for year, before, after in changes:
         fig.add_vline(x=year - 0.5, line=dict(color="#52606D", dash="dash", width=1), **where)
-        fig.add_annotation(x=year - 0.5, y=1, yref="paper" if not where else "y domain", yanchor="bottom",
-                           text=esc(tr("chart.framework_change", before=before, after=after)), showarrow=False,
-                           font=dict(size=11, color="#52606D"), **where)
+        fig.add_annotation(
+            x=year - 0.5,
+            y=1,
+            yref="paper" if not where else "y domain",
+            yanchor="bottom",
+            text=esc(tr("chart.framework_change", before=before, after=after)),
+            showarrow=False,
+            font=dict(size=11, color="#52606D"),
+            **where,
+        )
 
 
 def compare_dimension_lines(series: pd.DataFrame, measures: tuple, scale: Scale, changes: tuple) -> go.Figure:
     dims = [(c, n) for c, n in measures if c != "index"]
     cols = 3
     rows = -(-len(dims) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[esc(n) for _, n in dims], shared_yaxes=True,
-                        vertical_spacing=0.14, horizontal_spacing=0.05)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[esc(n) for _, n in dims],
+        shared_yaxes=True,
+        vertical_spacing=0.14,
+        horizontal_spacing=0.05,
+    )
     cities = list(dict.fromkeys(series["city_code"]))
     for k, (code, dname) in enumerate(dims):
         r, c = k // cols + 1, k % cols + 1
         part = series[series["measure"] == code]
         for n, (city, g) in enumerate(part.groupby("city_code", sort=False)):
             name = esc(g["city"].iloc[0])
-            fig.add_trace(go.Scatter(
-                x=g["year"], y=g["value"], name=name, legendgroup=city, showlegend=k == 0, mode="lines+markers",
-                line=dict(color=CITY_COLOURS[cities.index(city) % len(CITY_COLOURS)], width=2),
-                hovertemplate=name + " · " + esc(dname) + "<br>%{x}: %{y:.2f}<extra></extra>"), row=r, col=c)
+            fig.add_trace(
+                go.Scatter(
+                    x=g["year"],
+                    y=g["value"],
+                    name=name,
+                    legendgroup=city,
+                    showlegend=k == 0,
+                    mode="lines+markers",
+                    line=dict(color=CITY_COLOURS[cities.index(city) % len(CITY_COLOURS)], width=2),
+                    hovertemplate=name + " · " + esc(dname) + "<br>%{x}: %{y:.2f}<extra></extra>",
+                ),
+                row=r,
+                col=c,
+            )
         fig.update_yaxes(range=[scale.min, scale.max], dtick=1, gridcolor="#E4E7EB", row=r, col=c)
         fig.update_xaxes(dtick=1, row=r, col=c)
         for year, _, _ in changes:
             fig.add_vline(x=year - 0.5, line=dict(color="#52606D", dash="dash", width=1), row=r, col=c)
-    return _layout(fig, 80 + 280 * rows, margin=dict(l=10, r=10, t=90, b=10),
-                   legend=dict(orientation="h", yanchor="bottom", y=1.06, xanchor="left", x=0))
+    return _layout(
+        fig,
+        80 + 280 * rows,
+        margin=dict(l=10, r=10, t=90, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.06, xanchor="left", x=0),
+    )
 
 
 # --------------------------------------------------------------------------- drill-down
@@ -346,16 +503,32 @@ def compare_dimension_lines(series: pd.DataFrame, measures: tuple, scale: Scale,
 def group_bars(groups: list, scale: Scale, selected: str | None) -> go.Figure:
     names = [esc(f"{g.name}") for g in groups]
     values = [g.value for g in groups]
-    fig = go.Figure(go.Bar(
-        x=names, y=values, marker=dict(color=[value_colour(scale, v) for v in values],
-                                       line=dict(color="#1F2933", width=[3 if g.code == selected else 0
-                                                                         for g in groups])),
-        text=[fmt(v) for v in values], textposition="outside", cliponaxis=False,
-        customdata=[[g.code, g.weight if g.weight is not None else float("nan"), len(g.indicators), g.missing]
-                    for g in groups],
-        hovertemplate=("%{x} (%{customdata[0]})<br>" + esc(tr("col.value")) + ": %{y:.2f}<br>"
-                       + esc(tr("col.indicators")) + ": %{customdata[2]} · " + esc(tr("col.missing"))
-                       + ": %{customdata[3]}<extra></extra>")))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            marker=dict(
+                color=[value_colour(scale, v) for v in values],
+                line=dict(color="#1F2933", width=[3 if g.code == selected else 0 for g in groups]),
+            ),
+            text=[fmt(v) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[
+                [g.code, g.weight if g.weight is not None else float("nan"), len(g.indicators), g.missing]
+                for g in groups
+            ],
+            hovertemplate=(
+                "%{x} (%{customdata[0]})<br>"
+                + esc(tr("col.value"))
+                + ": %{y:.2f}<br>"
+                + esc(tr("col.indicators"))
+                + ": %{customdata[2]} · "
+                + esc(tr("col.missing_answers"))
+                + ": %{customdata[3]}<extra></extra>"
+            ),
+        )
+    )
     _band_background(fig, scale)
     fig.update_yaxes(**_level_axis(scale))
     return _layout(fig, 340, showlegend=False, margin=dict(l=10, r=90, t=30, b=10))
@@ -365,14 +538,32 @@ def indicator_bars(table: pd.DataFrame, scale: Scale) -> go.Figure:
     source_labels = {k: tr(f"source.{k}") for k in ("self", "metric", "verified", "missing")}
     labels = [esc(f"{c} · {n}") for c, n in zip(table["code"], table["name"])]
     values = table["score_level"].tolist()
-    fig = go.Figure(go.Bar(
-        x=values, y=labels, orientation="h",
-        marker=dict(color=[PREV_COLOUR if s == "missing" else value_colour(scale, v)
-                           for s, v in zip(table["source"], values)]),
-        text=[fmt(v) for v in values], textposition="outside", cliponaxis=False,
-        customdata=[[source_labels.get(s, s), w] for s, w in zip(table["source"], table["weight"])],
-        hovertemplate=("%{y}<br>" + esc(tr("col.level")) + ": %{x:.2f}<br>" + esc(tr("col.source"))
-                       + ": %{customdata[0]}<br>" + esc(tr("chart.weight")) + ": %{customdata[1]:.2f}<extra></extra>")))
+    fig = go.Figure(
+        go.Bar(
+            x=values,
+            y=labels,
+            orientation="h",
+            marker=dict(
+                color=[
+                    PREV_COLOUR if s == "missing" else value_colour(scale, v)
+                    for s, v in zip(table["source"], values)
+                ]
+            ),
+            text=[fmt(v) for v in values],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[[source_labels.get(s, s), w] for s, w in zip(table["source"], table["weight"])],
+            hovertemplate=(
+                "%{y}<br>"
+                + esc(tr("col.level"))
+                + ": %{x:.2f}<br>"
+                + esc(tr("col.source"))
+                + ": %{customdata[0]}<br>"
+                + esc(tr("chart.weight"))
+                + ": %{customdata[1]:.2f}<extra></extra>"
+            ),
+        )
+    )
     _band_background(fig, scale, axis="x")
     fig.update_xaxes(**_level_axis(scale))
     fig.update_yaxes(autorange="reversed")
@@ -382,8 +573,17 @@ def indicator_bars(table: pd.DataFrame, scale: Scale) -> go.Figure:
 # --------------------------------------------------------------------------- heat maps
 
 
-def level_heatmap(df: pd.DataFrame, row: str, row_name: str, col: str, col_name: str, scale: Scale,
-                  row_order: list, col_order: list, hover_n_label: str) -> go.Figure | None:
+def level_heatmap(
+    df: pd.DataFrame,
+    row: str,
+    row_name: str,
+    col: str,
+    col_name: str,
+    scale: Scale,
+    row_order: list,
+    col_order: list,
+    hover_n_label: str,
+) -> go.Figure | None:
     """Levels on the 0–4 scale coloured by band; empty cells (no indicator) stay blank."""
     if df.empty or not row_order:
         return None
@@ -394,16 +594,39 @@ def level_heatmap(df: pd.DataFrame, row: str, row_name: str, col: str, col_name:
     z = grid.to_numpy(dtype=float)
     text = [[fmt(v) if v == v else "" for v in r] for r in z]
     n = counts.fillna(0).astype(int)
-    custom = [[[esc(rnames.get(rk, rk)), esc(cnames.get(ck, ck)), int(n.loc[rk, ck])] for ck in col_order]
-              for rk in row_order]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[wrap(cnames.get(c, c), 14) for c in col_order], y=[esc(rnames.get(r, r)) for r in row_order],
-        zmin=scale.min, zmax=scale.max, colorscale=level_colourscale(scale), text=text, texttemplate="%{text}",
-        customdata=custom, xgap=2, ygap=2, hoverongaps=False,
-        colorbar=dict(title=tr("chart.level_short"), tickvals=[(b.min + b.max) / 2 for b in scale.bands],
-                      ticktext=[esc(b.label) for b in scale.bands], len=min(1.0, max(0.5, 4 / max(1, len(row_order))))),
-        hovertemplate=("%{customdata[0]} × %{customdata[1]}<br>" + esc(tr("col.level")) + ": %{z:.2f}<br>"
-                       + esc(hover_n_label) + ": %{customdata[2]}<extra></extra>")))
+    custom = [
+        [[esc(rnames.get(rk, rk)), esc(cnames.get(ck, ck)), int(n.loc[rk, ck])] for ck in col_order]
+        for rk in row_order
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[wrap(cnames.get(c, c), 14) for c in col_order],
+            y=[esc(rnames.get(r, r)) for r in row_order],
+            zmin=scale.min,
+            zmax=scale.max,
+            colorscale=level_colourscale(scale),
+            text=text,
+            texttemplate="%{text}",
+            customdata=custom,
+            xgap=2,
+            ygap=2,
+            hoverongaps=False,
+            colorbar=dict(
+                title=tr("chart.level_short"),
+                tickvals=[(b.min + b.max) / 2 for b in scale.bands],
+                ticktext=[esc(b.label) for b in scale.bands],
+                len=min(1.0, max(0.5, 4 / max(1, len(row_order)))),
+            ),
+            hovertemplate=(
+                "%{customdata[0]} × %{customdata[1]}<br>"
+                + esc(tr("col.level"))
+                + ": %{z:.2f}<br>"
+                + esc(hover_n_label)
+                + ": %{customdata[2]}<extra></extra>"
+            ),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top", tickangle=0)
     return _layout(fig, 140 + 34 * max(1, len(row_order)), margin=dict(l=10, r=10, t=70, b=10))
@@ -414,26 +637,61 @@ def completeness_heatmap(df: pd.DataFrame, opd_order: list, pillars: tuple) -> g
     if df.empty or not opd_order:
         return None
     codes = [c for c, _ in pillars]
-    grid = df.pivot(index="opd_code", columns="pillar", values="share").reindex(index=opd_order, columns=codes)
-    ans = df.pivot(index="opd_code", columns="pillar", values="answered").reindex(index=opd_order, columns=codes)
-    req = df.pivot(index="opd_code", columns="pillar", values="required").reindex(index=opd_order, columns=codes)
+    grid = df.pivot(index="opd_code", columns="pillar", values="share").reindex(
+        index=opd_order, columns=codes
+    )
+    ans = df.pivot(index="opd_code", columns="pillar", values="answered").reindex(
+        index=opd_order, columns=codes
+    )
+    req = df.pivot(index="opd_code", columns="pillar", values="required").reindex(
+        index=opd_order, columns=codes
+    )
     names = dict(zip(df["opd_code"], df["opd"]))
     share = grid.to_numpy(dtype=float)
-    step = [[float("nan") if v != v else (0.0 if v < 50 else (1.0 if v < 100 else 2.0)) for v in r] for r in share]
+    step = [
+        [float("nan") if v != v else (0.0 if v < 50 else (1.0 if v < 100 else 2.0)) for v in r] for r in share
+    ]
     text = [[formatting.percent(v / 100, lang()) if v == v else "" for v in r] for r in share]
-    custom = [[[esc(names.get(o, o)), int(ans.loc[o, p]), int(req.loc[o, p]), text[i][j]]
-               for j, p in enumerate(codes)] for i, o in enumerate(opd_order)]
+    custom = [
+        [
+            [esc(names.get(o, o)), int(ans.loc[o, p]), int(req.loc[o, p]), text[i][j]]
+            for j, p in enumerate(codes)
+        ]
+        for i, o in enumerate(opd_order)
+    ]
     third = 1 / 3
-    fig = go.Figure(go.Heatmap(
-        z=step, x=[wrap(n, 14) for _, n in pillars], y=[esc(f"{o} · {names.get(o, o)}") for o in opd_order],
-        zmin=-0.5, zmax=2.5, text=text, texttemplate="%{text}", customdata=custom, xgap=2, ygap=2,
-        hoverongaps=False,
-        colorscale=[[0, RAMP[0]], [third, RAMP[0]], [third, RAMP[2]], [2 * third, RAMP[2]],
-                    [2 * third, RAMP[-1]], [1, RAMP[-1]]],
-        colorbar=dict(tickvals=[0, 1, 2], ticktext=[tr("chart.under_half"), tr("chart.partial"), "100%"],
-                      len=min(1.0, max(0.4, 8 / max(1, len(opd_order))))),
-        hovertemplate=("%{customdata[0]} · %{x}<br>" + esc(tr("col.answered")) + ": %{customdata[1]} / "
-                       "%{customdata[2]} (%{customdata[3]})<extra></extra>")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=step,
+            x=[wrap(n, 14) for _, n in pillars],
+            y=[esc(f"{o} · {names.get(o, o)}") for o in opd_order],
+            zmin=-0.5,
+            zmax=2.5,
+            text=text,
+            texttemplate="%{text}",
+            customdata=custom,
+            xgap=2,
+            ygap=2,
+            hoverongaps=False,
+            colorscale=[
+                [0, RAMP[0]],
+                [third, RAMP[0]],
+                [third, RAMP[2]],
+                [2 * third, RAMP[2]],
+                [2 * third, RAMP[-1]],
+                [1, RAMP[-1]],
+            ],
+            colorbar=dict(
+                tickvals=[0, 1, 2],
+                ticktext=[tr("chart.under_half"), tr("chart.partial"), "100%"],
+                len=min(1.0, max(0.4, 8 / max(1, len(opd_order)))),
+            ),
+            hovertemplate=(
+                "%{customdata[0]} · %{x}<br>" + esc(tr("col.answered")) + ": %{customdata[1]} / "
+                "%{customdata[2]} (%{customdata[3]})<extra></extra>"
+            ),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top", tickangle=0)
     return _layout(fig, 140 + 28 * max(1, len(opd_order)), margin=dict(l=10, r=10, t=70, b=10))
@@ -465,15 +723,22 @@ def _cfg(kind: str, label: str, help_: str | None = None):
 
 def table_csv(df: pd.DataFrame, labels: dict[str, str]) -> bytes:
     """The columns `labels` {column: header} of `df` as CSV, formula-like text neutralised."""
+
     def cell(v):
         return None if v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v)) else v
+
     cols = [c for c in labels if c in df.columns]
     rows = [[cell(v) for v in r] for r in df[cols].itertuples(index=False, name=None)]
     return reports.table_to_csv(reports.TableOut("table", [labels[c] for c in cols], rows))
 
 
-def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None = None,
-          empty: str | None = None, download: str | None = None) -> None:
+def table(
+    df: pd.DataFrame,
+    columns: dict[str, tuple[str, str]],
+    key: str | None = None,
+    empty: str | None = None,
+    download: str | None = None,
+) -> None:
     """A sortable table of `df` showing `columns` {column: (kind, label key)} in that order.
 
     With `empty` (a label key), an empty table is replaced by that sentence. With `download` (a
@@ -488,13 +753,26 @@ def table(df: pd.DataFrame, columns: dict[str, tuple[str, str]], key: str | None
         df = df.assign(**{c: df[c].map(lambda v, k=k: words(k, v)) for c, k in tags.items()})
         columns = {c: (("text", f"{k}.col") if c in tags else (kind, k)) for c, (kind, k) in columns.items()}
     height = min(38 + 35 * max(1, len(df)), 38 + 35 * 25)  # every row visible up to ~25 rows, then scroll
-    st.dataframe(df, hide_index=True, column_order=list(columns), key=key, height=height, placeholder="–",
-                 column_config={c: _cfg(kind, tr(label)) for c, (kind, label) in columns.items()})
+    st.dataframe(
+        df,
+        hide_index=True,
+        column_order=list(columns),
+        key=key,
+        height=height,
+        placeholder="–",
+        column_config={c: _cfg(kind, tr(label)) for c, (kind, label) in columns.items()},
+    )
     if download:
         # made only when clicked (deferred data), from the same rows and labels as shown
         labels = {c: tr(label) for c, (_, label) in columns.items()}
-        st.download_button(tr("table.download"), lambda df=df, labels=labels: table_csv(df, labels),
-                           file_name=download, mime=reports.CSV_MIME, key=f"{key}_csv", icon=":material/download:")
+        st.download_button(
+            tr("table.download"),
+            lambda df=df, labels=labels: table_csv(df, labels),
+            file_name=download,
+            mime=reports.CSV_MIME,
+            key=f"{key}_csv",
+            icon=":material/download:",
+        )
 
 
 # --------------------------------------------------------------------------- page furniture
@@ -507,8 +785,10 @@ def header(title_key: str, view) -> None:
     year = getattr(view, "year", None)
     if city and year:
         fw = getattr(view, "framework_id", "")
-        st.caption(tr("header.context", city=md_escape(city), year=year)
-                   + (tr("header.framework", fw=md_escape(fw)) if fw else ""))
+        st.caption(
+            tr("header.context", city=md_escape(city), year=year)
+            + (tr("header.framework", fw=md_escape(fw)) if fw else "")
+        )
 
 
 def empty_state(view) -> bool:
@@ -521,15 +801,24 @@ def empty_state(view) -> bool:
     elif state == "no_city":
         st.info(tr("empty.no_city"), icon=":material/location_city:")
     else:
-        st.warning(tr("empty.no_data", city=md_escape(getattr(view, "city_name", "") or "–"),
-                      year=getattr(view, "year", "") or "–"), icon=":material/upload_file:")
+        st.warning(
+            tr(
+                "empty.no_data",
+                city=md_escape(getattr(view, "city_name", "") or "–"),
+                year=getattr(view, "year", "") or "–",
+            ),
+            icon=":material/upload_file:",
+        )
     return True
 
 
 def scale_note(scale: Scale, missing: int, indicators: int) -> None:
     """The 0–4 scale and how missing indicators were counted, with how many there are."""
-    bands = " · ".join(f"{md_escape(b.label)} {fmt(b.min, 0) if b.min == int(b.min) else fmt(b.min)}–"
-                       f"{fmt(b.max, 0) if b.max == int(b.max) else fmt(b.max)}" for b in scale.bands)
+    bands = " · ".join(
+        f"{md_escape(b.label)} {fmt(b.min, 0) if b.min == int(b.min) else fmt(b.min)}–"
+        f"{fmt(b.max, 0) if b.max == int(b.max) else fmt(b.max)}"
+        for b in scale.bands
+    )
     if scale.missing_rule == "zero":
         missing_text = tr("scale.missing_zero", n=missing, total=indicators, lo=scale.min)
     else:
@@ -549,9 +838,13 @@ def latest_cards(latest: pd.DataFrame) -> None:
     cols = st.columns(max(1, len(latest)))
     for col, row in zip(cols, latest.itertuples()):
         has_change = row.change is not None and row.change == row.change
-        col.metric(tr("compare.latest", city=md_escape(row.city), year=row.year), fmt(row.index),
-                   fmt_delta(row.change) if has_change else None, border=True,
-                   delta_description=tr("compare.since", year=row.from_year) if has_change else None)
+        col.metric(
+            tr("compare.latest", city=md_escape(row.city), year=row.year),
+            fmt(row.index),
+            fmt_delta(row.change) if has_change else None,
+            border=True,
+            delta_description=tr("compare.since", year=row.from_year) if has_change else None,
+        )
         if row.framework_changed:
             col.caption(tr("compare.card_framework"))
 
@@ -560,8 +853,10 @@ def framework_note(changes: tuple) -> None:
     """Say so when the plotted years were scored under different frameworks."""
     if not changes:
         return
-    text = "; ".join(tr("chart.framework_change", before=md_escape(b), after=md_escape(a)) + f" ({y})"
-                     for y, b, a in changes)
+    text = "; ".join(
+        tr("chart.framework_change", before=md_escape(b), after=md_escape(a)) + f" ({y})"
+        for y, b, a in changes
+    )
     st.warning(tr("compare.framework_changes", changes=text), icon=":material/rule:")
 
 
@@ -583,46 +878,90 @@ def _thresholds_text(d) -> str:
 def indicator_detail(d, scale: Scale) -> None:
     """One indicator: its level, where the level came from, who sent it and when, evidence, rubric."""
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.metric(tr("drill.effective", hi=scale.max), fmt(d.effective) if d.effective is not None else "–", border=True)
+    c1.metric(
+        tr("drill.effective", hi=scale.max), fmt(d.effective) if d.effective is not None else "–", border=True
+    )
     c2.metric(tr("drill.counted"), fmt(d.score_level), border=True, help=tr("drill.counted_help"))
     with c3:
         st.markdown(f"**{md_escape(d.code)} · {md_escape(d.name)}**")
-        st.caption(tr("drill.where", dimension=md_escape(d.dimension_name), pillar=md_escape(d.pillar_name),
-                      sub=md_escape(d.subpillar_name or "–"), weight=fmt(d.weight)))
+        st.caption(
+            tr(
+                "drill.where",
+                dimension=md_escape(d.dimension_name),
+                pillar=md_escape(d.pillar_name),
+                sub=md_escape(d.subpillar_name or "–"),
+                weight=fmt(d.weight),
+            )
+        )
         st.caption(tr("drill.source_line", source=tr(f"source.{d.source}")))
     if d.source == "verified":
-        st.info(tr("drill.verified", level=d.verified_level, by=md_escape(d.verified_by or "–"),
-                   at=fmt_time(d.verified_at)), icon=":material/verified:")
+        st.info(
+            tr(
+                "drill.verified",
+                level=d.verified_level,
+                by=md_escape(d.verified_by or "–"),
+                at=fmt_time(d.verified_at),
+            ),
+            icon=":material/verified:",
+        )
         if d.verified_note:
             st.markdown(f"**{tr('drill.verified_note')}:** {md_escape(d.verified_note)}")
     if d.metric_code:
         if d.metric_value is not None:
-            st.info(tr("drill.metric", code=md_escape(d.metric_code), value=fmt(d.metric_value),
-                       unit=md_escape(d.metric_unit or ""),
-                       agg=tr(f"agg.{d.metric_aggregate}"), thresholds=_thresholds_text(d), level=d.metric_level)
-                    + (" " + tr("drill.metric_overridden") if d.source == "verified" else ""),
-                    icon=":material/speed:")
+            st.info(
+                tr(
+                    "drill.metric",
+                    code=md_escape(d.metric_code),
+                    value=fmt(d.metric_value),
+                    unit=md_escape(d.metric_unit or ""),
+                    agg=tr(f"agg.{d.metric_aggregate}"),
+                    thresholds=_thresholds_text(d),
+                    level=d.metric_level,
+                )
+                + (" " + tr("drill.metric_overridden") if d.source == "verified" else ""),
+                icon=":material/speed:",
+            )
             if d.metric_submission:
                 m = d.metric_submission
-                st.caption(tr("drill.metric_sub", opd=md_escape(f"{m['opd_code']} · {m['opd_name'] or ''}"),
-                              sid=m["submission_id"], at=fmt_time(m["accepted_at"]),
-                              file=md_escape(m["file_name"] or "–")))
+                st.caption(
+                    tr(
+                        "drill.metric_sub",
+                        opd=md_escape(f"{m['opd_code']} · {m['opd_name'] or ''}"),
+                        sid=m["submission_id"],
+                        at=fmt_time(m["accepted_at"]),
+                        file=md_escape(m["file_name"] or "–"),
+                    )
+                )
         else:
             st.caption(tr("drill.metric_none", code=md_escape(d.metric_code), thresholds=_thresholds_text(d)))
     if d.source == "missing":
-        st.warning(tr("drill.missing", lo=scale.min, n=d.responsible_opds) if scale.missing_rule == "zero"
-                   else tr("drill.missing_excluded", n=d.responsible_opds), icon=":material/help:")
+        st.warning(
+            tr("drill.missing", lo=scale.min, n=d.responsible_opds)
+            if scale.missing_rule == "zero"
+            else tr("drill.missing_excluded", n=d.responsible_opds),
+            icon=":material/help:",
+        )
     if d.rubric_level is not None:
         st.markdown(f"**{tr('drill.rubric', level=d.rubric_level)}** {md_escape(d.rubric_sentence)}")
     if not d.answers.empty:
         st.markdown(f"**{tr('drill.answers', n=d.n_opd, total=d.responsible_opds)}**")
         if d.source == "self":
             st.code(f"{tr('drill.self_formula')} = {d.self_formula(lang())}", language=None, wrap_lines=True)
-        table(d.answers, {"opd_name": ("text", "col.opd"), "level": ("int", "col.level"),
-                          "rubric": ("longtext", "col.rubric"), "evidence": ("longtext", "col.evidence"),
-                          "note": ("text", "col.note"), "submission_id": ("int", "col.submission"),
-                          "accepted_at": ("datetime", "col.accepted_at"), "file_name": ("text", "col.file"),
-                          "source_row": ("int", "col.row")}, key=f"dd_answers_{d.code}",
-              download=f"jawaban-{d.code}.csv")
+        table(
+            d.answers,
+            {
+                "opd_name": ("text", "col.opd"),
+                "level": ("int", "col.level"),
+                "rubric": ("longtext", "col.rubric"),
+                "evidence": ("longtext", "col.evidence"),
+                "note": ("text", "col.note"),
+                "submission_id": ("int", "col.submission"),
+                "accepted_at": ("datetime", "col.accepted_at"),
+                "file_name": ("text", "col.file"),
+                "source_row": ("int", "col.row"),
+            },
+            key=f"dd_answers_{d.code}",
+            download=f"jawaban-{d.code}.csv",
+        )
     with st.expander(tr("drill.full_rubric")):
         st.dataframe(pd.DataFrame(d.rubric, columns=[tr("col.level"), tr("col.rubric")]), hide_index=True)

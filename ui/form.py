@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics import entry, formatting
+from metrics import entry, formatting, i18n
 from ui.shell import lang, md_escape, tr
 
 
@@ -28,16 +28,26 @@ def getter(scope: tuple):
 
 def _thresholds(m: entry.MetricInfo) -> str:
     op = "≥" if m.direction != "lower" else "≤"
-    return ", ".join(tr("entry.threshold", level=n, op=op, value=formatting.plain(t, lang()))
-                     for n, t in enumerate(m.thresholds, start=1))
+    return ", ".join(
+        tr("entry.threshold", level=n, op=op, value=formatting.plain(t, lang()))
+        for n, t in enumerate(m.thresholds, start=1)
+    )
 
 
 def cards(fm: entry.EntryForm, scope: tuple, on_change) -> None:
     """Every card, in one expander per pillar (open while the pillar has unanswered indicators, so
     reaching a card costs no click)."""
     for group in fm.pillars:
-        with st.expander(tr("entry.pillar", code=group.code, name=md_escape(group.name), answered=group.answered,
-                            total=group.total), expanded=group.answered < group.total):
+        with st.expander(
+            tr(
+                "entry.pillar",
+                code=group.code,
+                name=md_escape(group.name),
+                answered=group.answered,
+                total=group.total,
+            ),
+            expanded=group.answered < group.total,
+        ):
             for c in group.cards:
                 card(c, fm.levels, scope, not fm.editable, on_change)
 
@@ -49,28 +59,59 @@ def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_
         left, right = st.columns([3, 2])
         with left:
             if c.level_editable:
-                st.radio(tr("entry.level_label"), levels, index=levels.index(c.level) if c.level in levels else None,
-                         format_func=c.choice, key=key(c.code, "level", scope), disabled=disabled,
-                         on_change=on_change)
+                st.radio(
+                    tr("entry.level_label"),
+                    levels,
+                    index=levels.index(c.level) if c.level in levels else None,
+                    format_func=c.choice,
+                    key=key(c.code, "level", scope),
+                    disabled=disabled,
+                    on_change=on_change,
+                )
                 if c.metric is not None:  # a metric without a value yet: the chosen level counts until then
-                    st.caption(tr("entry.metric_pending", thresholds=_thresholds(c.metric),
-                                  unit=md_escape(tr_unit(c.metric.unit))))
+                    st.caption(
+                        tr(
+                            "entry.metric_pending",
+                            thresholds=_thresholds(c.metric),
+                            unit=md_escape(tr_unit(c.metric.unit)),
+                        )
+                    )
             else:
                 m = c.metric
-                st.info(tr("entry.metric_scored", value=formatting.number(m.value, lang()),
-                           unit=md_escape(tr_unit(m.unit)), agg=tr(f"agg.{m.aggregate}"), level=m.level,
-                           thresholds=_thresholds(m)), icon=":material/speed:")
+                st.info(
+                    tr(
+                        "entry.metric_scored",
+                        value=formatting.number(m.value, lang()),
+                        unit=md_escape(tr_unit(m.unit)),
+                        agg=tr(f"agg.{m.aggregate}"),
+                        level=m.level,
+                        thresholds=_thresholds(m),
+                    ),
+                    icon=":material/speed:",
+                )
                 st.markdown(f"**{md_escape(c.choice(m.level))}**")
         with right:
-            st.text_area(tr("entry.col_evidence"), value=c.evidence, key=key(c.code, "evidence", scope),
-                         disabled=disabled, max_chars=4000, height=110, on_change=on_change,
-                         placeholder=tr("entry.evidence_hint"))
-            st.text_input(tr("col.note"), value=c.note, key=key(c.code, "note", scope), disabled=disabled,
-                          max_chars=4000, on_change=on_change)
+            st.text_area(
+                tr("entry.col_evidence"),
+                value=c.evidence,
+                key=key(c.code, "evidence", scope),
+                disabled=disabled,
+                max_chars=4000,
+                height=110,
+                on_change=on_change,
+                placeholder=tr("entry.evidence_hint"),
+            )
+            st.text_input(
+                tr("col.note"),
+                value=c.note,
+                key=key(c.code, "note", scope),
+                disabled=disabled,
+                max_chars=4000,
+                on_change=on_change,
+            )
 
 
 def tr_unit(unit: str) -> str:
     """A metric's unit code in words where a label exists ('percent' -> 'persen'), else as written."""
     k = f"unit.{unit}"
-    from ui.text import T
-    return tr(k) if k in T else unit
+    return tr(k) if i18n.has(k) else unit

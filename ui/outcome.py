@@ -15,16 +15,30 @@ from metrics.ingest import MODES
 from ui import charts, shell
 from ui.shell import lang, tr
 
-PROBLEM_COLUMNS = {"file": ("text", "col.file"), "sheet": ("text", "upload.col_sheet"),
-                   "row": ("int", "col.row"), "column": ("text", "upload.col_column"),
-                   "indicator": ("text", "col.indicator"), "message": ("longtext", "upload.col_message"),
-                   "code": ("text", "upload.col_code")}
-PREVIEW_COLUMNS = {"opd_code": ("text", "col.opd_code"), "metric_code": ("text", "upload.col_metric"),
-                   "key": ("text", "upload.col_key"), "name": ("text", "col.indicator"),
-                   "old": ("text", "upload.col_old"), "new": ("text", "upload.col_new")}
-EFFECT_COLUMNS = {"measure": ("tag", "upload.measure"), "opd_code": ("text", "col.opd_code"),
-                  "now": ("text", "upload.col_now"), "merge": ("text", "upload.col_merge"),
-                  "replace": ("text", "upload.col_replace")}
+PROBLEM_COLUMNS = {
+    "file": ("text", "col.file"),
+    "sheet": ("text", "upload.col_sheet"),
+    "row": ("int", "col.row"),
+    "column": ("text", "upload.col_column"),
+    "indicator": ("text", "col.indicator"),
+    "message": ("longtext", "upload.col_message"),
+    "code": ("text", "upload.col_code"),
+}
+PREVIEW_COLUMNS = {
+    "opd_code": ("text", "col.opd_code"),
+    "metric_code": ("text", "upload.col_metric"),
+    "key": ("text", "upload.col_key"),
+    "name": ("text", "col.indicator"),
+    "old": ("text", "upload.col_old"),
+    "new": ("text", "upload.col_new"),
+}
+EFFECT_COLUMNS = {
+    "measure": ("tag", "upload.measure"),
+    "opd_code": ("text", "col.opd_code"),
+    "now": ("text", "upload.col_now"),
+    "merge": ("text", "upload.col_merge"),
+    "replace": ("text", "upload.col_replace"),
+}
 
 
 def pick_opd(store, user, f, key: str):
@@ -36,31 +50,55 @@ def pick_opd(store, user, f, key: str):
     if not ctx.opds:
         st.info(tr("upload.no_opd"), icon=":material/info:")
         st.stop()
-    opd = st.selectbox(tr("upload.opd"), [c for c, _ in ctx.opds], format_func=lambda c: f"{c} · {ctx.opd_name(c)}",
-                       key=key, disabled=len(ctx.opds) == 1)
+    opd = st.selectbox(
+        tr("upload.opd"),
+        [c for c, _ in ctx.opds],
+        format_func=lambda c: f"{c} · {ctx.opd_name(c)}",
+        key=key,
+        disabled=len(ctx.opds) == 1,
+    )
     return ctx, opd
 
 
 def summary(out, key: str) -> None:
     """The 'accepted' screen: the first unit's numbers (one OPD and year per file) and every unit."""
     s = out.summaries[0] if out.summaries else None
-    st.success(tr("upload.accepted", file=charts.md_escape(out.file), n=len(out.submission_ids)),
-               icon=":material/task_alt:")
+    st.success(
+        tr("upload.accepted", file=charts.md_escape(out.file), n=len(out.submission_ids)),
+        icon=":material/task_alt:",
+    )
     if out.mode is not None and out.changes:
-        st.caption(tr(f"upload.stored_mode.{out.mode}", carried=out.changes.get("carried", 0),
-                      dropped=out.changes.get("dropped", 0)))
+        st.caption(
+            tr(
+                f"upload.stored_mode.{out.mode}",
+                carried=out.changes.get("carried", 0),
+                dropped=out.changes.get("dropped", 0),
+            )
+        )
     if s is None:
         return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(tr("upload.answered"), f"{s.answered} / {s.pairs}", border=True)
     c2.metric(tr("upload.completeness"), charts.fmt_pct(s.completeness), border=True)
     c3.metric(tr("upload.opd_index"), charts.fmt(s.opd_index), border=True)
-    c4.metric(tr("upload.city_index"), charts.fmt(s.city_index_after), charts.fmt_delta(s.city_index_change),
-              border=True, help=tr("upload.city_index_help", before=charts.fmt(s.city_index_before)))
+    c4.metric(
+        tr("upload.city_index"),
+        charts.fmt(s.city_index_after),
+        charts.fmt_delta(s.city_index_change),
+        border=True,
+        help=tr("upload.city_index_help", before=charts.fmt(s.city_index_before)),
+    )
     if len(out.summaries) > 1:  # a service-metric file: one submission per metric
-        charts.table(out.summary_frame(), {
-            "opd_code": ("text", "col.opd_code"), "kind": ("tag", "upload.kind"),
-            "rows": ("int", "upload.col_rows"), "year": ("year", "filter.year")}, key=f"{key}_units")
+        charts.table(
+            out.summary_frame(),
+            {
+                "opd_code": ("text", "col.opd_code"),
+                "kind": ("tag", "upload.kind"),
+                "rows": ("int", "upload.col_rows"),
+                "year": ("year", "filter.year"),
+            },
+            key=f"{key}_units",
+        )
 
 
 def problems(out, key: str, title_key: str = "upload.rejected", form: bool = False) -> None:
@@ -75,11 +113,24 @@ def problems(out, key: str, title_key: str = "upload.rejected", form: bool = Fal
     charts.table(out.problems_frame(lang()), cols, key=f"{key}_problems")
     c1, c2 = st.columns(2)
     if out.feedback is not None and out.feedback.name.endswith(".xlsx"):
-        c1.download_button(tr("upload.download_marked"), out.feedback.data, out.feedback.name, out.feedback.mime,
-                           key=f"{key}_marked", icon=":material/download:", help=tr("upload.download_marked_help"))
+        c1.download_button(
+            tr("upload.download_marked"),
+            out.feedback.data,
+            out.feedback.name,
+            out.feedback.mime,
+            key=f"{key}_marked",
+            icon=":material/download:",
+            help=tr("upload.download_marked_help"),
+        )
     if out.errors is not None:
-        c2.download_button(tr("upload.download_errors"), out.errors.data, out.errors.name, out.errors.mime,
-                           key=f"{key}_errors", icon=":material/download:")
+        c2.download_button(
+            tr("upload.download_errors"),
+            out.errors.data,
+            out.errors.name,
+            out.errors.mime,
+            key=f"{key}_errors",
+            icon=":material/download:",
+        )
 
 
 def choose(out, key: str) -> str | None:
@@ -87,7 +138,9 @@ def choose(out, key: str) -> str | None:
     choice (merge first, the default) and a confirm button: the chosen mode once confirmed."""
     pv = out.preview
     counts = pv.counts()
-    st.warning(tr("upload.drops", file=charts.md_escape(out.file), n=counts["dropped"]), icon=":material/warning:")
+    st.warning(
+        tr("upload.drops", file=charts.md_escape(out.file), n=counts["dropped"]), icon=":material/warning:"
+    )
     for col, k in zip(st.columns(4), ("dropped", "changed", "added", "kept")):
         col.metric(tr(f"upload.change.{k}"), counts[k], border=True)
     st.markdown(f"**{tr('upload.dropped_title')}**")

@@ -31,8 +31,10 @@ def no_external_ip_lookup() -> None:
     from streamlit import net_util
 
     if not callable(getattr(net_util, "get_external_ip", None)):
-        raise RuntimeError("streamlit.net_util.get_external_ip is gone: check how this Streamlit version "
-                           "finds the machine's public address before starting the dashboard")
+        raise RuntimeError(
+            "streamlit.net_util.get_external_ip is gone: check how this Streamlit version "
+            "finds the machine's public address before starting the dashboard"
+        )
     net_util.get_external_ip = _unknown_external_ip
 
 
@@ -59,8 +61,10 @@ def router_from_the_first_run() -> None:
     from streamlit.runtime.pages_manager import PagesManager
 
     if not hasattr(PagesManager, "uses_pages_directory"):
-        raise RuntimeError("streamlit's PagesManager.uses_pages_directory is gone: check how this Streamlit "
-                           "version decides on the legacy pages/ mode before starting the dashboard")
+        raise RuntimeError(
+            "streamlit's PagesManager.uses_pages_directory is gone: check how this Streamlit "
+            "version decides on the legacy pages/ mode before starting the dashboard"
+        )
     PagesManager.uses_pages_directory = False
 
 

@@ -8,19 +8,18 @@ import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from metrics import readers, users
+from metrics import i18n, readers, users
 from metrics.auth import ANONYMOUS, Action, User, can
 from metrics.errors import CoreError
 from metrics.i18n import t
 from metrics.registry import DEFAULT_TIMEZONE, TZ_ABBREV
 from metrics.store import Store, StoreBusy, utcnow
-from ui.text import T
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -67,10 +66,8 @@ def lang() -> str:
 
 
 def tr(key: str, **params) -> str:
-    """UI label `key` in the current language."""
-    entry = T[key]
-    text = entry.get(lang()) or entry["id"]
-    return text.format(**params) if params else text
+    """Text `key` in the current language."""
+    return i18n.t(key, lang(), **params)
 
 
 # Where GFM would still make a link of text whose punctuation is all escaped: Streamlit's
@@ -91,12 +88,16 @@ def md_escape(text: object) -> str:
     link. Tables (st.dataframe) and st.text/st.code show text as it is and need none of this.
     """
     raw = _AUTOLINK.sub(WORD_JOINER, "" if text is None else str(text))
-    return "".join("\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw)
+    return "".join(
+        "\\" + ch if (ch.isascii() and not ch.isalnum() and not ch.isspace()) else ch for ch in raw
+    )
 
 
 def md_list(items, numbered: bool = False) -> str:
     """User or catalogue texts as one Markdown list, each item escaped (md_escape)."""
-    return "\n".join(f"{n}. {md_escape(x)}" if numbered else f"- {md_escape(x)}" for n, x in enumerate(items, 1))
+    return "\n".join(
+        f"{n}. {md_escape(x)}" if numbered else f"- {md_escape(x)}" for n, x in enumerate(items, 1)
+    )
 
 
 def core_message(exc: CoreError) -> str:
@@ -190,16 +191,18 @@ def local_zone(store: Store, user: User) -> str:
 
 def local_time(at, zone: str) -> str:
     """A naive-UTC moment as the clock time in `zone`, with WIB/WITA/WIT ("14.32 WITA")."""
-    t = at.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    t = at.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
     return t.strftime("%H.%M" if lang() == "id" else "%H:%M") + " " + TZ_ABBREV.get(zone, zone)
 
 
 def session_ends(sess: users.Session) -> dict:
     """When a session ends, in local time: the idle and the absolute limit."""
     zone = local_zone(get_store(), sess.user)
-    return {"idle": local_time(sess.last_seen + users.IDLE_TIMEOUT, zone),
-            "until": local_time(sess.started_at + users.ABSOLUTE_TIMEOUT, zone),
-            "minutes": int(users.IDLE_TIMEOUT.total_seconds() // 60)}
+    return {
+        "idle": local_time(sess.last_seen + users.IDLE_TIMEOUT, zone),
+        "until": local_time(sess.started_at + users.ABSOLUTE_TIMEOUT, zone),
+        "minutes": int(users.IDLE_TIMEOUT.total_seconds() // 60),
+    }
 
 
 def sign_in_hints(store: Store, exc: CoreError, username: str) -> None:
@@ -236,8 +239,10 @@ def cookie_script() -> None:
     if ticket is None and not clear:
         return
     if ticket is not None:
-        js = ('fetch("/_ikc/session", {method: "POST", credentials: "same-origin", '
-              f'headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(ticket)}}});')
+        js = (
+            'fetch("/_ikc/session", {method: "POST", credentials: "same-origin", '
+            f'headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(ticket)}}});'
+        )
     else:
         st.session_state["cookie_cleared"] = True
         js = 'fetch("/_ikc/logout", {method: "POST", credentials: "same-origin"});'
@@ -282,8 +287,15 @@ def cached(fn, store: Store, *args, **kwargs):
     pass the language and, where the answer depends on who asks, the user among the arguments.
     """
     try:
-        return _cached_read(fn, store, f"{fn.__module__}.{fn.__qualname__}", store.path, store.data_version(),
-                            args, tuple(sorted(kwargs.items())))
+        return _cached_read(
+            fn,
+            store,
+            f"{fn.__module__}.{fn.__qualname__}",
+            store.path,
+            store.data_version(),
+            args,
+            tuple(sorted(kwargs.items())),
+        )
     except CoreError as exc:
         # the core refused (e.g. a role reaching a page it may not use): say so and draw nothing
         st.error(core_message(exc))
@@ -303,13 +315,24 @@ def sidebar_filters(store: Store, user: User) -> Filters:
     pool = cities
     if national:
         provinces = sorted({c.province for c in cities})
-        province = st.sidebar.selectbox(tr("filter.province"), [None] + provinces, key="f_province",
-                                        format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
+        province = st.sidebar.selectbox(
+            tr("filter.province"),
+            [None] + provinces,
+            key="f_province",
+            format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v,
+        )
         cats = sorted({c.category for c in cities})
-        category = st.sidebar.selectbox(tr("filter.category"), [None] + cats, key="f_category",
-                                        format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v)
-        pool = [c for c in cities if (province is None or c.province == province)
-                and (category is None or c.category == category)] or cities
+        category = st.sidebar.selectbox(
+            tr("filter.category"),
+            [None] + cats,
+            key="f_category",
+            format_func=lambda v, all_=tr("filter.all"): all_ if v is None else v,
+        )
+        pool = [
+            c
+            for c in cities
+            if (province is None or c.province == province) and (category is None or c.category == category)
+        ] or cities
     else:
         pool = [c for c in cities if c.city_code == user.city_code] or cities
     codes = [c.city_code for c in pool]
@@ -392,8 +415,14 @@ def build_pages(user: User, public: bool, login_page) -> dict:
         if not path.exists() or not page_allowed(spec, user, public):
             continue
         sections.setdefault(tr(f"section.{spec.section}"), []).append(
-            st.Page(str(path), title=tr(spec.title_key), icon=spec.icon, url_path=spec.file[:-3],
-                    default=spec.file == home))
+            st.Page(
+                str(path),
+                title=tr(spec.title_key),
+                icon=spec.icon,
+                url_path=spec.file[:-3],
+                default=spec.file == home,
+            )
+        )
     # the sign-in page first: with no home page (signed out) the first page is the default one
     account = [login_page, *sections.pop(tr("section.account"), [])]
     sections[tr("section.account")] = account
@@ -404,6 +433,7 @@ def add_stand_ins(sections: dict, user: User, public: bool, login_page) -> None:
     """Hidden pages under the URL of every page this user may not open: signed out, the sign-in
     form (signing in then shows the page at that same URL); signed in, a sentence saying the page
     is not for this role. Nothing of the page itself runs, and no "Page not found" box."""
+
     def not_available() -> None:
         st.warning(tr("nav.not_available"))
 
@@ -418,7 +448,8 @@ def add_stand_ins(sections: dict, user: User, public: bool, login_page) -> None:
         if url in shown or not (PAGES / spec.file).exists():
             continue
         sections.setdefault(tr("section.account"), []).append(
-            st.Page(stand_in, title=tr(spec.title_key), icon=spec.icon, url_path=url, visibility="hidden"))
+            st.Page(stand_in, title=tr(spec.title_key), icon=spec.icon, url_path=url, visibility="hidden")
+        )
 
 
 # ------------------------------------------------------------------ reminders' mail server
@@ -434,5 +465,5 @@ def smtp_settings():
         if not st.secrets.load_if_toml_exists() or "smtp" not in st.secrets:
             return None
         return SmtpSettings.from_mapping(dict(st.secrets["smtp"]))
-    except Exception:  # noqa: BLE001 - an unreadable secrets file: behave as not configured
+    except Exception:
         return None

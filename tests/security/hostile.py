@@ -12,22 +12,37 @@ import io
 import zipfile
 
 from tests.security.conftest import (
-    GOOD_ROW, HEAD, build_zip, forge_declared_size, good_xlsx, long_xlsx, wb_bytes, with_part, zip_parts)
+    GOOD_ROW,
+    HEAD,
+    build_zip,
+    forge_declared_size,
+    good_xlsx,
+    long_xlsx,
+    wb_bytes,
+    with_part,
+    zip_parts,
+)
 
 SHEET = "xl/worksheets/sheet1.xml"
 SST = "xl/sharedStrings.xml"
 WORKBOOK = "xl/workbook.xml"
 MB = 1024 * 1024
 
-LAUGHS_DTD = (b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
-              + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                         for i in range(1, 10))
-              + b"]>")
+LAUGHS_DTD = (
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]>"
+)
 
 
 def _with_doctype(xml: bytes, dtd: bytes, ref: bytes) -> bytes:
     """`xml` with `dtd` before its root element and `ref` in its first text or value."""
-    decl, rest = (xml.split(b"?>", 1)[0] + b"?>", xml.split(b"?>", 1)[1]) if xml.startswith(b"<?xml") else (b"", xml)
+    decl, rest = (
+        (xml.split(b"?>", 1)[0] + b"?>", xml.split(b"?>", 1)[1]) if xml.startswith(b"<?xml") else (b"", xml)
+    )
     for tag in (b"<t>", b"<v>"):
         if tag in rest:
             rest = rest.replace(tag, tag + ref, 1)
@@ -44,15 +59,21 @@ def _string_workbook() -> bytes:
     old = b'<c r="A1" t="inlineStr"><is><t>city_code</t></is></c>'
     assert old in parts[SHEET]
     parts[SHEET] = parts[SHEET].replace(old, b'<c r="A1" t="s"><v>0</v></c>')
-    parts[SST] = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-                  b"<si><t>city_code</t></si></sst>")
+    parts[SST] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+        b"<si><t>city_code</t></si></sst>"
+    )
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
-        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+        b"</Relationships>",
+        b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+        b"</Types>",
+        b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
     return build_zip(parts)
 
 
@@ -63,7 +84,9 @@ def shared_strings_xlsx() -> bytes:
 
 def oversize_csv() -> bytes:
     line = "0101,01,2023,G1,3,bukti,\n"
-    return ("city_code,opd_code,year,indicator_code,level,evidence,note\n" + line * (10 * MB // len(line) + 10)).encode()
+    return (
+        "city_code,opd_code,year,indicator_code,level,evidence,note\n" + line * (10 * MB // len(line) + 10)
+    ).encode()
 
 
 def oversize_xlsx() -> bytes:
@@ -121,59 +144,78 @@ def cols_over_template() -> bytes:
 
 def far_cell_no_dimension() -> bytes:
     """One cell at row 1,048,576 and no <dimension>: a sparse sheet that would make a dense grid."""
+
     def edit(xml: bytes) -> bytes:
         import re
 
         xml = re.sub(rb"<dimension [^>]*/>", b"", xml)
-        return xml.replace(b"</sheetData>", b'<row r="1048576"><c r="A1048576" t="n"><v>1</v></c></row></sheetData>')
+        return xml.replace(
+            b"</sheetData>", b'<row r="1048576"><c r="A1048576" t="n"><v>1</v></c></row></sheetData>'
+        )
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def beyond_excel_limit() -> bytes:
     def edit(xml: bytes) -> bytes:
-        return xml.replace(b"</sheetData>", b'<row r="1048577"><c r="A1048577" t="n"><v>1</v></c></row></sheetData>')
+        return xml.replace(
+            b"</sheetData>", b'<row r="1048577"><c r="A1048577" t="n"><v>1</v></c></row></sheetData>'
+        )
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def unreferenced_wide_row() -> bytes:
     """Cells without r= references: positions implied by order, 40 of them in one row."""
+
     def edit(xml: bytes) -> bytes:
         cells = b"".join(b'<c t="n"><v>%d</v></c>' % i for i in range(40))
         return xml.replace(b"</sheetData>", b"<row>" + cells + b"</row></sheetData>")
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def reference_behind_quoted_gt() -> bytes:
     """A '>' inside a quoted attribute value is not the end of the tag: the r= after it is read
     by the parser (a grid to XFD1,048,576 is 550 GB), so the checks must read it too."""
+
     def edit(xml: bytes) -> bytes:
-        return xml.replace(b"</sheetData>", b'<row r="3"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>')
+        return xml.replace(
+            b"</sheetData>", b'<row r="3"><c x=">" r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'
+        )
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def implied_cells_after_hidden_reference() -> bytes:
     """Cells without r= follow a reference hidden behind a quoted '>': AD3, then AE3 (column 31)."""
+
     def edit(xml: bytes) -> bytes:
         cells = b'<c x=">" r="AD3" t="n"><v>1</v></c>' + b'<c t="n"><v>2</v></c>'
         return xml.replace(b"</sheetData>", b'<row r="3">' + cells + b"</row></sheetData>")
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def unclosed_quote_in_cell() -> bytes:
     """A cell tag whose attribute never closes: refused as malformed, not guessed at."""
+
     def edit(xml: bytes) -> bytes:
         return xml.replace(b"</sheetData>", b'<row r="3"><c t="n x=1><v>1</v></c></row></sheetData>')
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
 def stacked_cells() -> bytes:
     """70,000 cells all claiming position A2: within the grid, but a memory sink for a parser."""
+
     def edit(xml: bytes) -> bytes:
         import random
 
         rnd = random.Random(3)  # varied values, so the part does not trip the ratio check first
         cells = b"".join(b'<c r="A3" t="n"><v>%d</v></c>' % rnd.getrandbits(40) for _ in range(70_000))
         return xml.replace(b"</sheetData>", b'<row r="3">' + cells + b"</row></sheetData>")
+
     return with_part(good_xlsx(), SHEET, edit)
 
 
@@ -197,13 +239,15 @@ def xxe_in(part: str, target: str) -> bytes:
 
 
 def xxe_parameter_entity(target: str) -> bytes:
-    dtd = (b'<!DOCTYPE x [<!ENTITY % p SYSTEM "file://' + target.encode() + b'"> %p;]>')
+    dtd = b'<!DOCTYPE x [<!ENTITY % p SYSTEM "file://' + target.encode() + b'"> %p;]>'
     return with_part(_string_workbook(), SST, lambda x: _with_doctype(x, dtd, b""))
 
 
 def doctype_after_padding(target: str) -> bytes:
     """The DTD after 100 KB of comments: a check of only the first bytes of a part misses it."""
-    dtd = b"<!--" + b"p" * 100_000 + b'--><!DOCTYPE x [<!ENTITY xxe SYSTEM "file://' + target.encode() + b'">]>'
+    dtd = (
+        b"<!--" + b"p" * 100_000 + b'--><!DOCTYPE x [<!ENTITY xxe SYSTEM "file://' + target.encode() + b'">]>'
+    )
     return with_part(_string_workbook(), SST, lambda x: _with_doctype(x, dtd, b"&xxe;"))
 
 
@@ -212,13 +256,26 @@ def utf16_part_with_dtd(target: str) -> bytes:
     dtd = b'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://' + target.encode() + b'">]>'
 
     def edit(xml: bytes) -> bytes:
-        return _with_doctype(xml, dtd, b"&xxe;").replace(b'encoding="UTF-8"', b'encoding="UTF-16"').decode().encode("utf-16")
+        return (
+            _with_doctype(xml, dtd, b"&xxe;")
+            .replace(b'encoding="UTF-8"', b'encoding="UTF-16"')
+            .decode()
+            .encode("utf-16")
+        )
+
     return with_part(_string_workbook(), SST, edit)
 
 
 def declared_latin1() -> bytes:
-    return with_part(_string_workbook(), SST, lambda x: x.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
-                     if b'encoding="UTF-8"' in x else b'<?xml version="1.0" encoding="ISO-8859-1"?>' + x)
+    return with_part(
+        _string_workbook(),
+        SST,
+        lambda x: (
+            x.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"')
+            if b'encoding="UTF-8"' in x
+            else b'<?xml version="1.0" encoding="ISO-8859-1"?>' + x
+        ),
+    )
 
 
 LIMIT_CASES = {
@@ -274,7 +331,9 @@ def _formula_sheet(parts: dict[str, bytes]) -> bytes:
 
 
 def _sst_count(value: bytes) -> bytes:
-    return with_part(_string_workbook(), SST, lambda x: x.replace(b'uniqueCount="1"', b'uniqueCount="' + value + b'"'))
+    return with_part(
+        _string_workbook(), SST, lambda x: x.replace(b'uniqueCount="1"', b'uniqueCount="' + value + b'"')
+    )
 
 
 def sst_unique_count_huge() -> bytes:
@@ -295,8 +354,10 @@ def sst_two_million_entries() -> bytes:
     rng = random.Random(2)
     items = b"".join(rng.choices((b"<si/>", b"<si />", b"<si></si>", b"<si>\n</si>"), k=2_000_000))
     parts = zip_parts(_string_workbook())
-    parts[SST] = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
-                  b'openxmlformats.org/spreadsheetml/2006/main"><si><t>city_code</t></si>' + items + b"</sst>")
+    parts[SST] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main"><si><t>city_code</t></si>' + items + b"</sst>"
+    )
     return build_zip(parts)
 
 
@@ -304,7 +365,9 @@ def root_rels_elsewhere() -> bytes:
     """_rels/.rels names another workbook part, whose sheet holds a formula."""
     parts = zip_parts(good_xlsx())
     parts["xl/book2.xml"] = parts[WORKBOOK]
-    parts["xl/_rels/book2.xml.rels"] = parts[WB_RELS].replace(b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/sheet2.xml")
+    parts["xl/_rels/book2.xml.rels"] = parts[WB_RELS].replace(
+        b"/xl/worksheets/sheet1.xml", b"/xl/worksheets/sheet2.xml"
+    )
     parts["xl/worksheets/sheet2.xml"] = _formula_sheet(parts)
     parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"xl/workbook.xml", b"xl/book2.xml")
     return build_zip(parts)
@@ -328,21 +391,34 @@ def two_sheets_same_name() -> bytes:
     """Two <sheet name="Data">: one resolver keeps the first, another the last (with a formula)."""
     parts = zip_parts(good_xlsx())
     parts["xl/worksheets/sheet2.xml"] = _formula_sheet(parts)
-    parts[WORKBOOK] = parts[WORKBOOK].replace(b"</sheets>", b'<sheet name="Data" sheetId="2" r:id="rId9" /></sheets>')
-    parts[WB_RELS] = parts[WB_RELS].replace(b"</Relationships>", b'<Relationship Type="' + REL.encode()
-                                            + b'/worksheet" Target="worksheets/sheet2.xml" Id="rId9" /></Relationships>')
+    parts[WORKBOOK] = parts[WORKBOOK].replace(
+        b"</sheets>", b'<sheet name="Data" sheetId="2" r:id="rId9" /></sheets>'
+    )
+    parts[WB_RELS] = parts[WB_RELS].replace(
+        b"</Relationships>",
+        b'<Relationship Type="'
+        + REL.encode()
+        + b'/worksheet" Target="worksheets/sheet2.xml" Id="rId9" /></Relationships>',
+    )
     return build_zip(parts)
 
 
 def target_outside_package() -> bytes:
     """The sheet's relationship climbs out of the package (../../)."""
-    return with_part(good_xlsx(), WB_RELS, lambda x: x.replace(b"/xl/worksheets/sheet1.xml", b"../../worksheets/sheet1.xml"))
+    return with_part(
+        good_xlsx(),
+        WB_RELS,
+        lambda x: x.replace(b"/xl/worksheets/sheet1.xml", b"../../worksheets/sheet1.xml"),
+    )
 
 
 def target_with_dot_segments() -> bytes:
     """A relationship target spelled with ./ and ../ that still lands on the sheet: read as that sheet."""
-    return with_part(good_xlsx(), WB_RELS, lambda x: x.replace(b"/xl/worksheets/sheet1.xml",
-                                                               b"./worksheets/../worksheets/./sheet1.xml"))
+    return with_part(
+        good_xlsx(),
+        WB_RELS,
+        lambda x: x.replace(b"/xl/worksheets/sheet1.xml", b"./worksheets/../worksheets/./sheet1.xml"),
+    )
 
 
 def dot_segments_to_formula() -> bytes:
@@ -350,59 +426,97 @@ def dot_segments_to_formula() -> bytes:
     return with_part(target_with_dot_segments(), SHEET, lambda x: x.replace(*FORMULA))
 
 
-def _with_active(entry: str, content: bytes, rel_type: str | None, content_type: str | None,
-                 rels_part: str = WB_RELS, target: str | None = None) -> bytes:
+def _with_active(
+    entry: str,
+    content: bytes,
+    rel_type: str | None,
+    content_type: str | None,
+    rels_part: str = WB_RELS,
+    target: str | None = None,
+) -> bytes:
     parts = zip_parts(good_xlsx())
     parts[entry] = content
     if rel_type:
-        old = parts.get(rels_part, b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                                   b"</Relationships>")
-        parts[rels_part] = old.replace(b"</Relationships>", (
-            f'<Relationship Type="{rel_type}" Target="{target or "/" + entry}" Id="rIdX" /></Relationships>').encode())
+        old = parts.get(
+            rels_part,
+            b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            b"</Relationships>",
+        )
+        parts[rels_part] = old.replace(
+            b"</Relationships>",
+            (
+                f'<Relationship Type="{rel_type}" Target="{target or "/" + entry}" Id="rIdX" /></Relationships>'
+            ).encode(),
+        )
     if content_type:
         parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-            b"</Types>", f'<Override PartName="/{entry}" ContentType="{content_type}"/></Types>'.encode())
+            b"</Types>", f'<Override PartName="/{entry}" ContentType="{content_type}"/></Types>'.encode()
+        )
     return build_zip(parts)
 
 
 def macro_workbook() -> bytes:
     """An .xlsm: a VBA project, linked from the workbook and declared in the content types."""
-    return _with_active("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0VBA", "http://schemas.microsoft.com/office/2006/"
-                        "relationships/vbaProject", "application/vnd.ms-office.vbaProject")
+    return _with_active(
+        "xl/vbaProject.bin",
+        b"\xd0\xcf\x11\xe0VBA",
+        "http://schemas.microsoft.com/office/2006/relationships/vbaProject",
+        "application/vnd.ms-office.vbaProject",
+    )
 
 
 def macro_content_type_only() -> bytes:
     """A macro-enabled workbook content type, with the VBA part under an innocent name."""
     parts = zip_parts(good_xlsx())
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
-        b"spreadsheetml.sheet.main+xml", b"../application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+        b"spreadsheetml.sheet.main+xml", b"../application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    )
     return build_zip(parts)
 
 
 def external_link() -> bytes:
-    return _with_active("xl/externalLinks/externalLink1.xml",
-                        b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>',
-                        REL + "/externalLink",
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml")
+    return _with_active(
+        "xl/externalLinks/externalLink1.xml",
+        b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>',
+        REL + "/externalLink",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml",
+    )
 
 
 def ole_object() -> bytes:
     """An embedded OLE object linked from the sheet."""
-    return _with_active("xl/embeddings/oleObject1.bin", b"\xd0\xcf\x11\xe0OLE", REL + "/oleObject", None,
-                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../embeddings/oleObject1.bin")
+    return _with_active(
+        "xl/embeddings/oleObject1.bin",
+        b"\xd0\xcf\x11\xe0OLE",
+        REL + "/oleObject",
+        None,
+        rels_part="xl/worksheets/_rels/sheet1.xml.rels",
+        target="../embeddings/oleObject1.bin",
+    )
 
 
 def embedded_file_renamed() -> bytes:
     """An embedded package under another folder, linked as a package from the sheet."""
-    return _with_active("xl/media/report.docx", b"PK\x03\x04docx", REL + "/package", None,
-                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../media/report.docx")
+    return _with_active(
+        "xl/media/report.docx",
+        b"PK\x03\x04docx",
+        REL + "/package",
+        None,
+        rels_part="xl/worksheets/_rels/sheet1.xml.rels",
+        target="../media/report.docx",
+    )
 
 
 def activex_control() -> bytes:
-    return _with_active("xl/activeX/activeX1.xml", b'<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/'
-                        b'activeX" ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}"/>',
-                        REL + "/control", "application/vnd.ms-office.activeX+xml",
-                        rels_part="xl/worksheets/_rels/sheet1.xml.rels", target="../activeX/activeX1.xml")
+    return _with_active(
+        "xl/activeX/activeX1.xml",
+        b'<ax:ocx xmlns:ax="http://schemas.microsoft.com/office/2006/'
+        b'activeX" ax:classid="{8BD21D40-EC42-11CE-9E0D-00AA006002F3}"/>',
+        REL + "/control",
+        "application/vnd.ms-office.activeX+xml",
+        rels_part="xl/worksheets/_rels/sheet1.xml.rels",
+        target="../activeX/activeX1.xml",
+    )
 
 
 def utf32_part() -> bytes:
@@ -459,10 +573,17 @@ def largest_allowed_sheet() -> bytes:
     texts = [("".join(rng.choice("ab ") for _ in range(300))).encode() for _ in range(40)]
     parts = zip_parts(good_xlsx())
     xml = parts[SHEET]
-    rows = [b'<row r="%d">' % r + b"".join(b'<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>'
-                                            % (col_letter(c).encode(), r, rng.choice(texts)) for c in range(30))
-            + b"</row>" for r in range(2, 2001)]
-    start, end = xml.index(b"<row r=\"2\">"), xml.index(b"</sheetData>")
+    rows = [
+        b'<row r="%d">' % r
+        + b"".join(
+            b'<c r="%s%d" t="inlineStr"><is><t>%s</t></is></c>'
+            % (col_letter(c).encode(), r, rng.choice(texts))
+            for c in range(30)
+        )
+        + b"</row>"
+        for r in range(2, 2001)
+    ]
+    start, end = xml.index(b'<row r="2">'), xml.index(b"</sheetData>")
     parts[SHEET] = xml[:start] + b"".join(rows) + xml[end:]
     assert 19 * MB < len(parts[SHEET]) < 20 * MB, len(parts[SHEET])
     return build_zip(parts)
@@ -479,6 +600,7 @@ SIZE_CASES = {
 # a LibreOffice-shaped package (tests/odsfile.py: trailing empty runs to row 1,048,576 and column
 # 16,384 included), so a refusal is never an accident of an unusual shape.
 
+
 def _ods(rows=None, **kw) -> bytes:
     from tests.odsfile import ods_bytes
 
@@ -488,8 +610,9 @@ def _ods(rows=None, **kw) -> bytes:
 def _ods_content(tables: str | None = None, before_body: str = "", in_spreadsheet: str = "") -> bytes:
     from tests.odsfile import content_xml, table_xml
 
-    return content_xml([tables if tables is not None else table_xml("Data", [HEAD, GOOD_ROW])],
-                       before_body, in_spreadsheet)
+    return content_xml(
+        [tables if tables is not None else table_xml("Data", [HEAD, GOOD_ROW])], before_body, in_spreadsheet
+    )
 
 
 def _ods_with(content: bytes | None = None, **kw) -> bytes:
@@ -514,27 +637,35 @@ def ods_valid() -> bytes:
 
 def ods_repeated_rows_bomb() -> bytes:
     """One filled row declared 1,048,574 times: 1 KB on disk, a million rows to a reader that expands it."""
-    return _ods_row('<table:table-row table:number-rows-repeated="1048574"><table:table-cell office:value-type="string">'
-                    "<text:p>0101</text:p></table:table-cell></table:table-row>")
+    return _ods_row(
+        '<table:table-row table:number-rows-repeated="1048574"><table:table-cell office:value-type="string">'
+        "<text:p>0101</text:p></table:table-cell></table:table-row>"
+    )
 
 
 def ods_repeated_cells_bomb() -> bytes:
     """One filled cell repeated across all 16,384 columns of a row."""
-    return _ods_row('<table:table-row><table:table-cell office:value-type="float" office:value="3" '
-                    'table:number-columns-repeated="16384"><text:p>3</text:p></table:table-cell></table:table-row>')
+    return _ods_row(
+        '<table:table-row><table:table-cell office:value-type="float" office:value="3" '
+        'table:number-columns-repeated="16384"><text:p>3</text:p></table:table-cell></table:table-row>'
+    )
 
 
 def ods_huge_repeat_both_ways() -> bytes:
     """A filled cell repeated 2^31 - 1 times across, in a row repeated 2^31 - 1 times down."""
-    return _ods_row('<table:table-row table:number-rows-repeated="2147483647"><table:table-cell office:value-type="string"'
-                    ' table:number-columns-repeated="2147483647"><text:p>x</text:p></table:table-cell></table:table-row>')
+    return _ods_row(
+        '<table:table-row table:number-rows-repeated="2147483647"><table:table-cell office:value-type="string"'
+        ' table:number-columns-repeated="2147483647"><text:p>x</text:p></table:table-cell></table:table-row>'
+    )
 
 
 def ods_content_after_empty_run() -> bytes:
     """An empty run of 5,000 rows, then one value: the value sits at row 5,003, past the 2,000 allowed."""
-    return _ods_row('<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
-                    '<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
-                    "</table:table-cell></table:table-row>")
+    return _ods_row(
+        '<table:table-row table:number-rows-repeated="5000"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell></table:table-row>"
+    )
 
 
 def ods_formula() -> bytes:
@@ -561,36 +692,51 @@ def ods_hidden_sheet() -> bytes:
 
 def ods_basic_macro() -> bytes:
     """A LibreOffice Basic library, as Calc stores one (Basic/Standard/Module1.xml)."""
-    return _ods_with(extra={"Basic/Standard/Module1.xml": b'<?xml version="1.0" encoding="UTF-8"?><module>Sub Main\nEnd Sub</module>'},
-                     manifest_extra='<manifest:file-entry manifest:full-path="Basic/Standard/Module1.xml" '
-                                    'manifest:media-type="text/xml"/>')
+    return _ods_with(
+        extra={
+            "Basic/Standard/Module1.xml": b'<?xml version="1.0" encoding="UTF-8"?><module>Sub Main\nEnd Sub</module>'
+        },
+        manifest_extra='<manifest:file-entry manifest:full-path="Basic/Standard/Module1.xml" '
+        'manifest:media-type="text/xml"/>',
+    )
 
 
 def ods_macro_in_manifest_only() -> bytes:
     """A script declared in the manifest under an innocent name."""
-    return _ods_with(extra={"lib/a.xml": b"<a/>"}, manifest_extra='<manifest:file-entry manifest:full-path="lib/a.xml" '
-                                                                 'manifest:media-type="application/vnd.sun.star.basic-script"/>')
+    return _ods_with(
+        extra={"lib/a.xml": b"<a/>"},
+        manifest_extra='<manifest:file-entry manifest:full-path="lib/a.xml" '
+        'manifest:media-type="application/vnd.sun.star.basic-script"/>',
+    )
 
 
 def ods_event_macro() -> bytes:
     """A macro bound to the document's open event."""
-    return _ods_with(_ods_content(before_body='<office:scripts><office:event-listeners><script:event-listener '
-                                  'script:language="ooo:script" script:event-name="dom:load" '
-                                  'xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>'
-                                  "</office:event-listeners></office:scripts>"))
+    return _ods_with(
+        _ods_content(
+            before_body="<office:scripts><office:event-listeners><script:event-listener "
+            'script:language="ooo:script" script:event-name="dom:load" '
+            'xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>'
+            "</office:event-listeners></office:scripts>"
+        )
+    )
 
 
 def ods_embedded_object() -> bytes:
     """An embedded OLE object (Object 1/) with its replacement image."""
-    return _ods_with(extra={"Object 1/content.xml": b"<x/>", "ObjectReplacements/Object 1": b"\x00" * 64},
-                     manifest_extra='<manifest:file-entry manifest:full-path="Object 1/" '
-                                    'manifest:media-type="application/vnd.sun.star.oleobject"/>')
+    return _ods_with(
+        extra={"Object 1/content.xml": b"<x/>", "ObjectReplacements/Object 1": b"\x00" * 64},
+        manifest_extra='<manifest:file-entry manifest:full-path="Object 1/" '
+        'manifest:media-type="application/vnd.sun.star.oleobject"/>',
+    )
 
 
 def ods_draw_object_in_cell() -> bytes:
     """An object frame anchored in a cell (draw:object) pointing into the package."""
-    return _ods_row('<table:table-row><table:table-cell><draw:frame><draw:object xlink:href="./Obj"/></draw:frame>'
-                    "</table:table-cell></table:table-row>")
+    return _ods_row(
+        '<table:table-row><table:table-cell><draw:frame><draw:object xlink:href="./Obj"/></draw:frame>'
+        "</table:table-cell></table:table-row>"
+    )
 
 
 def ods_linked_sheet() -> bytes:
@@ -598,8 +744,11 @@ def ods_linked_sheet() -> bytes:
     from tests.odsfile import table_xml
 
     table = table_xml("Data", [HEAD, GOOD_ROW]).replace(
-        '<table:table-column', '<table:table-source xlink:href="file:///C:/rahasia/anggaran.ods" '
-        'table:table-name="Sheet1" table:mode="copy-results-only"/><table:table-column', 1)
+        "<table:table-column",
+        '<table:table-source xlink:href="file:///C:/rahasia/anggaran.ods" '
+        'table:table-name="Sheet1" table:mode="copy-results-only"/><table:table-column',
+        1,
+    )
     return _ods_with(_ods_content(table))
 
 
@@ -607,8 +756,11 @@ def ods_form_control() -> bytes:
     from tests.odsfile import table_xml
 
     table = table_xml("Data", [HEAD, GOOD_ROW]).replace(
-        "<table:table-column", '<office:forms><form:form form:name="F"><form:button form:name="B"/></form:form>'
-                               "</office:forms><table:table-column", 1)
+        "<table:table-column",
+        '<office:forms><form:form form:name="F"><form:button form:name="B"/></form:form>'
+        "</office:forms><table:table-column",
+        1,
+    )
     return _ods_with(_ods_content(table))
 
 
@@ -619,14 +771,18 @@ def ods_billion_laughs() -> bytes:
 
 
 def ods_xxe_styles() -> bytes:
-    styles = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-              b'<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">&e;'
-              b"</office:document-styles>")
+    styles = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b'<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0">&e;'
+        b"</office:document-styles>"
+    )
     return _ods_with(extra={"styles.xml": styles})
 
 
 def ods_utf16_content() -> bytes:
-    return _ods_with(_ods_content().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    return _ods_with(
+        _ods_content().decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    )
 
 
 def ods_mimetype_not_first() -> bytes:
@@ -645,8 +801,13 @@ def ods_two_sheets_same_name() -> bytes:
 
 
 def ods_deep_nesting() -> bytes:
-    return _ods_row("<table:table-row><table:table-cell office:value-type=\"string\"><text:p>"
-                    + "<text:span>" * 200 + "x" + "</text:span>" * 200 + "</text:p></table:table-cell></table:table-row>")
+    return _ods_row(
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>'
+        + "<text:span>" * 200
+        + "x"
+        + "</text:span>" * 200
+        + "</text:p></table:table-cell></table:table-row>"
+    )
 
 
 def ods_forged_size() -> bytes:

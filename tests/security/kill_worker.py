@@ -29,13 +29,17 @@ def main() -> None:
     db, seed = sys.argv[1], int(sys.argv[2])
     store = Store(db)
     ctx = load_context(store)
-    opds = sorted(o.opd_code for o in ctx.opds.values() if o.city_code == "0101" and o.opd_type == "DISKOMINFO")
+    opds = sorted(
+        o.opd_code for o in ctx.opds.values() if o.city_code == "0101" and o.opd_type == "DISKOMINFO"
+    )
     print("READY", flush=True)
     k = 0
     while True:
         k += 1
         year = 2023 + (seed * 7 + k) % 150
-        r = ingest_bytes(store, SYSTEM, big_file(opds, year, seed * 1000 + k), f"besar_{seed}_{k}.csv", ctx=ctx)
+        r = ingest_bytes(
+            store, SYSTEM, big_file(opds, year, seed * 1000 + k), f"besar_{seed}_{k}.csv", ctx=ctx
+        )
         if not r.accepted:
             print("REJ", json.dumps(r.to_dict("en"))[:500], flush=True)
             sys.exit(3)

@@ -1,4 +1,4 @@
-"""Access control through the core functions themselves, not only auth.can (tests/test_auth.py
+"""Access control through the core functions themselves, not only auth.can (tests/unit/test_auth.py
 has that table): every role performs every core action for real, and exactly the expected set
 succeeds. A refused action raises PermissionDenied (or, for an upload, comes back rejected with
 perm.denied) and changes nothing; an allowed one writes its audit row.
@@ -33,10 +33,13 @@ HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
 
 def _upload(city, opd, code):
     def act(store, user, tmp):
-        r = ingest_bytes(store, user, (HEAD + f"{city},{opd},2023,{code},2,,\n").encode(), f"{city}_{opd}.csv")
+        r = ingest_bytes(
+            store, user, (HEAD + f"{city},{opd},2023,{code},2,,\n").encode(), f"{city}_{opd}.csv"
+        )
         if not r.accepted:
             assert [p.key for p in r.problems] == ["perm.denied"], r.to_dict("en")
             raise PermissionDenied("perm.denied", role=user.role, action="upload", scope="")
+
     return act
 
 
@@ -46,15 +49,31 @@ ACTIONS = {
     "upload for another OPD": (_upload("0101", "02", "G2"), {"admin"}),
     "upload for another city": (_upload("0202", "01", "G1"), {"admin"}),
     "verify": (lambda s, u, t: verify(s, u, "0101", 2023, "G1", 2, "cek"), {"admin", "assessor"}),
-    "export own city": (lambda s, u, t: reports.export(s, u, 2023, "0101", "csv"), {"admin", "executive", "assessor"}),
-    "export another city": (lambda s, u, t: reports.export(s, u, 2023, "0202", "xlsx"), {"admin", "assessor"}),
+    "export own city": (
+        lambda s, u, t: reports.export(s, u, 2023, "0101", "csv"),
+        {"admin", "executive", "assessor"},
+    ),
+    "export another city": (
+        lambda s, u, t: reports.export(s, u, 2023, "0202", "xlsx"),
+        {"admin", "assessor"},
+    ),
     "open year": (lambda s, u, t: set_period(s, u, "0101", 2030, "open"), {"admin"}),
     "close year": (lambda s, u, t: set_period(s, u, "0101", 2030, "closed"), {"admin"}),
     "lock year": (lambda s, u, t: set_period(s, u, "0101", 2031, "locked"), {"admin"}),
-    "manage users": (lambda s, u, t: users.add_user(s, u, "akun.baru", "Sandi-Panjang-9", "viewer"), {"admin"}),
-    "load framework": (lambda s, u, t: load_framework_text(s, u, MINI_YAML.read_text(encoding="utf-8")), {"admin"}),
-    "load registry": (lambda s, u, t: load_registry_bytes(s, u, b"city_code,name,province,category,population\n"
-                                                          b"0303,Kota Baru,Bali,kecil,10\n", "c.csv"), {"admin"}),
+    "manage users": (
+        lambda s, u, t: users.add_user(s, u, "akun.baru", "Sandi-Panjang-9", "viewer"),
+        {"admin"},
+    ),
+    "load framework": (
+        lambda s, u, t: load_framework_text(s, u, MINI_YAML.read_text(encoding="utf-8")),
+        {"admin"},
+    ),
+    "load registry": (
+        lambda s, u, t: load_registry_bytes(
+            s, u, b"city_code,name,province,category,population\n0303,Kota Baru,Bali,kecil,10\n", "c.csv"
+        ),
+        {"admin"},
+    ),
     "backup": (lambda s, u, t: make_backup(s, u, t / f"backup-{u.username}.zip"), {"admin"}),
 }
 
@@ -73,7 +92,9 @@ def outcomes(tmp_path_factory):
                 act(store, user, tmp)
             except PermissionDenied as exc:
                 assert exc.key == "perm.denied" and exc.message("id") and exc.message("en")
-                assert store.content_fingerprint() == before_fp, f"{role} {name}: refused but changed the store"
+                assert store.content_fingerprint() == before_fp, (
+                    f"{role} {name}: refused but changed the store"
+                )
                 got[name] = "denied"
             else:
                 assert store.audit_count() > before_audit, f"{role} {name}: allowed but not audited"

@@ -5,9 +5,9 @@ a row edited or deleted behind the application's back."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,25 +28,51 @@ def _login_fail(store):
 def _actions(tmp_path):
     """(what, expected audit action, performs it) in order."""
     return [
-        ("create user", "user.create", lambda s: users.add_user(s, SYSTEM, "auditor", "Sandi-Panjang-1", "viewer")),
+        (
+            "create user",
+            "user.create",
+            lambda s: users.add_user(s, SYSTEM, "auditor", "Sandi-Panjang-1", "viewer"),
+        ),
         ("login success", "login.success", lambda s: users.login(s, "auditor", "Sandi-Panjang-1")),
         ("login failure", "login.failure", _login_fail),
-        ("login unknown user", "login.failure", lambda s: pytest.raises(users.LoginFailed, users.login, s,
-                                                                        "tidak.ada", "apa-saja-123")),
-        ("update user", "user.update", lambda s: users.update_user(s, SYSTEM, "auditor", display_name="Auditor")),
-        ("change password", "user.password", lambda s: users.set_password(s, SYSTEM, "auditor", "Sandi-Baru-22")),
+        (
+            "login unknown user",
+            "login.failure",
+            lambda s: pytest.raises(users.LoginFailed, users.login, s, "tidak.ada", "apa-saja-123"),
+        ),
+        (
+            "update user",
+            "user.update",
+            lambda s: users.update_user(s, SYSTEM, "auditor", display_name="Auditor"),
+        ),
+        (
+            "change password",
+            "user.password",
+            lambda s: users.set_password(s, SYSTEM, "auditor", "Sandi-Baru-22"),
+        ),
         ("unlock code", "user.unlock_code", lambda s: users.issue_unlock_code(s, SYSTEM, "auditor")),
         ("create submission", "submission.create", lambda s: ingest_bytes(s, SYSTEM, ASSESS_CSV, "a.csv")),
-        ("update registry", "registry.load", lambda s: load_registry_bytes(
-            s, SYSTEM, b"city_code,name,province,category,population\n0101,Kota Uji Baru,Jawa Barat,kecil,1\n", "c.csv")),
+        (
+            "update registry",
+            "registry.load",
+            lambda s: load_registry_bytes(
+                s,
+                SYSTEM,
+                b"city_code,name,province,category,population\n0101,Kota Uji Baru,Jawa Barat,kecil,1\n",
+                "c.csv",
+            ),
+        ),
         ("approve (verify)", "verification.create", lambda s: verify(s, SYSTEM, "0101", 2023, "G1", 2, "ok")),
         ("close year", "period.closed", lambda s: set_period(s, SYSTEM, "0101", 2023, "closed")),
         ("lock year", "period.locked", lambda s: set_period(s, SYSTEM, "0101", 2023, "locked")),
         ("export", "export", lambda s: reports.export(s, SYSTEM, 2023, "0101", "xlsx")),
         ("backup", "backup.create", lambda s: make_backup(s, SYSTEM, tmp_path / "b.zip")),
         ("disable user", "user.update", lambda s: users.update_user(s, SYSTEM, "auditor", active=False)),
-        ("login disabled", "login.failure", lambda s: pytest.raises(users.LoginFailed, users.login, s, "auditor",
-                                                                    "Sandi-Baru-22")),
+        (
+            "login disabled",
+            "login.failure",
+            lambda s: pytest.raises(users.LoginFailed, users.login, s, "auditor", "Sandi-Baru-22"),
+        ),
     ]
 
 
@@ -61,7 +87,7 @@ def test_every_action_writes_exactly_one_chained_row(mini, tmp_path):
     rows = mini.audit_rows()
     assert verify_chain(rows) == []
     # count actions vs audit rows, per action name
-    tail = [r.action for r in rows[-len(actions):]]
+    tail = [r.action for r in rows[-len(actions) :]]
     assert tail == [e for _, e, _ in actions]
 
 
@@ -79,7 +105,7 @@ def test_a_batch_stored_in_one_transaction_chains_one_row_per_file(mini, tmp_pat
     assert [r.status for r in results] == ["accepted"] * 3
     rows = mini.audit_rows()
     assert [(r.action, r.object) for r in rows[n:]] == [("submission.create", f"file:{f}") for f in names]
-    assert [r.prev_hash for r in rows[n:]] == [r.hash for r in rows[n - 1:-1]]
+    assert [r.prev_hash for r in rows[n:]] == [r.hash for r in rows[n - 1 : -1]]
     assert verify_chain(rows) == []
 
 
@@ -90,8 +116,13 @@ def test_the_store_has_no_way_to_change_an_audit_row():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "metrics", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "metrics", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete", "reorder"])
@@ -147,10 +178,13 @@ def _plain_rechain(cur, from_id: int, to_id: int = 1 << 62) -> None:
     """What an intruder without the key does after editing a row: recompute the chain from it."""
     from metrics.audit import row_hash
 
-    rows = cur.execute("SELECT id, logged_at, username, action, object, before, after, prev_hash FROM audit "
-                       "WHERE id BETWEEN ? AND ? ORDER BY id", [from_id, to_id]).fetchall()
+    rows = cur.execute(
+        "SELECT id, logged_at, username, action, object, before, after, prev_hash FROM audit "
+        "WHERE id BETWEEN ? AND ? ORDER BY id",
+        [from_id, to_id],
+    ).fetchall()
     prev = cur.execute("SELECT hash FROM audit WHERE id = ?", [from_id - 1]).fetchone()[0]
-    for (i, at, u, a, o, b, af, _p) in rows:
+    for i, at, u, a, o, b, af, _p in rows:
         h = row_hash(prev, i, at, u, a, o, b, af)  # no key: plain SHA-256, the old scheme
         cur.execute("DELETE FROM audit WHERE id = ?", [i])
         cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [i, at, u, a, o, b, af, prev, h])
@@ -163,10 +197,12 @@ def _guessed_key_rechain(cur, from_id: int) -> None:
     from metrics.keys import InstallationKey
 
     guess = InstallationKey(b"x" * 32, None)
-    rows = cur.execute("SELECT id, logged_at, username, action, object, before, after FROM audit "
-                       "WHERE id >= ? ORDER BY id", [from_id]).fetchall()
+    rows = cur.execute(
+        "SELECT id, logged_at, username, action, object, before, after FROM audit WHERE id >= ? ORDER BY id",
+        [from_id],
+    ).fetchall()
     prev = cur.execute("SELECT hash FROM audit WHERE id = ?", [from_id - 1]).fetchone()[0]
-    for (i, at, u, a, o, b, af) in rows:
+    for i, at, u, a, o, b, af in rows:
         h = row_hash(prev, i, at, u, a, o, b, af, guess)
         cur.execute("DELETE FROM audit WHERE id = ?", [i])
         cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [i, at, u, a, o, b, af, prev, h])
@@ -175,28 +211,59 @@ def _guessed_key_rechain(cur, from_id: int) -> None:
 
 TAMPERING = {
     # name: (what the intruder does on the open store, expected finding keys, an English phrase)
-    "newest_row": (lambda s, c: c.execute("DELETE FROM audit WHERE id = 30"), {"tail_cut"},
-                   "The newest 1 audit rows are missing (ids 30–30)"),
-    "newest_20": (lambda s, c: c.execute("DELETE FROM audit WHERE id > 10"), {"tail_cut"},
-                  "The newest 20 audit rows are missing (ids 11–30)"),
-    "every_row": (lambda s, c: c.execute("DELETE FROM audit"), {"all_deleted"},
-                  "Every audit row has been deleted: the chain head kept outside the database records 30 rows"),
+    "newest_row": (
+        lambda s, c: c.execute("DELETE FROM audit WHERE id = 30"),
+        {"tail_cut"},
+        "The newest 1 audit rows are missing (ids 30–30)",
+    ),
+    "newest_20": (
+        lambda s, c: c.execute("DELETE FROM audit WHERE id > 10"),
+        {"tail_cut"},
+        "The newest 20 audit rows are missing (ids 11–30)",
+    ),
+    "every_row": (
+        lambda s, c: c.execute("DELETE FROM audit"),
+        {"all_deleted"},
+        "Every audit row has been deleted: the chain head kept outside the database records 30 rows",
+    ),
     "edit_and_rechain_without_key": (
-        lambda s, c: (c.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = 12"), _plain_rechain(c, 12)),
-        {"unkeyed", "head_mismatch"}, "19 audit rows were rewritten without the key"),
+        lambda s, c: (
+            c.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = 12"),
+            _plain_rechain(c, 12),
+        ),
+        {"unkeyed", "head_mismatch"},
+        "19 audit rows were rewritten without the key",
+    ),
     "edit_and_rechain_with_a_guessed_key": (
-        lambda s, c: (c.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = 12"),
-                      _guessed_key_rechain(c, 12)),
-        {"broken", "head_mismatch"}, "19 audit rows do not match the keyed chain (ids 12, 13,"),
-    "edit_one_row": (lambda s, c: c.execute("UPDATE audit SET username = 'orang-lain' WHERE id = 5"), {"broken"},
-                     "1 audit rows do not match the keyed chain (ids 5)"),
-    "drop_table": (lambda s, c: c.execute("DROP TABLE audit"), {"table_missing"},
-                   "The audit table is missing from the database"),
-    "delete_head_file": (lambda s, c: Path(s.path + ".audit-head").unlink(), {"head_missing"},
-                         "The chain head kept outside the database"),
-    "edit_head_file": (lambda s, c: Path(s.path + ".audit-head").write_text(
-        Path(s.path + ".audit-head").read_text().replace('"rows": 30', '"rows": 10')), {"head_bad"},
-        "is not signed with this installation's key"),
+        lambda s, c: (
+            c.execute("UPDATE audit SET after = '{\"value\":false}' WHERE id = 12"),
+            _guessed_key_rechain(c, 12),
+        ),
+        {"broken", "head_mismatch"},
+        "19 audit rows do not match the keyed chain (ids 12, 13,",
+    ),
+    "edit_one_row": (
+        lambda s, c: c.execute("UPDATE audit SET username = 'orang-lain' WHERE id = 5"),
+        {"broken"},
+        "1 audit rows do not match the keyed chain (ids 5)",
+    ),
+    "drop_table": (
+        lambda s, c: c.execute("DROP TABLE audit"),
+        {"table_missing"},
+        "The audit table is missing from the database",
+    ),
+    "delete_head_file": (
+        lambda s, c: Path(s.path + ".audit-head").unlink(),
+        {"head_missing"},
+        "The chain head kept outside the database",
+    ),
+    "edit_head_file": (
+        lambda s, c: Path(s.path + ".audit-head").write_text(
+            Path(s.path + ".audit-head").read_text().replace('"rows": 30', '"rows": 10')
+        ),
+        {"head_bad"},
+        "is not signed with this installation's key",
+    ),
 }
 
 
@@ -261,8 +328,10 @@ def test_a_log_from_before_keying_is_kept_as_legacy_and_anchored(tmp_path):
     for i in (1, 2, 3):  # what the previous version wrote
         at = f"2024-01-0{i}T00:00:00.000000+00:00"
         h = row_hash(prev, i, at, "system", "registry.load", f"file:{i}.csv", None, None)
-        con.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [i, at, "system", "registry.load", f"file:{i}.csv", None, None, prev, h])
+        con.execute(
+            "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [i, at, "system", "registry.load", f"file:{i}.csv", None, None, prev, h],
+        )
         prev = h
     con.close()
     store = Store(path)  # first open with keying: a key is made and the head adopts the log
@@ -270,7 +339,9 @@ def test_a_log_from_before_keying_is_kept_as_legacy_and_anchored(tmp_path):
         users.add_user(store, SYSTEM, "baru", "Sandi-Panjang-1", "viewer")
         rep = verify_store(store)
         assert rep.ok and (rep.legacy, rep.keyed) == (3, 1) and "legacy" in rep.keys()
-        with store.cursor() as cur:  # rewrite a legacy row and the plain chain after it: the keyed row notices
+        with (
+            store.cursor() as cur
+        ):  # rewrite a legacy row and the plain chain after it: the keyed row notices
             cur.execute("UPDATE audit SET object = 'file:palsu.csv' WHERE id = 2")
             _plain_rechain(cur, 2, 3)
         rep = verify_store(store)
@@ -289,5 +360,7 @@ def test_a_missing_key_is_reported_and_verify_does_not_make_one(logged):
     logged.close()
     Path(path + ".key").unlink()
     r = _cli("--db", path, "--lang", "en", "audit", "verify")
-    assert r.returncode == 1 and "The installation key" in r.stderr and "30 keyed audit rows" in r.stderr, r.stderr
+    assert r.returncode == 1 and "The installation key" in r.stderr and "30 keyed audit rows" in r.stderr, (
+        r.stderr
+    )
     assert not Path(path + ".key").exists()  # a check changes nothing it checks

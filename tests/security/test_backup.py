@@ -42,8 +42,14 @@ HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
 
 
 def cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "metrics", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, input=stdin, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "metrics", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=180,
+    )
 
 
 @pytest.fixture
@@ -51,8 +57,9 @@ def source(tmp_path):
     path = tmp_path / "live" / "kota.duckdb"
     store = make_mini_store(path)
     assert ingest_bytes(store, SYSTEM, ASSESS_CSV, "a.csv").accepted
-    assert ingest_bytes(store, SYSTEM, (HEAD + "0101,01,2023,G1,4,revisi,\n").encode(), "b.csv",
-                        mode="replace").accepted
+    assert ingest_bytes(
+        store, SYSTEM, (HEAD + "0101,01,2023,G1,4,revisi,\n").encode(), "b.csv", mode="replace"
+    ).accepted
     assert ingest_bytes(store, SYSTEM, (HEAD + "0202,01,2024,G1,2,,\n").encode(), "c.csv").accepted
     verify(store, SYSTEM, "0101", 2023, "G2", 3, "kunjungan lapangan")
     set_period(store, SYSTEM, "0202", 2024, "locked")
@@ -147,15 +154,23 @@ def test_restore_never_overwrites_without_force(source, tmp_path):
 
 # what each hostile variant must be refused with (tools/fuzz.hostile_backups)
 REFUSALS = {
-    "truncated": "backup.bad", "not_a_zip": "backup.bad", "duplicate_entry": "backup.bad",
-    "missing_entry": "backup.missing_entry", "manifest_lists_missing_entry": "backup.missing_entry",
-    "declared_2gb_entry": "backup.entry_too_large", "declared_8_5gb_total": "backup.too_large",
+    "truncated": "backup.bad",
+    "not_a_zip": "backup.bad",
+    "duplicate_entry": "backup.bad",
+    "missing_entry": "backup.missing_entry",
+    "manifest_lists_missing_entry": "backup.missing_entry",
+    "declared_2gb_entry": "backup.entry_too_large",
+    "declared_8_5gb_total": "backup.too_large",
     "edited_level_manifest_recomputed": "backup.not_ours",
-    "sql_archive": "backup.unexpected_entry", "sql_entry_in_backup": "backup.unexpected_entry",
+    "sql_archive": "backup.unexpected_entry",
+    "sql_entry_in_backup": "backup.unexpected_entry",
     "path_traversal_entry": "backup.unexpected_entry",
-    "other_schema_version": "backup.schema", "old_format": "backup.format",
-    "extra_column": "backup.columns", "retyped_column": "backup.columns",
-    "row_count_lies": "backup.counts", "unknown_table": "backup.tables",
+    "other_schema_version": "backup.schema",
+    "old_format": "backup.format",
+    "extra_column": "backup.columns",
+    "retyped_column": "backup.columns",
+    "row_count_lies": "backup.counts",
+    "unknown_table": "backup.tables",
 }
 
 
@@ -241,7 +256,7 @@ def test_a_2gb_entry_is_refused_from_the_zip_directory_alone(live, tmp_path):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert exc.value.key == "backup.entry_too_large" and "2147483648" in exc.value.message("en")
-    assert seconds < 1.0 and peak < 5 * 1024 ** 2, (seconds, peak)  # nothing of the entry was read
+    assert seconds < 1.0 and peak < 5 * 1024**2, (seconds, peak)  # nothing of the entry was read
 
 
 def test_a_late_failure_after_force_leaves_the_live_database_intact_and_readable(live, tmp_path):
@@ -292,8 +307,9 @@ def test_restore_force_replaces_atomically_and_keeps_the_old_database(live, tmp_
 def test_an_edited_backup_restores_only_as_foreign_and_the_import_is_audited(live, tmp_path):
     db, valid, _key, _fp = live
     edited = tmp_path / "diubah.zip"
-    edited.write_bytes(fuzz.hostile_backups(valid, str(tmp_path / "x"), None, flips=0)
-                       ["edited_level_manifest_recomputed"])
+    edited.write_bytes(
+        fuzz.hostile_backups(valid, str(tmp_path / "x"), None, flips=0)["edited_level_manifest_recomputed"]
+    )
     r = cli("--db", db, "--lang", "en", "restore", edited, "--force")
     assert r.returncode == 1 and "signature does not match" in r.stderr, r.stderr
     r = cli("--db", db, "restore", edited, "--force", "--foreign")
@@ -314,7 +330,9 @@ def test_an_edited_backup_restores_only_as_foreign_and_the_import_is_audited(liv
         with pytest.raises(CoreError) as exc:
             admin.restore_to_new_file(live_store, admin_user, edited.read_bytes(), "diubah.zip")
         assert exc.value.key == "backup.not_ours"
-        res = admin.restore_to_new_file(live_store, admin_user, edited.read_bytes(), "diubah.zip", foreign=True)
+        res = admin.restore_to_new_file(
+            live_store, admin_user, edited.read_bytes(), "diubah.zip", foreign=True
+        )
         assert res.foreign and res.chain_ok and Path(res.path).exists()
         after = json.loads(live_store.audit_rows()[-1].after)
         assert after["foreign"] is True and after["restored_to"] == res.path

@@ -25,8 +25,7 @@ from tests.apptest_support import session
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "pages"
-OPDS = {"opd.kominfo": ("01", "Dinas Komunikasi dan Informatika"),
-        "opd.dinkes": ("04", "Dinas Kesehatan")}
+OPDS = {"opd.kominfo": ("01", "Dinas Komunikasi dan Informatika"), "opd.dinkes": ("04", "Dinas Kesehatan")}
 
 
 @pytest.fixture
@@ -106,7 +105,9 @@ def test_history_shows_each_operator_only_their_own_submissions(app_db, monkeypa
         assert set(table["opd_code"]) == {code} and set(table["opd_name"]) == {name}
         assert all(f" · {code} · " in label for label in at.selectbox(key="hi_version").options)
     # the version pickers list different submissions
-    assert not set(first.selectbox(key="hi_version").options) & set(second.selectbox(key="hi_version").options)
+    assert not set(first.selectbox(key="hi_version").options) & set(
+        second.selectbox(key="hi_version").options
+    )
 
 
 @pytest.mark.parametrize("page, fn", [("entry", "form"), ("upload", "template")])

@@ -23,14 +23,28 @@ def _uploads() -> list[tuple[User, bytes, str, bool]]:
     out = []
     for n in range(14):  # distinct city/OPD/year units, valid
         year = 2023 + n
-        out.append((SYSTEM, (HEAD + f"0101,01,{year},G1,{n % 5},bukti {n},\n0101,01,{year},G2,2,,\n").encode(),
-                    f"ok_{n}.csv", True))
+        out.append(
+            (
+                SYSTEM,
+                (HEAD + f"0101,01,{year},G1,{n % 5},bukti {n},\n0101,01,{year},G2,2,,\n").encode(),
+                f"ok_{n}.csv",
+                True,
+            )
+        )
     for n in range(3):  # invalid content
         out.append((SYSTEM, (HEAD + f"0101,01,{2050 + n},G1,9,,\n").encode(), f"bad_{n}.csv", False))
     for n in range(2):  # an OPD operator uploading for another OPD
-        out.append((User(f"op{n}", "opd", "0101", "02"), (HEAD + f"0101,01,{2060 + n},G1,1,,\n").encode(),
-                    f"other_{n}.csv", False))
-    out.append((User("op.dlh", "opd", "0101", "03"), (HEAD + "0101,03,2070,E1,4,,\n").encode(), "own.csv", True))
+        out.append(
+            (
+                User(f"op{n}", "opd", "0101", "02"),
+                (HEAD + f"0101,01,{2060 + n},G1,1,,\n").encode(),
+                f"other_{n}.csv",
+                False,
+            )
+        )
+    out.append(
+        (User("op.dlh", "opd", "0101", "03"), (HEAD + "0101,03,2070,E1,4,,\n").encode(), "own.csv", True)
+    )
     return out
 
 
@@ -73,14 +87,23 @@ def test_twenty_concurrent_uploads_in_one_process(mini):
 def test_second_process_gets_store_busy_and_database_stays_intact(mini):
     ingest_bytes(mini, SYSTEM, (HEAD + "0101,01,2023,G1,3,,\n").encode(), "a.csv")
     before = mini.content_fingerprint()
-    code = ("import sys\nfrom metrics.store import Store, StoreBusy\n"
-            "try:\n    Store(sys.argv[1])\nexcept StoreBusy as exc:\n    print(exc)\n    sys.exit(7)\n")
-    r = subprocess.run([sys.executable, "-c", code, mini.path], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys\nfrom metrics.store import Store, StoreBusy\n"
+        "try:\n    Store(sys.argv[1])\nexcept StoreBusy as exc:\n    print(exc)\n    sys.exit(7)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, mini.path], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 7, (r.stdout, r.stderr)
     assert "in use by another process" in r.stdout
     # the operator's command line says so too, without a traceback
-    r = subprocess.run([sys.executable, "-m", "metrics", "--db", mini.path, "score", "--year", "2023"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "metrics", "--db", mini.path, "score", "--year", "2023"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "in use by another process" in r.stderr and "Traceback" not in r.stderr
     assert mini.content_fingerprint() == before
     assert ingest_bytes(mini, SYSTEM, (HEAD + "0101,01,2024,G1,2,,\n").encode(), "b.csv").accepted
@@ -91,9 +114,18 @@ def test_store_busy_is_the_exception_type(tmp_path):
     assert issubclass(StoreBusy, RuntimeError)
     path = tmp_path / "x.duckdb"
     Store(path).close()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys,time\nfrom metrics.store import Store\n"
-                               "s=Store(sys.argv[1]); print('held', flush=True); time.sleep(60)", str(path)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time\nfrom metrics.store import Store\n"
+            "s=Store(sys.argv[1]); print('held', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         try:

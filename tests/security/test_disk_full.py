@@ -14,13 +14,11 @@ test fills a real tmpfs when the machine lets it mount one (root), and is skippe
 from __future__ import annotations
 
 import json
-import re
-
 import os
+import re
 import shutil
 import subprocess
 from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -31,10 +29,14 @@ from metrics.i18n import t
 from metrics.store import CheckpointFailed, CommitFailed, Store, utcnow
 from tests.conftest import ASSESS_CSV, ROOT, make_mini_store
 
-COMMIT_ERROR = ('TransactionContext Error: Failed to commit: Could not write file "/data/x.duckdb.wal": '
-                "No space left on device")
-CHECKPOINT_ERROR = ('FATAL Error: Failed to create checkpoint because of error: Could not write file '
-                    '"/data/x.duckdb": No space left on device')
+COMMIT_ERROR = (
+    'TransactionContext Error: Failed to commit: Could not write file "/data/x.duckdb.wal": '
+    "No space left on device"
+)
+CHECKPOINT_ERROR = (
+    "FATAL Error: Failed to create checkpoint because of error: Could not write file "
+    '"/data/x.duckdb": No space left on device'
+)
 
 
 class _DiskFullCursor:
@@ -108,14 +110,17 @@ def test_a_failed_commit_is_commit_failed_and_keeps_nothing(db, good, monkeypatc
     exc = raised.value
     assert exc.stored is False and [r.file for r in exc.results] == ["good.csv"]
     assert not exc.results[0].accepted
-    assert exc.message("en").startswith("Nothing was stored: the database could not write this change "
-                                        "(No space left on device).")
+    assert exc.message("en").startswith(
+        "Nothing was stored: the database could not write this change (No space left on device)."
+    )
     assert "/data/" not in exc.message("en")  # no server paths in what users read
     monkeypatch.undo()
     assert submissions(db) == 0
 
 
-def test_a_failed_checkpoint_after_the_commit_is_checkpoint_failed_and_keeps_everything(db, good, monkeypatch):
+def test_a_failed_checkpoint_after_the_commit_is_checkpoint_failed_and_keeps_everything(
+    db, good, monkeypatch
+):
     from metrics.auth import SYSTEM
     from metrics.ingest import ingest_paths
 
@@ -142,8 +147,9 @@ def test_cli_checkpoint_failure_says_stored_and_exits_0(db, good, monkeypatch, c
     assert code == 0  # stored: a script that retries on failure must not send it again
     (r,) = json.loads(out)
     assert r["status"] == "accepted"
-    assert err.strip() == t("store.checkpoint_failed", lang, reason="No space left on device",
-                            wal="cli.duckdb.wal")
+    assert err.strip() == t(
+        "store.checkpoint_failed", lang, reason="No space left on device", wal="cli.duckdb.wal"
+    )
     assert "Traceback" not in out + err
     monkeypatch.undo()
     assert submissions(db) == len(r["submissions"]) > 0  # every submission the CLI listed is kept
@@ -180,18 +186,23 @@ def test_cli_batch_stopped_by_a_failed_commit_names_what_is_stored(db, good, tmp
 
     monkeypatch.setattr(ingest, "store_parsed", store_parsed)
     whole = ingest.ingest_paths
-    monkeypatch.setattr(ingest, "ingest_paths", lambda s, u, p, **kw: whole(s, u, p, chunk=1, **kw))  # a file a transaction
+    monkeypatch.setattr(
+        ingest, "ingest_paths", lambda s, u, p, **kw: whole(s, u, p, chunk=1, **kw)
+    )  # a file a transaction
     log = tmp_path / "ingest.log"
-    code = cli.main(["--db", db, "--lang", "en", "ingest", str(good), str(second), "--mode", "replace",
-                     "--log", str(log)])
+    code = cli.main(
+        ["--db", db, "--lang", "en", "ingest", str(good), str(second), "--mode", "replace", "--log", str(log)]
+    )
     out, err = capsys.readouterr()
     assert code == 1 and calls == [1, 1]
     assert out.splitlines()[0] == "second.csv: not stored"  # on screen: what needs attention
     lines = log.read_text().splitlines()  # in the log: every file
     assert lines[0].startswith("good.csv: accepted") and lines[1] == "second.csv: not stored"
     stored = len(re.search(r"submissions \[([^\]]*)\]", lines[0]).group(1).split(","))
-    assert err.strip().splitlines() == [t("store.commit_failed", "en", reason="No space left on device"),
-                                        t("store.batch_stopped", "en")]
+    assert err.strip().splitlines() == [
+        t("store.commit_failed", "en", reason="No space left on device"),
+        t("store.batch_stopped", "en"),
+    ]
     monkeypatch.undo()
     assert submissions(db) == stored
 
@@ -204,7 +215,9 @@ def test_dashboard_upload_commit_failure_is_one_sentence(app_db, monkeypatch):
 
     store = Store(app_db)
     user = users.get_user(store, "opd.kominfo")
-    lines = entry.metric_template(store, user, "3299", "01", 2024).data.decode("utf-8-sig").strip().split("\n")
+    lines = (
+        entry.metric_template(store, user, "3299", "01", 2024).data.decode("utf-8-sig").strip().split("\n")
+    )
     store.close()
     data = "\n".join([lines[0]] + [ln + "12.5" for ln in lines[1:]]).encode()  # a good service-metric file
     before = submissions(str(app_db))
@@ -259,12 +272,18 @@ def test_a_real_full_disk_keeps_nothing_of_the_failed_commit_and_says_so(tiny_di
                 f.write(b"\0" * 65536)
         except OSError:
             pass
-    r = subprocess.run([sys.executable, "-m", "metrics", "--db", str(db), "--lang", "en", "ingest", str(good)],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "metrics", "--db", str(db), "--lang", "en", "ingest", str(good)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert r.stdout.strip().splitlines()[0] == "good.csv: not stored"
-    assert r.stderr.startswith("Nothing was stored: the database could not write this change (No space left on "
-                               "device)."), r.stderr
+    assert r.stderr.startswith(
+        "Nothing was stored: the database could not write this change (No space left on device)."
+    ), r.stderr
     filler.unlink()
     assert submissions(str(db)) == 0

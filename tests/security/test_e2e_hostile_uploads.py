@@ -12,11 +12,11 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.pages import open_signed_in, served_dashboard
+from metrics import i18n
 from metrics.demo import DEMO_PASSWORD
 from metrics.keys import copy_database
 from tests.security import hostile
 from tests.test_e2e_browser import _wait_idle, chromium  # noqa: F401 - chromium is a fixture
-from ui.text import T
 
 pytestmark = pytest.mark.e2e
 
@@ -28,16 +28,21 @@ def test_hostile_uploads_do_not_disturb_another_session(chromium, demo_db_file, 
     copy_database(demo_db_file, db)
     log = tmp_path / "streamlit.log"
     with served_dashboard(db, log, timeout=60) as (url, proc), sync_playwright() as pw:
-        mayor_browser, mayor, mayor_nav, _ = open_signed_in(pw, url, "walikota", DEMO_PASSWORD, chromium, 30_000)
+        mayor_browser, mayor, mayor_nav, _ = open_signed_in(
+            pw, url, "walikota", DEMO_PASSWORD, chromium, 30_000
+        )
         opd_browser, opd, opd_nav, _ = open_signed_in(pw, url, "opd.kominfo", DEMO_PASSWORD, chromium, 30_000)
-        opd_nav.get_by_text(T["page.upload"]["id"], exact=True).click()
-        expect(opd.get_by_role("heading", name=T["upload.title"]["id"], level=1)).to_be_visible(timeout=30_000)
+        opd_nav.get_by_text(i18n.t("page.upload", "id"), exact=True).click()
+        expect(opd.get_by_role("heading", name=i18n.t("upload.title", "id"), level=1)).to_be_visible(
+            timeout=30_000
+        )
         _wait_idle(opd)
         pages = ("rankings", "overview")
         for n, (name, (build, _key)) in enumerate(hostile.PACKAGE_CASES.items()):
             file = f"serangan-{n:02d}.xlsx"
             opd.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-                files=[{"name": file, "buffer": build(), "mimeType": "application/octet-stream"}])
+                files=[{"name": file, "buffer": build(), "mimeType": "application/octet-stream"}]
+            )
             # the operator gets an answer about this very file (refused, or accepted/refused on content)
             answer = opd.locator('[data-testid="stAlertContentError"], [data-testid="stAlertContentSuccess"]')
             expect(answer.filter(has_text=file).first).to_be_visible(timeout=60_000)
@@ -50,9 +55,10 @@ def test_hostile_uploads_do_not_disturb_another_session(chromium, demo_db_file, 
             _wait_idle(opd)
             # the other user, connected all along, keeps working
             page = pages[n % 2]
-            mayor_nav.get_by_text(T[f"page.{page}"]["id"], exact=True).click()
-            expect(mayor.get_by_role("heading", name=T[f"{page}.title"]["id"], level=1)).to_be_visible(
-                timeout=30_000)
+            mayor_nav.get_by_text(i18n.t(f"page.{page}", "id"), exact=True).click()
+            expect(mayor.get_by_role("heading", name=i18n.t(f"{page}.title", "id"), level=1)).to_be_visible(
+                timeout=30_000
+            )
             expect(mayor.locator('[data-testid="stMetricValue"]').first).to_be_visible(timeout=30_000)
             assert proc.poll() is None, f"the server died after {name!r}"
         opd_browser.close()

@@ -22,8 +22,20 @@ from metrics.ingest import ingest_bytes
 from metrics.registry import City, Opd
 from metrics.templates import build_template
 
-PAYLOADS = ["=1+1", "=HYPERLINK(\"http://x\",\"klik\")", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR",
-            "  =lead", " @x", "   +1", " -1+1", "=cmd|' /C calc'!A0"]
+PAYLOADS = [
+    "=1+1",
+    '=HYPERLINK("http://x","klik")',
+    "+SUM(A1)",
+    "-2+3",
+    "@cmd",
+    "\tTAB",
+    "\rCR",
+    "  =lead",
+    " @x",
+    "   +1",
+    " -1+1",
+    "=cmd|' /C calc'!A0",
+]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -61,13 +73,21 @@ def _check_csv(data: bytes) -> list[list[str]]:
 @pytest.fixture
 def hostile_store(mini):
     """OPD names and evidence made of the payloads (CR becomes a space in the registry CSV)."""
-    lines = "".join(f'0101,{n:02d},DLH,"{p.replace(chr(13), " ").replace(chr(34), chr(34) * 2)}"\n'
-                    for n, p in enumerate(PAYLOADS, start=10))
+    lines = "".join(
+        f'0101,{n:02d},DLH,"{p.replace(chr(13), " ").replace(chr(34), chr(34) * 2)}"\n'
+        for n, p in enumerate(PAYLOADS, start=10)
+    )
     load_registry_bytes(mini, SYSTEM, ("city_code,opd_code,opd_type,name\n" + lines).encode(), "opd.csv")
-    body = "".join(f'0101,{n:02d},2023,E1,{n % 5},"{p.replace(chr(34), chr(34) * 2)}","{p.replace(chr(34), chr(34) * 2)}"\n'
-                   for n, p in enumerate(PAYLOADS, start=10))
-    r = ingest_bytes(mini, SYSTEM, ("city_code,opd_code,year,indicator_code,level,evidence,note\n" + body).encode(),
-                     "bukti.csv")
+    body = "".join(
+        f'0101,{n:02d},2023,E1,{n % 5},"{p.replace(chr(34), chr(34) * 2)}","{p.replace(chr(34), chr(34) * 2)}"\n'
+        for n, p in enumerate(PAYLOADS, start=10)
+    )
+    r = ingest_bytes(
+        mini,
+        SYSTEM,
+        ("city_code,opd_code,year,indicator_code,level,evidence,note\n" + body).encode(),
+        "bukti.csv",
+    )
     assert r.accepted, r.to_dict("en")
     return mini
 
@@ -98,7 +118,7 @@ def test_tables_to_xlsx_and_table_to_csv_directly():
 
 def test_template_has_no_formula_and_round_trips_the_text(hostile_store):
     fw = hostile_store.frameworks()[0][0]
-    city = City("0101", "=HYPERLINK(\"http://x\",\"k\")", "Jawa Barat", "kecil", 1)
+    city = City("0101", '=HYPERLINK("http://x","k")', "Jawa Barat", "kecil", 1)
     for n, p in enumerate(PAYLOADS, start=10):
         opd = Opd("0101", f"{n:02d}", "DLH", p)
         data = build_template(fw, city, opd, 2023, prefill={"E1": (2, p, p)})
@@ -140,11 +160,18 @@ def test_the_pages_table_csv_is_neutralised(hostile_store):
 
     rv = review.review(hostile_store, SYSTEM, "0101", 2023, "en")
     answers = rv.answers_shown(False)
-    rows = _check_csv(charts.table_csv(answers, {"opd_name": "OPD", "level": "Level", "evidence": "Evidence",
-                                                "note": "Note"}))
+    rows = _check_csv(
+        charts.table_csv(
+            answers, {"opd_name": "OPD", "level": "Level", "evidence": "Evidence", "note": "Note"}
+        )
+    )
     assert rows[0] == ["OPD", "Level", "Evidence", "Note"]
     evidence = {r[2] for r in rows[1:]}
     # stored stripped (so "\tTAB" is plain "TAB"); every one still formula-like is escaped
     assert {"'" + p.strip() for p in PAYLOADS if reports.formula_like(p.strip())} <= evidence
     assert all(r[1].isdigit() for r in rows[1:])
-    assert _check_csv(charts.table_csv(pd.DataFrame({"a": [None, float("nan")]}), {"a": "A"})) == [["A"], [""], [""]]
+    assert _check_csv(charts.table_csv(pd.DataFrame({"a": [None, float("nan")]}), {"a": "A"})) == [
+        ["A"],
+        [""],
+        [""],
+    ]

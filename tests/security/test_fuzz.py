@@ -50,16 +50,31 @@ def test_corpus_is_deterministic(seeds):
 
 def test_fuzz_subset(mini, seeds):
     rep = fuzz.run(mini, fuzz.corpus(seeds, SUBSET, seed=2024))
-    assert rep.crashes == [] and rep.silent == [] and rep.changed == [] and rep.let_through == [], rep.to_dict()
+    assert rep.crashes == [] and rep.silent == [] and rep.changed == [] and rep.let_through == [], (
+        rep.to_dict()
+    )
     assert rep.accepted + rep.rejected == SUBSET
 
 
 @pytest.mark.slow
 def test_fuzz_full_corpus(mini, seeds):
     samples = fuzz.corpus(seeds, FULL, seed=2024)
-    for family in ("byte_flip", "truncate", "zip_damage", "xml_attack", "sheet_xml", "header_shuffle", "cells",
-                   "encoding", "rows", "declared_counts", "package_ambiguity", "active_content", "not_a_table",
-                   "nik_bypass"):
+    for family in (
+        "byte_flip",
+        "truncate",
+        "zip_damage",
+        "xml_attack",
+        "sheet_xml",
+        "header_shuffle",
+        "cells",
+        "encoding",
+        "rows",
+        "declared_counts",
+        "package_ambiguity",
+        "active_content",
+        "not_a_table",
+        "nik_bypass",
+    ):
         assert sum(family in s.mutation for s in samples) >= 50, family
     rep = fuzz.run(mini, samples)
     print("fuzz:", rep.to_dict())
@@ -68,8 +83,13 @@ def test_fuzz_full_corpus(mini, seeds):
 
 
 HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
-cell = st.one_of(st.text(max_size=30), st.integers(-10, 10).map(str), st.sampled_from(
-    ["0101", "01", "2023", "G1", "G2", "E1", "3", "3,5", "TRUE", "=1+1", fuzz.NIK, fuzz.XSS, ""]))
+cell = st.one_of(
+    st.text(max_size=30),
+    st.integers(-10, 10).map(str),
+    st.sampled_from(
+        ["0101", "01", "2023", "G1", "G2", "E1", "3", "3,5", "TRUE", "=1+1", fuzz.NIK, fuzz.XSS, ""]
+    ),
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +102,10 @@ def prop_store(tmp_path_factory):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(cell, min_size=0, max_size=9), min_size=0, max_size=6),
-       delimiter=st.sampled_from([",", ";"]))
+@given(
+    rows=st.lists(st.lists(cell, min_size=0, max_size=9), min_size=0, max_size=6),
+    delimiter=st.sampled_from([",", ";"]),
+)
 def test_random_csv_cells_never_crash(prop_store, rows, delimiter):
     import csv
     import io

@@ -39,8 +39,13 @@ def _prepare(path) -> None:
 class Child:
     def __init__(self, db, seed: int) -> None:
         self.lines: list[tuple[float, str]] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.security.kill_worker", str(db), str(seed)],
-                                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.security.kill_worker", str(db), str(seed)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
 
@@ -78,10 +83,12 @@ def _verify(db, reported: set[int]) -> dict:
             bad = cur.execute(
                 """SELECT s.id, s.n_rows, (SELECT count(*) FROM assessments a WHERE a.submission_id = s.id)
                           + (SELECT count(*) FROM metric_values m WHERE m.submission_id = s.id) AS stored
-                   FROM submissions s WHERE s.n_rows <> stored""").fetchall()
+                   FROM submissions s WHERE s.n_rows <> stored"""
+            ).fetchall()
             orphans = cur.execute(
                 """SELECT count(*) FROM assessments a WHERE NOT EXISTS
-                   (SELECT 1 FROM submissions s WHERE s.id = a.submission_id)""").fetchone()[0]
+                   (SELECT 1 FROM submissions s WHERE s.id = a.submission_id)"""
+            ).fetchone()[0]
             present = {r[0] for r in cur.execute("SELECT id FROM submissions").fetchall()}
         assert bad == [], f"partial submissions after a kill: {bad[:5]}"
         assert orphans == 0
@@ -100,10 +107,14 @@ def run_kills(db, kills: int, seed: int = 11) -> dict:
     for k in range(kills):
         child = Child(db, k)
         try:
-            assert child.wait_for("READY"), child.proc.stderr.read() if child.proc.poll() is not None else "no READY"
+            assert child.wait_for("READY"), (
+                child.proc.stderr.read() if child.proc.poll() is not None else "no READY"
+            )
             if k % 3 == 2:  # aim at a checkpoint: wait for one to start, then kill within a few ms
                 n = len(child.lines)
-                assert child.wait_for("CKPT-START", after=n), child.lines[-3:]  # else the kill aims at nothing
+                assert child.wait_for("CKPT-START", after=n), child.lines[
+                    -3:
+                ]  # else the kill aims at nothing
                 time.sleep(rng.uniform(0, 0.004))
             else:
                 time.sleep(rng.uniform(0.0, 1.2))

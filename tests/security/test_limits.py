@@ -15,9 +15,9 @@ import tracemalloc
 
 import pytest
 
+from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes, load_context, parse_upload
 from metrics.readers import DEFAULT_LIMITS, Limits
-from metrics.auth import SYSTEM
 from tests.conftest import ROOT
 from tests.security import hostile
 from tests.security.conftest import good_xlsx, keys, reject
@@ -81,8 +81,14 @@ def test_repacked_container_holds_exactly_the_verified_parts():
     zf = zipfile.ZipFile(io.BytesIO(pkg.data))
     assert zf.testzip() is None  # every CRC in the new container matches its content
     assert {i.filename: zf.read(i) for i in zf.infolist()} == pkg.parts
-    assert set(pkg.parts) == {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-                              "xl/worksheets/sheet1.xml", "xl/styles.xml"}
+    assert set(pkg.parts) == {
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/worksheets/sheet1.xml",
+        "xl/styles.xml",
+    }
     assert pkg.parts["xl/worksheets/sheet1.xml"] == parts["xl/worksheets/sheet1.xml"]
     assert pkg.parts["xl/styles.xml"] == parts["xl/styles.xml"]
     assert pkg.sheets == {"Data": "xl/worksheets/sheet1.xml"}
@@ -143,8 +149,13 @@ def test_refused_before_the_spreadsheet_parser_is_even_loaded():
     """In a fresh process every limit case is refused before the spreadsheet parser's worker is
     even started; the control (a valid workbook afterwards) shows the parser does start when a
     file gets that far, and then in its isolated worker: never in the server's own process."""
-    r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT))], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out.pop("_calamine_after_hostile") is False
@@ -159,8 +170,9 @@ def test_accepted_workbook_still_ingests(mini):
     r = ingest_bytes(mini, SYSTEM, hostile.shared_strings_xlsx(), "ok.xlsx")
     assert r.accepted, r.to_dict("en")
     rows = mini.submission_rows(r.submission_ids[0])
-    assert rows.to_dict("records") == [{"indicator_code": "G1", "level": 3, "evidence": "Perwali 12/2023",
-                                        "note": None, "source_row": 2}]
+    assert rows.to_dict("records") == [
+        {"indicator_code": "G1", "level": 3, "evidence": "Perwali 12/2023", "note": None, "source_row": 2}
+    ]
 
 
 def test_stacked_cells_with_a_namespace_prefix_are_counted_too(mini):
@@ -169,11 +181,16 @@ def test_stacked_cells_with_a_namespace_prefix_are_counted_too(mini):
 
     def edit(xml: bytes) -> bytes:
         cells = b'<x:c r="A3" t="n"><x:v>1</x:v></x:c>' * 60_001
-        return xml.replace(b"<worksheet ", b'<worksheet xmlns:x="http://schemas.openxmlformats.org/'
-                           b'spreadsheetml/2006/main" ', 1).replace(b"</sheetData>", b'<row r="3">' + cells
-                                                                     + b"</row></sheetData>")
+        return xml.replace(
+            b"<worksheet ",
+            b'<worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ',
+            1,
+        ).replace(b"</sheetData>", b'<row r="3">' + cells + b"</row></sheetData>")
+
     r = reject(mini, with_part(good_xlsx(), hostile.SHEET, edit), "x.xlsx")
     assert keys(r) == {"file.zip_ratio"} or keys(r) == {"file.too_many_cells"}
     limits = Limits(max_ratio=10_000)  # past the ratio check, the cell budget still refuses it
-    res = parse_upload(with_part(good_xlsx(), hostile.SHEET, edit), "x.xlsx", load_context(mini), limits).result
+    res = parse_upload(
+        with_part(good_xlsx(), hostile.SHEET, edit), "x.xlsx", load_context(mini), limits
+    ).result
     assert keys(res) == {"file.too_many_cells"}

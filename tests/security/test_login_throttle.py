@@ -76,7 +76,9 @@ def test_an_outsider_cannot_keep_the_admin_out(store):
         now += timedelta(seconds=waits[-1] if waits else 0)
         waits.append(attempt(store, "admin.kota", "tebakan-salah", now))
     for k in range(60):  # twenty more addresses join in, one guess a second between them
-        attempt(store, "admin.kota", "tebakan-salah", now + timedelta(seconds=k), client=f"203.0.113.{k % 20 + 1}")
+        attempt(
+            store, "admin.kota", "tebakan-salah", now + timedelta(seconds=k), client=f"203.0.113.{k % 20 + 1}"
+        )
     now += timedelta(seconds=59)
     assert users.throttle_wait(store, "admin.kota", OUTSIDER, now) > 800
     admin_wait = users.throttle_wait(store, "admin.kota", ADMIN_PC, now)
@@ -90,7 +92,9 @@ def test_an_outsider_cannot_keep_the_admin_out(store):
 def test_one_client_spraying_many_names_is_slowed_down(store):
     now = utcnow()
     for k in range(users.CLIENT_FREE):
-        assert attempt(store, f"tebak.{k:02d}", "Sandi-Umum-123", now) == (1 if k == users.CLIENT_FREE - 1 else 0)
+        assert attempt(store, f"tebak.{k:02d}", "Sandi-Umum-123", now) == (
+            1 if k == users.CLIENT_FREE - 1 else 0
+        )
     assert attempt(store, "nama.baru", "Sandi-Umum-123", now) == 1  # a name it never tried
     assert attempt(store, "admin.kota", PW, now, client=ADMIN_PC) == "ok"  # another client is not slowed
 
@@ -109,12 +113,22 @@ def test_the_trusted_set_is_configurable(store, monkeypatch):
     assert attempt(store, "admin.kota", PW, now, client="10.20.3.4") == "ok"
     # behind a proxy that does not pass the client's address on, everyone is 127.0.0.1: trust nobody
     monkeypatch.setenv(users.TRUSTED_ENV, "")
-    assert [attempt(store, "admin.kota", "salah-salah", now, client="127.0.0.1") for _ in range(4)] == [0, 0, 1, 1]
+    assert [attempt(store, "admin.kota", "salah-salah", now, client="127.0.0.1") for _ in range(4)] == [
+        0,
+        0,
+        1,
+        1,
+    ]
 
 
 def _cli_unlock(db_path: str, name: str) -> str:
-    r = subprocess.run([sys.executable, "-m", "metrics", "--db", db_path, "user", "unlock", name], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "metrics", "--db", db_path, "user", "unlock", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     assert "sekali pakai" in r.stdout
     return r.stdout.splitlines()[0]
@@ -162,7 +176,9 @@ def test_an_unlock_code_expires_and_fits_one_account(store):
     for _ in range(3):
         attempt(store, "admin.kota", "tebakan-salah", late)
     assert attempt(store, "admin.kota", PW, late, code=code) != "ok"  # expired
-    assert attempt(store, "admin.kota", PW, expires - timedelta(seconds=1), code=code) == "ok"  # before: passes
+    assert (
+        attempt(store, "admin.kota", PW, expires - timedelta(seconds=1), code=code) == "ok"
+    )  # before: passes
     with pytest.raises(ValidationError):
         users.issue_unlock_code(store, SYSTEM, "tidak.ada")
 
@@ -204,7 +220,11 @@ def test_unknown_disabled_wrong_and_throttled_take_the_same_time(store):
             users.login(store, name, password, now, client=client)
         return time.perf_counter() - start
 
-    cases = {"unknown": ("tidak.ada", PW), "disabled": ("nonaktif", PW), "wrong": ("admin.kota", "salah-salah")}
+    cases = {
+        "unknown": ("tidak.ada", PW),
+        "disabled": ("nonaktif", PW),
+        "wrong": ("admin.kota", "salah-salah"),
+    }
     times = {k: [] for k in (*cases, "throttled")}
     for k in range(7):
         for case, (name, pw) in cases.items():
@@ -252,11 +272,14 @@ def test_a_name_with_capitals_or_spaces_signs_in_to_the_lower_case_account(store
     assert attempt(store, "  Admin.Kota ", PW, utcnow()) == "ok"
 
 
-@pytest.mark.parametrize("field,kwargs", [
-    ("display_name", {"display_name": "x" * 101}),
-    ("city", {"city": "9" * 33}),
-    ("opd", {"city": "0101", "opd": "0" * 33}),
-])
+@pytest.mark.parametrize(
+    "field,kwargs",
+    [
+        ("display_name", {"display_name": "x" * 101}),
+        ("city", {"city": "9" * 33}),
+        ("opd", {"city": "0101", "opd": "0" * 33}),
+    ],
+)
 def test_account_fields_are_bounded(store, field, kwargs):
     n = store.audit_count()
     with pytest.raises(ValidationError) as exc:
@@ -336,8 +359,10 @@ def test_a_database_locked_by_the_old_rule_is_released_on_opening(tmp_path):
     old = Store(path, migrate=False)
     old.migrate(upto=2)
     with old.cursor() as cur:  # an account as the previous release stored it, locked
-        cur.execute("INSERT INTO users VALUES ('admin.kota', ?, 'admin', NULL, NULL, TRUE, 'Admin', 5, ?, ?, NULL)",
-                    [hash_password(PW), utcnow() + timedelta(minutes=15), utcnow()])
+        cur.execute(
+            "INSERT INTO users VALUES ('admin.kota', ?, 'admin', NULL, NULL, TRUE, 'Admin', 5, ?, ?, NULL)",
+            [hash_password(PW), utcnow() + timedelta(minutes=15), utcnow()],
+        )
     assert old.schema_version() == 2
     old.close()
     s = Store(path)

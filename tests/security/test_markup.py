@@ -65,7 +65,9 @@ def test_md_escape_leaves_no_markup_and_no_autolink(text):
 def test_without_the_joiners_gfm_would_still_autolink():
     """Why md_escape needs more than backslashes: the frontend's patterns match resolved text."""
     for text in ("https://evil.example/a.png", "www.evil.example", "mail@evil.example"):
-        backslashed = "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in text)
+        backslashed = "".join(
+            "\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in text
+        )
         assert GFM_URL.search(resolved(backslashed)) or GFM_EMAIL.search(resolved(backslashed))
 
 

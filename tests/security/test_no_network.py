@@ -32,14 +32,18 @@ def test_the_served_dashboard_looks_up_and_connects_to_nothing_outside(demo_db_f
     db = tmp_path / "demo.duckdb"
     copy_database(demo_db_file, db)
     # as the README starts it: on every interface
-    with served_dashboard(db, tmp_path / "server.log", timeout=90, env=watched_env(tmp_path, [ROOT]),
-                          address=None) as (url, _proc):
+    with served_dashboard(
+        db, tmp_path / "server.log", timeout=90, env=watched_env(tmp_path, [ROOT]), address=None
+    ) as (url, _proc):
         with urllib.request.urlopen(url + "/", timeout=10) as r:
             assert r.status == 200
         # a page on another site opens the dashboard's WebSocket: refused, having looked up nothing
         with pytest.raises(InvalidStatus) as refused:
-            connect(url.replace("http://", "ws://") + "/_stcore/stream", origin="http://pengintai.example",
-                    open_timeout=10).close()
+            connect(
+                url.replace("http://", "ws://") + "/_stcore/stream",
+                origin="http://pengintai.example",
+                open_timeout=10,
+            ).close()
         assert refused.value.response.status_code == 403
         time.sleep(0.5)
     assert outside(tmp_path) == [], (tmp_path / "server.log").read_text()[-2000:]
@@ -71,10 +75,18 @@ def _hostile_db(demo_db_file, folder: Path) -> Path:
     store = Store(db)
     try:
         users.add_user(store, SYSTEM, "penguji", DEMO_PASSWORD, "admin", "3299", None, HOSTILE_NAME)
-        load_registry_bytes(store, SYSTEM, ("city_code,name,province,category,population\n"
-                                            f"3299,{HOSTILE_CITY},Jawa Barat,besar,1180000\n").encode(), "kota.csv")
+        load_registry_bytes(
+            store,
+            SYSTEM,
+            (
+                f"city_code,name,province,category,population\n3299,{HOSTILE_CITY},Jawa Barat,besar,1180000\n"
+            ).encode(),
+            "kota.csv",
+        )
         fm = entry.form(store, SYSTEM, "3299", "01", 2024)
-        answers = {r["code"]: (r["level"], r["evidence"] or "", r["note"] or "") for r in fm.rows.to_dict("records")}
+        answers = {
+            r["code"]: (r["level"], r["evidence"] or "", r["note"] or "") for r in fm.rows.to_dict("records")
+        }
         first = next(iter(answers))
         answers[first] = (answers[first][0], EVIDENCE, NOTE)
         data, _ = entry.form_csv("3299", "01", 2024, answers)
@@ -122,15 +134,19 @@ def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(
     from playwright.sync_api import expect, sync_playwright
 
     from benchmarks.pages import open_signed_in
+    from metrics import i18n
     from metrics.demo import DEMO_PASSWORD
-    from ui.text import T
 
     db = _hostile_db(demo_db_file, tmp_path)
     watch = tmp_path / "watch"
-    with served_dashboard(db, tmp_path / "server.log", timeout=90, env=watched_env(watch, [ROOT])) as (url, _proc):
+    with served_dashboard(db, tmp_path / "server.log", timeout=90, env=watched_env(watch, [ROOT])) as (
+        url,
+        _proc,
+    ):
         with sync_playwright() as pw:
-            browser, page, nav, external = open_signed_in(pw, url, "penguji", DEMO_PASSWORD, timeout_ms=60_000,
-                                                          accept_downloads=True)
+            browser, page, nav, external = open_signed_in(
+                pw, url, "penguji", DEMO_PASSWORD, timeout_ms=60_000, accept_downloads=True
+            )
             sidebar = page.locator('[data-testid="stSidebar"]')
             expect(sidebar).to_contain_text("evil.example/n.png", timeout=30_000)
             shown = sidebar.inner_text().replace("\u2060", "")
@@ -138,8 +154,10 @@ def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(
             _no_markup(page, "sidebar")
 
             def visit(page_key: str, title_key: str) -> None:
-                nav.get_by_text(T[page_key]["id"], exact=True).click()
-                expect(page.get_by_role("heading", name=T[title_key]["id"], level=1)).to_be_visible(timeout=60_000)
+                nav.get_by_text(i18n.t(page_key, "id"), exact=True).click()
+                expect(page.get_by_role("heading", name=i18n.t(title_key, "id"), level=1)).to_be_visible(
+                    timeout=60_000
+                )
                 page.wait_for_timeout(300)
                 page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
                 page.wait_for_timeout(500)
@@ -153,7 +171,7 @@ def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(
             visit("page.verify", "verify.title")
 
             # every answer, the formula-like evidence among them
-            page.get_by_text(T["verify.only_flagged"]["id"], exact=True).click()
+            page.get_by_text(i18n.t("verify.only_flagged", "id"), exact=True).click()
             page.wait_for_timeout(300)
             page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
             frame = page.locator('[data-testid="stDataFrame"]').first
@@ -163,7 +181,7 @@ def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(
             expect(toolbar).to_be_visible(timeout=10_000)  # the toolbar is there (search, fullscreen)...
             assert page.get_by_role("button", name="Download as CSV").count() == 0  # ...without the CSV
 
-            button = page.get_by_role("button", name=T["table.download"]["id"]).first
+            button = page.get_by_role("button", name=i18n.t("table.download", "id")).first
             expect(button).to_be_enabled(timeout=30_000)
             download = None
             for _ in range(2):  # on a busy machine a click during a rerun can be lost: once more

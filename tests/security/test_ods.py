@@ -154,10 +154,24 @@ def test_libreoffice_s_own_ods_gets_every_strict_refusal(mini):
 def test_the_template_converted_by_the_installed_libreoffice_is_accepted(tmp_path):
     src = tmp_path / "isian.xlsx"
     src.write_bytes(_seed_template(tmp_path))
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "ods",
-                    "--outdir", str(tmp_path), str(src)], check=True, capture_output=True, timeout=180)
-    assert _ingested(tmp_path, "isian.ods", (tmp_path / "isian.ods").read_bytes()) == \
-        _ingested(tmp_path, "isian2.xlsx", src.read_bytes())
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    assert _ingested(tmp_path, "isian.ods", (tmp_path / "isian.ods").read_bytes()) == _ingested(
+        tmp_path, "isian2.xlsx", src.read_bytes()
+    )
 
 
 def test_an_element_flood_is_bounded():
@@ -187,6 +201,6 @@ def test_markup_in_sheet_names_and_text_survives_the_canonical_package():
     from tests.odsfile import ods_bytes
 
     name = "Data & <\"Kota\"> 'x'"
-    pkg = open_ods(ods_bytes({name: [["a & <b> \"c\"", "x"]]}), "n.ods")
+    pkg = open_ods(ods_bytes({name: [['a & <b> "c"', "x"]]}), "n.ods")
     assert list(pkg.sheets) == [name]
-    assert pkg.read_sheet(name)[0][0] == ["a & <b> \"c\"", "x"]
+    assert pkg.read_sheet(name)[0][0] == ['a & <b> "c"', "x"]

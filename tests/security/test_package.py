@@ -92,7 +92,7 @@ def test_read_sheet_turns_a_crash_into_a_located_refusal():
 def test_worker_memory_is_capped():
     """An allocation far past the cap fails inside the worker (MemoryError), not in the server."""
     with pytest.raises(isolation.ParseFailed) as exc:
-        isolation.run(bytearray, 8 * 1024 ** 3)
+        isolation.run(bytearray, 8 * 1024**3)
     assert "MemoryError" in exc.value.detail or exc.value.crashed
 
 
@@ -208,13 +208,16 @@ def test_parse_workers_end_with_their_parent(tmp_path):
     assert left == [], f"parse workers outlived their parent: {left}"
 
 
-@pytest.mark.parametrize("data, name, what", [
-    (hostile.renamed_pdf(), "laporan.xlsx", "PDF"),
-    (b"a", "isian.csv", "teks/text"),
-    (hostile.word_document(), "isian.xlsx", "Word (.docx)"),
-    ("kode,level\nG1,3\n".encode("utf-32"), "isian.csv", "UTF-32"),
-    ("kode,level\nG1,3\n".encode("utf-16-le"), "isian.csv", "UTF-16"),
-])
+@pytest.mark.parametrize(
+    "data, name, what",
+    [
+        (hostile.renamed_pdf(), "laporan.xlsx", "PDF"),
+        (b"a", "isian.csv", "teks/text"),
+        (hostile.word_document(), "isian.xlsx", "Word (.docx)"),
+        ("kode,level\nG1,3\n".encode("utf-32"), "isian.csv", "UTF-32"),
+        ("kode,level\nG1,3\n".encode("utf-16-le"), "isian.csv", "UTF-16"),
+    ],
+)
 def test_what_is_not_a_table_is_named(mini, data, name, what):
     """A file that is not a workbook or a CSV is refused as such, saying what it looks like,
     instead of "the CSV reads as a single column" or "the info block is incomplete"."""
@@ -259,7 +262,7 @@ def test_the_largest_readable_sheet_stays_within_the_memory_budget(mini):
     finally:
         tracemalloc.stop()
     assert keys(r) == {"xlsx.stray_cell"}
-    assert peak < 150 * 1024 * 1024, peak / 2 ** 20
+    assert peak < 150 * 1024 * 1024, peak / 2**20
     assert 0 < _worker_peak_mb() < 150
 
 

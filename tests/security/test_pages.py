@@ -27,9 +27,9 @@ from metrics.store import Store
 from tests.conftest import ROOT
 
 pytest.importorskip("streamlit.testing.v1")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from ui import shell  # noqa: E402
+from ui import shell
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_NOTE = "<script>alert('catatan')</script>"
@@ -42,18 +42,30 @@ YEAR = 2024
 # OPD operators; verification for assessors; administration and the audit log for admins.
 SIGNED_IN = {"admin", "executive", "opd", "assessor", "viewer"}
 EXPECTED_PAGES = {
-    "overview.py": SIGNED_IN, "rankings.py": SIGNED_IN, "compare.py": SIGNED_IN, "drilldown.py": SIGNED_IN,
-    "completeness.py": SIGNED_IN, "matrix.py": SIGNED_IN,
+    "overview.py": SIGNED_IN,
+    "rankings.py": SIGNED_IN,
+    "compare.py": SIGNED_IN,
+    "drilldown.py": SIGNED_IN,
+    "completeness.py": SIGNED_IN,
+    "matrix.py": SIGNED_IN,
     "report.py": {"admin", "executive", "assessor"},
-    "upload.py": {"admin", "opd"}, "entry.py": {"admin", "opd"},
+    "upload.py": {"admin", "opd"},
+    "entry.py": {"admin", "opd"},
     "history.py": {"admin", "executive", "opd", "assessor"},
     "verify.py": {"admin", "assessor"},
-    "admin.py": {"admin"}, "audit.py": {"admin"},
+    "admin.py": {"admin"},
+    "audit.py": {"admin"},
     "help.py": SIGNED_IN | {"anonymous"},
     "home.py": {"opd"},  # an OPD operator's home: needs an OPD (an admin has none)
     "status.py": {"admin"},
 }
-ACCOUNTS = {"admin": "admin", "executive": "walikota", "opd": "opd.kominfo", "assessor": "penilai", "viewer": "tamu"}
+ACCOUNTS = {
+    "admin": "admin",
+    "executive": "walikota",
+    "opd": "opd.kominfo",
+    "assessor": "penilai",
+    "viewer": "tamu",
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +77,20 @@ def app_db(tmp_path_factory, demo_db_file):
     store = Store(path)
     fw = store.frameworks()[-1][0]
     base = next(o for o in store.opds(CITY) if fw.indicators_for_opd_type(o.opd_type))
-    load_registry_bytes(store, SYSTEM, (f"city_code,opd_code,opd_type,name\n{CITY},X9,{base.opd_type},"
-                                        f"\"{XSS}\"\n").encode(), "opd.csv")
+    load_registry_bytes(
+        store,
+        SYSTEM,
+        (f'city_code,opd_code,opd_type,name\n{CITY},X9,{base.opd_type},"{XSS}"\n').encode(),
+        "opd.csv",
+    )
     inds = fw.indicators_for_opd_type(base.opd_type)
     body = "".join(f'{CITY},X9,{YEAR},{i.code},{n % 5},"{XSS}","{XSS_NOTE}"\n' for n, i in enumerate(inds))
-    r = ingest_bytes(store, SYSTEM, ("city_code,opd_code,year,indicator_code,level,evidence,note\n" + body).encode(),
-                     "xss.csv")
+    r = ingest_bytes(
+        store,
+        SYSTEM,
+        ("city_code,opd_code,year,indicator_code,level,evidence,note\n" + body).encode(),
+        "xss.csv",
+    )
     assert r.accepted, r.to_dict("en")
     verify(store, SYSTEM, CITY, YEAR, inds[0].code, 2, XSS_NOTE)
     users.add_user(store, SYSTEM, "walikota.lain", demo.DEMO_PASSWORD, "executive", "3599")
@@ -252,6 +272,7 @@ def test_cached_reads_do_not_leak_across_users(app_db):
     a, b = sessions["executive"], sessions["executive_other"]
     names = {c.city_code: c.name for c in shell._store(str(path)).cities()}
     for page in (p for p in PAGES if "executive" in EXPECTED_PAGES[p]):
+
         def render(sess):
             at = _app(sess, city=None)
             at.switch_page(f"pages/{page}")

@@ -1,6 +1,6 @@
 """Passwords through the account functions: argon2id at OWASP's floor as stored, length 8 to
 well past 64, the shipped common-password list. (Failed sign-ins are throttled, not locked out:
-tests/security/test_login_throttle.py; tests/test_auth.py drives 100 attempts against one account.)"""
+tests/security/test_login_throttle.py; tests/unit/test_auth.py drives 100 attempts against one account.)"""
 
 from __future__ import annotations
 
@@ -29,8 +29,15 @@ def test_lengths_from_8_to_beyond_64_are_accepted(mini, length):
     assert users.login(mini, f"panjang.{length}", pw).user.username == f"panjang.{length}"
 
 
-@pytest.mark.parametrize("pw,key", [("Pendek7", "user.password_short"), ("x" * 129, "user.password_long"),
-                                    ("password123", "user.password_common"), ("PASSWORD123", "user.password_common")])
+@pytest.mark.parametrize(
+    "pw,key",
+    [
+        ("Pendek7", "user.password_short"),
+        ("x" * 129, "user.password_long"),
+        ("password123", "user.password_common"),
+        ("PASSWORD123", "user.password_common"),
+    ],
+)
 def test_weak_passwords_refused_and_nothing_created(mini, pw, key):
     n = mini.audit_count()
     with pytest.raises(ValidationError) as exc:

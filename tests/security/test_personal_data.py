@@ -34,8 +34,19 @@ def test_personal_column_refused(mini, fmt, column):
     assert "NIK" in p.message("id") and "agregat" in p.message("id") and "aggregates only" in p.message("en")
 
 
-@pytest.mark.parametrize("value", [NIK, KK, f"NIK: {NIK}", "3273 0123 4567 8901", "3273.0123.4567.8901",
-                                   int(NIK), "3201234567890123\u200b2024", "3201 - 2345 - 6789 - 0123"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        NIK,
+        KK,
+        f"NIK: {NIK}",
+        "3273 0123 4567 8901",
+        "3273.0123.4567.8901",
+        int(NIK),
+        "3201234567890123\u200b2024",
+        "3201 - 2345 - 6789 - 0123",
+    ],
+)
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_personal_number_in_a_cell_refused(mini, fmt, value):
     row = list(GOOD_ROW)
@@ -91,7 +102,9 @@ BYPASSES = {
 
 def _csv_rows(header, rows) -> bytes:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([header] + [["" if v is None else v for v in r] for r in rows])
+    csv.writer(buf, lineterminator="\n").writerows(
+        [header] + [["" if v is None else v for v in r] for r in rows]
+    )
     return buf.getvalue().encode("utf-8")
 
 
@@ -103,7 +116,8 @@ def test_hidden_number_refused(mini, fmt, value):
     data = _csv_rows(HEAD, [row]) if fmt == "csv" else wb_bytes(long_xlsx(rows=[row]))
     r = reject(mini, data, f"pribadi.{fmt}")
     assert [(p.key, p.row, p.column) for p in r.problems] == [
-        ("file.personal_data", 2, "note" if fmt == "csv" else "G")]
+        ("file.personal_data", 2, "note" if fmt == "csv" else "G")
+    ]
 
 
 def test_every_hidden_number_named_by_row_and_column(mini):
@@ -149,9 +163,14 @@ def test_fuzz_generator_variants_refused_where_planted(mini):
     styles = sorted(fuzz.NIK_STYLES)
     for k, style in enumerate(styles * 2):
         name = names[k % len(names)]
-        data, row, col, _ = fuzz.plant_nik(rng, seeds[name], "xlsx" if name.endswith(".xlsx") else "csv", style)
+        data, row, col, _ = fuzz.plant_nik(
+            rng, seeds[name], "xlsx" if name.endswith(".xlsx") else "csv", style
+        )
         r = ingest_bytes(mini, SYSTEM, data, name)
-        assert [(p.key, p.row, p.column) for p in r.problems] == [("file.personal_data", row, col)], (style, name)
+        assert [(p.key, p.row, p.column) for p in r.problems] == [("file.personal_data", row, col)], (
+            style,
+            name,
+        )
 
 
 # Realistic evidence and note text from OPD uploads: regulation and decree numbers, dates, phone
@@ -240,7 +259,7 @@ def test_false_positive_rate_on_realistic_evidence(mini):
         row[HEAD.index("evidence")] = EVIDENCE_TEXT[k]
         row[HEAD.index("note")] = EVIDENCE_TEXT[k + 1] if k + 1 < len(EVIDENCE_TEXT) else None
         r = ingest_bytes(mini, SYSTEM, _csv_rows(HEAD, [row]), f"bukti{k}.csv")
-        assert r.accepted, (EVIDENCE_TEXT[k:k + 2], r.to_dict("en"))
+        assert r.accepted, (EVIDENCE_TEXT[k : k + 2], r.to_dict("en"))
 
 
 # ------------------------------------------------------------------- prefilter vs exact rule
@@ -248,11 +267,36 @@ def test_false_positive_rate_on_realistic_evidence(mini):
 # no where the exact rule says yes. Text built from digits, every kind of separator, invisible
 # and look-alike characters, exponents and cell breaks, where the two could disagree.
 _ALPHABET = list("0123456789012345678901234567890123456789 .,-/_'|:;eE+xA") + [
-    "\u00a0", "\u2009", "\u202f", "\u3000", "\u200b", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u0336", "\u2013",
-    "\t", "\n", "٣", "３", "²", "⑳", "\x00", "\x1f", "é"]
+    "\u00a0",
+    "\u2009",
+    "\u202f",
+    "\u3000",
+    "\u200b",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\u0336",
+    "\u2013",
+    "\t",
+    "\n",
+    "٣",
+    "３",
+    "²",
+    "⑳",
+    "\x00",
+    "\x1f",
+    "é",
+]
 _digit_text = st.text(alphabet=st.sampled_from(_ALPHABET), max_size=60)
-_cell = st.one_of(_digit_text, st.text(max_size=40), st.integers(10**14, 10**17), st.floats(1e14, 1e17),
-                  st.integers(10**14, 10**17).map(str), st.floats(1e14, 1e17).map(str))
+_cell = st.one_of(
+    _digit_text,
+    st.text(max_size=40),
+    st.integers(10**14, 10**17),
+    st.floats(1e14, 1e17),
+    st.integers(10**14, 10**17).map(str),
+    st.floats(1e14, 1e17).map(str),
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -271,8 +315,12 @@ def test_prefilter_finds_whatever_the_exact_rule_flags(cells):
 
 
 @settings(max_examples=200, deadline=None)
-@given(seed=st.integers(0, 2**32), before=st.text(max_size=20), after=st.text(max_size=20),
-       word=st.sampled_from(["NIK ", "KK: ", "warga ", "no. ktp=", "("]))
+@given(
+    seed=st.integers(0, 2**32),
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+    word=st.sampled_from(["NIK ", "KK: ", "warga ", "no. ktp=", "("]),
+)
 def test_a_realistic_nik_in_any_style_and_context_is_found(seed, before, after, word):
     import random
 

@@ -2,7 +2,7 @@
 
 Each case is a file a lenient reader would accept with a wrong or missing value. Each must be
 refused with its position (file, sheet, row, column) and a message in Indonesian and English.
-Cases already covered for CSV in tests/test_ingest.py are covered here for workbooks, where
+Cases already covered for CSV in tests/unit/test_ingest.py are covered here for workbooks, where
 the reader (calamine) hides them: a formula with no cached value reads as an empty cell.
 """
 
@@ -54,31 +54,53 @@ def _stray():
 XLSX_CASES = {
     "formula without cached value": (lambda: _xlsx([_row(level="=1+1")]), ("xlsx.formula", "Data", 2, "E")),
     "formula with cached value": (
-        lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
-                                                           b'<c r="E2" t="n"><f>1+2</f><v>3</v>')),
-        ("xlsx.formula", "Data", 2, "E")),
+        lambda: _xlsx(
+            [_row(level=3)],
+            lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>', b'<c r="E2" t="n"><f>1+2</f><v>3</v>'),
+        ),
+        ("xlsx.formula", "Data", 2, "E"),
+    ),
     "shared formula": (
-        lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
-                                                           b'<c r="E2" t="n"><f t="shared" si="0"/><v>3</v>')),
-        ("xlsx.formula", "Data", 2, "E")),
+        lambda: _xlsx(
+            [_row(level=3)],
+            lambda x: x.replace(
+                b'<c r="E2" t="n"><v>3</v>', b'<c r="E2" t="n"><f t="shared" si="0"/><v>3</v>'
+            ),
+        ),
+        ("xlsx.formula", "Data", 2, "E"),
+    ),
     "formula in a namespace-prefixed cell": (
-        lambda: _xlsx([_row(level=3)], lambda x: x.replace(
-            b'<c r="E2" t="n"><v>3</v></c>',
-            b'<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="E2" t="n">'
-            b"<x:f>1+2</x:f><x:v>3</x:v></x:c>")),
-        ("xlsx.formula", "Data", 2, "E")),
+        lambda: _xlsx(
+            [_row(level=3)],
+            lambda x: x.replace(
+                b'<c r="E2" t="n"><v>3</v></c>',
+                b'<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="E2" t="n">'
+                b"<x:f>1+2</x:f><x:v>3</x:v></x:c>",
+            ),
+        ),
+        ("xlsx.formula", "Data", 2, "E"),
+    ),
     "error cell #DIV/0!": (
-        lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
-                                                           b'<c r="E2" t="e"><v>#DIV/0!</v>')),
-        ("xlsx.error_cell", "Data", 2, "E")),
+        lambda: _xlsx(
+            [_row(level=3)],
+            lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>', b'<c r="E2" t="e"><v>#DIV/0!</v>'),
+        ),
+        ("xlsx.error_cell", "Data", 2, "E"),
+    ),
     "error cell whose type sits behind a quoted '>'": (
-        lambda: _xlsx([_row(level=3)], lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>',
-                                                           b'<c r="E2" x=">" t="e"><v>#N/A</v>')),
-        ("xlsx.error_cell", "Data", 2, "E")),
+        lambda: _xlsx(
+            [_row(level=3)],
+            lambda x: x.replace(b'<c r="E2" t="n"><v>3</v>', b'<c r="E2" x=">" t="e"><v>#N/A</v>'),
+        ),
+        ("xlsx.error_cell", "Data", 2, "E"),
+    ),
     "merged cells in the data area": (_merged, ("xlsx.merged", "Data", 2, "F")),
     "hidden sheet": (lambda: _hidden("hidden"), ("xlsx.hidden_sheet", "Lampiran", None, None)),
     "very hidden sheet": (lambda: _hidden("veryHidden"), ("xlsx.hidden_sheet", "Lampiran", None, None)),
-    "decimal comma": (lambda: _xlsx([_row(level="3,5")]), ("cell.level_decimal_comma", "Data", 2, "E (level)")),
+    "decimal comma": (
+        lambda: _xlsx([_row(level="3,5")]),
+        ("cell.level_decimal_comma", "Data", 2, "E (level)"),
+    ),
     "decimal number": (lambda: _xlsx([_row(level=2.5)]), ("cell.level_not_int", "Data", 2, "E (level)")),
     "boolean cell": (lambda: _xlsx([_row(level=True)]), ("cell.boolean", "Data", 2, "E (level)")),
     "boolean text": (lambda: _xlsx([_row(level="BENAR")]), ("cell.boolean", "Data", 2, "E (level)")),
@@ -86,9 +108,14 @@ XLSX_CASES = {
     "negative level": (lambda: _xlsx([_row(level=-1)]), ("cell.level_range", "Data", 2, "E (level)")),
     "value right of the header": (_stray, ("xlsx.stray_cell", "Data", 2, "J")),
     "row past Excel's limit": (
-        lambda: _xlsx([GOOD_ROW], lambda x: x.replace(
-            b"</sheetData>", b'<row r="1048577"><c r="A1048577" t="n"><v>1</v></c></row></sheetData>')),
-        ("file.too_many_rows", "Data", None, None)),
+        lambda: _xlsx(
+            [GOOD_ROW],
+            lambda x: x.replace(
+                b"</sheetData>", b'<row r="1048577"><c r="A1048577" t="n"><v>1</v></c></row></sheetData>'
+            ),
+        ),
+        ("file.too_many_rows", "Data", None, None),
+    ),
 }
 
 
@@ -136,9 +163,18 @@ def test_template_strict(mini):
     assert ingest_bytes(mini, SYSTEM, edited(lambda ws: ws.__setitem__("J11", 3)), "ok.xlsx").accepted
     cases = [
         (lambda ws: ws.__setitem__("J11", "=2+1"), ("xlsx.formula", "Penilaian", 11, "J")),
-        (lambda ws: (ws.__setitem__("J11", 3), ws.merge_cells("K11:L11")), ("xlsx.merged", "Penilaian", 11, "K")),
-        (lambda ws: (ws.__setitem__("J11", 3), ws.__setitem__("N11", "lupa")), ("xlsx.stray_cell", "Penilaian", 11, "N")),
-        (lambda ws: ws.__setitem__("J11", "3,0"), ("cell.level_decimal_comma", "Penilaian", 11, "J (Level (0-4))")),
+        (
+            lambda ws: (ws.__setitem__("J11", 3), ws.merge_cells("K11:L11")),
+            ("xlsx.merged", "Penilaian", 11, "K"),
+        ),
+        (
+            lambda ws: (ws.__setitem__("J11", 3), ws.__setitem__("N11", "lupa")),
+            ("xlsx.stray_cell", "Penilaian", 11, "N"),
+        ),
+        (
+            lambda ws: ws.__setitem__("J11", "3,0"),
+            ("cell.level_decimal_comma", "Penilaian", 11, "J (Level (0-4))"),
+        ),
     ]
     for fn, want in cases:
         r = reject(mini, edited(fn), "templat.xlsx")
@@ -160,9 +196,13 @@ CSV_CASES = {
     "tab-delimited": (lambda: _csv(E_ACUTE, delimiter="\t"), ("file.csv_one_column", 1, None)),
     "pipe-delimited": (lambda: _csv(E_ACUTE, delimiter="|"), ("file.csv_one_column", 1, None)),
     "commas and semicolons in the header": (
-        lambda: b"city_code;opd_code;year,indicator_code,level\n0101;01;2023,G1,3\n", ("file.csv_ambiguous", 1, None)),
-    "unquoted decimal comma": (lambda: (",".join(HEAD) + "\n0101,01,2023,G1,3,5,,\n").encode(),
-                               ("file.csv_row_width", 2, "8")),
+        lambda: b"city_code;opd_code;year,indicator_code,level\n0101;01;2023,G1,3\n",
+        ("file.csv_ambiguous", 1, None),
+    ),
+    "unquoted decimal comma": (
+        lambda: (",".join(HEAD) + "\n0101,01,2023,G1,3,5,,\n").encode(),
+        ("file.csv_row_width", 2, "8"),
+    ),
 }
 
 
@@ -181,8 +221,13 @@ def test_csv_rejects_every_wide_row_not_only_the_first(mini):
 
 
 def test_messages_exist_in_both_languages_for_every_new_key():
-    from metrics.i18n import MESSAGES
+    from metrics import i18n
 
-    for key in ("file.csv_ambiguous", "file.csv_row_width", "file.xml_encoding", "file.too_many_cells",
-                "xlsx.stray_cell"):
-        assert set(MESSAGES[key]) == {"id", "en"} and MESSAGES[key]["id"] != MESSAGES[key]["en"]
+    for key in (
+        "file.csv_ambiguous",
+        "file.csv_row_width",
+        "file.xml_encoding",
+        "file.too_many_cells",
+        "xlsx.stray_cell",
+    ):
+        assert i18n.text(key, "id") != i18n.text(key, "en")

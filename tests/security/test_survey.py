@@ -18,23 +18,87 @@ from metrics.readers import Limits
 # fragments around every boundary the exact patterns draw: prefixes, spacing (\v and \f too,
 # which RE2's \s lacks), quotes, case, $ anchors, limits' neighbours, escaped references
 TOKENS = [
-    b"<c", b"<row", b"<f", b"<x:c", b"<x:row", b"<x:f", b"<col", b"<formula1>", b"<v>", b"</c>", b"</row>",
-    b" ", b"  ", b"\t", b"\n", b"\r", b"\v", b"\f", b"/", b">", b"/>", b"r", b"R", b"r=", b" r=", b"=", b'"',
-    b"'", b"t", b"t=", b'"e"', b"'e'", b"e", b"&", b"&#65;", b"&amp;", b"A", b"a", b"AD", b"AE", b"ae", b"XFD",
-    b"$", b"0", b"1", b"9", b"00", b"160", b"2000", b"2001", b"1999", b"1048576", b"_", b"x", b":", b"s=\"7\"",
-    b'<c r="A1">', b'<row r="1">', b'<c r="AD2000"/>', b'<c r="AE1"/>', b'<c r="A2001"/>', b"\xc3\xa9", b"\xff",
+    b"<c",
+    b"<row",
+    b"<f",
+    b"<x:c",
+    b"<x:row",
+    b"<x:f",
+    b"<col",
+    b"<formula1>",
+    b"<v>",
+    b"</c>",
+    b"</row>",
+    b" ",
+    b"  ",
+    b"\t",
+    b"\n",
+    b"\r",
+    b"\v",
+    b"\f",
+    b"/",
+    b">",
+    b"/>",
+    b"r",
+    b"R",
+    b"r=",
+    b" r=",
+    b"=",
+    b'"',
+    b"'",
+    b"t",
+    b"t=",
+    b'"e"',
+    b"'e'",
+    b"e",
+    b"&",
+    b"&#65;",
+    b"&amp;",
+    b"A",
+    b"a",
+    b"AD",
+    b"AE",
+    b"ae",
+    b"XFD",
+    b"$",
+    b"0",
+    b"1",
+    b"9",
+    b"00",
+    b"160",
+    b"2000",
+    b"2001",
+    b"1999",
+    b"1048576",
+    b"_",
+    b"x",
+    b":",
+    b's="7"',
+    b'<c r="A1">',
+    b'<row r="1">',
+    b'<c r="AD2000"/>',
+    b'<c r="AE1"/>',
+    b'<c r="A2001"/>',
+    b"\xc3\xa9",
+    b"\xff",
 ]
 
 
 def exact_hit(xml: bytes, limits: Limits) -> bool:
     """What the exact checks look for (check_sheet_shape and scan_sheet_xml before the survey)."""
     return bool(
-        R._PREFIXED_TAG.search(xml) or R._NOT_REF_FIRST.search(xml) or R._FORMULA_RE.search(xml)
-        or R._word_search(R._TYPE_E_SCAN, xml) or R._word_search(R._ESCAPED_SCAN, xml)
-        or R._word_search(R._pattern(limits), xml))
+        R._PREFIXED_TAG.search(xml)
+        or R._NOT_REF_FIRST.search(xml)
+        or R._FORMULA_RE.search(xml)
+        or R._word_search(R._TYPE_E_SCAN, xml)
+        or R._word_search(R._ESCAPED_SCAN, xml)
+        or R._word_search(R._pattern(limits), xml)
+    )
 
 
-@pytest.mark.parametrize("limits", [R.DEFAULT_LIMITS, Limits(max_rows=50, max_cols=5), Limits(max_rows=9, max_cols=27)])
+@pytest.mark.parametrize(
+    "limits", [R.DEFAULT_LIMITS, Limits(max_rows=50, max_cols=5), Limits(max_rows=9, max_cols=27)]
+)
 def test_survey_flags_whatever_an_exact_check_flags(limits):
     rng = random.Random(1729)
     hits = misses = 0
@@ -78,4 +142,3 @@ def test_every_hostile_sheet_is_flagged():
             flagged += 1
             assert R._survey(xml, R.DEFAULT_LIMITS), name
     assert flagged >= 5, flagged
-

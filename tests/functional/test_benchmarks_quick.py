@@ -1,0 +1,81 @@
+"""The benchmark suite at toy sizes, so that its code keeps working (no timing is asserted).
+
+`python -m benchmarks.run --quick` generates a seeded workload (a framework, a registry, a few
+filled workbooks with planted mistakes, a history written straight into DuckDB), then runs
+every benchmark against it: reading, the batch ingest through the CLI, one upload, scoring
+(with the pandas baseline), CLI start-up and the dashboard pages through AppTest. The headless
+browser part is left to the full run (and tests/functional/test_e2e_browser.py covers the pages there).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import generate, run
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    assert run.main(["--quick", "--no-browser", "--out", str(out)]) == 0
+    return out, json.loads((out / "results-quick.json").read_text())
+
+
+def test_every_benchmark_reports_its_figures(quick_results):
+    out, data = quick_results
+    names = [f["name"] for f in data["figures"]]
+    for prefix in (
+        "read:",
+        "read+validate:",
+        "ingest: national batch",
+        "upload: one 150-row",
+        "upload: one workbook refused",
+        "score: all cities, all years, recomputed",
+        "score: peak memory",
+        "score: all cities, all years, read",
+        "score: rebuild",
+        "startup:",
+        "page overview:",
+        "page rankings:",
+    ):
+        assert any(n.startswith(prefix) for n in names), f"no figure starting with {prefix!r}: {names}"
+    for f in data["figures"]:
+        assert f["samples"] and all(x > 0 for x in f["samples"]), f["name"]
+        assert f["met"] is None, "toy sizes must not be judged against the targets"
+    md = (out / "results-quick.md").read_text()
+    assert all(n in md for n in names)
+    assert data["machine"]["nproc"] >= 1 and data["machine"]["cpu"]
+
+
+def test_workload_outcomes_are_the_planted_ones(quick_results):
+    out, data = quick_results
+    manifest = json.loads((out / "quick" / "manifest.json").read_text())
+    sz = generate.QUICK
+    checks = data["checks"]
+    # every workbook and metric table got a result; exactly the files with planted mistakes were refused
+    assert checks["ingest_results"] == sz.batch_files + sz.cities == manifest["batch"]["files"]
+    assert checks["ingest_refused"] == manifest["batch"]["bad_files"] != []
+    # the baseline ingest accepts the same clean files the product does
+    accepted, sampled = checks["baseline_ingest_accepted"]
+    assert accepted == sampled > 0
+    # the refused upload lists its problems, and scoring covers every city and history year
+    assert checks["upload_problems"] >= 1
+    assert checks["scored_city_years"] == sz.cities * sz.history_years
+    assert manifest["store"]["assessments"] == sz.history_rows
+
+
+def test_pandas_baseline_and_the_recomputation_give_the_same_scores(quick_results):
+    _, data = quick_results
+    assert data["checks"]["pandas_max_abs_diff"] < 1e-9
+    assert data["checks"]["recompute_vs_tables_differences"] == 0
+
+
+def test_pages_were_measured_signed_in_and_drew_their_content(quick_results):
+    _, data = quick_results
+    checks = data["checks"]
+    assert checks["page_errors"] == [], "a page measured showed an error, so its timing means nothing"
+    assert checks["page_elements"] and all(n > 0 for n in checks["page_elements"].values()), checks[
+        "page_elements"
+    ]

@@ -1,0 +1,59 @@
+"""Registry CSVs: exact headers, text codes with leading zeros, clear errors."""
+
+import pytest
+
+from metrics.auth import SYSTEM
+from metrics.errors import Rejected
+from metrics.governance import load_registry_bytes
+from metrics.registry import City, Opd, parse_registry_csv
+
+
+def test_cities_and_opds_told_apart_by_header_and_codes_stay_text():
+    cities = parse_registry_csv(
+        b"city_code,name,province,category,population\n0101,Kota A,Aceh,kecil,12\n", "c.csv"
+    )
+    assert cities == [City("0101", "Kota A", "Aceh", "kecil", 12)]
+    opds = parse_registry_csv(b"city_code,opd_code,opd_type,name\n0101,007,diskominfo,Kominfo\n", "o.csv")
+    assert opds == [Opd("0101", "007", "DISKOMINFO", "Kominfo")]
+
+
+@pytest.mark.parametrize(
+    "body,row,column",
+    [
+        (b"city_code,name,province,category,population\n0101,A,B,raksasa,1\n", 2, "category"),
+        (b"city_code,name,province,category,population\n0101,A,B,kecil,banyak\n", 2, "population"),
+        (
+            b"city_code,name,province,category,population\n0101,A,B,kecil,1\n0101,C,D,kecil,2\n",
+            3,
+            "city_code",
+        ),
+        (b"city_code,opd_code,opd_type,name\n0101,,X,Y\n", 2, "opd_code"),
+        (b"kota,nama\n1,2\n", 1, "*"),
+    ],
+)
+def test_bad_rows_are_named(body, row, column):
+    with pytest.raises(Rejected) as exc:
+        parse_registry_csv(body, "r.csv")
+    p = exc.value.problems[0]
+    assert (p.row, p.column) == (row, column)
+    assert "r.csv" in p.message("id")
+
+
+def test_opds_for_unknown_city_refused_and_nothing_written(mini):
+    from metrics.errors import ValidationError
+
+    before = mini.content_fingerprint()
+    with pytest.raises(ValidationError):
+        load_registry_bytes(mini, SYSTEM, b"city_code,opd_code,opd_type,name\n7777,01,DLH,X\n", "o.csv")
+    assert mini.content_fingerprint() == before
+
+
+def test_reload_updates_in_place(mini):
+    kind, added, updated = load_registry_bytes(
+        mini,
+        SYSTEM,
+        b"city_code,name,province,category,population\n0101,Kota Uji Baru,Jawa Barat,sedang,1500\n",
+        "c.csv",
+    )
+    assert (kind, added, updated) == ("cities", 0, 1)
+    assert next(c for c in mini.cities() if c.city_code == "0101").name == "Kota Uji Baru"
