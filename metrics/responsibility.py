@@ -5,7 +5,7 @@ framework lists for it, and by the OPD the city's admin assigned it to. An admin
 an indicator that no OPD of the city can answer by type (issue 15: such an indicator must be
 visible, not a silent zero; until assigned it counts as one unanswered pair). Completeness, the
 OPD home, the deadlines, templates, the form and ingest validation ask this module; the scoring
-SQL in metrics/store.py (`_ANSWERS_FOR`, `_PAIR_ROWS`) states the same rule for the database.
+SQL in metrics/store/scores.py (`_ANSWERS_FOR`, `_PAIR_ROWS`) states the same rule for the database.
 """
 
 from __future__ import annotations

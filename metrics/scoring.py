@@ -10,7 +10,7 @@ self-assessed levels in the submission in force of each OPD that answered it; el
     index = sum(W_d * D_d) / sum(W_d) over the dimensions that have indicators
 
 Every year is scored under the framework in force that year. Values keep full precision;
-rounding is for display only. The SQL lives in store.py; this module shapes its rows into
+rounding is for display only. The SQL lives in the store (metrics/store/scores.py); this module shapes its rows into
 typed results and holds the small pure calculations built on them (ranks, priorities).
 """
 

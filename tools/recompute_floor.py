@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from metrics import store as store_sql  # noqa: E402
+from metrics.store import scores as store_sql  # noqa: E402
 
 PARAMS = {"years": None, "city": None}
 # Only the submissions in force count in the product's query; this lower bound skips even that.

@@ -19,7 +19,7 @@ def test_split_runs_on_the_demo_store_and_prints_every_part(demo_db_file, capsys
 
 
 def test_split_refuses_a_precomputed_pass_that_changes_the_scores(demo_db_file, monkeypatch):
-    from metrics import store as store_sql
+    from metrics.store import scores as store_sql
     from tools import recompute_floor
 
     # the pass done beforehand now adds one level to every answer; the whole query is untouched
@@ -33,7 +33,7 @@ def test_split_refuses_a_precomputed_pass_that_changes_the_scores(demo_db_file, 
 
 
 def test_split_refuses_a_query_without_the_step_it_cuts(demo_db_file, monkeypatch):
-    from metrics import store as store_sql
+    from metrics.store import scores as store_sql
     from tools import recompute_floor
 
     monkeypatch.setattr(

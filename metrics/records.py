@@ -1,0 +1,116 @@
+"""Records that the ingest side builds and the store keeps: neutral types both import.
+
+They live outside the store so that parsing (metrics.ingest, worker processes) and storage
+agree on one shape without ingest importing the store's SQL or the store importing ingest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    id: int
+    kind: str
+    city_code: str
+    opd_code: str
+    year: int
+    metric_code: str | None
+    file_name: str | None
+    sha256: str | None
+    username: str
+    accepted_at: datetime
+    source: str
+    n_rows: int
+
+
+@dataclass
+class SubmissionBatch:
+    """Submissions and their rows as columns: the shape many files are inserted in at once.
+
+    `a_sub`/`m_sub` give each assessment/metric row the position of its submission in the
+    batch. Columns pickle and extend cheaply, so a national batch parsed in worker processes
+    reaches the store without a Python object per answer row.
+    """
+
+    kind: list = field(default_factory=list)
+    city_code: list = field(default_factory=list)
+    opd_code: list = field(default_factory=list)
+    year: list = field(default_factory=list)
+    metric_code: list = field(default_factory=list)
+    fw_seq: list = field(default_factory=list)
+    file_name: list = field(default_factory=list)
+    sha256: list = field(default_factory=list)
+    n_rows: list = field(default_factory=list)
+    a_sub: list = field(default_factory=list)
+    a_code: list = field(default_factory=list)
+    a_level: list = field(default_factory=list)
+    a_evidence: list = field(default_factory=list)
+    a_note: list = field(default_factory=list)
+    a_row: list = field(default_factory=list)
+    m_sub: list = field(default_factory=list)
+    m_period: list = field(default_factory=list)
+    m_value: list = field(default_factory=list)
+    m_row: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def add(self, sub, file_name: str | None, sha256: str | None) -> None:
+        """Append one ingest.Submission (kind, codes, year, fw_seq, metric_code, rows)."""
+        k = len(self.kind)
+        rows = sub.rows
+        if sub.kind == "assessment":
+            codes = [r.indicator_code for r in rows]
+            if len(set(codes)) != len(codes):
+                # scoring counts answer rows as (OPD, indicator) pairs; ingest refuses such files
+                raise ValueError(
+                    f"submission {sub.city_code}/{sub.opd_code}/{sub.year} answers an indicator twice"
+                )
+            self.a_sub.extend([k] * len(rows))
+            self.a_code.extend(codes)
+            self.a_level.extend([r.level for r in rows])
+            self.a_evidence.extend([r.evidence for r in rows])
+            self.a_note.extend([r.note for r in rows])
+            self.a_row.extend([r.source_row for r in rows])
+        else:
+            self.m_sub.extend([k] * len(rows))
+            self.m_period.extend([r.period for r in rows])
+            self.m_value.extend([r.value for r in rows])
+            self.m_row.extend([r.source_row for r in rows])
+        self.kind.append(sub.kind)
+        self.city_code.append(sub.city_code)
+        self.opd_code.append(sub.opd_code)
+        self.year.append(sub.year)
+        self.metric_code.append(sub.metric_code)
+        self.fw_seq.append(sub.fw_seq)
+        self.file_name.append(file_name)
+        self.sha256.append(sha256)
+        self.n_rows.append(len(rows))
+
+    def extend(self, other: SubmissionBatch) -> None:
+        off = len(self.kind)
+        for name in (
+            "kind",
+            "city_code",
+            "opd_code",
+            "year",
+            "metric_code",
+            "fw_seq",
+            "file_name",
+            "sha256",
+            "n_rows",
+            "a_code",
+            "a_level",
+            "a_evidence",
+            "a_note",
+            "a_row",
+            "m_period",
+            "m_value",
+            "m_row",
+        ):
+            getattr(self, name).extend(getattr(other, name))
+        self.a_sub.extend([k + off for k in other.a_sub] if off else other.a_sub)
+        self.m_sub.extend([k + off for k in other.m_sub] if off else other.m_sub)

@@ -1,0 +1,55 @@
+"""The one store of record: a DuckDB database, and the only package that speaks SQL.
+
+Every statement here is fixed text with bound parameters; nothing a user typed is ever
+formatted into SQL. Reads run on a fresh cursor each; writes run inside `transaction()`,
+which serialises writers in this process and commits or rolls back as a whole, so a file is
+stored completely or not at all. The audit row for a change is written in the same
+transaction as the change.
+
+`Store` is composed of one class per table group (each module below holds that group's SQL);
+the rest of the core depends on the `Storage` protocol it implements (metrics.store.interface).
+"""
+
+from __future__ import annotations
+
+from metrics.records import SubmissionBatch, SubmissionMeta
+from metrics.store.audit_log import AuditLog
+from metrics.store.backup_tables import BackupTables
+from metrics.store.connection import (
+    DEFAULT_DB,
+    CheckpointFailed,
+    CommitFailed,
+    StorageFailed,
+    StoreBusy,
+    resolve_db_path,
+    utcnow,
+)
+from metrics.store.drafts import Drafts
+from metrics.store.frameworks import Frameworks
+from metrics.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from metrics.store.periods import Periods
+from metrics.store.registry import Registry
+from metrics.store.scores import ALL_CITY_YEARS, Scores
+from metrics.store.submissions import Submissions
+from metrics.store.users import Users
+
+
+class Store(AuditLog, Frameworks, Registry, Periods, Submissions, Users, Drafts, Scores, BackupTables):
+    """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
+
+
+__all__ = [
+    "ALL_CITY_YEARS",
+    "DEFAULT_DB",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "CheckpointFailed",
+    "CommitFailed",
+    "StorageFailed",
+    "Store",
+    "StoreBusy",
+    "SubmissionBatch",
+    "SubmissionMeta",
+    "resolve_db_path",
+    "utcnow",
+]

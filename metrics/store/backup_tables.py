@@ -1,0 +1,69 @@
+"""Whole-table reads and writes for signed backups and restores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from metrics.store.connection import Connection
+from metrics.store.scores import _SCORE_TABLES
+
+
+class BackupTables(Connection):
+    """Whole-table reads and writes for signed backups and restores."""
+
+    def backup_tables(self) -> list[str]:
+        with self.cursor() as cur:
+            names = [
+                r[0]
+                for r in cur.execute(
+                    """SELECT table_name FROM duckdb_tables()
+                   WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name"""
+                ).fetchall()
+            ]
+        # browser sessions are not data: a restore signs everyone out rather than bring back old ones
+        return [n for n in names if n not in (*_SCORE_TABLES, "score_city", "sessions")]
+
+    def _own_table(self, table: str) -> str:
+        if table not in self.backup_tables():
+            raise ValueError(f"not a table of this schema: {table!r}")
+        return table
+
+    def table_schema(self, table: str):
+        """The Arrow schema of one of our tables: what a backup's Parquet file of it must carry."""
+        with self.cursor() as cur:
+            return cur.execute(f"SELECT * FROM {self._own_table(table)} LIMIT 0").to_arrow_table().schema
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read transaction: every table read on it shows the same moment (a consistent backup)."""
+        with self.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+            finally:
+                cur.rollback()
+
+    def table_batches(self, cur, table: str, rows: int = 8192):
+        """One table's rows as Arrow record batches, streamed (a national `files` table is large)."""
+        return cur.execute(f"SELECT * FROM {self._own_table(table)}").to_arrow_reader(rows)
+
+    def table_count(self, cur, table: str) -> int:
+        return int(cur.execute(f"SELECT count(*) FROM {self._own_table(table)}").fetchone()[0])
+
+    def load_rows(self, cur, table: str, rows) -> None:
+        """Append Arrow rows (columns already checked against table_schema) to one of our tables."""
+        cur.register("_restore_rows", rows)
+        try:
+            cur.execute(f"INSERT INTO {self._own_table(table)} SELECT * FROM _restore_rows")
+        finally:
+            cur.unregister("_restore_rows")
+
+    def restart_sequences(self, cur) -> None:
+        """Id sequences continue after the restored rows (a new submission gets a fresh id)."""
+        for seq, table in (("submission_id_seq", "submissions"), ("verification_id_seq", "verifications")):
+            start = int(cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+            cur.execute(f"DROP SEQUENCE {seq}")
+            cur.execute(f"CREATE SEQUENCE {seq} START {start}")  # an int computed here, not text

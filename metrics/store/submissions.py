@@ -1,0 +1,322 @@
+"""Submissions, their answer and metric rows, the kept upload files, and verifications."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from metrics.records import SubmissionBatch, SubmissionMeta
+from metrics.store.connection import Connection, utcnow
+
+
+class Submissions(Connection):
+    """Submissions, their answer and metric rows, the kept upload files, and verifications."""
+
+    def years(self) -> list[int]:
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT year FROM submissions UNION SELECT DISTINCT year FROM periods ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def keep_files(self, cur, files: list[tuple[str, str, bytes]]) -> None:
+        """Keep original uploads (sha256, name, content); a content already kept is skipped."""
+        import pyarrow as pa
+
+        first: dict[str, tuple[str, bytes]] = {}
+        for sha, name, content in files:
+            first.setdefault(sha, (name, content))
+        if not first:
+            return
+        tbl = pa.table(
+            {
+                "sha256": pa.array(list(first), pa.string()),
+                "name": pa.array([v[0] for v in first.values()], pa.string()),
+                "size": pa.array([len(v[1]) for v in first.values()], pa.int64()),
+                "content": pa.array([v[1] for v in first.values()], pa.binary()),
+            }
+        )
+        cur.register("_new_files", tbl)
+        cur.execute(
+            "INSERT INTO files SELECT * FROM _new_files n WHERE NOT EXISTS "
+            "(SELECT 1 FROM files f WHERE f.sha256 = n.sha256)"
+        )
+        cur.unregister("_new_files")
+
+    def file_content(self, sha256: str) -> bytes | None:
+        with self.cursor() as cur:
+            row = cur.execute("SELECT content FROM files WHERE sha256 = ?", [sha256]).fetchone()
+        return bytes(row[0]) if row else None
+
+    def insert_submissions(
+        self,
+        cur,
+        subs: list | SubmissionBatch,
+        username: str,
+        file_name: str | None,
+        sha256: str | None,
+        source: str,
+        at: datetime | list[datetime] | None = None,
+        file_names: list[str] | None = None,
+    ) -> list[int]:
+        """Insert submissions and their rows in bulk; returns the new ids, in order.
+
+        `subs` is a list of ingest.Submission (all from `file_name`/`sha256`, or per submission
+        `file_names`) or a SubmissionBatch that carries each submission's file itself. Rows go in
+        through Arrow, so a 150-row workbook or a national batch is one columnar append per table.
+        """
+        import pyarrow as pa
+
+        if isinstance(subs, SubmissionBatch):
+            batch = subs
+        else:
+            batch = SubmissionBatch()
+            for n, s in enumerate(subs):
+                batch.add(s, file_names[n] if file_names else file_name, sha256)
+        if not len(batch):
+            return []
+        count = len(batch)
+        ats = at if isinstance(at, list) else [at or utcnow()] * count
+        ids = [
+            r[0] for r in cur.execute("SELECT nextval('submission_id_seq') FROM range(?)", [count]).fetchall()
+        ]
+        sub_tbl = pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "kind": pa.array(batch.kind, pa.string()),
+                "city_code": pa.array(batch.city_code, pa.string()),
+                "opd_code": pa.array(batch.opd_code, pa.string()),
+                "year": pa.array(batch.year, pa.int32()),
+                "metric_code": pa.array(batch.metric_code, pa.string()),
+                "fw_seq": pa.array(batch.fw_seq, pa.int32()),
+                "file_name": pa.array(batch.file_name, pa.string()),
+                "sha256": pa.array(batch.sha256, pa.string()),
+                "username": pa.array([username] * count, pa.string()),
+                "accepted_at": pa.array(ats, pa.timestamp("us")),
+                "source": pa.array([source] * count, pa.string()),
+                "n_rows": pa.array(batch.n_rows, pa.int32()),
+            }
+        )
+        cur.register("_new_subs", sub_tbl)
+        cur.execute("INSERT INTO submissions SELECT * FROM _new_subs")
+        cur.unregister("_new_subs")
+        if batch.a_sub:
+            t = pa.table(
+                {
+                    "submission_id": pa.array([ids[k] for k in batch.a_sub], pa.int64()),
+                    "indicator_code": pa.array(batch.a_code, pa.string()),
+                    "level": pa.array(batch.a_level, pa.int8()),
+                    "evidence": pa.array(batch.a_evidence, pa.string()),
+                    "note": pa.array(batch.a_note, pa.string()),
+                    "source_row": pa.array(batch.a_row, pa.int32()),
+                }
+            )
+            cur.register("_new_rows", t)
+            cur.execute("INSERT INTO assessments SELECT * FROM _new_rows")
+            cur.unregister("_new_rows")
+        if batch.m_sub:
+            t = pa.table(
+                {
+                    "submission_id": pa.array([ids[k] for k in batch.m_sub], pa.int64()),
+                    "metric_code": pa.array([batch.metric_code[k] for k in batch.m_sub], pa.string()),
+                    "period": pa.array(batch.m_period, pa.string()),
+                    "value": pa.array(batch.m_value, pa.float64()),
+                    "source_row": pa.array(batch.m_row, pa.int32()),
+                }
+            )
+            cur.register("_new_rows", t)
+            cur.execute("INSERT INTO metric_values SELECT * FROM _new_rows")
+            cur.unregister("_new_rows")
+        self.mark_scores_stale(cur, set(zip(batch.city_code, batch.year)))
+        return ids
+
+    def in_force_rows(
+        self, units_a: list[tuple[str, str, int]], units_m: list[tuple[str, str, str, int]], cur=None
+    ) -> tuple[list[tuple], list[tuple]]:
+        """The answer rows of the versions in force of the given units, to compare a new file with.
+
+        Assessment units are (city, OPD, year), rows (city, OPD, year, id, indicator, level,
+        evidence, note); service-metric units are (city, OPD, metric, year), rows (city, OPD,
+        metric, year, id, period, value). Read on `cur` inside a write, so that the comparison
+        and the write see the same version in force.
+        """
+        if cur is None:
+            with self.cursor() as own:
+                return self.in_force_rows(units_a, units_m, own)
+        a = m = []
+        if units_a:
+            a = cur.execute(
+                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
+                                     unnest($y::INTEGER[]) AS y),
+                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
+                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.y = s.year
+                           WHERE s.kind = 'assessment'
+                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
+                   SELECT c.city_code, c.opd_code, c.year, c.id, a.indicator_code, a.level, a.evidence, a.note
+                   FROM cur c JOIN assessments a ON a.submission_id = c.id
+                   ORDER BY c.id, a.indicator_code""",
+                {"c": [u[0] for u in units_a], "o": [u[1] for u in units_a], "y": [u[2] for u in units_a]},
+            ).fetchall()
+        if units_m:
+            m = cur.execute(
+                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
+                                     unnest($m::VARCHAR[]) AS m, unnest($y::INTEGER[]) AS y),
+                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.metric_code, s.year FROM submissions s
+                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.m = s.metric_code
+                                      AND u.y = s.year
+                           WHERE s.kind = 'metric'
+                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year
+                                                      ORDER BY s.id DESC) = 1)
+                   SELECT c.city_code, c.opd_code, c.metric_code, c.year, c.id, v.period, v.value
+                   FROM cur c JOIN metric_values v ON v.submission_id = c.id
+                   ORDER BY c.id, v.period""",
+                {
+                    "c": [u[0] for u in units_m],
+                    "o": [u[1] for u in units_m],
+                    "m": [u[2] for u in units_m],
+                    "y": [u[3] for u in units_m],
+                },
+            ).fetchall()
+        return a, m
+
+    def submissions_frame(
+        self,
+        city: str | None = None,
+        opd: str | None = None,
+        year: int | None = None,
+        kind: str | None = None,
+    ):
+        """Every submission (superseded ones too), newest first, with whether it is in force."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """SELECT s.id, s.kind, s.city_code, s.opd_code, o.name AS opd_name, s.year, s.metric_code,
+                          s.file_name, s.sha256, s.username, s.accepted_at, s.source, s.n_rows,
+                          s.id = max(s.id) OVER (PARTITION BY s.kind, s.city_code, s.opd_code, s.year,
+                                                 coalesce(s.metric_code, '')) AS in_force
+                   FROM submissions s LEFT JOIN opds o USING (city_code, opd_code)
+                   WHERE ($c IS NULL OR s.city_code = $c) AND ($o IS NULL OR s.opd_code = $o)
+                     AND ($y IS NULL OR s.year = $y) AND ($k IS NULL OR s.kind = $k)
+                   ORDER BY s.id DESC""",
+                {"c": city, "o": opd, "y": year, "k": kind},
+            ).df()
+
+    def submission(self, sid: int) -> SubmissionMeta | None:
+        with self.cursor() as cur:
+            row = cur.execute(
+                """SELECT id, kind, city_code, opd_code, year, metric_code, file_name, sha256, username,
+                          accepted_at, source, n_rows FROM submissions WHERE id = ?""",
+                [sid],
+            ).fetchone()
+        return SubmissionMeta(*row) if row else None
+
+    def submission_rows(self, sid: int):
+        with self.cursor() as cur:
+            kind = cur.execute("SELECT kind FROM submissions WHERE id = ?", [sid]).fetchone()
+            if not kind:
+                return None
+            if kind[0] == "assessment":
+                return cur.execute(
+                    """SELECT indicator_code, level, evidence, note, source_row FROM assessments
+                       WHERE submission_id = ? ORDER BY indicator_code""",
+                    [sid],
+                ).df()
+            return cur.execute(
+                """SELECT metric_code, period, value, source_row FROM metric_values
+                   WHERE submission_id = ? ORDER BY period""",
+                [sid],
+            ).df()
+
+    def counts(self) -> dict[str, int]:
+        with self.cursor() as cur:
+            return {
+                t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed table names only
+                for t in (
+                    "cities",
+                    "opds",
+                    "submissions",
+                    "assessments",
+                    "metric_values",
+                    "verifications",
+                    "users",
+                    "audit",
+                    "frameworks",
+                    "files",
+                )
+            }
+
+    def content_fingerprint(self) -> str:
+        """A hash of every row of every data table, to prove a rejected file changed nothing."""
+        h = hashlib.sha256()
+        with self.cursor() as cur:
+            for t in (
+                "cities",
+                "opds",
+                "submissions",
+                "assessments",
+                "metric_values",
+                "verifications",
+                "periods",
+                "drafts",
+                "users",
+                "audit",
+                "frameworks",
+                "files",
+            ):
+                rows = cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()  # fixed names
+                h.update(t.encode())
+                h.update(repr(rows).encode())
+        return h.hexdigest()
+
+    def add_verification(
+        self, cur, city: str, year: int, indicator: str, level: int, note: str, username: str
+    ) -> int:
+        vid = cur.execute("SELECT nextval('verification_id_seq')").fetchone()[0]
+        cur.execute(
+            "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [vid, city, year, indicator, level, note, username, utcnow()],
+        )
+        self.mark_finished_scores_stale(cur, {city})
+        return vid
+
+    def current_verification(self, cur, city: str, year: int, indicator: str):
+        return cur.execute(
+            """SELECT level, note, username FROM verifications WHERE city_code = ? AND year = ?
+               AND indicator_code = ? ORDER BY id DESC LIMIT 1""",
+            [city, year, indicator],
+        ).fetchone()
+
+    def verification_rows(self, city: str, year: int) -> list[dict]:
+        """The verification in force per indicator of a city-year (who, when, why), for the drill-down."""
+        with self.cursor() as cur:
+            res = cur.execute(
+                """SELECT indicator_code, level, note, username, verified_at, id FROM verifications
+                   WHERE city_code = $city AND year = $year
+                   QUALIFY row_number() OVER (PARTITION BY indicator_code ORDER BY id DESC) = 1
+                   ORDER BY indicator_code""",
+                {"city": city, "year": year},
+            )
+            cols = [d[0] for d in res.description]
+            return [dict(zip(cols, r)) for r in res.fetchall()]
+
+    # ------------------------------------------------------------------ backup
+
+    # A backup holds every table of this schema but the derived score tables (rebuilt on
+    # restore), one Parquet stream each, written from and read into the tables through the
+    # statements below. Table names come from this database's own catalog, never from an
+    # archive; metrics.backup checks an archive's tables and columns against them.
+
+    def peer_levels(self, year: int, exclude_city: str) -> list[tuple]:
+        """(opd_type, indicator, mean level, answers) over the in-force self-assessments of
+        `year` in every city but `exclude_city`: what an OPD's answer is compared with."""
+        with self.cursor() as cur:
+            return cur.execute(
+                """WITH cur AS (
+                       SELECT id, city_code, opd_code FROM submissions
+                       WHERE kind = 'assessment' AND year = $year AND city_code <> $city
+                       QUALIFY row_number() OVER (PARTITION BY city_code, opd_code ORDER BY id DESC) = 1)
+                   SELECT o.opd_type, a.indicator_code, avg(a.level) AS mean, count(*) AS n
+                   FROM cur c JOIN assessments a ON a.submission_id = c.id
+                   JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
+                   GROUP BY ALL ORDER BY ALL""",
+                {"year": year, "city": exclude_city},
+            ).fetchall()
