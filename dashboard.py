@@ -109,6 +109,8 @@ def login_page() -> None:
         return
     if public:
         st.caption(tr("login.public_hint"))
+    if not users.has_accounts(store):
+        st.info(tr("login.no_accounts"))  # a database made without --demo: the first admin is made on the CLI
     if SSO_ON:
         refused = st.session_state.get("sso_error")
         if refused is not None:

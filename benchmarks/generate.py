@@ -246,7 +246,7 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
     for p in (path, Path(str(path) + ".wal")):
         p.unlink(missing_ok=True)
     store = Store(path)
-    fw, seq = load_framework_text(store, SYSTEM, fw_text)
+    _fw, seq = load_framework_text(store, SYSTEM, fw_text)
     cities = pa.table(
         {
             "city_code": [city_code(c) for c in range(sz.cities)],
@@ -625,18 +625,22 @@ def store_is_current(path: Path) -> bool:
     import duckdb
 
     from metrics.store import MIGRATIONS
+    from metrics.store.score_sql import SCORE_TABLES_VERSION
 
     try:
         con = duckdb.connect(str(path), read_only=True)
         try:
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            scores = con.execute("SELECT value FROM meta WHERE key = 'score_tables_version'").fetchone()
         finally:
             con.close()
     except Exception:
         return False
     derived = {"score_cy", "score_facts", "score_parts", "score_city"}  # precomputed score tables
-    return bool(row) and int(row[0]) == len(MIGRATIONS) and derived <= tables
+    # the probes open it read-only, so score tables built by other SQL could not be rebuilt then
+    fresh = bool(scores) and scores[0] == SCORE_TABLES_VERSION
+    return bool(row) and int(row[0]) == len(MIGRATIONS) and derived <= tables and fresh
 
 
 def ensure(sz: Sizes, force: bool = False, workers: int | None = None, log=print, out: Path = OUT) -> dict:

@@ -125,7 +125,7 @@ def timed_cmd(cmd: list[str], repeat: int, env: dict | None = None, out: Path | 
     samples = []
     for _ in range(repeat):
         t = time.perf_counter()
-        res = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
         samples.append(time.perf_counter() - t)
         if res.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr.decode()[-3000:]}")

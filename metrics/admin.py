@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -24,7 +25,11 @@ from metrics.backup import make_backup, restore_backup
 from metrics.errors import ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.progress import Progress
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 PUBLIC_READ = "public_read"
 AUDIT_LIMIT = 1000
@@ -34,15 +39,16 @@ AUDIT_COLUMNS = ["id", "logged_at", "username", "action", "object", "before", "a
 # ------------------------------------------------------------------------------ publication
 
 
-def public_read(store) -> bool:
+def public_read(store: Storage) -> bool:
+    """Whether results are published: anyone, signed in or not, may read them (the one check)."""
     return store.get_setting(PUBLIC_READ, "false") == "true"
 
 
-def set_public_read(store, user: User, value: bool) -> bool:
+def set_public_read(store: Storage, user: User, value: bool) -> bool:
     """Allow (or stop) reading published results without signing in; returns the previous value."""
     require(user, Action.SETTINGS)
     with store.transaction() as cur:
-        before = store.get_setting(PUBLIC_READ, "false") == "true"
+        before = public_read(store)
         store.set_setting(cur, PUBLIC_READ, "true" if value else "false")
         store.write_audit(
             cur,
@@ -69,7 +75,7 @@ class Signatory:
     position: str
 
 
-def signatory(store, city: str | None) -> Signatory | None:
+def signatory(store: Storage, city: str | None) -> Signatory | None:
     """The official who signs `city`'s report card, when the admin has named one."""
     if not city:
         return None
@@ -80,7 +86,7 @@ def signatory(store, city: str | None) -> Signatory | None:
     return Signatory(d.get("name", ""), d.get("position", ""))
 
 
-def set_signatory(store, user: User, city: str, name: str, position: str) -> Signatory | None:
+def set_signatory(store: Storage, user: User, city: str, name: str, position: str) -> Signatory | None:
     """Name the official who signs `city`'s report card (both empty: nobody named). Audited.
 
     Kept as an admin setting rather than typed on the report page, so every card of the city
@@ -115,12 +121,12 @@ HELP_CONTACT = "help_contact"  # who OPD operators and the mayor's office ask (t
 MAX_HELP_CONTACT = 300
 
 
-def help_contact(store) -> str:
+def help_contact(store: Storage) -> str:
     """The deployment's help contact as the admin wrote it ("" when none is set)."""
     return store.get_setting(HELP_CONTACT, "") or ""
 
 
-def set_help_contact(store, user: User, text: str) -> str:
+def set_help_contact(store: Storage, user: User, text: str) -> str:
     """Set who to ask for help (name, unit, telephone, e-mail: one line, free text). Audited.
 
     An instance-wide setting, so the Bantuan page and the printed guide name the same person,
@@ -171,7 +177,7 @@ class AuditView:
         return table_to_csv(TableOut("audit", list(AUDIT_COLUMNS), rows))
 
 
-def _bound(value, end: bool) -> str | None:
+def _bound(value: date | datetime | str | None, end: bool) -> str | None:
     """An audit timestamp bound: a date covers its whole day (until = before the next day)."""
     if value is None or value == "":
         return None
@@ -185,7 +191,7 @@ def _bound(value, end: bool) -> str | None:
 
 
 def read_audit(
-    store,
+    store: Storage,
     user: User,
     username: str | None = None,
     action: str | None = None,
@@ -222,14 +228,14 @@ def read_audit(
     )
 
 
-def check_audit_chain(store, user: User) -> list[int]:
+def check_audit_chain(store: Storage, user: User) -> list[int]:
     """Ids of audit rows whose keyed hash chain is broken (edited, inserted or deleted in the
     middle behind the app's back); audit_report says everything else (a cut tail, a lost head)."""
     require(user, Action.READ_AUDIT)
     return list(audit_report(store, user).broken)
 
 
-def audit_report(store, user: User) -> audit_chain.AuditReport:
+def audit_report(store: Storage, user: User) -> audit_chain.AuditReport:
     """The whole audit check (metrics.audit.verify_store), for the pages and the CLI alike."""
     require(user, Action.READ_AUDIT)
     return audit_chain.verify_store(store)
@@ -246,7 +252,7 @@ class BackupFile:
     files: int
 
 
-def backup(store, user: User, progress: Progress | None = None) -> BackupFile:
+def backup(store: Storage, user: User, progress: Progress | None = None) -> BackupFile:
     """A checksummed backup (metrics.backup) as bytes, for the browser to download. Audited.
     `progress` hears of make_backup's steps."""
     require(user, Action.BACKUP)
@@ -263,7 +269,7 @@ def backup(store, user: User, progress: Progress | None = None) -> BackupFile:
 class RestoreResult:
     path: str  # the NEW database file the backup was restored into
     sha256: str
-    counts: dict = field(default_factory=dict)  # rows per table in the restored database
+    counts: dict[str, int] = field(default_factory=dict)  # rows per table in the restored database
     chain_ok: bool = True  # the restored audit log's check
     foreign: bool = False  # imported as another installation's (or an edited) backup, audited
 
@@ -288,7 +294,12 @@ def _new_target(live: Path) -> Path:
 
 
 def restore_to_new_file(
-    store, user: User, data: bytes, name: str, foreign: bool = False, progress: Progress | None = None
+    store: Storage,
+    user: User,
+    data: bytes,
+    name: str,
+    foreign: bool = False,
+    progress: Progress | None = None,
 ) -> RestoreResult:
     """Restore an uploaded backup into a new database file beside the live one. Audited.
 
@@ -343,7 +354,7 @@ class AdminView:
     opds: pd.DataFrame  # of the chosen city
     frameworks: pd.DataFrame
     public_read: bool
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
     years: tuple[int, ...] = ()  # known years and the next one (which an admin may open)
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)  # of the chosen (else latest) framework
     framework_seq: int | None = None
@@ -367,7 +378,12 @@ class AdminView:
 
 
 def admin_view(
-    store, user: User, city: str | None, fw_seq: int | None = None, lang: str = "id", year: int | None = None
+    store: Storage,
+    user: User,
+    city: str | None,
+    fw_seq: int | None = None,
+    lang: str = "id",
+    year: int | None = None,
 ) -> AdminView:
     """Everything the administration page lists: periods, users, registry, frameworks, settings."""
     require(user, Action.PERIOD, city)
@@ -422,7 +438,7 @@ def admin_view(
     )
 
 
-def _assignments(store, city: str | None) -> pd.DataFrame:
+def _assignments(store: Storage, city: str | None) -> pd.DataFrame:
     names = {o.opd_code: o.name for o in store.opds(city)} if city else {}
     rows = store.assignment_rows(city) if city else []
     return pd.DataFrame(
@@ -440,7 +456,9 @@ def _assignments(store, city: str | None) -> pd.DataFrame:
     )
 
 
-def _deadlines_and_orphans(store, city: str | None, year: int | None, known_years: set, lang: str) -> dict:
+def _deadlines_and_orphans(
+    store: Storage, city: str | None, year: int | None, known_years: set[int], lang: str
+) -> dict[str, pd.DataFrame]:
     """The deadline in force per known year (and the next) and the indicators nobody answers."""
     from metrics import deadlines, home  # they read views/scoring, which import this module
 
@@ -454,7 +472,7 @@ def _deadlines_and_orphans(store, city: str | None, year: int | None, known_year
         columns=["year", "self_due", "verify_due", "scope"],
     )
     y = year if year is not None else (max(known_years) if known_years else None)
-    fw = framework_for_year(store.frameworks(), y) if y is not None else None
+    fw = framework_for_year(loaded_frameworks(store), y) if y is not None else None
     orphans = (
         home.orphan_table(store, fw, city, lang)
         if city and fw
@@ -463,10 +481,12 @@ def _deadlines_and_orphans(store, city: str | None, year: int | None, known_year
     return {"deadlines": dl, "orphans": orphans}
 
 
-def framework_indicators(store, user: User, seq: int | None = None, lang: str = "id") -> pd.DataFrame:
+def framework_indicators(
+    store: Storage, user: User, seq: int | None = None, lang: str = "id"
+) -> pd.DataFrame:
     """The indicators of a loaded framework (the latest when `seq` is None), for checking a load."""
     require(user, Action.LOAD_FRAMEWORK)
-    frameworks = store.frameworks()
+    frameworks = loaded_frameworks(store)
     if not frameworks:
         return pd.DataFrame(columns=["code", "name", "pillar", "dimension", "weight", "opd_types", "metric"])
     fw = next((f for f, s in frameworks if s == seq), frameworks[-1][0])

@@ -26,11 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from metrics import keys
 from metrics.i18n import t
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 GENESIS = "0" * 64
 KEYED = "hmac:"
@@ -51,10 +56,10 @@ class AuditRow:
     hash: str
 
 
-class AuditRows(list):
+class AuditRows(list[AuditRow]):
     """Audit rows as read from a store, with the key that store checks them under."""
 
-    def __init__(self, rows=(), key: keys.InstallationKey | None = None) -> None:
+    def __init__(self, rows: Iterable[AuditRow] = (), key: keys.InstallationKey | None = None) -> None:
         super().__init__(rows)
         self.key = key
 
@@ -173,7 +178,7 @@ class Head:
     rows: int
     at: str = ""
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {
             "kind": "audit-head",
             "last_id": self.last_id,
@@ -228,7 +233,7 @@ def read_head(db_path: str, key: keys.InstallationKey | None) -> tuple[str, Head
 @dataclass(frozen=True)
 class Finding:
     key: str  # message key audit.<key> in metrics/i18n.py
-    params: dict
+    params: dict[str, object]
     error: bool
 
     def message(self, lang: str = "id") -> str:
@@ -259,7 +264,7 @@ class AuditReport:
         return [f.key for f in self.findings]
 
 
-def _ids(ids) -> str:
+def _ids(ids: Iterable[int]) -> str:
     ids = list(ids)
     return ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
 
@@ -327,7 +332,7 @@ def assess(
     return AuditReport(len(rows), chk.keyed, chk.legacy, chk.foreign, broken, head, tuple(f))
 
 
-def verify_store(store) -> AuditReport:
+def verify_store(store: Storage) -> AuditReport:
     """The whole check of a store's audit log: chain under the key, head outside the database,
     a missing table or key, each reported as a sentence (never an exception)."""
     key = store.audit_key

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metrics.errors import PermissionDenied, ValidationError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 ROLES = ("admin", "executive", "opd", "assessor", "viewer")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -29,7 +33,7 @@ ARGON2_TIME = 2
 ARGON2_PARALLELISM = 1
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     READ_SCORES = "read_scores"
     READ_SUBMISSIONS = "read_submissions"
     UPLOAD = "upload"
@@ -111,9 +115,19 @@ def allowed_actions(user: User, city: str | None = None, opd: str | None = None)
 
 # ---------------------------------------------------------------------------------- passwords
 
+# The demo database's one password, printed by `init --demo` and in README: known to the world,
+# so accepted only in a database that `metrics.demo.install` marked as a demo.
+DEMO_PASSWORD = "Demo#KotaCerdas2024"
+DEMO_SETTING = "demo_database"  # store setting, "true" in a demo database
+
+# Lines of the password lists that start with this are comments (no listed password does).
+_COMMENT = "# "
+# What a local word may be followed by and still be refused: "kotacerdas2024!", "sukamaju#1".
+_TRAILING = re.compile(r"[\W\d_]+$")
+
 
 @lru_cache(maxsize=1)
-def _hasher():
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher, Type
 
     return PasswordHasher(
@@ -121,25 +135,52 @@ def _hasher():
     )
 
 
-@lru_cache(maxsize=1)
-def common_passwords() -> frozenset[str]:
-    path = Path(__file__).with_name("common_passwords.txt")
+def _read_list(name: str) -> frozenset[str]:
+    path = Path(__file__).with_name(name)
     return frozenset(
-        line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+        line.strip().lower()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith(_COMMENT) and line.strip() != "#"
     )
 
 
-def check_password_policy(password: str) -> None:
+@lru_cache(maxsize=1)
+def local_passwords() -> frozenset[str]:
+    """The product's own names (cities of the demo, OPDs, "kota cerdas"...) and Indonesian
+    common passwords: refused as they are and followed by digits or punctuation."""
+    return frozenset(w.replace(" ", "") for w in _read_list("local_passwords.txt"))
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """Every listed password in lower case: the maintained list (common_passwords.txt, see its
+    header for the source and licence) and the local one."""
+    return _read_list("common_passwords.txt") | local_passwords()
+
+
+def is_common(password: str) -> bool:
+    low = password.lower()
+    if low in common_passwords():
+        return True
+    # the product's own words are what an attacker of this product tries first, with a year or "!"
+    return _TRAILING.sub("", "".join(low.split())) in local_passwords()
+
+
+def check_password_policy(password: str, *, demo_database: bool = False) -> None:
+    """Refuse a new password that is too short, too long, common, or the published demo password
+    (allowed only in a demo database)."""
     if len(password) < MIN_PASSWORD:
         raise ValidationError("user.password_short", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
         raise ValidationError("user.password_long", n=MAX_PASSWORD)
-    if password.lower() in common_passwords():
+    if password.lower() == DEMO_PASSWORD.lower() and not demo_database:
+        raise ValidationError("user.password_demo")
+    if is_common(password):
         raise ValidationError("user.password_common")
 
 
-def hash_password(password: str) -> str:
-    check_password_policy(password)
+def hash_password(password: str, *, demo_database: bool = False) -> str:
+    check_password_policy(password, demo_database=demo_database)
     return _hasher().hash(password)
 
 
@@ -150,6 +191,30 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher().verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when `stored_hash` was made with other argon2 parameters than today's: after a
+    successful sign-in the password is hashed again (users.login), so raising the parameters
+    above reaches every account that signs in."""
+    from argon2.exceptions import InvalidHashError
+
+    try:
+        return _hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return False
+
+
+def rehash_password(password: str) -> str:
+    """A hash of an already accepted password with today's parameters. No policy check: the
+    password was set under the rules of its day, and signing in must not fail over it."""
+    return _hasher().hash(password)
+
+
+def hash_parameters(stored_hash: str) -> str:
+    """The cost part of an argon2 hash ("m=19456,t=2,p=1"), for the audit log; never the salt or hash."""
+    parts = stored_hash.split("$")
+    return parts[3] if len(parts) > 3 and parts[3].startswith("m=") else "?"
 
 
 # Hashing a dummy password when the user does not exist keeps login time the same either way,

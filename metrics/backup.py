@@ -34,15 +34,24 @@ import secrets
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from io import BufferedWriter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from metrics import audit as audit_chain
 from metrics import keys
 from metrics import progress as steps
 from metrics.auth import SYSTEM, Action, User, require
 from metrics.errors import CoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from metrics.storage import Cursor, Storage
 
 FORMAT = 2
 MANIFEST = "manifest.json"
@@ -63,6 +72,28 @@ MAX_ROW_GROUP_BYTES = 256 * 1024**2
 MAX_ROW_GROUP_ROWS = 4_000_000
 log = logging.getLogger("metrics.backup")
 
+# A manifest as read from JSON: checked key by key in _parse_manifest before anything uses it.
+Manifest = dict[str, Any]
+
+
+class BackupInfo(TypedDict):
+    """What make_backup reports about the archive it wrote."""
+
+    bytes: int
+    sha256: str
+    files: int
+    audit_head: audit_chain.Head
+
+
+class _Built(TypedDict):
+    """What _build hands to the swap and the report."""
+
+    counts: dict[str, int]
+    key: keys.InstallationKey
+    head: audit_chain.Head
+    audit: audit_chain.AuditReport
+    notes: list[str]
+
 
 def _now_stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -76,7 +107,7 @@ def _shown(name: object) -> str:
 # ------------------------------------------------------------------------------ writing
 
 
-def _pieces(batch, limit: int):
+def _pieces(batch: pa.RecordBatch, limit: int) -> Iterator[pa.RecordBatch]:
     """`batch` in slices of at most about `limit` bytes (a row group is read whole on restore)."""
     if batch.num_rows <= 1 or batch.nbytes <= limit:
         yield batch
@@ -86,21 +117,26 @@ def _pieces(batch, limit: int):
         yield batch.slice(off, step)
 
 
-def _write_table(store, cur, table: str, tmp: Path, zf: zipfile.ZipFile, entries: dict) -> dict:
+def _write_table(
+    store: Storage,
+    cur: Cursor,
+    table: str,
+    tmp: Path,
+    zf: zipfile.ZipFile,
+    entries: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     reader = store.table_batches(cur, table)  # streamed: never the whole table in memory
     parts: list[str] = []
     rows = 0
-    writer = sink = None
 
-    def start() -> None:
-        nonlocal writer, sink
+    def start() -> tuple[pq.ParquetWriter, BufferedWriter]:
         parts.append(f"tables/{table}.{len(parts):04d}.parquet")
-        sink = open(tmp / parts[-1].replace("/", "_"), "wb")
-        writer = pq.ParquetWriter(sink, reader.schema, compression="zstd")
+        sink = open(tmp / parts[-1].replace("/", "_"), "wb")  # noqa: SIM115 - finish() closes it
+        return pq.ParquetWriter(sink, reader.schema, compression="zstd"), sink
 
-    def finish() -> None:
+    def finish(writer: pq.ParquetWriter, sink: BufferedWriter) -> None:
         writer.close()
         sink.close()
         name = parts[-1]
@@ -113,19 +149,21 @@ def _write_table(store, cur, table: str, tmp: Path, zf: zipfile.ZipFile, entries
         zf.write(path, name, compress_type=zipfile.ZIP_STORED)  # Parquet is compressed already
         path.unlink()
 
-    start()  # an empty table still gets one part: its columns are checked on restore
+    writer, sink = start()  # an empty table still gets one part: its columns are checked on restore
     for batch in reader:
         for piece in _pieces(batch, ROW_GROUP_BYTES):
             if sink.tell() >= PART_BYTES:
-                finish()
-                start()
+                finish(writer, sink)
+                writer, sink = start()
             writer.write_batch(piece)
             rows += piece.num_rows
-    finish()
+    finish(writer, sink)
     return {"rows": rows, "parts": parts}
 
 
-def make_backup(store, user: User, output: str | Path, progress: steps.Progress | None = None) -> dict:
+def make_backup(
+    store: Storage, user: User, output: str | Path, progress: steps.Progress | None = None
+) -> BackupInfo:
     """Write a signed backup of the whole database to `output`. Audited (the backup holds its
     own audit row). `progress` hears of each table copied."""
     require(user, Action.BACKUP)
@@ -134,8 +172,9 @@ def make_backup(store, user: User, output: str | Path, progress: steps.Progress 
     with store.transaction() as cur:
         store.write_audit(cur, user, "backup.create", f"file:{output.name}")
     key = store.audit_key
-    tables: dict[str, dict] = {}
-    entries: dict[str, dict] = {}
+    assert key is not None  # a store open for writing has its key (metrics.keys.load_key makes one)
+    tables: dict[str, dict[str, Any]] = {}
+    entries: dict[str, dict[str, Any]] = {}
     output.parent.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=output.parent, prefix=".backup-") as tmp,
@@ -180,7 +219,7 @@ def make_backup(store, user: User, output: str | Path, progress: steps.Progress 
 @dataclass(frozen=True)
 class RestoreReport:
     path: str  # the database file now holding the backup
-    counts: dict  # rows per table, as restored (equal to the manifest's)
+    counts: dict[str, int]  # rows per table, as restored (equal to the manifest's)
     foreign: bool  # imported as another installation's backup (audited in the restored log)
     key_id: str  # the key that signed the backup
     audit: audit_chain.AuditReport  # the restored log, checked
@@ -241,7 +280,11 @@ def _check_directory(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 
 
 def _authenticate(
-    zf, by_name, key: keys.InstallationKey | None, foreign: bool, key_file: str
+    zf: zipfile.ZipFile,
+    by_name: dict[str, zipfile.ZipInfo],
+    key: keys.InstallationKey | None,
+    foreign: bool,
+    key_file: str,
 ) -> tuple[bytes, bool, str]:
     """(manifest bytes, ours, signing key id): refuses a backup not signed by `key` unless foreign."""
     data = _read_capped(zf, by_name[MANIFEST], MAX_MANIFEST)
@@ -259,11 +302,17 @@ def _authenticate(
     return data, ours, their_id
 
 
+def _entry_table(name: str) -> str | None:
+    """The table a part entry's name belongs to (None: not a part's name)."""
+    m = ENTRY.fullmatch(name)
+    return m.group(1) if m else None
+
+
 def _int(v: object) -> bool:
     return type(v) is int and v >= 0
 
 
-def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> dict:
+def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> Manifest:
     try:
         m = json.loads(data)
     except ValueError:
@@ -294,7 +343,7 @@ def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> dict:
             or not _int(t.get("rows"))
             or not isinstance(t.get("parts"), list)
             or not t["parts"]
-            or any(p not in entries or ENTRY.fullmatch(p).group(1) != table for p in t["parts"])
+            or any(p not in entries or _entry_table(p) != table for p in t["parts"])
         ):
             raise CoreError("backup.bad", detail=f"manifest table {_shown(table)}")
         listed |= set(t["parts"])
@@ -308,7 +357,7 @@ def _parse_manifest(data: bytes, by_name: dict[str, zipfile.ZipInfo]) -> dict:
     return m
 
 
-def _extract(zf, info: zipfile.ZipInfo, expect: dict, dest: Path) -> Path:
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, expect: dict[str, Any], dest: Path) -> Path:
     """Stream one entry to `dest`, at most its declared size, checking its SHA-256."""
     digest = hashlib.sha256()
     n = 0
@@ -327,7 +376,7 @@ def _extract(zf, info: zipfile.ZipInfo, expect: dict, dest: Path) -> Path:
     return dest
 
 
-def _type_name(t) -> str:
+def _type_name(t: pa.DataType) -> str:
     """An Arrow type up to its offset width (string/large_string/string_view are one type to the
     INSERT), so a backup survives an Arrow export that changes only that."""
     import pyarrow as pa
@@ -341,11 +390,19 @@ def _type_name(t) -> str:
     return str(t)
 
 
-def _same_columns(got, want) -> bool:
+def _same_columns(got: pa.Schema, want: pa.Schema) -> bool:
     return got.names == want.names and [_type_name(f.type) for f in got] == [_type_name(f.type) for f in want]
 
 
-def _load_table(store, cur, zf, by_name, manifest: dict, table: str, work: Path) -> int:
+def _load_table(
+    store: Storage,
+    cur: Cursor,
+    zf: zipfile.ZipFile,
+    by_name: dict[str, zipfile.ZipInfo],
+    manifest: Manifest,
+    table: str,
+    work: Path,
+) -> int:
     """Load one table's parts through the store's fixed INSERT; returns the rows read."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -375,15 +432,22 @@ def _load_table(store, cur, zf, by_name, manifest: dict, table: str, work: Path)
             for g in range(md.num_row_groups):
                 part = pf.read_row_group(g)
                 rows += part.num_rows
-                if table == "meta":  # the schema version is the new file's own, set by its migrations
-                    part = part.filter(pc.invert(pc.equal(part.column("key"), "schema_version")))
+                if table == "meta":  # the new file's own versions: set by its migrations and score tables
+                    own = pa.array(["schema_version", "score_tables_version"])
+                    part = part.filter(pc.invert(pc.is_in(part.column("key"), value_set=own)))
                 store.load_rows(cur, table, part)
         path.unlink()
     return rows
 
 
 def _check_restored(
-    new, manifest: dict, key, ours: bool, their_id: str, user: User, archive_sha: str
+    new: Storage,
+    manifest: Manifest,
+    key: keys.InstallationKey,
+    ours: bool,
+    their_id: str,
+    user: User,
+    archive_sha: str,
 ) -> list[str]:
     """Counts, audit chain and scores of the file being built; appends the foreign import row."""
     from metrics import scoring
@@ -556,20 +620,20 @@ def restore_backup(
 
 
 def _build(
-    zf,
-    by_name,
-    manifest,
+    zf: zipfile.ZipFile,
+    by_name: dict[str, zipfile.ZipInfo],
+    manifest: Manifest,
     build: Path,
     work: Path,
     target: Path,
-    key,
+    key: keys.InstallationKey | None,
     ours: bool,
     their_id: str,
     user: User,
     archive_sha: str,
     memory_limit: str | None,
     progress: steps.Progress | None = None,
-) -> dict:
+) -> _Built:
     """Build and check the new database at `build`; returns what the swap and the report need."""
     from metrics.store import Store
 
@@ -589,7 +653,7 @@ def _build(
                 "backup.tables",
                 detail=", ".join([*(f"-{t}" for t in missing), *(f"+{_shown(t)}" for t in extra)]),
             )
-        counts = {}
+        counts: dict[str, int] = {}
         with new.transaction() as cur:
             for n, table in enumerate(tables):
                 steps.report(progress, "progress.restore_tables", 0.1 + 0.6 * n / max(len(tables), 1))

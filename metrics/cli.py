@@ -15,22 +15,32 @@ import getpass
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metrics.i18n import DEFAULT_LANG, t
 
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
-def _open_store(args):
+    from metrics.auth import User
+    from metrics.ingest import IngestResult
+    from metrics.storage import Storage
+    from metrics.store import Store
+
+
+def _open_store(args: argparse.Namespace) -> Store:
     from metrics.store import Store, StoreBusy
 
     try:
         return Store(args.db)
     except StoreBusy as exc:
         print(str(exc), file=sys.stderr)
-        raise SystemExit(1)
+        raise SystemExit(1) from None
 
 
-def _acting_user(store, args):
+def _acting_user(store: Storage, args: argparse.Namespace) -> User:
     from metrics.auth import SYSTEM
     from metrics.users import get_user
 
@@ -44,13 +54,13 @@ def _acting_user(store, args):
     return user
 
 
-def _fmt(x, digits=2):
+def _fmt(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def cmd_init(args) -> int:
+def cmd_init(args: argparse.Namespace) -> int:
     from metrics import demo
-    from metrics.auth import SYSTEM
+    from metrics.auth import DEMO_PASSWORD, SYSTEM
     from metrics.framework import DEFAULT_FRAMEWORK_PATH
     from metrics.governance import load_framework_text
     from metrics.store import resolve_db_path
@@ -70,15 +80,18 @@ def cmd_init(args) -> int:
     if args.demo:
         summary = demo.install(store)
         print(json.dumps(summary, ensure_ascii=False))
-        print(f"demo password: {demo.DEMO_PASSWORD}")
+        print(f"demo password: {DEMO_PASSWORD}")
     else:
+        # no account, so no password anyone knows: the operator creates the first admin
         load_framework_text(store, SYSTEM, DEFAULT_FRAMEWORK_PATH.read_text(encoding="utf-8"))
     store.checkpoint()
     print(f"OK: {path}")
+    if not args.demo:
+        print(t("cli.init_no_accounts", args.lang))
     return 0
 
 
-def cmd_framework(args) -> int:
+def cmd_framework(args: argparse.Namespace) -> int:
     from metrics.errors import ValidationError
     from metrics.governance import load_framework_text
 
@@ -94,7 +107,7 @@ def cmd_framework(args) -> int:
     return 0
 
 
-def cmd_registry(args) -> int:
+def cmd_registry(args: argparse.Namespace) -> int:
     from metrics.errors import Rejected, ValidationError
     from metrics.governance import load_registry_bytes
 
@@ -119,7 +132,8 @@ class _ProgressBar:
     """`progress(done, total)` for ingest_paths, drawn with tqdm on the terminal's stderr."""
 
     def __init__(self, lang: str) -> None:
-        self.lang, self.bar = lang, None
+        self.lang = lang
+        self.bar: tqdm | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
@@ -139,7 +153,7 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _ingest_lines(r, lang: str) -> list[str]:
+def _ingest_lines(r: IngestResult, lang: str) -> list[str]:
     """One file's outcome as lines of text: the form scripts have read since the first release."""
     if r.accepted:
         extra = f" (delimiter '{r.delimiter}')" if r.delimiter else ""
@@ -158,7 +172,7 @@ def _ingest_lines(r, lang: str) -> list[str]:
     return lines
 
 
-def cmd_ingest(args) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
     from metrics import formatting
     from metrics.ingest import ingest_paths
     from metrics.store import StorageFailed
@@ -218,7 +232,7 @@ def cmd_ingest(args) -> int:
     return 0 if all(r.accepted for r in results) else 1
 
 
-def cmd_score(args) -> int:
+def cmd_score(args: argparse.Namespace) -> int:
     from metrics import scoring
     from metrics.i18n import pick
 
@@ -271,7 +285,7 @@ def cmd_score(args) -> int:
     return 0
 
 
-def cmd_rank(args) -> int:
+def cmd_rank(args: argparse.Namespace) -> int:
     from metrics import scoring
 
     store = _open_store(args)
@@ -291,15 +305,16 @@ def cmd_rank(args) -> int:
     return 0
 
 
-def cmd_template(args) -> int:
+def cmd_template(args: argparse.Namespace) -> int:
     from metrics.auth import Action, require
     from metrics.framework import framework_for_year
+    from metrics.loaded_frameworks import loaded_frameworks
     from metrics.templates import build_template
 
     store = _open_store(args)
     user = _acting_user(store, args)
     require(user, Action.TEMPLATE, args.city, args.opd)
-    fw = framework_for_year(store.frameworks(), args.year)
+    fw = framework_for_year(loaded_frameworks(store), args.year)
     city = next((c for c in store.cities() if c.city_code == args.city), None)
     opd = store.opd_map().get((args.city, args.opd))
     if fw is None or city is None or opd is None:
@@ -315,17 +330,19 @@ def cmd_template(args) -> int:
     return 0
 
 
-def _read_new_password(args) -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    pw = getpass.getpass("Kata sandi / Password: ")
-    if pw != getpass.getpass("Ulangi / Repeat: "):
-        print("Kata sandi tidak sama / Passwords differ", file=sys.stderr)
+def _read_new_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin with --password-stdin or when stdin is not a terminal
+    (scripts), else typed twice without echo. Never an argument: it would show in `ps` and history."""
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    pw = getpass.getpass(t("cli.password_prompt", args.lang))
+    if pw != getpass.getpass(t("cli.password_repeat", args.lang)):
+        print(t("cli.passwords_differ", args.lang), file=sys.stderr)
         raise SystemExit(2)
     return pw
 
 
-def cmd_user(args) -> int:
+def cmd_user(args: argparse.Namespace) -> int:
     from metrics import users
     from metrics.errors import CoreError
 
@@ -369,7 +386,7 @@ def cmd_user(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from metrics.reports import export
 
     store = _open_store(args)
@@ -381,7 +398,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_audit(args) -> int:
+def cmd_audit(args: argparse.Namespace) -> int:
     import duckdb
 
     from metrics.audit import verify_store
@@ -416,7 +433,7 @@ def cmd_audit(args) -> int:
     return 0
 
 
-def cmd_backup(args) -> int:
+def cmd_backup(args: argparse.Namespace) -> int:
     from metrics.backup import make_backup
 
     store = _open_store(args)
@@ -428,7 +445,7 @@ def cmd_backup(args) -> int:
     return 0
 
 
-def cmd_restore(args) -> int:
+def cmd_restore(args: argparse.Namespace) -> int:
     from metrics.backup import restore_backup
     from metrics.errors import CoreError
 
@@ -446,7 +463,7 @@ def cmd_restore(args) -> int:
     return 0
 
 
-def cmd_remind(args) -> int:
+def cmd_remind(args: argparse.Namespace) -> int:
     """Send today's deadline reminders (or, with --dry-run, list them) through the [smtp] settings of
     --smtp-config (default .streamlit/secrets.toml) or the SMARTCITY_SMTP_* environment."""
     from datetime import date
@@ -561,7 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_template)
 
-    s = sub.add_parser("user", help="manage users (password read from stdin when not a terminal)")
+    s = sub.add_parser(
+        "user",
+        help="manage users; `user add NAME --role admin` creates the first admin of a new database "
+        "(password typed twice, or one line of stdin with --password-stdin or when not a terminal)",
+    )
     us = s.add_subparsers(dest="user_cmd", required=True)
     a = us.add_parser("add")
     a.add_argument("name")
@@ -569,8 +590,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--city")
     a.add_argument("--opd")
     a.add_argument("--display-name")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     a = us.add_parser("passwd")
     a.add_argument("name")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     a = us.add_parser("disable")
     a.add_argument("name")
     a = us.add_parser("unlock", help="print a one-time code that lets NAME past the sign-in throttle once")
@@ -634,8 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     from metrics.store import CheckpointFailed
 
     args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func  # set by each sub-parser
     try:
-        return args.func(args)
+        return command(args)
     except CheckpointFailed as exc:  # the write is stored (see cmd_ingest): a warning, exit 0
         print(exc.message(args.lang), file=sys.stderr)
         return 0

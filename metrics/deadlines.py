@@ -24,11 +24,14 @@ Each reminder is sent once per OPD, year and stage ("before-7", "after-1", ...) 
 
 from __future__ import annotations
 
+import os
 import smtplib
 import ssl
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from metrics import reports, scoring
@@ -36,7 +39,11 @@ from metrics.auth import Action, User, require
 from metrics.errors import PermissionDenied, ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import t
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.responsibility import answered_sets, responsibility
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 DEFAULT_TZ = "Asia/Jakarta"  # WIB; a city's own zone when the registry has one (issue 15, point 9)
 ALL_CITIES = "*"
@@ -62,7 +69,7 @@ class Deadline:
         return None if self.verify_due is None else (self.verify_due - today).days
 
 
-def _zone(store, city: str) -> ZoneInfo:
+def _zone(store: Storage, city: str) -> ZoneInfo:
     c = next((c for c in store.cities() if c.city_code == city), None)
     name = getattr(c, "tz", None) or DEFAULT_TZ  # the registry's zone (else the province's), else WIB
     try:
@@ -71,7 +78,7 @@ def _zone(store, city: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TZ)
 
 
-def city_today(store, city: str, now: datetime | None = None) -> date:
+def city_today(store: Storage, city: str, now: datetime | None = None) -> date:
     """Today's date where the city is (deadlines are dates there, not in UTC)."""
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
@@ -79,13 +86,13 @@ def city_today(store, city: str, now: datetime | None = None) -> date:
     return now.astimezone(_zone(store, city)).date()
 
 
-def cutoff_utc(store, city: str, due: date) -> datetime:
+def cutoff_utc(store: Storage, city: str, due: date) -> datetime:
     """The last moment of `due` in the city, as naive UTC (how submissions' accepted_at is kept)."""
     local = datetime.combine(due + timedelta(days=1), time(0), tzinfo=_zone(store, city))
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
-def deadline(store, city: str, year: int) -> Deadline:
+def deadline(store: Storage, city: str, year: int) -> Deadline:
     """The deadlines in force for a city-year: its own row, else the every-city row, else none."""
     rows = store.deadline_rows(city, year)
     if not rows:
@@ -94,7 +101,7 @@ def deadline(store, city: str, year: int) -> Deadline:
     return Deadline(city, year, self_due, verify_due, "all" if code == ALL_CITIES else "city")
 
 
-def _as_date(value, name: str) -> date | None:
+def _as_date(value: object, name: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -107,7 +114,14 @@ def _as_date(value, name: str) -> date | None:
         raise ValidationError("deadline.bad_date", field=name, value=str(value)[:40]) from None
 
 
-def set_deadline(store, user: User, city: str | None, year: int, self_due=None, verify_due=None) -> Deadline:
+def set_deadline(
+    store: Storage,
+    user: User,
+    city: str | None,
+    year: int,
+    self_due: date | str | None = None,
+    verify_due: date | str | None = None,
+) -> Deadline:
     """Set (or, with both dates None, remove) a year's deadlines for one city, or for every city
     when `city` is None (a national administrator only). Returns the deadline in force before.
     Audited; a locked year refuses (its stages are over)."""
@@ -214,10 +228,10 @@ class CityStatus:
         return self.deadline.days_left(self.today)
 
 
-def opd_statuses(store, city: str, year: int, today: date | None = None) -> CityStatus | None:
+def opd_statuses(store: Storage, city: str, year: int, today: date | None = None) -> CityStatus | None:
     """Every responsible OPD of the city-year: answered, missing, on time, overdue (no access check:
     the callers below check who asks). None when the year has no framework."""
-    fw = framework_for_year(store.frameworks(), year)
+    fw = framework_for_year(loaded_frameworks(store), year)
     if fw is None:
         return None
     dl = deadline(store, city, year)
@@ -237,10 +251,7 @@ def opd_statuses(store, city: str, year: int, today: date | None = None) -> City
         done = got.get(code, set())
         missing = tuple(c for c in mine if c not in done)
         sc = last.get(code)
-        at = sc.last_upload if sc is not None else None
-        at = at.to_pydatetime() if hasattr(at, "to_pydatetime") else at
-        if at is None or (isinstance(at, float)):
-            at = None
+        at = sc.last_upload if sc is not None else None  # a datetime from the store, or None
         if at is None:
             timeliness = "not_yet"
         elif cut is None:
@@ -262,14 +273,16 @@ def opd_statuses(store, city: str, year: int, today: date | None = None) -> City
                 sc.submission_id if sc is not None and at is not None else None,
                 timeliness,
                 overdue,
-                (today - dl.self_due).days if overdue else None,
+                (today - dl.self_due).days if overdue and dl.self_due is not None else None,
             )
         )
     name = next((c.name for c in store.cities() if c.city_code == city), city)
     return CityStatus(city, name, year, dl, today, tuple(out), fw.id)
 
 
-def city_status(store, user: User, city: str, year: int, today: date | None = None) -> CityStatus | None:
+def city_status(
+    store: Storage, user: User, city: str, year: int, today: date | None = None
+) -> CityStatus | None:
     """opd_statuses for someone who may read the city's submissions (admin, executive, assessor)."""
     require(user, Action.READ_SUBMISSIONS, city)
     if user.role == "opd":  # an OPD operator sees its own OPD (metrics.home), not every agency's
@@ -289,9 +302,9 @@ class OverdueFile:
     mime: str
 
 
-def _overdue_rows(cs: CityStatus, lang: str) -> tuple[list[str], list[list[object]]]:
+def _overdue_rows(cs: CityStatus, lang: str) -> tuple[list[str], list[list[str | int | None]]]:
     header = [t(f"overdue.col.{k}", lang) for k in ("opd", "head", "answered", "missing", "days")]
-    rows = []
+    rows: list[list[str | int | None]] = []
     for o in cs.overdue:
         codes = ", ".join(o.missing[:MAX_MISSING_LISTED]) + (
             " …" if len(o.missing) > MAX_MISSING_LISTED else ""
@@ -301,7 +314,13 @@ def _overdue_rows(cs: CityStatus, lang: str) -> tuple[list[str], list[list[objec
 
 
 def overdue_list(
-    store, user: User, city: str, year: int, fmt: str = "pdf", lang: str = "id", today: date | None = None
+    store: Storage,
+    user: User,
+    city: str,
+    year: int,
+    fmt: str = "pdf",
+    lang: str = "id",
+    today: date | None = None,
 ) -> OverdueFile:
     """The daftar tunggakan for the Sekretaris Daerah: each overdue OPD, its head, what is missing
     and how many days overdue; as PDF (printable) or XLSX (text neutralised). Audited (an export)."""
@@ -332,7 +351,7 @@ def overdue_list(
     return OverdueFile(name, data, mime)
 
 
-def _overdue_pdf(cs: CityStatus, header: list[str], rows: list[list[object]], lang: str) -> bytes:
+def _overdue_pdf(cs: CityStatus, header: list[str], rows: Sequence[Sequence[object]], lang: str) -> bytes:
     from fpdf import FPDF
 
     from metrics.formatting import long_date
@@ -412,13 +431,13 @@ class SmtpSettings:
     days_after: tuple[int, ...] = (1, 7)
 
     @staticmethod
-    def from_mapping(m) -> SmtpSettings | None:
+    def from_mapping(m: Mapping[str, Any] | None) -> SmtpSettings | None:
         """Settings from a `[smtp]` table (secrets.toml, a TOML file, or env read by the caller):
         host, port, user, password, from, starttls, days_before, days_after. None without a host."""
         if not m or not str(m.get("host") or "").strip():
             return None
 
-        def days(v, default):
+        def days(v: Any, default: tuple[int, ...]) -> tuple[int, ...]:
             if v is None or v == "":
                 return default
             if isinstance(v, str):
@@ -454,7 +473,9 @@ class Reminder:
     skipped: str = ""  # why not sent: "no_email", "already_sent", "dry_run", "no_smtp"
 
 
-def _stage(dl: Deadline, today: date, smtp_days_before, smtp_days_after) -> str | None:
+def _stage(
+    dl: Deadline, today: date, smtp_days_before: Collection[int], smtp_days_after: Collection[int]
+) -> str | None:
     left = dl.days_left(today)
     if left is None:
         return None
@@ -466,7 +487,13 @@ def _stage(dl: Deadline, today: date, smtp_days_before, smtp_days_after) -> str 
 
 
 def due_reminders(
-    store, city: str, year: int, today: date, days_before=(7, 1), days_after=(1, 7), lang: str = "id"
+    store: Storage,
+    city: str,
+    year: int,
+    today: date,
+    days_before: Collection[int] = (7, 1),
+    days_after: Collection[int] = (1, 7),
+    lang: str = "id",
 ) -> list[Reminder]:
     """The reminders due today in a city: before the deadline to every responsible OPD that has
     not answered everything, after it to every overdue OPD. Not sent, not audited."""
@@ -482,7 +509,7 @@ def due_reminders(
         if o.complete:
             continue
         key = "remind.before" if stage.startswith("before") else "remind.after"
-        n = abs(cs.deadline.days_left(today))
+        n = abs(cs.deadline.days_left(today) or 0)  # a stage means a deadline, so never None
         subject = t(f"{key}_subject", lang, year=year, due=due, n=n)
         body = t(
             f"{key}_body",
@@ -507,7 +534,7 @@ def long_date_safe(d: date | None, lang: str) -> str:
 
 
 def send_reminders(
-    store,
+    store: Storage,
     user: User,
     year: int,
     smtp: SmtpSettings | None,
@@ -562,10 +589,10 @@ def count_sent(reminders: list[Reminder]) -> int:
     return sum(1 for r in reminders if r.sent)
 
 
-def _replace(r: Reminder, **kw) -> Reminder:
+def _replace(r: Reminder, sent: bool = False, skipped: str = "") -> Reminder:
     from dataclasses import replace
 
-    return replace(r, **kw)
+    return replace(r, sent=sent, skipped=skipped)
 
 
 def _send(smtp: SmtpSettings, r: Reminder) -> None:
@@ -582,10 +609,11 @@ def _send(smtp: SmtpSettings, r: Reminder) -> None:
         s.send_message(msg)
 
 
-def read_smtp_settings(path=None, environ=None) -> SmtpSettings | None:
+def read_smtp_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> SmtpSettings | None:
     """For the CLI: `[smtp]` of a TOML file (e.g. .streamlit/secrets.toml), else SMARTCITY_SMTP_*
     environment variables (HOST, PORT, USER, PASSWORD, FROM, STARTTLS, DAYS_BEFORE, DAYS_AFTER)."""
-    import os
     import tomllib
     from pathlib import Path
 

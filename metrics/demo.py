@@ -12,14 +12,20 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from metrics.auth import SYSTEM, hash_password
+from metrics.auth import DEMO_PASSWORD, DEMO_SETTING, SYSTEM, hash_password
 from metrics.framework import DEFAULT_FRAMEWORK_PATH, Framework
 from metrics.ingest import AssessmentRow, MetricRow, Submission
 from metrics.registry import City, Opd
 
+if TYPE_CHECKING:
+    from metrics.storage import Storage
+
 YEARS = tuple(range(2020, 2025))
-DEMO_PASSWORD = "Demo#KotaCerdas2024"
+# Every demo account signs in with auth.DEMO_PASSWORD (imported above, used from here by tests),
+# which auth refuses in any database that install() did not mark as a demo.
 
 CITIES = (
     City("3299", "Kota Sukamaju", "Jawa Barat", "besar", 1_180_000),
@@ -90,7 +96,7 @@ def demo_users(opds: list[Opd]) -> list[DemoUser]:
     ]
 
 
-def make_opds(rng: random.Random, cities=CITIES) -> list[Opd]:
+def make_opds(rng: random.Random, cities: tuple[City, ...] = CITIES) -> list[Opd]:
     opds = []
     others = [t for t in OPD_NAMES if t not in CORE_TYPES]
     for c in cities:
@@ -115,7 +121,18 @@ def _value_for_level(rng: random.Random, thresholds: tuple[float, ...], directio
     return round(v, 1)
 
 
-def generate(fw: Framework, seed: int = 2024):
+# what generate makes: cities, OPDs, (accepted at, submission) in acceptance order,
+# verifications (city, year, indicator, level, note) and the demo accounts
+DemoData = tuple[
+    list[City],
+    list[Opd],
+    list[tuple[datetime, Submission]],
+    list[tuple[str, int, str, int, str]],
+    list[DemoUser],
+]
+
+
+def generate(fw: Framework, seed: int = 2024) -> DemoData:
     """(cities, opds, submissions by year with their acceptance time, verifications, users)."""
     rng = random.Random(seed)
     opds = make_opds(rng)
@@ -138,7 +155,7 @@ def generate(fw: Framework, seed: int = 2024):
                 if not inds:
                     continue
                 skip_share = 0.35 if rng.random() < 0.2 else 0.0  # some OPDs answer only part
-                rows = []
+                rows: list[AssessmentRow] = []
                 for n, ind in enumerate(inds):
                     if rng.random() < skip_share:
                         continue
@@ -185,17 +202,20 @@ def generate(fw: Framework, seed: int = 2024):
                     0,
                     min(len(m.thresholds), round(base + trend * t + ind_bias[ind.code] + rng.gauss(0, 0.4))),
                 )
+                mrows: list[MetricRow]
                 if m.aggregate in ("mean", "min", "max"):
-                    rows = [
+                    mrows = [
                         MetricRow(
                             f"{year}-{mo:02d}", _value_for_level(rng, m.thresholds, m.direction, target), mo
                         )
                         for mo in range(1, 13)
                     ]
                 else:
-                    rows = [MetricRow(str(year), _value_for_level(rng, m.thresholds, m.direction, target), 1)]
+                    mrows = [
+                        MetricRow(str(year), _value_for_level(rng, m.thresholds, m.direction, target), 1)
+                    ]
                 at = datetime(year + 1, 1, 15, 9, 0)
-                subs.append((at, Submission("metric", city.city_code, o.opd_code, year, 0, m.code, rows)))
+                subs.append((at, Submission("metric", city.city_code, o.opd_code, year, 0, m.code, mrows)))
         # the assessor verified part of 2023 for the first three cities
         if ci < 3:
             for ind in rng.sample(list(fw.indicators), 8):
@@ -212,17 +232,20 @@ def generate(fw: Framework, seed: int = 2024):
     return list(CITIES), opds, subs, verifications, demo_users(opds)
 
 
-def install(store, fw_path=DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: str = DEMO_PASSWORD) -> dict:
-    """Load the default framework and the demo registry, history and users into `store`."""
+def install(
+    store: Storage, fw_path: Path = DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: str = DEMO_PASSWORD
+) -> dict[str, object]:
+    """Load the default framework and the demo registry, history and users into `store`, and
+    mark it a demo database (the only kind where the published demo password is accepted)."""
     from metrics.governance import load_framework_text
 
     fw, seq = load_framework_text(store, SYSTEM, fw_path.read_text(encoding="utf-8"))
     cities, opds, subs, verifications, users = generate(fw, seed)
-    pw_hash = hash_password(password)
+    pw_hash = hash_password(password, demo_database=True)
     with store.transaction() as cur:
         store.upsert_cities(cur, cities)
         store.upsert_opds(cur, opds)
-        for at, s in subs:
+        for _at, s in subs:
             s.fw_seq = seq
         # one bulk insert, in acceptance order so ids follow the history's timestamps
         ids = store.insert_submissions(
@@ -240,6 +263,7 @@ def install(store, fw_path=DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: s
         for c in cities:
             for y in YEARS[:-1]:
                 store.set_period_status(cur, c.city_code, y, "locked", "admin")
+        store.set_setting(cur, DEMO_SETTING, "true")
         for u in users:
             store.insert_user(cur, u.username, pw_hash, u.role, u.city, u.opd, u.display_name)
         summary = {

@@ -18,40 +18,55 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
 from metrics import ingest, scoring
 from metrics.auth import Action, User, require
+from metrics.cells import blank, editor_value, level_or_none, missing
 from metrics.errors import PeriodClosed, Problem, ValidationError
 from metrics.feedback import FeedbackFile, errors_file, feedback_file
 from metrics.formatting import number
-from metrics.framework import Framework, framework_for_year
+from metrics.framework import Framework, Indicator, framework_for_year
 from metrics.i18n import pick, t
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.ods import ODS_MIME
 from metrics.readers import DEFAULT_LIMITS, Limits, sniff
+from metrics.records import SubmissionBatch, SubmissionMeta
 from metrics.reports import CSV_MIME, XLSX_MIME
 from metrics.responsibility import indicators_of  # who answers what: the one rule
 from metrics.templates import build_template
+
+if TYPE_CHECKING:
+    from metrics.registry import City, Opd
+    from metrics.storage import Cursor, Storage
 
 FORM_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 DRAFT_FORMAT = 1
 MAX_DRAFT_BYTES = 1_000_000  # a full form of long evidence texts is far below this
 
+# indicator -> (level, evidence, note) as the form holds them: texts, as a draft saves them
+FormTexts = dict[str, tuple[str, str, str]]
+# indicator -> (level, evidence, note) shown on the form: a draft's texts or the answer in force
+ShownAnswers = Mapping[str, tuple[object, str | None, str | None]]
+
 
 # ------------------------------------------------------------------------------ shared helpers
 
 
-def _framework(store, year: int) -> tuple[Framework, int]:
-    frameworks = store.frameworks()
+def _framework(store: Storage, year: int) -> tuple[Framework, int]:
+    frameworks = loaded_frameworks(store)
     fw = framework_for_year(frameworks, year)
     if fw is None:
         raise ValidationError("cell.no_framework", value=year)
     return fw, next(seq for f, seq in frameworks if f is fw)
 
 
-def _city_opd(store, city: str, opd: str):
+def _city_opd(store: Storage, city: str, opd: str) -> tuple[City, Opd]:
     cities = {c.city_code: c for c in store.cities()}
     o = store.opd_map().get((city, opd))
     if city not in cities:
@@ -61,33 +76,25 @@ def _city_opd(store, city: str, opd: str):
     return cities[city], o
 
 
-def _missing(v: object) -> bool:
-    """None, NaN, pd.NA or NaT: what an emptied data-editor cell comes back as."""
-    if v is None:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):  # a list or other non-scalar: not "missing"
-        return False
-
-
 def _clean(v: object) -> str:
-    return "" if _missing(v) else str(v)
+    return "" if missing(v) else str(v)
 
 
 def _level_cell(v: object) -> str:
-    """A level as the form holds it (int, float from pandas, text, None/NaN/NA) as CSV text."""
-    if _missing(v):
+    """A level as the form holds it (int, float from pandas, text, None/NaN/NA), written as the
+    CSV text an upload of the form carries; ingest then judges it by the one rule (metrics.cells)."""
+    v = editor_value(v)
+    if blank(v):
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v).strip()
 
 
-def _level_or_none(v: object) -> int | None:
-    """A draft's level as a whole number, or None when it is empty or not a whole number."""
-    text = _level_cell(v)
-    return int(text) if text.lstrip("+-").isdigit() else None
+def _level_or_none(v: object, fw: Framework) -> int | None:
+    """A draft's level as the upload rule reads it on `fw`'s scale; None when it is blank or
+    would be refused (shown unanswered; submitting reports why)."""
+    return level_or_none(editor_value(v), fw.scale_min, fw.scale_max)
 
 
 # ------------------------------------------------------------------------------ templates
@@ -101,7 +108,7 @@ class DownloadFile:
 
 
 def current_answers(
-    store, city: str, opd: str, year: int
+    store: Storage, city: str, opd: str, year: int
 ) -> dict[str, tuple[int | None, str | None, str | None]]:
     """The OPD's answers in force for the year, indicator -> (level, evidence, note)."""
     return {
@@ -110,7 +117,10 @@ def current_answers(
     }
 
 
-def _draft_answers(store, city: str, opd: str, year: int):
+def _draft_answers(
+    store: Storage, city: str, opd: str, year: int
+) -> tuple[FormTexts | None, datetime | None, str | None]:
+    """The OPD's saved draft for the year, when there is one: its answers, when and by whom saved."""
     row = store.get_draft(city, opd, year)
     if row is None:
         return None, None, None
@@ -119,22 +129,22 @@ def _draft_answers(store, city: str, opd: str, year: int):
     return answers, row[1], row[2]
 
 
-def template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
+def template(store: Storage, user: User, city: str, opd: str, year: int) -> DownloadFile:
     """The OPD's workbook for `year`, pre-filled from its draft, else from its submission in force."""
     require(user, Action.TEMPLATE, city, opd)
     fw, _ = _framework(store, year)
     c, o = _city_opd(store, city, opd)
     draft, _, _ = _draft_answers(store, city, opd, year)
-    answers = draft if draft is not None else current_answers(store, city, opd, year)
+    answers: ShownAnswers = draft if draft is not None else current_answers(store, city, opd, year)
     prefill = {
-        code: (_level_or_none(level), evidence or None, note or None)
+        code: (_level_or_none(level, fw), evidence or None, note or None)
         for code, (level, evidence, note) in answers.items()
     }
     data = build_template(fw, c, o, year, prefill, indicators=indicators_of(store, fw, o))
     return DownloadFile(f"penilaian_{city}_{opd}_{year}.xlsx", data, XLSX_MIME)
 
 
-def metric_template(store, user: User, city: str, opd: str, year: int) -> DownloadFile:
+def metric_template(store: Storage, user: User, city: str, opd: str, year: int) -> DownloadFile:
     """A service-metric CSV for the OPD: one row per metric it reports, the value left to fill.
 
     The period is the year; an OPD that reports monthly adds rows with periods YYYY-MM instead.
@@ -189,9 +199,9 @@ class IndexEffect:
     opd_name: str
     year: int
     pairs: int
-    answered: dict  # now | merge | replace -> indicators the OPD has answered
-    opd_index: dict  # now | merge | replace -> the OPD's index
-    city_index: dict  # now | merge | replace -> the city index
+    answered: dict[str, int]  # now | merge | replace -> indicators the OPD has answered
+    opd_index: dict[str, float | None]  # now | merge | replace -> the OPD's index
+    city_index: dict[str, float | None]  # now | merge | replace -> the city index
 
 
 @dataclass(frozen=True)
@@ -222,7 +232,7 @@ class UploadPreview:
     def effects_frame(self, lang: str = "id") -> pd.DataFrame:
         """One row per measure (answered, OPD index, city index) and OPD: now, after merge, after replace;
         index values written as the language writes numbers (2,87 in Indonesian, like the accepted screen)."""
-        rows = []
+        rows: list[dict[str, object]] = []
         for e in self.effects:
             rows.append(
                 {
@@ -247,18 +257,17 @@ class UploadPreview:
 PREVIEW_COLUMNS = ["change", "opd_code", "metric_code", "key", "name", "old", "new"]
 
 
-def _shown(values: tuple | None) -> object:
+def _shown(values: ingest.AnswerValues | None) -> object:
     """A stored answer as the preview shows it: the level (or a metric's value)."""
     return None if values is None else values[0]
 
 
-def _preview(store, user: User, parsed: ingest.Parsed, lang: str) -> UploadPreview:
-    batch = parsed.batch
+def _preview(store: Storage, user: User, file: str, batch: SubmissionBatch, lang: str) -> UploadPreview:
     changes = ingest.compare_in_force(store, batch)
     fw_names: dict[str, str] = {}
-    metric_names: dict[str, str] = {}
+    metric_names: dict[str | None, str] = {}  # looked up by a unit's metric code
     for y in sorted(set(batch.year)):
-        fw = framework_for_year(store.frameworks(), y)
+        fw = framework_for_year(loaded_frameworks(store), y)
         if fw is not None:
             fw_names.update({i.code: pick(i.name, lang) for i in fw.indicators})
             metric_names.update(
@@ -313,7 +322,7 @@ def _preview(store, user: User, parsed: ingest.Parsed, lang: str) -> UploadPrevi
                     },
                 )
             )
-    return UploadPreview(parsed.result.file, changes, answers, tuple(effects))
+    return UploadPreview(file, changes, answers, tuple(effects))
 
 
 @dataclass
@@ -331,7 +340,7 @@ class Outcome:
     row_codes: dict[int, str] = field(default_factory=dict)  # form line -> indicator, to name rows
     answered: int = 0  # answers in a saved draft
     mode: str | None = None  # merge | replace, when one was chosen
-    changes: dict = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
+    changes: dict[str, int] = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
     preview: UploadPreview | None = None  # status "choose": what each choice would do
 
     @property
@@ -382,7 +391,7 @@ class Outcome:
         return pd.DataFrame([s.__dict__ for s in self.summaries], columns=cols)
 
 
-def _city_indexes(store, units: set[tuple[str, int]]) -> dict[tuple[str, int], float | None]:
+def _city_indexes(store: Storage, units: set[tuple[str, int]]) -> dict[tuple[str, int], float | None]:
     out = {}
     for city, year in units:
         cs = scoring.city_score(store, city, year)
@@ -390,8 +399,9 @@ def _city_indexes(store, units: set[tuple[str, int]]) -> dict[tuple[str, int], f
     return out
 
 
-def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
-    b = parsed.batch
+def _summaries(
+    store: Storage, b: SubmissionBatch, before: dict[tuple[str, int], float | None]
+) -> list[UnitSummary]:
     units = sorted(set(zip(b.city_code, b.opd_code, b.year, b.kind)))
     after = _city_indexes(store, {(c, y) for c, _, y, _ in units})
     out = []
@@ -426,27 +436,33 @@ def _summaries(store, parsed: ingest.Parsed, before: dict) -> list[UnitSummary]:
 
 
 def _store_one(
-    store, user: User, parsed: ingest.Parsed, source: str, on_accept=None, mode: str | None = None
+    store: Storage,
+    user: User,
+    parsed: ingest.Parsed,
+    source: str,
+    on_accept: Callable[[Cursor, list[int]], None] | None = None,
+    mode: str | None = None,
 ) -> list[UnitSummary]:
     """Store one parsed file through ingest.store_parsed and summarise what it changed."""
-    before = {}
+    before: dict[tuple[str, int], float | None] = {}
     if parsed.batch is not None:
         before = _city_indexes(store, set(zip(parsed.batch.city_code, parsed.batch.year)))
     ingest.store_parsed(store, user, [parsed], source, on_accept, mode)
-    return _summaries(store, parsed, before) if parsed.result.accepted else []
+    # the batch as stored (a merge replaces it); an accepted file always has one
+    stored = parsed.batch
+    return _summaries(store, stored, before) if stored is not None and parsed.result.accepted else []
 
 
-def _needs_choice(parsed: ingest.Parsed) -> bool:
-    """Refused only because it would drop answers (ingest's rule): the operator is to choose."""
-    return (
-        parsed.batch is not None
-        and not parsed.result.accepted
-        and [p.key for p in parsed.result.problems] == ["file.drops_answers"]
-    )
+def _choice_batch(parsed: ingest.Parsed) -> SubmissionBatch | None:
+    """The batch of a file refused only because it would drop answers (ingest's rule): the
+    operator is to choose; None otherwise."""
+    if not parsed.result.accepted and [p.key for p in parsed.result.problems] == ["file.drops_answers"]:
+        return parsed.batch
+    return None
 
 
 def upload(
-    store,
+    store: Storage,
     user: User,
     data: bytes,
     file: str,
@@ -477,8 +493,9 @@ def upload(
         mode=r.mode,
         changes=dict(r.changes),
     )
-    if _needs_choice(parsed):
-        out.status, out.preview = "choose", _preview(store, user, parsed, lang)
+    batch = _choice_batch(parsed)
+    if batch is not None:
+        out.status, out.preview = "choose", _preview(store, user, r.file, batch, lang)
         return out
     if not r.accepted:
         out.feedback = feedback_file(data, r.file, r.problems, lang, limits)
@@ -604,26 +621,26 @@ class EntryForm:
     def total(self) -> int:
         return sum(g.total for g in self.pillars)
 
-    def records(self, get) -> list[dict]:
+    def records(self, get: Callable[[str, str], object]) -> list[dict[str, object]]:
         """The answers to save or submit, one per card, as save_draft/submit take them.
 
         `get(code, field)` gives what the page holds for a card's field ("level", "evidence",
         "note"), or UNSET when it never drew it (the card's own answer is kept). A level a service
         metric decides is carried over as it was, never taken from the page.
         """
+
+        def val(code: str, fld: str, current: object) -> object:
+            v = get(code, fld)
+            return current if v is UNSET else v
+
         out = []
         for c in self.cards:
-
-            def val(fld: str, current):
-                v = get(c.code, fld)
-                return current if v is UNSET else v
-
             out.append(
                 {
                     "code": c.code,
-                    "level": val("level", c.level) if c.level_editable else c.level,
-                    "evidence": val("evidence", c.evidence),
-                    "note": val("note", c.note),
+                    "level": val(c.code, "level", c.level) if c.level_editable else c.level,
+                    "evidence": val(c.code, "evidence", c.evidence),
+                    "note": val(c.code, "note", c.note),
                 }
             )
         return out
@@ -642,12 +659,13 @@ class EntryForm:
         return _period_message(self.status, self.city_code, self.year, lang)
 
 
-def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") -> EntryForm:
+def form(store: Storage, user: User, city: str, opd: str, year: int, lang: str = "id") -> EntryForm:
     """The OPD's form: the draft if one is saved, else the submission in force, else empty."""
     require(user, Action.UPLOAD, city, opd)
     fw, _ = _framework(store, year)
     c, o = _city_opd(store, city, opd)
     draft, saved_at, saved_by = _draft_answers(store, city, opd, year)
+    answers: ShownAnswers
     if draft is not None:
         answers, source = draft, "draft"
     else:
@@ -656,7 +674,7 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
     rows = []
     for ind in indicators_of(store, fw, o):
         level, evidence, note = answers.get(ind.code, (None, None, None))
-        row = {
+        row: dict[str, object] = {
             "code": ind.code,
             "indicator": pick(ind.name, lang),
             "pillar": ind.subpillar or ind.pillar,
@@ -664,7 +682,7 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
         }
         for lv in range(fw.scale_min, fw.scale_max + 1):
             row[f"rubric_{lv}"] = pick(ind.levels.get(lv), lang)
-        row.update({"level": _level_or_none(level), "evidence": evidence or "", "note": note or ""})
+        row.update({"level": _level_or_none(level, fw), "evidence": evidence or "", "note": note or ""})
         rows.append(row)
     cols = (
         ["code", "indicator", "pillar", "dimension"]
@@ -692,7 +710,13 @@ def form(store, user: User, city: str, opd: str, year: int, lang: str = "id") ->
 
 
 def _pillar_groups(
-    store, fw: Framework, city: str, year: int, indicators, answers: dict, lang: str
+    store: Storage,
+    fw: Framework,
+    city: str,
+    year: int,
+    indicators: list[Indicator],
+    answers: ShownAnswers,
+    lang: str,
 ) -> tuple[PillarGroup, ...]:
     """The form's cards grouped by top-level pillar, each with its rubric, answer and metric."""
     scored = (
@@ -725,7 +749,7 @@ def _pillar_groups(
                 pick(ind.name, lang),
                 ind.dimension,
                 choices,
-                _level_or_none(level),
+                _level_or_none(level, fw),
                 evidence or "",
                 note or "",
                 metric,
@@ -738,7 +762,7 @@ def _pillar_groups(
     )
 
 
-def _answers_of(rows) -> dict[str, tuple[str, str, str]]:
+def _answers_of(rows: Iterable[Mapping[str, object]]) -> FormTexts:
     """code -> (level, evidence, note) as text, from data-editor records or (code, level, ...) dicts."""
     out = {}
     for r in rows:
@@ -749,7 +773,7 @@ def _answers_of(rows) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def form_csv(city: str, opd: str, year: int, answers: dict[str, tuple]) -> tuple[bytes, dict[int, str]]:
+def form_csv(city: str, opd: str, year: int, answers: FormTexts) -> tuple[bytes, dict[int, str]]:
     """The form as the CSV an operator could have uploaded, and which CSV line holds which indicator.
 
     Unanswered rows (no level, evidence or note) are left out, as an empty template row is.
@@ -758,7 +782,7 @@ def form_csv(city: str, opd: str, year: int, answers: dict[str, tuple]) -> tuple
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(FORM_COLUMNS)
     for code, (level, evidence, note) in answers.items():
-        if level == "" and not evidence.strip() and not note.strip():
+        if blank(level) and blank(evidence) and blank(note):
             continue
         w.writerow([city, opd, year, code, level, evidence, note])
     text = buf.getvalue()
@@ -781,13 +805,21 @@ def _period_message(status: str | None, city: str | None, year: int | None, lang
     return None
 
 
-def _check_open(store, city: str, year: int) -> None:
+def _check_open(store: Storage, city: str, year: int) -> None:
     status = store.period_status(city, year)
     if status in ("closed", "locked"):
         raise PeriodClosed(f"period.{status}", city=city, year=year)
 
 
-def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: str = "id") -> Outcome:
+def save_draft(
+    store: Storage,
+    user: User,
+    city: str,
+    opd: str,
+    year: int,
+    rows: Iterable[Mapping[str, object]],
+    lang: str = "id",
+) -> Outcome:
     """Save the form as the OPD's draft (one per OPD and year) and say what would block submitting.
 
     The answers are checked by the ingest rules, but a draft is kept even when they fail them,
@@ -832,7 +864,7 @@ def save_draft(store, user: User, city: str, opd: str, year: int, rows, lang: st
     )
 
 
-def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
+def discard_draft(store: Storage, user: User, city: str, opd: str, year: int) -> bool:
     """Delete the OPD's draft (the form goes back to the submission in force). Audited."""
     require(user, Action.UPLOAD, city, opd)
     if store.get_draft(city, opd, year) is None:
@@ -844,7 +876,14 @@ def discard_draft(store, user: User, city: str, opd: str, year: int) -> bool:
 
 
 def submit(
-    store, user: User, city: str, opd: str, year: int, rows=None, lang: str = "id", mode: str | None = None
+    store: Storage,
+    user: User,
+    city: str,
+    opd: str,
+    year: int,
+    rows: Iterable[Mapping[str, object]] | None = None,
+    lang: str = "id",
+    mode: str | None = None,
 ) -> Outcome:
     """Submit the form (saved first when `rows` is given) exactly as an upload of its CSV would be.
 
@@ -863,7 +902,7 @@ def submit(
     data, codes = form_csv(city, opd, year, answers)
     parsed = ingest.parse_upload(data, _form_file(city, opd, year), ingest.load_context(store, user))
 
-    def clear_draft(cur, ids: list[int]) -> None:
+    def clear_draft(cur: Cursor, ids: list[int]) -> None:
         # in the submission's own transaction: the draft goes exactly when the submission stands
         store.delete_draft(cur, city, opd, year)
         store.write_audit(
@@ -884,8 +923,9 @@ def submit(
         mode=r.mode,
         changes=dict(r.changes),
     )
-    if _needs_choice(parsed):
-        out.status, out.preview, out.errors = "choose", _preview(store, user, parsed, lang), None
+    batch = _choice_batch(parsed)
+    if batch is not None:
+        out.status, out.preview, out.errors = "choose", _preview(store, user, r.file, batch, lang), None
     return out
 
 
@@ -926,16 +966,16 @@ class History:
         # a service metric is named by its code; a self-assessment needs no word (and none to translate)
         metric = r["metric_code"] if isinstance(r["metric_code"], str) and r["metric_code"] else None
         when = (
-            pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M")
-            if not _missing(r["accepted_at"])
-            else ""
+            pd.Timestamp(r["accepted_at"]).strftime("%Y-%m-%d %H:%M") if not missing(r["accepted_at"]) else ""
         )
         star = " ✓" if bool(r["in_force"]) else ""
         parts = [f"#{sid}", str(r["opd_code"]), str(r["year"]), metric, _clean(r["file_name"]), when]
         return " · ".join(p for p in parts if p) + star
 
 
-def history(store, user: User, city: str, opd: str | None = None, year: int | None = None) -> History:
+def history(
+    store: Storage, user: User, city: str, opd: str | None = None, year: int | None = None
+) -> History:
     """Every submission of the OPD (or, outside the OPD role, of the city), newest first."""
     require(user, Action.READ_SUBMISSIONS, city, opd)
     df = store.submissions_frame(city, opd, year)
@@ -959,7 +999,7 @@ class Version:
     original: DownloadFile | None  # the file as uploaded (kept by SHA-256), when it was kept
 
 
-def _meta(store, user: User, sid: int):
+def _meta(store: Storage, user: User, sid: int) -> SubmissionMeta:
     meta = store.submission(int(sid))
     if meta is None:
         raise ValidationError("entry.no_version", id=sid)
@@ -967,7 +1007,7 @@ def _meta(store, user: User, sid: int):
     return meta
 
 
-def version(store, user: User, sid: int) -> Version:
+def version(store: Storage, user: User, sid: int) -> Version:
     """One stored submission: its rows and the original file, if the reader may see that OPD."""
     meta = _meta(store, user, sid)
     rows = store.submission_rows(meta.id)
@@ -999,7 +1039,7 @@ def version(store, user: User, sid: int) -> Version:
     )
 
 
-def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
+def diff(store: Storage, user: User, old_id: int, new_id: int) -> pd.DataFrame:
     """What changed between two submissions of the same OPD (and metric): one row per key.
 
     Assessments are keyed by indicator (level, evidence, note compared); service metrics by
@@ -1008,7 +1048,9 @@ def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
     a, b = _meta(store, user, old_id), _meta(store, user, new_id)
     if (a.kind, a.city_code, a.opd_code, a.metric_code) != (b.kind, b.city_code, b.opd_code, b.metric_code):
         raise ValidationError("entry.diff_mismatch", old=a.id, new=b.id)
-    ra, rb = store.submission_rows(a.id), store.submission_rows(b.id)
+    # cast: _meta found both, and a submission is kept forever
+    ra = cast(pd.DataFrame, store.submission_rows(a.id))
+    rb = cast(pd.DataFrame, store.submission_rows(b.id))
     if a.kind == "assessment":
         key, fields = "indicator_code", ["level", "evidence", "note"]
     else:
@@ -1019,7 +1061,7 @@ def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
     for k in sorted(set(ra.index) | set(rb.index)):
         old = ra.loc[k] if k in ra.index else None
         new = rb.loc[k] if k in rb.index else None
-        row = {"key": k}
+        row: dict[str, object] = {"key": k}
         for f in fields:
             row[f"{f}_old"] = None if old is None else _none(old[f])
             row[f"{f}_new"] = None if new is None else _none(new[f])
@@ -1034,12 +1076,9 @@ def diff(store, user: User, old_id: int, new_id: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
-def _none(v):
-    if _missing(v):
-        return None
-    if hasattr(v, "item"):
-        v = v.item()  # numpy scalar -> python, so comparisons and display are plain
-    return v
+def _none(v: object) -> object:
+    # numpy scalar -> python and pandas' empty markers -> None: comparisons and display are plain
+    return editor_value(v)
 
 
 # ------------------------------------------------------------------------------ the upload page
@@ -1072,14 +1111,16 @@ class UploadContext:
         return dict(self.opds).get(opd, opd)
 
 
-def upload_context(store, user: User, city: str | None, year: int | None, lang: str = "id") -> UploadContext:
+def upload_context(
+    store: Storage, user: User, city: str | None, year: int | None, lang: str = "id"
+) -> UploadContext:
     """The OPDs `user` may submit for in `city`, the year's status and the service metrics they report."""
     if user.role == "opd":
         city = user.city_code
     if city is None or year is None:
         return UploadContext(city, year, None, None, ())
     require(user, Action.UPLOAD, city, user.opd_code if user.role == "opd" else None)
-    fw = framework_for_year(store.frameworks(), year)
+    fw = framework_for_year(loaded_frameworks(store), year)
     opds = [o for o in store.opds(city) if user.role != "opd" or o.opd_code == user.opd_code]
     rows = []
     if fw is not None:

@@ -19,11 +19,11 @@ class Problem:
     sheet: str | None = None
     row: int | None = None
     column: str | None = None
-    params: dict = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
     # the indicator the problem's row answers, so that the person fixing it reads "GOV-03
     # Layanan pengaduan terpadu" rather than a cell address alone; name as {"id", "en"}
     indicator: str | None = None
-    indicator_name: dict | None = None
+    indicator_name: dict[str, str] | None = None
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
         return t(self.key, lang, **self.params)
@@ -63,7 +63,7 @@ class Problem:
             where = f"{where} · {self.indicator_label(lang)}" if where else self.indicator_label(lang)
         return f"{where}: {self.message(lang)}" if where else self.message(lang)
 
-    def to_dict(self, lang: str = DEFAULT_LANG) -> dict:
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, object]:
         d = asdict(self)
         d["message"] = self.message(lang)
         return d

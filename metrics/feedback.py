@@ -16,11 +16,15 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metrics.errors import Problem, Rejected
 from metrics.i18n import t
 from metrics.readers import DEFAULT_LIMITS, Limits, col_index, open_xlsx, sniff
 from metrics.reports import CSV_MIME, XLSX_MIME, TableOut, neutralise, table_to_csv
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 MARK_FILL = "FFC7CE"  # Excel's own "bad" red
 MAX_COLUMN = 16_384  # XFD, the last column a workbook can have
@@ -43,7 +47,7 @@ def _stem(file: str) -> str:
     return stem.rsplit(".", 1)[0] if "." in stem else stem
 
 
-def _cell_of(p: Problem, ws=None) -> tuple[int, int] | None:
+def _cell_of(p: Problem, ws: Worksheet | None = None) -> tuple[int, int] | None:
     """(row, 1-based column) a problem points at in a workbook, or None when it names no cell.
 
     `ws` (the problem's sheet) lets a header problem find its header cell by text.
@@ -64,7 +68,7 @@ _HEAD = {
 }
 
 
-def problems_table(problems: list[Problem], lang: str) -> tuple[list[str], list[list[object]]]:
+def problems_table(problems: list[Problem], lang: str) -> tuple[list[str], list[list[str | int | None]]]:
     # the indicator goes last: scripts reading the first six columns keep working
     head = _HEAD.get(lang, _HEAD["id"])
     rows = [
@@ -110,7 +114,7 @@ def marked_workbook(
     default_sheet = next(iter(pkg.sheets), None)
     for p in problems:
         sheet = p.sheet or default_sheet
-        if sheet not in wb.sheetnames:
+        if sheet is None or sheet not in wb.sheetnames:
             continue
         ws = wb[sheet]
         if not hasattr(ws, "iter_rows"):  # a chart sheet has no cells to mark

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from typing import SupportsFloat
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
@@ -25,46 +26,52 @@ def locale(lang: str) -> str:
     return LOCALES.get(lang, LOCALES["id"])
 
 
-def _missing(v: object) -> bool:
+def _value(v: SupportsFloat | None) -> float | None:
+    """`v` as a float, or None when it is missing (None, NaN, pandas' NA, or not a number)."""
     if v is None:
-        return True
+        return None
     try:
-        return math.isnan(float(v))
+        x = float(v)
     except (TypeError, ValueError):
-        return True
+        return None
+    return None if math.isnan(x) else x
 
 
 def number(v: float | None, lang: str = "id", digits: int = 2) -> str:
     """3.4812 -> '3,48' (id) / '3.48' (en); thousands grouped ('1.234,50'); missing -> '–'."""
-    if _missing(v):
+    x = _value(v)
+    if x is None:
         return DASH
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(float(v), format=pattern, locale=locale(lang))
+    return format_decimal(x, format=pattern, locale=locale(lang))
 
 
 def plain(v: float | None, lang: str = "id") -> str:
     """A weight or threshold as written, without trailing zeros: 0.1 -> '0,1', 80.0 -> '80'."""
-    if _missing(v):
+    x = _value(v)
+    if x is None:
         return DASH
-    return format_decimal(float(v), format="#,##0.####", locale=locale(lang))
+    return format_decimal(x, format="#,##0.####", locale=locale(lang))
 
 
 def signed(v: float | None, lang: str = "id", digits: int = 2) -> str:
     """A change with its sign: '+0,17' / '-0,05' (id), '+0.17' (en); missing -> '–'."""
-    if _missing(v):
+    x = _value(v)
+    if x is None:
         return DASH
-    text = number(abs(float(v)), lang, digits)
+    text = number(abs(x), lang, digits)
     # a value that rounds to zero carries no sign worth reading (-0,00 would alarm for nothing)
     if text == number(0.0, lang, digits):
         return "+" + text
-    return ("-" if float(v) < 0 else "+") + text
+    return ("-" if x < 0 else "+") + text
 
 
 def percent(share: float | None, lang: str = "id", digits: int = 0) -> str:
     """A 0..1 share as a percentage: 0.955 -> '96%' ('95,5%' with digits=1 in id)."""
-    if _missing(share):
+    x = _value(share)
+    if x is None:
         return DASH
-    return number(float(share) * 100, lang, digits) + "%"
+    return number(x * 100, lang, digits) + "%"
 
 
 def long_date(d: date | datetime | None, lang: str = "id") -> str:

@@ -8,20 +8,26 @@ transaction, so a refused request changes nothing.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, SupportsIndex, cast
 
 from metrics.auth import Action, User, require
 from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import Framework, framework_for_year, parse_framework
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.progress import Progress, done, report
 from metrics.readers import DEFAULT_LIMITS
 from metrics.registry import City, Opd, parse_registry_csv
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 PERIOD_STATES = ("open", "closed", "locked")
 YEAR_MIN, YEAR_MAX = 1900, 2200  # the same bounds a framework's applies_from must keep
 
 
 def load_framework_text(
-    store, user: User, text: str, progress: Progress | None = None
+    store: Storage, user: User, text: str, progress: Progress | None = None
 ) -> tuple[Framework, int]:
     """Load a framework; `progress` hears of the check and of the save (the score rebuild of the
     years it applies to runs in that same transaction, and is the long part)."""
@@ -44,7 +50,7 @@ def load_framework_text(
 
 
 def load_framework_bytes(
-    store, user: User, data: bytes, file: str, progress: Progress | None = None
+    store: Storage, user: User, data: bytes, file: str, progress: Progress | None = None
 ) -> tuple[Framework, int]:
     """A framework YAML file as uploaded (UTF-8, BOM allowed, at most the upload cap)."""
     require(user, Action.LOAD_FRAMEWORK)
@@ -59,7 +65,7 @@ def load_framework_bytes(
     return load_framework_text(store, user, text, progress)
 
 
-def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str, int, int]:
+def load_registry_bytes(store: Storage, user: User, data: bytes, file: str) -> tuple[str, int, int]:
     """Load a cities or OPDs CSV; returns (kind, added, updated)."""
     require(user, Action.MANAGE_REGISTRY)
     items = parse_registry_csv(data, file)
@@ -70,10 +76,11 @@ def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str,
         else:
             kind = "opds"
             known = store.city_codes(cur)
-            missing = sorted({o.city_code for o in items if o.city_code not in known})
+            opds = cast(list[Opd], items)  # one kind per file: not cities, so OPDs (or none)
+            missing = sorted({o.city_code for o in opds if o.city_code not in known})
             if missing:
                 raise ValidationError("cell.unknown_city", value=", ".join(missing))
-            added, updated = store.upsert_opds(cur, items)
+            added, updated = store.upsert_opds(cur, opds)
         store.write_audit(
             cur,
             user,
@@ -85,14 +92,14 @@ def load_registry_bytes(store, user: User, data: bytes, file: str) -> tuple[str,
     return kind, added, updated
 
 
-def save_city(store, user: User, city: City) -> None:
+def save_city(store: Storage, user: User, city: City) -> None:
     require(user, Action.MANAGE_REGISTRY, city.city_code)
     with store.transaction() as cur:
         store.upsert_cities(cur, [city])
         store.write_audit(cur, user, "registry.city", f"city:{city.city_code}", None, city.__dict__)
 
 
-def save_opd(store, user: User, opd: Opd) -> None:
+def save_opd(store: Storage, user: User, opd: Opd) -> None:
     require(user, Action.MANAGE_REGISTRY, opd.city_code)
     if opd.city_code not in store.city_codes():
         raise ValidationError("cell.unknown_city", value=opd.city_code)
@@ -103,22 +110,20 @@ def save_opd(store, user: User, opd: Opd) -> None:
         )
 
 
-def _check_year(year) -> int:
-    try:
-        y = operator.index(year)  # an int or a numpy integer; never a float, text or bool
-    except TypeError:
-        y = None
+def _check_year(year: object) -> int:
+    # an int or a numpy integer; never a float, text or bool
+    y = operator.index(year) if isinstance(year, SupportsIndex) else None
     if isinstance(year, bool) or y is None or not YEAR_MIN <= y <= YEAR_MAX:
         raise ValidationError("cell.year", value=year)
     return int(y)
 
 
-def _check_city(store, city: str) -> None:
+def _check_city(store: Storage, city: str) -> None:
     if city not in store.city_codes():
         raise ValidationError("cell.unknown_city", value=city)
 
 
-def set_period(store, user: User, city: str, year: int, status: str) -> str:
+def set_period(store: Storage, user: User, city: str, year: int, status: str) -> str:
     """Open, close or lock a city's year; returns the status before.
 
     Closing stops uploads (ingest refuses a closed year) while assessors may still verify; only
@@ -141,12 +146,16 @@ def set_period(store, user: User, city: str, year: int, status: str) -> str:
     return before
 
 
-def verify(store, user: User, city: str, year: int, indicator: str, level: int, note: str = "") -> int:
+def verify(
+    store: Storage, user: User, city: str, year: int, indicator: str, level: int, note: str = ""
+) -> int:
     """Record an assessor's verified level; it overrides self-assessment and metrics in scoring."""
     return verify_many(store, user, city, year, [(indicator, level, note)])[0]
 
 
-def verify_many(store, user: User, city: str, year: int, items) -> list[int]:
+def verify_many(
+    store: Storage, user: User, city: str, year: int, items: Iterable[tuple[str, object, object]]
+) -> list[int]:
     """Record several verified levels of one city-year at once: all of them or none.
 
     `items` are (indicator, level, note). Every item is checked (indicator in the year's
@@ -159,7 +168,7 @@ def verify_many(store, user: User, city: str, year: int, items) -> list[int]:
         return []
     year = _check_year(year)
     _check_city(store, city)
-    fw = framework_for_year(store.frameworks(), year)
+    fw = framework_for_year(loaded_frameworks(store), year)
     checked: list[tuple[str, int, str]] = []
     for indicator, level, note in items:
         if fw is None or fw.indicator(indicator) is None:

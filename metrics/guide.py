@@ -18,9 +18,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metrics import admin, formatting, i18n
 from metrics.i18n import t
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 ERROR_GROUPS = ("file", "xlsx", "cell")  # message-key prefixes an OPD operator meets in an upload
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
@@ -98,8 +102,13 @@ def _shots(folder: Path | None, section: str, lang: str) -> tuple[Shot, ...]:
 
 def guide(lang: str = "id", contact: str = "", screenshots: Path | None = None) -> Guide:
     """The guide's content in `lang`, with the screenshots of `screenshots` that exist."""
-    L = lambda key, **kw: t(key, lang, **kw)  # noqa: E731 - a local shorthand
-    steps = lambda part, n: tuple(L(f"guide.{part}.{i}") for i in range(1, n + 1))  # noqa: E731
+
+    def L(key: str, **kw: object) -> str:  # a local shorthand
+        return t(key, lang, **kw)
+
+    def steps(part: str, n: int) -> tuple[str, ...]:
+        return tuple(L(f"guide.{part}.{i}") for i in range(1, n + 1))
+
     ask = [L("guide.ask.default")]
     if contact.strip():
         ask.append(L("guide.ask.contact", contact=contact.strip()))
@@ -122,7 +131,7 @@ def guide(lang: str = "id", contact: str = "", screenshots: Path | None = None) 
     )
 
 
-def help_guide(store, lang: str = "id", screenshots: Path | None = None) -> Guide:
+def help_guide(store: Storage, lang: str = "id", screenshots: Path | None = None) -> Guide:
     """The guide with this deployment's help contact (the admin's setting)."""
     return guide(lang, admin.help_contact(store), screenshots)
 
@@ -190,7 +199,7 @@ def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
     def shot(s: Shot) -> None:
         with Image.open(s.path) as im:
             w_px, h_px = im.size
-        w = W
+        w: float = W
         h = w * h_px / max(w_px, 1)
         if h > 170:  # a tall full-page screenshot: fit the page height, keep its proportions
             h, w = 170, 170 * w_px / max(h_px, 1)
@@ -236,7 +245,7 @@ def build_pdf(g: Guide, made_on: date | None = None) -> GuidePdf:
 
 
 def guide_pdf(
-    store, lang: str = "id", screenshots: Path | None = None, made_on: date | None = None
+    store: Storage, lang: str = "id", screenshots: Path | None = None, made_on: date | None = None
 ) -> GuidePdf:
     """The printable guide of this deployment, made now from the catalogue and the screenshots."""
     return build_pdf(help_guide(store, lang, screenshots), made_on)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,7 +24,12 @@ from metrics.auth import Action, User, require
 from metrics.errors import PermissionDenied
 from metrics.framework import framework_for_year
 from metrics.i18n import pick
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.responsibility import responsibility
+
+if TYPE_CHECKING:
+    from metrics.framework import Framework
+    from metrics.storage import Storage
 
 LAST_UPLOADS = 10
 
@@ -31,10 +37,10 @@ LAST_UPLOADS = 10
 NEXT_ACTIONS = ("upload", "continue", "complete", "done", "closed", "no_year")
 
 
-def open_year(store, city: str, today: date | None = None) -> int | None:
+def open_year(store: Storage, city: str, today: date | None = None) -> int | None:
     """The year an OPD works on: the latest known year (with data, a period or a deadline) that is
     open for the city and has a framework; None when there is none."""
-    frameworks = store.frameworks()
+    frameworks = loaded_frameworks(store)
     known = set(store.years()) | set(store.deadline_years())
     for y in sorted(known, reverse=True):
         if framework_for_year(frameworks, y) is not None and store.period_status(city, y) == "open":
@@ -67,7 +73,7 @@ class OpdHome:
         return self.answered / self.pairs if self.pairs else None
 
 
-def _next_action(period: str, submission_id, answered: int, pairs: int, draft: bool) -> str:
+def _next_action(period: str, submission_id: int | None, answered: int, pairs: int, draft: bool) -> str:
     if period != "open":
         return "closed"
     if draft:
@@ -79,7 +85,7 @@ def _next_action(period: str, submission_id, answered: int, pairs: int, draft: b
     return "done"
 
 
-def opd_home(store, user: User, year: int | None = None, today: date | None = None) -> OpdHome:
+def opd_home(store: Storage, user: User, year: int | None = None, today: date | None = None) -> OpdHome:
     """The signed-in OPD operator's home for the open year (or `year`). Refused for an account
     without an OPD (an administrator, an executive): they have their own landing pages."""
     if user.opd_code is None or user.city_code is None:
@@ -183,7 +189,7 @@ def opd_table(cs: deadlines.CityStatus) -> pd.DataFrame:
     )
 
 
-def orphan_table(store, fw, city: str, lang: str) -> pd.DataFrame:
+def orphan_table(store: Storage, fw: Framework, city: str, lang: str) -> pd.DataFrame:
     """Indicators of `fw` that no OPD of the city's registry can answer (metrics.responsibility)."""
     orphans = set(responsibility(store, fw, city).orphans)
     rows = [
@@ -195,17 +201,24 @@ def orphan_table(store, fw, city: str, lang: str) -> pd.DataFrame:
 
 
 def status_board(
-    store, user: User, city: str | None, year: int | None, lang: str = "id", today: date | None = None
+    store: Storage,
+    user: User,
+    city: str | None,
+    year: int | None,
+    lang: str = "id",
+    today: date | None = None,
 ) -> StatusBoard:
     """The administrator's landing page for a city-year."""
     require(user, Action.PERIOD, city)
     cities = {c.city_code: c.name for c in store.cities()}
     if city is None or city not in cities:
         return StatusBoard("no_city", city)
-    fw = framework_for_year(store.frameworks(), year) if year is not None else None
-    if fw is None:
+    fw = framework_for_year(loaded_frameworks(store), year) if year is not None else None
+    if fw is None or year is None:
         return StatusBoard("empty", city, cities[city], year)
     cs = deadlines.opd_statuses(store, city, year, today)
+    if cs is None:  # no framework for the year, as checked just above
+        return StatusBoard("empty", city, cities[city], year)
     table = opd_table(cs)
     over = pd.DataFrame(
         [

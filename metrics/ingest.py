@@ -13,23 +13,26 @@ import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import chain
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from metrics import isolation
 from metrics import templates as tpl
 from metrics.auth import Action, User, can, require
+from metrics.cells import BOOLEAN_WORDS, CellError, blank, parse_level
 from metrics.errors import PermissionDenied, Problem, Rejected
-from metrics.framework import Framework, framework_for_year
-from metrics.ods import open_ods
+from metrics.framework import Framework, Indicator, framework_for_year
+from metrics.loaded_frameworks import loaded_frameworks
+from metrics.ods import OdsPackage, open_ods
 from metrics.personal import PERSONAL_HEADERS, looks_personal, may_hold_personal
 from metrics.readers import (
     DEFAULT_LIMITS,
     Limits,
     Table,
+    XlsxPackage,
     col_letter,
     not_a_table,
     open_xlsx,
@@ -38,8 +41,12 @@ from metrics.readers import (
     sniff,
     stray_cells,
 )
+from metrics.records import SubmissionBatch
 from metrics.registry import Opd
-from metrics.store import StorageFailed, SubmissionBatch
+from metrics.store import StorageFailed
+
+if TYPE_CHECKING:
+    from metrics.storage import Cursor, Storage
 
 ASSESS_COLUMNS = ["city_code", "opd_code", "year", "indicator_code", "level", "evidence", "note"]
 ASSESS_REQUIRED = ["city_code", "opd_code", "year", "indicator_code", "level"]
@@ -65,13 +72,13 @@ class AssessmentRow(NamedTuple):
     level: int
     evidence: str | None
     note: str | None
-    source_row: int
+    source_row: int | None  # None: carried over by a merge, not in the new file
 
 
 class MetricRow(NamedTuple):
     period: str
     value: float
-    source_row: int
+    source_row: int | None
 
 
 @dataclass
@@ -82,7 +89,7 @@ class Submission:
     year: int
     fw_seq: int
     metric_code: str | None = None
-    rows: list = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)  # AssessmentRow or MetricRow, by kind
     first_row: int = 0
 
 
@@ -97,13 +104,13 @@ class IngestResult:
     rows: int = 0
     sha256: str = ""
     mode: str | None = None  # merge | replace, as chosen; None when no choice was made
-    changes: dict = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
+    changes: dict[str, int] = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
 
     @property
     def accepted(self) -> bool:
         return self.status == "accepted"
 
-    def to_dict(self, lang: str = "id") -> dict:
+    def to_dict(self, lang: str = "id") -> dict[str, object]:
         return {
             "file": self.file,
             "status": self.status,
@@ -137,9 +144,9 @@ class Context:
     # refused with one line saying whose it is, before its rows are judged one by one
     user: User | None = None
     # (city, indicator, OPD): indicators the admin assigned to an OPD outside its type (issue 15)
-    assigned: frozenset = frozenset()
+    assigned: frozenset[tuple[str, str, str]] = frozenset()
 
-    def answers(self, opd: Opd, ind) -> bool:
+    def answers(self, opd: Opd, ind: Indicator) -> bool:
         """Whether `opd` answers `ind` (metrics.responsibility: by type, or by assignment)."""
         from metrics.responsibility import answers
 
@@ -153,14 +160,11 @@ class Context:
 
 
 # ------------------------------------------------------------------------------- cell parsing
-
-
-class CellError(Exception):
-    def __init__(self, key: str, **params: object) -> None:
-        self.key, self.params = key, params
+# What is blank and what is a level are metrics.cells' rules (shared with the form and the review).
 
 
 def _text(v: object) -> str:
+    """A code or text cell as stripped text ("" when blank); a true/false cell is refused."""
     if v is None:
         return ""
     if isinstance(v, bool):
@@ -173,41 +177,36 @@ def _text(v: object) -> str:
 
 
 def parse_int(v: object, key_not_int: str, **params: object) -> int | None:
-    """Whole numbers only; '3,5' is a decimal-comma error and '3.5' is not a whole number."""
+    """A whole number (a year), None when blank; '3.5' and '3,5' are refused with `key_not_int`."""
     if isinstance(v, bool):
         raise CellError("cell.boolean")
-    if v is None or v == "":
-        return None
     if isinstance(v, int):
         return v
     if isinstance(v, float):
         if v.is_integer():
             return int(v)
         raise CellError(key_not_int, value=v, **params)
-    s = str(v).strip()
-    if s == "":
+    if blank(v):
         return None
+    s = str(v).strip()
     if re.fullmatch(r"[+-]?\d+", s):
         return int(s)
-    if re.fullmatch(r"[+-]?\d+,\d+", s) and key_not_int == "cell.level_not_int":
-        raise CellError("cell.level_decimal_comma", value=s, **params)
-    if s.upper() in ("TRUE", "FALSE", "BENAR", "SALAH"):
+    if s.upper() in BOOLEAN_WORDS:
         raise CellError("cell.boolean")
     raise CellError(key_not_int, value=s, **params)
 
 
 def parse_number(v: object) -> float | None:
+    """A service metric's value as a finite float, None when blank; raises CellError."""
     if isinstance(v, bool):
         raise CellError("cell.boolean")
-    if v is None or v == "":
-        return None
     if isinstance(v, (int, float)):
         f = float(v)
+    elif blank(v):
+        return None
     else:
         s = str(v).strip()
-        if s == "":
-            return None
-        if s.upper() in ("TRUE", "FALSE", "BENAR", "SALAH"):
+        if s.upper() in BOOLEAN_WORDS:
             raise CellError("cell.boolean")
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", s):
             raise CellError("cell.not_number", value=s)
@@ -237,13 +236,14 @@ class TemplateRows:
     row-by-row path reads, made only when that path runs.
     """
 
-    fixed: dict
+    fixed: dict[str, object]
     labels: dict[str, str]
     rows: list[int]
-    code: list
-    level: list
-    evidence: list
-    note: list
+    # cells as read (str, int, float, bool, None); Any: the fast path checks their types as a set
+    code: list[Any]
+    level: list[Any]
+    evidence: list[Any]
+    note: list[Any]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -264,6 +264,11 @@ class TemplateRows:
             )
 
 
+Records = list[Record] | TemplateRows
+# (kind, sheet, records, delimiter, the template's info block)
+RecordsRead = tuple[str, str | None, Records, str | None, dict[str, object] | None]
+
+
 def _records_from_table(table: Table, mapping: dict[str, int], labels: dict[str, str]) -> list[Record]:
     out = []
     for r, line in zip(table.rows, table.row_numbers):
@@ -277,7 +282,7 @@ def _canonical_header(h: str) -> str:
     return ALIASES.get(k, k)
 
 
-def _classify_header(file: str, sheet: str | None, header: list[str]):
+def _classify_header(file: str, sheet: str | None, header: list[str]) -> tuple[str, dict[str, int]]:
     canon = [_canonical_header(h) for h in header]
     problems = []
     seen: dict[str, int] = {}
@@ -327,7 +332,7 @@ def _classify_header(file: str, sheet: str | None, header: list[str]):
     return kind, mapping
 
 
-def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
+def read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> RecordsRead:
     """(kind, sheet, records, delimiter, fixed) from a CSV, a long-format xlsx/ods or our template.
 
     `fixed` carries the template's info block (city, OPD, year, framework) when present. Raises
@@ -351,7 +356,9 @@ def _template_saved_as_csv(data: bytes) -> bool:
     return all(m in firsts for m in _TEMPLATE_MARKS)
 
 
-def _read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
+def _read_records(
+    data: bytes, file: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, str | None, Records, str | None, dict[str, object] | None, list[Problem]]:
     """read_records' work, with the cell-level problems returned rather than raised.
 
     Structural refusals (the container, the header, hidden sheets) still stop here: nothing
@@ -401,7 +408,7 @@ def _read_records(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS):
 
 
 def _scan_personal(
-    file: str, sheet: str | None, rows: list, numbers: list[int], header: list[str]
+    file: str, sheet: str | None, rows: list[list[object]], numbers: list[int], header: list[str]
 ) -> list[Problem]:
     """Cells that look like a NIK/KK number (the first 20: enough to see the pattern)."""
     # one C-level search over the whole sheet first; the cell-by-cell pass runs only on a hit
@@ -418,7 +425,13 @@ def _scan_personal(
     return problems
 
 
-def _check_cells(file: str, sheet: str, special: dict, merged: list, first_row: int) -> list[Problem]:
+def _check_cells(
+    file: str,
+    sheet: str,
+    special: Mapping[tuple[int, int], tuple[str, object]],
+    merged: list[tuple[tuple[int, int], tuple[int, int]]],
+    first_row: int,
+) -> list[Problem]:
     problems = []
     for (row, c0), (what, value) in sorted(special.items()):
         if row < first_row:
@@ -434,7 +447,9 @@ def _check_cells(file: str, sheet: str, special: dict, merged: list, first_row: 
     return problems
 
 
-def _template_records(pkg, file: str, limits: Limits):
+def _template_records(
+    pkg: XlsxPackage | OdsPackage, file: str, limits: Limits
+) -> tuple[str, str | None, Records, str | None, dict[str, object] | None, list[Problem]]:
     sheet = tpl.SHEET
     rows, special, merged = read_sheet(pkg, sheet, limits)
     # formulas/errors anywhere from the info block down are refused; the title rows are ours
@@ -505,13 +520,218 @@ def _template_records(pkg, file: str, limits: Limits):
 
 # ------------------------------------------------------------------------------- validation
 
+# One finding of a check: (field, message key, params). A step returns its findings; the
+# caller places them (file, sheet, row, the field's column label) as Problems.
+Found = tuple[str, str, dict[str, object]]
+_NOTHING: tuple[Found, ...] = ()
 
-def _key(v: object) -> tuple:
+
+class Unit(NamedTuple):
+    """The verdict on one city/OPD(/year) combination, shared by every row that names it."""
+
+    found: tuple[Found, ...]
+    stop: bool  # its rows are not judged further (a text-free unit, or another OPD's file)
+    city: str
+    opd: str
+    opd_obj: Opd | None
+    year: int | None
+    fw: Framework | None
+    seq: int | None
+
+
+def _key(v: object) -> tuple[type, object]:
     """A cache key that keeps 1, 1.0, True and '1' apart (they validate differently)."""
     return (type(v), v)
 
 
-def _template_fast(rows: TemplateRows, unit: tuple, level_verdict, max_text: int) -> Submission | None:
+def check_info_block(fixed: dict[str, object], ctx: Context, file: str, sheet: str | None) -> list[Problem]:
+    """A template's info block against the framework in force for its year: the framework id
+    it was made for must be that one (checked once, not on every row)."""
+    try:
+        y = parse_int(fixed["year"], "cell.year")
+    except CellError:
+        y = None
+    fw = ctx.framework(y) if y else None
+    if fw is None:
+        return []
+    raw = fixed.get("framework")
+    try:
+        found = _text(raw)
+    except CellError:  # a true/false cell is simply not the framework's id
+        found = str(raw)
+    if found == fw[0].id:
+        return []
+    return [
+        Problem(
+            "xlsx.framework_mismatch",
+            file,
+            sheet,
+            tpl.INFO_ROWS["framework"][0],
+            "B",
+            {"found": found, "expected": fw[0].id, "year": y},
+        )
+    ]
+
+
+def check_unit(kind: str, ctx: Context, raw_city: object, raw_opd: object, raw_year: object) -> Unit:
+    """City and OPD known (and, for a self-assessment, a year with a framework); a file for an
+    OPD outside the uploader's scope is one `file.other_opd` finding that stops its rows."""
+    found: list[Found] = []
+    try:
+        city = _text(raw_city)
+        opd = _text(raw_opd)
+    except CellError as e:
+        return Unit((("city_code", e.key, e.params),), True, "", "", None, None, None, None)
+    if not city:
+        found.append(("city_code", "cell.required", {}))
+    elif city not in ctx.cities:
+        found.append(("city_code", "cell.unknown_city", {"value": city}))
+    if not opd:
+        found.append(("opd_code", "cell.required", {}))
+    opd_obj = ctx.opds.get((city, opd))
+    if opd and city in ctx.cities and opd_obj is None:
+        found.append(("opd_code", "cell.unknown_opd", {"value": opd, "city": city}))
+    user = ctx.user
+    if (
+        opd_obj is not None
+        and user is not None
+        and not can(user, Action.UPLOAD, city, opd)
+        and can(user, Action.UPLOAD, user.city_code, user.opd_code)
+    ):
+        # another OPD's file: one line for the whole unit, its rows are not judged
+        own = ctx.opds.get((user.city_code or "", user.opd_code or ""))
+        params: dict[str, object] = {
+            "opd": opd,
+            "name": opd_obj.name,
+            "city": city,
+            "own": f"{own.opd_code} · {own.name}" if own else (user.opd_code or "-"),
+        }
+        return Unit((("opd_code", "file.other_opd", params),), True, city, opd, opd_obj, None, None, None)
+    year: int | None = None
+    fw: Framework | None = None
+    seq: int | None = None
+    if kind == "assessment":
+        try:
+            year = parse_int(raw_year, "cell.year")
+            if year is None:
+                found.append(("year", "cell.required", {}))
+            elif not 1900 <= year <= 2200:
+                raise CellError("cell.year", value=year)
+        except CellError as e:
+            found.append(("year", e.key, e.params))
+            year = None
+        fwp = ctx.framework(year) if year else None
+        if year and fwp is None:
+            found.append(("year", "cell.no_framework", {"value": year}))
+        if fwp:
+            fw, seq = fwp
+    return Unit(tuple(found), False, city, opd, opd_obj, year, fw, seq)
+
+
+def check_code(
+    raw: object, fw: Framework | None, opd_obj: Opd | None, opd: str, ctx: Context
+) -> tuple[list[Found], str, Indicator | None]:
+    """An indicator code: given, in the year's framework, and answered by the row's OPD."""
+    found: list[Found] = []
+    code = ""
+    try:
+        code = _text(raw)
+    except CellError as e:
+        found.append(("indicator_code", e.key, e.params))
+    ind = fw.indicator(code) if fw and code else None
+    if not code:
+        found.append(("indicator_code", "cell.required", {}))
+    elif fw and ind is None:
+        found.append(("indicator_code", "cell.unknown_indicator", {"value": code, "framework": fw.id}))
+    elif ind and opd_obj and not ctx.answers(opd_obj, ind):
+        found.append(
+            (
+                "indicator_code",
+                "cell.not_responsible",
+                {"value": code, "opd": opd, "opd_type": opd_obj.opd_type},
+            )
+        )
+    return found, code, ind
+
+
+def check_level(raw: object, smin: int, smax: int) -> tuple[tuple[Found, ...], int | None]:
+    """A level cell by the one rule (metrics.cells.parse_level): (findings, level or None if blank)."""
+    try:
+        return _NOTHING, parse_level(raw, smin, smax)
+    except CellError as e:
+        return (("level", e.key, e.params),), None
+
+
+def check_text(raw: object, fld: str, max_text: int) -> tuple[str | None, tuple[Found, ...]]:
+    """Evidence or a note: stripped text (None when blank), at most `max_text` characters."""
+    found: tuple[Found, ...] = _NOTHING
+    if type(raw) is str:
+        s = raw.strip()
+    else:
+        try:
+            s = _text(raw)
+        except CellError as e:
+            found, s = ((fld, e.key, e.params),), ""
+    if len(s) > max_text:
+        found += ((fld, "cell.text_too_long", {"n": len(s), "limit": max_text}),)
+    return s or None, found
+
+
+def check_period(
+    period: str, ctx: Context
+) -> tuple[list[Found], int | None, tuple[Framework, int] | None, bool]:
+    """A service metric's period, YYYY or YYYY-MM, of a year with a framework:
+    (findings, year, (framework, seq) or None, whether the period is well-formed)."""
+    found: list[Found] = []
+    m = PERIOD_RE.match(period)
+    year = int(m.group(1)) if m else None
+    if not period:
+        found.append(("period", "cell.required", {}))
+    elif not m:
+        found.append(("period", "cell.period", {"value": period}))
+    fwp = ctx.framework(year) if year else None
+    if year and fwp is None:
+        found.append(("period", "cell.no_framework", {"value": year}))
+    return found, year, fwp, m is not None
+
+
+def check_metric_code(
+    mcode: str, fw: Framework | None, opd_obj: Opd | None, opd: str, ctx: Context
+) -> tuple[list[Found], Indicator | None]:
+    """A metric code: given, scoring an indicator of the year's framework that the OPD answers."""
+    ind = fw.metric_codes().get(mcode) if fw else None
+    if not mcode:
+        return [("metric_code", "cell.required", {})], ind
+    if fw and ind is None:
+        return [("metric_code", "cell.unknown_metric", {"value": mcode, "framework": fw.id})], ind
+    if ind and opd_obj and not ctx.answers(opd_obj, ind):
+        return [
+            (
+                "metric_code",
+                "cell.not_responsible",
+                {"value": mcode, "opd": opd, "opd_type": opd_obj.opd_type},
+            )
+        ], ind
+    return [], ind
+
+
+def check_metric_value(raw: object) -> tuple[list[Found], float | None]:
+    """A service metric's value: required, a finite number (metrics.ingest.parse_number)."""
+    try:
+        value = parse_number(raw)
+    except CellError as e:
+        return [("value", e.key, e.params)], None
+    if value is None:
+        return [("value", "cell.required", {})], None
+    return [], value
+
+
+def _template_fast(
+    rows: TemplateRows,
+    unit: Unit,
+    level_verdict: Callable[[object], tuple[tuple[Found, ...], int | None]],
+    max_text: int,
+) -> Submission | None:
     """The submission of a template whose every row passes, checked column by column; None when
     any row might not, and then the row-by-row path finds and reports exactly what is wrong.
 
@@ -520,6 +740,8 @@ def _template_fast(rows: TemplateRows, unit: tuple, level_verdict, max_text: int
     Every condition here is one the row-by-row path would also pass (tests compare the two).
     """
     _found, _stop, city, opd, opd_obj, year, fw, seq = unit
+    if opd_obj is None or fw is None or year is None or seq is None:
+        return None
     str_type = {str}
     if not (
         set(map(type, rows.code)) <= str_type
@@ -546,7 +768,106 @@ def _template_fast(rows: TemplateRows, unit: tuple, level_verdict, max_text: int
         out.append(AssessmentRow(codes[n], level, evidence, note, rows.rows[n]))
     if not out:
         return None
-    return Submission("assessment", city, opd, year, seq, None, out, out[0].source_row)
+    return Submission("assessment", city, opd, year, seq, None, out, cast(int, out[0].source_row))
+
+
+@dataclass(slots=True)
+class _Rows:
+    """What one validate() call gathers row by row: problems in row order, submissions per unit,
+    the rows already seen (duplicates), and the level verdicts already reached."""
+
+    kind: str
+    file: str
+    sheet: str | None
+    ctx: Context
+    max_text: int
+    problems: list[Problem] = field(default_factory=list)
+    subs: dict[tuple[object, ...], Submission] = field(default_factory=dict)
+    seen: dict[tuple[object, ...], int] = field(default_factory=dict)
+    levels: dict[tuple[object, ...], tuple[tuple[Found, ...], int | None]] = field(default_factory=dict)
+
+    def report(self, rec: Record, found: Iterable[Found]) -> None:
+        for fld, msg_key, params in found:
+            self.problems.append(
+                Problem(msg_key, self.file, self.sheet, rec.row, rec.columns.get(fld, fld), dict(params))
+            )
+
+    def assessment(self, rec: Record, unit: Unit) -> None:
+        """One self-assessment row of a judged unit: reported, or added to its submission."""
+        v = rec.values
+        _f, _s, city, opd, opd_obj, year, fw, seq = unit
+        # indicator codes are distinct within a file, so their check is not cached
+        found, code, ind = check_code(v.get("indicator_code"), fw, opd_obj, opd, self.ctx)
+        if found:
+            self.report(rec, found)
+        smin, smax = (fw.scale_min, fw.scale_max) if fw else (0, 4)
+        raw_level = v.get("level")
+        lk = (type(raw_level), raw_level, smin, smax)
+        levels = self.levels
+        hit = levels.get(lk)
+        if hit is None:
+            hit = levels[lk] = check_level(raw_level, smin, smax)
+        level_found, level = hit
+        if level_found:
+            self.report(rec, level_found)
+        max_text = self.max_text
+        raw_e, raw_n = v.get("evidence"), v.get("note")
+        if type(raw_e) is str and type(raw_n) is str and len(raw_e) <= max_text >= len(raw_n):
+            # the usual row, decided without a call: check_text would say the same
+            evidence, note = raw_e.strip() or None, raw_n.strip() or None
+        else:
+            evidence, found_e = check_text(raw_e, "evidence", max_text)
+            note, found_n = check_text(raw_n, "note", max_text)
+            if found_e or found_n:
+                self.report(rec, found_e + found_n)
+        if level is None and not level_found:  # blank, or only spaces
+            if evidence or note:
+                self.report(rec, (("level", "cell.level_missing_with_text", {}),))
+            return  # an unanswered row in a template is simply not answered
+        key = (city, opd, year, code)
+        seen = self.seen
+        if key in seen:
+            self.report(rec, (("indicator_code", "cell.duplicate_row", {"what": code, "first": seen[key]}),))
+            return
+        seen[key] = rec.row
+        if level is None or fw is None or ind is None or opd_obj is None or year is None or seq is None:
+            return
+        sk = (city, opd, year)
+        sub = self.subs.get(sk)
+        if sub is None:
+            sub = self.subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
+        sub.rows.append(AssessmentRow(code, level, evidence, note, rec.row))
+
+    def metric(self, rec: Record, unit: Unit) -> None:
+        """One service-metric row of a judged unit: reported, or added to its submission."""
+        v = rec.values
+        city, opd, opd_obj = unit.city, unit.opd, unit.opd_obj
+        try:
+            mcode = _text(v.get("metric_code"))
+            period = _text(v.get("period"))
+        except CellError as e:
+            self.report(rec, (("metric_code", e.key, e.params),))
+            return
+        found, year, fwp, well_formed = check_period(period, self.ctx)
+        fw, seq = fwp if fwp else (None, None)
+        found_code, ind = check_metric_code(mcode, fw, opd_obj, opd, self.ctx)
+        found_value, value = check_metric_value(v.get("value"))
+        if found or found_code or found_value:
+            self.report(rec, found + found_code + found_value)
+        key = (city, opd, mcode, period)
+        if key in self.seen:
+            what = f"{mcode} {period}"
+            self.report(rec, (("period", "cell.duplicate_row", {"what": what, "first": self.seen[key]}),))
+            return
+        self.seen[key] = rec.row
+        if value is None or fw is None or ind is None or opd_obj is None or not well_formed:
+            return
+        assert year is not None and seq is not None  # a well-formed period with a framework
+        sk = (city, opd, mcode, year)
+        sub = self.subs.get(sk)
+        if sub is None:
+            sub = self.subs[sk] = Submission("metric", city, opd, year, seq, mcode, [], rec.row)
+        sub.rows.append(MetricRow(period, value, rec.row))
 
 
 def validate(
@@ -555,294 +876,89 @@ def validate(
     sheet: str | None,
     records: list[Record] | TemplateRows,
     ctx: Context,
-    fixed: dict | None = None,
+    fixed: dict[str, object] | None = None,
     limits: Limits = DEFAULT_LIMITS,
     fast: bool = True,
 ) -> list[Submission]:
     """Turn records into submissions, or raise Rejected with every problem found.
 
-    Rows of one file mostly repeat the same city, OPD, year, indicator codes and levels, so each
-    distinct value is checked once and its verdict reused (national batches are millions of rows);
-    problems are still reported for every row, in row order. A template's rows are first tried
-    column by column (`fast`; tests turn it off to compare).
+    Rows of one file mostly repeat the same city, OPD, year and levels, so each distinct value
+    is checked once and its verdict reused (national batches are millions of rows); problems are
+    still reported for every row, in row order. A template's city, OPD and year come from its
+    info block: one verdict for every row, reported once at the info block. Its rows are first
+    tried column by column (`fast`; tests turn it off to compare).
     """
-    problems: list[Problem] = []
-    subs: dict[tuple, Submission] = {}
-    seen: dict[tuple, int] = {}
-    unit_cache: dict[tuple, tuple] = {}
-    level_cache: dict[tuple, tuple] = {}
-    max_text = limits.max_text
-
-    def bad(rec: Record, fld: str, msg_key: str, **params: object) -> None:
-        problems.append(Problem(msg_key, file, sheet, rec.row, rec.columns.get(fld, fld), params))
-
-    def report(rec: Record, found: list) -> None:
-        for fld, msg_key, params in found:
-            problems.append(Problem(msg_key, file, sheet, rec.row, rec.columns.get(fld, fld), dict(params)))
-
+    run = _Rows(kind, file, sheet, ctx, limits.max_text)
+    problems = run.problems
+    fixed_unit: Unit | None = None
     if fixed is not None:
-        # the template's info block is checked once, not on every row
-        try:
-            y = parse_int(fixed["year"], "cell.year")
-        except CellError:
-            y = None
-        fw = ctx.framework(y) if y else None
-        if fw and _text(fixed.get("framework")) != fw[0].id:
-            problems.append(
-                Problem(
-                    "xlsx.framework_mismatch",
-                    file,
-                    sheet,
-                    tpl.INFO_ROWS["framework"][0],
-                    "B",
-                    {"found": _text(fixed.get("framework")), "expected": fw[0].id, "year": y},
-                )
-            )
-
-    def check_unit(raw_city: object, raw_opd: object, raw_year: object) -> tuple:
-        """(problems, stop, city, opd, opd_obj, year, fw, seq) for one city/OPD(/year) combination."""
-        found: list = []
-        try:
-            city = _text(raw_city)
-            opd = _text(raw_opd)
-        except CellError as e:
-            return [("city_code", e.key, e.params)], True, "", "", None, None, None, None
-        if not city:
-            found.append(("city_code", "cell.required", {}))
-        elif city not in ctx.cities:
-            found.append(("city_code", "cell.unknown_city", {"value": city}))
-        if not opd:
-            found.append(("opd_code", "cell.required", {}))
-        opd_obj = ctx.opds.get((city, opd))
-        if opd and city in ctx.cities and opd_obj is None:
-            found.append(("opd_code", "cell.unknown_opd", {"value": opd, "city": city}))
-        if (
-            opd_obj is not None
-            and ctx.user is not None
-            and not can(ctx.user, Action.UPLOAD, city, opd)
-            and can(ctx.user, Action.UPLOAD, ctx.user.city_code, ctx.user.opd_code)
-        ):
-            # another OPD's file: one line for the whole unit, its rows are not judged
-            own = ctx.opds.get((ctx.user.city_code, ctx.user.opd_code))
-            return (
-                [
-                    (
-                        "opd_code",
-                        "file.other_opd",
-                        {
-                            "opd": opd,
-                            "name": opd_obj.name,
-                            "city": city,
-                            "own": f"{own.opd_code} · {own.name}" if own else (ctx.user.opd_code or "-"),
-                        },
-                    )
-                ],
-                True,
-                city,
-                opd,
-                opd_obj,
-                None,
-                None,
-                None,
-            )
-        year = fw = seq = None
-        if kind == "assessment":
-            try:
-                year = parse_int(raw_year, "cell.year")
-                if year is None:
-                    found.append(("year", "cell.required", {}))
-                elif not 1900 <= year <= 2200:
-                    raise CellError("cell.year", value=year)
-            except CellError as e:
-                found.append(("year", e.key, e.params))
-                year = None
-            fwp = ctx.framework(year) if year else None
-            if year and fwp is None:
-                found.append(("year", "cell.no_framework", {"value": year}))
-            fw, seq = fwp if fwp else (None, None)
-        return found, False, city, opd, opd_obj, year, fw, seq
-
-    def check_code(raw: object, fw, opd_obj, opd: str) -> tuple:
-        found: list = []
-        code = ""
-        try:
-            code = _text(raw)
-        except CellError as e:
-            found.append(("indicator_code", e.key, e.params))
-        ind = fw.indicator(code) if fw and code else None
-        if not code:
-            found.append(("indicator_code", "cell.required", {}))
-        elif fw and ind is None:
-            found.append(("indicator_code", "cell.unknown_indicator", {"value": code, "framework": fw.id}))
-        elif ind and opd_obj and not ctx.answers(opd_obj, ind):
-            found.append(
-                (
-                    "indicator_code",
-                    "cell.not_responsible",
-                    {"value": code, "opd": opd, "opd_type": opd_obj.opd_type},
-                )
-            )
-        return found, code, ind
-
-    def check_level(raw: object, smin: int, smax: int) -> tuple:
-        try:
-            level = parse_int(raw, "cell.level_not_int", min=smin, max=smax)
-        except CellError as e:
-            return [("level", e.key, e.params)], None
-        if level is not None and not smin <= level <= smax:
-            return [("level", "cell.level_range", {"value": level, "min": smin, "max": smax})], None
-        return [], level
-
-    def check_text(rec: Record, fld: str) -> str | None:
-        raw = rec.values.get(fld)
-        if type(raw) is str:
-            s = raw.strip()
-        else:
-            try:
-                s = _text(raw)
-            except CellError as e:
-                bad(rec, fld, e.key, **e.params)
-                s = ""
-        if len(s) > max_text:
-            bad(rec, fld, "cell.text_too_long", n=len(s), limit=max_text)
-        return s or None
-
-    # a template's city, OPD and year come from its info block: one verdict for every row,
-    # reported once at the info block rather than on every indicator's row
-    fixed_unit = (
-        check_unit(fixed["city_code"], fixed["opd_code"], fixed["year"]) if fixed is not None else None
-    )
-    if fixed_unit is not None and fixed_unit[0]:
-        info_row = {f: r for f, (r, _label) in tpl.INFO_ROWS.items()}
-        for fld, msg_key, params in fixed_unit[0]:
-            problems.append(Problem(msg_key, file, sheet, info_row.get(fld), "B", dict(params)))
-        if fixed_unit[1]:
-            raise Rejected(problems)
-        fixed_unit = ([], *fixed_unit[1:])
-    unit_seen: set = set()  # long files: a unit's own problems once, at its first row
-    if fast and isinstance(records, TemplateRows) and kind == "assessment" and not problems:
-        unit_found, _stop, _city, _opd, unit_opd, _year, unit_fw, _seq = fixed_unit
-        if not unit_found and unit_opd is not None and unit_fw is not None:
+        problems += check_info_block(fixed, ctx, file, sheet)
+        fixed_unit = check_unit(kind, ctx, fixed["city_code"], fixed["opd_code"], fixed["year"])
+        if fixed_unit.found:
+            info_row = {f: r for f, (r, _label) in tpl.INFO_ROWS.items()}
+            for fld, msg_key, params in fixed_unit.found:
+                problems.append(Problem(msg_key, file, sheet, info_row.get(fld), "B", dict(params)))
+            if fixed_unit.stop:
+                raise Rejected(problems)
+            fixed_unit = fixed_unit._replace(found=_NOTHING)
+    if (
+        fast
+        and fixed_unit is not None
+        and isinstance(records, TemplateRows)
+        and kind == "assessment"
+        and not problems
+    ):
+        unit_fw = fixed_unit.fw
+        if unit_fw is not None and fixed_unit.opd_obj is not None:
+            smin, smax = unit_fw.scale_min, unit_fw.scale_max
             sub = _template_fast(
-                records,
-                fixed_unit,
-                lambda raw: check_level(raw, unit_fw.scale_min, unit_fw.scale_max),
-                max_text,
+                records, fixed_unit, lambda raw: check_level(raw, smin, smax), limits.max_text
             )
             if sub is not None:
                 return [sub]
+    units: dict[tuple[object, ...], Unit] = {}
+    other_opd_seen: set[tuple[str, str]] = set()  # long files: another OPD's unit once, at its first row
+    judge = run.assessment if kind == "assessment" else run.metric
     for rec in records:
-        v = rec.values
         if fixed_unit is not None:
             unit = fixed_unit
         else:
+            v = rec.values
             if kind == "assessment":
-                uk = (_key(v.get("city_code")), _key(v.get("opd_code")), _key(v.get("year")))
+                uk: tuple[object, ...] = (
+                    _key(v.get("city_code")),
+                    _key(v.get("opd_code")),
+                    _key(v.get("year")),
+                )
             else:
                 uk = (_key(v.get("city_code")), _key(v.get("opd_code")))
-            unit = unit_cache.get(uk)
-            if unit is None:
-                unit = unit_cache[uk] = check_unit(v.get("city_code"), v.get("opd_code"), v.get("year"))
-        found, stop, city, opd, opd_obj, year, fw, seq = unit
-        if found and stop and any(k == "file.other_opd" for _f, k, _p in found):
-            if (city, opd) not in unit_seen:
-                unit_seen.add((city, opd))
-                report(rec, found)
-            continue
+            cached = units.get(uk)
+            if cached is None:
+                cached = units[uk] = check_unit(
+                    kind, ctx, v.get("city_code"), v.get("opd_code"), v.get("year")
+                )
+            unit = cached
+        found, stop = unit[0], unit[1]  # by index: this loop runs once per row of a national batch
         if found:
-            report(rec, found)
+            if stop and any(k == "file.other_opd" for _f, k, _p in found):
+                if (unit.city, unit.opd) not in other_opd_seen:
+                    other_opd_seen.add((unit.city, unit.opd))
+                    run.report(rec, found)
+                continue
+            run.report(rec, found)
         if stop:
             continue
-
-        if kind == "assessment":
-            # indicator codes are distinct within a file, so their check is not cached
-            found, code, ind = check_code(v.get("indicator_code"), fw, opd_obj, opd)
-            if found:
-                report(rec, found)
-            smin, smax = (fw.scale_min, fw.scale_max) if fw else (0, 4)
-            raw_level = v.get("level")
-            lk = (type(raw_level), raw_level, smin, smax)
-            hit = level_cache.get(lk)
-            if hit is None:
-                hit = level_cache[lk] = check_level(raw_level, smin, smax)
-            found, level = hit
-            if found:
-                report(rec, found)
-            evidence, note = check_text(rec, "evidence"), check_text(rec, "note")
-            if level is None and not found:  # blank, or only spaces
-                if evidence or note:
-                    bad(rec, "level", "cell.level_missing_with_text")
-                continue  # an unanswered row in a template is simply not answered
-            key = (city, opd, year, code)
-            if key in seen:
-                bad(rec, "indicator_code", "cell.duplicate_row", what=code, first=seen[key])
-                continue
-            seen[key] = rec.row
-            if level is None or fw is None or ind is None or opd_obj is None:
-                continue
-            sk = (city, opd, year)
-            sub = subs.get(sk)
-            if sub is None:
-                sub = subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
-            sub.rows.append(AssessmentRow(code, level, evidence, note, rec.row))
-        else:
-            try:
-                mcode = _text(v.get("metric_code"))
-                period = _text(v.get("period"))
-            except CellError as e:
-                bad(rec, "metric_code", e.key, **e.params)
-                continue
-            m = PERIOD_RE.match(period)
-            year = int(m.group(1)) if m else None
-            if not period:
-                bad(rec, "period", "cell.required")
-            elif not m:
-                bad(rec, "period", "cell.period", value=period)
-            fwp = ctx.framework(year) if year else None
-            if year and fwp is None:
-                bad(rec, "period", "cell.no_framework", value=year)
-            fw, seq = fwp if fwp else (None, None)
-            ind = fw.metric_codes().get(mcode) if fw else None
-            if not mcode:
-                bad(rec, "metric_code", "cell.required")
-            elif fw and ind is None:
-                bad(rec, "metric_code", "cell.unknown_metric", value=mcode, framework=fw.id)
-            elif ind and opd_obj and not ctx.answers(opd_obj, ind):
-                bad(
-                    rec,
-                    "metric_code",
-                    "cell.not_responsible",
-                    value=mcode,
-                    opd=opd,
-                    opd_type=opd_obj.opd_type,
-                )
-            value = None
-            try:
-                value = parse_number(v.get("value"))
-                if value is None:
-                    bad(rec, "value", "cell.required")
-            except CellError as e:
-                bad(rec, "value", e.key, **e.params)
-            key = (city, opd, mcode, period)
-            if key in seen:
-                bad(rec, "period", "cell.duplicate_row", what=f"{mcode} {period}", first=seen[key])
-                continue
-            seen[key] = rec.row
-            if value is None or fw is None or ind is None or opd_obj is None or not m:
-                continue
-            sk = (city, opd, mcode, year)
-            sub = subs.get(sk)
-            if sub is None:
-                sub = subs[sk] = Submission("metric", city, opd, year, seq, mcode, [], rec.row)
-            sub.rows.append(MetricRow(period, value, rec.row))
+        judge(rec, unit)
     if problems:
         raise Rejected(problems)
-    if not subs:
+    if not run.subs:
         raise Rejected([Problem("file.no_rows", file, sheet)])
-    return list(subs.values())
+    return list(run.subs.values())
 
 
-def parse_file(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_LIMITS):
+def parse_file(
+    data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, str | None, list[Submission]]:
     """Read and validate one file; returns (kind, delimiter, submissions) or raises Rejected.
 
     Every problem of the file comes back in one pass: cell-level problems found while reading
@@ -880,7 +996,7 @@ def _letters(column: str | None) -> str:
 
 
 def _name_indicators(
-    problems: list[Problem], kind: str, records, ctx: Context, fixed: dict | None
+    problems: list[Problem], kind: str, records: Records, ctx: Context, fixed: dict[str, object] | None
 ) -> list[Problem]:
     """Each row problem with the code and name of the indicator its row answers (rejections only)."""
     if kind != "assessment":
@@ -888,7 +1004,7 @@ def _name_indicators(
     rows = {p.row for p in problems if p.row is not None}
     if not rows:
         return problems
-    names: dict[int, tuple[str, dict | None]] = {}
+    names: dict[int, tuple[str, dict[str, str] | None]] = {}
     for rec in records:
         if rec.row not in rows:
             continue
@@ -914,6 +1030,17 @@ def _name_indicators(
 MODES = ("merge", "replace")
 CHANGE_KINDS = ("kept", "changed", "added", "dropped")
 
+# One answer as compared with the version in force: (level, evidence, note) for an indicator,
+# (value,) for a service metric's period.
+AssessmentValues = tuple[int, str | None, str | None]
+AnswerValues = AssessmentValues | tuple[float]
+# key (indicator code or period) -> its values, for one submission
+Answers = dict[str, AnswerValues]
+# What a version in force is kept for: (kind, city, OPD, year, metric code or None)
+UnitKey = tuple[str, str, str, int, str | None]
+# unit -> (id of the version in force, its answers)
+InForce = dict[UnitKey, tuple[int, Answers]]
+
 
 @dataclass(frozen=True)
 class UnitChange:
@@ -929,12 +1056,12 @@ class UnitChange:
     year: int
     metric_code: str | None
     in_force: int | None  # the id of the version in force, None when there is none
-    kept: tuple = ()
-    changed: tuple = ()
-    added: tuple = ()
-    dropped: tuple = ()
-    old: dict = field(default_factory=dict)  # key -> (level, evidence, note) or (value,) in force
-    new: dict = field(default_factory=dict)  # key -> the same, from the file
+    kept: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    old: Answers = field(default_factory=dict)  # key -> (level, evidence, note) or (value,) in force
+    new: Answers = field(default_factory=dict)  # key -> the same, from the file
 
 
 @dataclass(frozen=True)
@@ -963,7 +1090,7 @@ class Changes:
         return out
 
 
-def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int, dict]]:
+def _in_force(store: Storage, batch: SubmissionBatch, cur: Cursor | None = None) -> InForce:
     """unit -> (id in force, key -> values) for every unit of `batch` that has a version in force."""
     units_a = [
         (c, o, y)
@@ -971,12 +1098,12 @@ def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int,
         if k == "assessment"
     ]
     units_m = [
-        (c, o, m, y)
+        (c, o, cast(str, m), y)  # a metric submission always has its metric code
         for k, c, o, m, y in zip(batch.kind, batch.city_code, batch.opd_code, batch.metric_code, batch.year)
         if k == "metric"
     ]
     rows_a, rows_m = store.in_force_rows(units_a, units_m, cur)
-    out: dict[tuple, tuple[int, dict]] = {}
+    out: InForce = {}
     for c, o, y, sid, code, level, evidence, note in rows_a:
         out.setdefault(("assessment", c, o, y, None), (sid, {}))[1][code] = (int(level), evidence, note)
     for c, o, m, y, sid, period, value in rows_m:
@@ -984,9 +1111,9 @@ def _in_force(store, batch: SubmissionBatch, cur=None) -> dict[tuple, tuple[int,
     return out
 
 
-def _batch_answers(batch: SubmissionBatch) -> list[dict]:
+def _batch_answers(batch: SubmissionBatch) -> list[Answers]:
     """Per submission of the batch: key -> values, as _in_force gives them."""
-    out: list[dict] = [{} for _ in range(len(batch))]
+    out: list[Answers] = [{} for _ in range(len(batch))]
     for k, code, level, evidence, note in zip(
         batch.a_sub, batch.a_code, batch.a_level, batch.a_evidence, batch.a_note
     ):
@@ -996,11 +1123,11 @@ def _batch_answers(batch: SubmissionBatch) -> list[dict]:
     return out
 
 
-def _unit(batch: SubmissionBatch, k: int) -> tuple:
+def _unit(batch: SubmissionBatch, k: int) -> UnitKey:
     return batch.kind[k], batch.city_code[k], batch.opd_code[k], batch.year[k], batch.metric_code[k]
 
 
-def compare(batch: SubmissionBatch, in_force: dict[tuple, tuple[int, dict]]) -> Changes:
+def compare(batch: SubmissionBatch, in_force: InForce) -> Changes:
     """Each submission of `batch` against its unit's version in force (`_in_force`)."""
     units = []
     for k, new in enumerate(_batch_answers(batch)):
@@ -1018,7 +1145,7 @@ def compare(batch: SubmissionBatch, in_force: dict[tuple, tuple[int, dict]]) -> 
     return Changes(tuple(units))
 
 
-def compare_in_force(store, batch: SubmissionBatch) -> Changes:
+def compare_in_force(store: Storage, batch: SubmissionBatch) -> Changes:
     """How a parsed file compares with the versions in force now (for a preview)."""
     return compare(batch, _in_force(store, batch))
 
@@ -1027,7 +1154,7 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
     """The batch with each unit's dropped answers carried over from its version in force: the
     whole new version a merge stores (carried rows have no row in the new file)."""
     out = SubmissionBatch()
-    rows: list[list] = [[] for _ in range(len(batch))]
+    rows: list[list[AssessmentRow | MetricRow]] = [[] for _ in range(len(batch))]
     for i, k in enumerate(batch.a_sub):
         rows[k].append(
             AssessmentRow(
@@ -1038,12 +1165,13 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
         rows[k].append(MetricRow(batch.m_period[i], batch.m_value[i], batch.m_row[i]))
     for k, u in enumerate(changes.units):
         if u.kind == "assessment":
-            rows[k].extend(AssessmentRow(x, *u.old[x], None) for x in u.dropped)
+            rows[k].extend(AssessmentRow(x, *cast(AssessmentValues, u.old[x]), None) for x in u.dropped)
         else:
             rows[k].extend(MetricRow(x, u.old[x][0], None) for x in u.dropped)
         first = next((r.source_row for r in rows[k] if r.source_row is not None), 0)
+        # cast: a batch's fw_seq comes from its Submissions, where it is always set
         sub = Submission(
-            u.kind, u.city_code, u.opd_code, u.year, batch.fw_seq[k], u.metric_code, rows[k], first
+            u.kind, u.city_code, u.opd_code, u.year, cast(int, batch.fw_seq[k]), u.metric_code, rows[k], first
         )
         out.add(sub, batch.file_name[k], batch.sha256[k])
     return out
@@ -1052,11 +1180,11 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
 # ------------------------------------------------------------------------------- the service
 
 
-def load_context(store, user: User | None = None) -> Context:
+def load_context(store: Storage, user: User | None = None) -> Context:
     """What validation needs; with `user`, a file for an OPD outside their scope is named as such."""
     from metrics.responsibility import assigned_set
 
-    return Context(store.frameworks(), store.opd_map(), store.city_codes(), user, assigned_set(store))
+    return Context(loaded_frameworks(store), store.opd_map(), store.city_codes(), user, assigned_set(store))
 
 
 @dataclass
@@ -1118,7 +1246,12 @@ def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
 
 
 def store_parsed(
-    store, user: User, items: list[Parsed], source: str = "upload", on_accept=None, mode: str | None = None
+    store: Storage,
+    user: User,
+    items: list[Parsed],
+    source: str = "upload",
+    on_accept: Callable[[Cursor, list[int]], None] | None = None,
+    mode: str | None = None,
 ) -> None:
     """Store every accepted item of `items` in ONE transaction, with one audit row per file.
 
@@ -1132,7 +1265,8 @@ def store_parsed(
     accepted, so that a caller's own bookkeeping (e.g. clearing a submitted draft) commits or
     rolls back together with the submissions.
     """
-    ready = []
+    # each item with its batch (never None here), so that the batch's type needs no check
+    ready: list[tuple[Parsed, SubmissionBatch]] = []
     for it in items:
         if it.batch is None:
             continue
@@ -1142,16 +1276,16 @@ def store_parsed(
         except PermissionDenied as exc:
             it.result.problems = [Problem(exc.key, it.result.file, params=exc.params)]
             continue
-        ready.append(it)
+        ready.append((it, it.batch))
     if not ready:
         return
     done: list[tuple[Parsed, list[int]]] = []
     with store.transaction() as cur:
-        status = store.period_statuses(cur, [c for it in ready for c in it.batch.city_code])
-        accepted = []
-        for it in ready:
+        status = store.period_statuses(cur, [c for _, b in ready for c in b.city_code])
+        accepted: list[tuple[Parsed, SubmissionBatch]] = []
+        for it, b in ready:
             problems = []
-            for key in sorted(set(zip(it.batch.city_code, it.batch.year))):
+            for key in sorted(set(zip(b.city_code, b.year))):
                 st = status.get(key, "open")
                 if st in ("locked", "closed"):
                     problems.append(
@@ -1160,24 +1294,26 @@ def store_parsed(
             if problems:
                 it.result.problems = problems  # nothing of this file is written
             else:
-                accepted.append(it)
+                accepted.append((it, b))
         if not accepted:
             return
         accepted = _apply_mode(store, cur, accepted, mode)
         if not accepted:
             return
-        store.keep_files(cur, [(it.result.sha256, it.result.file, it.data) for it in accepted])
+        # cast: parse_upload gives the content with the batch; it is dropped only once stored
+        store.keep_files(
+            cur, [(it.result.sha256, it.result.file, cast(bytes, it.data)) for it, _ in accepted]
+        )
         if len(accepted) == 1:
-            batch = accepted[0].batch
+            batch = accepted[0][1]
         else:
             batch = SubmissionBatch()
-            for it in accepted:
-                batch.extend(it.batch)
+            for _, b in accepted:
+                batch.extend(b)
         ids = store.insert_submissions(cur, batch, user.username, None, None, source)
-        entries = []
+        entries: list[tuple[str, str, object, object]] = []
         k = 0
-        for it in accepted:
-            b = it.batch
+        for it, b in accepted:
             own = ids[k : k + len(b)]
             k += len(b)
             done.append((it, own))
@@ -1214,7 +1350,9 @@ def store_parsed(
         it.data = None
 
 
-def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parsed]:
+def _apply_mode(
+    store: Storage, cur: Cursor, items: list[tuple[Parsed, SubmissionBatch]], mode: str | None
+) -> list[tuple[Parsed, SubmissionBatch]]:
     """The items to store, each compared with the versions in force (read on the write's cursor)
     and merged when so chosen; those that would drop answers without a choice are refused.
 
@@ -1224,12 +1362,12 @@ def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parse
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     combined = SubmissionBatch()
-    for it in items:
-        combined.extend(it.batch)
+    for _, b in items:
+        combined.extend(b)
     in_force = _in_force(store, combined, cur)
     out = []
-    for it in items:
-        ch = compare(it.batch, in_force)
+    for it, b in items:
+        ch = compare(b, in_force)
         if ch.drops and mode is None:
             it.result.problems = [
                 Problem(
@@ -1244,18 +1382,18 @@ def _apply_mode(store, cur, items: list[Parsed], mode: str | None) -> list[Parse
             ]
             continue
         if ch.drops and mode == "merge":
-            it.batch = merged(it.batch, ch)
-            it.result.rows = sum(it.batch.n_rows)
+            b = it.batch = merged(b, ch)
+            it.result.rows = sum(b.n_rows)
         it.result.mode = mode
         it.result.changes = ch.counts(mode)
-        for k, answers in enumerate(_batch_answers(it.batch)):
-            in_force[_unit(it.batch, k)] = (-1, answers)  # what the next file of the batch supersedes
-        out.append(it)
+        for k, answers in enumerate(_batch_answers(b)):
+            in_force[_unit(b, k)] = (-1, answers)  # what the next file of the batch supersedes
+        out.append((it, b))
     return out
 
 
 def ingest_bytes(
-    store,
+    store: Storage,
     user: User,
     data: bytes,
     file: str,
@@ -1271,17 +1409,17 @@ def ingest_bytes(
 
 
 # A worker process keeps the batch's context so that each task carries only a path.
-_WORKER: dict = {}
+_WORKER: dict[str, tuple[Context, Limits]] = {}
 
 
 def _worker_init(ctx: Context, limits: Limits, owner: int) -> None:
     # the worker is the isolation: memory-capped, and it ends when the batch's process does
     isolation.enter_worker(owner)
-    _WORKER["ctx"], _WORKER["limits"] = ctx, limits
+    _WORKER["args"] = (ctx, limits)
 
 
 def _worker_parse(f: Path) -> Parsed:
-    return _parse_path(f, _WORKER["ctx"], _WORKER["limits"])
+    return _parse_path(f, *_WORKER["args"])
 
 
 def ingest_workers(n_files: int) -> int:
@@ -1336,7 +1474,7 @@ INGEST_SUFFIXES = (".xlsx", ".ods", ".csv")
 
 
 def ingest_paths(
-    store,
+    store: Storage,
     user: User,
     paths: list[str | Path],
     limits: Limits = DEFAULT_LIMITS,
@@ -1344,7 +1482,7 @@ def ingest_paths(
     chunk: int = 4000,
     chunk_bytes: int = 256 * 1024 * 1024,
     mode: str | None = None,
-    progress=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[IngestResult]:
     """Ingest files and folders (searched for .xlsx/.ods/.csv); each file is accepted or refused whole.
 

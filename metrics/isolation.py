@@ -29,6 +29,7 @@ parser directly (the worker *is* the isolation).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -37,8 +38,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple, cast
 
 DEFAULT_HEADROOM_MB = 512
 TIMEOUT_S = 60.0
@@ -51,6 +54,9 @@ _idle: list[_Worker] = []
 _live: set[_Worker] = set()
 _lock = threading.Lock()
 _slots = threading.BoundedSemaphore(POOL_SIZE)
+
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
 
 
 class ParseFailed(Exception):
@@ -148,7 +154,7 @@ def enter_worker(owner: int | None = None, kernel_signal: bool = True) -> None:
     _in_worker = True
 
 
-def _call(fn, args) -> _Outcome:
+def _call(fn: Callable[..., object], args: tuple[object, ...]) -> _Outcome:
     # BaseException on purpose: a Rust panic arrives as one; nothing may escape as a crash
     try:
         return _Outcome(True, fn(*args))
@@ -172,20 +178,23 @@ class _Worker:
             env=env,
             cwd=_ROOT,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both asked for as pipes
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
 
-    def call(self, fn, args, timeout: float) -> _Outcome:
+    def call(self, fn: Callable[..., object], args: tuple[object, ...], timeout: float) -> _Outcome:
         payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self.proc.stdin.write(_LEN.pack(len(payload)) + payload)
-            self.proc.stdin.flush()
+            self.stdin.write(_LEN.pack(len(payload)) + payload)
+            self.stdin.flush()
         except OSError:  # it died before the call reached it: nothing was parsed
             raise _Gone from None
         deadline = time.monotonic() + timeout
         size = _LEN.unpack(self._read(_LEN.size, deadline, timeout))[0]
-        return pickle.loads(self._read(size, deadline, timeout))
+        out: _Outcome = pickle.loads(self._read(size, deadline, timeout))
+        return out
 
     def _read(self, n: int, deadline: float, timeout: float) -> bytes:
-        fd, chunks, got = self.proc.stdout.fileno(), [], 0
+        fd, chunks, got = self.stdout.fileno(), [], 0
         while got < n:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
@@ -203,15 +212,13 @@ class _Worker:
             if kill:
                 self.proc.kill()
             else:
-                self.proc.stdin.close()  # the worker's loop ends at end of input
+                self.stdin.close()  # the worker's loop ends at end of input
             self.proc.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            try:
+        for pipe in (self.stdin, self.stdout):
+            with contextlib.suppress(OSError):
                 pipe.close()
-            except OSError:
-                pass
 
 
 def _take() -> _Worker:
@@ -228,7 +235,7 @@ def _take() -> _Worker:
     return worker
 
 
-def run(fn, *args, timeout: float = TIMEOUT_S):
+def run(fn: Callable[[*_Args], _T], *args: *_Args, timeout: float = TIMEOUT_S) -> _T:
     """`fn(*args)` in an isolated worker; its value, or ParseFailed. `fn` must be importable."""
     if _in_worker:
         out = _call(fn, args)
@@ -253,7 +260,7 @@ def run(fn, *args, timeout: float = TIMEOUT_S):
                 _idle.append(worker)
     if not out.ok:
         raise ParseFailed(out.error, crashed=False)
-    return out.value
+    return cast(_T, out.value)  # what `fn` returned, back through pickle
 
 
 def shutdown() -> None:

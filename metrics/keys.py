@@ -22,6 +22,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 KEY_ENV = "SMARTCITY_KEY_FILE"
 KEY_BYTES = 32
@@ -98,15 +99,15 @@ def install_key(db_path: str, key: InstallationKey) -> None:
         f.write(key.secret)
 
 
-def _canonical(payload: dict) -> bytes:
+def _canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def sign(payload: dict, key: InstallationKey) -> dict:
+def sign(payload: dict[str, Any], key: InstallationKey) -> dict[str, Any]:
     return {**payload, "mac": key.mac(_canonical(payload))}
 
 
-def verified(doc: object, key: InstallationKey) -> dict | None:
+def verified(doc: object, key: InstallationKey) -> dict[str, Any] | None:
     """`doc` without its signature if `key` signed it, else None."""
     if not isinstance(doc, dict):
         return None
@@ -114,7 +115,7 @@ def verified(doc: object, key: InstallationKey) -> dict | None:
     return payload if key.check(_canonical(payload), doc.get("mac")) else None
 
 
-def write_signed(path: Path, payload: dict, key: InstallationKey) -> None:
+def write_signed(path: Path, payload: dict[str, Any], key: InstallationKey) -> None:
     """Write `payload` signed with `key`, atomically: readers see the old file or the new one."""
     data = json.dumps(sign(payload, key), sort_keys=True, indent=1).encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -129,7 +130,9 @@ def write_signed(path: Path, payload: dict, key: InstallationKey) -> None:
         raise
 
 
-def read_signed(path: Path, key: InstallationKey | None, limit: int = 64 * 1024) -> tuple[str, dict | None]:
+def read_signed(
+    path: Path, key: InstallationKey | None, limit: int = 64 * 1024
+) -> tuple[str, dict[str, Any] | None]:
     """("missing" | "bad" | "ok", payload): a file that is absent, unreadable or not signed by
     `key` (edited, or another installation's), or the signed payload."""
     try:
@@ -149,7 +152,7 @@ def read_signed(path: Path, key: InstallationKey | None, limit: int = 64 * 1024)
     return ("ok", payload) if payload is not None else ("bad", None)
 
 
-def copy_database(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+def copy_database(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
     """Copy a (closed) database file with its installation key and audit chain head, as an
     administrator moving an installation must: without them the copy's audit log and backups
     can no longer be checked. A key named by $SMARTCITY_KEY_FILE stays where it is."""

@@ -26,12 +26,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html import escape  # not xml.sax.saxutils: it imports urllib and ssl (10 ms on the first upload)
+from typing import TYPE_CHECKING
+
+# the zlib-ng build readers.py inflates with (the same module object, imported by its own name)
+from zlib_ng import zlib_ng as zlib
 
 from metrics import isolation
 from metrics.errors import Problem, Rejected
 from metrics.readers import (
     DEFAULT_LIMITS,
     Limits,
+    Special,
     _check_names,
     _entry_chunks,
     _inflate,
@@ -39,8 +44,10 @@ from metrics.readers import (
     _stored_zip,
     _zip_bad,
     zip_directory,
-    zlib,
 )
+
+if TYPE_CHECKING:
+    import zipfile
 
 ODS_MIME = "application/vnd.oasis.opendocument.spreadsheet"
 # other OpenDocument types people upload by mistake, named in the refusal
@@ -139,6 +146,13 @@ _VALUE_ATTR = {
     "string": None,
 }
 _VALUE_FORM = {"value": _NUMBER, "date-value": _DATE, "time-value": _DURATION}
+# the value attribute each canonical type is written with (a string has none)
+_CANONICAL_ATTR: dict[str | None, str] = {
+    "float": "value",
+    "date": "date-value",
+    "time": "time-value",
+    "boolean": "boolean-value",
+}
 MAX_DEPTH = 64
 
 
@@ -153,15 +167,18 @@ class _Cell:
         return self.vtype is None
 
 
+# a merged range as 0-based ((first row, first col), (last row, last col)), as calamine gives it
+Range = tuple[tuple[int, int], tuple[int, int]]
+_Run = tuple[int, _Cell]  # (repeat, cell): a cell written once for `repeat` columns
+
+
 @dataclass
 class _Sheet:
     name: str
     hidden: bool
-    rows: list[tuple[int, list[tuple[int, _Cell]] | None]] = field(
-        default_factory=list
-    )  # (repeat, cells or None)
-    special: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
-    merged: list = field(default_factory=list)
+    rows: list[tuple[int, list[_Run] | None]] = field(default_factory=list)  # (repeat, cells or None)
+    special: Special = field(default_factory=dict)
+    merged: list[Range] = field(default_factory=list)
     height: int = 0  # rows read so far, empty runs included
 
 
@@ -178,17 +195,17 @@ class _Reader:
         self.text_total = 0
         self.style: str | None = None  # a table style being read
         self.sheet: _Sheet | None = None
-        self.row: list | None = None  # cells of the row being read
+        self.row: list[_Run] | None = None  # cells of the row being read
         self.row_repeat = 1
         self.row_filled = False
         self.col = 0
-        self.cell: dict | None = None  # attributes of the cell being read
+        self.cell: dict[str, str] | None = None  # attributes of the cell being read
         self.cell_depth = 0
         self.paragraphs: list[list[str]] = []
         self.skip_text = 0  # depth inside an annotation or a shape, whose text is not the cell's
 
     # ------------------------------------------------------------------ refusals
-    def _refuse(self, key: str, row: int | None = None, col: int | None = None, **params) -> Rejected:
+    def _refuse(self, key: str, row: int | None = None, col: int | None = None, **params: object) -> Rejected:
         from metrics.readers import col_letter
 
         return Rejected(
@@ -277,18 +294,19 @@ class _Reader:
 
     def end(self, tag: str) -> None:
         self.stack.pop()
-        if self.cell is not None:
+        a = self.cell
+        if a is not None:
             if len(self.stack) >= self.cell_depth:  # a child of the cell
                 if self.skip_text:
                     self.skip_text -= 1
                 return
-            self._end_cell()
+            self._end_cell(a)
         elif tag == _STYLE_EL:
             self.style = None
         elif tag == _T_ROW and self.row is not None:
-            self._end_row()
+            self._end_row(self.row)
         elif tag == _T_TABLE and self.sheet is not None:
-            self._end_table()
+            self._end_table(self.sheet)
 
     def close(self) -> None:
         return None
@@ -323,9 +341,11 @@ class _Reader:
         hidden = attrib.get(_q(_TABLE, "style-name")) in self.hidden_styles
         self.sheet = _Sheet(name, hidden)
 
-    def _end_cell(self) -> None:
-        a, self.cell = self.cell, None
-        sheet, lim = self.sheet, self.limits
+    def _end_cell(self, a: dict[str, str]) -> None:
+        self.cell = None
+        sheet, row, lim = self.sheet, self.row, self.limits
+        # a cell is only read inside a row of a sheet (start); stated for the type checker
+        assert sheet is not None and row is not None
         repeat = self._count(a.get(_q(_TABLE, "number-columns-repeated")), "number-columns-repeated")
         row0, col0 = sheet.height, self.col  # 0-based position of the run's first cell
         self.col += repeat
@@ -343,7 +363,7 @@ class _Reader:
         if formula or error:
             cell = cell if not cell.empty else _Cell("string", "", text)
         if cell.empty:
-            self._append(repeat, cell)
+            self._append(row, repeat, cell)
             return
         # a value, a formula or text: the run counts with its repeats, in both directions
         if row0 + self.row_repeat > lim.max_rows:
@@ -358,7 +378,7 @@ class _Reader:
         elif formula:
             sheet.special[(row0 + 1, col0)] = ("formula", "")
         self.row_filled = True
-        self._append(repeat, cell)
+        self._append(row, repeat, cell)
 
     def _value(self, a: dict[str, str], declared: str | None, text: str, row0: int, col0: int) -> _Cell:
         """The cell as the canonical package states it: type, value attribute, text."""
@@ -377,15 +397,17 @@ class _Reader:
         vtype = "float" if attr == "value" else declared
         return _Cell(vtype, value, text)
 
-    def _append(self, repeat: int, cell: _Cell) -> None:
-        if cell.empty and self.row and self.row[-1][1].empty:  # one run of empty cells, however written
-            self.row[-1] = (self.row[-1][0] + repeat, cell)
+    @staticmethod
+    def _append(row: list[_Run], repeat: int, cell: _Cell) -> None:
+        if cell.empty and row and row[-1][1].empty:  # one run of empty cells, however written
+            row[-1] = (row[-1][0] + repeat, cell)
         else:
-            self.row.append((repeat, cell))
+            row.append((repeat, cell))
 
-    def _end_row(self) -> None:
-        cells, self.row = self.row, None
+    def _end_row(self, cells: list[_Run]) -> None:
+        self.row = None
         sheet = self.sheet
+        assert sheet is not None  # a row is only read inside a sheet (start)
         if self.row_filled:
             while cells and cells[-1][1].empty:  # the empty rest of the row is not the used area
                 cells.pop()
@@ -396,8 +418,8 @@ class _Reader:
             sheet.rows.append((self.row_repeat, None))
         sheet.height += self.row_repeat
 
-    def _end_table(self) -> None:
-        sheet, self.sheet = self.sheet, None
+    def _end_table(self, sheet: _Sheet) -> None:
+        self.sheet = None
         while sheet.rows and sheet.rows[-1][1] is None:  # nor is the empty rest of the sheet
             sheet.rows.pop()
         self.sheets.append(sheet)
@@ -436,13 +458,15 @@ class OdsPackage:
     sheets: dict[str, str]
     hidden: list[str]
     parts: dict[str, bytes]
-    special: dict[str, dict] = field(default_factory=dict)
-    merged: dict[str, list] = field(default_factory=dict)
+    special: dict[str, Special] = field(default_factory=dict)
+    merged: dict[str, list[Range]] = field(default_factory=dict)
 
     def part(self, name: str) -> bytes:
         return self.parts[name]
 
-    def read_sheet(self, sheet: str, limits: Limits = DEFAULT_LIMITS):
+    def read_sheet(
+        self, sheet: str, limits: Limits = DEFAULT_LIMITS
+    ) -> tuple[list[list[object]], Special, list[Range]]:
         """As readers.read_sheet: (rows from A1, formula/error cells, merged ranges)."""
         if sheet not in self.sheets:
             raise _zip_bad(self.file, f"content.xml: no sheet {sheet!r}")
@@ -477,7 +501,7 @@ class OdsPackage:
         return rows, dict(self.special.get(sheet, {})), list(self.merged.get(sheet, []))
 
 
-def _mimetype(data: bytes, infos, file: str, limits: Limits) -> None:
+def _mimetype(data: bytes, infos: list[zipfile.ZipInfo], file: str, limits: Limits) -> None:
     """The package must open with a stored `mimetype` entry naming an OpenDocument spreadsheet."""
     first = infos[0] if infos else None
     if first is None or first.filename != "mimetype":
@@ -555,12 +579,7 @@ def _canonical_content(sheets: list[_Sheet]) -> bytes:
                 if cell.empty:
                     out.append(f"<table:table-cell{crep}/>")
                     continue
-                attr = {
-                    "float": "value",
-                    "date": "date-value",
-                    "time": "time-value",
-                    "boolean": "boolean-value",
-                }.get(cell.vtype)
+                attr = _CANONICAL_ATTR.get(cell.vtype)
                 value = f' office:{attr}="{cell.value}"' if attr else ""
                 paras = (
                     "".join(f"<text:p>{escape(p, quote=False)}</text:p>" for p in cell.text.split("\n"))

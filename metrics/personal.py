@@ -47,7 +47,8 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol
 
 # column names that are personal identifiers whatever their content
 PERSONAL_HEADERS = frozenset(
@@ -76,9 +77,21 @@ _SPACES = re.compile(r"[^\S ]|\s{2,}")
 _PREFILTER = rb"[1-9](?:[^\x00A-Za-z0-9]*[0-9]){15}|[0-9][eE]\+?[0-9]"
 
 
+class _Match(Protocol):
+    def span(self) -> tuple[int, int]: ...
+    def group(self) -> bytes: ...
+
+
+class _Re2Bytes(Protocol):
+    """What this module uses of a compiled RE2 pattern over bytes (re2 ships no types)."""
+
+    def finditer(self, text: bytes) -> Iterator[_Match]: ...
+    def search(self, text: bytes) -> _Match | None: ...
+
+
 class _Tables(NamedTuple):
     digits: dict[str, str]  # non-ASCII decimal digit -> its ASCII digit
-    exotic: object  # RE2 over UTF-8: runs of non-ASCII digits and invisible characters
+    exotic: _Re2Bytes  # runs of non-ASCII digits and invisible characters, in UTF-8
 
 
 @functools.cache
@@ -99,7 +112,7 @@ def _tables() -> _Tables:
     return _Tables(digits, re2.compile(f"[{cls}]+".encode()))
 
 
-def _ranges(cps: list[int]):
+def _ranges(cps: list[int]) -> Iterator[tuple[int, int]]:
     start = prev = cps[0]
     for cp in cps[1:]:
         if cp != prev + 1:
@@ -122,7 +135,8 @@ def _fold(text: str) -> bytes:
         return text.encode()
     data = _utf8(unicodedata.normalize("NFKC", text))
     t = _tables()
-    out, last = [], 0
+    out: list[bytes] = []
+    last = 0
     for m in t.exotic.finditer(data):
         start, end = m.span()
         out += [
@@ -219,10 +233,11 @@ def looks_personal(v: object) -> bool:
 
 
 @functools.cache
-def _prefilter():
+def _prefilter() -> _Re2Bytes:
     import re2  # only when text is scanned
 
-    return re2.compile(_PREFILTER)
+    pattern: _Re2Bytes = re2.compile(_PREFILTER)  # re2 ships no types: the protocol says what we use
+    return pattern
 
 
 def may_hold_personal(text: str) -> bool:

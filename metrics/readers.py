@@ -23,15 +23,17 @@ their header) is surfaced so the ingest layer can refuse it with a position.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import re
 import struct
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from posixpath import dirname, join, normpath
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 # zlib's API on zlib-ng: every workbook part is inflated and CRC-checked here, and zlib-ng does
 # that about twice as fast as the system zlib (a national batch inflates 4 GB)
@@ -39,6 +41,9 @@ from zlib_ng import zlib_ng as zlib
 
 from metrics import isolation
 from metrics.errors import Problem, Rejected
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 XLSX_MAGIC = b"PK\x03\x04"
 # An OpenDocument package opens with a stored entry named "mimetype" (ODF 1.2, part 3, 3.3)
@@ -200,7 +205,9 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
         raise Rejected(
             [Problem("file.too_many_cols", file, row=1, params={"n": len(header), "limit": limits.max_cols})]
         )
-    rows, numbers, problems = [], [], []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    problems: list[Problem] = []
     for line, r in all_rows[1:]:
         if not any(c.strip() for c in r):
             continue
@@ -221,36 +228,20 @@ def read_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Table:
         numbers.append(line)
     if problems:
         raise Rejected(problems)
-    return Table(file, None, header, rows, numbers, delimiter=delimiter)
+    return Table(file, None, header, cast("list[list[object]]", rows), numbers, delimiter=delimiter)
 
 
 # -------------------------------------------------------------------------------------- XLSX
 
 # An optional namespace prefix: calamine matches elements by local name, so `<x:c>` is a cell too.
 _NS = rb"(?:[A-Za-z_][\w.\-]*:)?"
-# t="e" (an error cell) anywhere, without a leading \b so that re can scan for its first literal
-# byte (~5x faster over a whole sheet); _word_search() puts the boundary back.
-_TYPE_E_SCAN = re.compile(rb't\s*=\s*["\']e["\']')
-_FORMULA_RE = re.compile(rb"<" + _NS + rb"f(?=[\s/>])")
-_VALUE_RE = re.compile(rb"<" + _NS + rb"v>(.*?)</" + _NS + rb"v>", re.S)
 _DIM_RE = re.compile(
     rb"<" + _NS + rb'dimension\s+ref\s*=\s*["\']\$?([A-Za-z]{1,3})\$?([0-9]+)'
     rb'(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?["\']'
 )
-_ROW_TAG = re.compile(rb"<" + _NS + rb"row(?=[\s/>])")
-_CELL_TAG = re.compile(rb"<" + _NS + rb"c(?=[\s/>])")
-# a row or cell tag that does not open with its r= reference (the only form Excel, openpyxl and
-# our templates write): positions may be implied by predecessors, so they are walked one by one
-_NOT_REF_FIRST = re.compile(rb"""<(?:row|c)(?=[\s/>])(?! r=["'])""")
-# The walk reads each start tag's attributes one by one, as an XML parser does: a '>' inside a
-# quoted value does not end the tag. (Patterns that stopped at the first '>' were shown
-# `<c x=">" r="XFD1048576">`, missed the reference, and let calamine try to allocate 550 GB.)
-_SHAPE_TAG = re.compile(rb"<" + _NS + rb"(row|c)(?=[\s/>])")
+# an XML start tag's attributes read one by one, as an XML parser reads them: a '>' inside a
+# quoted value does not end the tag
 _ATTR_AT = re.compile(rb"""\s*(?:([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)')|(/?>))""")
-_REF_PARTS = re.compile(rb"\$?([A-Za-z]*)\$?([0-9]+)")
-_CELL_END = re.compile(rb"</" + _NS + rb"c>|<" + _NS + rb"(?:c|row)(?=[\s/>])")  # a cell's body ends
-# character references in a cell or row reference would hide it from the checks below
-_ESCAPED_SCAN = re.compile(rb'r\s*=\s*["\'][^"\'<>]*&')
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _XML_DECL_ENC = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 _UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
@@ -276,90 +267,6 @@ def col_letter(idx: int) -> str:
         idx, r = divmod(idx - 1, 26)
         s = chr(65 + r) + s
     return s
-
-
-def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
-    """A regex (bytes) matching exactly the strings over `alphabet` that sort after `limit`
-    when compared as numbers in that base: longer ones, or as long and greater.
-
-    Used to find an out-of-range row number or column letters anywhere in a sheet with one
-    C-level search instead of a Python loop over every cell.
-    """
-    alpha = alphabet
-    any_ch = f"[{alpha[0]}-{alpha[-1]}]"
-    alts = [f"{lead}{any_ch}{{{len(limit)},}}"]  # longer (`lead`: the classes a first character may be)
-    for i, ch in enumerate(limit):
-        bigger = alpha[alpha.index(ch) + 1 :]
-        if not bigger:
-            continue
-        rest = len(limit) - i - 1
-        alts.append(
-            re.escape(limit[:i]) + f"[{bigger[0]}-{bigger[-1]}]" + (f"{any_ch}{{{rest}}}" if rest else "")
-        )
-    return ("(?:" + "|".join(alts) + ")").encode()
-
-
-def _beyond_source(limits: Limits, ws: bytes = rb"\s") -> bytes:
-    """An r= reference anywhere in the XML (a cell's "XFD9" or a row's "9") beyond the allowed
-    rows or columns. It is not tied to an element: no reading of tag boundaries can hide one,
-    and it starts with a literal, so re scans for it in C (_word_search adds the boundary)."""
-    digits, upper = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    big_row = rb"0*" + _greater_than(str(limits.max_rows), digits, "[1-9]")
-    big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
-    q = rb"""["']"""
-    # case-blind for the letters only: a re.I on the whole pattern would cost re its literal scan
-    return (
-        rb"r"
-        + ws
-        + rb"*="
-        + ws
-        + rb"*"
-        + q
-        + rb"(?i:\$?(?:"
-        + big_col
-        + rb"\$?[0-9]+|[A-Za-z]*\$?"
-        + big_row
-        + rb"))"
-        + q
-    )
-
-
-@functools.cache
-def _pattern(limits: Limits) -> re.Pattern:
-    return re.compile(_beyond_source(limits))
-
-
-# re's \s, spelled out for RE2, whose \s lacks \v
-_WS = rb"[ \t\n\r\f\v]"
-# Everything the exact checks below look for, as one RE2 pattern: a sheet it does not match
-# (the usual one) is known in one linear pass to hold no prefixed, reference-less or formula
-# tag, no error type, no escaped reference and no reference past the limits, so the several
-# slower `re` scans are skipped. Each alternative matches wherever its `re` counterpart does
-# (lookaheads are consumed, word boundaries dropped), never less: a hit only means the exact
-# checks run. Latin-1 mode reads bytes as bytes, so no byte sequence can slip past as bad UTF-8.
-_SURVEY_PARTS = (
-    rb"<[A-Za-z_][\w.\-]*:(?:c|row|f)(?:" + _WS + rb"|[/>])",  # _PREFIXED_TAG, prefixed _FORMULA_RE
-    # _NOT_REF_FIRST: a row or cell tag not followed by exactly ' r=' and a quote
-    rb"<(?:row|c)(?:[\t\n\r\f\v/>]| (?:$|[^r]|r$|r[^=]|r=$|r=[^\"']))",
-    rb"<f(?:" + _WS + rb"|[/>])",  # _FORMULA_RE
-    rb"t" + _WS + rb"*=" + _WS + rb"*[\"']e[\"']",  # _TYPE_E_SCAN
-    rb"r" + _WS + rb"*=" + _WS + rb"*[\"'][^\"'<>]*&",  # _ESCAPED_SCAN
-)
-
-
-@functools.cache
-def _survey_pattern(limits: Limits):
-    import re2  # only when a workbook is read
-
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1
-    options.never_capture = True
-    return re2.compile(b"|".join((*_SURVEY_PARTS, _beyond_source(limits, _WS))), options)
-
-
-def _survey(xml: bytes, limits: Limits) -> bool:
-    """False when the sheet certainly needs none of the exact scans (see _SURVEY_PARTS)."""
-    return _survey_pattern(limits).search(xml) is not None
 
 
 @dataclass
@@ -452,7 +359,7 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
         d = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             for i in range(0, len(raw), step):
-                pending = raw[i : i + step]
+                pending: bytes | memoryview[int] = raw[i : i + step]
                 while pending and not d.eof:
                     out = d.decompress(pending, step)
                     pending = d.unconsumed_tail
@@ -465,7 +372,7 @@ def _entry_chunks(data: bytes, info: zipfile.ZipInfo, file: str, limits: Limits)
                 if not out:
                     break
                 yield account(out)
-        except zlib.error as exc:
+        except zlib.error as exc:  # type: ignore[misc]  # zlib_ng's stub types its error loosely
             raise _zip_bad(file, f"{name}: {exc}") from None
         if not d.eof:
             raise _zip_bad(file, f"{name}: compressed data truncated")
@@ -646,11 +553,12 @@ def _resolve_target(base_dir: str, target: str, file: str) -> str:
     return path
 
 
-def _xml(parts: dict[str, bytes], name: str, file: str):
+def _xml(parts: dict[str, bytes], name: str, file: str) -> Element:
     from defusedxml import ElementTree as SafeET  # defused: refuses entities, never fetches
 
     try:
-        return SafeET.fromstring(parts[name])
+        root: Element = SafeET.fromstring(parts[name])
+        return root
     except Exception as exc:  # defusedxml's refusals and ordinary parse errors alike
         raise Rejected(
             [Problem("file.xml_bad", file, params={"detail": f"{name}: {type(exc).__name__}"})]
@@ -746,13 +654,13 @@ def _resolve(parts: dict[str, bytes], names: set[str], file: str) -> _Layout:
         if tag != "sheet":
             continue
         name = el.get("name") or ""
-        rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
+        sheet_rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
         if name.casefold() in seen_names:
             raise _ambiguous(file, f"two sheets named {name!r}")
         seen_names.add(name.casefold())
-        rel = by_id.get(rid or "")
+        rel = by_id.get(sheet_rid or "")
         if rel is None or rel[2]:
-            raise _zip_bad(file, f"sheet {name!r}: no relationship {rid!r}")
+            raise _zip_bad(file, f"sheet {name!r}: no relationship {sheet_rid!r}")
         rtype, target, _ext = rel
         if rtype != "worksheet":
             raise Rejected([Problem("xlsx.not_worksheet", file, name, params={"name": name, "type": rtype})])
@@ -864,7 +772,7 @@ def _inflate(
 ) -> bytes:
     """One entry's content, with its size, CRC, encoding and DTD checked on the way."""
     tail = b""
-    chunks = []
+    chunks: list[bytes] = []
     items = 0
     for chunk in _entry_chunks(data, info, file, limits):
         if not chunks:
@@ -987,174 +895,538 @@ def zip_directory(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> li
     return infos
 
 
-def _word_search(pattern: re.Pattern, xml: bytes) -> re.Match | None:
-    """`pattern` (starting with a word character) where it starts a word, as a leading \\b would."""
-    for m in pattern.finditer(xml):
-        i = m.start()
-        if i == 0 or not (xml[i - 1 : i].isalnum() or xml[i - 1] == 0x5F):
-            return m
+# ------------------------------------------------------------------------------ sheet checks
+#
+# What a sheet's XML is checked for before calamine reads it is stated once, in SHEET_CHECKS.
+# Each check names the byte patterns that must occur somewhere in a sheet for it to find
+# anything (its part of the prefilter) and the exact check that decides on what a real XML
+# parser reads. Every sheet gets the prefilter: one RE2 pattern generated from the list, one
+# linear pass in C. Only a sheet it matches (rare: our templates never do) is parsed, once, by a
+# streaming expat parser behind defusedxml's guards, and every exact check sees its elements.
+# A check's patterns may be broader than its exact check, never narrower:
+# tests/security/test_sheet_checks.py proves it per check on generated sheets written every
+# way XML allows (prefixes, attribute order and quotes, whitespace, character references,
+# CDATA, comments), and fails a check that lacks either half.
+
+# XML's whitespace, plus \v and \f (not XML whitespace: a pattern that allows more is broader)
+_WS = rb"[ \t\n\r\f\v]"
+# a namespace prefix: any run of name bytes, since XML names may hold non-ASCII letters (`<é:c>`)
+_PREFIX = rb"[^ \t\n\r\f\v<>/!?\"'=:]+:"
+_NAME_END = rb"(?:" + _WS + rb"|[/>])"
+_PREFIXED_SHAPE_TAG = rb"<" + _PREFIX + rb"(?:c|row)" + _NAME_END
+# `<c` / `<row` not opening with ` r="A1"` / ` r="1"`, the only form Excel, openpyxl and our
+# templates write (RE2 has no lookahead: every way to differ from that prefix is spelled out)
+_CELL_NOT_REF_FIRST = (
+    rb"<c(?:[\t\n\r\f\v/>]| (?:$|[^r]|r$|r[^=]|r=$|r=[^\"']"
+    rb"|r=\"(?:$|[^A-Za-z]|[A-Za-z]+(?:$|[^A-Za-z0-9])|[A-Za-z]+[0-9]+(?:$|[^0-9\"]))"
+    rb"|r='(?:$|[^A-Za-z]|[A-Za-z]+(?:$|[^A-Za-z0-9])|[A-Za-z]+[0-9]+(?:$|[^0-9']))))"
+)
+_ROW_NOT_REF_FIRST = (
+    rb"<row(?:[\t\n\r\f\v/>]| (?:$|[^r]|r$|r[^=]|r=$|r=[^\"']"
+    rb"|r=\"(?:$|[^0-9]|[0-9]+(?:$|[^0-9\"]))|r='(?:$|[^0-9]|[0-9]+(?:$|[^0-9']))))"
+)
+_REF = re.compile(r"\$?([A-Za-z]*)\$?([0-9]+)")
+_FAR = 10**9  # a row or column number too long to be worth converting (all are refused)
+_TAG_NAME = re.compile(rb"<[^\s/>]+")
+
+
+def _greater_than(limit: str, alphabet: str, lead: str) -> bytes:
+    """A regex (bytes) matching exactly the strings over `alphabet` that sort after `limit`
+    when compared as numbers in that base: longer ones, or as long and greater.
+
+    Used to find an out-of-range row number or column letters anywhere in a sheet with one
+    C-level search instead of a Python loop over every cell.
+    """
+    alpha = alphabet
+    any_ch = f"[{alpha[0]}-{alpha[-1]}]"
+    alts = [f"{lead}{any_ch}{{{len(limit)},}}"]  # longer (`lead`: the classes a first character may be)
+    for i, ch in enumerate(limit):
+        bigger = alpha[alpha.index(ch) + 1 :]
+        if not bigger:
+            continue
+        rest = len(limit) - i - 1
+        alts.append(
+            re.escape(limit[:i]) + f"[{bigger[0]}-{bigger[-1]}]" + (f"{any_ch}{{{rest}}}" if rest else "")
+        )
+    return ("(?:" + "|".join(alts) + ")").encode()
+
+
+def _beyond_source(limits: Limits) -> bytes:
+    """An r= reference (a cell's "XFD9" or a row's "9") past the allowed rows or columns,
+    wherever it is written: not tied to an element, so no reading of tag boundaries hides one."""
+    digits, upper = "0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    big_row = rb"0*" + _greater_than(str(limits.max_rows), digits, "[1-9]")
+    big_col = _greater_than(col_letter(limits.max_cols - 1), upper, "[A-Z]")
+    q = rb"""["']"""
+    # case-blind for the letters only, as the references are read
+    ref = rb"(?i:\$?(?:" + big_col + rb"\$?[0-9]+|[A-Za-z]*\$?" + big_row + rb"))"
+    return rb"r" + _WS + rb"*=" + _WS + rb"*" + q + ref + q
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What an exact check found: its problem key, where (1-based row, 0-based column), params."""
+
+    key: str
+    row: int | None = None
+    col: int | None = None
+    params: dict[str, object] = field(default_factory=dict)
+
+    def problem(self, file: str, sheet: str | None) -> Problem:
+        column = col_letter(self.col) if self.col is not None else None
+        return Problem(self.key, file, sheet, self.row, column, dict(self.params))
+
+
+@dataclass(slots=True)
+class SheetElement:
+    """One element of a sheet as the exact checks see it. Names are local: calamine matches
+    elements and attributes by local name, whatever the prefix, so `<x:c>` is a cell too."""
+
+    name: str
+    prefixed: bool
+    attrs: dict[str, str]  # attribute local name -> value, character references resolved
+    refs: list[tuple[int | None, int]]  # (0-based column or None, row) of each r that is a reference
+    escaped_ref: bool  # an r attribute written with a character or entity reference
+    row: int  # the walk's position after this element: 1-based row (0 before any row)
+    col: int  # 0-based column (-1 at a row's start)
+    row_stated: bool  # the element's own r gave that row (False: implied by what came before)
+    col_stated: bool
+    count: int  # elements of its kind (row or c) so far, itself included
+    prefixed_seen: bool  # a prefixed row or cell so far, itself included
+    cell: SheetElement | None  # the cell it is inside, if any
+    ended: bool = False  # a cell at its end tag: `value` and what it holds are known
+    value: str | None = None  # a cell's first <v> text
+
+
+ExactCheck = Callable[[SheetElement, Limits], "Finding | None"]
+
+
+@dataclass(frozen=True)
+class SheetCheck:
+    """One sheet check, stated once: what the prefilter needs to see, the exact check, its key."""
+
+    name: str
+    patterns: Callable[[Limits], tuple[bytes, ...]]  # RE2 (Latin-1) patterns, one of which must occur
+    exact: ExactCheck
+    elements: tuple[str, ...]  # local names of the elements it is shown ("/c": a cell at its end)
+    keys: tuple[str, ...]  # the problem keys its findings carry (cell checks: those ingest reports)
+    refuses: bool  # True: refused here, before calamine; False: a cell ingest reports by position
+    example: bytes  # a sheet it finds under Limits(max_rows=9, max_cols=5) (tests prove both halves)
+
+
+def _fixed(*patterns: bytes) -> Callable[[Limits], tuple[bytes, ...]]:
+    return lambda _limits: patterns
+
+
+def _too_many_rows(n: object, limits: Limits) -> Finding:
+    return Finding("file.too_many_rows", params={"n": n, "limit": limits.max_rows})
+
+
+def _too_many_cols(n: object, row: int | None, limits: Limits) -> Finding:
+    return Finding("file.too_many_cols", row, params={"n": n, "limit": limits.max_cols})
+
+
+def _exact_prefixed_count(el: SheetElement, limits: Limits) -> Finding | None:
+    """More rows or cells than allowed, counting prefixed ones (the C-level count on every sheet
+    sees unprefixed tags only)."""
+    if el.ended or not el.prefixed_seen:
+        return None
+    if el.name == "c" and el.count > limits.max_rows * limits.max_cols:
+        return Finding("file.too_many_cells", params={"limit": limits.max_rows * limits.max_cols})
+    if el.name == "row" and el.count > limits.max_rows:
+        return _too_many_rows(f">{limits.max_rows}", limits)
     return None
 
 
-_PREFIXED_TAG = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row)(?=[\s/>])")
+def _exact_escaped_ref(el: SheetElement, limits: Limits) -> Finding | None:
+    """An r attribute written with character references: refused rather than decoded, since the
+    native reader reads references as written."""
+    if el.escaped_ref and not el.ended:
+        return Finding("file.xml_bad", params={"detail": "escaped cell reference"})
+    return None
 
 
-def _count_upto(pattern: re.Pattern, xml: bytes, limit: int) -> int:
-    n = 0
-    for _ in pattern.finditer(xml):
-        n += 1
-        if n > limit:
-            break
-    return n
+def _exact_reference_beyond(el: SheetElement, limits: Limits) -> Finding | None:
+    """A row or cell reference past the allowed rows or columns, as written."""
+    if el.ended or el.escaped_ref:  # an escaped one is refused by _exact_escaped_ref
+        return None
+    for col, row in el.refs:
+        if row > limits.max_rows:
+            return _too_many_rows(row, limits)
+        if col is not None and col + 1 > limits.max_cols:
+            return _too_many_cols(col + 1, row, limits)
+    return None
 
 
-def _tags(xml: bytes, file: str, sheet: str) -> Iterator[tuple[bytes, list[tuple[bytes, bytes]], int, bool]]:
-    """Row and cell start tags in document order: (b"row" | b"c", [(attribute local name, value)],
-    offset just past the tag, whether it closes itself). Attributes are read one by one, as an
-    XML parser reads them; a tag none would read is refused rather than guessed at."""
-    pos = 0
-    while tag := _SHAPE_TAG.search(xml, pos):
-        pos, attrs = tag.end(), []
-        while (a := _ATTR_AT.match(xml, pos)) and not a.group(4):
-            attrs.append(
-                (a.group(1).rsplit(b":", 1)[-1], a.group(2) if a.group(2) is not None else a.group(3))
-            )
+def _exact_implied_position(el: SheetElement, limits: Limits) -> Finding | None:
+    """A row or cell without its own reference whose position, implied by order as calamine
+    implies it (a row follows the previous row, a cell the previous cell of its row), is past
+    the allowed rows or columns."""
+    if el.ended:
+        return None
+    if el.row > limits.max_rows and not el.row_stated:
+        return _too_many_rows(el.row, limits)
+    if el.col + 1 > limits.max_cols and not el.col_stated:
+        return _too_many_cols(el.col + 1, el.row, limits)
+    return None
+
+
+def _exact_error(el: SheetElement, limits: Limits) -> Finding | None:
+    """A cell of type "e": an error value such as #DIV/0!, which the reader would pass on as text."""
+    if el.ended and el.name == "c" and el.attrs.get("t") == "e":
+        value = el.value[:40] if el.value is not None else "#ERR"
+        return Finding("xlsx.error_cell", max(el.row, 1), max(el.col, 0), {"value": value})
+    return None
+
+
+def _exact_formula(el: SheetElement, limits: Limits) -> Finding | None:
+    """A formula in a cell (calamine shows its cached value, or nothing, and hides the formula)."""
+    if el.name == "f" and el.cell is not None and not el.ended:
+        return Finding("xlsx.formula", max(el.cell.row, 1), max(el.cell.col, 0))
+    return None
+
+
+_DOC = (
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    b' xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>%s'
+    b"</sheetData></worksheet>"
+)
+
+# The one list of sheet checks, in the order their refusals are given (the first check that
+# finds something names the problem). A new check is added here, with both halves and an
+# example, and nowhere else.
+SHEET_CHECKS = (
+    SheetCheck(
+        "prefixed_count",
+        _fixed(_PREFIXED_SHAPE_TAG),
+        _exact_prefixed_count,
+        ("row", "c"),
+        ("file.too_many_cells", "file.too_many_rows"),
+        True,
+        _DOC % ((b"<x:row>" + b"<x:c/>" * 5 + b"</x:row>") * 10),
+    ),
+    SheetCheck(
+        "escaped_ref",
+        _fixed(rb"r" + _WS + rb"*=" + _WS + rb"*(?:\"[^\"]*&|'[^']*&)"),
+        _exact_escaped_ref,
+        ("row", "c"),
+        ("file.xml_bad",),
+        True,
+        _DOC % b'<row r="1"><c r="&#65;1"/></row>',
+    ),
+    SheetCheck(
+        "reference_beyond",
+        lambda limits: (_beyond_source(limits),),
+        _exact_reference_beyond,
+        ("row", "c"),
+        ("file.too_many_rows", "file.too_many_cols"),
+        True,
+        _DOC % b'<row r="1"><c r="XFD1"/></row>',
+    ),
+    SheetCheck(
+        "implied_position",
+        _fixed(_PREFIXED_SHAPE_TAG, _CELL_NOT_REF_FIRST, _ROW_NOT_REF_FIRST),
+        _exact_implied_position,
+        ("row", "c"),
+        ("file.too_many_rows", "file.too_many_cols"),
+        True,
+        _DOC % (b'<row r="1">' + b"<c/>" * 40 + b"</row>"),
+    ),
+    # at a cell found by both, the error is reported (the first cell check in the list wins)
+    SheetCheck(
+        "error",
+        _fixed(rb"t" + _WS + rb"*=" + _WS + rb"*[\"'](?:e|&)"),
+        _exact_error,
+        ("/c",),
+        ("xlsx.error_cell",),
+        False,
+        _DOC % b'<row r="1"><c r="A1" t="e"><v>#DIV/0!</v></c></row>',
+    ),
+    SheetCheck(
+        "formula",
+        _fixed(rb"<(?:" + _PREFIX + rb")?f" + _NAME_END),
+        _exact_formula,
+        ("f",),
+        ("xlsx.formula",),
+        False,
+        _DOC % b'<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>',
+    ),
+)
+
+
+@functools.cache
+def survey_pattern(limits: Limits, checks: tuple[SheetCheck, ...]) -> Any:
+    """The prefilter: every pattern of every check, as one RE2 pattern (compiled re2._Regexp).
+
+    Latin-1 mode reads bytes as bytes, so no byte sequence can slip past as bad UTF-8."""
+    import re2  # only when a workbook is read
+
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.never_capture = True
+    patterns = dict.fromkeys(p for check in checks for p in check.patterns(limits))
+    return re2.compile(b"|".join(patterns), options)
+
+
+def _survey(xml: bytes, limits: Limits, checks: tuple[SheetCheck, ...] | None = None) -> bool:
+    """False when no exact check can find anything in the sheet, so it need not be parsed."""
+    return survey_pattern(limits, checks or SHEET_CHECKS).search(xml) is not None
+
+
+def _ref(value: str) -> tuple[int | None, int] | None:
+    """(0-based column or None when it has no letters, 1-based row) of a reference, or None."""
+    m = _REF.fullmatch(value)
+    if m is None:
+        return None
+    letters, digits = m.group(1), m.group(2).lstrip("0")
+    row = int(digits or "0") if len(digits) <= 9 else _FAR
+    if not letters:
+        return None, row
+    return (_col_index(letters.upper()) if len(letters) <= 6 else _FAR), row
+
+
+_col_index = functools.lru_cache(maxsize=1024)(col_index)
+
+
+def _guarded_expat() -> Any:
+    """A pyexpat parser with defusedxml's refusals (a DTD, an entity declaration, an external
+    reference), without namespace processing: names arrive as written, prefixes and all, and an
+    undeclared prefix is read as calamine reads it rather than refused."""
+    from xml.parsers import expat
+
+    from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
+    def doctype(name: str, sysid: str | None, pubid: str | None, _internal: bool) -> None:
+        raise DTDForbidden(name, sysid, pubid)
+
+    def entity(name: str, _param: bool, value: str | None, base: str | None, *rest: str | None) -> None:
+        raise EntitiesForbidden(name, value, base, rest[0], rest[1], rest[2])
+
+    def unparsed(name: str, base: str | None, sysid: str | None, pubid: str | None, note: str | None) -> None:
+        raise EntitiesForbidden(name, None, base, sysid, pubid, note)
+
+    def external(context: str, base: str | None, sysid: str | None, pubid: str | None) -> int:
+        raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = unparsed
+    parser.ExternalEntityRefHandler = external
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    return parser
+
+
+class _Decided(Exception):
+    """The first check in the list has found something: nothing later can change the outcome."""
+
+
+class _SheetWalk:
+    """One streaming pass over a sheet: the walk calamine makes over rows and cells (positions
+    given or implied), with each element shown to the exact checks that name its local name
+    ("/c" names a cell at its end tag, when what it holds is known)."""
+
+    def __init__(self, xml: bytes, limits: Limits, checks: tuple[SheetCheck, ...]) -> None:
+        self.xml, self.limits = xml, limits
+        self.has_amp = b"&" in xml
+        self.row, self.col = 0, -1
+        self.counts = {"row": 0, "c": 0}
+        self.prefixed_seen = False
+        self.cells: list[SheetElement] = []  # the open cells, innermost last
+        self.text: list[str] | None = None  # the text of a cell's first <v>, while it is read
+        self.findings: dict[str, list[Finding]] = {c.name: [] for c in checks}
+        # by local name: (the check decides the outcome alone, check, its findings)
+        first = next((c for c in checks if c.refuses), None)
+        self.shown: dict[str, list[tuple[bool, SheetCheck, list[Finding]]]] = {"row": [], "c": [], "/c": []}
+        for check in checks:
+            for name in check.elements:
+                self.shown.setdefault(name, []).append((check is first, check, self.findings[check.name]))
+        self.parser = _guarded_expat()
+        self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.parser.CharacterDataHandler = self.data
+
+    def run(self) -> dict[str, list[Finding]]:
+        with contextlib.suppress(_Decided):
+            self.parser.Parse(self.xml, True)
+        return self.findings
+
+    def _escaped(self) -> bool:
+        """Whether an r attribute of the element just started is written with a reference: its
+        start tag, read from the bytes expat has just accepted as one well-formed tag."""
+        at = self.parser.CurrentByteIndex
+        stop = self.xml.find(b"<", at + 1)  # '<' cannot occur inside a tag
+        tag = self.xml[at : stop if stop >= 0 else len(self.xml)]
+        if b"&" not in tag:
+            return False
+        name = _TAG_NAME.match(tag)
+        pos = name.end() if name else len(tag)
+        while (a := _ATTR_AT.match(tag, pos)) and not a.group(4):
+            value = a.group(2) if a.group(2) is not None else a.group(3)
+            if a.group(1).rsplit(b":", 1)[-1] == b"r" and b"&" in value:
+                return True
             pos = a.end()
-        if a is None:
-            raise Rejected(
-                [Problem("file.xml_bad", file, sheet, params={"detail": "malformed row or cell tag"})]
-            )
-        pos = a.end()
-        yield tag.group(1), attrs, pos, a.group(4) == b"/>"
+        return False
 
-
-def check_sheet_shape(
-    xml: bytes, file: str, sheet: str, limits: Limits = DEFAULT_LIMITS, unusual: bool | None = None
-) -> None:
-    """Refuse a sheet reaching past the allowed rows/columns, or holding too many cells, from its XML.
-
-    Runs before calamine so that it never builds a grid from a sheet that declares a cell at
-    row 1,048,576 or column XFD, or that stacks a million cells onto a few positions. The common
-    case is a few C-level scans; only a sheet whose rows or cells do not open with their `r`
-    reference (so positions may be implied by order) is walked element by element, a walk the
-    cell and row counts bound. `unusual` is _survey()'s verdict when the caller has it.
-    """
-    if unusual is None:
-        unusual = _survey(xml, limits)
-
-    def too_many_rows(n: object) -> Rejected:
-        return Rejected(
-            [Problem("file.too_many_rows", file, sheet, params={"n": n, "limit": limits.max_rows})]
+    def start(self, qname: str, raw: dict[str, str]) -> None:
+        prefix, _, name = qname.rpartition(":")
+        checks = self.shown.get(name)
+        if checks is None:  # nothing to check; only a cell's value is kept
+            if name == "v" and self.cells and self.cells[-1].value is None:
+                self.text = []
+            return
+        if ":" in "".join(raw):  # prefixed attributes: by local name (x:r is an r too)
+            attrs = {k.rpartition(":")[2]: v for k, v in raw.items()}
+            r_values = [v for k, v in raw.items() if k == "r" or k.endswith(":r")]
+        else:
+            attrs, r_values = raw, ([raw["r"]] if "r" in raw else [])
+        refs = [ref for v in r_values if (ref := _ref(v))]
+        row_stated = col_stated = False
+        count = 0
+        if name == "row":
+            count = self.counts["row"] = self.counts["row"] + 1
+            self.prefixed_seen = self.prefixed_seen or bool(prefix)
+            row_stated = bool(refs)
+            self.row = max((r for _c, r in refs), default=self.row + 1)
+            self.col = -1
+        elif name == "c":
+            count = self.counts["c"] = self.counts["c"] + 1
+            self.prefixed_seen = self.prefixed_seen or bool(prefix)
+            if len(refs) == 1:  # the usual cell: one reference
+                (col, self.row), row_stated = refs[0], True
+            else:  # several (r and x:r): the furthest reading, so that what follows is bounded
+                cols = [c for c, _r in refs if c is not None]
+                col = max(cols) if cols else None
+                if refs:
+                    self.row, row_stated = max(r for _c, r in refs), True
+            if col is not None:
+                self.col, col_stated = col, True
+            else:  # no column letters: the cell follows the previous cell of its row
+                self.col += 1
+        el = SheetElement(
+            name,
+            bool(prefix),
+            attrs,
+            refs,
+            bool(r_values) and self.has_amp and self._escaped(),
+            self.row,
+            self.col,
+            row_stated,
+            col_stated,
+            count,
+            self.prefixed_seen,
+            self.cells[-1] if self.cells else None,
         )
+        for decides, check, found in checks:  # as _check, inlined: this runs for every cell
+            if not (check.refuses and found) and (finding := check.exact(el, self.limits)):
+                found.append(finding)
+                if decides:
+                    raise _Decided
+        if name == "c":
+            self.cells.append(el)
 
-    def too_many_cols(n: object, row: int | None = None) -> Rejected:
-        return Rejected(
-            [Problem("file.too_many_cols", file, sheet, row, params={"n": n, "limit": limits.max_cols})]
-        )
+    def data(self, text: str) -> None:
+        if self.text is not None:
+            self.text.append(text)
 
+    def end(self, qname: str) -> None:
+        name = qname.rpartition(":")[2] if ":" in qname else qname
+        if name == "v" and self.text is not None:
+            if self.cells:
+                self.cells[-1].value = "".join(self.text)
+            self.text = None
+        elif name == "c" and self.cells:
+            el = self.cells.pop()
+            el.ended = True
+            self._check(el, self.shown["/c"])
+
+    def _check(self, el: SheetElement, checks: list[tuple[bool, SheetCheck, list[Finding]]]) -> None:
+        for decides, check, found in checks:
+            if check.refuses and found:
+                continue  # the first finding of a refusing check is the one reported
+            finding = check.exact(el, self.limits)
+            if finding is not None:
+                found.append(finding)
+                if decides:
+                    raise _Decided
+
+
+def sheet_findings(
+    xml: bytes, file: str, sheet: str | None, limits: Limits, checks: tuple[SheetCheck, ...] | None = None
+) -> dict[str, list[Finding]]:
+    """What each exact check finds in a sheet (one streaming parse). XML that expat cannot read
+    is refused: a sheet the checks cannot read is not handed to a reader that might."""
+    from xml.parsers.expat import ExpatError
+
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        return _SheetWalk(xml, limits, checks or SHEET_CHECKS).run()
+    except (ExpatError, DefusedXmlException) as exc:
+        detail = f"{type(exc).__name__}: {exc}"[:160]
+        raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": detail})]) from None
+
+
+def _check_extent(xml: bytes, file: str, sheet: str, limits: Limits) -> None:
+    """Refuse a sheet whose declared dimension, or whose count of (unprefixed) cells or rows,
+    is past the limits: a few C-level scans, on every sheet."""
     m = _DIM_RE.search(xml[:4096])
     if m:
         last_col = (m.group(3) or m.group(1)).decode()
         last_row = int(m.group(4) or m.group(2))
         if last_row > limits.max_rows:
-            raise too_many_rows(last_row)
+            raise Rejected([_too_many_rows(last_row, limits).problem(file, sheet)])
         if col_index(last_col) + 1 > limits.max_cols:
-            raise too_many_cols(col_index(last_col) + 1)
+            raise Rejected([_too_many_cols(col_index(last_col) + 1, None, limits).problem(file, sheet)])
     budget = limits.max_rows * limits.max_cols
-    prefixed = unusual and bool(_PREFIXED_TAG.search(xml))
-    if prefixed:  # prefixed elements: count with the regex, stopping at the budget
-        cells = _count_upto(_CELL_TAG, xml, budget)
-        rows = _count_upto(_ROW_TAG, xml, limits.max_rows)
-    else:  # the usual case, counted in C: an upper bound first (it also counts <col, <rowBreaks...)
-        # a cell takes at least 4 bytes (<c/>), so a small sheet cannot hold too many
-        cells = xml.count(b"<c") if len(xml) > 4 * budget else 0
-        if cells > budget:
-            cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-        rows = xml.count(b"<row")
-        if rows > limits.max_rows:
-            rows = sum(xml.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    # an upper bound first (it also counts <col, <rowBreaks...); a cell takes at least 4 bytes
+    # (<c/>), so a small sheet cannot hold too many
+    cells = xml.count(b"<c") if len(xml) > 4 * budget else 0
+    if cells > budget:
+        cells = sum(xml.count(b"<c" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    rows = xml.count(b"<row")
+    if rows > limits.max_rows:
+        rows = sum(xml.count(b"<row" + end) for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
     if cells > budget:
         raise Rejected([Problem("file.too_many_cells", file, sheet, params={"limit": budget})])
     if rows > limits.max_rows:
-        raise too_many_rows(f">{limits.max_rows}")
-    if not unusual:
-        return
-    if b"&" in xml and _word_search(_ESCAPED_SCAN, xml):
-        raise Rejected([Problem("file.xml_bad", file, sheet, params={"detail": "escaped cell reference"})])
-    hit = _word_search(_pattern(limits), xml)
-    if hit:
-        ref = _REF_PARTS.search(hit.group(0).split(b"=", 1)[1])
-        r = int(ref.group(2))
-        if r > limits.max_rows:
-            raise too_many_rows(r)
-        raise too_many_cols(col_index(ref.group(1).decode()) + 1, r)
-    if not prefixed and not _NOT_REF_FIRST.search(xml):
-        return
-    # Some rows or cells may carry no reference: walk them in order as calamine does (a row
-    # without r follows the previous row, a cell without r the previous cell of its row). The
-    # counts above bound this loop; every explicit reference was bounded by the search above.
-    row, col = 0, -1
-    for kind, attrs, _end, _empty in _tags(xml, file, sheet):
-        refs = [m for name, value in attrs if name == b"r" and (m := _REF_PARTS.fullmatch(value))]
-        if kind == b"row":
-            # a row given twice over: the furthest reading, so that what follows is bounded
-            row = max((int(m.group(2)) for m in refs), default=row + 1)
-            col = -1
-        elif refs:
-            row = max(int(m.group(2)) for m in refs)
-            col = max(col_index(m.group(1).decode()) if m.group(1) else col + 1 for m in refs)
-        else:
-            col += 1
-        if row > limits.max_rows:
-            raise too_many_rows(row)
-        if col + 1 > limits.max_cols:
-            raise too_many_cols(col + 1, row)
+        raise Rejected([_too_many_rows(f">{limits.max_rows}", limits).problem(file, sheet)])
 
 
-def scan_sheet_xml(
-    xml: bytes, file: str = "", sheet: str | None = None, unusual: bool = True
-) -> tuple[dict[tuple[int, int], tuple[str, str]], tuple[int, int] | None]:
-    """Find formula and error cells by position, and the declared dimension (rows, cols).
+Special = dict[tuple[int, int], tuple[str, str]]
 
-    Returns {(row, col0): ("formula"|"error", value)}. Calamine hides formulas behind their
-    cached values (or an empty string when there is none), so this is how they are caught.
-    `unusual=False` (_survey()'s verdict) says the sheet has neither.
+
+def check_sheet(
+    xml: bytes,
+    file: str,
+    sheet: str,
+    limits: Limits = DEFAULT_LIMITS,
+    checks: tuple[SheetCheck, ...] | None = None,
+) -> Special:
+    """Refuse a sheet calamine must not read; return its formula and error cells by position.
+
+    Runs before calamine so that it never builds a grid from a sheet that declares a cell at
+    row 1,048,576 or column XFD, or that stacks a million cells onto a few positions, and
+    because calamine hides formulas behind their cached values. Returns {(1-based row, 0-based
+    column): ("formula" | "error", value)}. `checks`: SHEET_CHECKS unless a test says otherwise.
     """
-    special: dict[tuple[int, int], tuple[str, str]] = {}
-    dim = None
-    m = _DIM_RE.search(xml[:4096])
-    if m:
-        last_col = m.group(3) or m.group(1)
-        last_row = m.group(4) or m.group(2)
-        dim = (int(last_row), col_index(last_col.decode()) + 1)
-    if not unusual or (not _FORMULA_RE.search(xml) and not _word_search(_TYPE_E_SCAN, xml)):
-        return special, dim
-    row, col = 0, -1
-    for kind, attrs, end, empty in _tags(xml, file, sheet):
-        ref = next((m for name, value in attrs if name == b"r" and (m := _REF_PARTS.fullmatch(value))), None)
-        if kind == b"row":
-            row, col = (int(ref.group(2)) if ref else row + 1), -1
-            continue
-        if ref and ref.group(1):
-            row, col = int(ref.group(2)), col_index(ref.group(1).decode())
-        else:  # position implied by order (check_sheet_shape has bounded it); good enough to point at
-            col += 1
-        stop = _CELL_END.search(xml, end)
-        body = b"" if empty else xml[end : stop.start() if stop else len(xml)]
-        is_formula = bool(_FORMULA_RE.search(body))
-        is_error = any(name == b"t" and value == b"e" for name, value in attrs)
-        if not (is_formula or is_error):
-            continue
-        pos = (max(row, 1), max(col, 0))
-        if is_error:
-            v = _VALUE_RE.search(body)
-            special[pos] = ("error", v.group(1).decode("utf-8", "replace")[:40] if v else "#ERR")
-        else:
-            special[pos] = ("formula", "")
-    return special, dim
+    checks = checks or SHEET_CHECKS
+    _check_extent(xml, file, sheet, limits)
+    if not _survey(xml, limits, checks):
+        return {}
+    findings = sheet_findings(xml, file, sheet, limits, checks)
+    for check in checks:  # in the list's order: the first refusing check's first finding
+        if check.refuses and findings[check.name]:
+            raise Rejected([findings[check.name][0].problem(file, sheet)])
+    special: Special = {}
+    for check in checks:  # at a cell found by several, the first in the list wins
+        for f in findings[check.name] if not check.refuses else ():
+            special.setdefault((f.row or 1, f.col or 0), (check.name, str(f.params.get("value", ""))))
+    return special
 
 
-def _native_sheet(data: bytes, sheet: str) -> tuple[list[list[object]], list]:
+def _native_sheet(data: bytes, sheet: str) -> tuple[list[list[object]], list[Any]]:
     """Calamine's reading of one sheet of a canonical package: (rows from A1, merged ranges).
 
     Runs in an isolated worker (metrics.isolation), so it imports calamine there.
@@ -1162,7 +1434,7 @@ def _native_sheet(data: bytes, sheet: str) -> tuple[list[list[object]], list]:
     from python_calamine import CalamineWorkbook
 
     sh = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(sheet)
-    rows = sh.to_python(skip_empty_area=False)  # starts at A1, so indexes match the sheet
+    rows = cast("list[list[object]]", sh.to_python(skip_empty_area=False))  # from A1, as the sheet
     # calamine gives 0-based ((r0, c0), (r1, c1)); kept 0-based, callers add 1 for display
     return rows, list(sh.merged_cell_ranges or [])
 
@@ -1175,13 +1447,21 @@ def _load_native() -> bool:
 
 def warm_up() -> None:
     """Start the isolated reader worker ahead of the first upload (it takes ~0.2 s to start)."""
-    try:
+    with contextlib.suppress(isolation.ParseFailed):  # the first upload will say what is wrong
         isolation.run(_load_native)
-    except isolation.ParseFailed:
-        pass  # the first upload will say what is wrong
 
 
-def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
+class SheetSource(Protocol):
+    """A checked package that reads its own sheets (an .ods: metrics.ods.OdsPackage)."""
+
+    def read_sheet(
+        self, sheet: str, limits: Limits = ...
+    ) -> tuple[list[list[object]], Special, list[Any]]: ...
+
+
+def read_sheet(
+    pkg: XlsxPackage | SheetSource, sheet: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[list[object]], Special, list[Any]]:
     """Rows of `sheet` as Python values (via calamine) plus formula/error cells and merged ranges.
 
     Returns (rows, special, merged): rows[r0][c0] 0-based; special keyed by (1-based row, c0);
@@ -1203,9 +1483,7 @@ def read_sheet(pkg: XlsxPackage, sheet: str, limits: Limits = DEFAULT_LIMITS):
                 )
             ]
         ) from None
-    unusual = _survey(xml, limits)
-    check_sheet_shape(xml, pkg.file, sheet, limits, unusual)
-    special, _dim = scan_sheet_xml(xml, pkg.file, sheet, unusual)
+    special = check_sheet(xml, pkg.file, sheet, limits)
     del xml
     try:
         rows, merged = isolation.run(_native_sheet, pkg.data, sheet)

@@ -6,8 +6,10 @@ agree on one shape without ingest importing the store's SQL or the store importi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,28 @@ class SubmissionMeta:
     n_rows: int
 
 
+class SubmissionLike(Protocol):
+    """What a batch takes from one parsed submission (metrics.ingest.Submission)."""
+
+    @property
+    def kind(self) -> str: ...  # "assessment" | "metric"
+    @property
+    def city_code(self) -> str: ...
+    @property
+    def opd_code(self) -> str: ...
+    @property
+    def year(self) -> int: ...
+    @property
+    def metric_code(self) -> str | None: ...
+    @property
+    def fw_seq(self) -> int | None: ...
+    @property
+    def rows(self) -> Sequence[Any]:
+        """Assessment rows (indicator_code, level, evidence, note, source_row) or metric rows
+        (period, value, source_row), by kind."""
+        ...
+
+
 @dataclass
 class SubmissionBatch:
     """Submissions and their rows as columns: the shape many files are inserted in at once.
@@ -35,30 +59,33 @@ class SubmissionBatch:
     reaches the store without a Python object per answer row.
     """
 
-    kind: list = field(default_factory=list)
-    city_code: list = field(default_factory=list)
-    opd_code: list = field(default_factory=list)
-    year: list = field(default_factory=list)
-    metric_code: list = field(default_factory=list)
-    fw_seq: list = field(default_factory=list)
-    file_name: list = field(default_factory=list)
-    sha256: list = field(default_factory=list)
-    n_rows: list = field(default_factory=list)
-    a_sub: list = field(default_factory=list)
-    a_code: list = field(default_factory=list)
-    a_level: list = field(default_factory=list)
-    a_evidence: list = field(default_factory=list)
-    a_note: list = field(default_factory=list)
-    a_row: list = field(default_factory=list)
-    m_sub: list = field(default_factory=list)
-    m_period: list = field(default_factory=list)
-    m_value: list = field(default_factory=list)
-    m_row: list = field(default_factory=list)
+    # one entry per submission
+    kind: list[str] = field(default_factory=list)
+    city_code: list[str] = field(default_factory=list)
+    opd_code: list[str] = field(default_factory=list)
+    year: list[int] = field(default_factory=list)
+    metric_code: list[str | None] = field(default_factory=list)
+    fw_seq: list[int | None] = field(default_factory=list)
+    file_name: list[str | None] = field(default_factory=list)
+    sha256: list[str | None] = field(default_factory=list)
+    n_rows: list[int] = field(default_factory=list)
+    # one entry per assessment answer
+    a_sub: list[int] = field(default_factory=list)
+    a_code: list[str] = field(default_factory=list)
+    a_level: list[int] = field(default_factory=list)
+    a_evidence: list[str | None] = field(default_factory=list)
+    a_note: list[str | None] = field(default_factory=list)
+    a_row: list[int | None] = field(default_factory=list)
+    # one entry per service-metric value
+    m_sub: list[int] = field(default_factory=list)
+    m_period: list[str] = field(default_factory=list)
+    m_value: list[float] = field(default_factory=list)
+    m_row: list[int | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.kind)
 
-    def add(self, sub, file_name: str | None, sha256: str | None) -> None:
+    def add(self, sub: SubmissionLike, file_name: str | None, sha256: str | None) -> None:
         """Append one ingest.Submission (kind, codes, year, fw_seq, metric_code, rows)."""
         k = len(self.kind)
         rows = sub.rows

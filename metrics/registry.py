@@ -104,15 +104,18 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
     table = read_csv(data, file, limits)
     header = [h.lower() for h in table.header]
     problems: list[Problem] = []
+    out: list[City] | list[Opd]
     if header in (CITY_HEADER, CITY_HEADER + CITY_OPTIONAL):
-        out: list = []
+        cities: list[City] = []
+        out = cities
         seen: dict[str, int] = {}
         for r, line in zip(table.rows, table.row_numbers):
             if len(r) != len(header):
                 problems.append(_bad(file, line, "*", f"expected {len(header)} fields, got {len(r)}"))
                 continue
-            code, name, prov, cat, pop = (c.strip() for c in r[:5])
-            tz = r[5].strip() if len(r) > 5 else ""
+            # CSV cells are text: str() only tells the type checker so
+            code, name, prov, cat, pop = (str(c).strip() for c in r[:5])
+            tz = str(r[5]).strip() if len(r) > 5 else ""
             if tz and tz not in TIMEZONES:
                 problems.append(_bad(file, line, "timezone", f"must be one of {', '.join(TIMEZONES)}"))
             if not code:
@@ -130,20 +133,22 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
                     problems.append(_bad(file, line, "population", f"not a whole number: {pop!r}"))
                 else:
                     population = int(pop)
-            out.append(City(code, name, prov, cat, population, tz or None))
+            cities.append(City(code, name, prov, cat, population, tz or None))
     elif (
         header[: len(OPD_HEADER)] == OPD_HEADER
         and header[len(OPD_HEADER) :] == OPD_OPTIONAL[: len(header) - 4]
     ):
-        out = []
+        opds: list[Opd] = []
+        out = opds
         seen2: dict[tuple[str, str], int] = {}
         width = len(header)
         for r, line in zip(table.rows, table.row_numbers):
             if len(r) != width:
                 problems.append(_bad(file, line, "*", f"expected {width} fields, got {len(r)}"))
                 continue
-            city, opd, typ, name = (c.strip() for c in r[:4])
-            extra = [c.strip() for c in r[4:]] + [None] * (len(OPD_OPTIONAL) - (width - 4))
+            city, opd, typ, name = (str(c).strip() for c in r[:4])
+            extra: list[str | None] = [str(c).strip() for c in r[4:]]
+            extra += [None] * (len(OPD_OPTIONAL) - (width - 4))
             head, email = extra
             if head is not None and len(head) > MAX_HEAD_NAME:
                 problems.append(_bad(file, line, "head_name", f"longer than {MAX_HEAD_NAME} characters"))
@@ -155,7 +160,7 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
             if (city, opd) in seen2:
                 problems.append(_bad(file, line, "opd_code", f"duplicate of row {seen2[(city, opd)]}"))
             seen2.setdefault((city, opd), line)
-            out.append(Opd(city, opd, typ.upper(), name, head, email.lower() if email else email))
+            opds.append(Opd(city, opd, typ.upper(), name, head, email.lower() if email else email))
     else:
         raise Rejected(
             [

@@ -6,8 +6,11 @@ the same numbers as the dashboard. The numbers come from metrics.views.overview 
 page's read-model) and metrics.scoring, so nothing is computed twice; the charts are drawn with
 fpdf2's own shapes (no plotting library, no network, no browser).
 
-Pages: 1 summary (index, band, change, completeness, dimension bars); 2 pillars (radar and
-table); 3+ the OPD ranking; last the priority indicators and how the index is computed.
+One function per page: `summary_page` (index, band, change, completeness, rank, the scale,
+dimension bars), `pillars_page` (radar and table), `opds_page` (the OPD ranking, continued on as
+many pages as it needs), `priorities_page` (the priority indicators, how the index is computed and
+the signature block). Tables are fpdf2's `table()`: it wraps cells, breaks pages and repeats the
+header; every page, a continuation too, carries the banner through `_Doc.header`.
 Indonesian text needs a Unicode font: DejaVu Sans from the Debian package fonts-dejavu-core is
 used when present, else the PDF core font Helvetica with text reduced to Latin-1.
 """
@@ -15,9 +18,15 @@ used when present, else the PDF core font Helvetica with text reduced to Latin-1
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from io import BytesIO
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fpdf import FPDF, FontFace
+from fpdf.util import Padding
 
 from metrics import admin, formatting, scoring, views
 from metrics import progress as steps
@@ -25,17 +34,26 @@ from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.i18n import t
 
+if TYPE_CHECKING:
+    from metrics.storage import Storage
+
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
     Path("/usr/local/share/fonts/dejavu"),
 )
-NAVY = (31, 78, 121)
-GREY = (150, 150, 150)
-LIGHT = (235, 238, 242)
+RGB = tuple[int, int, int]
+NAVY: RGB = (31, 78, 121)
+GREY: RGB = (150, 150, 150)
+LIGHT: RGB = (235, 238, 242)
 # band colours by position, lowest first (the same order as the dashboard: red -> green)
-BAND_COLOURS = ((214, 96, 77), (244, 165, 130), (166, 217, 106), (26, 150, 65))
+BAND_COLOURS: tuple[RGB, ...] = ((214, 96, 77), (244, 165, 130), (166, 217, 106), (26, 150, 65))
 MAX_OPD_ROWS = 60  # a city has some 20-40 OPDs; the ranking never spreads over many pages
+MARGIN, PAGE_W = 16.0, 210.0
+WIDTH = PAGE_W - 2 * MARGIN  # the text width of an A4 page
+BODY_TOP = 30.0  # below the banner
+
+Text = Callable[[object], str]
 
 
 @dataclass(frozen=True)
@@ -74,7 +92,7 @@ _LATIN1 = str.maketrans(
 )
 
 
-def pdf_text(fonts: tuple[Path, Path] | None):
+def pdf_text(fonts: tuple[Path, Path] | None) -> Text:
     """Text as the PDF's fonts can draw it: as it is with DejaVu, Latin-1 approximations without.
     Shared by every PDF the product writes (report card, overdue list, guide)."""
 
@@ -85,7 +103,7 @@ def pdf_text(fonts: tuple[Path, Path] | None):
     return txt
 
 
-def start_pdf(pdf, fonts: tuple[Path, Path] | None, title: str) -> str:
+def start_pdf(pdf: FPDF, fonts: tuple[Path, Path] | None, title: str) -> str:
     """Register the fonts and the document's metadata on `pdf`; returns the font family to use."""
     pdf.set_title(title)
     pdf.set_author("Indeks Kota Cerdas")
@@ -97,13 +115,17 @@ def start_pdf(pdf, fonts: tuple[Path, Path] | None, title: str) -> str:
     return "DejaVu"
 
 
-def _band_colour(position: int | None, count: int) -> tuple[int, int, int]:
+def _band_colour(position: int | None, count: int) -> RGB:
     if position is None:
         return GREY
     if count <= 1:
         return BAND_COLOURS[-1]
     k = round(position * (len(BAND_COLOURS) - 1) / (count - 1))
     return BAND_COLOURS[max(0, min(k, len(BAND_COLOURS) - 1))]
+
+
+def _colour_of(band: views.BandView | None) -> RGB:
+    return _band_colour(band.position if band else None, band.count if band else 1)
 
 
 # the date a signed document carries ('5 Desember 2026'): metrics.formatting, kept here by name for
@@ -127,7 +149,7 @@ def _clean(v: object) -> float | None:
     if v is None:
         return None
     try:
-        f = float(v)
+        f = float(v)  # type: ignore[arg-type]  # numpy and pandas scalars, as the frames hold them
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else f
@@ -138,452 +160,164 @@ def file_name(city: str, year: int, lang: str) -> str:
     return f"rapor_{city}_{year}_{lang}.pdf"
 
 
-def build_pdf(
-    ov: views.Overview,
-    opds: list[tuple[int | None, scoring.OpdScore]],
-    lang: str,
-    made_on: date,
-    signatory: admin.Signatory | None = None,
-) -> ReportCard:
-    """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`; pure, no store access."""
-    from fpdf import FPDF
+# --------------------------------------------------------------------------- the document
 
-    fonts = _font_paths()
-    L = lambda key, **kw: t(f"rc.{key}", lang, **kw)  # noqa: E731 - a local shorthand for the labels
 
-    txt = pdf_text(fonts)
-    made = long_date(made_on, lang)
-    footer_text = L("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made)
+class _Doc(FPDF):
+    """An A4 page with the navy banner (title and subtitle) on top and the footer below."""
 
-    class Doc(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(family, "", 7.5)
-            self.set_text_color(*GREY)
-            self.cell(0, 5, txt(footer_text), align="L")
-            self.set_x(-40)
-            self.cell(30, 5, txt(L("page", n=self.page_no(), total="{nb}")), align="R")
-            self.set_text_color(0, 0, 0)
+    def __init__(self, family: str, txt: Text, subtitle: str, footer_text: str, page_label: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.family, self.txt = family, txt
+        self.subtitle, self.footer_text, self.page_label = subtitle, footer_text, page_label
+        self.banner = ""  # the title of the pages being written
 
-    pdf = Doc(orientation="P", unit="mm", format="A4")
-    family = start_pdf(pdf, fonts, txt(L("title") + f" {ov.city_name} {ov.year}"))
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.set_margins(16, 16, 16)
-    W = 210 - 32
-    sections: list[str] = []
-    scale = ov.scale
+    def header(self) -> None:
+        self.set_fill_color(*NAVY)
+        self.rect(0, 0, PAGE_W, 24, style="F")
+        self.set_text_color(255, 255, 255)
+        self.set_xy(MARGIN, 6)
+        self.set_font(self.family, "B", 15)
+        self.cell(WIDTH, 7, self.txt(self.banner))
+        self.set_xy(MARGIN, 14)
+        self.set_font(self.family, "", 9)
+        self.cell(WIDTH, 5, self.txt(self.subtitle))
+        self.set_text_color(0, 0, 0)
+        self.set_xy(MARGIN, BODY_TOP)
 
-    def page(title: str, continued: bool = False) -> None:
-        pdf.add_page()
-        if not continued:
-            sections.append(title)
-        pdf.set_fill_color(*NAVY)
-        pdf.rect(0, 0, 210, 24, style="F")
-        pdf.set_text_color(255, 255, 255)
-        pdf.set_xy(16, 6)
-        pdf.set_font(family, "B", 15)
-        pdf.cell(W, 7, txt(title))
-        pdf.set_xy(16, 14)
-        pdf.set_font(family, "", 9)
-        pdf.cell(W, 5, txt(L("subtitle", city=ov.city_name, year=ov.year, fw=ov.framework_id)))
-        pdf.set_text_color(0, 0, 0)
-        pdf.set_xy(16, 30)
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.family, "", 7.5)
+        self.set_text_color(*GREY)
+        self.cell(0, 5, self.txt(self.footer_text), align="L")
+        self.set_x(-40)
+        self.cell(30, 5, self.txt(self.page_label.format(n=self.page_no(), total="{nb}")), align="R")
+        self.set_text_color(0, 0, 0)
 
-    def heading(s: str) -> None:
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: float  # mm; a table's columns add up to WIDTH
+    align: str = "LEFT"
+
+
+@dataclass
+class _Card:
+    """What every page function draws with: the document, the overview and the label lookup."""
+
+    pdf: _Doc
+    ov: views.Overview
+    scale: views.Scale
+    lang: str
+    sections: list[str] = field(default_factory=list)
+
+    @property
+    def txt(self) -> Text:
+        return self.pdf.txt
+
+    @property
+    def family(self) -> str:
+        return self.pdf.family
+
+    @property
+    def prev_year(self) -> int | str:
+        return self.ov.prev_year or "–"
+
+    def label(self, key: str, **params: object) -> str:
+        return t(f"rc.{key}", self.lang, **params)
+
+    def page(self, title: str) -> None:
+        """A new titled page; its title is a section of the card (continuations repeat the banner)."""
+        self.sections.append(title)
+        self.pdf.banner = title
+        self.pdf.add_page()
+
+    def heading(self, s: str) -> None:
+        pdf = self.pdf
         pdf.ln(3)
-        pdf.set_font(family, "B", 11.5)
+        pdf.set_font(self.family, "B", 11.5)
         pdf.set_text_color(*NAVY)
-        pdf.cell(W, 7, txt(s), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(WIDTH, 7, self.txt(s), new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0, 0, 0)
-        pdf.set_font(family, "", 9)
+        pdf.set_font(self.family, "", 9)
 
-    def para(s: str, size: float = 9) -> None:
-        pdf.set_font(family, "", size)
-        pdf.multi_cell(W, 4.6, txt(s), new_x="LMARGIN", new_y="NEXT")
+    def para(self, s: str, size: float = 9) -> None:
+        self.pdf.set_font(self.family, "", size)
+        self.pdf.multi_cell(WIDTH, 4.6, self.txt(s), new_x="LMARGIN", new_y="NEXT")
 
-    # ---------------------------------------------------------------- page 1: summary
-    page(L("title"))
-    top = pdf.get_y()
-    band = ov.band
-    colour = _band_colour(band.position if band else None, band.count if band else 1)
-    pdf.set_fill_color(*LIGHT)
-    pdf.rect(16, top, 84, 44, style="F")
-    pdf.set_xy(20, top + 3)
-    pdf.set_font(family, "", 9)
-    pdf.cell(76, 5, txt(L("index", hi=scale.max)))
-    pdf.set_xy(20, top + 9)
-    pdf.set_font(family, "B", 32)
-    pdf.cell(76, 14, txt(_num(ov.index, lang)))
-    pdf.set_fill_color(*colour)
-    pdf.rect(20, top + 26, 72, 7, style="F")
-    pdf.set_xy(20, top + 26)
-    pdf.set_font(family, "B", 10)
-    pdf.cell(72, 7, txt(L("band", band=band.label if band else "–")), align="C")
-    pdf.set_xy(20, top + 35)
-    pdf.set_font(family, "", 9)
-    if ov.prev_year is not None:
-        pdf.cell(
-            76,
-            5,
-            txt(L("change", delta=_delta(ov.delta, lang), year=ov.prev_year, prev=_num(ov.prev_index, lang))),
-        )
-    else:
-        pdf.cell(76, 5, txt(L("no_prev", year=ov.year - 1)))
+    def small(self, s: str) -> None:
+        """A one-line legend under a chart."""
+        self.pdf.set_font(self.family, "", 7.5)
+        self.pdf.cell(WIDTH, 4, self.txt(s), new_x="LMARGIN", new_y="NEXT")
 
-    facts = [
-        (L("completeness"), _pct(ov.completeness, lang), L("answered", answered=ov.answered, pairs=ov.pairs)),
-        (L("missing"), f"{ov.missing} / {ov.indicators}", L("missing_note")),
-        (L("verified"), str(ov.verified), L("verified_note")),
-    ]
-    y = top
-    for label, value, note in facts:
-        pdf.set_fill_color(*LIGHT)
-        pdf.rect(104, y, W - 88, 13.3, style="F")
-        pdf.set_xy(107, y + 1.5)
-        pdf.set_font(family, "", 8.5)
-        pdf.cell(50, 4.5, txt(label))
-        pdf.set_xy(107, y + 6.5)
-        pdf.set_font(family, "B", 12)
-        pdf.cell(22, 5.5, txt(value))
-        pdf.set_font(family, "", 7.5)
-        pdf.set_text_color(90, 90, 90)
-        note_x, note_w = pdf.get_x(), 104 + (W - 88) - pdf.get_x() - 2
-        lines = pdf.multi_cell(note_w, 3.3, txt(note), dry_run=True, output="LINES")
-        if len(lines) > 2:
-            lines = [lines[0], _fit(pdf, " ".join(lines[1:]), note_w - 2, txt("…"))]
-        for n, line in enumerate(lines):
-            pdf.set_xy(note_x, y + (6.5 if len(lines) == 1 else 5.2) + n * 3.3)
-            pdf.cell(note_w, 3.3 if len(lines) > 1 else 5.5, line)
-        pdf.set_text_color(0, 0, 0)
-        y += 15.3
-    pdf.set_xy(16, top + 50)
-    if ov.framework_changed:
-        pdf.set_font(family, "", 7.5)
-        pdf.set_text_color(120, 70, 0)
-        pdf.multi_cell(
-            W,
-            3.8,
-            txt(L("framework_changed", before=ov.prev_framework_id, after=ov.framework_id)),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        pdf.set_text_color(0, 0, 0)
+    def table(
+        self, cols: Sequence[Column], rows: Sequence[Sequence[str | float | None]], max_lines: int = 3
+    ) -> None:
+        """A striped table with a navy header, repeated on a continuation page. Text wraps up to
+        `max_lines` lines, then ends with an ellipsis. A float (or None) cell is an index drawn as
+        a bar on the scale."""
+        pdf = self.pdf
+        pdf.set_font(self.family, "", 8.5)
+        pdf.set_fill_color(255, 255, 255)  # the unstriped rows' fill: the table takes the current one
+        pad = 1.0
+        heads = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=NAVY)
+        with pdf.table(
+            width=WIDTH,
+            col_widths=tuple(c.width for c in cols),
+            text_align=tuple(c.align for c in cols),
+            borders_layout="NONE",
+            cell_fill_mode="ROWS",
+            cell_fill_color=LIGHT,
+            headings_style=heads,
+            line_height=4.2,
+            padding=(pad, pad),
+            v_align="TOP",
+        ) as table:
+            table.row([self.txt(c.title) for c in cols])
+            for values in rows:
+                row = table.row()
+                for c, v in zip(cols, values):
+                    if isinstance(v, str):
+                        row.cell(_clip(pdf, self.txt(v), c.width, pad, max_lines, self.txt("…")))
+                    elif v is None or math.isnan(v):
+                        row.cell("")
+                    else:
+                        row.cell(img=_bar(v, self.scale), v_align="MIDDLE")
+        pdf.set_x(pdf.l_margin)
 
-    # the city's rank among the cities with data: what a mayor asks first after the index
-    if ov.ranks:
-        heading(L("rank_title"))
-        pdf.set_font(family, "B", 10)
-        parts = [
-            L(f"rank_{r.scope}", group=r.group, rank=r.rank if r.rank is not None else "–", of=r.of)
-            for r in ov.ranks
-        ]
-        pdf.multi_cell(W, 5.5, txt("   ·   ".join(parts)), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(family, "", 9)
 
-    # the scale with its bands and the index marked on it
-    heading(L("scale_title"))
-    y0 = pdf.get_y() + 1
-    span = scale.max - scale.min
-    for b in scale.bands:
-        x0 = 16 + W * (b.min - scale.min) / span
-        x1 = 16 + W * (b.max - scale.min) / span
-        pdf.set_fill_color(*_band_colour(b.position, b.count))
-        pdf.rect(x0, y0, x1 - x0, 6, style="F")
-        pdf.set_xy(x0, y0 + 6.5)
-        pdf.set_font(family, "", 7.5)
-        pdf.cell(x1 - x0, 4, txt(f"{b.label} ({_num(b.min, lang, 1)}–{_num(b.max, lang, 1)})"), align="C")
-    for v, style in ((ov.prev_index, "prev"), (ov.index, "now")):
-        if v is None:
-            continue
-        x = 16 + W * (v - scale.min) / span
-        pdf.set_draw_color(*((0, 0, 0) if style == "now" else (90, 90, 90)))
-        pdf.set_line_width(0.9 if style == "now" else 0.4)
-        pdf.line(x, y0 - 2.5, x, y0 + 8.5)
-    pdf.set_line_width(0.2)
-    pdf.set_draw_color(0, 0, 0)
-    pdf.set_xy(16, y0 + 12)
-    pdf.set_font(family, "", 7.5)
-    pdf.cell(
-        W, 4, txt(L("scale_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
+def _clip(pdf: FPDF, text: str, width: float, pad: float, max_lines: int, ell: str) -> str:
+    """`text` as the lines it wraps to in a cell `width` mm wide with `pad` mm each side, at most
+    `max_lines`, the last one cut with `ell`: the table's own wrapping, measured beforehand."""
+    lines = _wrap(pdf, text, width, 4.2, Padding(0, pad, 0, pad)) or [""]
+    if len(lines) > max_lines:
+        lines = [*lines[: max_lines - 1], _fit(pdf, " ".join(lines[max_lines - 1 :]), width - 2 * pad, ell)]
+    return "\n".join(lines)
+
+
+NO_PADDING = Padding()  # the cell margin applies
+
+
+def _wrap(pdf: FPDF, text: str, width: float, line_h: float, padding: Padding = NO_PADDING) -> list[str]:
+    """The lines `text` wraps to in a cell `width` mm wide, in the current font (nothing drawn)."""
+    lines = pdf.multi_cell(width, line_h, text, dry_run=True, output="LINES", padding=padding)
+    assert isinstance(lines, list)
+    return lines
+
+
+def _bar(value: float, scale: views.Scale) -> BytesIO:
+    """A navy bar as long as `value` is along the scale, as an SVG the table scales to its cell."""
+    share = max(0.0, min(1.0, (value - scale.min) / (scale.max - scale.min)))
+    r, g, b = NAVY
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="8.6" viewBox="0 0 100 8.6">'
+        f'<rect x="0" y="0" width="{100 * share:.3f}" height="8.6" fill="rgb({r},{g},{b})"/></svg>'
     )
-
-    # dimension bars: this year (band colour) and last year (thin grey) on the 0..max axis
-    heading(L("dimensions"))
-    label_w, bar_w = 52, W - 52 - 14
-    for d in ov.dimensions.to_dict("records"):
-        y = pdf.get_y() + 1
-        v, p = _clean(d["value"]), _clean(d["prev"])
-        pdf.set_xy(16, y)
-        pdf.set_font(family, "", 8.5)
-        weight = formatting.plain(d["weight"], lang)
-        pdf.cell(label_w, 6, _fit(pdf, txt(f"{d['name']} ({L('weight')} {weight})"), label_w - 2, txt("…")))
-        pdf.set_fill_color(*LIGHT)
-        pdf.rect(16 + label_w, y, bar_w, 6, style="F")
-        if v is not None:
-            b = scale.band(v) if scale is not None else None
-            pdf.set_fill_color(*_band_colour(b.position if b else None, b.count if b else 1))
-            pdf.rect(16 + label_w, y, bar_w * (v - scale.min) / span, 4.2, style="F")
-        if p is not None:
-            pdf.set_fill_color(110, 110, 110)
-            pdf.rect(16 + label_w, y + 4.6, bar_w * (p - scale.min) / span, 1.2, style="F")
-        pdf.set_xy(16 + label_w + bar_w + 1, y)
-        pdf.set_font(family, "B", 8.5)
-        pdf.cell(13, 6, txt(_num(v, lang)), align="R")
-        pdf.set_y(y + 7.5)
-    # axis ticks
-    y = pdf.get_y()
-    pdf.set_font(family, "", 7)
-    for k in range(scale.min, scale.max + 1):
-        x = 16 + label_w + bar_w * (k - scale.min) / span
-        pdf.set_xy(x - 5, y)
-        pdf.cell(10, 4, str(k), align="C")
-    pdf.set_xy(16, y + 5)
-    pdf.set_font(family, "", 7.5)
-    pdf.cell(
-        W, 4, txt(L("bars_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
-    )
-
-    # ---------------------------------------------------------------- page 2: pillars
-    page(L("pillars_title"))
-    pillars = ov.pillars.to_dict("records")
-    n = len(pillars)
-    cx, cy, radius = 105, pdf.get_y() + 62, 52
-    if n >= 3:
-
-        def point(k: int, v: float) -> tuple[float, float]:
-            ang = -math.pi / 2 + 2 * math.pi * k / n
-            r = radius * (v - scale.min) / span
-            return cx + r * math.cos(ang), cy + r * math.sin(ang)
-
-        pdf.set_draw_color(200, 200, 200)
-        pdf.set_line_width(0.2)
-        for ring in range(scale.min + 1, scale.max + 1):
-            pdf.polygon([point(k, ring) for k in range(n)], style="D")
-            pdf.set_font(family, "", 6.5)
-            pdf.set_text_color(*GREY)
-            x, y = point(0, ring)
-            pdf.text(x + 1, y + 1, str(ring))
-            pdf.set_text_color(0, 0, 0)
-        for k in range(n):
-            x, y = point(k, scale.max)
-            pdf.line(cx, cy, x, y)
-        prev_pts = [point(k, _clean(p["prev"]) or scale.min) for k, p in enumerate(pillars)]
-        now_pts = [point(k, _clean(p["value"]) or scale.min) for k, p in enumerate(pillars)]
-        if ov.prev_year is not None:
-            pdf.set_draw_color(110, 110, 110)
-            pdf.set_line_width(0.5)
-            with pdf.local_context(dash_pattern={"dash": 1.2, "gap": 1.0}):
-                pdf.polygon(prev_pts, style="D")
-        pdf.set_draw_color(*NAVY)
-        pdf.set_fill_color(*NAVY)
-        pdf.set_line_width(0.8)
-        with pdf.local_context(fill_opacity=0.25):
-            pdf.polygon(now_pts, style="DF")
-        pdf.set_line_width(0.2)
-        pdf.set_draw_color(0, 0, 0)
-        pdf.set_font(family, "B", 8)
-        for k, p in enumerate(pillars):
-            ang = -math.pi / 2 + 2 * math.pi * k / n
-            x = cx + (radius + 9) * math.cos(ang)
-            y = cy + (radius + 7) * math.sin(ang)
-            pdf.set_xy(x - 22, y - 3)
-            pdf.cell(44, 4, txt(f"{p['code']} {_num(_clean(p['value']), lang)}"), align="C")
-    pdf.set_xy(16, cy + radius + 14)
-    pdf.set_font(family, "", 7.5)
-    pdf.cell(
-        W, 4, txt(L("radar_legend", year=ov.year, prev=ov.prev_year or "–")), new_x="LMARGIN", new_y="NEXT"
-    )
-    heading(L("pillars_table"))
-    cols = [
-        (L("col_code"), 18, "L"),
-        (L("col_pillar"), 86, "L"),
-        (str(ov.year), 24, "R"),
-        (str(ov.prev_year or "–"), 24, "R"),
-        (L("col_change"), 26, "R"),
-    ]
-    rows = [
-        [
-            p["code"],
-            p["name"],
-            _num(_clean(p["value"]), lang),
-            _num(_clean(p["prev"]), lang),
-            _delta(
-                None
-                if _clean(p["value"]) is None or _clean(p["prev"]) is None
-                else _clean(p["value"]) - _clean(p["prev"]),
-                lang,
-            ),
-        ]
-        for p in pillars
-    ]
-    _table(pdf, family, txt, cols, rows, new_page=lambda: page(L("pillars_title"), continued=True))
-
-    # ---------------------------------------------------------------- page 3: OPD ranking
-    page(L("opds_title"))
-    para(L("opds_note"), 8.5)
-    pdf.ln(1)
-    cols = [
-        (L("col_rank"), 11, "R"),
-        (L("col_opd"), 95, "L"),
-        (L("col_index"), 17, "R"),
-        ("", 30, "L"),
-        (L("col_completeness"), 25, "R"),
-    ]
-    rows = []
-    bars = []
-    for rank, o in opds[:MAX_OPD_ROWS]:
-        rows.append([str(rank) if rank else "–", o.name, _num(o.index, lang), "", _pct(o.completeness, lang)])
-        bars.append(o.index)
-    _table(
-        pdf,
-        family,
-        txt,
-        cols,
-        rows,
-        bars=(3, bars, scale),
-        new_page=lambda: page(L("opds_title"), continued=True),
-    )
-    if len(opds) > MAX_OPD_ROWS:
-        para(L("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
-
-    # ---------------------------------------------------------------- last page: priorities and method
-    page(L("priorities_title"))
-    para(L("priorities_note"), 8.5)
-    pdf.ln(1)
-    # who answers for each priority in the city, and what the rubric asks at the next level
-    cols = [
-        (L("col_code"), 15, "L"),
-        (L("col_indicator"), 40, "L"),
-        (L("col_opds"), 38, "L"),
-        (L("col_level"), 12, "R"),
-        (L("col_gain"), 16, "R"),
-        (L("col_next"), 57, "L"),
-    ]
-    rows = [
-        [
-            p["code"],
-            p["name"],
-            ", ".join(p["opds"]) or "–",
-            _num(_clean(p["level"]), lang, 1),
-            "+" + _num(_clean(p["gain"]), lang, 3),
-            f"{p['next_level']}: {p['next_rubric']}",
-        ]
-        for p in ov.priorities.to_dict("records")
-    ]
-    if rows:
-        _table(
-            pdf,
-            family,
-            txt,
-            cols,
-            rows,
-            new_page=lambda: page(L("priorities_title"), continued=True),
-            max_lines=6,
-        )
-    else:
-        para(L("no_priorities"))
-    heading(L("method_title"))
-    para(L("method", lo=scale.min, hi=scale.max))
-    para(L("missing_rule_zero" if scale.missing_rule == "zero" else "missing_rule_exclude", lo=scale.min))
-    pdf.ln(2)
-    para(L("made", date=made, fw=ov.framework_id, name=ov.framework_name), 8)
-    _signature(
-        pdf, family, txt, W, L("sign_place_date", city=ov.city_name, date=made), signatory, L("sign_unnamed")
-    )
-
-    data = bytes(pdf.output())
-    name = file_name(ov.city_code, ov.year, lang)
-    return ReportCard(name, data, pdf.page_no(), tuple(sections), fonts is not None)
+    return BytesIO(svg.encode())
 
 
-def _signature(
-    pdf, family: str, txt, width: float, place_date: str, signatory: admin.Signatory | None, unnamed: str
-) -> None:
-    """The signature block at the foot of the card: place and date, position, room to sign, name."""
-    block_w, block_h = 80, 42
-    if pdf.get_y() + block_h > pdf.h - pdf.b_margin:
-        pdf.add_page()
-    x = pdf.l_margin + width - block_w
-    pdf.ln(6)
-    y = pdf.get_y()
-    pdf.set_font(family, "", 9.5)
-    lines = [place_date, signatory.position if signatory and signatory.position else ""]
-    for n, line in enumerate(lines):
-        pdf.set_xy(x, y + n * 5)
-        pdf.cell(block_w, 5, txt(line), align="C")
-    pdf.set_xy(x, y + 30)
-    if signatory and signatory.name:
-        pdf.set_font(family, "B", 10)
-        pdf.cell(block_w, 5, txt(signatory.name), align="C")
-        pdf.line(x + 10, y + 35.5, x + block_w - 10, y + 35.5)
-    else:
-        pdf.set_font(family, "", 7.5)
-        pdf.set_text_color(*GREY)
-        pdf.multi_cell(block_w, 3.6, txt(unnamed), align="C")
-        pdf.set_text_color(0, 0, 0)
-    pdf.set_xy(pdf.l_margin, y + block_h)
-
-
-def _table(pdf, family: str, txt, cols, rows, bars=None, new_page=None, max_lines: int = 3) -> None:
-    """A striped table whose text wraps (up to `max_lines` lines, then an ellipsis), with its header
-    repeated on a continuation page; `bars` = (column, values, scale) draws an index bar there."""
-    ell = txt("…")  # "..." under the Latin-1 core font
-    line_h, pad = 4.2, 1.0
-
-    def head() -> None:
-        pdf.set_font(family, "B", 8.5)
-        pdf.set_fill_color(*NAVY)
-        pdf.set_text_color(255, 255, 255)
-        for title, w, align in cols:
-            pdf.cell(w, 6.5, txt(title), align=align, fill=True)
-        pdf.ln(6.5)
-        pdf.set_text_color(0, 0, 0)
-        pdf.set_font(family, "", 8.5)
-
-    head()
-    for k, r in enumerate(rows):
-        cells = []
-        for (_, w, _), v in zip(cols, r):
-            lines = pdf.multi_cell(w, line_h, txt(v), dry_run=True, output="LINES") or [""]
-            if len(lines) > max_lines:
-                lines = lines[: max_lines - 1] + [_fit(pdf, " ".join(lines[max_lines - 1 :]), w - 2, ell)]
-            cells.append(lines)
-        row_h = max(len(c) for c in cells) * line_h + 2 * pad
-        if pdf.get_y() + row_h > pdf.h - pdf.b_margin - 2:
-            if new_page is not None:
-                new_page()
-            else:
-                pdf.add_page()
-            head()
-        y = pdf.get_y()
-        x = pdf.l_margin
-        if k % 2 == 0:
-            pdf.set_fill_color(*LIGHT)
-            pdf.rect(x, y, sum(w for _, w, _ in cols), row_h, style="F")
-        for (_, w, align), lines in zip(cols, cells):
-            for n, line in enumerate(lines):
-                pdf.set_xy(x, y + pad + n * line_h)
-                pdf.cell(w, line_h, line, align=align)
-            x += w
-        if bars is not None:
-            col, values, scale = bars
-            v = values[k]
-            bx = pdf.l_margin + sum(w for _, w, _ in cols[:col])
-            bw = cols[col][1] - 3
-            if v is not None:
-                pdf.set_fill_color(*NAVY)
-                pdf.rect(
-                    bx + 1,
-                    y + row_h / 2 - 1.2,
-                    bw * (v - scale.min) / (scale.max - scale.min),
-                    2.4,
-                    style="F",
-                )
-        pdf.set_xy(pdf.l_margin, y + row_h)
-    pdf.set_x(pdf.l_margin)
-
-
-def _fit(pdf, text: str, width: float, ell: str) -> str:
+def _fit(pdf: FPDF, text: str, width: float, ell: str) -> str:
     """`text` shortened with an ellipsis so that it fits on one line of `width` mm."""
     if pdf.get_string_width(text) <= width:
         return text
@@ -592,7 +326,370 @@ def _fit(pdf, text: str, width: float, ell: str) -> str:
     return text.rstrip() + ell
 
 
-def preview(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> views.Overview:
+# --------------------------------------------------------------------------- page 1: summary
+
+
+def summary_page(c: _Card) -> None:
+    """The index and its band, last year's change, the facts beside it, rank, scale, dimensions."""
+    c.page(c.label("title"))
+    top = c.pdf.get_y()
+    _index_box(c, top)
+    _facts(c, top)
+    c.pdf.set_xy(MARGIN, top + 50)
+    if c.ov.framework_changed:
+        c.pdf.set_font(c.family, "", 7.5)
+        c.pdf.set_text_color(120, 70, 0)
+        text = c.label("framework_changed", before=c.ov.prev_framework_id, after=c.ov.framework_id)
+        c.pdf.multi_cell(WIDTH, 3.8, c.txt(text), new_x="LMARGIN", new_y="NEXT")
+        c.pdf.set_text_color(0, 0, 0)
+    _ranks(c)
+    _scale_strip(c)
+    _dimension_bars(c)
+
+
+def _index_box(c: _Card, top: float) -> None:
+    pdf, ov, lang = c.pdf, c.ov, c.lang
+    pdf.set_fill_color(*LIGHT)
+    pdf.rect(MARGIN, top, 84, 44, style="F")
+    pdf.set_xy(20, top + 3)
+    pdf.set_font(c.family, "", 9)
+    pdf.cell(76, 5, c.txt(c.label("index", hi=c.scale.max)))
+    pdf.set_xy(20, top + 9)
+    pdf.set_font(c.family, "B", 32)
+    pdf.cell(76, 14, c.txt(_num(ov.index, lang)))
+    pdf.set_fill_color(*_colour_of(ov.band))
+    pdf.rect(20, top + 26, 72, 7, style="F")
+    pdf.set_xy(20, top + 26)
+    pdf.set_font(c.family, "B", 10)
+    pdf.cell(72, 7, c.txt(c.label("band", band=ov.band.label if ov.band else "–")), align="C")
+    pdf.set_xy(20, top + 35)
+    pdf.set_font(c.family, "", 9)
+    if ov.prev_year is not None:
+        change = c.label(
+            "change", delta=_delta(ov.delta, lang), year=ov.prev_year, prev=_num(ov.prev_index, lang)
+        )
+    else:
+        change = c.label("no_prev", year=(ov.year or 0) - 1)
+    pdf.cell(76, 5, c.txt(change))
+
+
+def _facts(c: _Card, top: float) -> None:
+    """Completeness, missing data and verified levels: three boxes beside the index."""
+    pdf, ov = c.pdf, c.ov
+    facts = [
+        (
+            c.label("completeness"),
+            _pct(ov.completeness, c.lang),
+            c.label("answered", answered=ov.answered, pairs=ov.pairs),
+        ),
+        (c.label("missing"), f"{ov.missing} / {ov.indicators}", c.label("missing_note")),
+        (c.label("verified"), str(ov.verified), c.label("verified_note")),
+    ]
+    x0, box_w = 104.0, WIDTH - 88
+    for n, (label, value, note) in enumerate(facts):
+        y = top + n * 15.3
+        pdf.set_fill_color(*LIGHT)
+        pdf.rect(x0, y, box_w, 13.3, style="F")
+        pdf.set_xy(x0 + 3, y + 1.5)
+        pdf.set_font(c.family, "", 8.5)
+        pdf.cell(50, 4.5, c.txt(label))
+        pdf.set_xy(x0 + 3, y + 6.5)
+        pdf.set_font(c.family, "B", 12)
+        pdf.cell(22, 5.5, c.txt(value))
+        pdf.set_font(c.family, "", 7.5)
+        pdf.set_text_color(90, 90, 90)
+        note_x = pdf.get_x()
+        note_w = x0 + box_w - note_x - 2
+        lines = _wrap(pdf, c.txt(note), note_w, 3.3)
+        if len(lines) > 2:
+            lines = [lines[0], _fit(pdf, " ".join(lines[1:]), note_w - 2, c.txt("…"))]
+        for k, line in enumerate(lines):
+            pdf.set_xy(note_x, y + (6.5 if len(lines) == 1 else 5.2) + k * 3.3)
+            pdf.cell(note_w, 3.3 if len(lines) > 1 else 5.5, line)
+        pdf.set_text_color(0, 0, 0)
+
+
+def _ranks(c: _Card) -> None:
+    """The city's rank among the cities with data: what a mayor asks first after the index."""
+    if not c.ov.ranks:
+        return
+    c.heading(c.label("rank_title"))
+    parts = [
+        c.label(f"rank_{r.scope}", group=r.group, rank=r.rank if r.rank is not None else "–", of=r.of)
+        for r in c.ov.ranks
+    ]
+    c.pdf.set_font(c.family, "B", 10)
+    c.pdf.multi_cell(WIDTH, 5.5, c.txt("   ·   ".join(parts)), new_x="LMARGIN", new_y="NEXT")
+    c.pdf.set_font(c.family, "", 9)
+
+
+def _scale_strip(c: _Card) -> None:
+    """The scale with its bands, this year's index (thick) and last year's (thin) marked on it."""
+    pdf, scale, lang = c.pdf, c.scale, c.lang
+    c.heading(c.label("scale_title"))
+    y0 = pdf.get_y() + 1
+    span = scale.max - scale.min
+    for b in scale.bands:
+        x0 = MARGIN + WIDTH * (b.min - scale.min) / span
+        x1 = MARGIN + WIDTH * (b.max - scale.min) / span
+        pdf.set_fill_color(*_band_colour(b.position, b.count))
+        pdf.rect(x0, y0, x1 - x0, 6, style="F")
+        pdf.set_xy(x0, y0 + 6.5)
+        pdf.set_font(c.family, "", 7.5)
+        pdf.cell(x1 - x0, 4, c.txt(f"{b.label} ({_num(b.min, lang, 1)}–{_num(b.max, lang, 1)})"), align="C")
+    for v, now in ((c.ov.prev_index, False), (c.ov.index, True)):
+        if v is None:
+            continue
+        x = MARGIN + WIDTH * (v - scale.min) / span
+        pdf.set_draw_color(*((0, 0, 0) if now else (90, 90, 90)))
+        pdf.set_line_width(0.9 if now else 0.4)
+        pdf.line(x, y0 - 2.5, x, y0 + 8.5)
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_xy(MARGIN, y0 + 12)
+    c.small(c.label("scale_legend", year=c.ov.year, prev=c.prev_year))
+
+
+def _dimension_bars(c: _Card) -> None:
+    """This year's value of each dimension (band colour) over last year's (thin grey), 0..max."""
+    pdf, scale, lang = c.pdf, c.scale, c.lang
+    c.heading(c.label("dimensions"))
+    span = scale.max - scale.min
+    label_w, bar_w = 52.0, WIDTH - 52 - 14
+    for d in c.ov.dimensions.to_dict("records"):
+        y = pdf.get_y() + 1
+        v, p = _clean(d["value"]), _clean(d["prev"])
+        pdf.set_xy(MARGIN, y)
+        pdf.set_font(c.family, "", 8.5)
+        name = c.txt(f"{d['name']} ({c.label('weight')} {formatting.plain(d['weight'], lang)})")
+        pdf.cell(label_w, 6, _fit(pdf, name, label_w - 2, c.txt("…")))
+        pdf.set_fill_color(*LIGHT)
+        pdf.rect(MARGIN + label_w, y, bar_w, 6, style="F")
+        if v is not None:
+            pdf.set_fill_color(*_colour_of(scale.band(v)))
+            pdf.rect(MARGIN + label_w, y, bar_w * (v - scale.min) / span, 4.2, style="F")
+        if p is not None:
+            pdf.set_fill_color(110, 110, 110)
+            pdf.rect(MARGIN + label_w, y + 4.6, bar_w * (p - scale.min) / span, 1.2, style="F")
+        pdf.set_xy(MARGIN + label_w + bar_w + 1, y)
+        pdf.set_font(c.family, "B", 8.5)
+        pdf.cell(13, 6, c.txt(_num(v, lang)), align="R")
+        pdf.set_y(y + 7.5)
+    y = pdf.get_y()  # axis ticks
+    pdf.set_font(c.family, "", 7)
+    for k in range(scale.min, scale.max + 1):
+        pdf.set_xy(MARGIN + label_w + bar_w * (k - scale.min) / span - 5, y)
+        pdf.cell(10, 4, str(k), align="C")
+    pdf.set_xy(MARGIN, y + 5)
+    c.small(c.label("bars_legend", year=c.ov.year, prev=c.prev_year))
+
+
+# --------------------------------------------------------------------------- page 2: pillars
+
+
+def pillars_page(c: _Card) -> None:
+    """The pillars on a radar (this year filled, last year dashed) and in a table with the change."""
+    c.page(c.label("pillars_title"))
+    pillars = c.ov.pillars.to_dict("records")
+    cx, cy, radius = PAGE_W / 2, c.pdf.get_y() + 62, 52.0
+    if len(pillars) >= 3:
+        _radar(c, pillars, cx, cy, radius)
+    c.pdf.set_xy(MARGIN, cy + radius + 14)
+    c.small(c.label("radar_legend", year=c.ov.year, prev=c.prev_year))
+    c.heading(c.label("pillars_table"))
+    cols = [
+        Column(c.label("col_code"), 18),
+        Column(c.label("col_pillar"), 86),
+        Column(str(c.ov.year), 24, "RIGHT"),
+        Column(str(c.prev_year), 24, "RIGHT"),
+        Column(c.label("col_change"), 26, "RIGHT"),
+    ]
+    rows = []
+    for p in pillars:
+        v, prev = _clean(p["value"]), _clean(p["prev"])
+        change = None if v is None or prev is None else v - prev
+        rows.append([p["code"], p["name"], _num(v, c.lang), _num(prev, c.lang), _delta(change, c.lang)])
+    c.table(cols, rows)
+
+
+def _radar(c: _Card, pillars: list[dict[str, Any]], cx: float, cy: float, radius: float) -> None:
+    pdf, scale, n = c.pdf, c.scale, len(pillars)
+    span = scale.max - scale.min
+
+    def point(k: int, v: float) -> tuple[float, float]:
+        ang = -math.pi / 2 + 2 * math.pi * k / n
+        r = radius * (v - scale.min) / span
+        return cx + r * math.cos(ang), cy + r * math.sin(ang)
+
+    pdf.set_draw_color(200, 200, 200)
+    pdf.set_line_width(0.2)
+    for ring in range(scale.min + 1, scale.max + 1):
+        pdf.polygon([point(k, ring) for k in range(n)], style="D")
+        pdf.set_font(c.family, "", 6.5)
+        pdf.set_text_color(*GREY)
+        x, y = point(0, ring)
+        pdf.text(x + 1, y + 1, str(ring))
+        pdf.set_text_color(0, 0, 0)
+    for k in range(n):
+        x, y = point(k, scale.max)
+        pdf.line(cx, cy, x, y)
+    prev_pts = [point(k, _clean(p["prev"]) or scale.min) for k, p in enumerate(pillars)]
+    now_pts = [point(k, _clean(p["value"]) or scale.min) for k, p in enumerate(pillars)]
+    if c.ov.prev_year is not None:
+        pdf.set_draw_color(110, 110, 110)
+        pdf.set_line_width(0.5)
+        with pdf.local_context(dash_pattern={"dash": 1.2, "gap": 1.0}):
+            pdf.polygon(prev_pts, style="D")
+    pdf.set_draw_color(*NAVY)
+    pdf.set_fill_color(*NAVY)
+    pdf.set_line_width(0.8)
+    with pdf.local_context(fill_opacity=0.25):
+        pdf.polygon(now_pts, style="DF")
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_font(c.family, "B", 8)
+    for k, p in enumerate(pillars):
+        ang = -math.pi / 2 + 2 * math.pi * k / n
+        x = cx + (radius + 9) * math.cos(ang)
+        y = cy + (radius + 7) * math.sin(ang)
+        pdf.set_xy(x - 22, y - 3)
+        pdf.cell(44, 4, c.txt(f"{p['code']} {_num(_clean(p['value']), c.lang)}"), align="C")
+
+
+# --------------------------------------------------------------------------- page 3: OPD ranking
+
+
+def opds_page(c: _Card, opds: Sequence[tuple[int | None, scoring.OpdScore]]) -> None:
+    """The OPDs in ranking order with their index as a number and a bar, and their completeness."""
+    c.page(c.label("opds_title"))
+    c.para(c.label("opds_note"), 8.5)
+    c.pdf.ln(1)
+    cols = [
+        Column(c.label("col_rank"), 11, "RIGHT"),
+        Column(c.label("col_opd"), 93),
+        Column(c.label("col_index"), 17, "RIGHT"),
+        Column("", 30),
+        Column(c.label("col_completeness"), 27, "RIGHT"),  # "Completeness" on one line
+    ]
+    rows = [
+        [str(rank) if rank else "–", o.name, _num(o.index, c.lang), o.index, _pct(o.completeness, c.lang)]
+        for rank, o in opds[:MAX_OPD_ROWS]
+    ]
+    c.table(cols, rows)
+    if len(opds) > MAX_OPD_ROWS:
+        c.para(c.label("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
+
+
+# --------------------------------------------------------------------------- last page: priorities
+
+
+def priorities_page(c: _Card, made: str, signatory: admin.Signatory | None) -> None:
+    """The indicators that would raise the index most, who answers them and what the rubric asks
+    next; then how the index is computed, and the signature block."""
+    c.page(c.label("priorities_title"))
+    c.para(c.label("priorities_note"), 8.5)
+    c.pdf.ln(1)
+    cols = [
+        Column(c.label("col_code"), 15),
+        Column(c.label("col_indicator"), 40),
+        Column(c.label("col_opds"), 38),
+        Column(c.label("col_level"), 12, "RIGHT"),
+        Column(c.label("col_gain"), 18, "RIGHT"),
+        Column(c.label("col_next"), 55),
+    ]
+    rows = [
+        [
+            p["code"],
+            p["name"],
+            ", ".join(p["opds"]) or "–",
+            _num(_clean(p["level"]), c.lang, 1),
+            "+" + _num(_clean(p["gain"]), c.lang, 3),
+            f"{p['next_level']}: {p['next_rubric']}",
+        ]
+        for p in c.ov.priorities.to_dict("records")
+    ]
+    if rows:
+        c.table(cols, rows, max_lines=6)
+    else:
+        c.para(c.label("no_priorities"))
+    lo, hi = c.scale.min, c.scale.max
+    c.heading(c.label("method_title"))
+    c.para(c.label("method", lo=lo, hi=hi))
+    c.para(c.label("missing_rule_zero" if c.scale.missing_rule == "zero" else "missing_rule_exclude", lo=lo))
+    c.pdf.ln(2)
+    c.para(c.label("made", date=made, fw=c.ov.framework_id, name=c.ov.framework_name), 8)
+    _signature(c, c.label("sign_place_date", city=c.ov.city_name, date=made), signatory)
+
+
+def _signature(c: _Card, place_date: str, signatory: admin.Signatory | None) -> None:
+    """The signature block at the foot of the card: place and date, position, room to sign, name."""
+    pdf = c.pdf
+    block_w, block_h = 80.0, 42.0
+    if pdf.get_y() + block_h > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    x = pdf.l_margin + WIDTH - block_w
+    pdf.ln(6)
+    y = pdf.get_y()
+    pdf.set_font(c.family, "", 9.5)
+    lines = [place_date, signatory.position if signatory and signatory.position else ""]
+    for n, line in enumerate(lines):
+        pdf.set_xy(x, y + n * 5)
+        pdf.cell(block_w, 5, c.txt(line), align="C")
+    pdf.set_xy(x, y + 30)
+    if signatory and signatory.name:
+        pdf.set_font(c.family, "B", 10)
+        pdf.cell(block_w, 5, c.txt(signatory.name), align="C")
+        pdf.line(x + 10, y + 35.5, x + block_w - 10, y + 35.5)
+    else:
+        pdf.set_font(c.family, "", 7.5)
+        pdf.set_text_color(*GREY)
+        pdf.multi_cell(block_w, 3.6, c.txt(c.label("sign_unnamed")), align="C")
+        pdf.set_text_color(0, 0, 0)
+    pdf.set_xy(pdf.l_margin, y + block_h)
+
+
+# --------------------------------------------------------------------------- the card
+
+
+def build_pdf(
+    ov: views.Overview,
+    opds: Sequence[tuple[int | None, scoring.OpdScore]],
+    lang: str,
+    made_on: date,
+    signatory: admin.Signatory | None = None,
+) -> ReportCard:
+    """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`; pure, no store access."""
+    assert ov.scale is not None, "an overview in state 'ok' has a scale"
+    fonts = _font_paths()
+    txt = pdf_text(fonts)
+    made = long_date(made_on, lang)
+
+    def label(key: str, **params: object) -> str:
+        return t(f"rc.{key}", lang, **params)
+
+    pdf = _Doc(
+        "Helvetica",
+        txt,
+        subtitle=label("subtitle", city=ov.city_name, year=ov.year, fw=ov.framework_id),
+        footer_text=label("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made),
+        page_label=label("page", n="{n}", total="{total}"),
+    )
+    pdf.family = start_pdf(pdf, fonts, txt(label("title") + f" {ov.city_name} {ov.year}"))
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    card = _Card(pdf, ov, ov.scale, lang)
+    summary_page(card)
+    pillars_page(card)
+    opds_page(card, opds)
+    priorities_page(card, made, signatory)
+    data = bytes(pdf.output())
+    name = file_name(ov.city_code or "", ov.year or 0, lang)
+    return ReportCard(name, data, pdf.page_no(), tuple(card.sections), fonts is not None)
+
+
+def preview(
+    store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User
+) -> views.Overview:
     """What the report page shows before a download: the overview, for those who may export it.
 
     Refusing here (not only when a file is made) keeps the report page closed to roles without
@@ -603,7 +700,7 @@ def preview(store, city: str | None, year: int | None, lang: str = "id", *, user
 
 
 def report_card(
-    store,
+    store: Storage,
     user: User,
     city: str,
     year: int,

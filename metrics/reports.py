@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from metrics import scoring
 from metrics.auth import Action, User, require
 from metrics.framework import framework_for_year
 from metrics.i18n import pick
+from metrics.loaded_frameworks import loaded_frameworks
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
@@ -28,7 +34,10 @@ def formula_like(text: str) -> bool:
     return text.lstrip(" ").startswith(DANGEROUS_PREFIXES)
 
 
-def neutralise(value: object) -> object:
+_T = TypeVar("_T")
+
+
+def neutralise(value: _T) -> _T | str:
     """Make text inert for spreadsheet programs; numbers and None pass through unchanged."""
     if isinstance(value, str) and formula_like(value):
         return "'" + value
@@ -39,7 +48,7 @@ def neutralise(value: object) -> object:
 class TableOut:
     name: str
     header: list[str]
-    rows: list[list[object]]
+    rows: Sequence[Sequence[object]]  # cells: text, numbers, None
 
 
 HEADERS = {
@@ -98,10 +107,10 @@ HEADERS = {
 }
 
 
-def build_tables(store, year: int, city: str | None = None, lang: str = "id") -> list[TableOut]:
+def build_tables(store: Storage, year: int, city: str | None = None, lang: str = "id") -> list[TableOut]:
     """The numbers of a year as plain tables: cities, then (for one city) OPDs and indicators."""
     h = HEADERS.get(lang, HEADERS["id"])
-    fw = framework_for_year(store.frameworks(), year)
+    fw = framework_for_year(loaded_frameworks(store), year)
     cities = {c.city_code: c for c in store.cities()}
     all_scores = scoring.score(store, [year])
     scores = [s for s in all_scores if city is None or s.city_code == city]
@@ -248,7 +257,7 @@ def table_to_csv(table: TableOut) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM so Excel reads UTF-8
 
 
-def export(store, user: User, year: int, city: str | None, fmt: str, lang: str = "id") -> bytes:
+def export(store: Storage, user: User, year: int, city: str | None, fmt: str, lang: str = "id") -> bytes:
     """Scores of a year as XLSX (all tables) or CSV (the first table); audited."""
     require(user, Action.EXPORT, city)
     if user.city_code is not None and city is None:

@@ -11,25 +11,33 @@ SQL in metrics/store/scores.py (`_ANSWERS_FOR`, `_PAIR_ROWS`) states the same ru
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.framework import Framework, Indicator
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.registry import Opd
 
+if TYPE_CHECKING:
+    from metrics.storage import Cursor, Storage
 
-def answers(opd: Opd, ind: Indicator, assigned) -> bool:
+
+def answers(opd: Opd, ind: Indicator, assigned: Collection[tuple[str, str, str]]) -> bool:
     """Whether `opd` answers `ind`: its type is listed, or (city, indicator, OPD) is in `assigned`."""
     return opd.opd_type in ind.opd_types or (opd.city_code, ind.code, opd.opd_code) in assigned
 
 
-def assigned_set(store, city: str | None = None, cur=None) -> frozenset[tuple[str, str, str]]:
+def assigned_set(
+    store: Storage, city: str | None = None, cur: Cursor | None = None
+) -> frozenset[tuple[str, str, str]]:
     """(city, indicator, OPD) of every assignment (of one city)."""
     return frozenset((c, i, o) for c, i, o, *_ in store.assignment_rows(city, cur))
 
 
-def indicators_of(store, fw: Framework, opd: Opd) -> list[Indicator]:
+def indicators_of(store: Storage, fw: Framework, opd: Opd) -> list[Indicator]:
     """The indicators `opd` answers under `fw`, in framework order (its template, its form)."""
     got = assigned_set(store, opd.city_code)
     return [i for i in fw.indicators if answers(opd, i, got)]
@@ -50,7 +58,7 @@ class Responsibility:
         return tuple(c for c, who in self.by_indicator.items() if not who)
 
 
-def responsibility(store, fw: Framework, city: str, opds: list[Opd] | None = None) -> Responsibility:
+def responsibility(store: Storage, fw: Framework, city: str, opds: list[Opd] | None = None) -> Responsibility:
     """Which OPDs of `city` answer each indicator of `fw` (the rule in this module's docstring)."""
     opds = store.opds(city) if opds is None else opds
     got = assigned_set(store, city)
@@ -58,14 +66,14 @@ def responsibility(store, fw: Framework, city: str, opds: list[Opd] | None = Non
     return Responsibility(out)
 
 
-def _latest_framework(store) -> Framework:
-    fws = store.frameworks()
+def _latest_framework(store: Storage) -> Framework:
+    fws = loaded_frameworks(store)
     if not fws:
         raise ValidationError("assign.unknown_indicator", value="-")
     return max(fws, key=lambda x: (x[0].applies_from, x[1]))[0]
 
 
-def assign(store, user: User, city: str, indicator: str, opd: str | None) -> str | None:
+def assign(store: Storage, user: User, city: str, indicator: str, opd: str | None) -> str | None:
     """Assign `indicator`, which no OPD of `city` answers by type, to `opd` of that city (None:
     withdraw the assignment). Audited as `indicator.assign`; the city's scores follow in the same
     transaction. Returns the OPD assigned before (or None)."""
@@ -89,7 +97,7 @@ def assign(store, user: User, city: str, indicator: str, opd: str | None) -> str
     return prev
 
 
-def answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
+def answered_sets(store: Storage, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
     """Indicators each OPD answered this year: its self-assessment in force plus its service metrics."""
     got: dict[str, set[str]] = defaultdict(set)
     for a in store.answer_rows(year, city):
@@ -97,8 +105,9 @@ def answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[s
     by_metric = fw.metric_codes()
     msubs = store.submissions_frame(city, year=year, kind="metric")
     if not msubs.empty:
-        for r in msubs[msubs["in_force"]].itertuples():
-            ind = by_metric.get(r.metric_code)
+        in_force = msubs[msubs["in_force"]]
+        for metric_code, opd_code in zip(in_force["metric_code"], in_force["opd_code"]):
+            ind = by_metric.get(metric_code)
             if ind is not None:
-                got[r.opd_code].add(ind.code)
+                got[opd_code].add(ind.code)
     return got

@@ -18,15 +18,22 @@ transaction with an audit row each, so a bad row or a locked year changes nothin
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from metrics import governance, scoring
 from metrics.auth import Action, User, require
+from metrics.cells import CellError, blank, editor_value, missing, parse_level
 from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
+from metrics.loaded_frameworks import loaded_frameworks
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 JUMP = 2
 EVIDENCE_FROM = 3
@@ -52,7 +59,7 @@ class Review:
     # verified_level, verified_note, verified_by, verified_at
     gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     # opd_code, opd_name, answered, verified, self_mean, verified_mean, gap
-    flag_counts: dict = field(default_factory=dict)
+    flag_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def editable(self) -> bool:
@@ -84,14 +91,14 @@ def flags_for(
     out = []
     if prev_level is not None and level - prev_level >= JUMP:
         out.append("jump")
-    if level >= EVIDENCE_FROM and not (evidence or "").strip():
+    if level >= EVIDENCE_FROM and blank(evidence):
         out.append("no_evidence")
     if peer_mean is not None and peers >= MIN_PEERS and level - peer_mean >= PEER_GAP:
         out.append("above_peers")
     return out
 
 
-def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
+def review(store: Storage, user: User, city: str, year: int, lang: str = "id") -> Review:
     """Every self-assessed answer of the city-year with its flags, per-indicator levels and per-OPD gaps."""
     require(user, Action.VERIFY, city)
     if city is None or year is None:
@@ -99,7 +106,7 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
     names = {c.city_code: c.name for c in store.cities()}
     if city not in names:
         return Review("no_city", city, year)
-    fw = framework_for_year(store.frameworks(), year)
+    fw = framework_for_year(loaded_frameworks(store), year)
     status = store.period_status(city, year)
     if fw is None:
         return Review("empty", city, year, status, names[city])
@@ -219,9 +226,9 @@ def review(store, user: User, city: str, year: int, lang: str = "id") -> Review:
     )
 
 
-def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
+def _gaps(rows: list[dict[str, Any]], verified: dict[str, int]) -> pd.DataFrame:
     """Per OPD: its mean self-assessed level against the verified level, over verified indicators."""
-    per: dict[str, dict] = {}
+    per: dict[str, dict[str, Any]] = {}
     for r in rows:
         d = per.setdefault(
             r["opd_code"],
@@ -234,8 +241,8 @@ def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
     out = []
     for d in per.values():
         n = len(d["self"])
-        s = sum(d["self"]) / n if n else None
-        v = sum(d["ver"]) / n if n else None
+        s: float | None = sum(d["self"]) / n if n else None
+        v: float | None = sum(d["ver"]) / n if n else None
         out.append(
             {
                 "opd_code": d["opd_code"],
@@ -244,7 +251,7 @@ def _gaps(rows: list[dict], verified: dict[str, int]) -> pd.DataFrame:
                 "verified": n,
                 "self_mean": s,
                 "verified_mean": v,
-                "gap": (s - v) if n else None,
+                "gap": (s - v) if s is not None and v is not None else None,
             }
         )
     df = pd.DataFrame(
@@ -261,30 +268,16 @@ class Applied:
     unchanged: int
 
 
-def _missing(v: object) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
-
-
 def _level(v: object, lo: int, hi: int) -> int | None:
-    """A level cell as the data editor returns it (int, float, numpy number, text) -> int or None."""
-    if _missing(v):
-        return None
-    if isinstance(v, bool):
-        raise ValidationError("cell.level_range", value=v, min=lo, max=hi)
-    if isinstance(v, float):
-        if not v.is_integer():
-            raise ValidationError("cell.level_range", value=v, min=lo, max=hi)
-        return int(v)
-    text = str(v).strip()
-    if not text:
-        return None
+    """A verified-level cell as the data editor returns it, read by the upload rule
+    (metrics.cells.parse_level): an int on the scale, or None when blank; else ValidationError."""
     try:
-        return int(text)
-    except ValueError:
-        raise ValidationError("cell.level_range", value=v, min=lo, max=hi) from None
+        return parse_level(editor_value(v), lo, hi)
+    except CellError as e:
+        raise ValidationError(e.key, **e.params) from None
 
 
-def apply(store, user: User, city: str, year: int, rows) -> Applied:
+def apply(store: Storage, user: User, city: str, year: int, rows: Iterable[Mapping[str, object]]) -> Applied:
     """Record each row's verified level and note where it differs from the verification in force.
 
     `rows` are records with code, verified_level, verified_note (as the review table holds them).
@@ -294,7 +287,7 @@ def apply(store, user: User, city: str, year: int, rows) -> Applied:
     require(user, Action.VERIFY, city)
     if store.period_status(city, year) == "locked":
         raise PeriodClosed("period.locked", city=city, year=year)
-    fw = framework_for_year(store.frameworks(), year) if year is not None else None
+    fw = framework_for_year(loaded_frameworks(store), year) if year is not None else None
     lo, hi = (fw.scale_min, fw.scale_max) if fw else (0, 4)
     current = {
         v["indicator_code"]: (int(v["level"]), v["note"] or "") for v in store.verification_rows(city, year)
@@ -304,7 +297,7 @@ def apply(store, user: User, city: str, year: int, rows) -> Applied:
         code = str(r.get("code") or "").strip()
         level = _level(r.get("verified_level"), lo, hi)
         note = r.get("verified_note")
-        note = "" if _missing(note) else str(note).strip()
+        note = "" if missing(note) else str(note).strip()
         if not code or level is None:
             continue
         if current.get(code) == (level, note):

@@ -18,8 +18,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from metrics.framework import Band, Framework
+from metrics.loaded_frameworks import loaded_frameworks
+
+if TYPE_CHECKING:
+    from metrics.records import SubmissionBatch
+    from metrics.storage import Row, Storage
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ class CityScore:
     pairs: int
     answered: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "city_code": self.city_code,
             "index": self.index,
@@ -64,7 +71,7 @@ class OpdScore:
     index: float | None  # over the indicators it answered, the dimensions present
     pairs: int
     answered: int
-    last_upload: object
+    last_upload: datetime | None  # when its version in force was accepted (naive UTC)
     submission_id: int | None
 
     @property
@@ -75,7 +82,7 @@ class OpdScore:
 @dataclass(frozen=True)
 class IndicatorLevel:
     code: str
-    name: dict
+    name: dict[str, str]  # {"id", "en"}
     dimension: str
     pillar: str
     subpillar: str | None
@@ -97,12 +104,12 @@ class IndicatorLevel:
     opd_types: list[str] = field(default_factory=list)
 
 
-def _frameworks_by_seq(store) -> dict[int, Framework]:
-    return {seq: fw for fw, seq in store.frameworks()}
+def _frameworks_by_seq(store: Storage) -> dict[int, Framework]:
+    return {seq: fw for fw, seq in loaded_frameworks(store)}
 
 
 def score(
-    store, years: list[int] | None = None, city: str | None = None, from_raw: bool = False
+    store: Storage, years: list[int] | None = None, city: str | None = None, from_raw: bool = False
 ) -> list[CityScore]:
     """Scores of every city-year with data (and of `city` for each of `years` even without).
 
@@ -112,7 +119,7 @@ def score(
     return _city_scores(store, store.score_table(list(years) if years is not None else None, city, from_raw))
 
 
-def _city_scores(store, t: dict[str, list]) -> list[CityScore]:
+def _city_scores(store: Storage, t: dict[str, list[Any]]) -> list[CityScore]:
     """CityScores from the columns of store.score_table (or store.scores_if)."""
     fws = _frameworks_by_seq(store)
     # the breakdowns' keys in framework order, once per framework rather than once per city-year
@@ -170,7 +177,7 @@ def _city_scores(store, t: dict[str, list]) -> list[CityScore]:
     return out
 
 
-def recomputation_differences(store, years: list[int] | None = None, tol: float = 1e-9) -> list[str]:
+def recomputation_differences(store: Storage, years: list[int] | None = None, tol: float = 1e-9) -> list[str]:
     """Where the scores served from the score tables differ from a recomputation from the raw
     answer rows (empty when they agree): the check that the tables every write keeps up to date
     are exact. `python -m metrics score --check` runs it for an operator."""
@@ -197,12 +204,12 @@ def recomputation_differences(store, years: list[int] | None = None, tol: float 
     return out
 
 
-def city_score(store, city: str, year: int) -> CityScore | None:
+def city_score(store: Storage, city: str, year: int) -> CityScore | None:
     return next(iter(score(store, [year], city)), None)
 
 
 def scores_if(
-    store, batch, username: str, city: str, year: int
+    store: Storage, batch: SubmissionBatch, username: str, city: str, year: int
 ) -> tuple[CityScore | None, dict[str, OpdScore]]:
     """The city's score and its OPDs' scores (by OPD code) as they would be with `batch` stored.
 
@@ -214,18 +221,18 @@ def scores_if(
     return city_score_, {o.opd_code: o for o in _opd_scores(rows)}
 
 
-def opd_scores(store, year: int | list[int], city: str | None = None) -> list[OpdScore]:
+def opd_scores(store: Storage, year: int | list[int], city: str | None = None) -> list[OpdScore]:
     years = year if isinstance(year, list) else [year]
     return _opd_scores(store.opd_score_rows(years, city))
 
 
-def _opd_scores(rows: list[tuple]) -> list[OpdScore]:
+def _opd_scores(rows: list[Row]) -> list[OpdScore]:
     out = [OpdScore(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), r[8], r[9]) for r in rows]
     out.sort(key=lambda s: (s.year, s.city_code, s.opd_code))
     return out
 
 
-def indicator_levels(store, city: str, year: int) -> list[IndicatorLevel]:
+def indicator_levels(store: Storage, city: str, year: int) -> list[IndicatorLevel]:
     return [
         IndicatorLevel(
             code=r["code"],
@@ -256,7 +263,7 @@ def indicator_levels(store, city: str, year: int) -> list[IndicatorLevel]:
 
 def competition_ranks(values: list[tuple[str, float | None]]) -> list[tuple[str, float | None, int | None]]:
     """Order by value descending; ties share a rank (1, 2, 2, 4); missing values get no rank."""
-    present = sorted((v for v in values if v[1] is not None), key=lambda x: (-x[1], x[0]))
+    present = sorted(((c, v) for c, v in values if v is not None), key=lambda x: (-x[1], x[0]))
     out: list[tuple[str, float | None, int | None]] = []
     prev, rank = None, 0
     for n, (code, value) in enumerate(present, start=1):
@@ -270,7 +277,7 @@ def competition_ranks(values: list[tuple[str, float | None]]) -> list[tuple[str,
 @dataclass(frozen=True)
 class Priority:
     code: str
-    name: dict
+    name: dict[str, str]  # {"id", "en"}
     dimension: str
     pillar: str
     level: float  # the level used in the index now

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from metrics import auth, users
 from metrics.store import utcnow
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
 
 MAX_EMAIL = 254  # the longest address SMTP allows
 
@@ -37,7 +41,7 @@ def domain_of(email: str | None) -> str:
 
 
 def sso_login(
-    store,
+    store: Storage,
     email: str | None,
     email_verified: bool | None = None,
     allowed_domains: Iterable[str] = (),
@@ -83,7 +87,9 @@ def sso_login(
         if reason == "disabled":
             raise users.LoginFailed("login.disabled")
         raise users.LoginFailed("login.sso_unknown")
+    assert row is not None  # no reason to refuse means a user row was found
     user = users.get_user(store, row[0])
+    assert user is not None  # the row just read
     with store.transaction() as cur:
         store.write_audit(
             cur, user, "login.sso", f"user:{user.username}", None, {"email": users.bounded(email, MAX_EMAIL)}

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metrics import TEMPLATE_VERSION
-from metrics.framework import Framework
+from metrics.framework import Framework, Indicator
 from metrics.i18n import pick
 from metrics.registry import City, Opd
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 SHEET = "Penilaian"
 INSTRUCTIONS_SHEET = "Petunjuk"
@@ -74,7 +78,7 @@ def instructions(fw: Framework) -> list[str]:
     ]
 
 
-def _inert_text(wb) -> None:
+def _inert_text(wb: Workbook) -> None:
     """No formula cells: names, evidence and notes come from uploads (formula injection).
 
     openpyxl turns any text starting with '=' into a formula; every text cell is kept a string,
@@ -98,7 +102,7 @@ def build_template(
     opd: Opd,
     year: int,
     prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None,
-    indicators: list | None = None,
+    indicators: list[Indicator] | None = None,
 ) -> bytes:
     """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
 
@@ -172,7 +176,7 @@ def build_template(
     prefill = prefill or {}
     wrap = Alignment(wrap_text=True, vertical="top")
     for r, ind in enumerate(indicators, start=first):
-        row_values = {
+        row_values: dict[str, str | int | None] = {
             "indicator_code": ind.code,
             "indicator_name": pick(ind.name, "id"),
             "pillar": ind.subpillar or ind.pillar,

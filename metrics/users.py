@@ -27,13 +27,24 @@ import ipaddress
 import math
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from metrics import auth
 from metrics.auth import Action, User, require
 from metrics.errors import CoreError, ValidationError
 from metrics.store import utcnow
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from metrics.storage import Storage
+
+    Cursor = duckdb.DuckDBPyConnection
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=8)
@@ -75,10 +86,10 @@ def bounded(text: object, limit: int) -> str:
     return f"{s}…(+{cut})" if cut > 0 else s
 
 
-def trusted_networks() -> list:
+def trusted_networks() -> list[Network]:
     """$SMARTCITY_TRUSTED_ADDRESSES (comma-separated IPs or CIDRs; empty: none), default loopback.
     An entry that does not parse is skipped: a typo can only trust less."""
-    nets = []
+    nets: list[Network] = []
     for part in os.environ.get(TRUSTED_ENV, DEFAULT_TRUSTED).split(","):
         try:
             nets.append(ipaddress.ip_network(part.strip(), strict=False))
@@ -99,7 +110,7 @@ def is_trusted(client: str | None) -> bool:
     return any(addr in net for net in trusted_networks())
 
 
-def _user_from_row(row) -> User:
+def _user_from_row(row: Sequence[Any]) -> User:
     return User(
         username=row[0],
         role=row[2],
@@ -110,13 +121,13 @@ def _user_from_row(row) -> User:
     )
 
 
-def get_user(store, username: str) -> User | None:
+def get_user(store: Storage, username: str) -> User | None:
     row = store.get_user_row(username)
     return _user_from_row(row) if row else None
 
 
 def add_user(
-    store,
+    store: Storage,
     actor: User,
     username: str,
     password: str,
@@ -132,7 +143,7 @@ def add_user(
         raise ValidationError("user.exists", name=username)
     if opd and (city, opd) not in store.opd_map():
         raise ValidationError("cell.unknown_opd", value=opd, city=city)
-    pw_hash = auth.hash_password(password)
+    pw_hash = auth.hash_password(password, demo_database=is_demo_database(store))
     with store.transaction() as cur:
         store.insert_user(cur, username, pw_hash, role, city, opd, display_name or username)
         store.write_audit(
@@ -143,17 +154,36 @@ def add_user(
             None,
             {"role": role, "city": city, "opd": opd, "display_name": display_name or username},
         )
-    return get_user(store, username)
+    return _stored_user(store, username)
 
 
-def set_password(store, actor: User, username: str, password: str) -> None:
+def _stored_user(store: Storage, username: str) -> User:
+    user = get_user(store, username)
+    if user is None:  # just written in a committed transaction
+        raise ValidationError("user.unknown", name=username)
+    return user
+
+
+def is_demo_database(store: Storage) -> bool:
+    """True only in a database that `metrics.demo.install` filled: there the published demo
+    password is allowed; anywhere else it is refused like a common one."""
+    return store.get_setting(auth.DEMO_SETTING, "false") == "true"
+
+
+def has_accounts(store: Storage) -> bool:
+    """Whether any account exists: a database made by `python -m metrics init` has none until the
+    operator creates the first admin (`python -m metrics user add NAME --role admin`)."""
+    return len(store.users_frame()) > 0
+
+
+def set_password(store: Storage, actor: User, username: str, password: str) -> None:
     row = store.get_user_row(username)
     if not row:
         raise ValidationError("user.unknown", name=username)
     username = row[0]  # as stored, whatever case was typed
     if actor.username != username:
         require(actor, Action.MANAGE_USERS, row[3])
-    pw_hash = auth.hash_password(password)
+    pw_hash = auth.hash_password(password, demo_database=is_demo_database(store))
     with store.transaction() as cur:
         # a password change ends every session of that account, in every tab
         store.update_user(cur, username, pw_hash=pw_hash, sessions_valid_after=utcnow())
@@ -162,7 +192,7 @@ def set_password(store, actor: User, username: str, password: str) -> None:
 
 
 def update_user(
-    store,
+    store: Storage,
     actor: User,
     username: str,
     *,
@@ -177,7 +207,13 @@ def update_user(
         raise ValidationError("user.unknown", name=username)
     require(actor, Action.MANAGE_USERS, row[3])
     username = row[0]  # as stored, whatever case was typed
-    before = {"role": row[2], "city": row[3], "opd": row[4], "active": bool(row[5]), "display_name": row[6]}
+    before: dict[str, Any] = {
+        "role": row[2],
+        "city": row[3],
+        "opd": row[4],
+        "active": bool(row[5]),
+        "display_name": row[6],
+    }
     after = dict(before)
     for k, v in (
         ("role", role),
@@ -202,7 +238,7 @@ def update_user(
             # nobody could manage users, periods or backups any more (short of the server shell);
             # counted inside the transaction so two concurrent demotions cannot both pass
             raise ValidationError("user.last_admin", name=username)
-        fields = {
+        fields: dict[str, object] = {
             "role": after["role"],
             "city_code": after["city"],
             "opd_code": after["opd"],
@@ -214,12 +250,12 @@ def update_user(
             store.delete_sessions(cur, username)
         store.update_user(cur, username, **fields)
         store.write_audit(cur, actor, "user.update", f"user:{username}", before, after)
-    return get_user(store, username)
+    return _stored_user(store, username)
 
 
-def list_users(store, actor: User):
+def list_users(store: Storage, actor: User) -> pd.DataFrame:
     require(actor, Action.MANAGE_USERS)
-    df = store.users_frame()
+    df: pd.DataFrame = store.users_frame()
     if actor.city_code is not None:
         df = df[df["city_code"] == actor.city_code]
     return df
@@ -238,7 +274,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _start_session(store, cur, user: User, now: datetime, client: str) -> Session:
+def _start_session(store: Storage, cur: Cursor, user: User, now: datetime, client: str) -> Session:
     sid = secrets.token_hex(16)
     store.insert_session(cur, sid, user.username, now, now + ABSOLUTE_TIMEOUT, client)
     return Session(user, now, now, sid)
@@ -272,12 +308,12 @@ def _backoff(count: int, latest: datetime | None, free: int, cap: float, now: da
     return max(0.0, (latest - now).total_seconds() + min(2.0 ** (count - free), cap))
 
 
-def throttle_wait(store, username: str, client: str | None, now: datetime | None = None) -> float:
+def throttle_wait(store: Storage, username: str, client: str | None, now: datetime | None = None) -> float:
     """Seconds `client` must wait before trying `username` again (0: it may try now)."""
     return _wait(store, _attempt(username, client), now or utcnow())
 
 
-def _wait(store, attempt: Attempt, now: datetime) -> float:
+def _wait(store: Storage, attempt: Attempt, now: datetime) -> float:
     if attempt.trusted:
         return 0.0
     pc, pl, cc, cl, ac, al = store.login_failure_stats(
@@ -305,7 +341,9 @@ def _normal_code(code: str | None) -> str | None:
     return c if len(c) == UNLOCK_LENGTH else None
 
 
-def issue_unlock_code(store, actor: User, username: str, now: datetime | None = None) -> tuple[str, datetime]:
+def issue_unlock_code(
+    store: Storage, actor: User, username: str, now: datetime | None = None
+) -> tuple[str, datetime]:
     """A one-time code that lets `username` past the sign-in throttle once, with the right
     password, within UNLOCK_VALID; it clears that account's throttle when used. Only the hash
     is stored; a new code replaces the previous one. Printed by `python -m metrics user unlock`."""
@@ -330,7 +368,7 @@ def issue_unlock_code(store, actor: User, username: str, now: datetime | None = 
 
 
 def login(
-    store,
+    store: Storage,
     username: str,
     password: str,
     now: datetime | None = None,
@@ -367,7 +405,7 @@ def login(
     else:
         reason = None
     obj = f"user:{at.account}"
-    if reason is not None:
+    if reason is not None or row is None:  # (row is None only with a reason: for the type checker)
         with store.transaction() as cur:
             if reason != "throttled":  # a throttled attempt was not a guess: it does not add to the delay
                 store.add_login_failure(cur, now, at.client, at.account, now - FAILURE_RETENTION)
@@ -381,16 +419,41 @@ def login(
             )
         raise _refusal(wait if reason == "throttled" else _wait(store, at, now))
     user = _user_from_row(row)
+    # the argon2 parameters were raised since this hash was made: hash again with today's, before
+    # the transaction so that it does not hold the write lock through the work
+    rehashed = auth.rehash_password(pw) if pw is not None and auth.needs_rehash(row[1]) else None
     with store.transaction() as cur:
-        if unlocking:
+        if unlocking and at.lookup is not None:
             store.use_unlock_code(cur, at.lookup)
         # an unlock code clears the account's throttle for every client; else only this one's
         store.clear_login_failures(cur, at.account, None if unlocking else at.client)
         store.write_audit(cur, user, "login.success", obj, None, {"client": at.client, "unlocked": unlocking})
+        if rehashed is not None:
+            _store_rehash(store, cur, user, row[1], rehashed)
         return _start_session(store, cur, user, now, at.client)
 
 
-def attempts_left(store, username: str, client: str | None, now: datetime | None = None) -> int | None:
+def _store_rehash(store: Storage, cur: Cursor, user: User, old_hash: str, new_hash: str) -> None:
+    """Replace the hash just verified by one with today's parameters, in the sign-in's own
+    transaction, and audit it (a write of a credential, like every other). Only if the hash is
+    still the one verified: a password changed meanwhile must not be put back. Sessions stay."""
+    current = store.get_user_row(user.username, cur)
+    if current is None or current[1] != old_hash:
+        return
+    store.update_user(cur, current[0], pw_hash=new_hash)
+    store.write_audit(
+        cur,
+        user,
+        "user.rehash",
+        f"user:{current[0]}",
+        {"parameters": auth.hash_parameters(old_hash)},
+        {"parameters": auth.hash_parameters(new_hash)},
+    )
+
+
+def attempts_left(
+    store: Storage, username: str, client: str | None, now: datetime | None = None
+) -> int | None:
     """Failed sign-ins this client may still make with this typed name before it is asked to wait;
     None when it is never slowed (a trusted address). Counted from the throttle's own rows for the
     name as typed, so it reads the same whether or not such an account exists."""
@@ -401,10 +464,10 @@ def attempts_left(store, username: str, client: str | None, now: datetime | None
     pc, _, cc, _, _, _ = store.login_failure_stats(
         at.client, at.account, now - PAIR_WINDOW, now - CLIENT_WINDOW, now - ACCOUNT_WINDOW
     )
-    return max(0, min(PAIR_FREE - pc, CLIENT_FREE - cc))
+    return max(0, min(PAIR_FREE - int(pc), CLIENT_FREE - int(cc)))
 
 
-def _live(store, srow, now: datetime) -> Session | None:
+def _live(store: Storage, srow: Sequence[Any] | None, now: datetime) -> Session | None:
     """The session of row `srow` (from store.get_session), refreshed, or None when it has ended:
     idle, past its absolute expiry, account disabled or gone, or ended since it started."""
     if srow is None:
@@ -424,7 +487,7 @@ def _live(store, srow, now: datetime) -> Session | None:
     return Session(_user_from_row(row), created_at, last_seen, sid)
 
 
-def check_session(store, session: Session, now: datetime | None = None) -> Session | None:
+def check_session(store: Storage, session: Session, now: datetime | None = None) -> Session | None:
     """The session refreshed, or None when it must end (idle, too old, account disabled/changed,
     logged out or ended by an admin in any tab)."""
     now = now or utcnow()
@@ -443,14 +506,14 @@ def check_session(store, session: Session, now: datetime | None = None) -> Sessi
     return Session(user, session.started_at, now)
 
 
-def resume_session(store, token: str | None, now: datetime | None = None) -> Session | None:
+def resume_session(store: Storage, token: str | None, now: datetime | None = None) -> Session | None:
     """The live session whose cookie token is `token` (a reload, a new tab), else None."""
     if not token or not isinstance(token, str) or len(token) > 128:
         return None
     return _live(store, store.session_by_token(_hash(token)), now or utcnow())
 
 
-def issue_ticket(store, session: Session, now: datetime | None = None) -> str | None:
+def issue_ticket(store: Storage, session: Session, now: datetime | None = None) -> str | None:
     """A one-time ticket, valid for TICKET_VALID, that ui/asgi.py exchanges for the session's
     cookie token. It travels in the body of one same-origin POST, never in a URL; only its hash is
     stored, and a new ticket replaces the last. None for a session with no server-side row."""
@@ -463,7 +526,7 @@ def issue_ticket(store, session: Session, now: datetime | None = None) -> str | 
     return ticket
 
 
-def redeem_ticket(store, ticket: str | None, now: datetime | None = None) -> str | None:
+def redeem_ticket(store: Storage, ticket: str | None, now: datetime | None = None) -> str | None:
     """The cookie token for a ticket from `issue_ticket`: a fresh random token whose hash replaces
     the session's last one. The ticket is spent whether or not it was still valid; None when it is
     unknown, spent, expired or its session has ended."""
@@ -486,7 +549,7 @@ def redeem_ticket(store, ticket: str | None, now: datetime | None = None) -> str
     return token
 
 
-def logout(store, session: Session) -> None:
+def logout(store: Storage, session: Session) -> None:
     """End the session in every tab that holds it (the cookie no longer opens anything)."""
     with store.transaction() as cur:
         if session.sid is not None:
@@ -494,7 +557,7 @@ def logout(store, session: Session) -> None:
         store.write_audit(cur, session.user, "logout", f"user:{session.user.username}")
 
 
-def logout_token(store, token: str | None) -> None:
+def logout_token(store: Storage, token: str | None) -> None:
     """End the session a cookie token opens (the sign-out route clears the cookie too)."""
     if not token or not isinstance(token, str) or len(token) > 128:
         return
@@ -504,7 +567,9 @@ def logout_token(store, token: str | None) -> None:
             store.delete_session(cur, srow[0])
 
 
-def end_sessions(store, actor: User, username: str | None = None, now: datetime | None = None) -> int:
+def end_sessions(
+    store: Storage, actor: User, username: str | None = None, now: datetime | None = None
+) -> int:
     """An admin ends sessions at once: one user's, or (username None) every user's the admin
     manages (a city admin: the city's users). Audited with how many were open; every tab holding
     one is signed out at its next interaction. Returns that number."""
@@ -523,6 +588,6 @@ def end_sessions(store, actor: User, username: str | None = None, now: datetime 
             f"city:{actor.city_code}" if actor.city_code else "sessions:*",
         )
     with store.transaction() as cur:
-        n = store.delete_sessions(cur, name, city, before=now)
+        n = int(store.delete_sessions(cur, name, city, before=now))
         store.write_audit(cur, actor, "session.end_all", obj, None, {"ended": n})
     return n

@@ -16,6 +16,9 @@ whatever page or script asks. It never raises for missing data, and says why it 
     "no_city"   the chosen city is not in the registry
     "no_data"   the city has no submission, metric or verification for the year
 
+Nothing here writes, so reading a page records nothing and moves no data version: a download
+that must be audited goes through `metrics.exports`, which makes it with these functions.
+
 Values keep full precision; rounding to two decimals is the UI's job. Text that came from
 spreadsheets (OPD names, evidence, notes) is passed through untouched for the UI to show as
 plain text.
@@ -24,7 +27,10 @@ plain text.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import pandas as pd
 
@@ -33,6 +39,13 @@ from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
 from metrics.framework import Framework, framework_for_year, highest_band
 from metrics.i18n import pick
+from metrics.loaded_frameworks import loaded_frameworks
+from metrics.registry import City
+
+if TYPE_CHECKING:
+    from metrics.storage import Storage
+
+_View = TypeVar("_View")  # the page's result type, which says why there is nothing to show
 
 MAX_COMPARE_CITIES = 6
 TOP_MOVERS = 10
@@ -116,6 +129,17 @@ def _formula(terms: list[tuple[str, float, float | None]]) -> Formula:
     return Formula(kept, num, den, (num / den) if den > 0 else None)
 
 
+def _change(before: float | None, after: float | None) -> float | None:
+    """after - before, or None when either is missing."""
+    return after - before if after is not None and before is not None else None
+
+
+def _band_label(fw: Framework, index: float | None, lang: str) -> str:
+    """The label of the band `index` falls in ('' when none: no index)."""
+    band = fw.band(index)
+    return pick(band.label if band else None, lang)
+
+
 def _scale(fw: Framework, lang: str) -> Scale:
     bands = []
     for n, b in enumerate(fw.bands):
@@ -137,16 +161,16 @@ def _has_data(cs: scoring.CityScore | None) -> bool:
 class _Base:
     """What every view reads first: the registry's cities by code and the loaded frameworks."""
 
-    cities: dict
-    frameworks: list
+    cities: dict[str, City]
+    frameworks: list[tuple[Framework, int]]  # (framework, load sequence), as loaded_frameworks
 
 
-def _may_read(store, user: User) -> None:
+def _may_read(store: Storage, user: User) -> None:
     require(user, Action.READ_SCORES, public_read=admin.public_read(store))
 
 
-def _base(store) -> _Base:
-    return _Base({c.city_code: c for c in store.cities()}, store.frameworks())
+def _base(store: Storage) -> _Base:
+    return _Base({c.city_code: c for c in store.cities()}, loaded_frameworks(store))
 
 
 def _empty_state(base: _Base, city: str | None, year: int | None) -> str | None:
@@ -160,34 +184,61 @@ def _empty_state(base: _Base, city: str | None, year: int | None) -> str | None:
     return None
 
 
-def _open(store, user: User, city: str | None, year: int | None, lang: str, view):
+class _Scope(NamedTuple):
+    """A city-year a page can draw: what _open checked, with the city and year known to be set."""
+
+    base: _Base
+    fw: Framework
+    scale: Scale
+    name: str  # the city's
+    city: str
+    year: int
+
+
+class _LevelsScope(NamedTuple):
+    fw: Framework
+    scale: Scale
+    name: str
+    cs: scoring.CityScore
+    dim_names: dict[str, str]
+    pil_names: dict[str, str]
+    levels: list[scoring.IndicatorLevel]
+    city: str
+    year: int
+
+
+def _open(
+    store: Storage, user: User, city: str | None, year: int | None, lang: str, view: Callable[..., _View]
+) -> _View | _Scope:
     """The prelude of every city-year page: check the reader, then the city and year.
 
-    Returns (a `view` saying why there is nothing to show, None), or (None, (base, framework,
-    scale, city name)) when the page has a city-year to draw.
+    Returns a `view` saying why there is nothing to show, or the _Scope when the page has a
+    city-year to draw.
     """
     _may_read(store, user)
     base = _base(store)
     state = _empty_state(base, city, year)
-    if state:
-        return view(state, city, base.cities[city].name if city in base.cities else "", year), None
-    fw = framework_for_year(base.frameworks, year)
-    return None, (base, fw, _scale(fw, lang), base.cities[city].name)
+    fw = framework_for_year(base.frameworks, year) if year is not None else None
+    if state or city is None or year is None or fw is None:  # the last three: as state says
+        return view(state, city, base.cities[city].name if city in base.cities else "", year)
+    return _Scope(base, fw, _scale(fw, lang), base.cities[city].name, city, year)
 
 
-def _open_levels(store, user: User, city: str | None, year: int | None, lang: str, view):
+def _open_levels(
+    store: Storage, user: User, city: str | None, year: int | None, lang: str, view: Callable[..., _View]
+) -> _View | _LevelsScope:
     """The prelude of the pages that show every indicator's level: _open, then the city-year's
-    score and levels. Returns (a `view` saying why there is nothing to show, None), or
-    (None, (framework, scale, city name, score, dimension names, pillar names, levels))."""
-    early, scope = _open(store, user, city, year, lang, view)
-    if scope is None:
-        return early, None
-    _base, fw, scale, name = scope
+    score and levels. Returns a `view` saying why there is nothing to show, or the _LevelsScope."""
+    scope = _open(store, user, city, year, lang, view)
+    if not isinstance(scope, _Scope):
+        return scope
+    fw, scale, name, city, year = scope.fw, scope.scale, scope.name, scope.city, scope.year
     cs = _scores_by_year(store, city, [year]).get(year)
     if cs is None:
-        return view("no_data", city, name, year, scale, fw.id), None
+        return view("no_data", city, name, year, scale, fw.id)
     dim_names, pil_names = _name_maps(fw, lang)
-    return None, (fw, scale, name, cs, dim_names, pil_names, scoring.indicator_levels(store, city, year))
+    levels = scoring.indicator_levels(store, city, year)
+    return _LevelsScope(fw, scale, name, cs, dim_names, pil_names, levels, city, year)
 
 
 def _name_maps(fw: Framework, lang: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -196,7 +247,7 @@ def _name_maps(fw: Framework, lang: str) -> tuple[dict[str, str], dict[str, str]
     return dims, pillars
 
 
-def _scores_by_year(store, city: str, years: list[int]) -> dict[int, scoring.CityScore]:
+def _scores_by_year(store: Storage, city: str, years: list[int]) -> dict[int, scoring.CityScore]:
     return {s.year: s for s in scoring.score(store, years, city) if s.city_code == city and _has_data(s)}
 
 
@@ -257,12 +308,12 @@ class Overview:
         return self.prev_framework_id is not None and self.prev_framework_id != self.framework_id
 
 
-def overview(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Overview:
+def overview(store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Overview:
     """The city's index for the year with its band, last year's, the breakdowns and the priorities."""
-    early, scope = _open(store, user, city, year, lang, Overview)
-    if scope is None:
-        return early
-    base, fw, scale, name = scope
+    scope = _open(store, user, city, year, lang, Overview)
+    if not isinstance(scope, _Scope):
+        return scope
+    base, fw, scale, name, city, year = scope
     scores = _scores_by_year(store, city, [year - 1, year])
     cs = scores.get(year)
     if cs is None:
@@ -309,7 +360,7 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
         scale.band(cs.index),
         prev.year if prev else None,
         prev.index if prev else None,
-        _scale(prev_fw, lang).band(prev.index) if prev else None,
+        _scale(prev_fw, lang).band(prev.index) if prev and prev_fw else None,
         prev.framework_id if prev else None,
         (cs.index - prev.index) if prev and cs.index is not None and prev.index is not None else None,
         dims,
@@ -326,7 +377,7 @@ def overview(store, city: str | None, year: int | None, lang: str = "id", *, use
     )
 
 
-def _orphans(store, fw: Framework, city: str, lang: str) -> tuple[tuple[str, str], ...]:
+def _orphans(store: Storage, fw: Framework, city: str, lang: str) -> tuple[tuple[str, str], ...]:
     """(code, name) of the indicators nobody in the city can answer (metrics.responsibility)."""
     from metrics.responsibility import responsibility
 
@@ -337,7 +388,15 @@ def _orphans(store, fw: Framework, city: str, lang: str) -> tuple[tuple[str, str
 _PRIORITY_COLS = ["code", "name", "dimension", "pillar", "level", "gain", "opds", "next_level", "next_rubric"]
 
 
-def _priorities(store, fw: Framework, city: str, levels, dim_names, pil_names, lang: str) -> pd.DataFrame:
+def _priorities(
+    store: Storage,
+    fw: Framework,
+    city: str,
+    levels: list[scoring.IndicatorLevel],
+    dim_names: dict[str, str],
+    pil_names: dict[str, str],
+    lang: str,
+) -> pd.DataFrame:
     """The priority indicators, each with who answers for it in the city and what the next level asks."""
     from metrics.responsibility import responsibility  # the one rule of who answers what in a city
 
@@ -365,7 +424,7 @@ def _priorities(store, fw: Framework, city: str, levels, dim_names, pil_names, l
     return pd.DataFrame(rows, columns=_PRIORITY_COLS)
 
 
-def city_ranks(store, cities: dict, city: str, year: int) -> tuple[RankView, ...]:
+def city_ranks(store: Storage, cities: dict[str, City], city: str, year: int) -> tuple[RankView, ...]:
     """The city's rank among the cities with data in `year`: nationally, in its province and its
     category (competition ranks: ties share a rank)."""
     me = cities.get(city)
@@ -459,7 +518,7 @@ def _export(
 
 
 def rankings(
-    store,
+    store: Storage,
     city: str | None,
     year: int | None,
     province: str | None = None,
@@ -469,10 +528,10 @@ def rankings(
     user: User,
 ) -> Rankings:
     """OPDs of the city ranked by index, and the cities ranked nationally, each against last year."""
-    early, scope = _open(store, user, city, year, lang, Rankings)
-    if scope is None:
-        return early
-    base, fw, scale, name = scope
+    scope = _open(store, user, city, year, lang, Rankings)
+    if not isinstance(scope, _Scope):
+        return scope
+    base, fw, scale, city, year = scope.base, scope.fw, scope.scale, scope.city, scope.year
     prev_year = year - 1
     fws = {fw_.id: fw_ for fw_, _ in base.frameworks}
 
@@ -488,19 +547,18 @@ def rankings(
         if c is None:
             continue
         p = before.get(code)
+        r_now, r_prev = rank_now.get(code), rank_before.get(code)
         rows.append(
             {
-                "rank": rank_now.get(code),
-                "rank_prev": rank_before.get(code),
-                "movement": (rank_before[code] - rank_now[code])
-                if rank_before.get(code) is not None and rank_now.get(code) is not None
-                else None,
+                "rank": r_now,
+                "rank_prev": r_prev,
+                "movement": (r_prev - r_now) if r_prev is not None and r_now is not None else None,
                 "city_code": code,
                 "name": c.name,
                 "province": c.province,
                 "category": c.category,
                 "index": s.index,
-                "band": pick(fws[s.framework_id].band(s.index).label, lang)
+                "band": _band_label(fws[s.framework_id], s.index, lang)
                 if s.index is not None and s.framework_id in fws
                 else "",
                 "completeness": None if s.completeness is None else s.completeness * 100,
@@ -514,11 +572,12 @@ def rankings(
     cities = cities.sort_values(["rank", "name"], na_position="last", kind="stable").reset_index(drop=True)
     filtered = province is not None or category is not None
     if filtered:
-        cities = cities[
-            (cities["province"] == province if province is not None else True)
-            & (cities["category"] == category if category is not None else True)
-        ]
-        cities = cities.reset_index(drop=True)
+        keep = pd.Series(True, index=cities.index)
+        if province is not None:
+            keep &= cities["province"] == province
+        if category is not None:
+            keep &= cities["category"] == category
+        cities = cities.loc[keep].reset_index(drop=True)
         sel = {c: r for c, _, r in scoring.competition_ranks(list(zip(cities["city_code"], cities["index"])))}
         cities.insert(1, "rank_in_selection", [sel.get(c) for c in cities["city_code"]])
     for col in ("rank", "rank_prev", "movement"):
@@ -537,11 +596,9 @@ def rankings(
                 "name": o.name,
                 "opd_type": o.opd_type,
                 "index": o.index,
-                "band": pick(fw.band(o.index).label, lang) if o.index is not None else "",
+                "band": _band_label(fw, o.index, lang) if o.index is not None else "",
                 "index_prev": prev_idx.get(o.opd_code),
-                "change": (o.index - prev_idx[o.opd_code])
-                if o.index is not None and prev_idx.get(o.opd_code) is not None
-                else None,
+                "change": _change(prev_idx.get(o.opd_code), o.index),
                 "completeness": None if o.completeness is None else o.completeness * 100,
                 "answered": o.answered,
                 "pairs": o.pairs,
@@ -578,7 +635,7 @@ RANKING_FILES = ("xlsx", "opd_csv", "city_csv")
 
 
 def rankings_file(
-    store,
+    store: Storage,
     city: str | None,
     year: int | None,
     province: str | None,
@@ -588,10 +645,10 @@ def rankings_file(
     *,
     user: User,
 ) -> bytes:
-    """One of the rankings page's downloads, made when asked for and audited as an export.
+    """One of the rankings page's downloads: the table the reader sees, neutralised.
 
-    Anyone who may read the rankings may download what they see; the audit row records who took
-    which table, as for every other export.
+    Made only, never recorded: a read-model does not write. The page downloads through
+    `metrics.exports.rankings_download`, which audits the export.
     """
     if part not in RANKING_FILES:
         raise ValueError(part)
@@ -605,21 +662,11 @@ def rankings_file(
     city_table = _export(
         HEADERS.get(lang, HEADERS["id"])["city"], rk.cities, city_keys, lang, {"name": "city"}
     )
-    data = {
+    return {
         "xlsx": lambda: reports.tables_to_xlsx([opd_table, city_table]),
         "opd_csv": lambda: reports.table_to_csv(opd_table),
         "city_csv": lambda: reports.table_to_csv(city_table),
     }[part]()
-    with store.transaction() as cur:
-        store.write_audit(
-            cur,
-            user,
-            "export",
-            f"rankings:{year}/{city or '*'}",
-            None,
-            {"format": part, "bytes": len(data), "province": province, "category": category},
-        )
-    return data
 
 
 # --------------------------------------------------------------------------- 3. year over year
@@ -658,7 +705,7 @@ _MOVER_COLS = [
 ]
 
 
-def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str, ...]:
+def _peers(base: _Base, city: str | None, all_scores: list[scoring.CityScore], n: int) -> tuple[str, ...]:
     """`city` and the n-1 cities nearest to it: same category first, then nearest latest index.
 
     The default comparison, so that the page opens with something meaningful to compare.
@@ -672,7 +719,7 @@ def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str
     mine = latest.get(city)
     cat = base.cities[city].category
 
-    def distance(code: str) -> tuple:
+    def distance(code: str) -> tuple[bool, float, str]:
         return (
             base.cities[code].category != cat,
             abs(latest[code] - mine) if mine is not None and code in latest else float("inf"),
@@ -684,7 +731,7 @@ def _peers(base: _Base, city: str | None, all_scores: list, n: int) -> tuple[str
 
 
 def compare(
-    store,
+    store: Storage,
     cities: tuple[str, ...] | None,
     year_from: int | None = None,
     year_to: int | None = None,
@@ -713,19 +760,25 @@ def compare(
     asked = tuple(dict.fromkeys(c for c in cities if c in base.cities))
     chosen = asked[:MAX_COMPARE_CITIES]
     truncated = len(asked) > MAX_COMPARE_CITIES
-    opts = {
-        "city_options": tuple((c.city_code, c.name) for c in base.cities.values()),
-        "year_options": year_options,
-    }
+    city_options = tuple((c.city_code, c.name) for c in base.cities.values())
     if not chosen or not years:
-        return Compare("no_city" if not chosen else "no_data", chosen, years, truncated, **opts)
+        return Compare(
+            "no_city" if not chosen else "no_data",
+            chosen,
+            years,
+            truncated,
+            city_options=city_options,
+            year_options=year_options,
+        )
     latest_fw = framework_for_year(base.frameworks, years[-1]) or base.frameworks[-1][0]
     scale = _scale(latest_fw, lang)
     fw_of_year = {y: framework_for_year(base.frameworks, y) for y in years}
     fws = {fw.id: fw for fw, _ in base.frameworks}
     scores = [s for s in all_scores if s.city_code in chosen and _has_data(s)]
     if not scores:
-        return Compare("no_data", chosen, years, truncated, scale, **opts)
+        return Compare(
+            "no_data", chosen, years, truncated, scale, city_options=city_options, year_options=year_options
+        )
     # measures in the order of the latest framework, then any older dimension codes
     measures: dict[str, str] = {"index": ""}
     for fw in [latest_fw] + [f for f in fw_of_year.values() if f is not None]:
@@ -769,7 +822,7 @@ def compare(
     # framework changes between consecutive years that have scores
     fw_ids = {s.year: s.framework_id for s in scores}
     seen = sorted(fw_ids)
-    changes = tuple((b, fw_ids[a], fw_ids[b]) for a, b in zip(seen, seen[1:]) if fw_ids[a] != fw_ids[b])
+    changes = tuple((b, fw_ids[a], fw_ids[b]) for a, b in pairwise(seen) if fw_ids[a] != fw_ids[b])
 
     # movers: each city's indicators from its first to its last plotted year with data
     movers = []
@@ -790,7 +843,7 @@ def compare(
                 "index": last.index,
                 "from_year": first.year,
                 "from_index": first.index,
-                "change": (last.index - first.index) if len(got) > 1 else None,
+                "change": _change(first.index, last.index) if len(got) > 1 else None,
                 "framework_changed": first.framework_id != last.framework_id,
             }
         )
@@ -858,7 +911,8 @@ def compare(
             ],
         ),
         sum(s.missing for s in scores if s.framework_id in fws and fws[s.framework_id].missing == "zero"),
-        **opts,
+        city_options=city_options,
+        year_options=year_options,
     )
 
 
@@ -896,7 +950,7 @@ class IndicatorDetail:
     metric_direction: str | None = None
     thresholds: tuple[float, ...] = ()
     # the metric submission in force: opd_code, opd_name, submission_id, accepted_at, file_name, username
-    metric_submission: dict | None = None
+    metric_submission: dict[str, Any] | None = None
     # each OPD's current self-assessment: opd_code, opd_name, level, rubric, evidence, note,
     # submission_id, accepted_at, username, file_name, source_row
     answers: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -937,7 +991,7 @@ class Drilldown:
     index: float | None = None
     band: BandView | None = None
     index_formula: Formula | None = None  # over the dimensions, with their weights
-    groups: dict = field(default_factory=dict)  # {"dimension": [GroupView], "pillar": [GroupView]}
+    groups: dict[str, list[GroupView]] = field(default_factory=dict)  # "dimension"|"pillar" -> groups
     # code, name, dimension, pillar, subpillar, weight, effective, score_level, source, n_opd, responsible_opds
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
     missing: int = 0
@@ -972,12 +1026,14 @@ def _rubric_level(fw: Framework, level: float | None) -> int | None:
     return max(fw.scale_min, min(fw.scale_max, int(level + 1e-9)))
 
 
-def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Drilldown:
+def drilldown(
+    store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User
+) -> Drilldown:
     """Index -> dimension or pillar -> indicator: levels, where they came from, and the formulas."""
-    early, scope = _open_levels(store, user, city, year, lang, Drilldown)
-    if scope is None:
-        return early
-    fw, scale, name, cs, dim_names, pil_names, levels = scope
+    scope = _open_levels(store, user, city, year, lang, Drilldown)
+    if not isinstance(scope, _LevelsScope):
+        return scope
+    fw, scale, name, cs, dim_names, pil_names, levels, city, year = scope
     rows = []
     for lv in levels:
         rows.append(
@@ -1043,7 +1099,8 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
             if p.code in cs.pillars
         ],
     }
-    index_formula = _formula([(g.code, g.weight, g.value) for g in groups["dimension"]])
+    # a dimension always carries its weight (only pillars have none)
+    index_formula = _formula([(g.code, g.weight or 0.0, g.value) for g in groups["dimension"]])
     return Drilldown(
         "ok",
         city,
@@ -1062,7 +1119,7 @@ def drilldown(store, city: str | None, year: int | None, lang: str = "id", *, us
 
 
 def indicator_detail(
-    store, city: str | None, year: int | None, code: str | None, lang: str = "id", *, user: User
+    store: Storage, city: str | None, year: int | None, code: str | None, lang: str = "id", *, user: User
 ) -> IndicatorDetail | None:
     """One indicator of the drill-down in full: its level's source, the OPDs' answers and evidence,
     the verification, the metric and its thresholds, and the rubric.
@@ -1071,10 +1128,10 @@ def indicator_detail(
     every indicator's (at national scale that was most of the page's time on every rerun).
     None when the city-year has no data or the indicator is not in its framework.
     """
-    early, scope = _open(store, user, city, year, lang, Drilldown)
-    if scope is None:
+    scope = _open(store, user, city, year, lang, Drilldown)
+    if not isinstance(scope, _Scope):
         return None
-    base, fw, scale, name = scope
+    fw, city, year = scope.fw, scope.city, scope.year
     lv = next((x for x in scoring.indicator_levels(store, city, year) if x.code == code), None)
     if lv is None:
         return None
@@ -1207,19 +1264,21 @@ class Completeness:
         return self.opds["opd_code"].tolist() if not self.opds.empty else []
 
 
-def _answered_sets(store, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
+def _answered_sets(store: Storage, fw: Framework, city: str, year: int) -> dict[str, set[str]]:
     """Indicators each OPD answered this year (metrics.responsibility.answered_sets)."""
     from metrics.responsibility import answered_sets
 
     return answered_sets(store, fw, city, year)
 
 
-def completeness(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Completeness:
+def completeness(
+    store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User
+) -> Completeness:
     """Who has submitted for the year, what is still missing, and OPD x pillar completeness."""
-    early, scope = _open(store, user, city, year, lang, Completeness)
-    if scope is None:
-        return early
-    base, fw, scale, name = scope
+    scope = _open(store, user, city, year, lang, Completeness)
+    if not isinstance(scope, _Scope):
+        return scope
+    fw, scale, name, city, year = scope.fw, scope.scale, scope.name, scope.city, scope.year
     dim_names, pil_names = _name_maps(fw, lang)
     cs = scoring.city_score(store, city, year)
     from metrics import deadlines, home
@@ -1229,6 +1288,7 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
     got = _answered_sets(store, fw, city, year)
     who_answers = responsibility(store, fw, city)
     cst = deadlines.opd_statuses(store, city, year)
+    assert cst is not None  # None only for a year without a framework, and `fw` is its framework
     timely = {x.opd_code: x.timeliness for x in cst.opds}
     opd_rows = []
     heat = []
@@ -1294,7 +1354,7 @@ def completeness(store, city: str | None, year: int | None, lang: str = "id", *,
     miss = []
     for i in fw.indicators:
         lv = levels.get(i.code)
-        who = resp.get(i.code, [])
+        who = resp.get(i.code, ())
         done = sum(1 for oc in who if i.code in got.get(oc, ()))
         is_missing = lv is None or lv.source == "missing"
         if not is_missing and done >= len(who):
@@ -1383,13 +1443,13 @@ class Matrix:
         return list(dict.fromkeys(self.opds["opd_code"])) if not self.opds.empty else []
 
 
-def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
+def matrix(store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
     """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
-    early, scope = _open_levels(store, user, city, year, lang, Matrix)
-    if scope is None:
-        return early
-    fw, scale, name, cs, dim_names, pil_names, levels = scope
-    cells: dict[tuple[str, str], list] = defaultdict(list)
+    scope = _open_levels(store, user, city, year, lang, Matrix)
+    if not isinstance(scope, _LevelsScope):
+        return scope
+    fw, scale, name, cs, dim_names, pil_names, levels, city, year = scope
+    cells: dict[tuple[str, str], list[scoring.IndicatorLevel]] = defaultdict(list)
     for lv in levels:
         cells[(lv.dimension, lv.pillar)].append(lv)
     city_rows = []
@@ -1416,11 +1476,12 @@ def matrix(store, city: str | None, year: int | None, lang: str = "id", *, user:
     per_opd: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     opd_names: dict[str, str] = {}
     for a in store.answer_rows(year, city):
-        lv = ind.get(a["indicator_code"])
-        if lv is None:
+        answered = ind.get(a["indicator_code"])
+        if answered is None:
             continue
         opd_names[a["opd_code"]] = a["opd_name"]
-        per_opd[(a["opd_code"], lv.pillar)].append((lv.weight, float(verified.get(lv.code, a["level"]))))
+        level = float(verified.get(answered.code, a["level"]))
+        per_opd[(a["opd_code"], answered.pillar)].append((answered.weight, level))
     opd_rows = []
     for oc in sorted(opd_names):
         for p in fw.pillars:

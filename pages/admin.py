@@ -20,7 +20,7 @@ f = shell.filters()
 lang = shell.lang()
 if "admin_fw_next" in st.session_state:  # a framework was just loaded: show its indicators
     st.session_state["admin_fw"] = st.session_state.pop("admin_fw_next")
-view = shell.cached(admin.admin_view, store, user, f.city, st.session_state.get("admin_fw"), lang, f.year)
+view = shell.fresh(admin.admin_view, store, user, f.city, st.session_state.get("admin_fw"), lang, f.year)
 
 st.title(tr("admin.title"))
 st.caption(

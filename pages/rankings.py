@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from metrics import reports, views
+from metrics import exports, reports, views
 from ui import charts, shell
 from ui.shell import tr
 
@@ -14,7 +14,7 @@ rk = shell.cached(views.rankings, store, f.city, f.year, f.province, f.category,
 
 def download(part: str):
     # made and audited by the core only when the button is clicked
-    return lambda: views.rankings_file(
+    return lambda: exports.rankings_download(
         store, f.city, f.year, f.province, f.category, shell.lang(), part, user=user
     )
 

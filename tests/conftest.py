@@ -1,11 +1,29 @@
-"""Shared fixtures: a tiny hand-computable store, and the demo database as the main fixture.
+"""Shared fixtures: a tiny hand-computable store, and the demo database as the main fixture;
+and how the suite shares the machine (pytest-xdist).
 
-Everything runs on real DuckDB files; nothing is faked.
+Everything runs on real DuckDB files; nothing is faked. Both databases are built once per test
+process through the real core and copied per test with the core's own `copy_database`: a copy
+costs a few milliseconds, a build half a second (mini) or seconds (demo).
+
+Running in parallel (`-n auto` in pyproject.toml's addopts):
+- a run of named files or tests stays in one process (starting workers would cost more than it
+  saves); a run of the whole suite or of folders uses one worker per CPU;
+- tests marked `serial` run alone: while one runs, no other test runs in any worker (a lock shared
+  by the workers: every test holds it shared, a serial test exclusively);
+- browser tests (`e2e`, in tests/*/test_e2e_*.py) are one unit of work for one worker, so at most
+  one Chromium and one served dashboard run at a time, beside the other worker's tests.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
+import uuid
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +60,7 @@ ASSESS_CSV = (
 )
 
 
-def make_mini_store(path) -> Store:
+def make_mini_store(path: Path | str) -> Store:
     store = Store(path)
     load_framework_text(store, SYSTEM, MINI_YAML.read_text(encoding="utf-8"))
     load_registry_bytes(store, SYSTEM, CITIES_CSV, "cities.csv")
@@ -54,15 +72,29 @@ def make_mini_store(path) -> Store:
 copy_db = copy_database
 
 
+@pytest.fixture(scope="session")
+def mini_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini store, built once per test process through the real loads (make_mini_store)."""
+    path = tmp_path_factory.mktemp("mini") / "mini.duckdb"
+    store = make_mini_store(path)
+    store.checkpoint()
+    store.close()
+    return path
+
+
 @pytest.fixture
-def mini(tmp_path) -> Store:
-    store = make_mini_store(tmp_path / "mini.duckdb")
+def mini(mini_db_file: Path, tmp_path: Path) -> Iterator[Store]:
+    """A private copy of the mini store that a test may change (its own file, key and audit head;
+    tests that need a store with a key of its own call make_mini_store)."""
+    path = tmp_path / "mini.duckdb"
+    copy_db(mini_db_file, path)
+    store = Store(path)
     yield store
     store.close()
 
 
 @pytest.fixture(scope="session")
-def demo_db_file(tmp_path_factory) -> Path:
+def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database, built once per test session through the real `init --demo` path."""
     from metrics import demo
 
@@ -75,7 +107,7 @@ def demo_db_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def demo_store(demo_db_file, tmp_path) -> Store:
+def demo_store(demo_db_file: Path, tmp_path: Path) -> Iterator[Store]:
     """A private copy of the demo database that a test may change."""
     path = tmp_path / "demo.duckdb"
     copy_db(demo_db_file, path)
@@ -84,12 +116,12 @@ def demo_store(demo_db_file, tmp_path) -> Store:
     store.close()
 
 
-def opd_user(city="0101", opd="01") -> User:
+def opd_user(city: str = "0101", opd: str = "01") -> User:
     return User(f"op{city}{opd}", "opd", city, opd)
 
 
 @pytest.fixture
-def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
+def app_db(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private copy of the demo database that the dashboard under AppTest opens (SMARTCITY_DB)."""
     path = tmp_path / "app.duckdb"
     copy_db(demo_db_file, path)
@@ -98,3 +130,93 @@ def app_db(demo_db_file, tmp_path, monkeypatch) -> Path:
     from ui import shell
 
     shell._store.clear()  # drop the app's cached connection to this copy
+
+
+# --- sharing the machine under pytest-xdist ------------------------------------------------------
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one process for named files or tests, else xdist's own count (one per CPU)."""
+    if any(Path(arg.split("::")[0]).is_file() for arg in config.args):
+        return 0
+    return None
+
+
+def _in_browser_file(nodeid: str) -> bool:
+    """Browser tests live in tests/*/test_e2e_*.py (and test_no_network.py's served dashboards)."""
+    name = nodeid.split("::")[0].rsplit("/", 1)[-1]
+    return name.startswith("test_e2e_") or name == "test_no_network.py"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Every test is its own work unit, except the browser tests: one unit, so one worker runs
+    them one after another while the other workers take the rest. (xdist's own `--dist
+    loadgroup` cannot do this under pytest 9.2: it tags node ids, which pytest 9.2 no longer
+    lets a plugin change; pytest-dev/pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "load":  # an explicit --dist is honoured
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsOnOneWorker(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if _in_browser_file(nodeid) else nodeid
+
+    return BrowserTestsOnOneWorker(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    misplaced = [i.nodeid for i in items if i.get_closest_marker("e2e") and not _in_browser_file(i.nodeid)]
+    if misplaced:
+        raise pytest.UsageError(f"e2e tests must live in a tests/*/test_e2e_*.py file: {misplaced}")
+
+
+def _lock_files(run_id: str) -> tuple[Path, Path]:
+    base = Path(tempfile.gettempdir()) / f"pytest-machine-{run_id}"
+    return base.with_suffix(".turnstile"), base.with_suffix(".lock")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the controller names the run, so that it can remove the run's lock files at the end
+    controller = not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("xdist")
+    if controller and config.getoption("testrunuid", None) is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run_id = getattr(config.option, "testrunuid", None)
+    if run_id and not hasattr(config, "workerinput"):
+        for path in _lock_files(run_id):
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _machine_lock(exclusive: bool) -> Iterator[None]:
+    """A readers-writer lock across the workers of one run (flock on two files in the temp dir).
+
+    The turnstile gives a waiting serial test priority: once it holds the turnstile, no worker
+    starts another test until the serial one has run."""
+    turnstile_file, lock_file = _lock_files(os.environ["PYTEST_XDIST_TESTRUNUID"])
+    with open(turnstile_file, "a+b") as turnstile, open(lock_file, "a+b") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            if not exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Setup, call and teardown of a `serial` test run with no other test running (under xdist)."""
+    if "PYTEST_XDIST_TESTRUNUID" not in os.environ:
+        return (yield)
+    with _machine_lock(exclusive=item.get_closest_marker("serial") is not None):
+        return (yield)

@@ -129,9 +129,10 @@ def seed_files(store) -> dict[str, bytes]:
     """Valid uploads for the store's first framework and first city/OPDs, the mutation bases."""
     import openpyxl
 
+    from metrics.loaded_frameworks import loaded_frameworks
     from metrics.templates import build_template
 
-    fw, _seq = store.frameworks()[0]
+    fw, _seq = loaded_frameworks(store)[0]
     year = fw.applies_from
     opds = sorted(store.opd_map().values(), key=lambda o: (o.city_code, o.opd_code))
     city = next(c for c in store.cities() if c.city_code == opds[0].city_code)

@@ -409,7 +409,7 @@ def ranked_bars(names: list, values: list, scale: Scale, highlight: int | None =
 def compare_index_lines(series: pd.DataFrame, scale: Scale, changes: tuple) -> go.Figure:
     fig = go.Figure()
     idx = series[series["measure"] == "index"]
-    for n, (code, g) in enumerate(idx.groupby("city_code", sort=False)):
+    for n, (_code, g) in enumerate(idx.groupby("city_code", sort=False)):
         name = esc(g["city"].iloc[0])
         # the value is written at the last point only; every point has it on hover
         fig.add_trace(
@@ -469,7 +469,7 @@ def compare_dimension_lines(series: pd.DataFrame, measures: tuple, scale: Scale,
     for k, (code, dname) in enumerate(dims):
         r, c = k // cols + 1, k % cols + 1
         part = series[series["measure"] == code]
-        for n, (city, g) in enumerate(part.groupby("city_code", sort=False)):
+        for _n, (city, g) in enumerate(part.groupby("city_code", sort=False)):
             name = esc(g["city"].iloc[0])
             fig.add_trace(
                 go.Scatter(

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from metrics import i18n, readers, users
+from metrics import admin, i18n, readers, users
 from metrics.auth import ANONYMOUS, Action, User, can
 from metrics.errors import CoreError
 from metrics.i18n import t
 from metrics.registry import DEFAULT_TIMEZONE, TZ_ABBREV
-from metrics.store import Store, StoreBusy, utcnow
+from metrics.store import Store, StoreBusy, resolve_db_path, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -41,7 +41,7 @@ def _store(path: str) -> Store:
 
 
 def db_path() -> str:
-    return os.environ.get("SMARTCITY_DB") or str(ROOT / "data" / "smartcity.duckdb")
+    return resolve_db_path()  # $SMARTCITY_DB, else data/smartcity.duckdb: the store's one rule
 
 
 def open_store() -> Store:
@@ -170,7 +170,7 @@ def refresh_session(store: Store) -> User:
 
 
 def public_read(store: Store) -> bool:
-    return store.get_setting("public_read", "false") == "true"
+    return admin.public_read(store)
 
 
 def logout(store: Store) -> None:
@@ -283,19 +283,31 @@ def cached(fn, store: Store, *args, **kwargs):
     """`fn(store, *args, **kwargs)` through st.cache_data, for the read pages' core functions.
 
     The key is the function's name, the database path, the data version (which moves with every
-    upload, verification and audited change, so new data shows at once) and every argument;
-    pass the language and, where the answer depends on who asks, the user among the arguments.
+    write that changes what pages show: uploads, verifications, registry and framework changes;
+    not with sign-ins or downloads, see metrics.store.audit_log) and every argument; pass the
+    language and, where the answer depends on who asks, the user among the arguments.
     """
+    return _refused_stops(
+        _cached_read,
+        fn,
+        store,
+        f"{fn.__module__}.{fn.__qualname__}",
+        store.path,
+        store.data_version(),
+        args,
+        tuple(sorted(kwargs.items())),
+    )
+
+
+def fresh(fn, store: Store, *args, **kwargs):
+    """`fn(store, *args, **kwargs)` uncached, for views that show the audit log's own state (the
+    admin page's chain head moves with every sign-in, which the data version ignores)."""
+    return _refused_stops(fn, store, *args, **kwargs)
+
+
+def _refused_stops(call, *args, **kwargs):
     try:
-        return _cached_read(
-            fn,
-            store,
-            f"{fn.__module__}.{fn.__qualname__}",
-            store.path,
-            store.data_version(),
-            args,
-            tuple(sorted(kwargs.items())),
-        )
+        return call(*args, **kwargs)
     except CoreError as exc:
         # the core refused (e.g. a role reaching a page it may not use): say so and draw nothing
         st.error(core_message(exc))

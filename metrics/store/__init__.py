@@ -7,18 +7,23 @@ stored completely or not at all. The audit row for a change is written in the sa
 transaction as the change.
 
 `Store` is composed of one class per table group (each module below holds that group's SQL);
-the rest of the core depends on the `Storage` protocol it implements (metrics.store.interface).
+the rest of the core depends on the `Storage` protocol it implements (metrics.storage), and
+constructs a `Store` only where a process opens its database (the CLI, the dashboard's shell,
+a restore, the demo and benchmark builders).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from metrics.records import SubmissionBatch, SubmissionMeta
-from metrics.store.audit_log import AuditLog
+from metrics.store.audit_log import ACTIONS_PAGES_DO_NOT_SHOW, AuditLog
 from metrics.store.backup_tables import BackupTables
 from metrics.store.connection import (
     DEFAULT_DB,
     CheckpointFailed,
     CommitFailed,
+    SchemaNewer,
     StorageFailed,
     StoreBusy,
     resolve_db_path,
@@ -38,13 +43,22 @@ class Store(AuditLog, Frameworks, Registry, Periods, Submissions, Users, Drafts,
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
 
+if TYPE_CHECKING:
+    from metrics.storage import Storage
+
+    def _implements_storage(store: Store) -> Storage:
+        return store  # mypy checks here that Store has every Storage member, compatibly typed
+
+
 __all__ = [
+    "ACTIONS_PAGES_DO_NOT_SHOW",
     "ALL_CITY_YEARS",
     "DEFAULT_DB",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "CheckpointFailed",
     "CommitFailed",
+    "SchemaNewer",
     "StorageFailed",
     "Store",
     "StoreBusy",

@@ -1,24 +1,66 @@
-"""The audit table: hash-chained rows written in the caller's transaction, and its reads."""
+"""The audit table: hash-chained rows written in the caller's transaction, and its reads.
+
+The audit writer also keeps the content version (`data_version`): every audited write moves
+it, in the same transaction, except the actions in ACTIONS_PAGES_DO_NOT_SHOW. Page caches key on
+it, so a sign-in or a download no longer empties every user's cached pages, while a new kind of
+write invalidates them unless it is listed here (fail-safe).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from metrics import audit as audit_chain
 from metrics.auth import User
-from metrics.store.connection import Connection, _now_iso
+from metrics.store.connection import Connection, Cursor, _now_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+AuditEntry = tuple[str, str, object, object]  # (action, object, before, after)
+AuditRow = tuple[int, str, str, str, str, str | None, str | None, str, str]
+
+# Audited actions that change nothing any page shows from the data (the audit log page itself
+# reads uncached): signing in and out, failed sign-ins, downloads, sessions, unlock codes and
+# password hashes. Every other audited action moves the content version.
+ACTIONS_PAGES_DO_NOT_SHOW: frozenset[str] = frozenset(
+    {
+        "login.success",
+        "login.failure",
+        "login.sso",
+        "login.sso_failure",
+        "logout",
+        "export",
+        "backup.create",
+        "session.end_all",
+        "user.unlock_code",
+        "user.password",
+        "user.rehash",
+    }
+)
+
+_CONTENT_VERSION = "content_version"  # the meta key
 
 
 class AuditLog(Connection):
     """The audit table: hash-chained rows written in the caller's transaction, and its reads."""
 
-    def _chained(self, cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[tuple]:
+    def _chained(self, cur: Cursor, user: User, entries: list[AuditEntry]) -> list[AuditRow]:
         """Audit rows for `entries`, in order, each hash-chained under the key to the one before
-        (the last stored row first): the one place that computes the chain, for one row or many."""
+        (the last stored row first): the one place that computes the chain, for one row or many.
+        Moves the content version unless every entry is one pages do not show."""
         if id(cur) in self._audit_written:
             self._audit_written[id(cur)] = True
+        if any(action not in ACTIONS_PAGES_DO_NOT_SHOW for action, _, _, _ in entries):
+            cur.execute(
+                "INSERT OR REPLACE INTO meta SELECT $k, (coalesce(max(value::BIGINT), 0) + 1)::VARCHAR "
+                "FROM meta WHERE key = $k",
+                {"k": _CONTENT_VERSION},
+            )
         last = cur.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        next_id = (last[0] + 1) if last else 1
-        prev = last[1] if last else audit_chain.GENESIS
-        rows = []
+        next_id = int(last[0]) + 1 if last else 1
+        prev = str(last[1]) if last else audit_chain.GENESIS
+        rows: list[AuditRow] = []
         for n, (action, obj, before, after) in enumerate(entries):
             at = _now_iso()
             b, a = audit_chain.canonical(before), audit_chain.canonical(after)
@@ -27,21 +69,33 @@ class AuditLog(Connection):
             prev = h
         return rows
 
+    def data_version(self) -> tuple[int]:
+        """The content version: moves with every write that changes what a page shows.
+
+        One meta row, cheap enough to ask on every dashboard rerun; page caches key on it
+        (ui.shell.cached). Audited writes move it (see ACTIONS_PAGES_DO_NOT_SHOW for those that
+        do not); a database no content write has touched yet is at 0.
+        """
+        with self.cursor() as cur:
+            row = cur.execute("SELECT value FROM meta WHERE key = ?", [_CONTENT_VERSION]).fetchone()
+        return (int(row[0]) if row else 0,)
+
     def write_audit(
-        self, cur, user: User, action: str, obj: str, before: object = None, after: object = None
+        self, cur: Cursor, user: User, action: str, obj: str, before: object = None, after: object = None
     ) -> int:
         """Append one hash-chained audit row inside the caller's transaction."""
         (row,) = self._chained(cur, user, [(action, obj, before, after)])
         cur.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(row))
         return row[0]
 
-    def write_audit_many(self, cur, user: User, entries: list[tuple[str, str, object, object]]) -> list[int]:
+    def write_audit_many(self, cur: Cursor, user: User, entries: list[AuditEntry]) -> list[int]:
         """Append one hash-chained audit row per (action, object, before, after), in order, in one go."""
         import pyarrow as pa
 
         if not entries:
             return []
-        cols = list(zip(*self._chained(cur, user, entries)))
+        rows = self._chained(cur, user, entries)
+        cols = list(zip(*rows))
         names = ("id", "logged_at", "username", "action", "object", "before", "after", "prev_hash", "hash")
         tbl = pa.table(
             {k: pa.array(v, pa.int64() if k == "id" else pa.string()) for k, v in zip(names, cols)}
@@ -49,7 +103,7 @@ class AuditLog(Connection):
         cur.register("_new_audit", tbl)
         cur.execute("INSERT INTO audit SELECT * FROM _new_audit")
         cur.unregister("_new_audit")
-        return list(cols[0])
+        return [r[0] for r in rows]
 
     def audit_rows(self) -> audit_chain.AuditRows:
         with self.cursor() as cur:
@@ -61,23 +115,20 @@ class AuditLog(Connection):
     def has_audit_table(self) -> bool:
         """False when the audit table was dropped behind the application's back."""
         with self.cursor() as cur:
-            return (
-                cur.execute(
-                    "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                    "AND schema_name = 'main' AND table_name = 'audit'"
-                ).fetchone()[0]
-                == 1
-            )
+            row = cur.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = 'audit'"
+            ).fetchone()
+        return row is not None and row[0] == 1
 
-    def _audit_head_in(self, cur) -> audit_chain.Head | None:
+    def _audit_head_in(self, cur: Cursor) -> audit_chain.Head | None:
         """The chain head as this transaction leaves it, if it wrote audit rows (one read per commit)."""
         return self.audit_head(cur) if self._audit_written.get(id(cur)) else None
 
-    def audit_head(self, cur) -> audit_chain.Head:
+    def audit_head(self, cur: Cursor) -> audit_chain.Head:
         """Last id, last hash and row count of the audit log as `cur` sees it."""
-        n, last_id, last_hash = cur.execute(
-            "SELECT count(*), max(id), arg_max(hash, id) FROM audit"
-        ).fetchone()
+        row = cur.execute("SELECT count(*), max(id), arg_max(hash, id) FROM audit").fetchone()
+        n, last_id, last_hash = row if row else (0, None, None)
         if not n:
             return audit_chain.Head(0, audit_chain.GENESIS, 0, _now_iso())
         return audit_chain.Head(int(last_id), last_hash, int(n), _now_iso())
@@ -99,7 +150,7 @@ class AuditLog(Connection):
         since: str | None = None,
         until: str | None = None,
         limit: int = 1000,
-    ):
+    ) -> pd.DataFrame:
         with self.cursor() as cur:
             return cur.execute(
                 """SELECT id, logged_at, username, action, object, before, after FROM audit
@@ -111,14 +162,17 @@ class AuditLog(Connection):
 
     def audit_count(self) -> int:
         with self.cursor() as cur:
-            return cur.execute("SELECT count(*) FROM audit").fetchone()[0]
+            row = cur.execute("SELECT count(*) FROM audit").fetchone()
+        return int(row[0]) if row else 0
 
     def audit_actions(self) -> list[str]:
         """The distinct audit actions recorded, for the audit page's filter."""
         with self.cursor() as cur:
-            return [r[0] for r in cur.execute("SELECT DISTINCT action FROM audit ORDER BY 1").fetchall()]
+            return [str(r[0]) for r in cur.execute("SELECT DISTINCT action FROM audit ORDER BY 1").fetchall()]
 
     def audit_usernames(self) -> list[str]:
         """The distinct users in the audit log, for the audit page's filter."""
         with self.cursor() as cur:
-            return [r[0] for r in cur.execute("SELECT DISTINCT username FROM audit ORDER BY 1").fetchall()]
+            return [
+                str(r[0]) for r in cur.execute("SELECT DISTINCT username FROM audit ORDER BY 1").fetchall()
+            ]

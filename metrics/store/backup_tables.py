@@ -1,14 +1,22 @@
-"""Whole-table reads and writes for signed backups and restores."""
+"""Whole-table reads and writes for signed backups and restores.
+
+A backup holds every table of this schema but the derived score tables (rebuilt on restore)
+and the browser sessions, one Parquet stream each, written from and read into the tables
+through the statements below. Table names come from this database's own catalog, never from an
+archive; metrics.backup checks an archive's tables and columns against them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from metrics.store.connection import Connection
+from metrics.store.connection import Connection, Cursor, scalar
 from metrics.store.scores import _SCORE_TABLES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class BackupTables(Connection):
@@ -31,13 +39,13 @@ class BackupTables(Connection):
             raise ValueError(f"not a table of this schema: {table!r}")
         return table
 
-    def table_schema(self, table: str):
+    def table_schema(self, table: str) -> pa.Schema:
         """The Arrow schema of one of our tables: what a backup's Parquet file of it must carry."""
         with self.cursor() as cur:
             return cur.execute(f"SELECT * FROM {self._own_table(table)} LIMIT 0").to_arrow_table().schema
 
     @contextmanager
-    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def snapshot(self) -> Iterator[Cursor]:
         """A read transaction: every table read on it shows the same moment (a consistent backup)."""
         with self.cursor() as cur:
             cur.begin()
@@ -46,14 +54,14 @@ class BackupTables(Connection):
             finally:
                 cur.rollback()
 
-    def table_batches(self, cur, table: str, rows: int = 8192):
+    def table_batches(self, cur: Cursor, table: str, rows: int = 8192) -> pa.RecordBatchReader:
         """One table's rows as Arrow record batches, streamed (a national `files` table is large)."""
         return cur.execute(f"SELECT * FROM {self._own_table(table)}").to_arrow_reader(rows)
 
-    def table_count(self, cur, table: str) -> int:
-        return int(cur.execute(f"SELECT count(*) FROM {self._own_table(table)}").fetchone()[0])
+    def table_count(self, cur: Cursor, table: str) -> int:
+        return int(scalar(cur, f"SELECT count(*) FROM {self._own_table(table)}"))
 
-    def load_rows(self, cur, table: str, rows) -> None:
+    def load_rows(self, cur: Cursor, table: str, rows: pa.Table) -> None:
         """Append Arrow rows (columns already checked against table_schema) to one of our tables."""
         cur.register("_restore_rows", rows)
         try:
@@ -61,9 +69,9 @@ class BackupTables(Connection):
         finally:
             cur.unregister("_restore_rows")
 
-    def restart_sequences(self, cur) -> None:
+    def restart_sequences(self, cur: Cursor) -> None:
         """Id sequences continue after the restored rows (a new submission gets a fresh id)."""
         for seq, table in (("submission_id_seq", "submissions"), ("verification_id_seq", "verifications")):
-            start = int(cur.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+            start = int(scalar(cur, f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
             cur.execute(f"DROP SEQUENCE {seq}")
             cur.execute(f"CREATE SEQUENCE {seq} START {start}")  # an int computed here, not text

@@ -13,20 +13,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from metrics import audit as audit_chain
 from metrics import keys
 from metrics.errors import CoreError
-from metrics.framework import Framework
-from metrics.store.migrations import MIGRATIONS
+from metrics.store.migrations import MIGRATIONS, SCHEMA_VERSION
+
+Cursor = duckdb.DuckDBPyConnection  # what transaction() yields and the writes take
+Row = tuple[Any, ...]  # a stored row, columns in the order the method's docstring gives
+
+
+def scalar(cur: Cursor, sql: str, params: object = None) -> Any:
+    """The one value of a one-row, one-column query (count(*), nextval, max(...))."""
+    row = cur.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(sql)  # an aggregate always returns a row: this is a bug, not data
+    return row[0]
+
 
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "smartcity.duckdb"
 
 
-def resolve_db_path(explicit: str | os.PathLike | None = None) -> str:
-    """--db, else $SMARTCITY_DB, else data/smartcity.duckdb (':memory:' allowed for tests)."""
+def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> str:
+    """The one rule for where the database is: the explicit path (--db), else $SMARTCITY_DB,
+    else data/smartcity.duckdb (':memory:' allowed for tests). The CLI, the dashboard
+    (ui.shell.db_path), backups and the benchmarks all ask here."""
     if explicit:
         return str(explicit)
     env = os.environ.get("SMARTCITY_DB")
@@ -66,7 +80,7 @@ class StorageFailed(CoreError):
     def __init__(self, key: str, exc: BaseException, path: str) -> None:
         super().__init__(key, reason=_reason(exc), wal=Path(str(path)).name + ".wal")
         self.fatal = isinstance(exc, duckdb.FatalException)
-        self.results: list | None = None
+        self.results: list[Any] | None = None
 
 
 class CommitFailed(StorageFailed):
@@ -96,12 +110,39 @@ class CheckpointFailed(StorageFailed):
         super().__init__("store.checkpoint_failed", exc, path)
 
 
+class SchemaNewer(CoreError):
+    """The database was written by a newer release (its schema version is past ours).
+
+    Running on it could misread or damage tables this code does not know, so the store refuses
+    to open it; the operator runs the newer release or restores a backup made by this one.
+    """
+
+    def __init__(self, path: str, theirs: int, ours: int) -> None:
+        super().__init__("store.schema_newer", db=Path(path).name, theirs=theirs, ours=ours)
+
+
 class Connection:
-    """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
+    """One DuckDB connection per process; a cursor per use; writers serialised by a lock.
+
+    The table groups (metrics.store.*) subclass it; `Store` composes them. The hooks declared
+    under TYPE_CHECKING below are provided by those groups (scores, audit log).
+    """
+
+    if TYPE_CHECKING:
+
+        def mark_scores_stale(
+            self, cur: Cursor, city_years: set[tuple[str, int]] | tuple[str, int]
+        ) -> None: ...
+        def mark_finished_scores_stale(self, cur: Cursor, cities: set[str]) -> None: ...
+        def _refresh_stale(self, cur: Cursor) -> None: ...
+        def has_audit_table(self) -> bool: ...
+        def audit_rows(self) -> audit_chain.AuditRows: ...
+        def _audit_head_in(self, cur: Cursor) -> audit_chain.Head | None: ...
+        def _publish_audit_head(self, head: audit_chain.Head) -> None: ...
 
     def __init__(
         self,
-        path: str | os.PathLike | None = None,
+        path: str | os.PathLike[str] | None = None,
         read_only: bool = False,
         migrate: bool = True,
         memory_limit: str | None = None,
@@ -127,15 +168,16 @@ class Connection:
             # connection to a file that another one opened with different options
             self.conn.execute("SET memory_limit = ?", [memory_limit])
         self._write_lock = threading.RLock()
-        self._fw_cache: dict[int, Framework] = {}
         # per open transaction (keyed by cursor): city-years whose score tables need rebuilding,
         # and cities whose finished scores alone need it (a verification changes nothing else)
         self._stale: dict[int, set[tuple[str, int]]] = {}
         self._stale_finished: dict[int, set[str]] = {}
         # per open transaction: whether it wrote audit rows (the head is published after commit)
         self._audit_written: dict[int, bool] = {}
+        self._refuse_newer_schema()
         if migrate and not read_only:
             self.migrate()
+            self._check_score_tables()  # metrics.store.scores: rebuild derived tables whose SQL changed
         # the key of the audit chain and of backups, outside the database (metrics.keys); a
         # restore builds its new file under the target's key, passed in
         self.audit_key = key or keys.load_key(self.path, create=not read_only)
@@ -158,11 +200,15 @@ class Connection:
                 "audit head of %s at open: %s", Path(self.path).name, head.short() if head else status
             )
 
+    def _check_score_tables(self) -> None:
+        """Overridden by metrics.store.scores (a no-op for a Connection without score tables)."""
+        return None
+
     def close(self) -> None:
         self.conn.close()
 
     @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def cursor(self) -> Iterator[Cursor]:
         cur = self.conn.cursor()
         try:
             yield cur
@@ -170,7 +216,7 @@ class Connection:
             cur.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> Iterator[Cursor]:
         with self._write_lock, self.cursor() as cur:
             cur.begin()
             self._stale[id(cur)] = set()
@@ -199,6 +245,19 @@ class Connection:
             if head is not None:
                 self._publish_audit_head(head)
 
+    def _refuse_newer_schema(self) -> None:
+        """SchemaNewer if a newer release wrote this database (checked at every open)."""
+        with self.cursor() as cur:
+            has_meta = cur.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = 'meta'"
+            ).fetchone()
+        if has_meta and has_meta[0]:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                self.conn.close()
+                raise SchemaNewer(self.path, version, SCHEMA_VERSION)
+
     def migrate(self, upto: int | None = None) -> None:
         """Apply the migrations this database has not had; `upto` stops at that version (the
         upgrade tests build an older release's database this way)."""
@@ -206,6 +265,8 @@ class Connection:
             cur.execute("CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)")
             row = cur.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaNewer(self.path, version, SCHEMA_VERSION)
             for n, steps in enumerate(MIGRATIONS, start=1):
                 if n <= version or (upto is not None and n > upto):
                     continue
@@ -269,7 +330,7 @@ class Connection:
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         with self.cursor() as cur:
             row = cur.execute("SELECT value FROM meta WHERE key = ?", [f"setting.{key}"]).fetchone()
-        return row[0] if row else default
+        return str(row[0]) if row else default
 
-    def set_setting(self, cur, key: str, value: str) -> None:
+    def set_setting(self, cur: Cursor, key: str, value: str) -> None:
         cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"setting.{key}", value])

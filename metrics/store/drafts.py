@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from metrics.store.connection import Connection, utcnow
+from metrics.store.connection import Connection, Cursor, Row, utcnow
 
 
 class Drafts(Connection):
     """The in-browser form drafts, one per OPD and year."""
 
-    def get_draft(self, city: str, opd: str, year: int):
+    def get_draft(self, city: str, opd: str, year: int) -> Row | None:
+        """(payload, updated_at, username) of the OPD's draft for the year, if any."""
         with self.cursor() as cur:
             return cur.execute(
                 "SELECT payload, updated_at, username FROM drafts WHERE city_code = ? AND opd_code = ? AND year = ?",
                 [city, opd, year],
             ).fetchone()
 
-    def save_draft(self, cur, city: str, opd: str, year: int, payload: str, username: str) -> None:
+    def save_draft(self, cur: Cursor, city: str, opd: str, year: int, payload: str, username: str) -> None:
         cur.execute(
             "INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?)",
             [city, opd, year, payload, utcnow(), username],
         )
 
-    def delete_draft(self, cur, city: str, opd: str, year: int) -> None:
+    def delete_draft(self, cur: Cursor, city: str, opd: str, year: int) -> None:
         cur.execute("DELETE FROM drafts WHERE city_code = ? AND opd_code = ? AND year = ?", [city, opd, year])

@@ -1,17 +1,30 @@
-"""The framework tables (frameworks, fw_dimensions, fw_pillars, fw_indicators)."""
+"""The framework tables (frameworks, fw_dimensions, fw_pillars, fw_indicators).
+
+A framework is stored twice: its source text as loaded (what `framework_sources` returns, and
+what metrics.loaded_frameworks parses: the store parses no YAML) and its dimensions, pillars and
+indicators as rows, which the scoring SQL joins.
+"""
 
 from __future__ import annotations
 
-from metrics.framework import Framework, parse_framework
-from metrics.store.connection import Connection, utcnow
+from typing import TYPE_CHECKING
+
+from metrics.store.connection import Connection, Cursor, utcnow
 from metrics.store.scores import ALL_CITY_YEARS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from metrics.framework import Framework
 
 
 class Frameworks(Connection):
     """The framework tables (frameworks, fw_dimensions, fw_pillars, fw_indicators)."""
 
-    def save_framework(self, cur, fw: Framework, username: str) -> int:
-        seq = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM frameworks").fetchone()[0]
+    def save_framework(self, cur: Cursor, fw: Framework, username: str) -> int:
+        """Store a validated framework under the next load sequence number, which it returns."""
+        row = cur.execute("SELECT coalesce(max(seq), 0) + 1 FROM frameworks").fetchone()
+        seq = int(row[0]) if row else 1
         cur.execute(
             "INSERT INTO frameworks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -63,19 +76,13 @@ class Frameworks(Connection):
         self.mark_scores_stale(cur, ALL_CITY_YEARS)  # which framework scores a year may have changed
         return seq
 
-    def frameworks(self) -> list[tuple[Framework, int]]:
-        """Every loaded framework with its load sequence number (parsed once per process)."""
+    def framework_sources(self) -> list[tuple[int, str]]:
+        """(load sequence number, source text) of every loaded framework, oldest first."""
         with self.cursor() as cur:
             rows = cur.execute("SELECT seq, source FROM frameworks ORDER BY seq").fetchall()
-        out = []
-        for seq, source in rows:
-            fw = self._fw_cache.get(seq)
-            if fw is None:
-                fw = self._fw_cache[seq] = parse_framework(source)
-            out.append((fw, seq))
-        return out
+        return [(int(seq), str(source)) for seq, source in rows]
 
-    def framework_list(self):
+    def framework_list(self) -> pd.DataFrame:
         with self.cursor() as cur:
             return cur.execute(
                 """SELECT f.seq, f.id, f.applies_from, f.name_id, f.name_en, f.loaded_at, f.loaded_by,

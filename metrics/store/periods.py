@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from metrics.store.connection import Connection, utcnow
+from datetime import date
+from typing import TYPE_CHECKING
+
+from metrics.store.connection import Connection, Cursor, Row, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Periods(Connection):
     """Assessment periods (open/closed), deadlines and the reminders sent."""
 
-    def period_status(self, city: str, year: int, cur=None) -> str:
+    def period_status(self, city: str, year: int, cur: Cursor | None = None) -> str:
         with self.cursor() as c:
             row = (
                 (cur or c)
@@ -17,12 +23,12 @@ class Periods(Connection):
             )
         return row[0] if row else "open"
 
-    def set_period_status(self, cur, city: str, year: int, status: str, username: str) -> None:
+    def set_period_status(self, cur: Cursor, city: str, year: int, status: str, username: str) -> None:
         cur.execute(
             "INSERT OR REPLACE INTO periods VALUES (?, ?, ?, ?, ?)", [city, year, status, utcnow(), username]
         )
 
-    def periods_frame(self, city: str | None = None):
+    def periods_frame(self, city: str | None = None) -> pd.DataFrame:
         with self.cursor() as cur:
             return cur.execute(
                 """SELECT city_code, year, status, updated_at, updated_by FROM periods
@@ -30,7 +36,7 @@ class Periods(Connection):
                 {"c": city},
             ).df()
 
-    def deadline_rows(self, city: str, year: int, cur=None) -> list[tuple]:
+    def deadline_rows(self, city: str, year: int, cur: Cursor | None = None) -> list[Row]:
         """(city_code, self_due, verify_due, updated_at, updated_by) of the city's own row and the
         all-cities row ('*') of a year, whichever exist."""
         with self.cursor() as c:
@@ -44,13 +50,15 @@ class Periods(Connection):
                 .fetchall()
             )
 
-    def set_deadline_row(self, cur, city: str, year: int, self_due, verify_due, username: str) -> None:
+    def set_deadline_row(
+        self, cur: Cursor, city: str, year: int, self_due: date | None, verify_due: date | None, username: str
+    ) -> None:
         cur.execute(
             "INSERT OR REPLACE INTO deadlines VALUES (?, ?, ?, ?, ?, ?)",
             [city, year, self_due, verify_due, utcnow(), username],
         )
 
-    def delete_deadline_row(self, cur, city: str, year: int) -> None:
+    def delete_deadline_row(self, cur: Cursor, city: str, year: int) -> None:
         cur.execute("DELETE FROM deadlines WHERE city_code = ? AND year = ?", [city, year])
 
     def deadline_years(self) -> list[int]:
@@ -67,12 +75,12 @@ class Periods(Connection):
                 is not None
             )
 
-    def add_reminder(self, cur, city: str, opd: str, year: int, stage: str, recipient: str) -> None:
+    def add_reminder(self, cur: Cursor, city: str, opd: str, year: int, stage: str, recipient: str) -> None:
         cur.execute(
             "INSERT INTO reminders VALUES (?, ?, ?, ?, ?, ?)", [city, opd, year, stage, recipient, utcnow()]
         )
 
-    def period_statuses(self, cur, cities: list[str]) -> dict[tuple[str, int], str]:
+    def period_statuses(self, cur: Cursor, cities: list[str]) -> dict[tuple[str, int], str]:
         """(city, year) -> status of every period row of `cities` (no row means open)."""
         rows = cur.execute(
             "SELECT city_code, year, status FROM periods WHERE list_contains(?, city_code)",

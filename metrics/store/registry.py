@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from metrics.registry import City, Opd
-from metrics.store.connection import Connection, utcnow
+from metrics.store.connection import Connection, Cursor, utcnow
 
 
 class Registry(Connection):
     """The city and OPD registry and the per-city indicator assignments."""
 
-    def upsert_cities(self, cur, cities: list[City]) -> tuple[int, int]:
+    def upsert_cities(self, cur: Cursor, cities: list[City]) -> tuple[int, int]:
         existing = {r[0] for r in cur.execute("SELECT city_code FROM cities").fetchall()}
         cur.executemany(
             "INSERT OR REPLACE INTO cities(city_code, name, province, category, population, timezone) "
@@ -19,7 +19,7 @@ class Registry(Connection):
         new = sum(1 for c in cities if c.city_code not in existing)
         return new, len(cities) - new
 
-    def upsert_opds(self, cur, opds: list[Opd]) -> tuple[int, int]:
+    def upsert_opds(self, cur: Cursor, opds: list[Opd]) -> tuple[int, int]:
         existing = {
             (r[0], r[1]): r[2]
             for r in cur.execute("SELECT city_code, opd_code, opd_type FROM opds").fetchall()
@@ -44,7 +44,7 @@ class Registry(Connection):
             self.mark_scores_stale(cur, {(c, y) for c, y in years})
         return new, len(opds) - new
 
-    def city_codes(self, cur=None) -> set[str]:
+    def city_codes(self, cur: Cursor | None = None) -> set[str]:
         with self.cursor() as c:
             return {r[0] for r in (cur or c).execute("SELECT city_code FROM cities").fetchall()}
 
@@ -64,7 +64,9 @@ class Registry(Connection):
             ).fetchall()
         return [Opd(*r) for r in rows]
 
-    def assignment_rows(self, city: str | None = None, cur=None) -> list[tuple[str, str, str, object, str]]:
+    def assignment_rows(
+        self, city: str | None = None, cur: Cursor | None = None
+    ) -> list[tuple[str, str, str, object, str]]:
         """(city, indicator, OPD, assigned_at, assigned_by): indicators assigned to an OPD of a city."""
         with self.cursor() as c:
             return (
@@ -77,7 +79,9 @@ class Registry(Connection):
                 .fetchall()
             )
 
-    def set_assignment_row(self, cur, city: str, indicator: str, opd: str | None, username: str) -> None:
+    def set_assignment_row(
+        self, cur: Cursor, city: str, indicator: str, opd: str | None, username: str
+    ) -> None:
         """Make `opd` (None: nobody) the one assigned OPD of `indicator` in `city`; rescores the city."""
         cur.execute(
             "DELETE FROM opd_assignments WHERE city_code = ? AND indicator_code = ?", [city, indicator]
@@ -91,7 +95,7 @@ class Registry(Connection):
         self.mark_scores_stale(cur, {(city, y) for (y,) in years})
         self.mark_finished_scores_stale(cur, {city})
 
-    def opd_map(self, cur=None) -> dict[tuple[str, str], Opd]:
+    def opd_map(self, cur: Cursor | None = None) -> dict[tuple[str, str], Opd]:
         with self.cursor() as c:
             rows = (
                 (cur or c)

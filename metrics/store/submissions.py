@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from metrics.records import SubmissionBatch, SubmissionMeta
-from metrics.store.connection import Connection, utcnow
+from metrics.store.connection import Connection, Cursor, Row, scalar, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Submissions(Connection):
@@ -19,7 +23,7 @@ class Submissions(Connection):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def keep_files(self, cur, files: list[tuple[str, str, bytes]]) -> None:
+    def keep_files(self, cur: Cursor, files: list[tuple[str, str, bytes]]) -> None:
         """Keep original uploads (sha256, name, content); a content already kept is skipped."""
         import pyarrow as pa
 
@@ -50,8 +54,8 @@ class Submissions(Connection):
 
     def insert_submissions(
         self,
-        cur,
-        subs: list | SubmissionBatch,
+        cur: Cursor,
+        subs: list[Any] | SubmissionBatch,
         username: str,
         file_name: str | None,
         sha256: str | None,
@@ -131,8 +135,11 @@ class Submissions(Connection):
         return ids
 
     def in_force_rows(
-        self, units_a: list[tuple[str, str, int]], units_m: list[tuple[str, str, str, int]], cur=None
-    ) -> tuple[list[tuple], list[tuple]]:
+        self,
+        units_a: list[tuple[str, str, int]],
+        units_m: list[tuple[str, str, str, int]],
+        cur: Cursor | None = None,
+    ) -> tuple[list[Row], list[Row]]:
         """The answer rows of the versions in force of the given units, to compare a new file with.
 
         Assessment units are (city, OPD, year), rows (city, OPD, year, id, indicator, level,
@@ -146,35 +153,42 @@ class Submissions(Connection):
         a = m = []
         if units_a:
             a = cur.execute(
-                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
-                                     unnest($y::INTEGER[]) AS y),
-                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
-                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.y = s.year
-                           WHERE s.kind = 'assessment'
-                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
-                   SELECT c.city_code, c.opd_code, c.year, c.id, a.indicator_code, a.level, a.evidence, a.note
-                   FROM cur c JOIN assessments a ON a.submission_id = c.id
-                   ORDER BY c.id, a.indicator_code""",
-                {"c": [u[0] for u in units_a], "o": [u[1] for u in units_a], "y": [u[2] for u in units_a]},
+                """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
+                                         unnest($opds::VARCHAR[]) AS opd_code, unnest($years::INTEGER[]) AS year),
+                   in_force AS (
+                       SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
+                       SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code AND u.year = s.year
+                       WHERE s.kind = 'assessment'
+                       QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
+                   SELECT f.city_code, f.opd_code, f.year, f.id, a.indicator_code, a.level, a.evidence, a.note
+                   FROM in_force f JOIN assessments a ON a.submission_id = f.id
+                   ORDER BY f.id, a.indicator_code""",
+                {
+                    "cities": [u[0] for u in units_a],
+                    "opds": [u[1] for u in units_a],
+                    "years": [u[2] for u in units_a],
+                },
             ).fetchall()
         if units_m:
             m = cur.execute(
-                """WITH u AS (SELECT DISTINCT unnest($c::VARCHAR[]) AS c, unnest($o::VARCHAR[]) AS o,
-                                     unnest($m::VARCHAR[]) AS m, unnest($y::INTEGER[]) AS y),
-                   cur AS (SELECT s.id, s.city_code, s.opd_code, s.metric_code, s.year FROM submissions s
-                           SEMI JOIN u ON u.c = s.city_code AND u.o = s.opd_code AND u.m = s.metric_code
-                                      AND u.y = s.year
-                           WHERE s.kind = 'metric'
-                           QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year
-                                                      ORDER BY s.id DESC) = 1)
-                   SELECT c.city_code, c.opd_code, c.metric_code, c.year, c.id, v.period, v.value
-                   FROM cur c JOIN metric_values v ON v.submission_id = c.id
-                   ORDER BY c.id, v.period""",
+                """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
+                                         unnest($opds::VARCHAR[]) AS opd_code, unnest($metrics::VARCHAR[]) AS metric_code,
+                                         unnest($years::INTEGER[]) AS year),
+                   in_force AS (
+                       SELECT s.id, s.city_code, s.opd_code, s.metric_code, s.year FROM submissions s
+                       SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code
+                                        AND u.metric_code = s.metric_code AND u.year = s.year
+                       WHERE s.kind = 'metric'
+                       QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year
+                                                  ORDER BY s.id DESC) = 1)
+                   SELECT f.city_code, f.opd_code, f.metric_code, f.year, f.id, v.period, v.value
+                   FROM in_force f JOIN metric_values v ON v.submission_id = f.id
+                   ORDER BY f.id, v.period""",
                 {
-                    "c": [u[0] for u in units_m],
-                    "o": [u[1] for u in units_m],
-                    "m": [u[2] for u in units_m],
-                    "y": [u[3] for u in units_m],
+                    "cities": [u[0] for u in units_m],
+                    "opds": [u[1] for u in units_m],
+                    "metrics": [u[2] for u in units_m],
+                    "years": [u[3] for u in units_m],
                 },
             ).fetchall()
         return a, m
@@ -185,7 +199,7 @@ class Submissions(Connection):
         opd: str | None = None,
         year: int | None = None,
         kind: str | None = None,
-    ):
+    ) -> pd.DataFrame:
         """Every submission (superseded ones too), newest first, with whether it is in force."""
         with self.cursor() as cur:
             return cur.execute(
@@ -209,7 +223,8 @@ class Submissions(Connection):
             ).fetchone()
         return SubmissionMeta(*row) if row else None
 
-    def submission_rows(self, sid: int):
+    def submission_rows(self, sid: int) -> pd.DataFrame | None:
+        """The answer rows (assessment) or period values (metric) of one submission."""
         with self.cursor() as cur:
             kind = cur.execute("SELECT kind FROM submissions WHERE id = ?", [sid]).fetchone()
             if not kind:
@@ -229,7 +244,7 @@ class Submissions(Connection):
     def counts(self) -> dict[str, int]:
         with self.cursor() as cur:
             return {
-                t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed table names only
+                t: int(scalar(cur, f"SELECT count(*) FROM {t}"))  # fixed table names only
                 for t in (
                     "cities",
                     "opds",
@@ -268,9 +283,9 @@ class Submissions(Connection):
         return h.hexdigest()
 
     def add_verification(
-        self, cur, city: str, year: int, indicator: str, level: int, note: str, username: str
+        self, cur: Cursor, city: str, year: int, indicator: str, level: int, note: str, username: str
     ) -> int:
-        vid = cur.execute("SELECT nextval('verification_id_seq')").fetchone()[0]
+        vid = int(scalar(cur, "SELECT nextval('verification_id_seq')"))
         cur.execute(
             "INSERT INTO verifications VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [vid, city, year, indicator, level, note, username, utcnow()],
@@ -278,14 +293,14 @@ class Submissions(Connection):
         self.mark_finished_scores_stale(cur, {city})
         return vid
 
-    def current_verification(self, cur, city: str, year: int, indicator: str):
+    def current_verification(self, cur: Cursor, city: str, year: int, indicator: str) -> Row | None:
         return cur.execute(
             """SELECT level, note, username FROM verifications WHERE city_code = ? AND year = ?
                AND indicator_code = ? ORDER BY id DESC LIMIT 1""",
             [city, year, indicator],
         ).fetchone()
 
-    def verification_rows(self, city: str, year: int) -> list[dict]:
+    def verification_rows(self, city: str, year: int) -> list[dict[str, Any]]:
         """The verification in force per indicator of a city-year (who, when, why), for the drill-down."""
         with self.cursor() as cur:
             res = cur.execute(
@@ -298,25 +313,18 @@ class Submissions(Connection):
             cols = [d[0] for d in res.description]
             return [dict(zip(cols, r)) for r in res.fetchall()]
 
-    # ------------------------------------------------------------------ backup
-
-    # A backup holds every table of this schema but the derived score tables (rebuilt on
-    # restore), one Parquet stream each, written from and read into the tables through the
-    # statements below. Table names come from this database's own catalog, never from an
-    # archive; metrics.backup checks an archive's tables and columns against them.
-
-    def peer_levels(self, year: int, exclude_city: str) -> list[tuple]:
+    def peer_levels(self, year: int, exclude_city: str) -> list[Row]:
         """(opd_type, indicator, mean level, answers) over the in-force self-assessments of
         `year` in every city but `exclude_city`: what an OPD's answer is compared with."""
         with self.cursor() as cur:
             return cur.execute(
-                """WITH cur AS (
+                """WITH in_force AS (
                        SELECT id, city_code, opd_code FROM submissions
                        WHERE kind = 'assessment' AND year = $year AND city_code <> $city
                        QUALIFY row_number() OVER (PARTITION BY city_code, opd_code ORDER BY id DESC) = 1)
-                   SELECT o.opd_type, a.indicator_code, avg(a.level) AS mean, count(*) AS n
-                   FROM cur c JOIN assessments a ON a.submission_id = c.id
-                   JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
+                   SELECT o.opd_type, a.indicator_code, avg(a.level) AS mean_level, count(*) AS answers
+                   FROM in_force f JOIN assessments a ON a.submission_id = f.id
+                   JOIN opds o ON o.city_code = f.city_code AND o.opd_code = f.opd_code
                    GROUP BY ALL ORDER BY ALL""",
                 {"year": year, "city": exclude_city},
             ).fetchall()

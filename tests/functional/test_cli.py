@@ -278,3 +278,71 @@ def test_a_terminal_gets_a_progress_bar(db, tmp_path):
     text = out.decode("utf-8", "replace")
     assert "/6 [" in text and "berkas/s" in text, text  # the bar, counted in files (6 of them)
     assert "salah.csv: ditolak" in text and "Selesai: 6 berkas, 5 diterima, 1 ditolak" in text
+
+
+# --------------------------------------------------- a new database has no known password (issue 16)
+
+
+def test_init_without_demo_creates_no_account_and_the_first_admin_sets_a_password(tmp_path):
+    from metrics import users
+    from metrics.demo import DEMO_PASSWORD
+    from metrics.i18n import t
+    from metrics.store import Store
+
+    db = str(tmp_path / "baru.duckdb")
+    r = run("--db", db, "init")
+    assert r.returncode == 0, r.stderr
+    assert t("cli.init_no_accounts", "id") in r.stdout and DEMO_PASSWORD not in r.stdout
+    store = Store(db)
+    try:
+        assert not users.has_accounts(store) and not users.is_demo_database(store)
+    finally:
+        store.close()
+    # the demo password, a common one and the product's name are refused for the first admin
+    for pw, key in (
+        (DEMO_PASSWORD, "user.password_demo"),
+        ("blackcat123", "user.password_common"),
+        ("KotaCerdas2025", "user.password_common"),
+    ):
+        r = run("--db", db, "user", "add", "kepala", "--role", "admin", "--password-stdin", stdin=pw + "\n")
+        assert r.returncode == 1 and t(key, "id") in r.stderr, (pw, r.stderr)
+    r = run(
+        "--db",
+        db,
+        "user",
+        "add",
+        "kepala",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="Sandi-Kepala-Dinas\n",
+    )
+    assert r.returncode == 0 and "OK: kepala (admin)" in r.stdout, r.stderr
+    store = Store(db)
+    try:
+        assert users.has_accounts(store)
+        assert [u for u in store.users_frame()["username"]] == ["kepala"]
+        with pytest.raises(users.LoginFailed):
+            users.login(store, "kepala", DEMO_PASSWORD)
+        assert users.login(store, "kepala", "Sandi-Kepala-Dinas").user.role == "admin"
+    finally:
+        store.close()
+    r = run("--db", db, "user", "passwd", "kepala", "--password-stdin", stdin=DEMO_PASSWORD + "\n")
+    assert r.returncode == 1 and t("user.password_demo", "id") in r.stderr
+
+
+def test_init_demo_marks_a_demo_database_whose_accounts_use_the_demo_password(tmp_path):
+    from metrics import users
+    from metrics.demo import DEMO_PASSWORD
+    from metrics.store import Store
+
+    db = str(tmp_path / "demo.duckdb")
+    r = run("--db", db, "init", "--demo", "--if-missing")  # README's first command
+    assert r.returncode == 0, r.stderr
+    assert f"demo password: {DEMO_PASSWORD}" in r.stdout
+    store = Store(db)
+    try:
+        assert users.is_demo_database(store)
+        assert users.login(store, "admin", DEMO_PASSWORD).user.role == "admin"
+    finally:
+        store.close()

@@ -26,8 +26,8 @@ from metrics import templates as tpl
 from metrics.demo import DEMO_PASSWORD
 from metrics.keys import copy_database
 from metrics.store import Store
+from tests.functional.test_e2e_browser import SHOTS, _assert_no_error, _screenshot, _wait_idle, chromium  # noqa: F401
 from tests.netwatch import outside, watched_env
-from tests.test_e2e_browser import SHOTS, _assert_no_error, _screenshot, _wait_idle, chromium  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT, CITY, OPD, YEAR = "opd.kominfo", "3299", "01", 2024

@@ -14,8 +14,8 @@ from metrics.auth import SYSTEM
 from metrics.demo import DEMO_PASSWORD
 from metrics.keys import copy_database
 from metrics.store import Store
+from tests.functional.test_e2e_browser import _assert_no_error, _need, _wait_idle
 from tests.netwatch import outside, watched_env
-from tests.test_e2e_browser import _assert_no_error, _need, _wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "screenshots"

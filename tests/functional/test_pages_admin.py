@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics import admin, i18n, review, scoring, users
-from metrics.auth import SYSTEM
+from metrics.auth import DEMO_PASSWORD, SYSTEM
 from metrics.formatting import number
 from metrics.i18n import t as core_t
 from metrics.ingest import ingest_bytes
@@ -334,3 +334,18 @@ def test_labels_are_complete_and_every_label_used_exists():
         used = set(re.findall(r'tr\(\s*"([a-z_.]+)"', source))
         used |= set(re.findall(r'"((?:verify|admin|audit)\.col\.[a-z_]+)"', source))
         assert used and all(i18n.has(k) for k in used), (page, [k for k in used if not i18n.has(k)])
+
+
+def test_the_chain_head_on_the_admin_page_follows_a_sign_in(app_db):
+    """Sign-ins do not move the data version the read caches key on, so the admin page reads the
+    audit chain head uncached: a sign-in elsewhere shows on the next run."""
+    at = run_page(app_db, "admin", "admin")
+    at.run()  # the page's own choices (the framework shown) are in the session from here on
+    no_errors(at)
+    store = app_store(app_db)
+    before, version = store.audit_count(), store.data_version()
+    users.login(store, "tamu", DEMO_PASSWORD, client="203.0.113.7")
+    assert store.audit_count() == before + 1 and store.data_version() == version
+    head = admin.admin_view(store, users.get_user(store, "admin"), CITY).audit_head[1]
+    at.run()
+    assert t("admin.audit_head", head=head.short()) in [c.value for c in at.caption]

@@ -316,8 +316,8 @@ def test_empty_database_shows_the_first_run_message(tmp_path, monkeypatch, page)
     path = tmp_path / "empty.duckdb"
     store = Store(path)
     try:
-        users.add_user(store, SYSTEM, "admin", DEMO_PASSWORD, "admin")
-        sess = users.login(store, "admin", DEMO_PASSWORD)
+        users.add_user(store, SYSTEM, "admin", "Sandi-Admin-Uji-1", "admin")  # not a demo database
+        sess = users.login(store, "admin", "Sandi-Admin-Uji-1")
     finally:
         store.close()
     monkeypatch.setenv("SMARTCITY_DB", str(path))
@@ -348,8 +348,8 @@ def test_names_from_spreadsheets_are_shown_literally(tmp_path, monkeypatch):
             "cities.csv",
         )
         assert ingest_bytes(store, SYSTEM, ASSESS_CSV, "a.csv").accepted
-        users.add_user(store, SYSTEM, "admin", DEMO_PASSWORD, "admin")
-        sess = users.login(store, "admin", DEMO_PASSWORD)
+        users.add_user(store, SYSTEM, "admin", "Sandi-Admin-Uji-1", "admin")  # not a demo database
+        sess = users.login(store, "admin", "Sandi-Admin-Uji-1")
     finally:
         store.close()
     monkeypatch.setenv("SMARTCITY_DB", str(path))

@@ -10,6 +10,7 @@ import pytest
 from metrics import sso, users
 from metrics.auth import SYSTEM
 from metrics.store import utcnow
+from tests.apptest_support import t
 
 DOMAINS = ("sukamaju.go.id",)
 
@@ -173,3 +174,26 @@ def test_an_unmatched_identity_is_refused_once_and_clearly(app_db):
         ]
     finally:
         store.close()
+
+
+def test_a_database_without_accounts_says_how_to_make_the_first_admin(tmp_path, monkeypatch):
+    """`python -m metrics init` (no --demo) makes no account; the sign-in page says what to do."""
+    from metrics import cli
+    from ui import shell
+
+    path = tmp_path / "fresh.duckdb"
+    assert cli.main(["--db", str(path), "init"]) == 0
+    monkeypatch.setenv("SMARTCITY_DB", str(path))
+    try:
+        at = dashboard()
+        at.run()
+        assert not at.exception
+        assert [i.value for i in at.info] == [t("login.no_accounts", "id")]
+    finally:
+        shell._store.clear()
+
+
+def test_a_database_with_accounts_does_not_show_the_first_admin_hint(app_db):
+    at = dashboard()
+    at.run()
+    assert t("login.no_accounts", "id") not in [i.value for i in at.info]

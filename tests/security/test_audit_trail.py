@@ -338,7 +338,7 @@ def test_a_log_from_before_keying_is_kept_as_legacy_and_anchored(tmp_path):
     try:
         users.add_user(store, SYSTEM, "baru", "Sandi-Panjang-1", "viewer")
         rep = verify_store(store)
-        assert rep.ok and (rep.legacy, rep.keyed) == (3, 1) and "legacy" in rep.keys()
+        assert rep.ok and (rep.legacy, rep.keyed) == (3, 1) and "legacy" in rep.keys()  # noqa: SIM118 (a report, not a dict)
         with (
             store.cursor() as cur
         ):  # rewrite a legacy row and the plain chain after it: the keyed row notices

@@ -245,7 +245,7 @@ def test_sql_in_a_backup_never_runs_even_through_the_cli_with_force_and_foreign(
 
 
 def test_a_2gb_entry_is_refused_from_the_zip_directory_alone(live, tmp_path):
-    db, valid, key, _fp = live
+    db, valid, _key, _fp = live
     src = tmp_path / "bom.zip"
     src.write_bytes(fuzz.hostile_backups(valid, str(tmp_path / "x"), None, flips=0)["declared_2gb_entry"])
     tracemalloc.start()
@@ -320,7 +320,7 @@ def test_an_edited_backup_restores_only_as_foreign_and_the_import_is_audited(liv
         last = store.audit_rows()[-1]
         assert last.action == audit_chain.FOREIGN_IMPORT and json.loads(last.after)["foreign_rows"] > 0
         rep = audit_chain.verify_store(store)
-        assert rep.ok and "foreign" in rep.keys() and rep.foreign == len(store.audit_rows()) - 1
+        assert rep.ok and "foreign" in rep.keys() and rep.foreign == len(store.audit_rows()) - 1  # noqa: SIM118 (a report)
     finally:
         store.close()
     # the same through the administration page: refused, then accepted as foreign and logged
@@ -341,7 +341,7 @@ def test_an_edited_backup_restores_only_as_foreign_and_the_import_is_audited(liv
 
 
 def test_a_fresh_server_without_the_key_refuses_unless_foreign(live, tmp_path):
-    _db, valid, _key, fingerprint = live
+    _db, valid, _key, _fingerprint = live
     src = tmp_path / "b.zip"
     src.write_bytes(valid)
     fresh = tmp_path / "lain" / "kota.duckdb"

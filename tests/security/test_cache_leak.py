@@ -72,8 +72,8 @@ def shown_text(at: AppTest) -> str:
 
 def only_own(at: AppTest, username: str) -> None:
     text = shown_text(at)
-    own_code, own_name = OPDS[username]
-    other_code, other_name = next(v for k, v in OPDS.items() if k != username)
+    _own_code, own_name = OPDS[username]
+    _other_code, other_name = next(v for k, v in OPDS.items() if k != username)
     assert own_name in text, text
     assert other_name not in text, f"{username} sees {other_name}"
 

@@ -67,7 +67,7 @@ def test_twenty_concurrent_uploads_in_one_process(mini):
     for t in threads:
         t.join(timeout=120)
     assert not [n for n, r in results.items() if isinstance(r, BaseException)], results
-    for user, data, name, ok in uploads:
+    for _user, _data, name, ok in uploads:
         r = results[name]
         assert r.accepted is ok, (name, r.to_dict("en"))
         if not ok:

@@ -15,8 +15,8 @@ from benchmarks.pages import open_signed_in, served_dashboard
 from metrics import i18n
 from metrics.demo import DEMO_PASSWORD
 from metrics.keys import copy_database
+from tests.functional.test_e2e_browser import _wait_idle, chromium  # noqa: F401 - chromium is a fixture
 from tests.security import hostile
-from tests.test_e2e_browser import _wait_idle, chromium  # noqa: F401 - chromium is a fixture
 
 pytestmark = pytest.mark.e2e
 

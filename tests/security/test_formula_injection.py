@@ -19,6 +19,7 @@ from metrics import reports
 from metrics.auth import SYSTEM
 from metrics.governance import load_registry_bytes
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.registry import City, Opd
 from metrics.templates import build_template
 
@@ -117,7 +118,7 @@ def test_tables_to_xlsx_and_table_to_csv_directly():
 
 
 def test_template_has_no_formula_and_round_trips_the_text(hostile_store):
-    fw = hostile_store.frameworks()[0][0]
+    fw = loaded_frameworks(hostile_store)[0][0]
     city = City("0101", '=HYPERLINK("http://x","k")', "Jawa Barat", "kecil", 1)
     for n, p in enumerate(PAYLOADS, start=10):
         opd = Opd("0101", f"{n:02d}", "DLH", p)

@@ -119,6 +119,7 @@ def _no_markup(page, where: str) -> None:
         assert page.locator(selector).count() == 0, f"{selector} on {where}"
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(demo_db_file, tmp_path):
     """A served dashboard, Chromium signed in as the admin with the hostile display name: the

@@ -181,6 +181,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.serial  # the child gets 4 s to start its workers before it is counted and killed
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_parse_workers_end_with_their_parent(tmp_path):
     """A killed batch ingest (or dashboard) leaves no parse worker behind, even a busy one."""

@@ -23,6 +23,7 @@ from metrics.auth import SYSTEM
 from metrics.governance import load_registry_bytes, verify
 from metrics.ingest import ingest_bytes
 from metrics.keys import copy_database
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.store import Store
 from tests.conftest import ROOT
 
@@ -75,7 +76,7 @@ def app_db(tmp_path_factory, demo_db_file):
     path = tmp_path_factory.mktemp("pages") / "app.duckdb"
     copy_database(demo_db_file, path)
     store = Store(path)
-    fw = store.frameworks()[-1][0]
+    fw = loaded_frameworks(store)[-1][0]
     base = next(o for o in store.opds(CITY) if fw.indicators_for_opd_type(o.opd_type))
     load_registry_bytes(
         store,
@@ -210,7 +211,7 @@ def test_role_reaches_exactly_its_pages(app_db, role):
 
 
 def test_anonymous_reads_scores_only_when_the_admin_publishes_them(app_db):
-    path, sessions = app_db
+    path, _sessions = app_db
     store = shell._store(str(path))
     page = next((p for p in PAGES if EXPECTED_PAGES[p] == SIGNED_IN), None)
     if page is None:
@@ -247,7 +248,7 @@ def test_disabling_a_user_ends_the_session_at_the_next_rerun(app_db):
 
 
 def test_idle_session_ends_server_side(app_db):
-    path, sessions = app_db
+    _path, sessions = app_db
     s = sessions["viewer"]
     stale = users.Session(s.user, s.started_at - timedelta(hours=1), s.last_seen - timedelta(minutes=31))
     at = _app(stale)

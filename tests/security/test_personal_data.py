@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from tests.security.conftest import GOOD_ROW, HEAD, long_xlsx, reject, wb_bytes
 
 NIK = "3273012345678901"
@@ -61,7 +62,7 @@ def test_personal_number_in_a_cell_refused(mini, fmt, value):
 def test_personal_number_in_the_template_refused(mini):
     from metrics.templates import build_template
 
-    fw = mini.frameworks()[0][0]
+    fw = loaded_frameworks(mini)[0][0]
     city = next(c for c in mini.cities() if c.city_code == "0101")
     wb = openpyxl.load_workbook(io.BytesIO(build_template(fw, city, mini.opd_map()[("0101", "01")], 2023)))
     wb["Penilaian"]["J11"] = 3
@@ -141,7 +142,7 @@ def test_every_hidden_number_named_by_row_and_column(mini):
 def test_hidden_number_in_the_template_refused(mini, key):
     from metrics.templates import build_template
 
-    fw = mini.frameworks()[0][0]
+    fw = loaded_frameworks(mini)[0][0]
     city = next(c for c in mini.cities() if c.city_code == "0101")
     wb = openpyxl.load_workbook(io.BytesIO(build_template(fw, city, mini.opd_map()[("0101", "01")], 2023)))
     wb["Penilaian"]["J11"] = 3

@@ -15,6 +15,7 @@ import pytest
 
 from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from tests.security.conftest import GOOD_ROW, HEAD, long_xlsx, reject, wb_bytes, with_part
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -150,7 +151,7 @@ def test_template_strict(mini):
 
     from metrics.templates import build_template
 
-    fw = mini.frameworks()[0][0]
+    fw = loaded_frameworks(mini)[0][0]
     city = next(c for c in mini.cities() if c.city_code == "0101")
     opd = mini.opd_map()[("0101", "01")]
     base = build_template(fw, city, opd, 2023)

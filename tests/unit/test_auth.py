@@ -89,7 +89,7 @@ def test_100_rapid_wrong_attempts_are_throttled_and_the_account_is_not_locked(mi
     waits = []
     for k in range(100):
         with pytest.raises(users.LoginFailed) as exc:
-            users.login(mini, "korban", "tebak-salah-%d" % k, now=t0, client="203.0.113.9")
+            users.login(mini, "korban", f"tebak-salah-{k}", now=t0, client="203.0.113.9")
         waits.append(exc.value.params.get("seconds", 0))
     assert waits == [0, 0] + [1] * 98  # three checked; 97 refused unchecked, the wait not grown by them
     with pytest.raises(users.LoginFailed) as exc:  # even the right password, inside the wait
@@ -155,3 +155,82 @@ def test_the_last_active_admin_cannot_be_disabled_or_demoted(mini):
     assert not users.update_user(mini, SYSTEM, "admin.satu", active=False).active  # another admin remains
     with pytest.raises(ValidationError):
         users.update_user(mini, SYSTEM, "admin.dua", active=False)
+
+
+# ------------------------------------------------------------ rehash at sign-in (issue 16, point 5)
+
+
+def _weak_hash(password: str) -> str:
+    """A hash as an older release with weaker argon2 parameters would have stored it."""
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1, type=Type.ID).hash(password)
+
+
+def _put_hash(store, username: str, pw_hash: str) -> None:
+    with store.transaction() as cur:  # the database as an older release left it
+        store.update_user(cur, username, pw_hash=pw_hash)
+
+
+def test_a_hash_made_with_weaker_parameters_is_renewed_at_sign_in(mini):
+    users.add_user(mini, SYSTEM, "lama", "Sandi-Lama-Sekali", "viewer")
+    weak = _weak_hash("Sandi-Lama-Sekali")
+    _put_hash(mini, "lama", weak)
+    assert auth.needs_rehash(weak) and auth.verify_password(weak, "Sandi-Lama-Sekali")
+    n = mini.audit_count()
+    sess = users.login(mini, "lama", "Sandi-Lama-Sekali")
+    stored = mini.get_user_row("lama")[1]
+    assert stored != weak and not auth.needs_rehash(stored)
+    assert auth.hash_parameters(stored) == f"m={auth.ARGON2_MEMORY_KIB},t={auth.ARGON2_TIME},p=1"
+    # the renewal is written in the sign-in's own transaction, and audited
+    rows = mini.audit_rows()[n:]
+    assert [r.action for r in rows] == ["login.success", "user.rehash"]
+    assert (rows[1].username, rows[1].object) == ("lama", "user:lama")
+    assert users.check_session(mini, sess) is not None  # the new hash ends no session
+    # the same password still signs in, and a current hash is not renewed again
+    assert users.login(mini, "lama", "Sandi-Lama-Sekali").user.username == "lama"
+    assert mini.get_user_row("lama")[1] == stored
+    assert [r.action for r in mini.audit_rows()[n:]] == ["login.success", "user.rehash", "login.success"]
+    with pytest.raises(users.LoginFailed):
+        users.login(mini, "lama", "Sandi-Salah-Sekali")
+    assert mini.get_user_row("lama")[1] == stored
+
+
+def test_raising_the_parameters_reaches_existing_accounts_at_their_next_sign_in(mini, monkeypatch):
+    users.add_user(mini, SYSTEM, "lama", "Sandi-Lama-Sekali", "viewer")
+    before = mini.get_user_row("lama")[1]
+    auth._hasher.cache_clear()
+    monkeypatch.setattr(auth, "ARGON2_TIME", auth.ARGON2_TIME + 1)
+    try:
+        assert auth.needs_rehash(before)
+        users.login(mini, "lama", "Sandi-Lama-Sekali")
+        after = mini.get_user_row("lama")[1]
+        assert f"t={auth.ARGON2_TIME}," in after and not auth.needs_rehash(after)
+        assert users.login(mini, "lama", "Sandi-Lama-Sekali").user.username == "lama"
+    finally:
+        auth._hasher.cache_clear()
+
+
+def test_a_failed_sign_in_never_renews_the_hash(mini):
+    users.add_user(mini, SYSTEM, "lama", "Sandi-Lama-Sekali", "viewer")
+    weak = _weak_hash("Sandi-Lama-Sekali")
+    _put_hash(mini, "lama", weak)
+    with pytest.raises(users.LoginFailed):
+        users.login(mini, "lama", "Sandi-Salah-Sekali")
+    users.update_user(mini, SYSTEM, "lama", active=False)
+    with pytest.raises(users.LoginFailed):
+        users.login(mini, "lama", "Sandi-Lama-Sekali")  # right password, disabled account
+    assert mini.get_user_row("lama")[1] == weak
+    assert "user.rehash" not in {r.action for r in mini.audit_rows()}
+
+
+def test_a_password_changed_meanwhile_is_not_put_back_by_a_renewal(mini):
+    users.add_user(mini, SYSTEM, "lama", "Sandi-Lama-Sekali", "viewer")
+    weak = _weak_hash("Sandi-Lama-Sekali")
+    _put_hash(mini, "lama", weak)
+    users.set_password(mini, SYSTEM, "lama", "Sandi-Baru-Sekali")  # between the check and the write
+    changed = mini.get_user_row("lama")[1]
+    with mini.transaction() as cur:
+        users._store_rehash(mini, cur, users.get_user(mini, "lama"), weak, auth.rehash_password("x" * 8))
+    assert mini.get_user_row("lama")[1] == changed
+    assert users.login(mini, "lama", "Sandi-Baru-Sekali").user.username == "lama"

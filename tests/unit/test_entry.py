@@ -20,6 +20,7 @@ from metrics import templates as tpl
 from metrics.auth import SYSTEM
 from metrics.errors import PeriodClosed, PermissionDenied, ValidationError
 from metrics.governance import set_period
+from metrics.loaded_frameworks import loaded_frameworks
 
 CITY, YEAR = "3299", 2024
 LEVEL_COL = tpl.COL_INDEX["level"] + 1  # 1-based, as openpyxl counts
@@ -406,7 +407,7 @@ def test_a_partial_upload_is_previewed_and_stores_nothing_until_a_choice(demo_st
 def scoring_fw(store):
     from metrics.framework import framework_for_year
 
-    return framework_for_year(store.frameworks(), YEAR)
+    return framework_for_year(loaded_frameworks(store), YEAR)
 
 
 @pytest.mark.parametrize("mode", ["merge", "replace"])

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from tests.conftest import ASSESS_CSV, opd_user
 
 HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
@@ -240,7 +241,7 @@ def template_case(tmp_path_factory):
     data = fuzz.seed_files(store)["template.xlsx"]
     kind, sheet, rows, _delimiter, fixed = read_records(data, "t.xlsx")
     assert kind == "assessment" and isinstance(rows, TemplateRows) and len(rows) >= 2
-    fw, _seq = store.frameworks()[0]
+    fw, _seq = loaded_frameworks(store)[0]
     codes = [i.code for i in fw.indicators] + ["ZZ-9", "", " G1 "]
     yield load_context(store), sheet, rows, fixed, codes
     store.close()

@@ -19,25 +19,27 @@ def test_split_runs_on_the_demo_store_and_prints_every_part(demo_db_file, capsys
 
 
 def test_split_refuses_a_precomputed_pass_that_changes_the_scores(demo_db_file, monkeypatch):
-    from metrics.store import scores as store_sql
+    from metrics.store import score_sql
     from tools import recompute_floor
 
-    # the pass done beforehand now adds one level to every answer; the whole query is untouched
-    wrong = store_sql._FACTS_CTES.replace(
-        "sum(a.level)::DOUBLE AS self_sum", "sum(a.level + 1)::DOUBLE AS self_sum"
+    # the pass done beforehand now adds one level to every answer; the whole query (composed at
+    # import, in metrics.store.scores) is untouched
+    wrong = tuple(
+        cte.replace("sum(a.level)::DOUBLE AS self_sum", "sum(a.level + 1)::DOUBLE AS self_sum")
+        for cte in score_sql.FACTS_CTES
     )
-    assert wrong != store_sql._FACTS_CTES
-    monkeypatch.setattr(store_sql, "_FACTS_CTES", wrong)
+    assert wrong != score_sql.FACTS_CTES
+    monkeypatch.setattr(score_sql, "FACTS_CTES", wrong)
     with pytest.raises(SystemExit, match="other scores"):
         recompute_floor.main([str(demo_db_file), "--repeat", "1"])
 
 
 def test_split_refuses_a_query_without_the_step_it_cuts(demo_db_file, monkeypatch):
-    from metrics.store import scores as store_sql
+    from metrics.store import scores
     from tools import recompute_floor
 
-    monkeypatch.setattr(
-        store_sql, "_SCORE_RAW_SQL", store_sql._SCORE_RAW_SQL.replace("\nself AS (", "\nown AS (")
-    )
-    with pytest.raises(SystemExit, match="no longer has a `self` step before `bm`"):
+    renamed = scores._SCORE_RAW_SQL.replace("\nself_assessed AS (", "\nown AS (")
+    assert renamed != scores._SCORE_RAW_SQL
+    monkeypatch.setattr(scores, "_SCORE_RAW_SQL", renamed)
+    with pytest.raises(SystemExit, match="no longer has a `self_assessed` step before `metric_answerers`"):
         recompute_floor.main([str(demo_db_file), "--repeat", "1"])

@@ -106,7 +106,7 @@ def test_card_has_four_titled_pages_in_its_language(cards, lang):
 
 @pytest.mark.parametrize("lang", ["id", "en"])
 def test_card_text_carries_the_dashboard_numbers(cards, lang, tmp_path):
-    out, cs, opds, ov, name, _ = cards
+    out, cs, _opds, ov, name, _ = cards
     card = out[lang]
     text = pdf_text(card.pdf, tmp_path)
     # pdftotext reports the page count through the form feeds between pages
@@ -243,7 +243,7 @@ def test_long_opd_lists_continue_on_a_new_page_with_the_header(cards, tmp_path):
     """A city with many long-named OPDs: names wrap (never cut), and the table header repeats."""
     from dataclasses import replace
 
-    out, cs, opds, ov, *_ = cards
+    out, _cs, opds, ov, *_ = cards
     many = [
         (
             n + 1,
@@ -320,3 +320,18 @@ def test_only_an_admin_names_the_signatory_and_bad_text_is_refused(demo_store):
         admin.set_signatory(demo_store, admin_user, CITY, "Nama\nbaris dua", "Wali Kota")
     assert exc.value.key == "setting.signatory_invalid"
     assert admin.signatory(demo_store, CITY) is None
+
+
+def test_long_table_text_is_cut_with_an_ellipsis_and_the_page_keeps_its_banner(cards, tmp_path):
+    """A priority whose rubric runs over six lines ends with '…' (the table never grows without
+    bound); the priorities table is fpdf2's table(), so its wrapping is the one measured."""
+    from dataclasses import replace
+
+    _, _, _, ov, *_ = cards
+    pri = ov["en"].priorities.copy()
+    words = " ".join(f"word{n:03d}" for n in range(200))
+    pri.loc[pri.index[0], "next_rubric"] = words
+    card = reportcard.build_pdf(replace(ov["en"], priorities=pri), [], "en", MADE)
+    last = flat(pdf_text(card.pdf, tmp_path, "cut.pdf", card.pages))
+    assert "Priority indicators" in last
+    assert "word000" in last and "word199" not in last and "…" in last

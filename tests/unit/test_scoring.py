@@ -11,6 +11,7 @@ from metrics import scoring
 from metrics.auth import SYSTEM
 from metrics.governance import save_opd, verify
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from metrics.registry import Opd
 from tests.conftest import ASSESS_CSV
 
@@ -66,6 +67,23 @@ def test_threshold_boundaries_are_inclusive(mini):
     assert ingest_bytes(mini, SYSTEM, data, "m.csv").accepted
     levels = {lv.code: lv.effective for lv in scoring.indicator_levels(mini, "0101", 2023)}
     assert levels["G2"] == 3 and levels["E2"] == 4
+
+
+def test_last_pools_the_latest_period_of_every_reporting_opd(mini):
+    """Two responsible OPDs report COMPLAINT_HOURS (aggregate last) for the same latest period: the
+    year's value is their mean, whichever submission came first (it was one of them, at random)."""
+    save_opd(mini, SYSTEM, Opd("0101", "04", "DLH", "DLH Cabang"))
+    first = b"city_code,opd_code,metric_code,period,value\n0101,03,COMPLAINT_HOURS,2023-12,20\n"
+    second = (
+        b"city_code,opd_code,metric_code,period,value\n"
+        b"0101,04,COMPLAINT_HOURS,2023-06,5\n0101,04,COMPLAINT_HOURS,2023-12,30\n"
+    )
+    assert ingest_bytes(mini, SYSTEM, first, "m3.csv").accepted
+    assert ingest_bytes(mini, SYSTEM, second, "m4.csv").accepted
+    for _ in range(5):  # the same answer on every read
+        e2 = {lv.code: lv for lv in scoring.indicator_levels(mini, "0101", 2023)}["E2"]
+        assert e2.metric_value == pytest.approx(25.0)  # mean(20, 30); 2023-06 is not the latest
+        assert e2.effective == 2  # 25 <= 72 and <= 48, not <= 24
 
 
 def test_supersession_uses_latest_submission_whole(mini):
@@ -142,7 +160,7 @@ def test_competition_ranks_share_ties():
 
 def test_priorities_are_weight_times_gap(mini):
     ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv")
-    fw = mini.frameworks()[0][0]
+    fw = loaded_frameworks(mini)[0][0]
     pr = scoring.priorities(fw, scoring.indicator_levels(mini, "0101", 2023))
     gains = {p.code: p.gain for p in pr}
     # E1: OUTPUT share 0.4 x weight share 3/4 = 0.3; E2: 0.6 x 1/3 = 0.2; G2: 0.6 x 2/3 = 0.4

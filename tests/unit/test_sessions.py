@@ -13,7 +13,7 @@ from metrics.errors import PermissionDenied, ValidationError
 from metrics.store import utcnow
 
 SYSTEM = User("system", "admin", None, None)
-PW = "rahasia-123"
+PW = "rahasia-budi-123"  # "rahasia-123" is the common "rahasia" (secret) plus digits
 
 
 @pytest.fixture

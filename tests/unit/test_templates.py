@@ -7,11 +7,12 @@ import openpyxl
 from metrics import scoring, templates
 from metrics.auth import SYSTEM
 from metrics.ingest import ingest_bytes
+from metrics.loaded_frameworks import loaded_frameworks
 from tests.conftest import opd_user
 
 
 def _template(store, city="0101", opd="01", year=2023, prefill=None):
-    fw = store.frameworks()[-1][0]
+    fw = loaded_frameworks(store)[-1][0]
     c = next(c for c in store.cities() if c.city_code == city)
     o = store.opd_map()[(city, opd)]
     return templates.build_template(fw, c, o, year, prefill)

@@ -1,0 +1,623 @@
+"""The scoring rules as SQL: fixed fragments, composed by small functions.
+
+Scoring reads, per city-year, every indicator's self-assessed levels in the submissions in
+force, its service metric, who answered it, and the assessor's verification. At national scale
+the answers are tens of millions of rows, so everything except verifications (few, and changed
+by assessors at any time) is kept pre-computed in derived tables:
+  score_cy     one row per city-year with a submission in force: its framework and the number of
+               (indicator, responsible OPD) pairs;
+  score_facts  per such city-year and indicator of its framework: self-assessment sum/count,
+               responsible OPDs that answered (by assessment or service metric), the metric's
+               value and level, and the level before verification (metric, else self);
+  score_parts  the same city-year summed per dimension, pillar, sub-pillar and in total
+               (weighted levels, weights, counts), before verification;
+  score_city   the finished scores of every city-year with data (verifications applied): what
+               the dashboard's national pages read.
+They are rebuilt for the affected city-years inside the same transaction as every write that
+changes their inputs (metrics.store.scores), so a reader never sees them stale.
+
+Every statement is fixed text with bound parameters. A query is a list of named CTEs joined by
+`with_ctes`; where a query exists in variants (every city-year, or those in $cities/$years), a
+function picks one of a few fixed fragments by a `Literal` argument. The only text a function
+puts into another fragment is one of our own fragments or relation names, never a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+# Which submissions a query reads: every one; the city-years in the paired $cities/$years lists
+# (a rebuild after a write); or the city $city (NULL: every city) in the years $years (NULL: all).
+SubmissionScope = Literal["all", "target", "asked"]
+# Which scores a scoring query computes: those asked for by $city/$years (a read; city-years
+# asked for without any data are scored on the spot as all missing); every year of the cities in
+# $cities (a rebuild of their finished scores); or every city-year with data.
+ScoreScope = Literal["asked", "cities", "all"]
+
+SCORE_TABLES = ("score_cy", "score_facts", "score_parts")  # the answer tables, in rebuild order
+FINISHED_TABLE = "score_city"
+DERIVED_TABLES = (*SCORE_TABLES, FINISHED_TABLE)
+
+SCORE_TABLES_DDL = (
+    """CREATE TABLE score_cy(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, pairs BIGINT NOT NULL)""",
+    """CREATE TABLE score_facts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, indicator_code VARCHAR NOT NULL, self_sum DOUBLE, self_n INTEGER NOT NULL,
+        answered INTEGER NOT NULL, metric_value DOUBLE, metric_level INTEGER, unverified_level DOUBLE,
+        unverified_source VARCHAR NOT NULL)""",
+    """CREATE TABLE score_parts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, kind VARCHAR NOT NULL, code VARCHAR NOT NULL, weighted_levels DOUBLE NOT NULL,
+        weights DOUBLE NOT NULL, indicators BIGINT NOT NULL, missing BIGINT NOT NULL, answered BIGINT NOT NULL)""",
+    """CREATE TABLE score_city(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
+        fw_seq INTEGER NOT NULL, index DOUBLE, dim_codes VARCHAR[], dim_values DOUBLE[], pillar_codes VARCHAR[],
+        pillar_values DOUBLE[], sub_codes VARCHAR[], sub_values DOUBLE[], indicators BIGINT, missing BIGINT,
+        pairs BIGINT, answered BIGINT)""",
+)
+
+
+def with_ctes(*ctes: str) -> str:
+    """`WITH a AS (...), b AS (...)` from fragments that each read `name AS (...)`."""
+    return "WITH " + ",\n".join(ctes) + "\n"
+
+
+# --------------------------------------------------------------------------- shared fragments
+TARGET_CITY_YEARS = """target_city_years AS (SELECT DISTINCT city_code, year FROM (
+        SELECT unnest($cities::VARCHAR[]) AS city_code, unnest($years::INTEGER[]) AS year))"""
+
+_SUBMISSION_JOIN: dict[SubmissionScope, str] = {
+    "all": "",
+    "target": " SEMI JOIN target_city_years t ON t.city_code = s.city_code AND t.year = s.year",
+    "asked": "",
+}
+_SUBMISSION_WHERE: dict[SubmissionScope, str] = {
+    "all": "",
+    "target": "",
+    "asked": " AND ($city IS NULL OR s.city_code = $city) AND ($years IS NULL OR list_contains($years, s.year))",
+}
+
+
+def in_force(scope: SubmissionScope) -> str:
+    """The CTEs `assessments_in_force` and `metrics_in_force`: per city/OPD/year (and metric),
+    the submission with the greatest id, among those of `scope` (the target scope needs the
+    CTE TARGET_CITY_YEARS before it)."""
+    join, where = _SUBMISSION_JOIN[scope], _SUBMISSION_WHERE[scope]
+    return f"""assessments_in_force AS (
+    SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s{join}
+    WHERE s.kind = 'assessment'{where}
+    QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1),
+metrics_in_force AS (
+    SELECT s.id, s.city_code, s.opd_code, s.year, s.metric_code FROM submissions s{join}
+    WHERE s.kind = 'metric'{where}
+    QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.metric_code, s.year ORDER BY s.id DESC) = 1)"""
+
+
+def framework_of_year(name: str, city_years: str) -> str:
+    """The CTE `name`: (year, fw_seq) of the framework in force for each year in `city_years`
+    (the latest applies_from not after the year; the last loaded among equals)."""
+    return f"""{name} AS (
+    SELECT y.year, arg_max(f.seq, f.applies_from::BIGINT * 1000000 + f.seq) AS fw_seq
+    FROM (SELECT DISTINCT year FROM {city_years}) y JOIN frameworks f ON f.applies_from <= y.year GROUP BY y.year)"""
+
+
+# Who answers which indicator in a city (metrics.responsibility states the same rule for Python):
+# every OPD of the city whose type the framework lists for it, and every OPD the admin assigned it
+# to (opd_assignments, per city). OPD_ASSIGNED is each OPD's assigned indicator codes.
+OPD_ASSIGNED = (
+    "(SELECT city_code, opd_code, list(indicator_code) AS assigned_codes FROM opd_assignments GROUP BY ALL)"
+)
+
+
+def answers_for(indicator: str, opd_type: str, assigned: str) -> str:
+    """Whether the OPD of type `opd_type` with assignment row `assigned` answers for the
+    indicator row `indicator` (all three are aliases of the calling query)."""
+    return (
+        f"coalesce(list_contains({indicator}.opd_types, {opd_type})"
+        f" OR list_contains({assigned}.assigned_codes, {indicator}.code), false)"
+    )
+
+
+def pair_rows(city_years: str) -> str:
+    """A subquery: the (indicator, responsible OPD) pairs of the city-years in `city_years` (a
+    relation with city_code, year, fw_seq), counted. One row per OPD with the number of
+    indicators it answers, and one row with opd_code NULL for the indicators nobody answers (no
+    OPD of their types, none assigned), each of which counts as ONE pair that stays unanswered,
+    so completeness shows the gap (issue 15). Every count of pairs reads this one fragment."""
+    return f"""(
+    WITH pair_city_years AS (SELECT DISTINCT city_code, year, fw_seq FROM {city_years}),
+    city_opds AS (SELECT o.city_code, o.opd_code, o.opd_type FROM opds o
+                  SEMI JOIN pair_city_years pc ON pc.city_code = o.city_code),
+    assigned AS (SELECT a.city_code, a.opd_code, a.indicator_code FROM opd_assignments a
+                 SEMI JOIN city_opds o ON o.city_code = a.city_code AND o.opd_code = a.opd_code),
+    type_counts AS (SELECT fw_seq, opd_type, count(*) AS indicators FROM (
+                SELECT fw_seq, unnest(list_distinct(opd_types)) AS opd_type FROM fw_indicators
+                WHERE fw_seq IN (SELECT fw_seq FROM pair_city_years)) GROUP BY ALL),
+    city_types AS (SELECT city_code, list(DISTINCT opd_type) AS types FROM city_opds GROUP BY ALL)
+    SELECT city_code, year, fw_seq, opd_code, sum(pairs) AS pairs FROM (
+        SELECT pc.city_code, pc.year, pc.fw_seq, o.opd_code, tc.indicators AS pairs FROM pair_city_years pc
+        JOIN city_opds o ON o.city_code = pc.city_code
+        JOIN type_counts tc ON tc.fw_seq = pc.fw_seq AND tc.opd_type = o.opd_type
+        UNION ALL
+        SELECT pc.city_code, pc.year, pc.fw_seq, o.opd_code, 1 FROM pair_city_years pc
+        JOIN assigned a ON a.city_code = pc.city_code
+        JOIN city_opds o ON o.city_code = a.city_code AND o.opd_code = a.opd_code
+        JOIN fw_indicators i ON i.fw_seq = pc.fw_seq AND i.code = a.indicator_code
+        WHERE NOT list_contains(i.opd_types, o.opd_type)
+        UNION ALL
+        SELECT pc.city_code, pc.year, pc.fw_seq, NULL, 1 FROM pair_city_years pc
+        JOIN fw_indicators i ON i.fw_seq = pc.fw_seq
+        LEFT JOIN city_types ct ON ct.city_code = pc.city_code
+        WHERE NOT coalesce(list_has_any(i.opd_types, ct.types), false)
+          AND NOT EXISTS (SELECT 1 FROM assigned a WHERE a.city_code = pc.city_code AND a.indicator_code = i.code))
+    GROUP BY ALL)"""
+
+
+# One row per indicator and each of the parts it counts in (its dimension, pillar, sub-pillar,
+# and the total), as the struct `part` (kind, code).
+_EACH_PART = """unnest([{'kind': 'dimension', 'code': dimension}, {'kind': 'pillar', 'code': pillar},
+                        {'kind': 'subpillar', 'code': subpillar}, {'kind': 'total', 'code': '*'}]) AS part"""
+
+
+def level_input(facts: str, *, targeted: bool = False, verified: bool = False) -> str:
+    """A query: rows of score_facts-like `facts` with the indicator's weight and parts joined,
+    and `score_level`, the level the index counts before verification (missing counts as the
+    scale's minimum when the framework says so). `targeted` keeps only the city-years of
+    TARGET_CITY_YEARS; `verified` keeps only verified indicators, with their `verified_level`."""
+    verified_col = "v.level AS verified_level, " if verified else ""
+    target_join = (
+        " SEMI JOIN target_city_years t ON t.city_code = f.city_code AND t.year = f.year" if targeted else ""
+    )
+    verified_join = (
+        "\n    JOIN verified v ON v.city_code = f.city_code AND v.year = f.year AND v.indicator_code = f.indicator_code"
+        if verified
+        else ""
+    )
+    return f"""
+    SELECT {verified_col}f.city_code, f.year, f.fw_seq, f.unverified_source, f.answered, i.weight,
+           i.dimension, i.pillar, i.subpillar,
+           CASE WHEN f.unverified_level IS NOT NULL THEN f.unverified_level
+                WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS score_level
+    FROM {facts} f JOIN fw_indicators i ON i.fw_seq = f.fw_seq AND i.code = f.indicator_code
+    JOIN frameworks fw ON fw.seq = f.fw_seq{target_join}{verified_join}"""
+
+
+def parts_of(levels: str) -> str:
+    """A query: the rows of `levels` (shaped by level_input) summed per city-year and part."""
+    return f"""
+    SELECT city_code, year, fw_seq, part.kind AS kind, part.code AS code,
+           coalesce(sum(weight * score_level), 0) AS weighted_levels,
+           coalesce(sum(CASE WHEN score_level IS NOT NULL THEN weight END), 0) AS weights,
+           count(*) AS indicators, count(*) FILTER (WHERE unverified_source = 'missing') AS missing,
+           sum(answered) AS answered
+    FROM (SELECT x.*, {_EACH_PART} FROM {levels} x)
+    WHERE part.code IS NOT NULL
+    GROUP BY ALL"""
+
+
+# --------------------------------------------------------------------------- the answer tables
+CITY_YEARS = """city_years AS (  -- the city-years with a submission in force, numbered: a cheap key for 20 M answers
+    SELECT city_code, year, (row_number() OVER ())::INTEGER AS city_year_no FROM (
+        SELECT city_code, year FROM assessments_in_force UNION SELECT city_code, year FROM metrics_in_force))"""
+
+
+def refresh_ctes(scope: Literal["all", "target"]) -> list[str]:
+    """The CTEs every answer table is built from: the submissions in force, the city-years they
+    make (`city_years`) and each year's framework (`framework_of_year`)."""
+    head = [TARGET_CITY_YEARS] if scope == "target" else []
+    return [*head, in_force(scope), CITY_YEARS, framework_of_year("framework_of_year", "city_years")]
+
+
+SCORE_CY_SELECT = f"""
+SELECT c.city_code, c.year, fy.fw_seq, coalesce(sum(p.pairs), 0) AS pairs
+FROM city_years c JOIN framework_of_year fy USING (year)
+LEFT JOIN {pair_rows("(SELECT c.city_code, c.year, fy.fw_seq FROM city_years c JOIN framework_of_year fy USING (year))")} p
+  ON p.city_code = c.city_code AND p.year = c.year
+GROUP BY ALL"""
+
+# Per city-year and indicator: the self-assessments summed, and how many responsible OPDs
+# answered it, by assessment or by reporting its service metric. Every in-force answer row is one
+# (OPD, indicator) pair: insert_submissions() refuses an assessment submission that answers an
+# indicator twice, so counting rows counts pairs.
+# The answer rows are tens of millions, so they are read once, with two joins: to their
+# submission by id (which numbered city-year), and to `indicator_rules` by a number for what
+# decides how an answer counts (the framework, the OPD's type, the metrics that OPD reports, the
+# indicators assigned to it) and the indicator code; the group-by is on two integers. "Answered
+# by metric only" is then the metric-reporting OPDs minus those whose answer row says they also
+# assessed it.
+FACTS_CTES = (
+    """opd_metric_sets AS (  -- the service metrics each OPD reports in force, per city-year
+    SELECT city_code, year, opd_code, list_sort(list_distinct(list(metric_code))) AS metric_codes
+    FROM metrics_in_force GROUP BY ALL)""",
+    f"""answer_keys AS (  -- assessment submissions in force, keyed by what decides how their answers
+                     -- count: the framework, the OPD's type, the metrics it reports, its assignments
+    SELECT s.id, c.city_year_no, fy.fw_seq, o.opd_type, ms.metric_codes, oa.assigned_codes,
+           (dense_rank() OVER (ORDER BY fy.fw_seq, o.opd_type, ms.metric_codes, oa.assigned_codes))::INTEGER
+             AS rule_key
+    FROM assessments_in_force s JOIN city_years c ON c.city_code = s.city_code AND c.year = s.year
+    JOIN framework_of_year fy ON fy.year = s.year
+    LEFT JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
+    LEFT JOIN opd_metric_sets ms ON ms.city_code = s.city_code AND ms.year = s.year AND ms.opd_code = s.opd_code
+    LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code)""",
+    f"""indicator_rules AS (  -- per key, every indicator of the framework: its number, whether the
+                         -- OPD answers for it, and whether the OPD also reports its metric
+    SELECT k.rule_key, i.code, i.ord AS indicator_no, {answers_for("i", "k.opd_type", "k")} AS responsible,
+           {answers_for("i", "k.opd_type", "k")}
+             AND coalesce(list_contains(k.metric_codes, i.metric_code), false) AS by_metric_too
+    FROM (SELECT DISTINCT rule_key, fw_seq, opd_type, metric_codes, assigned_codes FROM answer_keys) k
+    JOIN fw_indicators i ON i.fw_seq = k.fw_seq)""",
+    """self_assessed AS (  -- (answers to indicators outside the year's framework get no number and
+                   -- drop out in facts_raw; a LEFT JOIN, because with an inner one the optimizer
+                   -- may join indicator_rules first: 40x the rows)
+    SELECT k.city_year_no, r.indicator_no, sum(a.level)::DOUBLE AS self_sum, count(*) AS self_n,
+           count(*) FILTER (WHERE r.responsible) AS answered, count(*) FILTER (WHERE r.by_metric_too) AS also_metric
+    FROM answer_keys k JOIN assessments a ON a.submission_id = k.id
+    LEFT JOIN indicator_rules r ON r.rule_key = k.rule_key AND r.code = a.indicator_code
+    GROUP BY ALL)""",
+    f"""metric_answerers AS (  -- responsible OPDs reporting a metric that scores an indicator
+    SELECT s.city_code, s.year, i.code, count(DISTINCT s.opd_code) AS opds
+    FROM metrics_in_force s JOIN framework_of_year fy ON fy.year = s.year
+    JOIN fw_indicators i ON i.fw_seq = fy.fw_seq AND i.metric_code = s.metric_code
+    JOIN opds o ON o.city_code = s.city_code AND o.opd_code = s.opd_code
+    LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = s.city_code AND oa.opd_code = s.opd_code
+    WHERE {answers_for("i", "o.opd_type", "oa")}
+    GROUP BY ALL)""",
+    """metric_aggregates AS (  -- each metric's values in force, aggregated every way a framework may ask;
+    -- 'last' is the mean of the values of the latest period (several OPDs may report that period)
+    SELECT city_code, year, metric_code, avg(value) AS a_mean, sum(value) AS a_sum,
+           avg(value) FILTER (WHERE period = last_period) AS a_last, min(value) AS a_min, max(value) AS a_max
+    FROM (SELECT s.city_code, s.year, s.metric_code, v.value, v.period,
+                 max(v.period) OVER (PARTITION BY s.city_code, s.year, s.metric_code) AS last_period
+          FROM metrics_in_force s JOIN metric_values v ON v.submission_id = s.id)
+    GROUP BY ALL)""",
+    """facts_raw AS (  -- every indicator of every city-year's framework, with its answers
+    SELECT c.city_code, c.year, fy.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
+           coalesce(s.answered, 0) + coalesce(m.opds, 0) - coalesce(s.also_metric, 0) AS answered, i.ord,
+           CASE WHEN s.self_n > 0 THEN s.self_sum / s.self_n END AS self_level,
+           CASE i.metric_aggregate WHEN 'mean' THEN ma.a_mean WHEN 'sum' THEN ma.a_sum WHEN 'last' THEN ma.a_last
+                WHEN 'min' THEN ma.a_min WHEN 'max' THEN ma.a_max END AS metric_value,
+           fw.scale_min, i.thresholds, i.metric_direction
+    FROM city_years c JOIN framework_of_year fy USING (year) JOIN frameworks fw ON fw.seq = fy.fw_seq
+    JOIN fw_indicators i ON i.fw_seq = fy.fw_seq
+    LEFT JOIN self_assessed s ON s.city_year_no = c.city_year_no AND s.indicator_no = i.ord
+    LEFT JOIN metric_answerers m ON m.city_code = c.city_code AND m.year = c.year AND m.code = i.code
+    LEFT JOIN metric_aggregates ma
+           ON ma.city_code = c.city_code AND ma.year = c.year AND ma.metric_code = i.metric_code)""",
+    """facts_levelled AS (  -- a metric value's level: how many thresholds it reaches (>= higher-is-better, <= lower)
+    SELECT i.*, CASE WHEN i.metric_value IS NULL THEN NULL
+         ELSE i.scale_min + len(list_filter(i.thresholds, lambda t:
+              CASE WHEN i.metric_direction = 'lower' THEN i.metric_value <= t ELSE i.metric_value >= t END))
+         END AS metric_level
+    FROM facts_raw i)""",
+)
+SCORE_FACTS_SELECT = """
+SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGER AS self_n,
+       answered::INTEGER AS answered, metric_value, metric_level,
+       coalesce(metric_level, self_level) AS unverified_level,
+       CASE WHEN metric_level IS NOT NULL THEN 'metric' WHEN self_level IS NOT NULL THEN 'self'
+            ELSE 'missing' END AS unverified_source
+FROM facts_levelled"""
+
+
+def refresh_sql(table: str, scope: Literal["all", "target"]) -> str:
+    """The rows of answer table `table` (one of SCORE_TABLES) for every city-year, or for the
+    city-years in the paired $cities/$years lists."""
+    if table == "score_cy":
+        return with_ctes(*refresh_ctes(scope)) + SCORE_CY_SELECT + " ORDER BY 1, 2\n"
+    if table == "score_facts":
+        return (
+            with_ctes(*refresh_ctes(scope), *FACTS_CTES)
+            + SCORE_FACTS_SELECT
+            + " ORDER BY city_code, year, ord\n"
+        )
+    if table == "score_parts":
+        head = [TARGET_CITY_YEARS] if scope == "target" else []
+        levels = f"levels AS ({level_input('score_facts', targeted=scope == 'target')})"
+        return with_ctes(*head, levels) + parts_of("levels") + "\nORDER BY 1, 2, 4, 5\n"
+    raise ValueError(f"not an answer table: {table!r}")
+
+
+def delete_target_sql(table: str) -> str:
+    """Delete the rows of derived table `table` for the city-years in the paired $cities/$years lists."""
+    if table not in DERIVED_TABLES:
+        raise ValueError(f"not a derived table: {table!r}")
+    return f"""DELETE FROM {table} USING (SELECT unnest($cities::VARCHAR[]) AS c, unnest($years::INTEGER[]) AS y) t
+           WHERE {table}.city_code = t.c AND {table}.year = t.y"""
+
+
+# --------------------------------------------------------------------------- scoring
+# The rows a scoring query reads from the derived tables and verifications, per scope.
+_SCOPE_FILTER: dict[ScoreScope, str] = {
+    "asked": "($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))",
+    "cities": "list_contains($cities, city_code)",
+    "all": "true",
+}
+# City-years that may have no submission in force: those with verifications (one row per
+# city-year: `verified` has one per indicator), and, for a read, those asked for by $city/$years,
+# scored as every indicator missing.
+_OTHER_CITY_YEARS: dict[ScoreScope, str] = {
+    "asked": """SELECT city_code, year FROM verified
+        UNION SELECT c.city_code, y.y FROM cities c, (SELECT unnest(coalesce($years, []::INTEGER[])) AS y) y
+              WHERE $city IS NOT NULL AND c.city_code = $city""",
+    "cities": "SELECT DISTINCT city_code, year FROM verified",
+    "all": "SELECT DISTINCT city_code, year FROM verified",
+}
+
+
+def base_ctes(scope: ScoreScope) -> list[str]:
+    """The CTEs every scoring query starts from: `verified` levels; `scored_city_years`, the
+    city-years to score with their framework and pairs (those with a submission in force from
+    score_cy; those with only verifications, or asked for without any data, laid out here as
+    `extra_*`); `year_frameworks`; and `facts`, score_facts plus every indicator of the extra
+    city-years as missing. CTEs named score_cy/score_facts before these shadow the tables."""
+    where = _SCOPE_FILTER[scope]
+    return [
+        f"""verified AS (
+    SELECT city_code, year, indicator_code, arg_max(level, id) AS level FROM verifications
+    WHERE {where}
+    GROUP BY ALL)""",
+        f"""kept_city_years AS (
+    SELECT city_code, year, fw_seq, pairs FROM score_cy
+    WHERE {where})""",
+        f"""extra_city_years AS (
+    SELECT x.city_code, x.year FROM (
+        {_OTHER_CITY_YEARS[scope]}) x
+    ANTI JOIN kept_city_years k ON k.city_code = x.city_code AND k.year = x.year)""",
+        framework_of_year("extra_frameworks", "extra_city_years"),
+        f"""extra_layout AS (
+    SELECT e.city_code, e.year, ef.fw_seq, coalesce(sum(p.pairs), 0) AS pairs
+    FROM extra_city_years e JOIN extra_frameworks ef USING (year)
+    LEFT JOIN {pair_rows("(SELECT e.city_code, e.year, ef.fw_seq FROM extra_city_years e JOIN extra_frameworks ef USING (year))")} p
+      ON p.city_code = e.city_code AND p.year = e.year
+    GROUP BY ALL)""",
+        """scored_city_years AS (
+    SELECT city_code, year, fw_seq, pairs FROM kept_city_years
+    UNION ALL SELECT city_code, year, fw_seq, pairs FROM extra_layout)""",
+        "year_frameworks AS (SELECT DISTINCT year, fw_seq FROM scored_city_years)",
+        """extra_facts AS (
+    SELECT c.city_code, c.year, c.fw_seq, i.code AS indicator_code, NULL::DOUBLE AS self_sum, 0 AS self_n,
+           0 AS answered, NULL::DOUBLE AS metric_value, NULL::INTEGER AS metric_level,
+           NULL::DOUBLE AS unverified_level, 'missing' AS unverified_source
+    FROM extra_layout c JOIN fw_indicators i ON i.fw_seq = c.fw_seq)""",
+        f"""facts AS (
+    SELECT city_code, year, fw_seq, indicator_code, self_sum, self_n, answered, metric_value, metric_level,
+           unverified_level, unverified_source FROM score_facts
+    WHERE {where}
+    UNION ALL SELECT * FROM extra_facts)""",
+    ]
+
+
+# The effective level of every indicator of every scored city-year (drill-down, history).
+EFFECTIVE_LEVELS = """effective_levels AS (
+    SELECT b.city_code, b.year, b.fw_seq, b.indicator_code AS code, i.dimension, i.pillar, i.subpillar,
+           i.weight, i.metric_code, i.metric_direction, i.thresholds, v.level AS verified_level,
+           b.metric_value, b.metric_level, CASE WHEN b.self_n > 0 THEN b.self_sum / b.self_n END AS self_level,
+           b.self_n AS n_opd, b.answered,
+           coalesce(v.level, b.unverified_level) AS effective,
+           CASE WHEN v.level IS NOT NULL THEN 'verified' ELSE b.unverified_source END AS source,
+           CASE WHEN coalesce(v.level, b.unverified_level) IS NOT NULL
+                THEN coalesce(v.level, b.unverified_level)::DOUBLE
+                WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS score_level
+    FROM facts b JOIN fw_indicators i ON i.fw_seq = b.fw_seq AND i.code = b.indicator_code
+    JOIN frameworks fw ON fw.seq = b.fw_seq
+    LEFT JOIN verified v ON v.city_code = b.city_code AND v.year = b.year AND v.indicator_code = b.indicator_code)"""
+
+
+def score_ctes(scope: ScoreScope) -> list[str]:
+    """City-year scores (`scored`) from score_parts (plus the extra city-years' parts), corrected
+    for each verified indicator by the difference between its verified and its unverified level.
+    Follows base_ctes(scope).
+
+    (The breakdown lists are sorted by code, so that their order does not depend on the number
+    of threads (parallel sums may still differ in the last bit); list_sort costs nothing
+    measurable, an ORDER BY inside list() cost 5% of a recompute. Each CTE is read once: a UNION
+    ALL over several references to one large CTE made DuckDB 1.5.5 hang on national-size data.)"""
+    return [
+        f"""parts AS (
+    SELECT city_code, year, fw_seq, kind, code, weighted_levels, weights, indicators, missing, answered
+    FROM score_parts
+    WHERE {_SCOPE_FILTER[scope]}
+    UNION ALL ({parts_of("(" + level_input("extra_facts") + ")")}))""",
+        f"verified_inputs AS ({level_input('facts', verified=True)})",
+        f"""verification_changes AS (
+    SELECT city_code, year, part.kind AS kind, part.code AS code,
+           sum(weight * verified_level - weight * coalesce(score_level, 0)) AS weighted_level_change,
+           sum(CASE WHEN score_level IS NULL THEN weight ELSE 0 END) AS weight_change,
+           count(*) FILTER (WHERE unverified_source = 'missing') AS missing_change
+    FROM (SELECT x.*, {_EACH_PART} FROM verified_inputs x)
+    WHERE part.code IS NOT NULL
+    GROUP BY ALL)""",
+        """verified_parts AS (
+    SELECT p.city_code, p.year, p.fw_seq, p.kind, p.code,
+           CASE WHEN p.weights + coalesce(c.weight_change, 0) > 0
+                THEN (p.weighted_levels + coalesce(c.weighted_level_change, 0))
+                     / (p.weights + coalesce(c.weight_change, 0)) END AS value,
+           p.indicators, p.missing - coalesce(c.missing_change, 0) AS missing, p.answered
+    FROM parts p LEFT JOIN verification_changes c
+         ON c.city_code = p.city_code AND c.year = p.year AND c.kind = p.kind AND c.code = p.code)""",
+        """scored AS (
+    SELECT a.city_code, a.year, a.fw_seq, any_value(cy.pairs) AS pairs,
+           sum(fd.weight * a.value) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL)
+             / sum(fd.weight) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL) AS index,
+           list_sort(list({'code': a.code, 'value': a.value}) FILTER (WHERE a.kind = 'dimension'))
+             AS dimension_list,
+           list_sort(list({'code': a.code, 'value': a.value}) FILTER (WHERE a.kind = 'pillar')) AS pillar_list,
+           list_sort(list({'code': a.code, 'value': a.value}) FILTER (WHERE a.kind = 'subpillar'))
+             AS subpillar_list,
+           sum(a.indicators) FILTER (WHERE a.kind = 'total') AS indicators,
+           sum(a.missing) FILTER (WHERE a.kind = 'total') AS missing,
+           sum(a.answered) FILTER (WHERE a.kind = 'total') AS answered
+    FROM verified_parts a JOIN scored_city_years cy ON cy.city_code = a.city_code AND cy.year = a.year
+    LEFT JOIN fw_dimensions fd ON a.kind = 'dimension' AND fd.fw_seq = a.fw_seq AND fd.code = a.code
+    GROUP BY a.city_code, a.year, a.fw_seq)""",
+    ]
+
+
+# One row per city-year, breakdowns as parallel code/value lists: what scoring.score() reads,
+# because shaping a few thousand rows is much cheaper than a hundred thousand long ones.
+WIDE_SELECT = """
+SELECT city_code, year, fw_seq, index,
+       list_transform(dimension_list, x -> x.code) AS dim_codes,
+       list_transform(dimension_list, x -> x.value) AS dim_values,
+       list_transform(pillar_list, x -> x.code) AS pillar_codes,
+       list_transform(pillar_list, x -> x.value) AS pillar_values,
+       list_transform(subpillar_list, x -> x.code) AS sub_codes,
+       list_transform(subpillar_list, x -> x.value) AS sub_values,
+       indicators, missing, pairs, CASE WHEN pairs > 0 THEN answered ELSE 0 END AS answered
+FROM scored ORDER BY year, city_code
+"""
+
+
+def score_wide_sql(scope: ScoreScope) -> str:
+    """The wide score rows of `scope`, from the kept tables."""
+    return with_ctes(*base_ctes(scope), *score_ctes(scope)) + WIDE_SELECT
+
+
+def raw_table_ctes() -> list[str]:
+    """CTEs named score_cy, score_facts and score_parts, built from the raw answer rows by the
+    very SQL that refreshes those tables: put before base_ctes, they shadow the tables."""
+    return [
+        *refresh_ctes("all"),
+        *FACTS_CTES,
+        f"score_cy AS ({SCORE_CY_SELECT})",
+        f"score_facts AS ({SCORE_FACTS_SELECT})",
+        f"score_parts AS ({parts_of('(' + level_input('score_facts') + ')')})",
+    ]
+
+
+def score_raw_sql() -> str:
+    """The scores of $city/$years recomputed from the raw answer rows, with nothing pre-computed.
+
+    Nothing is written: scoring.recomputation_differences compares it with the tables kept up to
+    date write by write; the benchmarks time it (target 3)."""
+    return with_ctes(*raw_table_ctes(), *base_ctes("asked"), *score_ctes("asked")) + WIDE_SELECT
+
+
+SCORE_CITY_COLUMNS = (
+    "city_code, year, fw_seq, index, dim_codes, dim_values, pillar_codes, pillar_values, sub_codes, "
+    "sub_values, indicators, missing, pairs, answered"
+)
+SCORE_CITY_READ = f"""SELECT {SCORE_CITY_COLUMNS} FROM score_city
+    WHERE ($city IS NULL OR city_code = $city) AND ($years IS NULL OR list_contains($years, year))
+    ORDER BY year, city_code"""
+
+
+def score_city_insert(scope: Literal["all", "cities"]) -> str:
+    """Fill score_city for every city-year with data, or for every year of the cities in $cities."""
+    return "INSERT INTO score_city " + score_wide_sql(scope)
+
+
+# --------------------------------------------------------------------------- per OPD, per indicator
+# Per-OPD scores read the raw answers of the requested city/years (a city's few thousand rows).
+# The sums are ordered: DuckDB adds a group's values in whatever order its threads merge them,
+# so a plain sum could differ in the last bit from one read to the next (compensated fsum too).
+_OPD_CTES = [
+    """opd_levels AS (
+    SELECT s.city_code, s.opd_code, s.year, yf.fw_seq, a.indicator_code,
+           coalesce(v.level, a.level)::DOUBLE AS level
+    FROM assessments_in_force s JOIN assessments a ON a.submission_id = s.id JOIN year_frameworks yf ON yf.year = s.year
+    LEFT JOIN verified v ON v.city_code = s.city_code AND v.year = s.year AND v.indicator_code = a.indicator_code)""",
+    """opd_dimensions AS (
+    SELECT l.city_code, l.opd_code, l.year, l.fw_seq, i.dimension,
+           sum(i.weight * l.level ORDER BY l.indicator_code) / sum(i.weight ORDER BY l.indicator_code) AS value
+    FROM opd_levels l JOIN fw_indicators i ON i.fw_seq = l.fw_seq AND i.code = l.indicator_code
+    GROUP BY ALL)""",
+    """opd_index AS (
+    SELECT d.city_code, d.opd_code, d.year,
+           sum(fd.weight * d.value ORDER BY d.dimension) / sum(fd.weight ORDER BY d.dimension) AS value
+    FROM opd_dimensions d JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.dimension
+    GROUP BY ALL)""",
+    f"""opd_pairs AS (
+    SELECT p.city_code, p.opd_code, p.year, p.pairs
+    FROM {pair_rows("scored_city_years")} p WHERE p.opd_code IS NOT NULL)""",
+    f"""opd_answered AS (
+    SELECT x.city_code, x.opd_code, x.year, count(DISTINCT x.indicator_code) AS answered
+    FROM (SELECT s.city_code, s.year, s.opd_code, a.indicator_code
+          FROM assessments_in_force s JOIN assessments a ON a.submission_id = s.id
+          UNION ALL
+          SELECT s.city_code, s.year, s.opd_code, i.code
+          FROM metrics_in_force s JOIN year_frameworks yf ON yf.year = s.year
+          JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.metric_code = s.metric_code) x
+    JOIN year_frameworks yf ON yf.year = x.year
+    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = x.indicator_code
+    JOIN opds o ON o.city_code = x.city_code AND o.opd_code = x.opd_code
+    LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = x.city_code AND oa.opd_code = x.opd_code
+    WHERE {answers_for("i", "o.opd_type", "oa")} GROUP BY ALL)""",
+    """opd_completeness AS (
+    SELECT p.city_code, p.opd_code, p.year, p.pairs, coalesce(a.answered, 0) AS answered
+    FROM opd_pairs p LEFT JOIN opd_answered a USING (city_code, opd_code, year))""",
+    """last_uploads AS (
+    SELECT city_code, opd_code, year, max(accepted_at) AS last_upload, max(id) AS submission_id
+    FROM submissions WHERE ($city IS NULL OR city_code = $city)
+      AND ($years IS NULL OR list_contains($years, year)) GROUP BY ALL)""",
+    """opd_years AS (
+    SELECT city_code, opd_code, year FROM opd_completeness
+    UNION SELECT city_code, opd_code, year FROM opd_index)""",
+]
+OPD_SQL = (
+    with_ctes(*base_ctes("asked"), in_force("asked"), *_OPD_CTES)
+    + """SELECT u.city_code, u.opd_code, o.name, o.opd_type, u.year, x.value AS index,
+       coalesce(c.pairs, 0) AS pairs, coalesce(c.answered, 0) AS answered,
+       lu.last_upload, lu.submission_id
+FROM opd_years u JOIN opds o ON o.city_code = u.city_code AND o.opd_code = u.opd_code
+LEFT JOIN opd_index x ON x.city_code = u.city_code AND x.opd_code = u.opd_code AND x.year = u.year
+LEFT JOIN opd_completeness c ON c.city_code = u.city_code AND c.opd_code = u.opd_code AND c.year = u.year
+LEFT JOIN last_uploads lu ON lu.city_code = u.city_code AND lu.opd_code = u.opd_code AND lu.year = u.year
+"""
+)
+
+_RESPONSIBLE_COUNTS = f"""responsible_counts AS (
+    SELECT cy.city_code, cy.year, i.code, count(*) AS opds
+    FROM scored_city_years cy JOIN year_frameworks yf USING (year) JOIN fw_indicators i ON i.fw_seq = yf.fw_seq
+    JOIN opds o ON o.city_code = cy.city_code
+    LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code
+    WHERE {answers_for("i", "o.opd_type", "oa")}
+    GROUP BY ALL)"""
+INDICATOR_SQL = (
+    with_ctes(*base_ctes("asked"), EFFECTIVE_LEVELS, _RESPONSIBLE_COUNTS)
+    + """SELECT e.city_code, e.year, e.fw_seq, e.code, i.name_id, i.name_en, e.dimension, e.pillar, e.subpillar,
+       e.weight, e.effective, e.score_level, e.source, e.verified_level, e.metric_code, e.metric_value,
+       e.metric_level, i.metric_unit, i.metric_aggregate, e.metric_direction, e.thresholds,
+       e.self_level, e.n_opd, i.opd_types, i.ord, coalesce(r.opds, 0) AS responsible_opds
+FROM effective_levels e JOIN fw_indicators i ON i.fw_seq = e.fw_seq AND i.code = e.code
+LEFT JOIN responsible_counts r ON r.city_code = e.city_code AND r.year = e.year AND r.code = e.code
+WHERE e.city_code = $city
+ORDER BY i.ord
+"""
+)
+
+ANSWERS_SQL = """
+WITH current_assessments AS (
+    SELECT id, city_code, opd_code, year, accepted_at, username, file_name FROM submissions
+    WHERE kind = 'assessment' AND city_code = $city AND year = $year AND ($opd IS NULL OR opd_code = $opd)
+    QUALIFY row_number() OVER (PARTITION BY city_code, opd_code, year ORDER BY id DESC) = 1)
+SELECT a.indicator_code, c.opd_code, o.name AS opd_name, a.level, a.evidence, a.note,
+       c.id AS submission_id, c.accepted_at, c.username, c.file_name, a.source_row
+FROM current_assessments c JOIN assessments a ON a.submission_id = c.id
+LEFT JOIN opds o ON o.city_code = c.city_code AND o.opd_code = c.opd_code
+ORDER BY a.indicator_code, c.opd_code
+"""
+
+LEVELS_SQL = (
+    with_ctes(*base_ctes("asked"), EFFECTIVE_LEVELS)
+    + """SELECT city_code, year, code, effective, score_level FROM effective_levels ORDER BY city_code, code, year
+"""
+)
+
+
+# --------------------------------------------------------------------------- the tables' version
+def score_tables_version() -> str:
+    """A hash of what the derived tables hold: their DDL and every statement that fills them.
+
+    Kept in meta (key `score_tables_version`); a database whose tables were built by other SQL
+    is rebuilt on open (metrics.store.scores), so a change to a rule or a column never leaves a
+    stale table behind."""
+    texts = [
+        *SCORE_TABLES_DDL,
+        *(refresh_sql(t, s) for t in SCORE_TABLES for s in ("all", "target")),
+        score_city_insert("all"),
+        score_city_insert("cities"),
+    ]
+    return hashlib.sha256("\n;\n".join(texts).encode()).hexdigest()[:16]
+
+
+SCORE_TABLES_VERSION = score_tables_version()
