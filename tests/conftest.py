@@ -168,6 +168,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     misplaced = [i.nodeid for i in items if i.get_closest_marker("e2e") and not _in_browser_file(i.nodeid)]
     if misplaced:
         raise pytest.UsageError(f"e2e tests must live in a tests/*/test_e2e_*.py file: {misplaced}")
+    # serial tests first (a serial test waits for every running test to end: at the start that is
+    # a short wait, later it could be a browser test's minute), then the browser tests (the
+    # longest unit, started early so the other workers' share evens out), then the rest
+    items.sort(key=lambda i: (i.get_closest_marker("serial") is None, not _in_browser_file(i.nodeid)))
 
 
 def _lock_files(run_id: str) -> tuple[Path, Path]:
