@@ -346,6 +346,23 @@ def restore_to_new_file(
 
 
 @dataclass(frozen=True)
+class AuditState:
+    """The audit log as the admin page shows it: its row count and the chain head kept outside
+    the database ("ok"/"missing"/"bad"/"memory", head). Read apart from AdminView because it
+    moves with every sign-in, which the data version page caches key on does not."""
+
+    rows: int
+    head_status: str
+    head: audit_chain.Head | None
+
+
+def audit_state(store: Storage, user: User) -> AuditState:
+    require(user, Action.PERIOD)
+    status, head = audit_chain.read_head(store.path, store.audit_key)
+    return AuditState(store.audit_count(), status, head)
+
+
+@dataclass(frozen=True)
 class AdminView:
     city_code: str | None
     periods: pd.DataFrame  # year, status, updated_at, updated_by (every known year of the city)
@@ -358,8 +375,6 @@ class AdminView:
     years: tuple[int, ...] = ()  # known years and the next one (which an admin may open)
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)  # of the chosen (else latest) framework
     framework_seq: int | None = None
-    # the audit chain head kept outside the database ("ok"/"missing"/"bad"/"memory", head)
-    audit_head: tuple[str, audit_chain.Head | None] = ("memory", None)
     signatory: Signatory | None = None  # who signs the chosen city's report card
     help_contact: str = ""  # who to ask, as the Bantuan page and the guide say (metrics.guide)
     # year, self_due, verify_due, scope (city|all|none): the deadlines in force per known year
@@ -430,8 +445,7 @@ def admin_view(
         tuple(years),
         indicators,
         chosen,
-        audit_chain.read_head(store.path, store.audit_key),
-        signatory(store, city),
+        signatory=signatory(store, city),
         help_contact=help_contact(store),
         assignments=_assignments(store, city),
         **_deadlines_and_orphans(store, city, year, known_years, lang),

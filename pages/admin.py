@@ -20,7 +20,8 @@ f = shell.filters()
 lang = shell.lang()
 if "admin_fw_next" in st.session_state:  # a framework was just loaded: show its indicators
     st.session_state["admin_fw"] = st.session_state.pop("admin_fw_next")
-view = shell.fresh(admin.admin_view, store, user, f.city, st.session_state.get("admin_fw"), lang, f.year)
+view = shell.cached(admin.admin_view, store, user, f.city, st.session_state.get("admin_fw"), lang, f.year)
+audit_log = shell.fresh(admin.audit_state, store, user)  # moves with sign-ins: never cached
 
 st.title(tr("admin.title"))
 st.caption(
@@ -30,7 +31,7 @@ st.caption(
         opds=view.counts.get("opds", 0),
         submissions=view.counts.get("submissions", 0),
         users=view.counts.get("users", 0),
-        audit=view.counts.get("audit", 0),
+        audit=audit_log.rows,
     )
 )
 
@@ -443,11 +444,10 @@ with tab_system:
                 done(tr("admin.help_contact_done"))
 
     st.subheader(tr("admin.backup"))
-    head_status, head = view.audit_head
-    if head is not None:
-        st.caption(tr("admin.audit_head", head=head.short()))
-    elif head_status != "memory":
-        st.warning(tr("admin.audit_head_problem", status=head_status))
+    if audit_log.head is not None:
+        st.caption(tr("admin.audit_head", head=audit_log.head.short()))
+    elif audit_log.head_status != "memory":
+        st.warning(tr("admin.audit_head_problem", status=audit_log.head_status))
     if st.button(tr("admin.backup.make"), key="admin_backup"):
         with shell.progress_status("progress.backup") as step:
             ok, made = write(admin.backup, progress=step)
