@@ -19,7 +19,8 @@ from metrics.errors import PermissionDenied, ValidationError
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-ROLES = ("admin", "executive", "opd", "assessor", "viewer")
+# planner: the city's planners (Bappeda) who keep the masterplan and quick-win programme register
+ROLES = ("admin", "executive", "opd", "assessor", "viewer", "planner")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MAX_USERNAME = 64  # the longest name USERNAME_RE admits
 MIN_PASSWORD = 8
@@ -48,15 +49,30 @@ class Action(StrEnum):
     EXPORT = "export"
     BACKUP = "backup"
     SETTINGS = "settings"  # publish results to the public, and other instance-wide settings
+    MANAGE_PROGRAMMES = "manage_programmes"  # load or edit a city's programme register
+    UPDATE_PROGRAMME = "update_programme"  # record a programme's status in a year (an OPD: its own)
+    IMPORT_SURVEY = "import_survey"  # import the citizen impact survey's results
 
 
 # role -> actions; scope (city / OPD) is checked separately in `require`.
 PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "executive": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.EXPORT}),
-    "opd": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.UPLOAD, Action.TEMPLATE}),
+    "opd": frozenset(
+        {Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.UPLOAD, Action.TEMPLATE, Action.UPDATE_PROGRAMME}
+    ),
     "assessor": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.VERIFY, Action.EXPORT}),
     "viewer": frozenset({Action.READ_SCORES}),
+    "planner": frozenset(
+        {
+            Action.READ_SCORES,
+            Action.READ_SUBMISSIONS,
+            Action.EXPORT,
+            Action.MANAGE_PROGRAMMES,
+            Action.UPDATE_PROGRAMME,
+            Action.IMPORT_SURVEY,
+        }
+    ),
     "anonymous": frozenset(),  # READ_SCORES only when the admin makes results public
 }
 

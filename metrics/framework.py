@@ -27,15 +27,28 @@ import msgspec
 import yaml
 
 from metrics.errors import ValidationError
+from metrics.registry import CATEGORIES
 
 DEFAULT_FRAMEWORK_PATH = Path(__file__).resolve().parent.parent / "data" / "frameworks" / "default.yaml"
 
 Aggregate = Literal["mean", "sum", "last", "min", "max"]
 Direction = Literal["higher", "lower"]
 MissingMode = Literal["zero", "exclude"]
+# How a dimension is computed (issue 17): from the indicators' levels (the rubric), from the
+# city's programme register (the share of its masterplan or quick-win programmes running), or
+# from the citizen impact survey of selected programmes.
+Method = Literal["rubric", "programmes", "survey"]
+ProgrammeKind = Literal["masterplan", "quickwin"]
 AGGREGATES: tuple[str, ...] = get_args(Aggregate)
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
 MISSING_MODES: tuple[str, ...] = get_args(MissingMode)
+METHODS: tuple[str, ...] = get_args(Method)
+PROGRAMME_KINDS: tuple[str, ...] = get_args(ProgrammeKind)
+DEFAULT_MIN_RESPONDENTS = 50  # the national survey's floor per programme
+# The key of a metric's thresholds that applies to a city with no category, or one the metric
+# does not list; the other keys are registry.CATEGORIES.
+DEFAULT_CATEGORY = "default"
+THRESHOLD_KEYS: tuple[str, ...] = (DEFAULT_CATEGORY, *CATEGORIES)
 
 Label = dict[str, str]  # {"id": str, "en": str}
 
@@ -54,6 +67,12 @@ class Dimension:
     code: str
     name: Label
     weight: float
+    method: str = "rubric"  # one of METHODS
+    kind: str | None = None  # the programme kind a `programmes` dimension counts
+    min_respondents: int = DEFAULT_MIN_RESPONDENTS  # a `survey` dimension's floor per programme
+    # the weight a non-rubric dimension's pillar value carries in each pillar's value, in the
+    # same units as indicator weights (see scoring's module docstring for the formula)
+    pillar_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +88,17 @@ class Metric:
     unit: str
     aggregate: str
     direction: str
-    thresholds: tuple[float, ...]
+    thresholds: tuple[float, ...]  # the default thresholds (a city with no listed category)
+    # per city category (registry.CATEGORIES), where the framework gives them: a kabupaten is
+    # not held to a metropolitan's numbers
+    category_thresholds: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # the value is divided by the city's population that year and multiplied by this (e.g.
+    # 100000: per 100,000 inhabitants) before the thresholds apply; None: the raw value
+    per_population: float | None = None
+
+    def thresholds_for(self, category: str | None) -> tuple[float, ...]:
+        """The thresholds a city of `category` is held to (the default when none is listed)."""
+        return self.category_thresholds.get(category or "", self.thresholds)
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,9 @@ class Indicator:
     name: Label
     levels: dict[int, Label]
     metric: Metric | None = None
+    # the indicator may be answered "tidak berlaku" (not applicable) with a reason; once an
+    # assessor confirms it, it leaves its dimension's and pillar's denominators and completeness
+    allow_na: bool = False
 
 
 class HasMin(Protocol):
@@ -137,6 +169,12 @@ class Framework:
     def band(self, index: float | None) -> Band | None:
         return highest_band(self.bands, index)
 
+    def dimension(self, code: str) -> Dimension | None:
+        return next((d for d in self.dimensions if d.code == code), None)
+
+    def rubric_dimensions(self) -> tuple[Dimension, ...]:
+        return tuple(d for d in self.dimensions if d.method == "rubric")
+
     def indicators_for_opd_type(self, opd_type: str) -> list[Indicator]:
         return [i for i in self.indicators if opd_type in i.opd_types]
 
@@ -188,6 +226,10 @@ class DimensionEntry(_Struct):
     code: Code
     name: LabelText
     weight: Positive
+    method: Method = "rubric"
+    kind: ProgrammeKind | None = None
+    min_respondents: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = DEFAULT_MIN_RESPONDENTS
+    pillar_weight: Positive = 1.0
 
 
 class SubpillarEntry(_Struct):
@@ -203,10 +245,12 @@ class PillarEntry(_Struct):
 
 class MetricEntry(_Struct):
     code: Code
-    thresholds: list[Number]
+    # one list for every city, or a list per city category with `default` for the rest
+    thresholds: list[Number] | dict[str, list[Number]]
     unit: str = ""
     aggregate: Aggregate = "mean"
     direction: Direction = "higher"
+    per_population: Positive | None = None
 
 
 class IndicatorEntry(_Struct):
@@ -218,6 +262,7 @@ class IndicatorEntry(_Struct):
     levels: dict[int, LabelText]
     weight: Positive = 1.0
     metric: MetricEntry | None = None
+    allow_na: bool = False
 
 
 class FrameworkFile(_Struct):
@@ -268,7 +313,13 @@ _MSGSPEC_FORMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"Invalid enum value (?P<value>.+)", "fw.not_one_of"),
     )
 )
-_CHOICES = {"aggregate": AGGREGATES, "direction": DIRECTIONS, "missing": MISSING_MODES}
+_CHOICES = {
+    "aggregate": AGGREGATES,
+    "direction": DIRECTIONS,
+    "missing": MISSING_MODES,
+    "method": METHODS,
+    "kind": PROGRAMME_KINDS,
+}
 
 
 def located_error(message: str, doc: object) -> ValidationError:
@@ -361,6 +412,21 @@ def check_dimensions(f: FrameworkFile) -> None:
         raise ValidationError("fw.weights_sum", key="dimensions", total=round(total, 9))
 
 
+def check_methods(f: FrameworkFile) -> None:
+    """A `programmes` dimension names the kind it counts, and no other dimension names one; no
+    kind and no survey is counted twice (each would count the same programmes again)."""
+    counted: list[str] = []
+    for n, d in enumerate(f.dimensions):
+        if d.method == "programmes" and d.kind is None:
+            raise ValidationError("fw.method_needs_kind", key=f"dimensions[{n}].kind")
+        if d.method != "programmes" and d.kind is not None:
+            raise ValidationError("fw.kind_without_programmes", key=f"dimensions[{n}].kind")
+        counted.append(f"{d.method}:{d.kind}" if d.method != "rubric" else f"rubric:{n}")
+    _unique(counted, lambda n: f"dimensions[{n}].method")
+    if not any(d.method == "rubric" for d in f.dimensions):
+        raise ValidationError("fw.no_rubric_dimension", key="dimensions")
+
+
 def check_pillars(f: FrameworkFile) -> None:
     """Pillar and sub-pillar codes are unique together: an indicator names either."""
     keyed: list[tuple[str, str]] = []
@@ -378,13 +444,21 @@ def check_indicator_codes(f: FrameworkFile) -> None:
 
 def check_indicator_references(f: FrameworkFile) -> None:
     pillars = {p.code for p in f.pillars} | {s.code for p in f.pillars for s in p.subpillars or ()}
-    dimensions = {d.code for d in f.dimensions}
+    method_of = {d.code: d.method for d in f.dimensions}
     for i in f.indicators:
         if i.pillar not in pillars:
             raise ValidationError("fw.unknown_pillar", key=f"indicators[{i.code}].pillar", code=i.pillar)
-        if i.dimension not in dimensions:
+        if i.dimension not in method_of:
             raise ValidationError(
                 "fw.unknown_dimension", key=f"indicators[{i.code}].dimension", code=i.dimension
+            )
+        if method_of[i.dimension] != "rubric":
+            # a programmes or survey dimension is scored from the register and the survey alone
+            raise ValidationError(
+                "fw.indicator_in_method_dimension",
+                key=f"indicators[{i.code}].dimension",
+                code=i.dimension,
+                method=method_of[i.dimension],
             )
 
 
@@ -401,16 +475,24 @@ def check_levels(f: FrameworkFile) -> None:
 
 
 def check_thresholds(f: FrameworkFile) -> None:
-    """A metric has one threshold per level above the minimum, ordered in its direction."""
+    """A metric has one threshold per level above the minimum, ordered in its direction; given
+    per city category, the keys are `default` (required) and registry.CATEGORIES."""
     steps = f.scale.max - f.scale.min
     for i in f.indicators:
         if i.metric is None:
             continue
-        key, th = f"indicators[{i.code}].metric.thresholds", i.metric.thresholds
-        if len(th) != steps:
-            raise ValidationError("fw.thresholds_count", key=key, n=steps)
-        if not all(a < b if i.metric.direction == "higher" else a > b for a, b in pairwise(th)):
-            raise ValidationError("fw.thresholds_order", key=key)
+        base = f"indicators[{i.code}].metric.thresholds"
+        lists = {"": i.metric.thresholds} if isinstance(i.metric.thresholds, list) else i.metric.thresholds
+        if isinstance(i.metric.thresholds, dict) and DEFAULT_CATEGORY not in lists:
+            raise ValidationError("fw.thresholds_default", key=base)
+        for category, th in lists.items():
+            key = f"{base}.{category}" if category else base
+            if category and category not in THRESHOLD_KEYS:
+                raise ValidationError("fw.thresholds_category", key=key, allowed=", ".join(THRESHOLD_KEYS))
+            if len(th) != steps:
+                raise ValidationError("fw.thresholds_count", key=key, n=steps)
+            if not all(a < b if i.metric.direction == "higher" else a > b for a, b in pairwise(th)):
+                raise ValidationError("fw.thresholds_order", key=key)
 
 
 # in order: a later check may rely on an earlier one (bands and levels on a valid scale)
@@ -418,6 +500,7 @@ CHECKS: tuple[Callable[[FrameworkFile], None], ...] = (
     check_scale,
     check_bands,
     check_dimensions,
+    check_methods,
     check_pillars,
     check_indicator_codes,
     check_indicator_references,
@@ -458,6 +541,21 @@ def _pillars(f: FrameworkFile) -> Iterator[tuple[Pillar, list[Pillar]]]:
         )
 
 
+def _metric(m: MetricEntry) -> Metric:
+    by_category = m.thresholds if isinstance(m.thresholds, dict) else {DEFAULT_CATEGORY: m.thresholds}
+    return Metric(
+        m.code,
+        m.unit,
+        m.aggregate,
+        m.direction,
+        tuple(float(x) for x in by_category[DEFAULT_CATEGORY]),
+        category_thresholds={
+            c: tuple(float(x) for x in th) for c, th in by_category.items() if c != DEFAULT_CATEGORY
+        },
+        per_population=float(m.per_population) if m.per_population is not None else None,
+    )
+
+
 def _indicator(i: IndicatorEntry, parent_of: dict[str, str]) -> Indicator:
     sub = i.pillar if i.pillar in parent_of else None
     m = i.metric
@@ -470,9 +568,8 @@ def _indicator(i: IndicatorEntry, parent_of: dict[str, str]) -> Indicator:
         opd_types=(i.opd_types,) if isinstance(i.opd_types, str) else tuple(i.opd_types),
         name=label(i.name),
         levels={k: label(v) for k, v in i.levels.items()},
-        metric=None
-        if m is None
-        else Metric(m.code, m.unit, m.aggregate, m.direction, tuple(float(x) for x in m.thresholds)),
+        metric=None if m is None else _metric(m),
+        allow_na=i.allow_na,
     )
 
 
@@ -489,7 +586,18 @@ def build(f: FrameworkFile, source: str = "") -> Framework:
         scale_max=f.scale.max,
         missing=f.missing,
         bands=tuple(Band(float(b.min), label(b.label)) for b in f.bands),
-        dimensions=tuple(Dimension(d.code, label(d.name), float(d.weight)) for d in f.dimensions),
+        dimensions=tuple(
+            Dimension(
+                d.code,
+                label(d.name),
+                float(d.weight),
+                method=d.method,
+                kind=d.kind,
+                min_respondents=d.min_respondents,
+                pillar_weight=float(d.pillar_weight),
+            )
+            for d in f.dimensions
+        ),
         pillars=tuple(p for p, _ in pillars),
         subpillars=tuple(subs),
         indicators=tuple(_indicator(i, parent_of) for i in f.indicators),

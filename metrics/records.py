@@ -50,6 +50,23 @@ class SubmissionLike(Protocol):
         ...
 
 
+class NaRow(Protocol):
+    """An assessment answer "tidak berlaku" (not applicable): the indicator and the OPD's reason."""
+
+    @property
+    def indicator_code(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def source_row(self) -> int | None: ...
+
+
+def na_rows_of(sub: SubmissionLike) -> Sequence[NaRow]:
+    """The not-applicable answers of an assessment submission (`na_rows`, absent: none)."""
+    rows: Sequence[NaRow] = getattr(sub, "na_rows", ())
+    return rows
+
+
 @dataclass
 class SubmissionBatch:
     """Submissions and their rows as columns: the shape many files are inserted in at once.
@@ -81,6 +98,11 @@ class SubmissionBatch:
     m_period: list[str] = field(default_factory=list)
     m_value: list[float] = field(default_factory=list)
     m_row: list[int | None] = field(default_factory=list)
+    # one entry per not-applicable answer (issue 17): an assessment row without a level
+    n_sub: list[int] = field(default_factory=list)
+    n_code: list[str] = field(default_factory=list)
+    n_reason: list[str] = field(default_factory=list)
+    n_row: list[int | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -89,9 +111,10 @@ class SubmissionBatch:
         """Append one ingest.Submission (kind, codes, year, fw_seq, metric_code, rows)."""
         k = len(self.kind)
         rows = sub.rows
+        na = na_rows_of(sub) if sub.kind == "assessment" else ()
         if sub.kind == "assessment":
             codes = [r.indicator_code for r in rows]
-            if len(set(codes)) != len(codes):
+            if len(set(codes) | {r.indicator_code for r in na}) != len(codes) + len(na):
                 # scoring counts answer rows as (OPD, indicator) pairs; ingest refuses such files
                 raise ValueError(
                     f"submission {sub.city_code}/{sub.opd_code}/{sub.year} answers an indicator twice"
@@ -102,6 +125,10 @@ class SubmissionBatch:
             self.a_evidence.extend([r.evidence for r in rows])
             self.a_note.extend([r.note for r in rows])
             self.a_row.extend([r.source_row for r in rows])
+            self.n_sub.extend([k] * len(na))
+            self.n_code.extend([r.indicator_code for r in na])
+            self.n_reason.extend([r.reason for r in na])
+            self.n_row.extend([r.source_row for r in na])
         else:
             self.m_sub.extend([k] * len(rows))
             self.m_period.extend([r.period for r in rows])
@@ -115,7 +142,7 @@ class SubmissionBatch:
         self.fw_seq.append(sub.fw_seq)
         self.file_name.append(file_name)
         self.sha256.append(sha256)
-        self.n_rows.append(len(rows))
+        self.n_rows.append(len(rows) + len(na))
 
     def extend(self, other: SubmissionBatch) -> None:
         off = len(self.kind)
@@ -137,7 +164,106 @@ class SubmissionBatch:
             "m_period",
             "m_value",
             "m_row",
+            "n_code",
+            "n_reason",
+            "n_row",
         ):
             getattr(self, name).extend(getattr(other, name))
         self.a_sub.extend([k + off for k in other.a_sub] if off else other.a_sub)
         self.m_sub.extend([k + off for k in other.m_sub] if off else other.m_sub)
+        self.n_sub.extend([k + off for k in other.n_sub] if off else other.n_sub)
+
+
+# --------------------------------------------------------------------------- programme register (issue 17)
+# Statuses a programme has in a year; a year with no status recorded counts as `direncanakan`.
+PROGRAMME_STATUSES = ("direncanakan", "berjalan", "selesai", "dihentikan")
+RUNNING_STATUSES = ("berjalan", "selesai")  # what the programmes method counts as executed
+STOPPED_STATUS = "dihentikan"  # with a reason; left out of the count once an assessor accepts it
+BUDGET_SOURCES = ("APBD", "APBN", "mitra")  # regional and national budgets, and partners
+
+
+@dataclass(frozen=True)
+class ProgrammeBudget:
+    year: int
+    source: str  # one of BUDGET_SOURCES
+    amount: int  # whole Rupiah
+
+
+@dataclass(frozen=True)
+class ProgrammeStatus:
+    year: int
+    status: str  # one of PROGRAMME_STATUSES
+    reason: str | None = None  # why it stopped (required for `dihentikan`)
+    reason_accepted: bool = False  # an assessor accepted the reason for stopping
+    evidence: str | None = None
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Programme:
+    """One masterplan or quick-win programme of a city, as one version of its register holds it."""
+
+    code: str
+    name: str
+    pillar: str  # a pillar or sub-pillar code of the framework
+    kind: str  # masterplan | quickwin (metrics.framework.PROGRAMME_KINDS)
+    opd_code: str  # the owning OPD
+    start_year: int
+    end_year: int
+    indicator_codes: tuple[str, ...] = ()
+    budgets: tuple[ProgrammeBudget, ...] = ()
+    statuses: tuple[ProgrammeStatus, ...] = ()
+    source_row: int | None = None
+
+    def status_in(self, year: int) -> ProgrammeStatus | None:
+        return next((s for s in self.statuses if s.year == year), None)
+
+
+@dataclass(frozen=True)
+class ProgrammeVersion:
+    id: int
+    city_code: str
+    created_at: datetime
+    username: str
+    change: str  # load | edit | status | reason
+    file_name: str | None
+    sha256: str | None
+    note: str | None
+
+
+# --------------------------------------------------------------------------- citizen impact survey (issue 17)
+SURVEY_MIN_ANSWER, SURVEY_MAX_ANSWER = 1, 5  # the answers' scale; impact = mean answer - 1 (0..4)
+
+
+@dataclass(frozen=True)
+class SurveyQuestion:
+    question: str  # the column header as the form tool exported it
+    answers: int
+    answer_sum: float
+
+
+@dataclass(frozen=True)
+class SurveyProgramme:
+    """One surveyed programme's aggregated answers: no respondent's row is kept."""
+
+    programme_code: str
+    respondents: int  # rows with at least one answer
+    answers: int
+    answer_sum: float
+    owner_opd: str | None  # the programme's owning OPD, recorded as taking part
+    questions: tuple[SurveyQuestion, ...] = ()
+
+
+@dataclass(frozen=True)
+class SurveyUpload:
+    id: int
+    city_code: str
+    year: int
+    file_name: str | None
+    sha256: str | None
+    username: str
+    accepted_at: datetime
+    source: str  # upload | cli | demo
+    n_rows: int
+    mapping: str | None  # the column mapping used, as JSON

@@ -18,6 +18,7 @@ Conventions every implementation keeps:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
     from metrics.auth import User
     from metrics.framework import Framework
     from metrics.keys import InstallationKey
-    from metrics.records import SubmissionBatch, SubmissionMeta
+    from metrics.records import (
+        Programme,
+        ProgrammeVersion,
+        SubmissionBatch,
+        SubmissionMeta,
+        SurveyProgramme,
+        SurveyUpload,
+    )
     from metrics.registry import City, Opd
 
 # The handle of an open transaction (a DuckDB cursor in metrics.store): opaque to the core.
@@ -148,9 +156,50 @@ class Storage(Protocol):
     def add_verification(
         self, cur: Cursor, city: str, year: int, indicator: str, level: int, note: str, username: str
     ) -> int: ...
+    def add_na_decision(
+        self, cur: Cursor, city: str, year: int, indicator: str, decision: str, note: str, username: str
+    ) -> int: ...
     def current_verification(self, cur: Cursor, city: str, year: int, indicator: str) -> Row | None: ...
     def verification_rows(self, city: str, year: int) -> list[dict[str, Any]]: ...
     def peer_levels(self, year: int, exclude_city: str) -> list[Row]: ...
+
+    # ------------------------------------------------------------------ programme register (issue 17)
+    def insert_programme_version(
+        self,
+        cur: Cursor,
+        city: str,
+        programmes: Sequence[Programme],
+        username: str,
+        change: str,
+        file_name: str | None = None,
+        sha256: str | None = None,
+        note: str | None = None,
+    ) -> int: ...
+    def programme_version_id(self, city: str, cur: Cursor | None = None) -> int | None: ...
+    def programme_versions(self, city: str) -> list[ProgrammeVersion]: ...
+    def programmes_of_version(self, version_id: int, cur: Cursor | None = None) -> list[Programme]: ...
+    def programmes_in_force(self, city: str, cur: Cursor | None = None) -> list[Programme]: ...
+
+    # ------------------------------------------------------------------ citizen impact survey (issue 17)
+    def insert_survey(
+        self,
+        cur: Cursor,
+        city: str,
+        year: int,
+        results: Sequence[SurveyProgramme],
+        username: str,
+        *,
+        file_name: str | None,
+        sha256: str | None,
+        source: str,
+        n_rows: int,
+        mapping: str | None,
+    ) -> int: ...
+    def survey_uploads(self, city: str, year: int | None = None) -> list[SurveyUpload]: ...
+    def survey_results(self, upload_id: int) -> list[SurveyProgramme]: ...
+    def survey_in_force(self, city: str, year: int) -> tuple[SurveyUpload, list[SurveyProgramme]] | None: ...
+    def survey_mapping(self, city: str) -> str | None: ...
+    def set_survey_mapping(self, cur: Cursor, city: str, mapping: str, username: str) -> None: ...
 
     # ------------------------------------------------------------------ users and sessions
     def get_user_row(self, username: str, cur: Cursor | None = None) -> Row | None: ...

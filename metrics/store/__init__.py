@@ -33,13 +33,27 @@ from metrics.store.drafts import Drafts
 from metrics.store.frameworks import Frameworks
 from metrics.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from metrics.store.periods import Periods
+from metrics.store.programmes import Programmes
 from metrics.store.registry import Registry
 from metrics.store.scores import ALL_CITY_YEARS, Scores
 from metrics.store.submissions import Submissions
+from metrics.store.surveys import Surveys
 from metrics.store.users import Users
 
 
-class Store(AuditLog, Frameworks, Registry, Periods, Submissions, Users, Drafts, Scores, BackupTables):
+class Store(
+    AuditLog,
+    Frameworks,
+    Registry,
+    Periods,
+    Submissions,
+    Programmes,
+    Surveys,
+    Users,
+    Drafts,
+    Scores,
+    BackupTables,
+):
     """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
 
 

@@ -42,8 +42,13 @@ class Frameworks(Connection):
             ],
         )
         cur.executemany(
-            "INSERT INTO fw_dimensions VALUES (?, ?, ?, ?, ?, ?)",
-            [[seq, d.code, d.name["id"], d.name["en"], d.weight, n] for n, d in enumerate(fw.dimensions)],
+            """INSERT INTO fw_dimensions(fw_seq, code, name_id, name_en, weight, ord, method, kind,
+                   min_respondents, pillar_weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                [seq, d.code, d.name["id"], d.name["en"], d.weight, n, d.method, d.kind, d.min_respondents]
+                + [d.pillar_weight]
+                for n, d in enumerate(fw.dimensions)
+            ],
         )
         pillar_rows = [[seq, p.code, None, p.name["id"], p.name["en"], n] for n, p in enumerate(fw.pillars)]
         pillar_rows += [
@@ -51,7 +56,9 @@ class Frameworks(Connection):
         ]
         cur.executemany("INSERT INTO fw_pillars VALUES (?, ?, ?, ?, ?, ?)", pillar_rows)
         cur.executemany(
-            "INSERT INTO fw_indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            """INSERT INTO fw_indicators(fw_seq, code, pillar, subpillar, dimension, weight, opd_types, name_id,
+                   name_en, metric_code, metric_unit, metric_aggregate, metric_direction, thresholds, ord,
+                   allow_na, per_population) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [
                 [
                     seq,
@@ -69,10 +76,20 @@ class Frameworks(Connection):
                     i.metric.direction if i.metric else None,
                     list(i.metric.thresholds) if i.metric else None,
                     n,
+                    i.allow_na,
+                    i.metric.per_population if i.metric else None,
                 ]
                 for n, i in enumerate(fw.indicators)
             ],
         )
+        category_rows = [
+            [seq, i.code, category, list(th)]
+            for i in fw.indicators
+            if i.metric
+            for category, th in sorted(i.metric.category_thresholds.items())
+        ]
+        if category_rows:
+            cur.executemany("INSERT INTO fw_category_thresholds VALUES (?, ?, ?, ?)", category_rows)
         self.mark_scores_stale(cur, ALL_CITY_YEARS)  # which framework scores a year may have changed
         return seq
 

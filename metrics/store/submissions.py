@@ -131,6 +131,14 @@ class Submissions(Connection):
             cur.register("_new_rows", t)
             cur.execute("INSERT INTO metric_values SELECT * FROM _new_rows")
             cur.unregister("_new_rows")
+        if batch.n_sub:
+            cur.executemany(
+                "INSERT INTO assessment_na VALUES (?, ?, ?, ?)",
+                [
+                    [ids[k], code, reason, row]
+                    for k, code, reason, row in zip(batch.n_sub, batch.n_code, batch.n_reason, batch.n_row)
+                ],
+            )
         self.mark_scores_stale(cur, set(zip(batch.city_code, batch.year)))
         return ids
 
@@ -292,6 +300,19 @@ class Submissions(Connection):
         )
         self.mark_finished_scores_stale(cur, {city})
         return vid
+
+    def add_na_decision(
+        self, cur: Cursor, city: str, year: int, indicator: str, decision: str, note: str, username: str
+    ) -> int:
+        """Record an assessor's decision (`accepted` | `rejected`) on a city-year's not-applicable
+        answer to `indicator`; the newest decision counts."""
+        nid = int(scalar(cur, "SELECT nextval('na_decision_seq')"))
+        cur.execute(
+            "INSERT INTO na_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [nid, city, year, indicator, decision, note, username, utcnow()],
+        )
+        self.mark_finished_scores_stale(cur, {city})
+        return nid
 
     def current_verification(self, cur: Cursor, city: str, year: int, indicator: str) -> Row | None:
         return cur.execute(

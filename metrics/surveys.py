@@ -1,0 +1,1 @@
+"""The citizen impact survey import (issue 17): being built."""
