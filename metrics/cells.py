@@ -15,6 +15,10 @@ The rules:
   Refused, each with its own message: true/false (a cell or the words TRUE/FALSE/BENAR/SALAH),
   a decimal comma ('3,5', the Indonesian way of writing 3.5), anything else that is not a whole
   number ('3.5', '3.0' as text, 'tiga'), and a whole number off the scale.
+* not applicable ("tidak berlaku", issue 17): the text TB, "tidak berlaku", N/A or NA in a level
+  cell, in any case and spacing (`is_na`). Only an indicator whose framework entry has
+  `allow_na: true` may be so answered, and only with a reason in the row's note (Catatan)
+  column (`check_na`); the store keeps it apart from the levels (assessment_na).
 
 Nothing here imports pandas: upload workers never load it.
 """
@@ -27,6 +31,8 @@ import sys
 BOOLEAN_WORDS = frozenset({"TRUE", "FALSE", "BENAR", "SALAH"})
 _WHOLE = re.compile(r"[+-]?\d+")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+NA = "TB"  # how a not-applicable answer is written: in the template's drop-down, a draft, a CSV
+NA_WORDS = frozenset({"TB", "TIDAK BERLAKU", "N/A", "NA"})
 
 
 class CellError(Exception):
@@ -66,6 +72,25 @@ def editor_value(v: object) -> object:
     if item is not None and type(v).__module__ == "numpy":
         return item()
     return v
+
+
+def is_na(v: object) -> bool:
+    """Whether a level cell says "not applicable": TB, tidak berlaku, N/A or NA (any case)."""
+    return isinstance(v, str) and " ".join(v.split()).upper() in NA_WORDS
+
+
+def check_na(allow_na: bool, code: str, reason: object) -> list[tuple[str, CellError]]:
+    """A not-applicable answer to indicator `code` with the row's `reason` (its note): the
+    refusals, each with the field it is about ("level" or "note"); none when it stands.
+
+    Keys: cell.na_not_allowed (the indicator does not allow it), cell.na_reason_required.
+    """
+    out = []
+    if not allow_na:
+        out.append(("level", CellError("cell.na_not_allowed", indicator=code)))
+    if blank(reason) or not isinstance(reason, str):
+        out.append(("note", CellError("cell.na_reason_required", indicator=code)))
+    return out
 
 
 def parse_level(v: object, lo: int, hi: int) -> int | None:

@@ -386,6 +386,8 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("report.py", "page.report", ":material/picture_as_pdf:", Action.EXPORT, "read"),
     PageSpec("upload.py", "page.upload", ":material/upload_file:", Action.UPLOAD, "write"),
     PageSpec("entry.py", "page.entry", ":material/edit_note:", Action.UPLOAD, "write"),
+    PageSpec("programmes.py", "page.programmes", ":material/event_note:", Action.READ_SUBMISSIONS, "write"),
+    PageSpec("survey.py", "page.survey", ":material/groups:", Action.IMPORT_SURVEY, "write"),
     PageSpec("history.py", "page.history", ":material/history:", Action.READ_SUBMISSIONS, "write"),
     PageSpec("verify.py", "page.verify", ":material/fact_check:", Action.VERIFY, "admin"),
     PageSpec("admin.py", "page.admin", ":material/admin_panel_settings:", Action.PERIOD, "admin"),
@@ -405,8 +407,9 @@ def page_allowed(spec: PageSpec, user: User, public: bool) -> bool:
 
 # Where each role lands after signing in (its home), first match that the role may use: an OPD
 # operator on its OPD's home, an assessor on Verifikasi, an administrator on the status board,
-# the executive, the viewer and a public visitor on Ringkasan; else the sign-in page.
-LANDING_BY_ROLE = {"opd": "home.py", "assessor": "verify.py", "admin": "status.py"}
+# a planner on the programme register, the executive, the viewer and a public visitor on
+# Ringkasan; else the sign-in page.
+LANDING_BY_ROLE = {"opd": "home.py", "assessor": "verify.py", "admin": "status.py", "planner": "programmes.py"}
 
 
 def landing_file(user: User, public: bool) -> str | None:
