@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from metrics.auth import ROLES
 from metrics.i18n import DEFAULT_LANG, t
 
 if TYPE_CHECKING:
@@ -126,6 +127,59 @@ def cmd_registry(args: argparse.Namespace) -> int:
             status = 1
             print(f"{f}: {exc.message(args.lang)}", file=sys.stderr)
     return status
+
+
+def cmd_survey(args: argparse.Namespace) -> int:
+    from metrics import formatting
+    from metrics.errors import Rejected
+    from metrics.surveys import SurveyMapping, import_survey, read_survey_table, suggest_mapping
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    path = Path(args.file)
+    data = path.read_bytes()
+    questions = tuple(q.strip() for q in args.question_columns.split(",")) if args.question_columns else None
+    mapping = None
+    if not (args.programme_column and questions):
+        try:
+            mapping = suggest_mapping(store, args.city, read_survey_table(data, path.name))
+        except Rejected as exc:
+            print(f"{path}: {t('cli.rejected', args.lang)}")
+            for p in exc.problems:
+                print(f"  - {p.render(args.lang)}")
+            return 1
+    programme = args.programme_column or (mapping.programme_column if mapping else None)
+    questions = questions or (mapping.question_columns if mapping else None)
+    if not programme or not questions:
+        print(t("survey.cli_no_mapping", args.lang), file=sys.stderr)
+        return 1
+    mapping = SurveyMapping(programme, questions)
+    print(t("survey.cli_mapping", args.lang, programme=programme, questions=", ".join(questions)))
+    r = import_survey(store, user, args.city, args.year, data, path.name, mapping, source="cli")
+    if not r.accepted:
+        print(f"{path}: {t('cli.rejected', args.lang)}")
+        for p in r.problems:
+            print(f"  - {p.render(args.lang)}")
+        return 1
+    print(
+        f"{path}: "
+        + t(
+            "survey.cli_accepted",
+            args.lang,
+            upload=r.upload_id,
+            rows=r.rows,
+            respondents=sum(p.respondents for p in r.programmes),
+            programmes=len(r.programmes),
+            min=r.min_respondents,
+        )
+    )
+    floor = r.min_respondents
+    for prog in r.programmes:
+        mean, impact = (formatting.number(x, args.lang) for x in (prog.mean_answer, prog.impact))
+        short = "" if prog.sufficient else "  " + t("survey.cli_insufficient", args.lang, min=floor)
+        head = f"  {prog.code} {prog.name} ({prog.owner_opd})"
+        print(f"{head}: n={prog.respondents} mean={mean} impact={impact}{short}")
+    return 0
 
 
 class _ProgressBar:
@@ -257,13 +311,29 @@ def cmd_score(args: argparse.Namespace) -> int:
     order = {code: n for n, (code, _, _) in enumerate(ranked)}
     scores.sort(key=lambda s: order[s.city_code])
     if args.json:
+        from metrics import methods
+        from metrics.loaded_frameworks import loaded_frameworks
+
         fw_ids = sorted({s.framework_id for s in scores})
+        # per dimension its method and, for the programmes and survey methods, what they counted
+        fws = {seq: fw for fw, seq in loaded_frameworks(store)}
+        inputs = methods.method_inputs_by_city(
+            store, _acting_user(store, args), args.year, args.city, args.lang
+        )
+        counted = {c: {m.code: m.to_json() for m in items} for c, items in inputs.items()}
+
+        def with_methods(s: scoring.CityScore) -> dict[str, object]:
+            dims = fws[s.fw_seq].dimensions if s.fw_seq in fws else ()
+            got = counted.get(s.city_code, {})
+            methods_ = {d.code: {"method": d.method, "inputs": got.get(d.code)} for d in dims}
+            return {**s.to_json(), "dimension_methods": methods_}
+
         print(
             json.dumps(
                 {
                     "framework": fw_ids[0] if len(fw_ids) == 1 else fw_ids,
                     "year": args.year,
-                    "cities": [s.to_json() for s in scores],
+                    "cities": [with_methods(s) for s in scores],
                 },
                 ensure_ascii=False,
             )
@@ -311,6 +381,17 @@ def cmd_template(args: argparse.Namespace) -> int:
     from metrics.loaded_frameworks import loaded_frameworks
     from metrics.templates import build_template
 
+    if args.programmes:  # the city's programme register workbook, not an OPD's
+        from metrics.programmes import programme_template
+
+        store = _open_store(args)
+        data = programme_template(store, _acting_user(store, args), args.city, args.lang)
+        Path(args.output).write_bytes(data)
+        print(f"OK: {args.output}")
+        return 0
+    if args.opd is None or args.year is None:
+        print(t("programme.cli_template_args", args.lang), file=sys.stderr)
+        return 2
     store = _open_store(args)
     user = _acting_user(store, args)
     require(user, Action.TEMPLATE, args.city, args.opd)
@@ -328,6 +409,62 @@ def cmd_template(args: argparse.Namespace) -> int:
     Path(args.output).write_bytes(build_template(fw, city, opd, args.year))
     print(f"OK: {args.output}")
     return 0
+
+
+def cmd_programmes(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from metrics import programmes as pg
+    from metrics.errors import Rejected, ValidationError
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    try:
+        if args.programmes_cmd == "load":
+            path = Path(args.file)
+            res = pg.load_programmes_file(store, user, args.city, path.read_bytes(), path.name, source="cli")
+            n, version = res.programmes, res.version_id
+            print(t("programme.cli_loaded", args.lang, file=path.name, n=n, version=version))
+            return 0
+        if args.programmes_cmd == "export":
+            fmt = args.format or ("csv" if args.output.lower().endswith(".csv") else "xlsx")
+            Path(args.output).write_bytes(pg.export_programmes(store, user, args.city, fmt))
+            print(f"OK: {args.output}")
+            return 0
+        if args.year is None:
+            reg = pg.register(store, user, args.city)
+            if args.json:
+                print(json.dumps([asdict(p) for p in reg], ensure_ascii=False, default=str))
+            elif not reg:
+                print(t("programme.cli_none", args.lang, city=args.city))
+            for prog in reg if not args.json else ():
+                cols = f"{prog.code:<10} {prog.kind:<10} {prog.pillar:<10} {prog.opd_code:<6}"
+                print(cols, f"{prog.start_year}-{prog.end_year}", prog.name)
+            return 0
+        board = pg.board(store, user, args.city, args.year, args.lang)
+        if args.json:
+            cells = [
+                {k: v for k, v in asdict(c).items() if k != "rows"} | {"share": c.share} for c in board.cells
+            ]
+            rows = [r.to_dict() for r in board.rows]
+            out = {"city": board.city, "year": board.year, "framework": board.framework_id, "cells": cells}
+            print(json.dumps(out | {"programmes": rows}, ensure_ascii=False))
+            return 0
+        for c in board.cells:
+            print(
+                f"{c.pillar:<8} {c.kind:<10} planned {c.planned:>3}  running {c.running:>3}  "
+                f"stalled {c.stalled:>3}  budget {c.budget}"
+            )
+        for row in board.rows:
+            print(f"  {'!' if row.stalled else ' '} {row.code:<10} {row.status:<13} {row.opd:<6} {row.name}")
+        return 0
+    except Rejected as exc:
+        for problem in exc.problems:
+            print(problem.render(args.lang), file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(exc.message(args.lang), file=sys.stderr)
+        return 1
 
 
 def _read_new_password(args: argparse.Namespace) -> str:
@@ -532,11 +669,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--user")
     s.set_defaults(func=cmd_framework)
 
-    s = sub.add_parser("registry", help="load cities/OPDs CSV files")
+    s = sub.add_parser("registry", help="load cities, OPDs or population-by-year CSV files")
     s.add_argument("action", choices=("load",))
     s.add_argument("files", nargs="+")
     s.add_argument("--user")
     s.set_defaults(func=cmd_registry)
+
+    s = sub.add_parser("survey", help="import a citizen survey export (Google Forms, KoboToolbox, XLSX/CSV)")
+    s.add_argument("action", choices=("load",))
+    s.add_argument("file")
+    s.add_argument("--city", required=True)
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--programme-column", help="the column naming the programme (default: remembered/guessed)")
+    s.add_argument("--question-columns", help="the 1-5 answer columns, comma-separated (default: likewise)")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_survey)
 
     s = sub.add_parser("ingest", help="ingest self-assessment / service-metric files or folders")
     s.add_argument("files", nargs="+")
@@ -570,13 +717,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_rank)
 
-    s = sub.add_parser("template", help="write an OPD's pre-filled workbook")
+    s = sub.add_parser(
+        "template", help="write an OPD's pre-filled workbook (--opd, --year) or the programme register's"
+    )
     s.add_argument("--city", required=True)
-    s.add_argument("--opd", required=True)
-    s.add_argument("--year", type=int, required=True)
-    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--opd")
+    s.add_argument("--year", type=int)
+    s.add_argument("--programmes", action="store_true", help="the city's programme register workbook")
+    s.add_argument("-o", "--output", "--out", dest="output", required=True)
     s.add_argument("--user")
     s.set_defaults(func=cmd_template)
+
+    s = sub.add_parser("programmes", help="the city's masterplan and quick-win programme register")
+    ps = s.add_subparsers(dest="programmes_cmd", required=True)
+    a = ps.add_parser("load", help="load the register from a filled programme template (a new version)")
+    a.add_argument("file")
+    a.add_argument("--city", required=True)
+    a.add_argument("--user")
+    a = ps.add_parser("list", help="the register in force, or with --year that year's board")
+    a.add_argument("--city", required=True)
+    a.add_argument("--year", type=int)
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--user")
+    a = ps.add_parser("export", help="write the register in force to .xlsx or .csv")
+    a.add_argument("--city", required=True)
+    a.add_argument("-o", "--out", "--output", dest="output", required=True)
+    a.add_argument("--format", choices=("xlsx", "csv"), help="default: from the file name, else xlsx")
+    a.add_argument("--user")
+    s.set_defaults(func=cmd_programmes)
 
     s = sub.add_parser(
         "user",
@@ -586,7 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     us = s.add_subparsers(dest="user_cmd", required=True)
     a = us.add_parser("add")
     a.add_argument("name")
-    a.add_argument("--role", required=True, choices=("admin", "executive", "opd", "assessor", "viewer"))
+    a.add_argument("--role", required=True, choices=ROLES)
     a.add_argument("--city")
     a.add_argument("--opd")
     a.add_argument("--display-name")

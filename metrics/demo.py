@@ -4,24 +4,39 @@ The cities are invented so that no real city is misrepresented. The data doubles
 fixture, so it deliberately contains what the product must cope with: OPDs that never
 submitted, partial submissions, a corrected re-submission that supersedes an earlier one,
 high self-scores without evidence, service metrics, assessor verifications and locked years.
-Everything is drawn from one seeded generator, so the same seed gives the same database.
+Since issue 17 it also holds what the national evaluation scores besides the rubric: each
+city's programme register (masterplan and quick-win programmes with budgets and yearly
+statuses, including programmes that never started and programmes stopped with a reason, one
+accepted and one awaiting the assessor; a second register version in Kota Sukamaju), citizen
+impact surveys of three programmes per pillar for the last three years (one programme below
+the 50-respondent minimum), "tidak berlaku" answers (one confirmed, one rejected, one pending)
+and population by year. Everything is drawn from seeded generators, so the same seed gives the
+same database.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metrics.auth import DEMO_PASSWORD, DEMO_SETTING, SYSTEM, hash_password
 from metrics.framework import DEFAULT_FRAMEWORK_PATH, Framework
-from metrics.ingest import AssessmentRow, MetricRow, Submission
-from metrics.registry import City, Opd
+from metrics.ingest import AssessmentRow, MetricRow, NaAnswer, Submission
+from metrics.records import (
+    RUNNING_STATUSES,
+    Programme,
+    ProgrammeBudget,
+    ProgrammeStatus,
+    SurveyProgramme,
+    SurveyQuestion,
+)
+from metrics.registry import City, CityPopulation, Opd
 
 if TYPE_CHECKING:
-    from metrics.storage import Storage
+    from metrics.storage import Cursor, Storage
 
 YEARS = tuple(range(2020, 2025))
 # Every demo account signs in with auth.DEMO_PASSWORD (imported above, used from here by tests),
@@ -93,7 +108,22 @@ def demo_users(opds: list[Opd]) -> list[DemoUser]:
         DemoUser("opd.dinkes", "opd", first, by_type["DINKES"].opd_code, "Operator Dinas Kesehatan"),
         DemoUser("penilai", "assessor", None, None, "Tim Penilai"),
         DemoUser("tamu", "viewer", None, None, "Tamu"),
+        # the planners (Bappeda) who keep each city's programme register
+        *(
+            DemoUser(planner_of(c), "planner", c.city_code, None, f"Perencana Bappeda {short_name(c)}")
+            for c in CITIES
+        ),
     ]
+
+
+def short_name(city: City) -> str:
+    """'Kota Bandar Permai' -> 'Bandar Permai'."""
+    return city.name.split(" ", 1)[1]
+
+
+def planner_of(city: City) -> str:
+    """The demo planner account of `city`: 'bappeda.bandarpermai'."""
+    return "bappeda." + short_name(city).replace(" ", "").lower()
 
 
 def make_opds(rng: random.Random, cities: tuple[City, ...] = CITIES) -> list[Opd]:
@@ -105,6 +135,11 @@ def make_opds(rng: random.Random, cities: tuple[City, ...] = CITIES) -> list[Opd
         for k, t in enumerate(sorted(types, key=lambda t: list(OPD_NAMES).index(t)), start=1):
             opds.append(Opd(c.city_code, f"{k:02d}", t, OPD_NAMES[t]))
     return opds
+
+
+def _scaled(value: float, scale: float | None) -> float:
+    """A per-population figure as the count the OPD reports (`scale`: population / per)."""
+    return value if scale is None else float(round(value * scale))
 
 
 def _value_for_level(rng: random.Random, thresholds: tuple[float, ...], direction: str, level: int) -> float:
@@ -136,6 +171,8 @@ def generate(fw: Framework, seed: int = 2024) -> DemoData:
     """(cities, opds, submissions by year with their acceptance time, verifications, users)."""
     rng = random.Random(seed)
     opds = make_opds(rng)
+    population = {(p.city_code, p.year): p.population for p in populations()}
+    na_cases = {(c.city, c.year, c.indicator) for c in NA_CASES}
     subs: list[tuple[datetime, Submission]] = []
     verifications: list[tuple[str, int, str, int, str]] = []
     slug = {c.city_code: c.name.split()[-1].lower() for c in CITIES}
@@ -171,6 +208,12 @@ def generate(fw: Framework, seed: int = 2024) -> DemoData:
                         )
                     note = "Perlu dukungan anggaran tahun depan" if rng.random() < 0.05 else None
                     rows.append(AssessmentRow(ind.code, level, evidence, note, 11 + n))
+                na = [
+                    NaAnswer(c.indicator, c.reason, 11 + [i.code for i in inds].index(c.indicator))
+                    for c in NA_CASES
+                    if (c.city, c.year, c.opd_type) == (city.city_code, year, o.opd_type)
+                ]
+                rows = [r for r in rows if r.indicator_code not in {n.indicator_code for n in na}]
                 if not rows:
                     continue
                 at = datetime(year + 1, 2, 1 + rng.randint(0, 26), rng.randint(8, 16), rng.randint(0, 59))
@@ -188,7 +231,12 @@ def generate(fw: Framework, seed: int = 2024) -> DemoData:
                             Submission("assessment", city.city_code, o.opd_code, year, 0, None, early),
                         )
                     )
-                subs.append((at, Submission("assessment", city.city_code, o.opd_code, year, 0, None, rows)))
+                subs.append(
+                    (
+                        at,
+                        Submission("assessment", city.city_code, o.opd_code, year, 0, None, rows, na_rows=na),
+                    )
+                )
             # service metrics, monthly for mean/min/max, yearly otherwise
             for ind in fw.indicators:
                 if not ind.metric:
@@ -202,18 +250,29 @@ def generate(fw: Framework, seed: int = 2024) -> DemoData:
                     0,
                     min(len(m.thresholds), round(base + trend * t + ind_bias[ind.code] + rng.gauss(0, 0.4))),
                 )
+                # the thresholds this city is held to; a per-population metric is reported as the
+                # raw count, which scoring divides by the year's population
+                th = m.thresholds_for(city.category)
+                scale = population[(city.city_code, year)] / m.per_population if m.per_population else None
                 mrows: list[MetricRow]
                 if m.aggregate in ("mean", "min", "max"):
                     mrows = [
                         MetricRow(
-                            f"{year}-{mo:02d}", _value_for_level(rng, m.thresholds, m.direction, target), mo
+                            f"{year}-{mo:02d}",
+                            _scaled(_value_for_level(rng, th, m.direction, target), scale),
+                            mo,
                         )
                         for mo in range(1, 13)
                     ]
                 else:
                     mrows = [
-                        MetricRow(str(year), _value_for_level(rng, m.thresholds, m.direction, target), 1)
+                        MetricRow(
+                            str(year), _scaled(_value_for_level(rng, th, m.direction, target), scale), 1
+                        )
                     ]
+                if (city.city_code, year, ind.code) in na_cases:
+                    continue  # answered "tidak berlaku": the OPD reports no figure (drawn all the same,
+                    # so the rest of the history does not move)
                 at = datetime(year + 1, 1, 15, 9, 0)
                 subs.append((at, Submission("metric", city.city_code, o.opd_code, year, 0, m.code, mrows)))
         # the assessor verified part of 2023 for the first three cities
@@ -232,6 +291,431 @@ def generate(fw: Framework, seed: int = 2024) -> DemoData:
     return list(CITIES), opds, subs, verifications, demo_users(opds)
 
 
+# --------------------------------------------------------------------------- population by year
+
+
+def populations(cities: tuple[City, ...] = CITIES) -> list[CityPopulation]:
+    """Each city's population for every demo year, growing about 1% a year up to the registry's
+    figure (which is the last year's)."""
+    return [
+        CityPopulation(c.city_code, y, round((c.population or 0) / 1.01 ** (YEARS[-1] - y)))
+        for c in cities
+        for y in YEARS
+    ]
+
+
+# --------------------------------------------------------------------------- "tidak berlaku" answers
+
+
+@dataclass(frozen=True)
+class NaCase:
+    """An OPD's "tidak berlaku" answer and the assessor's word on it (None: not yet judged)."""
+
+    city: str
+    year: int
+    opd_type: str  # the OPD that answers it
+    indicator: str  # an allow_na indicator of the default framework
+    reason: str
+    decision: str | None  # accepted | rejected | None (pending)
+    note: str | None = None
+
+
+_NO_BUS = "Kabupaten tidak memiliki layanan bus kota maupun BRT; angkutan umum dilayani angkutan perdesaan milik swasta."
+NA_CASES = (
+    NaCase(
+        "5199",
+        2023,
+        "DISHUB",
+        "LIV-07",
+        _NO_BUS,
+        "accepted",
+        "Sesuai data trayek Dinas Perhubungan provinsi.",
+    ),
+    NaCase("5199", 2024, "DISHUB", "LIV-07", _NO_BUS, "accepted", "Tidak ada perubahan trayek sejak 2023."),
+    NaCase(
+        "5199",
+        2024,
+        "DINKES",
+        "LIV-09",
+        "Rumah sakit rujukan di wilayah kami dikelola pemerintah provinsi.",
+        "rejected",
+        "RSUD Nusa Asri milik pemerintah kabupaten; mohon isi ketersediaan tempat tidurnya.",
+    ),
+    NaCase("0199", 2024, "DISHUB", "LIV-07", "Belum ada bus kota; angkutan kota dikelola swasta.", None),
+)
+
+
+# --------------------------------------------------------------------------- programme register
+
+
+@dataclass(frozen=True)
+class ProgrammeIdea:
+    name: str
+    subpillar: str
+    opd_types: tuple[str, ...]  # who would own it, in order of preference
+    urban: bool = False  # only a kota runs it (a city bus, say)
+
+
+def _ideas(subpillar: str, *items: str) -> list[ProgrammeIdea]:
+    """Ideas of one sub-pillar: 'name|OPD,OPD' strings ('!' first: a kota only)."""
+    out = []
+    for item in items:
+        name, types = item.split("|")
+        out.append(ProgrammeIdea(name.lstrip("!"), subpillar, tuple(types.split(",")), name.startswith("!")))
+    return out
+
+
+# masterplan programmes and quick wins a city of the demo may run, by pillar: realistic names
+MASTERPLAN = {
+    "GOV": _ideas(
+        "GOV.POL",
+        "Satu Data Kota|DISKOMINFO,BAPPEDA",
+        "Pusat Data dan Komputasi Awan Pemda|DISKOMINFO",
+        "Tim Tanggap Insiden Siber (CSIRT) Daerah|DISKOMINFO",
+        "E-Planning dan E-Budgeting Terpadu|BAPPEDA",
+        "Dasbor Kinerja Kepala Daerah|BAPPEDA,SETDA",
+    )
+    + _ideas(
+        "GOV.PUB",
+        "Mal Pelayanan Publik Digital|DPMPTSP",
+        "Integrasi Perizinan Daerah dengan OSS|DPMPTSP",
+        "Pengaduan Terpadu Terhubung SP4N-LAPOR!|DISKOMINFO",
+    )
+    + _ideas(
+        "GOV.BUR",
+        "SRIKANDI untuk Semua OPD|DISPERPUSIP,SETDA",
+        "Sertifikat Elektronik BSrE untuk Pejabat|DISKOMINFO",
+        "Sistem Informasi Kepegawaian Terintegrasi|BKPSDM,SETDA",
+    ),
+    "BRD": _ideas(
+        "BRD.TOUR",
+        "Portal Pariwisata Terpadu|DISPAR,DISKOMINFO",
+        "Desa Wisata Digital|DISPAR,BAPPEDA",
+        "Festival Budaya Berbasis Digital|DISPAR,DISPORA,DISKOMINFO",
+        "Tiket Destinasi Nontunai|DISPAR,BAPENDA",
+    )
+    + _ideas(
+        "BRD.BIZ",
+        "Peta Potensi Investasi Berbasis Spasial|DPMPTSP,BAPPEDA",
+        "Promosi Investasi Daring|DPMPTSP",
+        "Klinik Layanan Investor|DPMPTSP",
+    )
+    + _ideas(
+        "BRD.IDN",
+        "Penguatan Merek dan Identitas Kota|BAPPEDA,DISKOMINFO",
+        "!Revitalisasi Kawasan Kota Lama|PUPR,PERKIM",
+        "Papan Informasi Digital di Gerbang Kota|DISKOMINFO",
+    ),
+    "ECO": _ideas(
+        "ECO.IND",
+        "Basis Data Tunggal UMKM|DISKOPUKM,DISPERINDAG",
+        "Sistem Pemantauan Harga Pangan|DISPERINDAG,DKPP",
+        "Inkubator Bisnis Digital|DISKOPUKM,DISKOMINFO",
+        "Pasar Daring Produk Lokal|DISPERINDAG,DISKOPUKM",
+    )
+    + _ideas(
+        "ECO.FIN",
+        "Pajak Daerah Daring|BAPENDA",
+        "Elektronifikasi Transaksi Pemerintah Daerah|BAPENDA,SETDA",
+        "Retribusi Daerah Nontunai|BAPENDA",
+    )
+    + _ideas(
+        "ECO.JOB",
+        "Bursa Kerja Daring Daerah|DISNAKER,DISKOMINFO",
+        "Pelatihan Kerja Kompetensi Digital|DISNAKER,DISKOMINFO",
+        "Peta Jalan Ekonomi Digital|BAPPEDA",
+    ),
+    "LIV": _ideas(
+        "LIV.HLT",
+        "Rekam Medis Elektronik Terhubung SATUSEHAT|DINKES",
+        "Antrean Daring Puskesmas dan RSUD|DINKES",
+        "Telemedisin Puskesmas|DINKES",
+        "Layanan Ambulans Gawat Darurat Terpadu|DINKES",
+    )
+    + _ideas(
+        "LIV.MOB",
+        "Pusat Kendali Lalu Lintas (ATCS)|DISHUB",
+        "!Bus Listrik Koridor 1|DISHUB",
+        "!Halte Pintar dengan Informasi Kedatangan|DISHUB",
+        "Parkir Elektronik Kawasan Pusat Kota|DISHUB",
+    )
+    + _ideas(
+        "LIV.HOU",
+        "Sistem Informasi Rumah Tidak Layak Huni|PERKIM,PUPR",
+        "Penanganan Kawasan Kumuh Terpadu|PERKIM,PUPR",
+    ),
+    "SOC": _ideas(
+        "SOC.EDU",
+        "Sekolah Digital|DISDIK",
+        "Perpustakaan Digital Daerah|DISPERPUSIP,DISDIK",
+        "Beasiswa Daerah Daring|DISDIK",
+    )
+    + _ideas(
+        "SOC.COM",
+        "Literasi Digital untuk Warga|DISKOMINFO",
+        "E-Musrenbang|BAPPEDA",
+        "Kampung Digital|DISKOMINFO",
+        "Sistem Informasi Kepemudaan|DISPORA,DISKOMINFO",
+    )
+    + _ideas(
+        "SOC.SAF",
+        "Pemutakhiran DTSEN Berbasis Desa dan Kelurahan|DINSOS",
+        "Command Center dan CCTV Kota|DISKOMINFO",
+        "Layanan Darurat 112|DISKOMINFO,BPBD",
+    ),
+    "ENV": _ideas(
+        "ENV.WST",
+        "Bank Sampah Digital|DLH",
+        "TPS3R dan Penimbangan Sampah Digital|DLH",
+        "Pengolahan Sampah Menjadi Energi|DLH",
+    )
+    + _ideas(
+        "ENV.QLT",
+        "Stasiun Pemantau Kualitas Udara|DLH",
+        "Penerangan Jalan Umum LED Terpantau|PUPR,DISHUB",
+        "Inventaris Ruang Terbuka Hijau Digital|PERKIM,DLH",
+        "Panel Surya Gedung Pemerintah|PUPR",
+    )
+    + _ideas(
+        "ENV.DRR",
+        "Sistem Peringatan Dini Banjir|BPBD",
+        "Peta Rawan Bencana Daring|BPBD,PUPR",
+        "Drainase Perkotaan Berbasis Data|PUPR",
+    ),
+}
+QUICK_WINS = {
+    "GOV": _ideas(
+        "GOV.PUB",
+        "Layanan Adminduk Daring dari Rumah|DISDUKCAPIL,DISKOMINFO",
+        "Aktivasi IKD Keliling|DISDUKCAPIL,DISKOMINFO",
+        "Kanal WhatsApp Layanan Publik|DISKOMINFO",
+    ),
+    "BRD": _ideas("BRD.TOUR", "Kalender Acara Kota Daring|DISPAR,DISKOMINFO")
+    + _ideas(
+        "BRD.IDN",
+        "Penataan Alun-Alun dengan Wi-Fi Publik|PUPR,DISKOMINFO",
+        "Kampanye Bangga Buatan Lokal|DISKOMINFO",
+    ),
+    "ECO": _ideas("ECO.FIN", "QRIS di Pasar Rakyat|DISPERINDAG,BAPENDA")
+    + _ideas(
+        "ECO.IND",
+        "Pelatihan Pemasaran Digital UMKM|DISKOPUKM,DISKOMINFO",
+        "Bazar UMKM Bayar dengan QRIS|DISKOPUKM,DISPERINDAG",
+    ),
+    "LIV": _ideas("LIV.HLT", "Informasi Tempat Tidur Rumah Sakit Daring|DINKES", "Posyandu Digital|DINKES")
+    + _ideas("LIV.MOB", "Parkir Tepi Jalan dengan QRIS|DISHUB"),
+    "SOC": _ideas("SOC.COM", "Wi-Fi Publik Gratis di Ruang Terbuka|DISKOMINFO")
+    + _ideas("SOC.EDU", "Kelas Guru Digital|DISDIK")
+    + _ideas("SOC.SAF", "Bantuan Sosial Nontunai Tepat Sasaran|DINSOS"),
+    "ENV": _ideas("ENV.DRR", "Lapor Genangan|PUPR,BPBD")
+    + _ideas("ENV.QLT", "Gerakan Tanam Pohon Terdata|DLH,PERKIM")
+    + _ideas("ENV.WST", "Jemput Sampah Terpilah|DLH"),
+}
+STOP_REASONS = (
+    "Digantikan aplikasi nasional; aplikasi daerah tidak diperlukan lagi",
+    "Anggaran dialihkan untuk penanganan banjir",
+    "Mitra penyedia menghentikan kerja sama",
+    "Lahan belum tersedia setelah kajian teknis",
+)
+PLAN_END = 2026  # the last year a demo programme may run to (the masterplan's horizon)
+
+
+def _programme(
+    rng: random.Random,
+    idea: ProgrammeIdea,
+    code: str,
+    kind: str,
+    owner: str,
+    links: list[str],
+    quality: float,
+    whole_plan: bool,
+) -> Programme:
+    """One programme with a span, budgets and a status for each of its years up to the last
+    demo year: late starts and finished programmes by chance, better in a stronger city and
+    in later years, and a few that never start or are stopped. A `whole_plan` programme runs
+    from the first demo year to the plan's horizon or near it (each pillar has one of each
+    kind, so no pillar-year has nothing planned: the method would count that pillar as 0)."""
+    quick = kind == "quickwin"
+    if whole_plan:
+        start, end = YEARS[0], rng.randint(YEARS[-1], PLAN_END)
+    else:
+        start = rng.randint(YEARS[0], YEARS[-1] - (0 if quick else 1))
+        end = min(PLAN_END, start + (rng.randint(0, 2) if quick else rng.randint(2, 5)))
+    p_now = min(0.95, max(0.2, 0.4 + 0.12 * (start - YEARS[0]) + 0.2 * quality + (0.15 if quick else 0)))
+    delay = 0 if rng.random() < p_now else (1 if rng.random() < 0.7 else 2)
+    fate = rng.random()
+    never, stop_at = fate < 0.07, (start + delay + 1 if fate > 0.94 else None)
+    statuses = []
+    for y in range(start, min(end, YEARS[-1]) + 1):
+        if never or y < start + delay:
+            statuses.append(ProgrammeStatus(y, "direncanakan"))
+        elif stop_at is not None and y >= stop_at:
+            statuses.append(ProgrammeStatus(y, "dihentikan", rng.choice(STOP_REASONS[1:])))
+        else:
+            done = y == end and rng.random() < 0.75
+            evidence = f"Laporan kemajuan {y}: {idea.name}" if rng.random() < 0.8 else None
+            statuses.append(ProgrammeStatus(y, "selesai" if done else "berjalan", evidence=evidence))
+    budgets = []
+    scale = rng.choice((150, 300, 500, 800, 1_200, 2_500, 5_000)) * 1_000_000  # Rupiah a year
+    for y in range(start, end + 1):
+        amount = round(scale * rng.uniform(0.7, 1.3), -6)
+        budgets.append(ProgrammeBudget(y, "APBD", int(amount)))
+        if rng.random() < 0.1:
+            budgets.append(ProgrammeBudget(y, "APBN", int(round(scale * rng.uniform(0.3, 1.0), -6))))
+        if rng.random() < 0.05:
+            budgets.append(ProgrammeBudget(y, "mitra", int(round(scale * rng.uniform(0.1, 0.5), -6))))
+    return Programme(
+        code,
+        idea.name,
+        idea.subpillar,
+        kind,
+        owner,
+        start,
+        end,
+        tuple(links),
+        tuple(budgets),
+        tuple(statuses),
+    )
+
+
+def city_quality() -> dict[str, float]:
+    """-1..1 per city, in the order of CITIES (the first is the strongest), as in the rubric's
+    history: a stronger city starts its programmes on time more often and its residents rate
+    them a little higher."""
+    return {c.city_code: 1 - 2 * n / (len(CITIES) - 1) for n, c in enumerate(CITIES)}
+
+
+def programme_registers(fw: Framework, opds: list[Opd], seed: int = 2024) -> dict[str, list[Programme]]:
+    """Each city's programme register: per pillar 1-3 quick wins and enough masterplan
+    programmes for 4-12 in all."""
+    quality = city_quality()
+    rng = random.Random(f"{seed}-programmes")  # its own stream: the rest of the history stays put
+    registers: dict[str, list[Programme]] = {}
+    for city in CITIES:
+        by_type = {o.opd_type: o.opd_code for o in opds if o.city_code == city.city_code}
+        kota = city.name.startswith("Kota")
+        progs: list[Programme] = []
+        for pillar in (p.code for p in fw.pillars):
+            n_quick = rng.randint(1, 3)
+            n_master = rng.randint(max(3, 4 - n_quick), min(9, 12 - n_quick))
+            for kind, pool, n, tag in (
+                ("masterplan", MASTERPLAN[pillar], n_master, "MP"),
+                ("quickwin", QUICK_WINS[pillar], n_quick, "QW"),
+            ):
+                ideas = rng.sample([i for i in pool if kota or not i.urban], min(n, len(pool)))
+                for k, idea in enumerate(ideas, start=1):
+                    owner = next((by_type[t] for t in idea.opd_types if t in by_type), by_type["BAPPEDA"])
+                    inds = [i.code for i in fw.indicators if i.subpillar == idea.subpillar]
+                    links = sorted(rng.sample(inds, min(len(inds), rng.randint(1, 2))))
+                    code = f"{pillar}-{tag}{k:02d}"
+                    progs.append(
+                        _programme(rng, idea, code, kind, owner, links, quality[city.city_code], k == 1)
+                    )
+        registers[city.city_code] = progs
+    _stop_two(registers[CITIES[0].city_code])
+    return registers
+
+
+def _stop_two(progs: list[Programme]) -> None:
+    """Two masterplan programmes of the first city stopped in the last year, one with the
+    reason accepted by the assessor and one awaiting that word (in place, for the tests)."""
+    last = YEARS[-1]
+    candidates = [
+        n
+        for n, p in enumerate(progs)
+        if p.kind == "masterplan" and p.start_year < last <= p.end_year and p.status_in(last - 1) is not None
+    ]
+    for n, accepted in zip(candidates[:2], (True, False), strict=True):
+        p = progs[n]
+        kept = tuple(s for s in p.statuses if s.year < last)
+        stopped = ProgrammeStatus(
+            last, "dihentikan", STOP_REASONS[0 if accepted else 2], reason_accepted=accepted
+        )
+        progs[n] = Programme(
+            p.code,
+            p.name,
+            p.pillar,
+            p.kind,
+            p.opd_code,
+            p.start_year,
+            p.end_year,
+            p.indicator_codes,
+            p.budgets,
+            (*kept, stopped),
+        )
+
+
+# --------------------------------------------------------------------------- citizen impact surveys
+
+SURVEY_QUESTIONS = (
+    "Program ini memudahkan urusan saya",
+    "Layanan program ini mudah diakses",
+    "Saya puas dengan hasil program ini",
+    "Program ini bermanfaat bagi lingkungan saya",
+    "Saya akan menyarankan program ini kepada orang lain",
+)
+SURVEY_YEARS = YEARS[-3:]
+SHORT_SURVEY = (CITIES[0].city_code, YEARS[-1])  # where one programme has fewer than 50 respondents
+
+
+def surveys(
+    registers: dict[str, list[Programme]], seed: int = 2024
+) -> dict[tuple[str, int], list[SurveyProgramme]]:
+    """Per city-year of SURVEY_YEARS: three running programmes per pillar surveyed, 50-150
+    respondents each (one programme short of 50), 3-5 questions, means between 3.2 and 4.3
+    (1-5 scale) rising a little each year. Only the aggregates, as an import stores them."""
+    quality = city_quality()
+    rng = random.Random(f"{seed}-surveys")
+    out: dict[tuple[str, int], list[SurveyProgramme]] = {}
+    for city in CITIES:
+        for year in SURVEY_YEARS:
+            questions = SURVEY_QUESTIONS[: rng.randint(3, 5)]
+            results: list[SurveyProgramme] = []
+            for pillar in dict.fromkeys(p.pillar.split(".")[0] for p in registers[city.city_code]):
+                running = [
+                    p
+                    for p in registers[city.city_code]
+                    if p.pillar.split(".")[0] == pillar
+                    and (s := p.status_in(year)) is not None
+                    and s.status in RUNNING_STATUSES
+                ]
+                for p in sorted(rng.sample(running, min(3, len(running))), key=lambda p: p.code):
+                    short = (city.city_code, year) == SHORT_SURVEY and not any(
+                        r.respondents < 50 for r in results
+                    )
+                    n = rng.randint(31, 46) if short else rng.randint(50, 150)
+                    mean = min(
+                        4.15,
+                        max(
+                            3.35,
+                            3.6
+                            + 0.3 * quality[city.city_code]
+                            + 0.12 * (year - SURVEY_YEARS[0])
+                            + rng.gauss(0, 0.2),
+                        ),
+                    )
+                    qs = []
+                    for q in questions:
+                        answers = n - rng.randint(0, 3)
+                        qs.append(
+                            SurveyQuestion(
+                                q, answers, float(round(answers * (mean + rng.uniform(-0.15, 0.15))))
+                            )
+                        )
+                    results.append(
+                        SurveyProgramme(
+                            p.code,
+                            n,
+                            sum(q.answers for q in qs),
+                            sum(q.answer_sum for q in qs),
+                            p.opd_code,
+                            tuple(qs),
+                        )
+                    )
+            out[(city.city_code, year)] = results
+    return out
+
+
 def install(
     store: Storage, fw_path: Path = DEFAULT_FRAMEWORK_PATH, seed: int = 2024, password: str = DEMO_PASSWORD
 ) -> dict[str, object]:
@@ -241,9 +725,12 @@ def install(
 
     fw, seq = load_framework_text(store, SYSTEM, fw_path.read_text(encoding="utf-8"))
     cities, opds, subs, verifications, users = generate(fw, seed)
+    registers = programme_registers(fw, opds, seed)
+    survey_results = surveys(registers, seed)
     pw_hash = hash_password(password, demo_database=True)
     with store.transaction() as cur:
         store.upsert_cities(cur, cities)
+        store.upsert_population(cur, populations())
         store.upsert_opds(cur, opds)
         for _at, s in subs:
             s.fw_seq = seq
@@ -260,6 +747,28 @@ def install(
         )
         for city, year, code, level, note in verifications:
             store.add_verification(cur, city, year, code, level, note, "penilai")
+        for case in NA_CASES:
+            if case.decision is not None:
+                store.add_na_decision(
+                    cur, case.city, case.year, case.indicator, case.decision, case.note or "", "penilai"
+                )
+        kominfo = next(
+            o.opd_code for o in opds if (o.city_code, o.opd_type) == (CITIES[0].city_code, "DISKOMINFO")
+        )
+        n_versions = _install_registers(store, cur, registers, kominfo)
+        for (city_code, year), results in survey_results.items():
+            store.insert_survey(
+                cur,
+                city_code,
+                year,
+                results,
+                planner_of(next(c for c in cities if c.city_code == city_code)),
+                file_name=f"survei-dampak-{city_code}-{year}.xlsx",
+                sha256=None,
+                source="demo",
+                n_rows=sum(r.respondents for r in results),
+                mapping=None,
+            )
         for c in cities:
             for y in YEARS[:-1]:
                 store.set_period_status(cur, c.city_code, y, "locked", "admin")
@@ -271,8 +780,63 @@ def install(
             "opds": len(opds),
             "submissions": len(ids),
             "verifications": len(verifications),
+            "programmes": sum(len(p) for p in registers.values()),
+            "programme_versions": n_versions,
+            "surveys": len(survey_results),
+            "na_answers": len(NA_CASES),
             "users": [u.username for u in users],
             "seed": seed,
         }
         store.write_audit(cur, SYSTEM, "demo.install", "database", None, summary)
     return summary
+
+
+def _install_registers(
+    store: Storage, cur: Cursor, registers: dict[str, list[Programme]], kominfo: str
+) -> int:
+    """Every city's register as loaded by its planner; in the first city, a second version in
+    which the Diskominfo operator reports a programme running in the last year (before that
+    update the planner's file had it as planned; `kominfo` is its OPD code). The number of
+    versions written."""
+    first = CITIES[0]
+    n = 0
+    for city in CITIES:
+        progs = registers[city.city_code]
+        planner = planner_of(city)
+        name = f"program-{city.city_code}.xlsx"
+        if city is first:
+            k = _status_update(progs, kominfo)
+            p = progs[k]
+            last = YEARS[-1]
+            planned = ProgrammeStatus(last, "direncanakan")
+            earlier = [
+                *progs[:k],
+                replace(p, statuses=(*(s for s in p.statuses if s.year != last), planned)),
+                *progs[k + 1 :],
+            ]
+            store.insert_programme_version(cur, city.city_code, earlier, planner, "load", name)
+            store.insert_programme_version(
+                cur,
+                city.city_code,
+                progs,
+                "opd.kominfo",
+                "status",
+                None,
+                None,
+                f"{p.code}: status {last} diperbarui",
+            )
+            n += 2
+        else:
+            store.insert_programme_version(cur, city.city_code, progs, planner, "load", name)
+            n += 1
+    return n
+
+
+def _status_update(progs: list[Programme], owner: str) -> int:
+    """The position of the first programme `owner` owns that runs in the last year."""
+    last = YEARS[-1]
+    return next(
+        n
+        for n, p in enumerate(progs)
+        if p.opd_code == owner and (s := p.status_in(last)) is not None and s.status == "berjalan"
+    )

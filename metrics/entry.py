@@ -27,7 +27,7 @@ import pandas as pd
 
 from metrics import ingest, scoring
 from metrics.auth import Action, User, require
-from metrics.cells import blank, editor_value, level_or_none, missing
+from metrics.cells import NA, blank, editor_value, is_na, level_or_none, missing
 from metrics.errors import PeriodClosed, Problem, ValidationError
 from metrics.feedback import FeedbackFile, errors_file, feedback_file
 from metrics.formatting import number
@@ -51,8 +51,12 @@ MAX_DRAFT_BYTES = 1_000_000  # a full form of long evidence texts is far below t
 
 # indicator -> (level, evidence, note) as the form holds them: texts, as a draft saves them
 FormTexts = dict[str, tuple[str, str, str]]
-# indicator -> (level, evidence, note) shown on the form: a draft's texts or the answer in force
+# indicator -> (level, evidence, note) shown on the form: a draft's texts or the answer in force;
+# a "tidak berlaku" answer is level NA ("TB") with its reason as the note (metrics.cells)
 ShownAnswers = Mapping[str, tuple[object, str | None, str | None]]
+# the states of a "tidak berlaku" answer, as its card and the OPD home show them (issue 17):
+# draft (not sent yet), pending (sent, no assessor's word), accepted, rejected (with the note)
+NA_STATES = ("draft", "pending", "accepted", "rejected")
 
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -91,6 +95,30 @@ def _level_cell(v: object) -> str:
     return str(v).strip()
 
 
+def _shown_level(v: object, fw: Framework) -> int | str | None:
+    """A draft's or stored level as a template pre-fills it: NA for "tidak berlaku", else as
+    `_level_or_none` reads it."""
+    return NA if is_na(editor_value(v)) else _level_or_none(v, fw)
+
+
+def na_state(claim: Mapping[str, object] | None) -> str:
+    """The state of a submitted "tidak berlaku" answer (a store.na_claims row; None: not sent).
+
+    The newest assessor's decision on the indicator counts, as in scoring; a rejection older
+    than the submission that claims it again is waiting for the assessor's word anew.
+    """
+    if claim is None:
+        return "draft"
+    decision, decided_at, submitted_at = claim["decision"], claim["decided_at"], claim["submitted_at"]
+    if decision == "accepted":
+        return "accepted"
+    if decision == "rejected" and not (
+        isinstance(decided_at, datetime) and isinstance(submitted_at, datetime) and submitted_at > decided_at
+    ):
+        return "rejected"
+    return "pending"
+
+
 def _level_or_none(v: object, fw: Framework) -> int | None:
     """A draft's level as the upload rule reads it on `fw`'s scale; None when it is blank or
     would be refused (shown unanswered; submitting reports why)."""
@@ -109,12 +137,16 @@ class DownloadFile:
 
 def current_answers(
     store: Storage, city: str, opd: str, year: int
-) -> dict[str, tuple[int | None, str | None, str | None]]:
-    """The OPD's answers in force for the year, indicator -> (level, evidence, note)."""
-    return {
+) -> dict[str, tuple[int | str | None, str | None, str | None]]:
+    """The OPD's answers in force for the year, indicator -> (level, evidence, note); a "tidak
+    berlaku" answer as (NA, None, reason)."""
+    out: dict[str, tuple[int | str | None, str | None, str | None]] = {
         r["indicator_code"]: (int(r["level"]), r["evidence"], r["note"])
         for r in store.answer_rows(year, city, opd)
     }
+    for c in store.na_claims(city, year, opd):
+        out[c["indicator_code"]] = (NA, None, c["reason"])
+    return out
 
 
 def _draft_answers(
@@ -137,7 +169,7 @@ def template(store: Storage, user: User, city: str, opd: str, year: int) -> Down
     draft, _, _ = _draft_answers(store, city, opd, year)
     answers: ShownAnswers = draft if draft is not None else current_answers(store, city, opd, year)
     prefill = {
-        code: (_level_or_none(level, fw), evidence or None, note or None)
+        code: (_shown_level(level, fw), evidence or None, note or None)
         for code, (level, evidence, note) in answers.items()
     }
     data = build_template(fw, c, o, year, prefill, indicators=indicators_of(store, fw, o))
@@ -182,6 +214,7 @@ class UnitSummary:
     opd_index: float | None
     city_index_before: float | None
     city_index_after: float | None
+    na: int = 0  # "tidak berlaku" answers of the submission, each waiting for an assessor's word
 
     @property
     def city_index_change(self) -> float | None:
@@ -258,7 +291,10 @@ PREVIEW_COLUMNS = ["change", "opd_code", "metric_code", "key", "name", "old", "n
 
 
 def _shown(values: ingest.AnswerValues | None) -> object:
-    """A stored answer as the preview shows it: the level (or a metric's value)."""
+    """A stored answer as the preview shows it: the level (or a metric's value); NA ("TB") for
+    a "tidak berlaku" answer."""
+    if isinstance(values, ingest.NaValue):
+        return NA
     return None if values is None else values[0]
 
 
@@ -411,11 +447,13 @@ def _summaries(
         if scores is None:
             scores = opd_cache[(city, year)] = {o.opd_code: o for o in scoring.opd_scores(store, year, city)}
         s = scores.get(opd)
-        rows = sum(
-            n
-            for c, o, y, k, n in zip(b.city_code, b.opd_code, b.year, b.kind, b.n_rows)
-            if (c, o, y, k) == (city, opd, year, kind)
-        )
+        ks = [
+            k
+            for k, (c, o, y, kd) in enumerate(zip(b.city_code, b.opd_code, b.year, b.kind))
+            if (c, o, y, kd) == (city, opd, year, kind)
+        ]
+        rows = sum(b.n_rows[k] for k in ks)
+        na = sum(1 for k in b.n_sub if k in ks)
         out.append(
             UnitSummary(
                 city,
@@ -430,6 +468,7 @@ def _summaries(
                 s.index if s else None,
                 before.get((city, year)),
                 after.get((city, year)),
+                na,
             )
         )
     return out
@@ -552,6 +591,15 @@ class FormCard:
     evidence: str
     note: str
     metric: MetricInfo | None = None
+    allow_na: bool = False  # the framework lets this indicator be answered "tidak berlaku"
+    na: bool = False  # answered "tidak berlaku" (the note is its reason)
+    na_state: str | None = None  # one of NA_STATES when `na`
+    na_note: str | None = None  # the assessor's note on it (a rejection's reason)
+
+    @property
+    def value(self) -> int | str | None:
+        """What the card's level choice holds: a level, NA, or None."""
+        return NA if self.na else self.level
 
     @property
     def level_editable(self) -> bool:
@@ -560,10 +608,14 @@ class FormCard:
 
     @property
     def answered(self) -> bool:
-        return self.level is not None or not self.level_editable
+        """Filled in on the form (a "tidak berlaku" answer too: it counts in the index only once an
+        assessor confirms it, see `na_state`)."""
+        return self.level is not None or self.na or not self.level_editable
 
-    def choice(self, level: int | None) -> str:
-        """The label of `level` ('3 — <rubric text>'), for the page's format_func."""
+    def choice(self, level: int | str | None, lang: str = "id") -> str:
+        """The label of `level` ('3 — <rubric text>'; NA: 'TB — tidak berlaku'), for the page's format_func."""
+        if level == NA:
+            return t("na.choice", lang, na=NA)
         return next((c.label for c in self.choices if c.level == level), "" if level is None else str(level))
 
 
@@ -599,7 +651,7 @@ class EntryForm:
     saved_at: object = None
     saved_by: str | None = None
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    # code, indicator, pillar, dimension, rubric_<lv>..., level, evidence, note
+    # code, indicator, pillar, dimension, rubric_<lv>..., level, na, evidence, note
     pillars: tuple[
         PillarGroup, ...
     ] = ()  # the same indicators as cards, grouped by pillar in framework order
@@ -638,7 +690,7 @@ class EntryForm:
             out.append(
                 {
                     "code": c.code,
-                    "level": val(c.code, "level", c.level) if c.level_editable else c.level,
+                    "level": val(c.code, "level", c.value) if c.level_editable else c.value,
                     "evidence": val(c.code, "evidence", c.evidence),
                     "note": val(c.code, "note", c.note),
                 }
@@ -682,12 +734,19 @@ def form(store: Storage, user: User, city: str, opd: str, year: int, lang: str =
         }
         for lv in range(fw.scale_min, fw.scale_max + 1):
             row[f"rubric_{lv}"] = pick(ind.levels.get(lv), lang)
-        row.update({"level": _level_or_none(level, fw), "evidence": evidence or "", "note": note or ""})
+        row.update(
+            {
+                "level": _level_or_none(level, fw),
+                "na": is_na(editor_value(level)),  # "tidak berlaku": the note is its reason
+                "evidence": evidence or "",
+                "note": note or "",
+            }
+        )
         rows.append(row)
     cols = (
         ["code", "indicator", "pillar", "dimension"]
         + [f"rubric_{lv}" for lv in range(fw.scale_min, fw.scale_max + 1)]
-        + ["level", "evidence", "note"]
+        + ["level", "na", "evidence", "note"]
     )
     df = pd.DataFrame(rows, columns=cols)
     df["level"] = df["level"].astype("Int64")
@@ -705,7 +764,7 @@ def form(store: Storage, user: User, city: str, opd: str, year: int, lang: str =
         saved_at,
         saved_by,
         df,
-        _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang),
+        _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang, opd),
     )
 
 
@@ -717,6 +776,7 @@ def _pillar_groups(
     indicators: list[Indicator],
     answers: ShownAnswers,
     lang: str,
+    opd: str | None = None,
 ) -> tuple[PillarGroup, ...]:
     """The form's cards grouped by top-level pillar, each with its rubric, answer and metric."""
     scored = (
@@ -725,8 +785,15 @@ def _pillar_groups(
         else {}
     )
     by_pillar: dict[str, list[FormCard]] = {}
+    claims = (
+        {c["indicator_code"]: c for c in store.na_claims(city, year, opd)}
+        if opd is not None and any(i.allow_na for i in indicators)
+        else {}
+    )
     for ind in indicators:
         level, evidence, note = answers.get(ind.code, (None, None, None))
+        na = is_na(editor_value(level))
+        claim = claims.get(ind.code)
         metric = None
         if ind.metric:
             m, lv = ind.metric, scored.get(ind.code)
@@ -753,6 +820,10 @@ def _pillar_groups(
                 evidence or "",
                 note or "",
                 metric,
+                ind.allow_na,
+                na,
+                na_state(claim) if na else None,
+                (claim["decision_note"] or None) if na and claim is not None else None,
             )
         )
     return tuple(

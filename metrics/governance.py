@@ -17,7 +17,7 @@ from metrics.framework import Framework, framework_for_year, parse_framework
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.progress import Progress, done, report
 from metrics.readers import DEFAULT_LIMITS
-from metrics.registry import City, Opd, parse_registry_csv
+from metrics.registry import City, CityPopulation, Opd, parse_registry_csv
 
 if TYPE_CHECKING:
     from metrics.storage import Storage
@@ -66,13 +66,20 @@ def load_framework_bytes(
 
 
 def load_registry_bytes(store: Storage, user: User, data: bytes, file: str) -> tuple[str, int, int]:
-    """Load a cities or OPDs CSV; returns (kind, added, updated)."""
+    """Load a cities, OPDs or population-by-year CSV; returns (kind, added, updated)."""
     require(user, Action.MANAGE_REGISTRY)
     items = parse_registry_csv(data, file)
     with store.transaction() as cur:
         if items and isinstance(items[0], City):
             kind = "cities"
             added, updated = store.upsert_cities(cur, items)
+        elif items and isinstance(items[0], CityPopulation):
+            kind = "population"
+            rows = items
+            missing = sorted({r.city_code for r in rows} - store.city_codes(cur))
+            if missing:
+                raise ValidationError("cell.unknown_city", value=", ".join(missing))
+            added, updated = store.upsert_population(cur, rows)
         else:
             kind = "opds"
             known = store.city_codes(cur)
@@ -195,3 +202,44 @@ def verify_many(
                 {"level": level, "note": note},
             )
     return ids
+
+
+NA_DECISIONS = ("accepted", "rejected")
+
+
+def decide_na(
+    store: Storage, user: User, city: str, year: int, indicator: str, accepted: bool, note: str = ""
+) -> int:
+    """Record an assessor's word on a city-year's "tidak berlaku" answer to `indicator` (issue 17).
+
+    Accepted, the indicator leaves its dimension's and pillar's denominators and completeness;
+    rejected, it counts as missing and goes back to the OPD with `note` (required then). Refused:
+    no "tidak berlaku" answer to `indicator` in the city-year's submissions in force, a locked
+    year, a note too long. The decision and its audit row (before/after) share one transaction.
+    """
+    require(user, Action.VERIFY, city)
+    year = _check_year(year)
+    _check_city(store, city)
+    note = "" if note is None else str(note).strip()
+    if not accepted and not note:
+        raise ValidationError("na.note_required", indicator=indicator)
+    if len(note) > DEFAULT_LIMITS.max_text:
+        raise ValidationError("cell.text_too_long", n=len(note), limit=DEFAULT_LIMITS.max_text)
+    decision = NA_DECISIONS[0] if accepted else NA_DECISIONS[1]
+    with store.transaction() as cur:
+        if store.period_status(city, year, cur) == "locked":
+            raise PeriodClosed("period.locked", city=city, year=year)
+        claims = [c for c in store.na_claims(city, year, cur=cur) if c["indicator_code"] == indicator]
+        if not claims:
+            raise ValidationError("na.no_claim", indicator=indicator, city=city, year=year)
+        prev = store.current_na_decision(cur, city, year, indicator)
+        nid = store.add_na_decision(cur, city, year, indicator, decision, note, user.username)
+        store.write_audit(
+            cur,
+            user,
+            "na.accept" if accepted else "na.reject",
+            f"indicator:{city}/{year}/{indicator}",
+            {"decision": prev[0], "note": prev[1]} if prev else None,
+            {"decision": decision, "note": note, "opds": sorted(c["opd_code"] for c in claims)},
+        )
+    return nid

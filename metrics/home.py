@@ -33,6 +33,19 @@ if TYPE_CHECKING:
 
 LAST_UPLOADS = 10
 
+
+@dataclass(frozen=True)
+class NaItem:
+    """One of the OPD's "tidak berlaku" answers in force and where it stands (issue 17)."""
+
+    code: str
+    reason: str
+    state: str  # pending | accepted | rejected (metrics.entry.na_state)
+    note: str | None = None  # the assessor's note (why it was rejected)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
 # the one next action of an OPD home, in the order a year goes
 NEXT_ACTIONS = ("upload", "continue", "complete", "done", "closed", "no_year")
 
@@ -67,6 +80,17 @@ class OpdHome:
     timeliness: str = "not_yet"
     draft_at: datetime | None = None  # an unsent in-browser draft, if any
     next_action: str = "no_year"
+    # its "tidak berlaku" answers: rejected ones are to fix (answer a level or a better reason),
+    # pending ones wait for the assessor; until confirmed, neither counts as answered
+    na_items: tuple[NaItem, ...] = ()
+
+    @property
+    def na_rejected(self) -> tuple[NaItem, ...]:
+        return tuple(i for i in self.na_items if i.state == "rejected")
+
+    @property
+    def na_pending(self) -> tuple[NaItem, ...]:
+        return tuple(i for i in self.na_items if i.state == "pending")
 
     @property
     def completeness(self) -> float | None:
@@ -109,6 +133,19 @@ def opd_home(store: Storage, user: User, year: int | None = None, today: date | 
     fname = str(in_force["file_name"].iloc[0]) if len(in_force) and in_force["file_name"].iloc[0] else None
     pairs, answered = (mine.pairs, mine.answered) if mine else (0, 0)
     dl = cs.deadline if cs else deadlines.deadline(store, city, year)
+    from metrics.entry import na_state  # the one rule of where a "tidak berlaku" answer stands
+
+    na_items = tuple(
+        NaItem(
+            c["indicator_code"],
+            c["reason"],
+            na_state(c),
+            c["decision_note"] or None,
+            c["decided_by"],
+            c["decided_at"],
+        )
+        for c in store.na_claims(city, year, opd)
+    )
     return OpdHome(
         city,
         city_name,
@@ -127,6 +164,7 @@ def opd_home(store: Storage, user: User, year: int | None = None, today: date | 
         mine.timeliness if mine else "not_yet",
         draft[1] if draft else None,
         _next_action(period, sid, answered, pairs, draft is not None),
+        na_items,
     )
 
 

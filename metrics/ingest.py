@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from metrics import isolation
 from metrics import templates as tpl
 from metrics.auth import Action, User, can, require
-from metrics.cells import BOOLEAN_WORDS, CellError, blank, parse_level
+from metrics.cells import BOOLEAN_WORDS, CellError, blank, check_na, is_na, parse_level
 from metrics.errors import PermissionDenied, Problem, Rejected
 from metrics.framework import Framework, Indicator, framework_for_year
 from metrics.loaded_frameworks import loaded_frameworks
@@ -75,6 +75,15 @@ class AssessmentRow(NamedTuple):
     source_row: int | None  # None: carried over by a merge, not in the new file
 
 
+class NaAnswer(NamedTuple):
+    """An answer "tidak berlaku" (not applicable, issue 17): TB in the level cell, the reason in
+    the row's note column (metrics.cells.is_na / check_na). Stored in assessment_na, not as a level."""
+
+    indicator_code: str
+    reason: str
+    source_row: int | None  # None: carried over by a merge, not in the new file
+
+
 class MetricRow(NamedTuple):
     period: str
     value: float
@@ -91,6 +100,7 @@ class Submission:
     metric_code: str | None = None
     rows: list[Any] = field(default_factory=list)  # AssessmentRow or MetricRow, by kind
     first_row: int = 0
+    na_rows: list[NaAnswer] = field(default_factory=list)  # assessments only: "tidak berlaku" answers
 
 
 @dataclass
@@ -105,6 +115,7 @@ class IngestResult:
     sha256: str = ""
     mode: str | None = None  # merge | replace, as chosen; None when no choice was made
     changes: dict[str, int] = field(default_factory=dict)  # kept/changed/added/dropped in the stored version
+    na: int = 0  # "tidak berlaku" answers in the file (issue 17), each waiting for an assessor
 
     @property
     def accepted(self) -> bool:
@@ -120,6 +131,7 @@ class IngestResult:
             "submissions": self.submission_ids,
             "mode": self.mode,
             "changes": self.changes,
+            "not_applicable": self.na,
             "errors": [
                 {
                     "sheet": p.sheet,
@@ -802,6 +814,9 @@ class _Rows:
             self.report(rec, found)
         smin, smax = (fw.scale_min, fw.scale_max) if fw else (0, 4)
         raw_level = v.get("level")
+        if is_na(raw_level):
+            self.not_applicable(rec, unit, code, ind)
+            return
         lk = (type(raw_level), raw_level, smin, smax)
         levels = self.levels
         hit = levels.get(lk)
@@ -837,6 +852,43 @@ class _Rows:
         if sub is None:
             sub = self.subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
         sub.rows.append(AssessmentRow(code, level, evidence, note, rec.row))
+
+    def not_applicable(self, rec: Record, unit: Unit, code: str, ind: Indicator | None) -> None:
+        """A row answered "tidak berlaku" (its code already judged): allowed for the indicator and
+        given a reason in the note column (metrics.cells.check_na), or reported where it fails."""
+        v = rec.values
+        _f, _s, city, opd, opd_obj, year, fw, seq = unit
+        max_text = self.max_text
+        _evidence, found_e = check_text(v.get("evidence"), "evidence", max_text)
+        reason, found_n = check_text(v.get("note"), "note", max_text)
+        found = list(found_e + found_n)
+        # an unknown indicator is already reported; only a known one can refuse "tidak berlaku"
+        for fld, err in check_na(ind.allow_na if ind is not None else True, code, reason):
+            found.append((fld, err.key, err.params))
+        if found:
+            self.report(rec, found)
+        key = (city, opd, year, code)
+        if key in self.seen:
+            self.report(
+                rec, (("indicator_code", "cell.duplicate_row", {"what": code, "first": self.seen[key]}),)
+            )
+            return
+        self.seen[key] = rec.row
+        if (
+            found
+            or reason is None
+            or fw is None
+            or ind is None
+            or opd_obj is None
+            or year is None
+            or seq is None
+        ):
+            return
+        sk = (city, opd, year)
+        sub = self.subs.get(sk)
+        if sub is None:
+            sub = self.subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
+        sub.na_rows.append(NaAnswer(code, reason, rec.row))
 
     def metric(self, rec: Record, unit: Unit) -> None:
         """One service-metric row of a judged unit: reported, or added to its submission."""
@@ -1031,9 +1083,17 @@ MODES = ("merge", "replace")
 CHANGE_KINDS = ("kept", "changed", "added", "dropped")
 
 # One answer as compared with the version in force: (level, evidence, note) for an indicator,
-# (value,) for a service metric's period.
+# NaValue(reason) for an indicator answered "tidak berlaku", (value,) for a service metric's period.
 AssessmentValues = tuple[int, str | None, str | None]
-AnswerValues = AssessmentValues | tuple[float]
+
+
+class NaValue(NamedTuple):
+    """A "tidak berlaku" answer as compared with the version in force (a merge carries it over)."""
+
+    reason: str
+
+
+AnswerValues = AssessmentValues | NaValue | tuple[float]
 # key (indicator code or period) -> its values, for one submission
 Answers = dict[str, AnswerValues]
 # What a version in force is kept for: (kind, city, OPD, year, metric code or None)
@@ -1106,6 +1166,9 @@ def _in_force(store: Storage, batch: SubmissionBatch, cur: Cursor | None = None)
     out: InForce = {}
     for c, o, y, sid, code, level, evidence, note in rows_a:
         out.setdefault(("assessment", c, o, y, None), (sid, {}))[1][code] = (int(level), evidence, note)
+    if units_a:
+        for c, o, y, sid, code, reason in store.in_force_na_rows(units_a, cur):
+            out.setdefault(("assessment", c, o, y, None), (sid, {}))[1][code] = NaValue(reason)
     for c, o, m, y, sid, period, value in rows_m:
         out.setdefault(("metric", c, o, y, m), (sid, {}))[1][period] = (float(value),)
     return out
@@ -1118,6 +1181,8 @@ def _batch_answers(batch: SubmissionBatch) -> list[Answers]:
         batch.a_sub, batch.a_code, batch.a_level, batch.a_evidence, batch.a_note
     ):
         out[k][code] = (int(level), evidence, note)
+    for k, code, reason in zip(batch.n_sub, batch.n_code, batch.n_reason):
+        out[k][code] = NaValue(reason)
     for k, period, value in zip(batch.m_sub, batch.m_period, batch.m_value):
         out[k][period] = (float(value),)
     return out
@@ -1155,6 +1220,9 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
     whole new version a merge stores (carried rows have no row in the new file)."""
     out = SubmissionBatch()
     rows: list[list[AssessmentRow | MetricRow]] = [[] for _ in range(len(batch))]
+    na: list[list[NaAnswer]] = [[] for _ in range(len(batch))]
+    for i, k in enumerate(batch.n_sub):
+        na[k].append(NaAnswer(batch.n_code[i], batch.n_reason[i], batch.n_row[i]))
     for i, k in enumerate(batch.a_sub):
         rows[k].append(
             AssessmentRow(
@@ -1165,13 +1233,26 @@ def merged(batch: SubmissionBatch, changes: Changes) -> SubmissionBatch:
         rows[k].append(MetricRow(batch.m_period[i], batch.m_value[i], batch.m_row[i]))
     for k, u in enumerate(changes.units):
         if u.kind == "assessment":
-            rows[k].extend(AssessmentRow(x, *cast(AssessmentValues, u.old[x]), None) for x in u.dropped)
+            for x in u.dropped:
+                old = u.old[x]
+                if isinstance(old, NaValue):  # a "tidak berlaku" answer is carried over as one
+                    na[k].append(NaAnswer(x, old.reason, None))
+                else:
+                    rows[k].append(AssessmentRow(x, *cast(AssessmentValues, old), None))
         else:
-            rows[k].extend(MetricRow(x, u.old[x][0], None) for x in u.dropped)
-        first = next((r.source_row for r in rows[k] if r.source_row is not None), 0)
+            rows[k].extend(MetricRow(x, cast(tuple[float], u.old[x])[0], None) for x in u.dropped)
+        first = next((r.source_row for r in [*rows[k], *na[k]] if r.source_row is not None), 0)
         # cast: a batch's fw_seq comes from its Submissions, where it is always set
         sub = Submission(
-            u.kind, u.city_code, u.opd_code, u.year, cast(int, batch.fw_seq[k]), u.metric_code, rows[k], first
+            u.kind,
+            u.city_code,
+            u.opd_code,
+            u.year,
+            cast(int, batch.fw_seq[k]),
+            u.metric_code,
+            rows[k],
+            first,
+            na[k],
         )
         out.add(sub, batch.file_name[k], batch.sha256[k])
     return out
@@ -1211,7 +1292,8 @@ def parse_upload(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_
         result.problems = exc.problems
         return Parsed(result)
     result.kind, result.delimiter = kind, delimiter
-    result.rows = sum(len(s.rows) for s in subs)
+    result.rows = sum(len(s.rows) + len(s.na_rows) for s in subs)
+    result.na = sum(len(s.na_rows) for s in subs)
     batch = SubmissionBatch()
     for sub in subs:
         batch.add(sub, name, sha)

@@ -40,6 +40,11 @@ Speed: `may_hold_personal()` is one RE2 search over a whole sheet's text (normal
 way); it is derived from the same character classes as the exact rule and only ever says yes
 more often (a property test checks this), so the cell-by-cell `looks_personal()` runs only on a
 hit.
+
+Citizen survey exports (metrics.surveys) carry respondents' contact details more often than
+workbooks do, so for them a second rule at the end of this module also refuses e-mail addresses
+and Indonesian mobile numbers (`find_contact`); the NIK/KK rule above still leaves phone
+numbers alone in workbooks, where a 12-digit number is usually a decree or an amount.
 """
 
 from __future__ import annotations
@@ -246,3 +251,47 @@ def may_hold_personal(text: str) -> bool:
     `text` may be many cells joined by "\\x00", which no separator crosses.
     """
     return _prefilter().search(_fold(text)) is not None
+
+
+# ----------------------------------------------------------------------- contact details (issue 17)
+# Survey exports carry what the form asked for: an e-mail address, a phone or WhatsApp number.
+# Neither is a NIK/KK (the rule above leaves 12-13 digit phone numbers alone on purpose), so they
+# have a rule of their own, on the same normalised text:
+# * an e-mail address: name@domain.tld;
+# * an Indonesian phone number: +62 then 8-12 digits, 62 then a mobile number (8 and 7-11 more
+#   digits), or 08 then 8-12 digits; one space or dash may stand between any two digits, and the
+#   number stands alone (no letter, digit, '.', '/' or '+' right before it, no digit after it);
+# * a numeric cell whose digits read as a mobile number once Excel dropped the leading 0
+#   (8 then 9-12 digits), or as one of the numbers above.
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?<![\w+./\-])(?:\+62(?:[ \-]?[0-9]){8,12}|62[ \-]?8(?:[ \-]?[0-9]){7,11}|08(?:[ \-]?[0-9]){8,12})"
+    r"(?!\w|[ \-][0-9])"
+)
+_PHONE_NUMBER_CELL = re.compile(r"8[0-9]{9,12}|628[0-9]{7,11}")
+# the prefilter: an '@', or nine digits with at most one space or dash between two of them (every
+# phone number above has more)
+_CONTACT_HINT = re.compile(r"@|[0-9](?:[ \-]?[0-9]){8}")
+
+
+def find_contact(v: object) -> str | None:
+    """'email' or 'phone' when one cell value holds an e-mail address or an Indonesian phone
+    number (see the rule above), else None."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, float):
+        if not v.is_integer():
+            return None
+        v = int(v)
+    if isinstance(v, int):
+        return "phone" if _PHONE_NUMBER_CELL.fullmatch(str(abs(v))) else None
+    s = normalise(str(v))
+    if "@" in s and _EMAIL.search(s):
+        return "email"
+    return "phone" if _PHONE.search(s) else None
+
+
+def may_hold_contact(text: str) -> bool:
+    """False only if no cell of `text` (cells joined by "\\x00") holds contact details by
+    `find_contact`: one search for an '@' or a run of nine digits."""
+    return _CONTACT_HINT.search(normalise(text)) is not None

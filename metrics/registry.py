@@ -14,6 +14,10 @@ from metrics.readers import DEFAULT_LIMITS, Limits, read_csv
 
 CITY_HEADER = ["city_code", "name", "province", "category", "population"]
 OPD_HEADER = ["city_code", "opd_code", "opd_type", "name"]
+# population by year (issue 17): what per-population thresholds divide by, year by year
+POPULATION_HEADER = ["city_code", "year", "population"]
+MIN_YEAR, MAX_YEAR = 1900, 2200
+_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
 # optional trailing columns of the OPD CSV, in this order: who heads the OPD (named on the overdue
 # list for the Sekretaris Daerah) and the address deadline reminders go to (the only addresses the
 # product ever mails)
@@ -80,6 +84,13 @@ class City:
 
 
 @dataclass(frozen=True)
+class CityPopulation:
+    city_code: str
+    year: int
+    population: int
+
+
+@dataclass(frozen=True)
 class Opd:
     city_code: str
     opd_code: str
@@ -99,13 +110,50 @@ def _bad(file: str, row: int, column: str, detail: str) -> Problem:
     )
 
 
-def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> list[City] | list[Opd]:
-    """Parse a cities or OPDs CSV (by header); raise Rejected listing every bad cell."""
+RegistryItems = list[City] | list[Opd] | list[CityPopulation]
+
+
+def _population_rows(
+    table_rows: list[list[object]], numbers: list[int], file: str
+) -> tuple[list[CityPopulation], list[Problem]]:
+    out: list[CityPopulation] = []
+    problems: list[Problem] = []
+    seen: dict[tuple[str, int], int] = {}
+    for r, line in zip(table_rows, numbers):
+        if len(r) != len(POPULATION_HEADER):
+            problems.append(_bad(file, line, "*", f"expected {len(POPULATION_HEADER)} fields, got {len(r)}"))
+            continue
+        code, year_s, pop_s = (str(c).strip() for c in r)
+        if not code:
+            problems.append(_bad(file, line, "city_code", "empty"))
+        year = int(year_s) if year_s.isdigit() and MIN_YEAR <= int(year_s) <= MAX_YEAR else None
+        if year is None:
+            problems.append(
+                _bad(file, line, "year", f"not a year between {MIN_YEAR} and {MAX_YEAR}: {year_s!r}")
+            )
+        # "1.180.000": Indonesian thousands separators, as a spreadsheet in the id locale writes it
+        pop_digits = pop_s.replace(".", "") if _THOUSANDS.fullmatch(pop_s) else pop_s
+        if not pop_digits.isdigit() or int(pop_digits) <= 0:
+            problems.append(_bad(file, line, "population", f"not a whole number above 0: {pop_s!r}"))
+            continue
+        if year is None or not code:
+            continue
+        if (code, year) in seen:
+            problems.append(_bad(file, line, "year", f"duplicate of row {seen[(code, year)]}"))
+        seen.setdefault((code, year), line)
+        out.append(CityPopulation(code, year, int(pop_digits)))
+    return out, problems
+
+
+def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> RegistryItems:
+    """Parse a cities, OPDs or population-by-year CSV (by header); raise Rejected listing every bad cell."""
     table = read_csv(data, file, limits)
     header = [h.lower() for h in table.header]
     problems: list[Problem] = []
-    out: list[City] | list[Opd]
-    if header in (CITY_HEADER, CITY_HEADER + CITY_OPTIONAL):
+    out: RegistryItems
+    if header == POPULATION_HEADER:
+        out, problems = _population_rows(table.rows, table.row_numbers, file)
+    elif header in (CITY_HEADER, CITY_HEADER + CITY_OPTIONAL):
         cities: list[City] = []
         out = cities
         seen: dict[str, int] = {}
@@ -168,8 +216,8 @@ def parse_registry_csv(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) 
                     file,
                     1,
                     "*",
-                    f"header must be {','.join(CITY_HEADER)}[,timezone] or {','.join(OPD_HEADER)}"
-                    f"[,{','.join(OPD_OPTIONAL)}]",
+                    f"header must be {','.join(CITY_HEADER)}[,timezone], {','.join(OPD_HEADER)}"
+                    f"[,{','.join(OPD_OPTIONAL)}] or {','.join(POPULATION_HEADER)}",
                 )
             ]
         )

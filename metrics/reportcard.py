@@ -8,7 +8,9 @@ fpdf2's own shapes (no plotting library, no network, no browser).
 
 One function per page: `summary_page` (index, band, change, completeness, rank, the scale,
 dimension bars), `pillars_page` (radar and table), `opds_page` (the OPD ranking, continued on as
-many pages as it needs), `priorities_page` (the priority indicators, how the index is computed and
+many pages as it needs), `programmes_page` (each dimension's method, the programmes per pillar with
+this year's status and budget, the survey figures per programme; only when the framework computes a
+dimension by a method or the city has programmes that year), `priorities_page` (the priority indicators, how the index is computed and
 the signature block). Tables are fpdf2's `table()`: it wraps cells, breaks pages and repeats the
 header; every page, a continuation too, carries the banner through `_Doc.header`.
 Indonesian text needs a Unicode font: DejaVu Sans from the Debian package fonts-dejavu-core is
@@ -580,6 +582,122 @@ def opds_page(c: _Card, opds: Sequence[tuple[int | None, scoring.OpdScore]]) -> 
         c.para(c.label("opds_more", n=len(opds) - MAX_OPD_ROWS), 8)
 
 
+# --------------------------------------------------------------------------- programmes and survey
+
+
+def programmes_page(c: _Card, pl: views.ProgrammeList) -> None:
+    """How each dimension is computed; the programmes per pillar with this year's status (stalled
+    ones marked) and budget; and each survey dimension's figures per programme."""
+    lang, year = c.lang, pl.year
+    c.page(c.label("prog_title"))
+    c.heading(c.label("prog_dimensions"))
+    c.table(
+        [
+            Column(c.label("col_code"), 26),
+            Column(c.label("col_dimension"), 52),
+            Column(c.label("col_weight"), 18, "RIGHT"),
+            Column(c.label("col_method"), 60),
+            Column(c.label("col_value"), 22, "RIGHT"),
+        ],
+        [
+            [
+                d["code"],
+                d["name"],
+                formatting.plain(d["weight"], lang),
+                t(f"drill.method.{d['method']}", lang),
+                _num(_clean(d["value"]), lang),
+            ]
+            for d in pl.dimensions.to_dict("records")
+        ],
+    )
+    c.heading(c.label("prog_pillars", year=year))
+    if pl.rows.empty:
+        c.para(c.label("prog_none"))
+    else:
+        c.table(
+            [
+                Column(c.label("col_pillar"), 66),
+                Column(c.label("col_programmes"), 22, "RIGHT"),
+                Column(c.label("col_running"), 32, "RIGHT"),
+                Column(c.label("col_stalled"), 20, "RIGHT"),
+                Column(c.label("col_budget"), 38, "RIGHT"),
+            ],
+            [
+                [
+                    p["pillar_name"],
+                    str(p["programmes"]),
+                    str(p["running"]),
+                    str(p["stalled"]),
+                    _num(p["budget"], lang, 0),
+                ]
+                for p in pl.pillars.to_dict("records")
+            ],
+        )
+        c.para(c.label("prog_budget_total", year=year, total=_num(pl.budget_total, lang, 0)), 8.5)
+        c.heading(c.label("prog_list", year=year))
+        c.para(c.label("prog_note"), 8)
+        c.pdf.ln(1)
+        c.table(
+            [
+                Column(c.label("col_code"), 18),
+                Column(c.label("col_programme"), 40),
+                Column(c.label("col_pillar"), 26),
+                Column(c.label("col_opd"), 24),
+                Column(c.label("col_kind"), 20),
+                Column(c.label("col_status", year=year), 24),
+                Column(c.label("col_budget"), 26, "RIGHT"),
+            ],
+            [_programme_cells(c, p) for p in pl.rows.to_dict("records")],
+        )
+    for m in pl.surveys:
+        _survey_table(c, m)
+
+
+def _programme_cells(c: _Card, p: dict[str, Any]) -> list[str | float | None]:
+    status = t(f"overview.pstatus.{p['status']}", c.lang)
+    return [
+        p["code"],
+        p["name"],
+        p["pillar_name"],
+        p["opd"],
+        t(f"overview.kind.{p['kind']}", c.lang),
+        c.label("stalled_mark", status=status) if p["stalled"] else status,
+        _num(p["budget"], c.lang, 0),
+    ]
+
+
+def _survey_table(c: _Card, m: views.MethodView) -> None:
+    """A survey dimension's programmes: respondents, mean answer, impact, and whether it counts."""
+    lang = c.lang
+    c.heading(c.label("survey_title", name=m.name))
+    if m.programmes.empty:
+        c.para(c.label("survey_none"))
+        return
+    c.para(c.label("survey_note", min=m.min_respondents), 8)
+    c.pdf.ln(1)
+    c.table(
+        [
+            Column(c.label("col_code"), 20),
+            Column(c.label("col_programme"), 54),
+            Column(c.label("col_respondents"), 22, "RIGHT"),
+            Column(c.label("col_mean"), 22, "RIGHT"),
+            Column(c.label("col_impact"), 22, "RIGHT"),
+            Column(c.label("col_sufficient"), 38),
+        ],
+        [
+            [
+                s["code"],
+                s["name"],
+                str(s["respondents"]),
+                _num(_clean(s["mean"]), lang),
+                _num(_clean(s["impact"]), lang),
+                s["note"],
+            ]
+            for s in m.programmes.to_dict("records")
+        ],
+    )
+
+
 # --------------------------------------------------------------------------- last page: priorities
 
 
@@ -616,6 +734,8 @@ def priorities_page(c: _Card, made: str, signatory: admin.Signatory | None) -> N
     c.heading(c.label("method_title"))
     c.para(c.label("method", lo=lo, hi=hi))
     c.para(c.label("missing_rule_zero" if c.scale.missing_rule == "zero" else "missing_rule_exclude", lo=lo))
+    if "method" in c.ov.dimensions and (c.ov.dimensions["method"] != "rubric").any():
+        c.para(c.label("method_methods"))
     c.pdf.ln(2)
     c.para(c.label("made", date=made, fw=c.ov.framework_id, name=c.ov.framework_name), 8)
     _signature(c, c.label("sign_place_date", city=c.ov.city_name, date=made), signatory)
@@ -657,8 +777,10 @@ def build_pdf(
     lang: str,
     made_on: date,
     signatory: admin.Signatory | None = None,
+    programmes: views.ProgrammeList | None = None,
 ) -> ReportCard:
-    """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`; pure, no store access."""
+    """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`, with the
+    programme page when `programmes` is given; pure, no store access."""
     assert ov.scale is not None, "an overview in state 'ok' has a scale"
     fonts = _font_paths()
     txt = pdf_text(fonts)
@@ -681,10 +803,25 @@ def build_pdf(
     summary_page(card)
     pillars_page(card)
     opds_page(card, opds)
+    if programmes is not None:
+        programmes_page(card, programmes)
     priorities_page(card, made, signatory)
     data = bytes(pdf.output())
     name = file_name(ov.city_code or "", ov.year or 0, lang)
     return ReportCard(name, data, pdf.page_no(), tuple(card.sections), fonts is not None)
+
+
+def _programme_list(
+    store: Storage, user: User, city: str, year: int, lang: str
+) -> views.ProgrammeList | None:
+    """The programme page's content, or None when the card has no such page: the framework
+    computes no dimension by a method and the city has no programme that year."""
+    pl = views.programme_list(store, city, year, lang, user=user)
+    if pl.state != "ok":
+        return None
+    if pl.rows.empty and (pl.dimensions.empty or (pl.dimensions["method"] == "rubric").all()):
+        return None
+    return pl
 
 
 def preview(
@@ -721,8 +858,9 @@ def report_card(
     ranked = sorted(
         ((ranks.get(o.opd_code), o) for o in opds), key=lambda x: (x[0] is None, x[0] or 0, x[1].opd_code)
     )
+    pl = _programme_list(store, user, city, year, lang)
     steps.report(progress, "progress.rc_draw", 0.5)
-    card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city))
+    card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city), pl)
     steps.report(progress, "progress.rc_audit", 0.95)
     with store.transaction() as cur:
         store.write_audit(

@@ -306,3 +306,85 @@ def apply(store: Storage, user: User, city: str, year: int, rows: Iterable[Mappi
         todo.append((code, level, note))
     governance.verify_many(store, user, city, year, todo)
     return Applied(tuple(c for c, _, _ in todo), same)
+
+
+# ------------------------------------------------------------------ "tidak berlaku" answers (issue 17)
+
+NA_CLAIM_COLUMNS = [
+    "code",
+    "indicator",
+    "opd_code",
+    "opd_name",
+    "reason",
+    "state",
+    "state_text",
+    "decision_note",
+    "decided_by",
+    "decided_at",
+    "submitted_at",
+]
+
+
+@dataclass(frozen=True)
+class NaClaims:
+    """The city-year's "tidak berlaku" answers in force, one row per OPD and indicator, with where
+    each stands (pending | accepted | rejected: metrics.entry.na_state) and the assessor's note."""
+
+    city_code: str
+    year: int
+    status: str  # the period: a locked year takes no decision
+    claims: pd.DataFrame  # NA_CLAIM_COLUMNS
+
+    @property
+    def editable(self) -> bool:
+        return self.status != "locked"
+
+    @property
+    def open(self) -> list[str]:
+        """Indicators with an answer waiting for the assessor's word, in code order."""
+        df = self.claims
+        return sorted(set(df.loc[df["state"] == "pending", "code"])) if len(df) else []
+
+    @property
+    def codes(self) -> list[str]:
+        """Every indicator claimed not applicable: the open ones first (a decision may be changed)."""
+        rest = sorted(set(self.claims["code"]) - set(self.open)) if len(self.claims) else []
+        return self.open + rest
+
+
+def na_claims(store: Storage, user: User, city: str, year: int, lang: str = "id") -> NaClaims:
+    """What the assessor decides on: every "tidak berlaku" answer of the city-year in force."""
+    from metrics.entry import na_state  # the one rule of where such an answer stands
+
+    require(user, Action.VERIFY, city)
+    fw = framework_for_year(loaded_frameworks(store), year)
+    names = {i.code: pick(i.name, lang) for i in fw.indicators} if fw else {}
+    rows = []
+    for c in store.na_claims(city, year):
+        state = na_state(c)
+        rows.append(
+            {
+                "code": c["indicator_code"],
+                "indicator": names.get(c["indicator_code"], c["indicator_code"]),
+                "opd_code": c["opd_code"],
+                "opd_name": c["opd_name"] or c["opd_code"],
+                "reason": c["reason"],
+                "state": state,
+                "state_text": t(f"na.state.{state}", lang),
+                "decision_note": c["decision_note"] or "",
+                "decided_by": c["decided_by"],
+                "decided_at": c["decided_at"],
+                "submitted_at": c["submitted_at"],
+            }
+        )
+    return NaClaims(city, year, store.period_status(city, year), pd.DataFrame(rows, columns=NA_CLAIM_COLUMNS))
+
+
+def decide_na(
+    store: Storage, user: User, city: str, year: int, indicator: str, accepted: bool, note: object = ""
+) -> int:
+    """The assessor's word on a "tidak berlaku" answer (metrics.governance.decide_na: checked,
+    audited); `note` as the page's text field holds it."""
+    return governance.decide_na(
+        store, user, city, year, indicator, accepted, "" if missing(note) else str(note)
+    )

@@ -1,22 +1,65 @@
 """The smart-city maturity index, computed in DuckDB exactly as the framework documents it.
 
-Effective level of indicator i for city c, year y: the assessor's verified level if any;
-else, for a metric indicator with a value that year, the number of thresholds the year's
-aggregate reaches (>= for higher-is-better, <= for lower-is-better); else the mean of the
-self-assessed levels in the submission in force of each OPD that answered it; else missing
-(0 when the framework says `missing: zero`).
-
-    D_d = sum(w_i * L_i) / sum(w_i)   over the indicators of dimension d (pillars likewise)
-    index = sum(W_d * D_d) / sum(W_d) over the dimensions that have indicators
-
 Every year is scored under the framework in force that year. Values keep full precision;
-rounding is for display only. The SQL lives in the store (metrics/store/scores.py); this module shapes its rows into
-typed results and holds the small pure calculations built on them (ranks, priorities).
+rounding is for display only. The SQL lives in the store (metrics/store/score_sql.py, run by
+metrics/store/scores.py); this module shapes its rows into typed results and holds the small pure
+calculations built on them (ranks, priorities). The rules, for city c and year y:
+
+Effective level of a rubric indicator i: the assessor's verified level if any; else, for a metric
+indicator with a value that year, the number of thresholds the year's aggregate reaches (>= for
+higher-is-better, <= for lower-is-better); else the mean of the self-assessed levels in the
+submission in force of each OPD that answered it; else missing (the scale minimum when the
+framework says `missing: zero`, left out under `missing: exclude`).
+
+1. Rubric dimensions and sub-pillars: D_d = sum(w_i * L_i) / sum(w_i) over the rubric indicators
+   of dimension d (sub-pillars likewise, over their rubric indicators only).
+2. Not applicable. An `allow_na` indicator may be answered "tidak berlaku" with a reason in an
+   OPD's assessment in force (a claim); a claim gives no level and never counts as answered. An
+   assessor accepts or rejects it per city-year and indicator; the newest decision counts. The
+   indicator is CONFIRMED not applicable when its newest decision is `accepted` and at least one
+   assessment in force of the city-year claims it. Unconfirmed claims (no decision, or rejected)
+   give no level: the indicator is missing unless another source gives it a level (another OPD's
+   level, a metric). A confirmed indicator leaves the weights and the counts (indicators,
+   missing) of its dimension, pillar, sub-pillar and the total, and completeness (its pairs -
+   one per responsible OPD, one if none - and its answered OPDs); a verification of it is
+   ignored. Each OPD's index and completeness likewise leave it out.
+3. Thresholds per city category: a metric indicator's thresholds for a city are those the
+   framework gives for the city's registry category, else its `default` ones. With
+   `per_population: N` the thresholds apply to value / population * N, population being the
+   city's figure for the latest year not after y (else the registry's one figure); with no
+   population there is no metric level (the self-assessment counts, as for a missing value).
+4. `programmes` dimension d of kind k: the programmes of c's register in force (its newest
+   version) of kind k with start_year <= y <= end_year; those whose status in y is `dihentikan`
+   with an accepted reason are excluded. Per top-level pillar p of y's framework (a programme's
+   pillar or sub-pillar maps to its top-level pillar; a programme whose pillar is not in the
+   framework is ignored): planned_p = the programmes of p not excluded, running_p = those whose
+   status in y is `berjalan` or `selesai` (no status in y: `direncanakan`).
+       v(d, p) = scale_min + (scale_max - scale_min) * running_p / planned_p  (planned_p > 0; else missing)
+       D_d = mean over ALL the framework's top-level pillars of v(d, p), a missing one counting as
+             scale_min under `missing: zero` and left out under `missing: exclude` (none left: missing)
+   e.g. 10 of 12 Smart Economy masterplan programmes running, scale 0-4: v = 4 * 10/12 = 3.3333.
+5. `survey` dimension d: the survey import in force for (c, y) (the newest). A surveyed programme
+   of the register in force (others are ignored) is SUFFICIENT when its respondents >=
+   d.min_respondents; impact_j = scale_min + (scale_max - scale_min) * (mean answer - 1) / 4 (the
+   1-5 answers mapped onto the scale: mean - 1 on 0-4).
+       D_d = mean impact_j over the sufficient programmes (none: missing)
+       v(d, p) = mean impact_j over the sufficient programmes whose pillar maps to p (none: missing)
+6. Pillars: P_p = (sum_i w_i * L_i + sum_d pw_d * v(d, p)) / (sum_i w_i + sum_d pw_d), i over the
+   rubric indicators of p, d over the non-rubric dimensions, pw_d the dimension's
+   `pillar_weight`; a missing v(d, p) counts as scale_min (pw_d in the denominator) under
+   `missing: zero` and is left out of both sums under `missing: exclude`.
+7. index = sum(W_d * D_d) / sum(W_d) over the dimensions that have a value (method dimensions
+   included).
+
+Method dimensions have no indicators, so they count only through these values. A city-year is
+scored when it has a submission in force or a verification, or is asked for; programmes or a
+survey alone do not add one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -89,7 +132,7 @@ class IndicatorLevel:
     weight: float
     effective: float | None
     score_level: float | None
-    source: str  # verified | metric | self | missing
+    source: str  # verified | metric | self | missing | na (confirmed not applicable: counts nowhere)
     verified_level: int | None
     metric_code: str | None
     metric_value: float | None
@@ -97,11 +140,25 @@ class IndicatorLevel:
     metric_unit: str | None
     metric_aggregate: str | None
     metric_direction: str | None
-    thresholds: list[float] | None
+    thresholds: list[float] | None  # those of the city's category (the default ones when none given)
     self_level: float | None
     n_opd: int
     responsible_opds: int
     opd_types: list[str] = field(default_factory=list)
+    # the value the thresholds apply to: metric_value / population * per_population when the
+    # framework normalises by population (None without a population figure: no metric level)
+    metric_basis: float | None = None
+    population: int | None = None  # the city's population used for the year
+    per_population: float | None = None
+    allow_na: bool = False
+    na_claims: int = 0  # OPDs whose assessment in force answers it "tidak berlaku"
+
+    @property
+    def metric_unscored_reason(self) -> str | None:
+        """Why a metric value gave no level: `no_population` (per-population, no figure)."""
+        if self.metric_value is not None and self.metric_level is None and self.per_population is not None:
+            return "no_population"
+        return None
 
 
 def _frameworks_by_seq(store: Storage) -> dict[int, Framework]:
@@ -256,6 +313,11 @@ def indicator_levels(store: Storage, city: str, year: int) -> list[IndicatorLeve
             n_opd=int(r["n_opd"]),
             responsible_opds=int(r["responsible_opds"]),
             opd_types=list(r["opd_types"] or []),
+            metric_basis=r["metric_basis"],
+            population=int(r["population"]) if r["population"] is not None else None,
+            per_population=r["per_population"],
+            allow_na=bool(r["allow_na"]),
+            na_claims=int(r["na_claims"] or 0),
         )
         for r in store.indicator_rows(year, city)
     ]
@@ -284,14 +346,20 @@ class Priority:
     gain: float  # index points gained if this indicator rose one level (less if it would pass the top)
 
 
-def index_gain_per_level(fw: Framework, levels: list[IndicatorLevel]) -> dict[str, float]:
+def index_gain_per_level(
+    fw: Framework, levels: list[IndicatorLevel], dimensions: Mapping[str, float | None] | None = None
+) -> dict[str, float]:
     """How much the city index moves when one indicator rises one level, everything else equal.
 
     d(index)/d(L_i) = (W_d / sum W over present dimensions) * (w_i / sum w over dimension d).
+    The present dimensions are those of `dimensions` (a CityScore's) with a value, programme and
+    survey dimensions included; without it, the rubric dimensions with a counted indicator.
     """
     dim_w = {d.code: d.weight for d in fw.dimensions}
     counted = [lv for lv in levels if lv.score_level is not None]
     dims_present = {lv.dimension for lv in counted}
+    if dimensions is not None:
+        dims_present |= {d for d, v in dimensions.items() if v is not None and d in dim_w}
     total_w = sum(dim_w[d] for d in dims_present) or 1.0
     w_in_dim: dict[str, float] = defaultdict(float)
     for lv in counted:
@@ -299,9 +367,16 @@ def index_gain_per_level(fw: Framework, levels: list[IndicatorLevel]) -> dict[st
     return {lv.code: (dim_w[lv.dimension] / total_w) * (lv.weight / w_in_dim[lv.dimension]) for lv in counted}
 
 
-def priorities(fw: Framework, levels: list[IndicatorLevel], n: int = 5) -> list[Priority]:
-    """The `n` indicators that would raise the index most if improved by one level."""
-    gains = index_gain_per_level(fw, levels)
+def priorities(
+    fw: Framework,
+    levels: list[IndicatorLevel],
+    n: int = 5,
+    dimensions: Mapping[str, float | None] | None = None,
+) -> list[Priority]:
+    """The `n` indicators that would raise the index most if improved by one level (`dimensions`:
+    the city's dimension values, so that the method dimensions share the index; see
+    index_gain_per_level)."""
+    gains = index_gain_per_level(fw, levels, dimensions)
     cands = [
         Priority(
             lv.code,

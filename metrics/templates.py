@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from metrics import TEMPLATE_VERSION
+from metrics.cells import NA
 from metrics.framework import Framework, Indicator
 from metrics.i18n import pick
 from metrics.registry import City, Opd
@@ -69,6 +70,10 @@ def instructions(fw: Framework) -> list[str]:
         "   Level 3 atau 4 tanpa bukti akan ditandai untuk diperiksa penilai.",
         "4. Baris dengan level kosong dianggap belum dijawab dan dihitung 0 dalam indeks.",
         "5. Jangan memasukkan rumus, menggabungkan sel, atau menyembunyikan lembar.",
+        f"5a. Indikator yang boleh dijawab tidak berlaku menawarkan '{NA}' di daftar pilihan level (tanda komentar di sel",
+        "   levelnya). Pilih TB hanya bila indikator itu memang tidak berlaku bagi daerah Anda (mis. tidak ada bus kota),",
+        "   dan WAJIB tuliskan alasannya di kolom 'Catatan' pada baris yang sama. TB tanpa alasan, atau TB pada indikator",
+        "   lain, ditolak. Jawaban TB menunggu konfirmasi penilai; selama belum dikonfirmasi ia dihitung belum dijawab.",
         "6. Jangan memasukkan data pribadi (NIK, nomor KK, nama warga): sistem ini hanya menyimpan data agregat.",
         "7. Simpan sebagai .xlsx lalu unggah melalui menu 'Unggah' di aplikasi. Setiap unggahan disimpan sebagai versi;",
         "   unggahan terbaru untuk OPD dan tahun yang sama yang dipakai dalam perhitungan.",
@@ -101,13 +106,14 @@ def build_template(
     city: City,
     opd: Opd,
     year: int,
-    prefill: dict[str, tuple[int | None, str | None, str | None]] | None = None,
+    prefill: dict[str, tuple[int | str | None, str | None, str | None]] | None = None,
     indicators: list[Indicator] | None = None,
 ) -> bytes:
     """The workbook for `opd` of `city` for `year` under `fw`, optionally pre-filled.
 
     `prefill` maps indicator code -> (level, evidence, note), e.g. from a saved draft or the
-    OPD's current submission, so an operator can correct rather than retype.
+    OPD's current submission, so an operator can correct rather than retype. A "tidak berlaku"
+    answer is pre-filled as level TB (metrics.cells.NA) with its reason as the note.
     """
     from openpyxl import Workbook
     from openpyxl.comments import Comment
@@ -171,7 +177,24 @@ def build_template(
         error=f"Pilih level {fw.scale_min}–{fw.scale_max}.",
     )
     ws.add_data_validation(dv)
-    dv.add(f"{level_col}{first}:{level_col}{last}")
+    # indicators that allow "tidak berlaku" offer TB too (issue 17); the others keep the numbers
+    na_rows = [r for r, ind in enumerate(indicators, start=first) if ind.allow_na]
+    if not na_rows:
+        dv.add(f"{level_col}{first}:{level_col}{last}")
+    else:
+        for r in sorted(set(range(first, last + 1)) - set(na_rows)):
+            dv.add(f"{level_col}{r}")
+        dv_na = DataValidation(
+            type="list",
+            formula1='"' + ",".join([*(str(v) for v in range(fw.scale_min, fw.scale_max + 1)), NA]) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Level tidak sah",
+            error=f"Pilih level {fw.scale_min}–{fw.scale_max} atau {NA} (tidak berlaku, dengan alasan di Catatan).",
+        )
+        ws.add_data_validation(dv_na)
+        for r in na_rows:
+            dv_na.add(f"{level_col}{r}")
 
     prefill = prefill or {}
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -192,6 +215,12 @@ def build_template(
             if col.input:
                 c.protection = Protection(locked=False)
                 c.fill = input_fill
+        if ind.allow_na:
+            ws.cell(row=r, column=COL_INDEX["level"] + 1).comment = Comment(
+                f"Boleh diisi {NA} (tidak berlaku) bila indikator ini tidak berlaku bagi daerah Anda; "
+                "alasannya wajib ditulis di kolom Catatan. Penilai akan mengonfirmasi atau menolaknya.",
+                "Indeks Kota Cerdas",
+            )
         if ind.metric:
             ws.cell(row=r, column=1).comment = Comment(
                 f"Indikator ini juga dinilai dari metrik layanan {ind.metric.code} ({ind.metric.unit}); "

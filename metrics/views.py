@@ -35,14 +35,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import pandas as pd
 
 from metrics import admin, formatting, reports, scoring
-from metrics.auth import Action, User, require
+from metrics.auth import Action, User, can, require
 from metrics.errors import ValidationError
-from metrics.framework import Framework, framework_for_year, highest_band
-from metrics.i18n import pick
+from metrics.framework import Dimension, Framework, framework_for_year, highest_band
+from metrics.i18n import pick, t
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.registry import City
 
 if TYPE_CHECKING:
+    from metrics.programmes import BoardRow
     from metrics.storage import Storage
 
 _View = TypeVar("_View")  # the page's result type, which says why there is nothing to show
@@ -50,6 +51,7 @@ _View = TypeVar("_View")  # the page's result type, which says why there is noth
 MAX_COMPARE_CITIES = 6
 TOP_MOVERS = 10
 TOP_PRIORITIES = 5
+NA_COLUMNS = ["code", "name", "dimension_name", "pillar_name", "status", "reason"]  # Drilldown.na
 
 # Export headers: the core's report headers plus the ranking-specific columns.
 HEADERS: dict[str, dict[str, str]] = {
@@ -280,7 +282,7 @@ class Overview:
     prev_band: BandView | None = None
     prev_framework_id: str | None = None
     delta: float | None = None
-    dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, weight, value, prev
+    dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, weight, value, prev, method
     pillars: pd.DataFrame = field(default_factory=pd.DataFrame)  # code, name, value, prev
     completeness: float | None = None  # 0..1
     answered: int = 0
@@ -294,6 +296,9 @@ class Overview:
     ranks: tuple[RankView, ...] = ()  # national, province, category (in that order)
     # indicators no OPD of the city can answer (no OPD of a responsible type): (code, name)
     orphans: tuple[tuple[str, str], ...] = ()
+    # the programmes planned this year that are not running; None when the reader may not read
+    # the city's submissions (then the page says nothing about programmes)
+    stalled: StalledProgrammes | None = None
 
     @property
     def orphans_text(self) -> str:
@@ -329,10 +334,11 @@ def overview(store: Storage, city: str | None, year: int | None, lang: str = "id
                 "weight": d.weight,
                 "value": cs.dimensions.get(d.code),
                 "prev": prev.dimensions.get(d.code) if prev else None,
+                "method": d.method,
             }
             for d in fw.dimensions
         ],
-        columns=["code", "name", "weight", "value", "prev"],
+        columns=["code", "name", "weight", "value", "prev", "method"],
     )
     pillars = pd.DataFrame(
         [
@@ -347,7 +353,7 @@ def overview(store: Storage, city: str | None, year: int | None, lang: str = "id
         columns=["code", "name", "value", "prev"],
     )
     levels = scoring.indicator_levels(store, city, year)
-    pri = _priorities(store, fw, city, levels, dim_names, pil_names, lang)
+    pri = _priorities(store, fw, city, levels, dim_names, pil_names, lang, cs.dimensions)
     return Overview(
         "ok",
         city,
@@ -374,6 +380,7 @@ def overview(store: Storage, city: str | None, year: int | None, lang: str = "id
         pri,
         city_ranks(store, base.cities, city, year),
         _orphans(store, fw, city, lang),
+        _stalled(store, user, fw, city, year, lang),
     )
 
 
@@ -396,8 +403,10 @@ def _priorities(
     dim_names: dict[str, str],
     pil_names: dict[str, str],
     lang: str,
+    dimensions: dict[str, float | None],
 ) -> pd.DataFrame:
-    """The priority indicators, each with who answers for it in the city and what the next level asks."""
+    """The priority indicators, each with who answers for it in the city and what the next level
+    asks (`dimensions`: the city's dimension values, method dimensions included)."""
     from metrics.responsibility import responsibility  # the one rule of who answers what in a city
 
     indicators = {i.code: i for i in fw.indicators}
@@ -405,7 +414,7 @@ def _priorities(
     names = {o.opd_code: o.name for o in opds}
     who = responsibility(store, fw, city, opds).by_indicator
     rows = []
-    for p in scoring.priorities(fw, levels, TOP_PRIORITIES):
+    for p in scoring.priorities(fw, levels, TOP_PRIORITIES, dimensions):
         ind = indicators[p.code]
         nxt = min(fw.scale_max, int(p.level) + 1)  # a mean of 2.5 rises by reaching level 3
         rows.append(
@@ -996,6 +1005,15 @@ class Drilldown:
     indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
     missing: int = 0
     indicators_total: int = 0
+    # the dimensions computed by a method (programmes | survey): what each counted
+    methods: tuple[MethodView, ...] = ()
+    # indicators marked not applicable this year: code, name, dimension_name, pillar_name,
+    # status (confirmed: left out of the denominators | pending, rejected: counted as missing), reason
+    na: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NA_COLUMNS))
+
+    def method(self, code: str | None) -> MethodView | None:
+        """The inputs of dimension `code` when a method computes it (None for a rubric dimension)."""
+        return next((m for m in self.methods if m.code == code), None)
 
     def group_options(self, kind: str) -> list[str]:
         return [g.code for g in self.groups.get(kind, [])]
@@ -1074,15 +1092,32 @@ def drilldown(
         ],
     )
 
+    method_views = _method_views(store, user, fw, city, year, lang)
+    by_code = {m.code: m for m in method_views}
+    pillar_weights = {d.code: d.pillar_weight for d in fw.dimensions}
+
     def group_view(kind: str, code: str, gname: str, weight: float | None, value: float | None) -> GroupView:
         members = [lv for lv in levels if (lv.dimension if kind == "dimension" else lv.pillar) == code]
+        terms: list[tuple[str, float, float | None]] = [
+            (lv.code, lv.weight, lv.score_level) for lv in members
+        ]
+        if kind == "dimension" and code in by_code:
+            formula = by_code[code].formula  # the mean of its pillar values (or programmes' impacts)
+        elif kind == "dimension":
+            formula = _formula(terms)
+        else:
+            # a pillar combines its indicators with each method dimension's value for it
+            terms += [
+                (m.code, pillar_weights[m.code], _method_pillar_term(fw, m, code)) for m in method_views
+            ]
+            formula = _formula(terms)
         return GroupView(
             kind,
             code,
             gname,
             weight,
             value,
-            _formula([(lv.code, lv.weight, lv.score_level) for lv in members]),
+            formula,
             tuple(lv.code for lv in members),
             sum(1 for lv in members if lv.source == "missing"),
         )
@@ -1115,6 +1150,8 @@ def drilldown(
         table,
         cs.missing,
         cs.indicators,
+        method_views,
+        _na_table(store, user, fw, city, year, lang),
     )
 
 
@@ -1443,6 +1480,32 @@ class Matrix:
         return list(dict.fromkeys(self.opds["opd_code"])) if not self.opds.empty else []
 
 
+def _method_cells(
+    fw: Framework, d: Dimension, mv: MethodView, dim_names: dict[str, str], pil_names: dict[str, str]
+) -> list[dict[str, object]]:
+    """A method dimension's row of the matrix: each pillar's v(d, p) with the dimension's pillar
+    weight, as the pillar values count it (a missing one as the scale's minimum under
+    `missing: zero`, left out under `exclude`; metrics.scoring rule 6)."""
+    rows: list[dict[str, object]] = []
+    for p in fw.pillars:
+        value = mv.pillar_value(p.code)
+        if value is None and fw.missing == "zero":
+            value = float(fw.scale_min)
+        rows.append(
+            {
+                "dimension": d.code,
+                "dimension_name": dim_names[d.code],
+                "pillar": p.code,
+                "pillar_name": pil_names[p.code],
+                "value": value,
+                "weight": d.pillar_weight if value is not None else 0.0,
+                "n": 0,
+                "missing": 0,
+            }
+        )
+    return rows
+
+
 def matrix(store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User) -> Matrix:
     """Dimension x pillar levels for the city, and pillar levels of each OPD's own answers."""
     scope = _open_levels(store, user, city, year, lang, Matrix)
@@ -1453,7 +1516,11 @@ def matrix(store: Storage, city: str | None, year: int | None, lang: str = "id",
     for lv in levels:
         cells[(lv.dimension, lv.pillar)].append(lv)
     city_rows = []
+    by_method = {m.code: m for m in _method_views(store, user, fw, city, year, lang)}
     for d in fw.dimensions:
+        if d.code in by_method:
+            city_rows += _method_cells(fw, d, by_method[d.code], dim_names, pil_names)
+            continue
         for p in fw.pillars:
             members = cells.get((d.code, p.code), [])
             f = _formula([(lv.code, lv.weight, lv.score_level) for lv in members])
@@ -1526,3 +1593,358 @@ def matrix(store: Storage, city: str | None, year: int | None, lang: str = "id",
         cs.missing,
         cs.indicators,
     )
+
+
+# --------------------------------------------------------------------------- 7. programmes and methods (issue 17)
+
+STALLED_SHOWN = 5  # Ringkasan lists the first few stalled programmes; the Program page has them all
+NO_STATUS = "none"  # a programme of the year with no status recorded for it
+
+_PROGRAMME_COLS = [
+    "code",
+    "name",
+    "kind",
+    "pillar",
+    "pillar_name",
+    "opd_code",
+    "opd",
+    "status",
+    "top_pillar",
+    "top_pillar_name",
+    "stalled",
+    "budget",
+]
+
+
+@dataclass(frozen=True)
+class StalledProgrammes:
+    """The city's programmes planned for the year that are not running (metrics.programmes.stalled)."""
+
+    year: int
+    registered: int  # programmes in the city's register in force (0: no register yet)
+    # code, name, kind, pillar, pillar_name, opd_code, opd, status (a PROGRAMME_STATUSES value or
+    # "none": no status recorded), top_pillar, top_pillar_name, stalled, budget
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The first STALLED_SHOWN rows: what Ringkasan lists."""
+        return self.rows.head(STALLED_SHOWN)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - STALLED_SHOWN)
+
+
+def _programme_row(r: BoardRow, pil_names: dict[str, str]) -> dict[str, Any]:
+    """One programme of the year's board as the tables show it."""
+    top = r.top_pillar or r.pillar
+    return {
+        "code": r.code,
+        "name": r.name,
+        "kind": r.kind,
+        "pillar": r.pillar,
+        "pillar_name": pil_names.get(r.pillar, r.pillar),
+        "opd_code": r.opd,
+        "opd": r.opd_name or r.opd,
+        "status": r.status if r.recorded else NO_STATUS,
+        "top_pillar": top,
+        "top_pillar_name": pil_names.get(top, top),
+        "stalled": r.stalled,
+        "budget": r.budget,
+    }
+
+
+def _may_read_register(user: User, city: str) -> bool:
+    """Whether the reader may see the city's programme register (metrics.programmes refuses the
+    others): readers of the city's submissions, an OPD operator of the city included."""
+    return can(user, Action.READ_SUBMISSIONS, city, user.opd_code)
+
+
+def _stalled(
+    store: Storage, user: User, fw: Framework, city: str, year: int, lang: str
+) -> StalledProgrammes | None:
+    """The stalled programmes for Ringkasan, or None when the reader may not read the city's
+    register (its state is the city's working data, not a published result)."""
+    if not _may_read_register(user, city):
+        return None
+    from metrics import programmes
+
+    _, pil_names = _name_maps(fw, lang)
+    rows = [_programme_row(r, pil_names) for r in programmes.stalled(store, user, city, year, lang)]
+    return StalledProgrammes(
+        year,
+        len(programmes.register(store, user, city)),
+        pd.DataFrame(rows, columns=_PROGRAMME_COLS),
+    )
+
+
+@dataclass(frozen=True)
+class MethodView:
+    """What one dimension computed by a method (programmes | survey) counted, as the drill-down
+    and the report card show it (from metrics.methods.method_inputs)."""
+
+    code: str
+    name: str
+    method: str  # programmes | survey
+    kind: str | None  # the programme kind a `programmes` dimension counts
+    min_respondents: int
+    value: float | None
+    formula: Formula  # the dimension value: the mean of the pillar values that exist
+    # programmes: pillar, pillar_name, planned, running, excluded, stalled, value, formula (in words)
+    # survey: pillar, pillar_name, programmes (counted), value
+    pillars: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # survey: code, name, pillar_name, respondents, mean, impact, sufficient, note
+    programmes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ignored: tuple[str, ...] = ()  # survey rows for programmes not in the register that year
+
+    def pillar_value(self, pillar: str) -> float | None:
+        if self.pillars.empty:
+            return None
+        hit = self.pillars.loc[self.pillars["pillar"] == pillar, "value"]
+        return _float(hit.iloc[0]) if len(hit) else None
+
+    @property
+    def insufficient(self) -> pd.DataFrame:
+        """The surveyed programmes left out for having fewer respondents than the minimum."""
+        if self.programmes.empty:
+            return self.programmes
+        return self.programmes[~self.programmes["sufficient"].astype(bool)].reset_index(drop=True)
+
+
+def _float(v: object) -> float | None:
+    if v is None or v is pd.NA:
+        return None
+    try:
+        x = float(v)  # type: ignore[arg-type]  # numpy and pandas scalars, as the frames hold them
+    except (TypeError, ValueError):
+        return None
+    return None if x != x else x
+
+
+def _method_views(
+    store: Storage, user: User, fw: Framework, city: str, year: int, lang: str
+) -> tuple[MethodView, ...]:
+    """Each method dimension's inputs (metrics.methods.method_inputs), with the pillar formulas
+    written out so a reader can recompute every value."""
+    from metrics import methods
+
+    _, pil_names = _name_maps(fw, lang)
+    out = []
+    for mi in methods.method_inputs(store, user, city, year, lang):
+        if mi.method == "programmes":
+            pillars = pd.DataFrame(
+                [
+                    {
+                        "pillar": p.pillar,
+                        "pillar_name": pil_names.get(p.pillar, p.pillar),
+                        "planned": p.planned,
+                        "running": p.running,
+                        "excluded": p.excluded,
+                        # not started, or stopped without an accepted reason (programmes.stalled)
+                        "stalled": p.not_started + p.stalled,
+                        "value": p.value,
+                        "formula": _programmes_formula(p.running, p.planned, p.value, lang),
+                    }
+                    for p in mi.pillars
+                ],
+                columns=[
+                    "pillar",
+                    "pillar_name",
+                    "planned",
+                    "running",
+                    "excluded",
+                    "stalled",
+                    "value",
+                    "formula",
+                ],
+            )
+        else:
+            pillars = pd.DataFrame(
+                [
+                    {
+                        "pillar": p.pillar,
+                        "pillar_name": pil_names.get(p.pillar, p.pillar),
+                        "programmes": p.programmes,
+                        "value": p.value,
+                    }
+                    for p in mi.pillars
+                ],
+                columns=["pillar", "pillar_name", "programmes", "value"],
+            )
+        surveyed = pd.DataFrame(
+            [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "respondents": s.respondents,
+                    "mean": s.mean,
+                    "impact": s.impact,
+                    "sufficient": s.sufficient,
+                    "note": t("drill.method_counted", lang)
+                    if s.sufficient
+                    else t("drill.method_insufficient", lang, min=mi.min_respondents),
+                }
+                for s in mi.programmes
+            ],
+            columns=["code", "name", "respondents", "mean", "impact", "sufficient", "note"],
+        )
+        # D_d as metrics.scoring states it: programmes, the mean over every top-level pillar (a
+        # missing one as the scale minimum under `missing: zero`); survey, the mean impact of
+        # the sufficient programmes
+        terms = (
+            [(p.pillar, 1.0, _missing_as(fw, p.value)) for p in mi.pillars]
+            if mi.method == "programmes"
+            else [(s.code, 1.0, s.impact) for s in mi.programmes if s.sufficient]
+        )
+        out.append(
+            MethodView(
+                mi.code,
+                mi.name,
+                mi.method,
+                mi.kind,
+                mi.min_respondents,
+                mi.value,
+                _formula(terms),
+                pillars,
+                surveyed,
+                tuple(mi.ignored),
+            )
+        )
+    return tuple(out)
+
+
+def _programmes_formula(running: int, planned: int, value: float | None, lang: str) -> str:
+    """'4 × 3 berjalan / 4 direncanakan = 3,00': a programmes pillar value in words and numbers."""
+    if not planned or value is None:
+        return t("drill.method_no_programmes", lang)
+    return t(
+        "drill.method_pillar_formula",
+        lang,
+        running=running,
+        planned=planned,
+        value=formatting.number(value, lang),
+    )
+
+
+@dataclass(frozen=True)
+class ProgrammeList:
+    """The city's programmes of the year per pillar, with this year's status (stalled ones marked)
+    and budget, and what the method dimensions counted: the report card's programme page."""
+
+    state: str
+    city_code: str | None = None
+    city_name: str = ""
+    year: int | None = None
+    # code, name, kind, pillar, pillar_name, opd_code, opd, status, top_pillar, top_pillar_name,
+    # stalled (bool), budget (whole Rupiah that year, every source)
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # per pillar of the framework with programmes: pillar, pillar_name, programmes, running, stalled, budget
+    pillars: pd.DataFrame = field(default_factory=pd.DataFrame)
+    budget_total: int = 0
+    methods: tuple[MethodView, ...] = ()
+    # dimensions in framework order: code, name, weight, method, value
+    dimensions: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def surveys(self) -> tuple[MethodView, ...]:
+        return tuple(m for m in self.methods if m.method == "survey")
+
+
+def programme_list(
+    store: Storage, city: str | None, year: int | None, lang: str = "id", *, user: User
+) -> ProgrammeList:
+    """The programmes of the city for `year` per pillar (status, stalled, budget: the programme
+    board of metrics.programmes) and the inputs of the method dimensions; for readers of the
+    city's register (metrics.programmes refuses the others)."""
+    scope = _open(store, user, city, year, lang, ProgrammeList)
+    if not isinstance(scope, _Scope):
+        return scope
+    fw, name, city, year = scope.fw, scope.name, scope.city, scope.year
+    from metrics import programmes
+
+    dim_names, pil_names = _name_maps(fw, lang)
+    b = programmes.board(store, user, city, year, lang)
+    table = pd.DataFrame([_programme_row(r, pil_names) for r in b.rows], columns=_PROGRAMME_COLS)
+    per_pillar = []
+    for p in fw.pillars:
+        cells = [c for c in b.cells if c.pillar == p.code and c.planned]
+        if not cells:
+            continue
+        per_pillar.append(
+            {
+                "pillar": p.code,
+                "pillar_name": pil_names[p.code],
+                "programmes": sum(c.planned for c in cells),
+                "running": sum(c.running for c in cells),
+                "stalled": sum(c.stalled for c in cells),
+                "budget": sum(c.budget for c in cells),
+            }
+        )
+    cs = scoring.city_score(store, city, year)
+    dims = pd.DataFrame(
+        [
+            {
+                "code": d.code,
+                "name": dim_names[d.code],
+                "weight": d.weight,
+                "method": d.method,
+                "value": cs.dimensions.get(d.code) if cs is not None else None,
+            }
+            for d in fw.dimensions
+        ],
+        columns=["code", "name", "weight", "method", "value"],
+    )
+    return ProgrammeList(
+        "ok",
+        city,
+        name,
+        year,
+        table,
+        pd.DataFrame(
+            per_pillar, columns=["pillar", "pillar_name", "programmes", "running", "stalled", "budget"]
+        ),
+        sum(r.budget for r in b.rows),
+        _method_views(store, user, fw, city, year, lang),
+        dims,
+    )
+
+
+def _method_pillar_term(fw: Framework, m: MethodView, pillar: str) -> float | None:
+    """What method dimension `m` puts into pillar `pillar`'s value (metrics.scoring, rule 6)."""
+    return _missing_as(fw, m.pillar_value(pillar))
+
+
+def _missing_as(fw: Framework, v: float | None) -> float | None:
+    """A missing method value as the framework counts it: the scale minimum under `missing:
+    zero`, left out (None) under `missing: exclude`."""
+    if v is None and fw.missing == "zero":
+        return float(fw.scale_min)
+    return v
+
+
+def _na_table(store: Storage, user: User, fw: Framework, city: str, year: int, lang: str) -> pd.DataFrame:
+    """The indicators marked not applicable this year, confirmed (left out) or pending (missing)."""
+    from metrics import methods
+
+    dim_names, pil_names = _name_maps(fw, lang)
+    rows = []
+    for na in methods.na_indicators(store, user, city, year):
+        if na.status == "withdrawn":  # decided on, but no OPD claims it any more: an ordinary answer
+            continue
+        ind = fw.indicator(na.code)
+        rows.append(
+            {
+                "code": na.code,
+                "name": pick(ind.name, lang) if ind else na.code,
+                "dimension_name": dim_names.get(ind.dimension, ind.dimension) if ind else "",
+                "pillar_name": pil_names.get(ind.pillar, ind.pillar) if ind else "",
+                "status": na.status,
+                "reason": na.reason,
+            }
+        )
+    return pd.DataFrame(rows, columns=NA_COLUMNS)

@@ -41,6 +41,9 @@ st.progress(
     fm.answered / fm.total if fm.total else 0.0,
     text=tr("entry.progress", answered=fm.answered, total=fm.total),
 )
+# "tidak berlaku" answers are filled in, but count in the index only once an assessor confirms them
+if n_na := sum(1 for c in fm.cards if c.na and c.na_state != "accepted"):
+    st.caption(tr("na.form_unconfirmed", n=n_na))
 
 # a new generation after submit/discard gives the cards new keys: their pending edits go with the draft
 gen = st.session_state.get("en_gen", 0)

@@ -58,3 +58,12 @@ if st.button(label, key="home_next", type="primary", icon=":material/arrow_forwa
 if h.missing:
     with st.expander(tr("home.missing", n=len(h.missing))):
         st.text(", ".join(h.missing))
+# "tidak berlaku" answers: a rejected one goes back to the OPD with the assessor's note (to fix);
+# a pending one waits for the assessor and counts as not answered until confirmed
+for item in h.na_rejected:
+    st.warning(
+        tr("na.home_rejected", code=item.code, note=charts.md_escape(item.note or "-")),
+        icon=":material/undo:",
+    )
+if h.na_pending:
+    st.caption(tr("na.home_pending", n=len(h.na_pending), codes=", ".join(i.code for i in h.na_pending)))

@@ -82,3 +82,33 @@ if ov.priorities.empty:
 else:
     charts.show(charts.priority_bars(ov.priorities, ov.scale), key="ov_priorities")
     charts.priority_list(ov.priorities)
+
+# programmes planned this year that are not running: only for readers of the city's submissions
+# (the view leaves `stalled` None for the public and viewers)
+if ov.stalled is not None:
+    sp = ov.stalled
+    st.subheader(tr("overview.stalled_title"))
+    st.caption(tr("overview.stalled_help", year=sp.year))
+    if not sp.registered:
+        st.info(tr("overview.stalled_no_register"), icon=":material/assignment:")
+    elif not sp.count:
+        st.success(tr("overview.stalled_none", year=sp.year))
+    else:
+        st.warning(
+            tr("overview.stalled_n", n=sp.count, total=sp.registered, year=sp.year),
+            icon=":material/pause_circle:",
+        )
+        charts.table(
+            sp.shown,
+            {
+                "code": ("text", "col.code"),
+                "name": ("text", "overview.col_programme"),
+                "pillar_name": ("text", "col.pillar"),
+                "opd": ("text", "col.opd"),
+                "kind": ("tag", "overview.kind"),
+                "status": ("tag", "overview.pstatus"),
+            },
+            key="ov_stalled",
+        )
+        if sp.more:
+            st.caption(tr("overview.stalled_more", n=sp.more))

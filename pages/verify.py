@@ -131,6 +131,46 @@ else:
             )
             st.rerun()
 
+# ------------------------------------------------------------------ "tidak berlaku" answers (issue 17)
+# An OPD's "not applicable" answer counts as missing until the assessor accepts it; a rejection
+# goes back to the OPD with the note. One decision per indicator of the city-year.
+na = shell.cached(review.na_claims, store, user, rv.city_code, rv.year, lang)
+if len(na.claims):
+    st.subheader(tr("na.verify_title"))
+    st.caption(tr("na.verify_help", n=len(na.open)))
+    charts.table(
+        na.claims,
+        {
+            "code": ("text", "col.code"),
+            "indicator": ("text", "col.indicator"),
+            "opd_name": ("text", "col.opd"),
+            "reason": ("longtext", "na.col.reason"),
+            "state_text": ("text", "na.col.state"),
+            "decision_note": ("text", "na.col.note"),
+            "decided_by": ("text", "verify.col.verified_by"),
+        },
+        key="verify_na_table",
+    )
+    if na.editable:
+        na_round = st.session_state.get("verify_na_round", 0)
+        code = st.selectbox(tr("na.pick"), na.codes, key=f"verify_na_code_{na_round}")
+        note = st.text_input(tr("na.note_label"), key=f"verify_na_note_{na_round}", max_chars=4000)
+        b1, b2 = st.columns(2)
+        verdict = None
+        if b1.button(tr("na.accept"), key="verify_na_accept", icon=":material/check:"):
+            verdict = True
+        if b2.button(tr("na.reject"), key="verify_na_reject", icon=":material/undo:"):
+            verdict = False
+        if verdict is not None and code is not None:
+            try:
+                review.decide_na(store, user, rv.city_code, rv.year, code, verdict, note)
+            except CoreError as exc:
+                st.error(shell.core_message(exc))
+            else:
+                st.session_state["verify_na_round"] = na_round + 1
+                st.session_state["verify_flash"] = tr("na.accepted" if verdict else "na.rejected", code=code)
+                st.rerun()
+
 # ------------------------------------------------------------------ self-assessment gap per OPD
 st.subheader(tr("verify.gaps"))
 st.caption(tr("verify.gaps_help"))

@@ -872,7 +872,7 @@ def formula_block(label: str, formula, note: str | None = None) -> None:
 
 def _thresholds_text(d) -> str:
     op = "≥" if d.metric_direction != "lower" else "≤"
-    return ", ".join(f"L{n} {op} {t:g}" for n, t in enumerate(d.thresholds, start=1))
+    return ", ".join(f"L{n} {op} {formatting.plain(t, lang())}" for n, t in enumerate(d.thresholds, start=1))
 
 
 def indicator_detail(d, scale: Scale) -> None:

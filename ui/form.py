@@ -13,6 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics import entry, formatting, i18n
+from metrics.cells import NA
 from ui.shell import lang, md_escape, tr
 
 
@@ -52,22 +53,47 @@ def cards(fm: entry.EntryForm, scope: tuple, on_change) -> None:
                 card(c, fm.levels, scope, not fm.editable, on_change)
 
 
+def _na_status(c: entry.FormCard) -> None:
+    """Where a "tidak berlaku" answer stands: not sent, waiting for the assessor, confirmed, or
+    rejected with the assessor's note (the OPD then answers a level or gives a better reason)."""
+    state = c.na_state or "draft"
+    text = tr(f"na.state.{state}")
+    if state == "rejected":
+        st.warning(
+            text + (f" {tr('na.assessor_note')}: {md_escape(c.na_note)}" if c.na_note else ""),
+            icon=":material/undo:",
+        )
+    elif state == "accepted":
+        st.success(text, icon=":material/task_alt:")
+    else:
+        st.caption(text)
+
+
 def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_change) -> None:
-    """One indicator: code and name; the rubric as choices (or the metric's verdict); evidence and note."""
+    """One indicator: code and name; the rubric as choices (or the metric's verdict); evidence and note.
+
+    An indicator that allows "tidak berlaku" offers TB as one more choice; its reason is the note
+    field, relabelled as a required reason while TB is chosen (no extra widget per card: each keyed
+    widget costs the page a session-state copy)."""
+    level_key = key(c.code, "level", scope)
     with st.container(border=True):
         st.markdown(f"**{md_escape(c.code)} · {md_escape(c.name)}**")
         left, right = st.columns([3, 2])
+        options: list[int | str] = [*levels, NA] if c.allow_na else list(levels)
+        chosen_na = st.session_state.get(level_key, c.value) == NA
         with left:
             if c.level_editable:
                 st.radio(
                     tr("entry.level_label"),
-                    levels,
-                    index=levels.index(c.level) if c.level in levels else None,
-                    format_func=c.choice,
-                    key=key(c.code, "level", scope),
+                    options,
+                    index=options.index(c.value) if c.value in options else None,
+                    format_func=lambda v: c.choice(v, lang()),
+                    key=level_key,
                     disabled=disabled,
                     on_change=on_change,
                 )
+                if chosen_na:
+                    _na_status(c)
                 if c.metric is not None:  # a metric without a value yet: the chosen level counts until then
                     st.caption(
                         tr(
@@ -102,7 +128,7 @@ def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_
                 placeholder=tr("entry.evidence_hint"),
             )
             st.text_input(
-                tr("col.note"),
+                tr("na.reason_label") if chosen_na else tr("col.note"),
                 value=c.note,
                 key=key(c.code, "note", scope),
                 disabled=disabled,

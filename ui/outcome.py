@@ -77,6 +77,8 @@ def summary(out, key: str) -> None:
         )
     if s is None:
         return
+    if s.na:  # "tidak berlaku" answers wait for an assessor (issue 17)
+        st.caption(tr("na.summary", n=s.na))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(tr("upload.answered"), f"{s.answered} / {s.pairs}", border=True)
     c2.metric(tr("upload.completeness"), charts.fmt_pct(s.completeness), border=True)

@@ -409,7 +409,12 @@ def page_allowed(spec: PageSpec, user: User, public: bool) -> bool:
 # operator on its OPD's home, an assessor on Verifikasi, an administrator on the status board,
 # a planner on the programme register, the executive, the viewer and a public visitor on
 # Ringkasan; else the sign-in page.
-LANDING_BY_ROLE = {"opd": "home.py", "assessor": "verify.py", "admin": "status.py", "planner": "programmes.py"}
+LANDING_BY_ROLE = {
+    "opd": "home.py",
+    "assessor": "verify.py",
+    "admin": "status.py",
+    "planner": "programmes.py",
+}
 
 
 def landing_file(user: User, public: bool) -> str | None:

@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+# Every id sequence and the table whose `id` it numbers.
+ID_SEQUENCES = (
+    ("submission_id_seq", "submissions"),
+    ("verification_id_seq", "verifications"),
+    ("programme_version_seq", "programme_versions"),
+    ("survey_upload_seq", "survey_uploads"),
+    ("na_decision_seq", "na_decisions"),
+)
+
+
 class BackupTables(Connection):
     """Whole-table reads and writes for signed backups and restores."""
 
@@ -71,7 +81,7 @@ class BackupTables(Connection):
 
     def restart_sequences(self, cur: Cursor) -> None:
         """Id sequences continue after the restored rows (a new submission gets a fresh id)."""
-        for seq, table in (("submission_id_seq", "submissions"), ("verification_id_seq", "verifications")):
+        for seq, table in ID_SEQUENCES:
             start = int(scalar(cur, f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
             cur.execute(f"DROP SEQUENCE {seq}")
             cur.execute(f"CREATE SEQUENCE {seq} START {start}")  # an int computed here, not text

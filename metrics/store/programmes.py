@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from metrics.records import Programme, ProgrammeBudget, ProgrammeStatus, ProgrammeVersion
-from metrics.store.connection import Connection, Cursor, scalar, utcnow
+from metrics.store.connection import Connection, Cursor, append_rows, scalar, utcnow
 
 
 class Programmes(Connection):
@@ -38,8 +38,9 @@ class Programmes(Connection):
             [vid, city, utcnow(), username, change, file_name, sha256, note],
         )
         if programmes:
-            cur.executemany(
-                "INSERT INTO programmes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            append_rows(
+                cur,
+                "INSERT INTO programmes SELECT * FROM _new_rows",
                 [
                     [vid, p.code, p.name, p.pillar, p.kind, p.opd_code, p.start_year, p.end_year]
                     + [list(p.indicator_codes), p.source_row]
@@ -48,7 +49,7 @@ class Programmes(Connection):
             )
         budgets = [[vid, p.code, b.year, b.source, b.amount] for p in programmes for b in p.budgets]
         if budgets:
-            cur.executemany("INSERT INTO programme_budgets VALUES (?, ?, ?, ?, ?)", budgets)
+            append_rows(cur, "INSERT INTO programme_budgets SELECT * FROM _new_rows", budgets)
         statuses = [
             [
                 vid,
@@ -65,7 +66,7 @@ class Programmes(Connection):
             for s in p.statuses
         ]
         if statuses:
-            cur.executemany("INSERT INTO programme_statuses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", statuses)
+            append_rows(cur, "INSERT INTO programme_statuses SELECT * FROM _new_rows", statuses)
         self.mark_finished_scores_stale(cur, {city})
         return vid
 

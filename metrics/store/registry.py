@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metrics.registry import City, Opd
+from metrics.registry import City, CityPopulation, Opd
 from metrics.store.connection import Connection, Cursor, utcnow
 
 
@@ -10,14 +10,61 @@ class Registry(Connection):
     """The city and OPD registry and the per-city indicator assignments."""
 
     def upsert_cities(self, cur: Cursor, cities: list[City]) -> tuple[int, int]:
-        existing = {r[0] for r in cur.execute("SELECT city_code FROM cities").fetchall()}
+        before = {
+            r[0]: (r[1], r[2])
+            for r in cur.execute("SELECT city_code, category, population FROM cities").fetchall()
+        }
+        existing = set(before)
         cur.executemany(
             "INSERT OR REPLACE INTO cities(city_code, name, province, category, population, timezone) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [[c.city_code, c.name, c.province, c.category, c.population, c.timezone] for c in cities],
         )
         new = sum(1 for c in cities if c.city_code not in existing)
+        # a city's category picks its metric thresholds, its population divides per-population ones
+        moved = {
+            c.city_code
+            for c in cities
+            if c.city_code in before and before[c.city_code] != (c.category, c.population)
+        }
+        self._mark_cities_stale(cur, moved)
         return new, len(cities) - new
+
+    def upsert_population(self, cur: Cursor, rows: list[CityPopulation]) -> tuple[int, int]:
+        """Store population figures by city and year (a row replaces that city-year's figure);
+        (added, updated). The cities' scores follow: per-population thresholds divide by them."""
+        existing = {
+            (r[0], r[1]) for r in cur.execute("SELECT city_code, year FROM city_population").fetchall()
+        }
+        cur.executemany(
+            "INSERT OR REPLACE INTO city_population VALUES (?, ?, ?)",
+            [[r.city_code, r.year, r.population] for r in rows],
+        )
+        self._mark_cities_stale(cur, {r.city_code for r in rows})
+        new = sum(1 for r in rows if (r.city_code, r.year) not in existing)
+        return new, len(rows) - new
+
+    def population_rows(self, city: str | None = None) -> list[CityPopulation]:
+        """Population figures by year, of one city or all, by city and year."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                """SELECT city_code, year, population FROM city_population
+                   WHERE $c IS NULL OR city_code = $c ORDER BY city_code, year""",
+                {"c": city},
+            ).fetchall()
+        return [CityPopulation(str(c), int(y), int(p)) for c, y, p in rows]
+
+    def _mark_cities_stale(self, cur: Cursor, cities: set[str]) -> None:
+        """Every scored year of `cities` must be rebuilt (a change to what their levels depend on)."""
+        if not cities:
+            return
+        years = cur.execute(
+            "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)",
+            [sorted(cities)],
+        ).fetchall()
+        if years:
+            self.mark_scores_stale(cur, {(c, y) for c, y in years})
+        self.mark_finished_scores_stale(cur, cities)
 
     def upsert_opds(self, cur: Cursor, opds: list[Opd]) -> tuple[int, int]:
         existing = {

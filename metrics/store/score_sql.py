@@ -8,11 +8,14 @@ by assessors at any time) is kept pre-computed in derived tables:
                (indicator, responsible OPD) pairs;
   score_facts  per such city-year and indicator of its framework: self-assessment sum/count,
                responsible OPDs that answered (by assessment or service metric), the metric's
-               value and level, and the level before verification (metric, else self);
+               value, the value its thresholds apply to (per population where the framework says
+               so) and its level under the thresholds of the city's category, the level before
+               verification (metric, else self), and the "tidak berlaku" claims in force;
   score_parts  the same city-year summed per dimension, pillar, sub-pillar and in total
                (weighted levels, weights, counts), before verification;
-  score_city   the finished scores of every city-year with data (verifications applied): what
-               the dashboard's national pages read.
+  score_city   the finished scores of every city-year with data (verifications and assessors'
+               N/A decisions applied, the programme and survey dimensions computed): what the
+               dashboard's national pages read.
 They are rebuilt for the affected city-years inside the same transaction as every write that
 changes their inputs (metrics.store.scores), so a reader never sees them stale.
 
@@ -45,7 +48,7 @@ SCORE_TABLES_DDL = (
     """CREATE TABLE score_facts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
         fw_seq INTEGER NOT NULL, indicator_code VARCHAR NOT NULL, self_sum DOUBLE, self_n INTEGER NOT NULL,
         answered INTEGER NOT NULL, metric_value DOUBLE, metric_level INTEGER, unverified_level DOUBLE,
-        unverified_source VARCHAR NOT NULL)""",
+        unverified_source VARCHAR NOT NULL, na_claims INTEGER NOT NULL, metric_basis DOUBLE, population BIGINT)""",
     """CREATE TABLE score_parts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,
         fw_seq INTEGER NOT NULL, kind VARCHAR NOT NULL, code VARCHAR NOT NULL, weighted_levels DOUBLE NOT NULL,
         weights DOUBLE NOT NULL, indicators BIGINT NOT NULL, missing BIGINT NOT NULL, answered BIGINT NOT NULL)""",
@@ -158,27 +161,34 @@ _EACH_PART = """unnest([{'kind': 'dimension', 'code': dimension}, {'kind': 'pill
                         {'kind': 'subpillar', 'code': subpillar}, {'kind': 'total', 'code': '*'}]) AS part"""
 
 
-def level_input(facts: str, *, targeted: bool = False, verified: bool = False) -> str:
+def level_input(facts: str, *, targeted: bool = False, changed: bool = False) -> str:
     """A query: rows of score_facts-like `facts` with the indicator's weight and parts joined,
     and `score_level`, the level the index counts before verification (missing counts as the
     scale's minimum when the framework says so). `targeted` keeps only the city-years of
-    TARGET_CITY_YEARS; `verified` keeps only verified indicators, with their `verified_level`."""
-    verified_col = "v.level AS verified_level, " if verified else ""
+    TARGET_CITY_YEARS; `changed` keeps only the indicators an assessor's word changes (needs the
+    CTEs `verified` and `na_confirmed`): verified ones, with their `verified_level`, and those
+    confirmed not applicable (`confirmed_na`), whose verification is ignored."""
+    changed_cols = (
+        "v.level AS verified_level, n.indicator_code IS NOT NULL AS confirmed_na, " if changed else ""
+    )
     target_join = (
         " SEMI JOIN target_city_years t ON t.city_code = f.city_code AND t.year = f.year" if targeted else ""
     )
-    verified_join = (
-        "\n    JOIN verified v ON v.city_code = f.city_code AND v.year = f.year AND v.indicator_code = f.indicator_code"
-        if verified
+    changed_join = (
+        """
+    LEFT JOIN verified v ON v.city_code = f.city_code AND v.year = f.year AND v.indicator_code = f.indicator_code
+    LEFT JOIN na_confirmed n ON n.city_code = f.city_code AND n.year = f.year AND n.indicator_code = f.indicator_code
+    WHERE v.level IS NOT NULL OR n.indicator_code IS NOT NULL"""
+        if changed
         else ""
     )
     return f"""
-    SELECT {verified_col}f.city_code, f.year, f.fw_seq, f.unverified_source, f.answered, i.weight,
+    SELECT {changed_cols}f.city_code, f.year, f.fw_seq, f.unverified_source, f.answered, i.weight,
            i.dimension, i.pillar, i.subpillar,
            CASE WHEN f.unverified_level IS NOT NULL THEN f.unverified_level
                 WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS score_level
     FROM {facts} f JOIN fw_indicators i ON i.fw_seq = f.fw_seq AND i.code = f.indicator_code
-    JOIN frameworks fw ON fw.seq = f.fw_seq{target_join}{verified_join}"""
+    JOIN frameworks fw ON fw.seq = f.fw_seq{target_join}{changed_join}"""
 
 
 def parts_of(levels: str) -> str:
@@ -269,32 +279,58 @@ FACTS_CTES = (
                  max(v.period) OVER (PARTITION BY s.city_code, s.year, s.metric_code) AS last_period
           FROM metrics_in_force s JOIN metric_values v ON v.submission_id = s.id)
     GROUP BY ALL)""",
+    """na_claimed AS (  -- "tidak berlaku" answers in the assessments in force, per city-year and
+                   -- indicator: they give no level; an assessor's decision (applied when scoring,
+                   -- like verifications) decides whether the indicator leaves the score
+    SELECT k.city_year_no, n.indicator_code, count(*) AS claims
+    FROM answer_keys k JOIN assessment_na n ON n.submission_id = k.id
+    GROUP BY ALL)""",
+    """city_sizes AS (  -- per city-year: the category whose thresholds apply, and the population a
+                   -- per-population metric is divided by (the latest figure by year not after the
+                   -- year, else the registry's one figure)
+    SELECT c.city_year_no, ci.category, coalesce(cp.population, ci.population) AS population
+    FROM city_years c LEFT JOIN cities ci ON ci.city_code = c.city_code
+    LEFT JOIN (SELECT c2.city_year_no, arg_max(p.population, p.year) AS population
+               FROM city_years c2 JOIN city_population p ON p.city_code = c2.city_code AND p.year <= c2.year
+               GROUP BY ALL) cp ON cp.city_year_no = c.city_year_no)""",
     """facts_raw AS (  -- every indicator of every city-year's framework, with its answers
     SELECT c.city_code, c.year, fy.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
            coalesce(s.answered, 0) + coalesce(m.opds, 0) - coalesce(s.also_metric, 0) AS answered, i.ord,
            CASE WHEN s.self_n > 0 THEN s.self_sum / s.self_n END AS self_level,
            CASE i.metric_aggregate WHEN 'mean' THEN ma.a_mean WHEN 'sum' THEN ma.a_sum WHEN 'last' THEN ma.a_last
                 WHEN 'min' THEN ma.a_min WHEN 'max' THEN ma.a_max END AS metric_value,
-           fw.scale_min, i.thresholds, i.metric_direction
+           fw.scale_min, coalesce(ct.thresholds, i.thresholds) AS thresholds, i.metric_direction,
+           i.per_population, cs.population,
+           CASE WHEN i.allow_na THEN coalesce(na.claims, 0) ELSE 0 END AS na_claims
     FROM city_years c JOIN framework_of_year fy USING (year) JOIN frameworks fw ON fw.seq = fy.fw_seq
     JOIN fw_indicators i ON i.fw_seq = fy.fw_seq
+    JOIN city_sizes cs ON cs.city_year_no = c.city_year_no
+    LEFT JOIN fw_category_thresholds ct
+           ON ct.fw_seq = fy.fw_seq AND ct.indicator_code = i.code AND ct.category = cs.category
     LEFT JOIN self_assessed s ON s.city_year_no = c.city_year_no AND s.indicator_no = i.ord
+    LEFT JOIN na_claimed na ON na.city_year_no = c.city_year_no AND na.indicator_code = i.code
     LEFT JOIN metric_answerers m ON m.city_code = c.city_code AND m.year = c.year AND m.code = i.code
     LEFT JOIN metric_aggregates ma
            ON ma.city_code = c.city_code AND ma.year = c.year AND ma.metric_code = i.metric_code)""",
-    """facts_levelled AS (  -- a metric value's level: how many thresholds it reaches (>= higher-is-better, <= lower)
-    SELECT i.*, CASE WHEN i.metric_value IS NULL THEN NULL
-         ELSE i.scale_min + len(list_filter(i.thresholds, lambda t:
-              CASE WHEN i.metric_direction = 'lower' THEN i.metric_value <= t ELSE i.metric_value >= t END))
-         END AS metric_level
+    """facts_scaled AS (  -- the value the thresholds apply to: per `per_population` inhabitants where
+                     -- the framework says so; without a population figure there is none (no level)
+    SELECT i.*, CASE WHEN i.metric_value IS NULL THEN NULL WHEN i.per_population IS NULL THEN i.metric_value
+                     WHEN i.population > 0 THEN i.metric_value / i.population * i.per_population END AS metric_basis
     FROM facts_raw i)""",
+    """facts_levelled AS (  -- a metric value's level: how many thresholds it reaches (>= higher-is-better, <= lower)
+    SELECT i.*, CASE WHEN i.metric_basis IS NULL THEN NULL
+         ELSE i.scale_min + len(list_filter(i.thresholds, lambda t:
+              CASE WHEN i.metric_direction = 'lower' THEN i.metric_basis <= t ELSE i.metric_basis >= t END))
+         END AS metric_level
+    FROM facts_scaled i)""",
 )
 SCORE_FACTS_SELECT = """
 SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGER AS self_n,
        answered::INTEGER AS answered, metric_value, metric_level,
        coalesce(metric_level, self_level) AS unverified_level,
        CASE WHEN metric_level IS NOT NULL THEN 'metric' WHEN self_level IS NOT NULL THEN 'self'
-            ELSE 'missing' END AS unverified_source
+            ELSE 'missing' END AS unverified_source,
+       na_claims::INTEGER AS na_claims, metric_basis, population
 FROM facts_levelled"""
 
 
@@ -347,8 +383,9 @@ def base_ctes(scope: ScoreScope) -> list[str]:
     """The CTEs every scoring query starts from: `verified` levels; `scored_city_years`, the
     city-years to score with their framework and pairs (those with a submission in force from
     score_cy; those with only verifications, or asked for without any data, laid out here as
-    `extra_*`); `year_frameworks`; and `facts`, score_facts plus every indicator of the extra
-    city-years as missing. CTEs named score_cy/score_facts before these shadow the tables."""
+    `extra_*`); `year_frameworks`; `facts`, score_facts plus every indicator of the extra
+    city-years as missing; and `na_confirmed`, the indicators confirmed not applicable. CTEs named
+    score_cy/score_facts before these shadow the tables."""
     where = _SCOPE_FILTER[scope]
     return [
         f"""verified AS (
@@ -376,35 +413,150 @@ def base_ctes(scope: ScoreScope) -> list[str]:
         """extra_facts AS (
     SELECT c.city_code, c.year, c.fw_seq, i.code AS indicator_code, NULL::DOUBLE AS self_sum, 0 AS self_n,
            0 AS answered, NULL::DOUBLE AS metric_value, NULL::INTEGER AS metric_level,
-           NULL::DOUBLE AS unverified_level, 'missing' AS unverified_source
+           NULL::DOUBLE AS unverified_level, 'missing' AS unverified_source, 0 AS na_claims,
+           NULL::DOUBLE AS metric_basis, NULL::BIGINT AS population
     FROM extra_layout c JOIN fw_indicators i ON i.fw_seq = c.fw_seq)""",
         f"""facts AS (
     SELECT city_code, year, fw_seq, indicator_code, self_sum, self_n, answered, metric_value, metric_level,
-           unverified_level, unverified_source FROM score_facts
+           unverified_level, unverified_source, na_claims, metric_basis, population FROM score_facts
     WHERE {where}
     UNION ALL SELECT * FROM extra_facts)""",
+        # (from score_facts, not `facts`: the extra city-years have no submission, so no claim)
+        f"""na_confirmed AS (  -- indicators an assessor confirmed "tidak berlaku" (the newest decision
+                      -- accepts it) that an assessment in force claims so: they leave the score
+    SELECT f.city_code, f.year, f.indicator_code FROM score_facts f
+    JOIN (SELECT city_code, year, indicator_code, arg_max(decision, id) AS decision FROM na_decisions
+          WHERE {where} GROUP BY ALL) d
+      ON d.city_code = f.city_code AND d.year = f.year AND d.indicator_code = f.indicator_code
+    WHERE d.decision = 'accepted' AND f.na_claims > 0)""",
     ]
 
 
-# The effective level of every indicator of every scored city-year (drill-down, history).
+# The effective level of every indicator of every scored city-year (drill-down, history): an
+# indicator confirmed not applicable has none (source 'na') and counts nowhere; `thresholds` are
+# those of the city's category.
 EFFECTIVE_LEVELS = """effective_levels AS (
     SELECT b.city_code, b.year, b.fw_seq, b.indicator_code AS code, i.dimension, i.pillar, i.subpillar,
-           i.weight, i.metric_code, i.metric_direction, i.thresholds, v.level AS verified_level,
-           b.metric_value, b.metric_level, CASE WHEN b.self_n > 0 THEN b.self_sum / b.self_n END AS self_level,
-           b.self_n AS n_opd, b.answered,
-           coalesce(v.level, b.unverified_level) AS effective,
-           CASE WHEN v.level IS NOT NULL THEN 'verified' ELSE b.unverified_source END AS source,
-           CASE WHEN coalesce(v.level, b.unverified_level) IS NOT NULL
+           i.weight, i.metric_code, i.metric_direction, coalesce(ct.thresholds, i.thresholds) AS thresholds,
+           v.level AS verified_level, b.metric_value, b.metric_level, b.metric_basis, b.population,
+           i.per_population, CASE WHEN b.self_n > 0 THEN b.self_sum / b.self_n END AS self_level,
+           b.self_n AS n_opd, b.answered, b.na_claims, n.indicator_code IS NOT NULL AS confirmed_na,
+           CASE WHEN n.indicator_code IS NULL THEN coalesce(v.level, b.unverified_level) END AS effective,
+           CASE WHEN n.indicator_code IS NOT NULL THEN 'na' WHEN v.level IS NOT NULL THEN 'verified'
+                ELSE b.unverified_source END AS source,
+           CASE WHEN n.indicator_code IS NOT NULL THEN NULL
+                WHEN coalesce(v.level, b.unverified_level) IS NOT NULL
                 THEN coalesce(v.level, b.unverified_level)::DOUBLE
                 WHEN fw.missing = 'zero' THEN fw.scale_min::DOUBLE END AS score_level
     FROM facts b JOIN fw_indicators i ON i.fw_seq = b.fw_seq AND i.code = b.indicator_code
     JOIN frameworks fw ON fw.seq = b.fw_seq
-    LEFT JOIN verified v ON v.city_code = b.city_code AND v.year = b.year AND v.indicator_code = b.indicator_code)"""
+    LEFT JOIN cities ci ON ci.city_code = b.city_code
+    LEFT JOIN fw_category_thresholds ct
+           ON ct.fw_seq = b.fw_seq AND ct.indicator_code = b.indicator_code AND ct.category = ci.category
+    LEFT JOIN verified v ON v.city_code = b.city_code AND v.year = b.year AND v.indicator_code = b.indicator_code
+    LEFT JOIN na_confirmed n ON n.city_code = b.city_code AND n.year = b.year AND n.indicator_code = b.indicator_code)"""
+
+
+# The dimensions scored by another method than the rubric (metrics.scoring states the rules):
+# computed for the scored city-years only, at scoring time, like verifications: the programme
+# register and the survey change at any time and are small (tens of programmes per city), and
+# their writes rebuild the city's finished scores. Follow base_ctes.
+METHOD_CTES = [
+    """method_dimensions AS (  -- the non-rubric dimensions of the scored years' frameworks
+    SELECT d.fw_seq, d.code, d.method, d.kind, d.min_respondents, d.pillar_weight FROM fw_dimensions d
+    WHERE d.method <> 'rubric' AND d.fw_seq IN (SELECT fw_seq FROM year_frameworks))""",
+    """top_pillars AS (
+    SELECT p.fw_seq, p.code FROM fw_pillars p
+    WHERE p.parent IS NULL AND p.fw_seq IN (SELECT fw_seq FROM year_frameworks))""",
+    """register_programmes AS (  -- per scored city-year, every programme of the city's register in force
+    -- (its newest version), with the top pillar its pillar or sub-pillar maps to in the year's framework
+    -- (NULL: not in it), its status that year (no row: direncanakan), and whether it runs that year
+    SELECT cy.city_code, cy.year, cy.fw_seq, p.code, p.name, p.kind, p.pillar AS programme_pillar,
+           coalesce(fp.parent, fp.code) AS pillar, coalesce(st.status, 'direncanakan') AS status,
+           coalesce(st.status = 'dihentikan' AND st.reason_accepted, false) AS excluded,
+           p.start_year <= cy.year AND cy.year <= p.end_year AS active
+    FROM scored_city_years cy
+    JOIN (SELECT v.city_code, max(v.id) AS version_id FROM programme_versions v
+          SEMI JOIN scored_city_years s ON s.city_code = v.city_code GROUP BY ALL) r ON r.city_code = cy.city_code
+    JOIN programmes p ON p.version_id = r.version_id
+    LEFT JOIN fw_pillars fp ON fp.fw_seq = cy.fw_seq AND fp.code = p.pillar
+    LEFT JOIN programme_statuses st
+           ON st.version_id = r.version_id AND st.programme_code = p.code AND st.year = cy.year)""",
+    """programme_counts AS (  -- per programmes dimension and top pillar: planned (not stopped with an
+                         -- accepted reason) and running (berjalan or selesai) that year
+    SELECT rp.city_code, rp.year, d.code AS dimension, rp.pillar,
+           count(*) FILTER (WHERE NOT rp.excluded) AS planned,
+           count(*) FILTER (WHERE NOT rp.excluded AND rp.status IN ('berjalan', 'selesai')) AS running,
+           count(*) FILTER (WHERE rp.excluded) AS excluded,
+           count(*) FILTER (WHERE rp.status = 'direncanakan') AS not_started,
+           count(*) FILTER (WHERE rp.status = 'dihentikan' AND NOT rp.excluded) AS stalled
+    FROM register_programmes rp
+    JOIN method_dimensions d ON d.fw_seq = rp.fw_seq AND d.method = 'programmes' AND d.kind = rp.kind
+    WHERE rp.active AND rp.pillar IS NOT NULL
+    GROUP BY ALL)""",
+    """survey_impacts AS (  -- per survey dimension, each programme of the survey in force (the newest
+    -- import of the city-year) that is in the register in force: its impact, the mean answer on the
+    -- 1-5 scale mapped onto the framework's scale, and whether enough citizens answered
+    SELECT rp.city_code, rp.year, d.code AS dimension, rp.code AS programme_code, rp.pillar, sp.respondents,
+           sp.answers, CASE WHEN sp.answers > 0 THEN sp.answer_sum / sp.answers END AS mean_answer,
+           CASE WHEN sp.answers > 0
+                THEN fw.scale_min + (fw.scale_max - fw.scale_min) * (sp.answer_sum / sp.answers - 1) / 4 END AS impact,
+           sp.respondents >= d.min_respondents AND sp.answers > 0 AS sufficient
+    FROM (SELECT u.city_code, u.year, max(u.id) AS upload_id FROM survey_uploads u
+          SEMI JOIN scored_city_years s ON s.city_code = u.city_code AND s.year = u.year GROUP BY ALL) su
+    JOIN survey_programmes sp ON sp.upload_id = su.upload_id
+    JOIN register_programmes rp ON rp.city_code = su.city_code AND rp.year = su.year AND rp.code = sp.programme_code
+    JOIN frameworks fw ON fw.seq = rp.fw_seq
+    JOIN method_dimensions d ON d.fw_seq = rp.fw_seq AND d.method = 'survey')""",
+    """method_pillar_values AS (  -- v(d, p) of every scored city-year, method dimension and top pillar
+                             -- (NULL: missing; no programme planned, no sufficient survey)
+    SELECT cy.city_code, cy.year, cy.fw_seq, d.code AS dimension, d.method, d.pillar_weight, tp.code AS pillar,
+           fw.missing, fw.scale_min,
+           CASE WHEN d.method = 'programmes' AND pc.planned > 0
+                THEN fw.scale_min + (fw.scale_max - fw.scale_min) * pc.running / pc.planned
+                WHEN d.method = 'survey' THEN si.impact END AS value
+    FROM scored_city_years cy JOIN frameworks fw ON fw.seq = cy.fw_seq
+    JOIN method_dimensions d ON d.fw_seq = cy.fw_seq JOIN top_pillars tp ON tp.fw_seq = cy.fw_seq
+    LEFT JOIN programme_counts pc
+           ON pc.city_code = cy.city_code AND pc.year = cy.year AND pc.dimension = d.code AND pc.pillar = tp.code
+    LEFT JOIN (SELECT city_code, year, dimension, pillar,
+                      sum(impact ORDER BY programme_code) / count(*) AS impact
+               FROM survey_impacts WHERE sufficient AND pillar IS NOT NULL GROUP BY ALL) si
+           ON si.city_code = cy.city_code AND si.year = cy.year AND si.dimension = d.code AND si.pillar = tp.code)""",
+    """method_dimension_values AS (  -- D(d): a programmes dimension's mean over every top pillar (a
+    -- missing one counts as the scale's minimum under `missing: zero`, is left out under exclude);
+    -- a survey dimension's mean impact over every sufficient programme
+    SELECT v.city_code, v.year, v.fw_seq, v.dimension,
+           CASE WHEN any_value(v.method) = 'programmes'
+                THEN sum(CASE WHEN v.value IS NOT NULL THEN v.value WHEN v.missing = 'zero' THEN v.scale_min END
+                         ORDER BY v.pillar)
+                     / count(*) FILTER (WHERE v.value IS NOT NULL OR v.missing = 'zero')
+                ELSE any_value(sd.impact) END AS value
+    FROM method_pillar_values v
+    LEFT JOIN (SELECT city_code, year, dimension, sum(impact ORDER BY programme_code) / count(*) AS impact
+               FROM survey_impacts WHERE sufficient GROUP BY ALL) sd
+           ON sd.city_code = v.city_code AND sd.year = v.year AND sd.dimension = v.dimension
+    GROUP BY v.city_code, v.year, v.fw_seq, v.dimension)""",
+    """method_parts AS (  -- what the methods add to score parts: per pillar, sum(pw_d v(d, p)) over
+    -- sum(pw_d) (a missing v counts as the minimum under zero, is left out under exclude); per
+    -- method dimension, its value with weight 1 (none: weight 0). Sums in dimension order: rows
+    -- arrive in any order (a restored database inserts them anew), the last bit must not move.
+    SELECT city_code, year, fw_seq, 'pillar' AS kind, pillar AS code,
+           coalesce(sum(pillar_weight * coalesce(value, scale_min) ORDER BY dimension)
+                    FILTER (WHERE value IS NOT NULL OR missing = 'zero'), 0) AS weighted_levels,
+           coalesce(sum(pillar_weight ORDER BY dimension) FILTER (WHERE value IS NOT NULL OR missing = 'zero'), 0)
+             AS weights
+    FROM method_pillar_values GROUP BY ALL
+    UNION ALL
+    SELECT city_code, year, fw_seq, 'dimension', dimension, coalesce(value, 0), CASE WHEN value IS NOT NULL THEN 1 ELSE 0 END
+    FROM method_dimension_values)""",
+]
 
 
 def score_ctes(scope: ScoreScope) -> list[str]:
     """City-year scores (`scored`) from score_parts (plus the extra city-years' parts), corrected
-    for each verified indicator by the difference between its verified and its unverified level.
+    for each verified indicator by the difference between its verified and its unverified level,
+    less the indicators confirmed not applicable, plus the method dimensions (METHOD_CTES).
     Follows base_ctes(scope).
 
     (The breakdown lists are sorted by code, so that their order does not depend on the number
@@ -417,27 +569,53 @@ def score_ctes(scope: ScoreScope) -> list[str]:
     FROM score_parts
     WHERE {_SCOPE_FILTER[scope]}
     UNION ALL ({parts_of("(" + level_input("extra_facts") + ")")}))""",
-        f"verified_inputs AS ({level_input('facts', verified=True)})",
-        f"""verification_changes AS (
+        f"changed_inputs AS ({level_input('facts', changed=True)})",
+        # A verified indicator: its verified level replaces the unverified one (a missing one
+        # gains its weight and is no longer missing). A confirmed N/A indicator: it leaves its
+        # parts whole (level, weight, count, missing, answered), verified or not.
+        f"""level_changes AS (
     SELECT city_code, year, part.kind AS kind, part.code AS code,
-           sum(weight * verified_level - weight * coalesce(score_level, 0)) AS weighted_level_change,
-           sum(CASE WHEN score_level IS NULL THEN weight ELSE 0 END) AS weight_change,
-           count(*) FILTER (WHERE unverified_source = 'missing') AS missing_change
-    FROM (SELECT x.*, {_EACH_PART} FROM verified_inputs x)
+           sum(CASE WHEN confirmed_na THEN -(weight * coalesce(score_level, 0))
+                    ELSE weight * verified_level - weight * coalesce(score_level, 0) END) AS weighted_level_change,
+           sum(CASE WHEN confirmed_na THEN (CASE WHEN score_level IS NULL THEN 0 ELSE -weight END)
+                    WHEN score_level IS NULL THEN weight ELSE 0 END) AS weight_change,
+           count(*) FILTER (WHERE unverified_source = 'missing') AS missing_change,
+           count(*) FILTER (WHERE confirmed_na) AS indicator_change,
+           coalesce(sum(answered) FILTER (WHERE confirmed_na), 0) AS answered_change
+    FROM (SELECT x.*, {_EACH_PART} FROM changed_inputs x)
     WHERE part.code IS NOT NULL
     GROUP BY ALL)""",
-        """verified_parts AS (
+        *METHOD_CTES,
+        """part_rows AS (
     SELECT p.city_code, p.year, p.fw_seq, p.kind, p.code,
-           CASE WHEN p.weights + coalesce(c.weight_change, 0) > 0
-                THEN (p.weighted_levels + coalesce(c.weighted_level_change, 0))
-                     / (p.weights + coalesce(c.weight_change, 0)) END AS value,
-           p.indicators, p.missing - coalesce(c.missing_change, 0) AS missing, p.answered
-    FROM parts p LEFT JOIN verification_changes c
-         ON c.city_code = p.city_code AND c.year = p.year AND c.kind = p.kind AND c.code = p.code)""",
+           p.weighted_levels + coalesce(c.weighted_level_change, 0) AS weighted_levels,
+           p.weights + coalesce(c.weight_change, 0) AS weights,
+           p.indicators - coalesce(c.indicator_change, 0) AS indicators,
+           p.missing - coalesce(c.missing_change, 0) AS missing, p.answered - coalesce(c.answered_change, 0) AS answered
+    FROM parts p LEFT JOIN level_changes c
+         ON c.city_code = p.city_code AND c.year = p.year AND c.kind = p.kind AND c.code = p.code
+    UNION ALL
+    SELECT city_code, year, fw_seq, kind, code, weighted_levels, weights, 0, 0, 0 FROM method_parts)""",
+        # (at most two rows per part, the rubric's and the methods': their sums are exact in any order)
+        """verified_parts AS (
+    SELECT city_code, year, fw_seq, kind, code,
+           CASE WHEN sum(weights) > 0 THEN sum(weighted_levels) / sum(weights) END AS value,
+           sum(indicators) AS indicators, sum(missing) AS missing, sum(answered) AS answered
+    FROM part_rows GROUP BY ALL)""",
+        f"""na_pairs AS (  -- the (indicator, OPD) pairs of confirmed N/A indicators: they leave completeness
+    SELECT n.city_code, n.year, sum(n.pairs) AS pairs FROM (
+        SELECT n.city_code, n.year, n.indicator_code, greatest(1, count(o.opd_code)) AS pairs
+        FROM na_confirmed n JOIN scored_city_years cy ON cy.city_code = n.city_code AND cy.year = n.year
+        JOIN fw_indicators i ON i.fw_seq = cy.fw_seq AND i.code = n.indicator_code
+        LEFT JOIN (SELECT o.city_code, o.opd_code, o.opd_type, oa.assigned_codes FROM opds o
+                   LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code) o
+               ON o.city_code = n.city_code AND {answers_for("i", "o.opd_type", "o")}
+        GROUP BY ALL) n
+    GROUP BY ALL)""",
         """scored AS (
-    SELECT a.city_code, a.year, a.fw_seq, any_value(cy.pairs) AS pairs,
-           sum(fd.weight * a.value) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL)
-             / sum(fd.weight) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL) AS index,
+    SELECT a.city_code, a.year, a.fw_seq, any_value(cy.pairs) - coalesce(any_value(np.pairs), 0) AS pairs,
+           sum(fd.weight * a.value ORDER BY a.code) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL)
+             / sum(fd.weight ORDER BY a.code) FILTER (WHERE a.kind = 'dimension' AND a.value IS NOT NULL) AS index,
            list_sort(list({'code': a.code, 'value': a.value}) FILTER (WHERE a.kind = 'dimension'))
              AS dimension_list,
            list_sort(list({'code': a.code, 'value': a.value}) FILTER (WHERE a.kind = 'pillar')) AS pillar_list,
@@ -447,6 +625,7 @@ def score_ctes(scope: ScoreScope) -> list[str]:
            sum(a.missing) FILTER (WHERE a.kind = 'total') AS missing,
            sum(a.answered) FILTER (WHERE a.kind = 'total') AS answered
     FROM verified_parts a JOIN scored_city_years cy ON cy.city_code = a.city_code AND cy.year = a.year
+    LEFT JOIN na_pairs np ON np.city_code = a.city_code AND np.year = a.year
     LEFT JOIN fw_dimensions fd ON a.kind = 'dimension' AND fd.fw_seq = a.fw_seq AND fd.code = a.code
     GROUP BY a.city_code, a.year, a.fw_seq)""",
     ]
@@ -515,7 +694,8 @@ _OPD_CTES = [
     SELECT s.city_code, s.opd_code, s.year, yf.fw_seq, a.indicator_code,
            coalesce(v.level, a.level)::DOUBLE AS level
     FROM assessments_in_force s JOIN assessments a ON a.submission_id = s.id JOIN year_frameworks yf ON yf.year = s.year
-    LEFT JOIN verified v ON v.city_code = s.city_code AND v.year = s.year AND v.indicator_code = a.indicator_code)""",
+    LEFT JOIN verified v ON v.city_code = s.city_code AND v.year = s.year AND v.indicator_code = a.indicator_code
+    ANTI JOIN na_confirmed n ON n.city_code = s.city_code AND n.year = s.year AND n.indicator_code = a.indicator_code)""",
     """opd_dimensions AS (
     SELECT l.city_code, l.opd_code, l.year, l.fw_seq, i.dimension,
            sum(i.weight * l.level ORDER BY l.indicator_code) / sum(i.weight ORDER BY l.indicator_code) AS value
@@ -526,9 +706,18 @@ _OPD_CTES = [
            sum(fd.weight * d.value ORDER BY d.dimension) / sum(fd.weight ORDER BY d.dimension) AS value
     FROM opd_dimensions d JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.dimension
     GROUP BY ALL)""",
+    f"""opd_na_pairs AS (  -- the confirmed N/A indicators each OPD answers for: they leave its completeness
+    SELECT n.city_code, o.opd_code, n.year, count(*) AS pairs
+    FROM na_confirmed n JOIN year_frameworks yf ON yf.year = n.year
+    JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = n.indicator_code
+    JOIN opds o ON o.city_code = n.city_code
+    LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = o.city_code AND oa.opd_code = o.opd_code
+    WHERE {answers_for("i", "o.opd_type", "oa")} GROUP BY ALL)""",
     f"""opd_pairs AS (
-    SELECT p.city_code, p.opd_code, p.year, p.pairs
-    FROM {pair_rows("scored_city_years")} p WHERE p.opd_code IS NOT NULL)""",
+    SELECT p.city_code, p.opd_code, p.year, p.pairs - coalesce(np.pairs, 0) AS pairs
+    FROM {pair_rows("scored_city_years")} p
+    LEFT JOIN opd_na_pairs np ON np.city_code = p.city_code AND np.opd_code = p.opd_code AND np.year = p.year
+    WHERE p.opd_code IS NOT NULL)""",
     f"""opd_answered AS (
     SELECT x.city_code, x.opd_code, x.year, count(DISTINCT x.indicator_code) AS answered
     FROM (SELECT s.city_code, s.year, s.opd_code, a.indicator_code
@@ -541,6 +730,7 @@ _OPD_CTES = [
     JOIN fw_indicators i ON i.fw_seq = yf.fw_seq AND i.code = x.indicator_code
     JOIN opds o ON o.city_code = x.city_code AND o.opd_code = x.opd_code
     LEFT JOIN {OPD_ASSIGNED} oa ON oa.city_code = x.city_code AND oa.opd_code = x.opd_code
+    ANTI JOIN na_confirmed n ON n.city_code = x.city_code AND n.year = x.year AND n.indicator_code = x.indicator_code
     WHERE {answers_for("i", "o.opd_type", "oa")} GROUP BY ALL)""",
     """opd_completeness AS (
     SELECT p.city_code, p.opd_code, p.year, p.pairs, coalesce(a.answered, 0) AS answered
@@ -577,7 +767,8 @@ INDICATOR_SQL = (
     + """SELECT e.city_code, e.year, e.fw_seq, e.code, i.name_id, i.name_en, e.dimension, e.pillar, e.subpillar,
        e.weight, e.effective, e.score_level, e.source, e.verified_level, e.metric_code, e.metric_value,
        e.metric_level, i.metric_unit, i.metric_aggregate, e.metric_direction, e.thresholds,
-       e.self_level, e.n_opd, i.opd_types, i.ord, coalesce(r.opds, 0) AS responsible_opds
+       e.self_level, e.n_opd, i.opd_types, i.ord, coalesce(r.opds, 0) AS responsible_opds,
+       e.metric_basis, e.population, e.per_population, e.na_claims, e.confirmed_na, i.allow_na
 FROM effective_levels e JOIN fw_indicators i ON i.fw_seq = e.fw_seq AND i.code = e.code
 LEFT JOIN responsible_counts r ON r.city_code = e.city_code AND r.year = e.year AND r.code = e.code
 WHERE e.city_code = $city
@@ -600,6 +791,85 @@ ORDER BY a.indicator_code, c.opd_code
 LEVELS_SQL = (
     with_ctes(*base_ctes("asked"), EFFECTIVE_LEVELS)
     + """SELECT city_code, year, code, effective, score_level FROM effective_levels ORDER BY city_code, code, year
+"""
+)
+
+
+# --------------------------------------------------------------------------- method inputs
+# What each method dimension of the city-years asked for ($city, NULL: every city with data;
+# $years = [year]) counted, by the very CTEs that score it (metrics.methods shapes the rows for the drill-down and `score --json`).
+METHOD_DIMENSIONS_SQL = (
+    with_ctes(*base_ctes("asked"), *METHOD_CTES)
+    + """SELECT v.city_code, d.code, fd.name_id, fd.name_en, d.method, d.kind, d.min_respondents, d.pillar_weight, fd.weight,
+       v.value
+FROM method_dimension_values v JOIN method_dimensions d ON d.fw_seq = v.fw_seq AND d.code = v.dimension
+JOIN fw_dimensions fd ON fd.fw_seq = d.fw_seq AND fd.code = d.code
+ORDER BY v.city_code, fd.ord
+"""
+)
+METHOD_PILLARS_SQL = (
+    with_ctes(*base_ctes("asked"), *METHOD_CTES)
+    + """SELECT v.city_code, v.dimension, v.pillar, v.value, coalesce(pc.planned, 0) AS planned, coalesce(pc.running, 0) AS running,
+       coalesce(pc.excluded, 0) AS excluded, coalesce(pc.not_started, 0) AS not_started,
+       coalesce(pc.stalled, 0) AS stalled, coalesce(sc.programmes, 0) AS programmes
+FROM method_pillar_values v JOIN fw_pillars fp ON fp.fw_seq = v.fw_seq AND fp.code = v.pillar
+LEFT JOIN programme_counts pc
+       ON pc.city_code = v.city_code AND pc.year = v.year AND pc.dimension = v.dimension AND pc.pillar = v.pillar
+LEFT JOIN (SELECT city_code, year, dimension, pillar, count(*) AS programmes FROM survey_impacts
+           WHERE sufficient GROUP BY ALL) sc
+       ON sc.city_code = v.city_code AND sc.year = v.year AND sc.dimension = v.dimension AND sc.pillar = v.pillar
+ORDER BY v.city_code, v.dimension, fp.ord
+"""
+)
+SURVEYED_SQL = (
+    with_ctes(*base_ctes("asked"), *METHOD_CTES)
+    + """SELECT s.city_code, s.dimension, s.programme_code, rp.name, s.pillar, s.respondents, s.mean_answer, s.impact, s.sufficient
+FROM survey_impacts s JOIN register_programmes rp
+     ON rp.city_code = s.city_code AND rp.year = s.year AND rp.code = s.programme_code
+ORDER BY s.city_code, s.dimension, s.programme_code
+"""
+)
+# Per method dimension, what it ignored: programmes of its kind running that year whose pillar is
+# not in the year's framework; survey rows of programmes not in the register in force.
+IGNORED_SQL = (
+    with_ctes(*base_ctes("asked"), *METHOD_CTES)
+    + """SELECT rp.city_code, d.code AS dimension, rp.code FROM register_programmes rp
+JOIN method_dimensions d ON d.fw_seq = rp.fw_seq AND d.method = 'programmes' AND d.kind = rp.kind
+WHERE rp.active AND rp.pillar IS NULL
+UNION ALL
+SELECT su.city_code, d.code, sp.programme_code
+FROM (SELECT u.city_code, u.year, max(u.id) AS upload_id FROM survey_uploads u
+      SEMI JOIN scored_city_years s ON s.city_code = u.city_code AND s.year = u.year GROUP BY ALL) su
+JOIN scored_city_years cy ON cy.city_code = su.city_code AND cy.year = su.year
+JOIN survey_programmes sp ON sp.upload_id = su.upload_id
+JOIN method_dimensions d ON d.fw_seq = cy.fw_seq AND d.method = 'survey'
+WHERE NOT EXISTS (SELECT 1 FROM register_programmes rp
+                  WHERE rp.city_code = su.city_code AND rp.year = su.year AND rp.code = sp.programme_code)
+ORDER BY 1, 2, 3
+"""
+)
+# The indicators of one city-year answered "tidak berlaku" in an assessment in force, or decided
+# on by an assessor: the claims (OPD, reason), the newest decision, and whether it is confirmed.
+NA_SQL = (
+    with_ctes(
+        *base_ctes("asked"),
+        in_force("asked"),
+        """claims AS (
+    SELECT s.city_code, s.year, n.indicator_code, list([s.opd_code, n.reason] ORDER BY s.opd_code) AS reasons
+    FROM assessments_in_force s JOIN assessment_na n ON n.submission_id = s.id GROUP BY ALL)""",
+        """decisions AS (
+    SELECT city_code, year, indicator_code, arg_max(decision, id) AS decision, arg_max(note, id) AS note,
+           arg_max(username, id) AS decided_by, arg_max(decided_at, id) AS decided_at
+    FROM na_decisions WHERE city_code = $city AND list_contains($years, year) GROUP BY ALL)""",
+    )
+    + """SELECT f.indicator_code, f.na_claims, c.reasons, d.decision, d.note, d.decided_by, d.decided_at,
+       n.indicator_code IS NOT NULL AS confirmed
+FROM facts f JOIN fw_indicators i ON i.fw_seq = f.fw_seq AND i.code = f.indicator_code
+LEFT JOIN claims c ON c.city_code = f.city_code AND c.year = f.year AND c.indicator_code = f.indicator_code
+LEFT JOIN decisions d ON d.city_code = f.city_code AND d.year = f.year AND d.indicator_code = f.indicator_code
+LEFT JOIN na_confirmed n ON n.city_code = f.city_code AND n.year = f.year AND n.indicator_code = f.indicator_code
+WHERE f.city_code = $city AND (f.na_claims > 0 OR d.decision IS NOT NULL)
+ORDER BY i.ord
 """
 )
 

@@ -210,6 +210,26 @@ class Scores(Connection):
         with self.cursor() as cur:
             return _dicts(cur.execute(sql.ANSWERS_SQL, {"year": year, "city": city, "opd": opd}))
 
+    def method_input_rows(self, year: int, city: str | None) -> dict[str, list[dict[str, Any]]]:
+        """What the method dimensions of a city-year (`city` None: of every city scored that year)
+        counted, by the CTEs that score them: rows, each with its city_code, of
+        `dimensions` (value), `pillars` (v(d, p) and its counts), `surveyed` (each surveyed
+        programme's impact) and `ignored` (programme codes left out), for metrics.methods."""
+        asked = {"years": [year], "city": city}
+        with self.cursor() as cur:
+            return {
+                "dimensions": _dicts(cur.execute(sql.METHOD_DIMENSIONS_SQL, asked)),
+                "pillars": _dicts(cur.execute(sql.METHOD_PILLARS_SQL, asked)),
+                "surveyed": _dicts(cur.execute(sql.SURVEYED_SQL, asked)),
+                "ignored": _dicts(cur.execute(sql.IGNORED_SQL, asked)),
+            }
+
+    def na_indicator_rows(self, year: int, city: str) -> list[dict[str, Any]]:
+        """The city-year's indicators answered "tidak berlaku" in force or decided on: claims,
+        reasons ([OPD, reason] pairs), the newest decision, and whether confirmed."""
+        with self.cursor() as cur:
+            return _dicts(cur.execute(sql.NA_SQL, {"years": [year], "city": city}))
+
     def level_history(self, city: str | None, years: list[int]) -> list[Row]:
         """(city, year, indicator, effective level) for the year-over-year movers table."""
         with self.cursor() as cur:

@@ -284,6 +284,18 @@ class Submissions(Connection):
                 "audit",
                 "frameworks",
                 "files",
+                "opd_assignments",
+                "city_population",
+                "assessment_na",
+                "na_decisions",
+                "programme_versions",
+                "programmes",
+                "programme_budgets",
+                "programme_statuses",
+                "survey_uploads",
+                "survey_programmes",
+                "survey_questions",
+                "survey_mappings",
             ):
                 rows = cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()  # fixed names
                 h.update(t.encode())
@@ -349,3 +361,74 @@ class Submissions(Connection):
                    GROUP BY ALL ORDER BY ALL""",
                 {"year": year, "city": exclude_city},
             ).fetchall()
+
+    # ------------------------------------------------------------------ not-applicable answers (issue 17)
+
+    def in_force_na_rows(self, units_a: list[tuple[str, str, int]], cur: Cursor | None = None) -> list[Row]:
+        """The "tidak berlaku" answers of the versions in force of the given (city, OPD, year) units,
+        as rows (city, OPD, year, submission id, indicator, reason): what a merge carries over."""
+        if cur is None:
+            with self.cursor() as own:
+                return self.in_force_na_rows(units_a, own)
+        if not units_a:
+            return []
+        return cur.execute(
+            """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
+                                     unnest($opds::VARCHAR[]) AS opd_code, unnest($years::INTEGER[]) AS year),
+               in_force AS (
+                   SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
+                   SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code AND u.year = s.year
+                   WHERE s.kind = 'assessment'
+                   QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
+               SELECT f.city_code, f.opd_code, f.year, f.id, n.indicator_code, n.reason
+               FROM in_force f JOIN assessment_na n ON n.submission_id = f.id
+               ORDER BY f.id, n.indicator_code""",
+            {
+                "cities": [u[0] for u in units_a],
+                "opds": [u[1] for u in units_a],
+                "years": [u[2] for u in units_a],
+            },
+        ).fetchall()
+
+    def na_claims(
+        self, city: str, year: int, opd: str | None = None, cur: Cursor | None = None
+    ) -> list[dict[str, Any]]:
+        """The "tidak berlaku" answers of the city-year's submissions in force (of `opd`, or every
+        OPD), each with the newest assessor's decision on its indicator, if any.
+
+        Keys: opd_code, opd_name, indicator_code, reason, source_row, submission_id, submitted_by,
+        submitted_at, decision (accepted | rejected | None), decision_note, decided_by, decided_at.
+        """
+        if cur is None:
+            with self.cursor() as own:
+                return self.na_claims(city, year, opd, own)
+        res = cur.execute(
+            """WITH in_force AS (
+                   SELECT id, opd_code, username, accepted_at FROM submissions
+                   WHERE kind = 'assessment' AND city_code = $city AND year = $year
+                     AND ($opd IS NULL OR opd_code = $opd)
+                   QUALIFY row_number() OVER (PARTITION BY opd_code ORDER BY id DESC) = 1),
+               dec AS (
+                   SELECT indicator_code, decision, note, username, decided_at FROM na_decisions
+                   WHERE city_code = $city AND year = $year
+                   QUALIFY row_number() OVER (PARTITION BY indicator_code ORDER BY id DESC) = 1)
+               SELECT f.opd_code, o.name AS opd_name, n.indicator_code, n.reason, n.source_row,
+                      f.id AS submission_id, f.username AS submitted_by, f.accepted_at AS submitted_at,
+                      d.decision, d.note AS decision_note, d.username AS decided_by, d.decided_at
+               FROM in_force f JOIN assessment_na n ON n.submission_id = f.id
+               LEFT JOIN opds o ON o.city_code = $city AND o.opd_code = f.opd_code
+               LEFT JOIN dec d ON d.indicator_code = n.indicator_code
+               ORDER BY n.indicator_code, f.opd_code""",
+            {"city": city, "year": year, "opd": opd},
+        )
+        cols = [d[0] for d in res.description or []]
+        return [dict(zip(cols, r, strict=True)) for r in res.fetchall()]
+
+    def current_na_decision(self, cur: Cursor, city: str, year: int, indicator: str) -> Row | None:
+        """The newest assessor's decision on a city-year's "tidak berlaku" answer to `indicator`:
+        (decision, note, username, decided_at), or None."""
+        return cur.execute(
+            """SELECT decision, note, username, decided_at FROM na_decisions
+               WHERE city_code = ? AND year = ? AND indicator_code = ? ORDER BY id DESC LIMIT 1""",
+            [city, year, indicator],
+        ).fetchone()

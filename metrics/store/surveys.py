@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from metrics.records import SurveyProgramme, SurveyQuestion, SurveyUpload
-from metrics.store.connection import Connection, Cursor, scalar, utcnow
+from metrics.store.connection import Connection, Cursor, append_rows, scalar, utcnow
 
 
 class Surveys(Connection):
@@ -40,8 +40,9 @@ class Surveys(Connection):
             [uid, city, year, file_name, sha256, username, utcnow(), source, n_rows, mapping],
         )
         if results:
-            cur.executemany(
-                "INSERT INTO survey_programmes VALUES (?, ?, ?, ?, ?, ?)",
+            append_rows(
+                cur,
+                "INSERT INTO survey_programmes SELECT * FROM _new_rows",
                 [
                     [uid, r.programme_code, r.respondents, r.answers, r.answer_sum, r.owner_opd]
                     for r in results
@@ -51,7 +52,7 @@ class Surveys(Connection):
             [uid, r.programme_code, q.question, q.answers, q.answer_sum] for r in results for q in r.questions
         ]
         if questions:
-            cur.executemany("INSERT INTO survey_questions VALUES (?, ?, ?, ?, ?)", questions)
+            append_rows(cur, "INSERT INTO survey_questions SELECT * FROM _new_rows", questions)
         self.mark_finished_scores_stale(cur, {city})
         return uid
 

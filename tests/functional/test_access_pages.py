@@ -41,6 +41,7 @@ ACCOUNTS = {
     "opd": "opd.kominfo",
     "assessor": "penilai",
     "viewer": "tamu",
+    "planner": "bappeda.sukamaju",
 }
 # who is who in these tests: a role, or the anonymous visitor with results unpublished / published
 CASES = [*ACCOUNTS, "anonymous", "anonymous_public"]
@@ -154,7 +155,7 @@ def _data_shown(at: AppTest) -> dict[str, int]:
 
 def _case_user(case: str):
     """The user of a case without a database (for choosing test parameters at collection time)."""
-    scope = {"executive": (CITY, None), "opd": (CITY, "01")}.get(case, (None, None))
+    scope = {"executive": (CITY, None), "opd": (CITY, "01"), "planner": (CITY, None)}.get(case, (None, None))
     return ANONYMOUS if case.startswith("anonymous") else User(ACCOUNTS[case], case, *scope)
 
 
@@ -206,6 +207,7 @@ def test_the_landing_pages_are_in_the_matrix():
         "assessor": "verify.py",
         "executive": "overview.py",
         "viewer": "overview.py",
+        "planner": "programmes.py",
     }.items():
         assert shell.landing_file(_case_user(role), False) == page, role
         assert page in allowed_pages(_case_user(role), False), role

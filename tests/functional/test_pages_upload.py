@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from metrics import entry, scoring, users
 from metrics import templates as tpl
 from metrics.auth import SYSTEM
+from metrics.cells import NA
 from metrics.formatting import number
 from metrics.governance import set_period
 from metrics.store import Store, utcnow
@@ -192,9 +193,11 @@ def test_form_shows_one_card_per_indicator_with_the_whole_rubric(app_db, lang):
     for c in editable:
         radio = level_radio(at, c.code)
         # every level with its full rubric sentence beside its number, none cut short
-        assert radio.options == [f"{ch.level} — {ch.text}" for ch in c.choices]
+        assert radio.options == [f"{ch.level} — {ch.text}" for ch in c.choices] + (
+            [c.choice(NA, lang)] if c.allow_na else []  # "tidak berlaku" where allowed (issue 17)
+        )
         assert all(len(ch.text) > 25 for ch in c.choices[3:])  # the sentences a grid used to cut at 25
-        assert radio.value == c.level
+        assert radio.value == c.value
     # an indicator a service metric scores: its value, thresholds and level, no level to choose
     info = " ".join(i.value for i in at.info)
     for c in scored:

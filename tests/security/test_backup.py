@@ -352,3 +352,65 @@ def test_a_fresh_server_without_the_key_refuses_unless_foreign(live, tmp_path):
     assert Path(str(fresh) + ".key").exists() and Path(str(fresh) + ".audit-head").exists()
     r = cli("--db", fresh, "audit", "verify")
     assert r.returncode == 0 and "chain intact" in r.stdout, r.stderr
+
+
+def test_programme_survey_and_na_ids_continue_after_restore(source, tmp_path):
+    """The issue-17 tables travel in a backup, and their id sequences continue after a restore."""
+    from metrics.records import Programme, ProgrammeStatus, SurveyProgramme
+    from metrics.store import Store
+
+    prog = Programme(
+        "P-01",
+        "Satu Data Kota",
+        "G",
+        "masterplan",
+        "01",
+        2023,
+        2024,
+        (),
+        (),
+        (ProgrammeStatus(2023, "berjalan"),),
+    )
+    survey = SurveyProgramme("P-01", 60, 180, 700.0, "01")
+
+    def add_rows(store: Store) -> tuple[int, int, int]:
+        with store.transaction() as cur:
+            return (
+                store.insert_programme_version(cur, "0101", [prog], "perencana", "load"),
+                store.insert_survey(
+                    cur,
+                    "0101",
+                    2023,
+                    [survey],
+                    "admin",
+                    file_name="s.csv",
+                    sha256=None,
+                    source="cli",
+                    n_rows=60,
+                    mapping=None,
+                ),
+                store.add_na_decision(cur, "0101", 2023, "G2", "rejected", "ada layanan", "penilai"),
+            )
+
+    src = Store(source)
+    try:
+        old = add_rows(src)
+        src.checkpoint()
+    finally:
+        src.close()
+    out = tmp_path / "b.zip"
+    assert cli("--db", source, "backup", "-o", out).returncode == 0
+    fresh = tmp_path / "baru" / "kota.duckdb"
+    fresh.parent.mkdir()
+    shutil.copy(str(source) + ".key", str(fresh) + ".key")
+    r = cli("--db", fresh, "restore", out)
+    assert r.returncode == 0, r.stderr
+    dst = Store(fresh)
+    try:
+        assert [p.code for p in dst.programmes_in_force("0101")] == ["P-01"]
+        in_force = dst.survey_in_force("0101", 2023)
+        assert in_force is not None and in_force[1][0].respondents == 60
+        new = add_rows(dst)
+    finally:
+        dst.close()
+    assert all(n > o for n, o in zip(new, old, strict=True))

@@ -161,6 +161,8 @@ def test_an_older_database_is_rescored_on_upgrade(demo_db_file, tmp_path):
         cur.execute("UPDATE score_cy SET pairs = pairs - 3 WHERE city_code = ?", [CITY])
         cur.execute("UPDATE score_city SET pairs = pairs - 3 WHERE city_code = ?", [CITY])
         cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(before_v)])
+        # that release's score tables carried its own SQL's version (issue 17 changed the SQL since)
+        cur.execute("DELETE FROM meta WHERE key = 'score_tables_version'")
     s.close()
     s = Store(path)
     try:

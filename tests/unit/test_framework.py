@@ -21,7 +21,7 @@ def test_default_framework_shape():
     assert 50 <= len(fw.indicators) <= 80
     assert all(sorted(i.levels) == [0, 1, 2, 3, 4] for i in fw.indicators)
     assert all(i.name["id"] and i.name["en"] for i in fw.indicators)
-    assert {i.dimension for i in fw.indicators} == {d.code for d in fw.dimensions}
+    assert {i.dimension for i in fw.indicators} == {d.code for d in fw.rubric_dimensions()}
     assert {i.pillar for i in fw.indicators} == {p.code for p in fw.pillars}
     assert sum(1 for i in fw.indicators if i.metric) >= 8
     assert [b.min for b in fw.bands] == sorted(b.min for b in fw.bands)
@@ -235,6 +235,19 @@ def test_a_document_that_is_not_a_mapping_is_located_at_the_root():
     _located(exc.value, "fw.wrong_type", "(root)")
 
 
+# mini's two dimensions with weight made room for a programmes dimension without indicators
+_METHOD_DIMS = [
+    {"code": "OUTPUT", "name": {"id": "Keluaran", "en": "Output"}, "weight": 0.4},
+    {"code": "OUTCOME", "name": {"id": "Hasil", "en": "Outcome"}, "weight": 0.4},
+    {
+        "code": "QW",
+        "name": {"id": "Percepatan", "en": "Quick wins"},
+        "weight": 0.2,
+        "method": "programmes",
+        "kind": "quickwin",
+    },
+]
+
 # the hand-written layer: each mutation passes the types and breaks exactly one check
 CROSS_REFERENCE_CASES = [
     (_set(["scale"], {"min": 4, "max": 0}), fwm.check_scale, "fw.scale_order", "scale"),
@@ -308,6 +321,56 @@ CROSS_REFERENCE_CASES = [
         fwm.check_thresholds,
         "fw.thresholds_order",
         "indicators[E2].metric.thresholds",
+    ),
+    # issue 17: dimension methods, thresholds per city category
+    (
+        _set(["dimensions"], [*_METHOD_DIMS[:2], {**_METHOD_DIMS[2], "kind": None}]),
+        fwm.check_methods,
+        "fw.method_needs_kind",
+        "dimensions[2].kind",
+    ),
+    (
+        _set(["dimensions"], [*_METHOD_DIMS[:2], {**_METHOD_DIMS[2], "method": "survey"}]),
+        fwm.check_methods,
+        "fw.kind_without_programmes",
+        "dimensions[2].kind",
+    ),
+    (
+        _set(
+            ["dimensions"],
+            [
+                *_METHOD_DIMS[:2],
+                {**_METHOD_DIMS[2], "weight": 0.1},
+                {**_METHOD_DIMS[2], "code": "QW2", "weight": 0.1},
+            ],
+        ),
+        fwm.check_methods,
+        "fw.duplicate",
+        "dimensions[3].method",
+    ),
+    (
+        _set(["dimensions", 1, "method"], "survey"),
+        fwm.check_indicator_references,
+        "fw.indicator_in_method_dimension",
+        "indicators[G2].dimension",
+    ),
+    (
+        _set(["indicators", 1, "metric", "thresholds"], {"kecil": [10, 20, 30, 40]}),
+        fwm.check_thresholds,
+        "fw.thresholds_default",
+        "indicators[G2].metric.thresholds",
+    ),
+    (
+        _set(["indicators", 1, "metric", "thresholds"], {"default": [20, 40, 60, 80], "desa": [1, 2, 3, 4]}),
+        fwm.check_thresholds,
+        "fw.thresholds_category",
+        "indicators[G2].metric.thresholds.desa",
+    ),
+    (
+        _set(["indicators", 1, "metric", "thresholds"], {"default": [20, 40, 60, 80], "kecil": [1, 2, 3]}),
+        fwm.check_thresholds,
+        "fw.thresholds_count",
+        "indicators[G2].metric.thresholds.kecil",
     ),
 ]
 

@@ -101,3 +101,58 @@ def test_migrations_module_imports_nothing():
     ]
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert names <= {"MIGRATIONS", "SCHEMA_VERSION", "len", "tuple", "str"}, names
+
+
+def test_a_database_of_the_previous_release_with_a_framework_migrates(demo_db_file, tmp_path):
+    """v7 adds columns to framework tables that hold rows: a v6 database with a loaded framework
+    and answers (the previous release's demo) opens, migrates and scores as a new one would."""
+    from metrics import scoring
+    from metrics.keys import copy_database
+
+    path = tmp_path / "v6.duckdb"
+    copy_database(demo_db_file, path)
+    s = Store(path)
+    with s.transaction() as cur:  # back to v6's layout: what v7 added goes, the rows stay
+        for table in (
+            "fw_category_thresholds",
+            "city_population",
+            "programmes",
+            "programme_budgets",
+            "programme_statuses",
+            "programme_versions",
+            "survey_uploads",
+            "survey_programmes",
+            "survey_questions",
+            "survey_mappings",
+            "assessment_na",
+            "na_decisions",
+        ):
+            cur.execute(f"DROP TABLE {table}")
+        for seq in ("programme_version_seq", "survey_upload_seq", "na_decision_seq"):
+            cur.execute(f"DROP SEQUENCE {seq}")
+        for table, column in (
+            ("fw_dimensions", "method"),
+            ("fw_dimensions", "kind"),
+            ("fw_dimensions", "min_respondents"),
+            ("fw_dimensions", "pillar_weight"),
+            ("fw_indicators", "allow_na"),
+            ("fw_indicators", "per_population"),
+        ):
+            cur.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        cur.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        # that release built its score tables with its own SQL (another version, or none recorded)
+        cur.execute("DELETE FROM meta WHERE key = 'score_tables_version'")
+    s.close()
+    s = Store(path)
+    try:
+        assert s.schema_version() == SCHEMA_VERSION
+        with s.cursor() as cur:
+            assert (
+                cur.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE method = 'rubric') FROM fw_dimensions"
+                ).fetchone()[1]
+                > 0
+            )
+        assert scoring.recomputation_differences(s) == []
+    finally:
+        s.close()

@@ -90,15 +90,18 @@ def cards(demo_db_file, tmp_path_factory):
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
-def test_card_has_four_titled_pages_in_its_language(cards, lang):
+def test_card_has_five_titled_pages_in_its_language(cards, lang):
     out, *_ = cards
     card = out[lang]
     assert card.pdf[:5] == b"%PDF-"
-    assert card.pages == 4  # summary, pillars, OPD ranking (21 OPDs fit on one page), priorities
+    # summary, pillars, OPD ranking (21 OPDs fit on one page), programmes and survey (the default
+    # framework computes Outcome, Impact and Quick Win by a method; it may run over two pages),
+    # priorities
+    assert card.pages >= 5
     from metrics.i18n import t
 
     assert card.sections == tuple(
-        t(f"rc.{k}", lang) for k in ("title", "pillars_title", "opds_title", "priorities_title")
+        t(f"rc.{k}", lang) for k in ("title", "pillars_title", "opds_title", "prog_title", "priorities_title")
     )
     assert card.name == f"rapor_{CITY}_{YEAR}_{lang}.pdf"
     assert card.unicode_font == (reportcard._font_paths() is not None)
@@ -170,10 +173,13 @@ def test_page_one_renders_and_is_not_blank(cards, tmp_path):
 
 
 def test_export_is_audited_once_per_card(cards):
-    *_, exports = cards
+    out, *_, exports = cards
     assert [(u, o) for u, o, _ in exports] == [("walikota", f"reportcard:{YEAR}/{CITY}")] * 2
     details = [json.loads(a) for _, _, a in exports]
-    assert [(d["format"], d["lang"], d["pages"]) for d in details] == [("pdf", "id", 4), ("pdf", "en", 4)]
+    assert [(d["format"], d["lang"], d["pages"]) for d in details] == [
+        ("pdf", "id", out["id"].pages),
+        ("pdf", "en", out["en"].pages),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -201,10 +207,11 @@ def test_demo_viewer_account_really_lacks_export(demo_store):
         reportcard.report_card(demo_store, tamu, CITY, YEAR, "id")
 
 
-def test_assessor_and_admin_may_export(demo_store):
+def test_assessor_and_admin_may_export(cards, demo_store):
+    out, *_ = cards
     for user in (users.get_user(demo_store, "penilai"), SYSTEM):
         card = reportcard.report_card(demo_store, user, CITY, YEAR, "en")
-        assert card.pages == 4
+        assert card.pages == out["en"].pages and card.sections == out["en"].sections
     assert [r.username for r in demo_store.audit_rows() if r.action == "export"] == ["penilai", "system"]
 
 
@@ -222,8 +229,8 @@ def test_without_dejavu_the_card_falls_back_to_latin1(cards, demo_store, monkeyp
     monkeypatch.setattr(reportcard, "FONT_DIRS", (tmp_path / "no-fonts",))
     card = reportcard.report_card(demo_store, walikota(demo_store), CITY, YEAR, "id", made_on=MADE)
     assert not card.unicode_font
-    assert card.pages == 4
-    _, cs, _, ov, name, _ = cards
+    out, cs, _, ov, name, _ = cards
+    assert card.sections == out["id"].sections
     body = flat(pdf_text(card.pdf, tmp_path))
     assert name in body and number(cs.index, "id") in body and ov["id"].band.label in body
     assert "skala 0-4" in body  # the en dash became a hyphen rather than a missing glyph
@@ -261,7 +268,8 @@ def test_long_opd_lists_continue_on_a_new_page_with_the_header(cards, tmp_path):
     body = flat(text)
     for n in range(45):
         assert f"OPD {n:02d} " + "Bidang Urusan Pemerintahan " * 3 + "Akhir" in body
-    assert card.sections == out["en"].sections  # a continuation is not a new section
+    # a continuation is not a new section (and without programmes there is no programme page)
+    assert card.sections == tuple(s for s in out["en"].sections if s != "Programmes and survey")
 
 
 # --------------------------------------------------------------------------- rank, priorities, signature (issue 15)
@@ -335,3 +343,81 @@ def test_long_table_text_is_cut_with_an_ellipsis_and_the_page_keeps_its_banner(c
     last = flat(pdf_text(card.pdf, tmp_path, "cut.pdf", card.pages))
     assert "Priority indicators" in last
     assert "word000" in last and "word199" not in last and "…" in last
+
+
+# --------------------------------------------------------------------------- programmes and survey (issue 17)
+
+
+@pytest.fixture(scope="module")
+def programme_cards(demo_db_file, tmp_path_factory):
+    """The card in both languages for the demo city with the hand-made register and survey of
+    tests/unit/test_views.py (a new register version and survey in force)."""
+    from metrics.store import Store
+    from tests.unit.test_views import insert_register, insert_survey
+
+    path = tmp_path_factory.mktemp("rcprog") / "demo.duckdb"
+    copy_database(demo_db_file, path)
+    store = Store(path)
+    try:
+        insert_register(store, CITY, YEAR)
+        insert_survey(store, CITY, YEAR)
+        user = walikota(store)
+        out = {
+            lang: reportcard.report_card(store, user, CITY, YEAR, lang, made_on=MADE) for lang in ("id", "en")
+        }
+        cs = scoring.city_score(store, CITY, YEAR)
+    finally:
+        store.close()
+    return out, cs
+
+
+def _programme_pages(card, tmp_path, title: str) -> str:
+    text = pdf_text(card.pdf, tmp_path, "prog.pdf")
+    return flat(" ".join(p for p in text.split("\f") if title in p))
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_card_lists_the_programmes_per_pillar_with_status_and_budget(programme_cards, lang, tmp_path):
+    from metrics.i18n import t
+
+    out, cs = programme_cards
+    card = out[lang]
+    assert t("rc.prog_title", lang) in card.sections
+    body = _programme_pages(card, tmp_path, t("rc.prog_title", lang))
+    # the programmes planned this year; SOC-1 starts next year and is not on this year's list
+    for code in ("P-GOV-1", "P-GOV-2", "P-LIV-1", "P-ENV-1", "P-ECO-1"):
+        assert code in body
+    assert "P-SOC-1" not in body
+    assert "Satu Data Kota" in body and "Bank sampah digital" in body
+    # the stalled ones are marked, the running and the accepted stop are not
+    stalled = {"id": "(MANDEK)", "en": "(STALLED)"}[lang]
+    assert body.count(stalled) == 3
+    assert "Tanda tangan" in body
+    # budgets this year: GOV-1 1.25 bn + 0.25 bn, GOV-2 0.5 bn, ENV-1 75 m (partner)
+    assert number(1_500_000_000, lang, 0) in body
+    total = number(2_075_000_000, lang, 0)
+    assert total == ("2.075.000.000" if lang == "id" else "2,075,000,000")
+    assert t("rc.prog_budget_total", lang, year=YEAR, total=total) in body
+    # each dimension's method, with its value written in the language's decimal mark
+    assert t("drill.method.programmes", lang) in body and t("drill.method.survey", lang) in body
+    assert number(cs.dimensions["OUTCOME"], lang) == ("0,33" if lang == "id" else "0.33")
+    assert number(cs.dimensions["OUTCOME"], lang) in body.split()
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_card_gives_the_survey_figures_per_programme(programme_cards, lang, tmp_path):
+    from metrics.i18n import t
+
+    out, _ = programme_cards
+    body = _programme_pages(out[lang], tmp_path, t("rc.prog_title", lang))
+    dec = "," if lang == "id" else "."
+    # pdftotext reads a table cell by cell, so the figures are checked as words: GOV-1 has 60
+    # respondents, mean 4,00, impact 3,00 and counts; LIV-1 has 30, 5,00, 4,00 and does not
+    survey = body[body.index(t("rc.survey_title", lang, name="")) :]
+    words = survey.split()
+    for w in ("P-GOV-1", "60", f"4{dec}00", f"3{dec}00", "P-LIV-1", "30", f"5{dec}00"):
+        assert w in words, w
+    assert t("drill.method_counted", lang) in words
+    assert flat(t("drill.method_insufficient", lang, min=50)) in survey
+    assert t("rc.survey_note", lang, min=50) in body
+    assert "P-XXX-9" not in survey  # not in the register: ignored

@@ -174,3 +174,20 @@ def test_a_city_year_with_verifications_only_is_scored_once(demo_store):
     assert kept["indicators"] == raw["indicators"] and kept["pairs"] == raw["pairs"]
     assert kept["missing"] == raw["missing"] and kept["index"] == raw["index"]
     assert scoring.recomputation_differences(demo_store) == []
+
+
+def test_the_issue_17_layout_is_rebuilt_on_open(demo_db_file, tmp_path, caplog):
+    """score_facts as the release before issue 17 built it (no N/A claims, no value per
+    population, no population): rebuilt on open, with the method dimensions in score_city."""
+    path = tmp_path / "d.duckdb"
+    copy_database(demo_db_file, path)
+    with duckdb.connect(str(path)) as con:
+        for column in ("na_claims", "metric_basis", "population"):
+            con.execute(f"ALTER TABLE score_facts DROP COLUMN {column}")
+        con.execute("UPDATE meta SET value = 'before-17' WHERE key = 'score_tables_version'")
+    with caplog.at_level(logging.INFO, logger=_LOGGER):
+        Store(path).close()
+    assert any("before-17" in r.getMessage() for r in caplog.records)
+    assert _columns(path, "score_facts")[-3:] == ["na_claims", "metric_basis", "population"]
+    assert _version(path) == score_sql.SCORE_TABLES_VERSION
+    _served_equals_raw(path)

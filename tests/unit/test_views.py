@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -410,8 +411,13 @@ def test_matrix_cells_add_up_to_the_pillars(demo_store):
         assert (cells["value"] * cells["weight"]).sum() / cells["weight"].sum() == pytest.approx(
             cs.pillars[p]
         )
+    fw = next(f for f, _ in loaded_frameworks(demo_store) if f.id == cs.framework_id)
     for d in mx.dimension_codes:
         cells = mx.city[(mx.city["dimension"] == d) & mx.city["value"].notna()]
+        if fw.dimension(d).method == "survey":
+            # a survey dimension's value is the mean over its programmes, not over pillars
+            assert len(cells) == len(mx.pillar_codes)
+            continue
         assert (cells["value"] * cells["weight"]).sum() / cells["weight"].sum() == pytest.approx(
             cs.dimensions[d]
         )
@@ -517,3 +523,202 @@ def test_priorities_name_the_responsible_opds_and_the_next_level_rubric(mini):
     assert (pri["E2"]["next_level"], pri["E2"]["next_rubric"]) == (1, "Planned")  # missing: counted 0
     ov_id = views.overview(mini, "0101", 2023, "id", user=SYSTEM)
     assert dict(zip(ov_id.priorities["code"], ov_id.priorities["next_rubric"]))["G2"] == "Terintegrasi"
+
+
+# --------------------------------------------------------------------------- programmes and methods (issue 17)
+
+
+def insert_register(store, city: str = CITY, year: int = YEAR) -> dict[str, str]:
+    """A small programme register for the demo city (a new version: the one in force), with one
+    programme of each case. Returns the OPD codes used by type.
+
+    Planned in `year` (start <= year <= end): GOV-1 running, GOV-2 planned (stalled), LIV-1 no
+    status (stalled), ENV-1 stopped with an accepted reason (not stalled), ECO-1 stopped with a
+    reason not yet accepted (stalled); SOC-1 starts next year (not on this year's board).
+    """
+    from metrics.records import Programme, ProgrammeBudget, ProgrammeStatus
+
+    opd = {o.opd_type: o.opd_code for o in store.opds(city)}
+    y = year
+    progs = [
+        Programme(
+            "P-GOV-1",
+            "Satu Data Kota",
+            "GOV",
+            "masterplan",
+            opd["DISKOMINFO"],
+            y - 1,
+            y + 1,
+            budgets=(ProgrammeBudget(y, "APBD", 1_250_000_000), ProgrammeBudget(y, "APBN", 250_000_000)),
+            statuses=(ProgrammeStatus(y, "berjalan"),),
+        ),
+        Programme(
+            "P-GOV-2",
+            "Tanda tangan elektronik BSrE",
+            "GOV.BUR",
+            "masterplan",
+            opd["DISKOMINFO"],
+            y,
+            y,
+            budgets=(ProgrammeBudget(y, "APBD", 500_000_000),),
+            statuses=(ProgrammeStatus(y, "direncanakan"),),
+        ),
+        Programme(
+            "P-LIV-1", "Rekam medis elektronik SATUSEHAT", "LIV.HLT", "quickwin", opd["DINKES"], y, y + 2
+        ),
+        Programme(
+            "P-ENV-1",
+            "Bank sampah digital",
+            "ENV",
+            "masterplan",
+            opd["DLH"],
+            y,
+            y,
+            budgets=(ProgrammeBudget(y, "mitra", 75_000_000),),
+            statuses=(ProgrammeStatus(y, "dihentikan", "Anggaran dialihkan", True),),
+        ),
+        Programme(
+            "P-ECO-1",
+            "Pasar daring QRIS",
+            "ECO",
+            "quickwin",
+            opd["DPMPTSP"],
+            y,
+            y,
+            statuses=(ProgrammeStatus(y, "dihentikan", "Mitra mundur", False),),
+        ),
+        Programme("P-SOC-1", "Sekolah digital", "SOC", "masterplan", opd["DISDIK"], y + 1, y + 2),
+    ]
+    with store.transaction() as cur:
+        store.insert_programme_version(cur, city, progs, "admin", "load")
+    return opd
+
+
+def test_overview_lists_the_stalled_programmes_of_the_year(demo_store):
+    from metrics import users as accounts
+
+    opd = insert_register(demo_store)
+    ov = views.overview(demo_store, CITY, YEAR, "id", user=accounts.get_user(demo_store, "walikota"))
+    sp = ov.stalled
+    assert sp is not None and sp.year == YEAR and sp.registered == 6 and sp.count == 3 and sp.more == 0
+    names = {o.opd_code: o.name for o in demo_store.opds(CITY)}
+    fw = framework_for_year(loaded_frameworks(demo_store), YEAR)
+    pillar = {p.code: p.name["id"] for p in (*fw.pillars, *fw.subpillars)}
+    # by top-level pillar, kind, code; a planned programme without a status says so
+    assert sp.rows[["code", "pillar", "pillar_name", "opd", "status"]].values.tolist() == [
+        ["P-ECO-1", "ECO", pillar["ECO"], names[opd["DPMPTSP"]], "dihentikan"],
+        ["P-GOV-2", "GOV.BUR", pillar["GOV.BUR"], names[opd["DISKOMINFO"]], "direncanakan"],
+        ["P-LIV-1", "LIV.HLT", pillar["LIV.HLT"], names[opd["DINKES"]], views.NO_STATUS],
+    ]
+    # the year after: GOV-1 and LIV-1 have no status then, SOC-1 starts
+    nxt = views._stalled(demo_store, SYSTEM, fw, CITY, YEAR + 1, "en")
+    assert nxt is not None and nxt.rows["code"].tolist() == ["P-GOV-1", "P-LIV-1", "P-SOC-1"]
+
+
+def test_stalled_programmes_only_for_readers_of_the_city_submissions(demo_store):
+    from metrics.admin import set_public_read
+    from metrics.auth import ANONYMOUS, User
+
+    insert_register(demo_store)
+    assert views.overview(demo_store, CITY, YEAR, user=User("tamu", "viewer")).stalled is None
+    set_public_read(demo_store, SYSTEM, True)
+    assert views.overview(demo_store, CITY, YEAR, user=ANONYMOUS).stalled is None
+    other_city = User("wk2", "executive", "3599")
+    assert views.overview(demo_store, CITY, YEAR, user=other_city).stalled is None
+    opd_op = User("op", "opd", CITY, demo_store.opds(CITY)[0].opd_code)
+    assert views.overview(demo_store, CITY, YEAR, user=opd_op).stalled.count == 3
+    assert views.overview(demo_store, CITY, YEAR, user=User("p", "planner", CITY)).stalled.count == 3
+
+
+def test_overview_of_a_city_without_a_register_says_so(mini):
+    assert ingest_bytes(mini, SYSTEM, ASSESS_CSV, "a.csv").accepted
+    sp = views.overview(mini, "0101", 2023, user=SYSTEM).stalled
+    assert sp is not None and sp.registered == 0 and sp.count == 0
+
+
+def insert_survey(store, city: str = CITY, year: int = YEAR) -> None:
+    """The survey in force for the city-year: P-GOV-1 with 60 respondents (2 questions each, 120
+    answers summing to 480: mean 4.0, impact 3.0), P-LIV-1 with 30 (under the minimum of 50: mean
+    5.0, impact 4.0, not counted) and a code not in the register (ignored)."""
+    from metrics.records import SurveyProgramme
+
+    results = [
+        SurveyProgramme("P-GOV-1", 60, 120, 480.0, None),
+        SurveyProgramme("P-LIV-1", 30, 30, 150.0, None),
+        SurveyProgramme("P-XXX-9", 70, 70, 280.0, None),
+    ]
+    with store.transaction() as cur:
+        store.insert_survey(
+            cur,
+            city,
+            year,
+            results,
+            "admin",
+            file_name="survei.csv",
+            sha256=None,
+            source="cli",
+            n_rows=160,
+            mapping=None,
+        )
+
+
+def test_drilldown_shows_what_each_method_counted(demo_store):
+    insert_register(demo_store)
+    insert_survey(demo_store)
+    cs = scoring.city_score(demo_store, CITY, YEAR)
+    dd = views.drilldown(demo_store, CITY, YEAR, "id", user=SYSTEM)
+    out, imp, qw = (dd.method(c) for c in ("OUTCOME", "IMPACT", "QUICKWIN"))
+    assert dd.method("BASELINE") is None  # a rubric dimension
+    # masterplan: GOV has GOV-1 running and GOV-2 planned (2 planned, 1 running: 4 x 1/2 = 2);
+    # ENV's one programme was stopped with an accepted reason (out of the count: missing)
+    gov = out.pillars.set_index("pillar").loc["GOV"]
+    assert (gov["planned"], gov["running"], gov["excluded"], gov["stalled"]) == (2, 1, 0, 1)
+    assert gov["value"] == pytest.approx(2.0) and gov["formula"] == "4 × 1 berjalan / 2 direncanakan = 2,00"
+    env = out.pillars.set_index("pillar").loc["ENV"]
+    assert (env["planned"], env["excluded"]) == (0, 1) and pd.isna(env["value"])
+    assert env["formula"] == "tidak ada program — dihitung kosong"
+    # the dimension: the mean over the 6 pillars, the missing five counting 0 (missing: zero)
+    assert out.value == pytest.approx(2.0 / 6) == cs.dimensions["OUTCOME"]
+    assert out.formula.result == pytest.approx(2.0 / 6)
+    # quick wins: LIV-1 has no status, ECO-1 stopped without an accepted reason: both stalled
+    qwp = qw.pillars.set_index("pillar")
+    assert qwp.loc["LIV", ["planned", "running", "stalled"]].tolist() == [1, 0, 1]
+    assert qwp.loc["ECO", ["planned", "running", "stalled"]].tolist() == [1, 0, 1]
+    assert qw.value == pytest.approx(0.0)
+    # the survey: GOV-1 mean 480/120 = 4.0 -> impact 3.0 counted; LIV-1 under 50 respondents shown,
+    # not counted; a code outside the register ignored
+    assert imp.min_respondents == 50
+    rows = imp.programmes.set_index("code")
+    assert rows.loc["P-GOV-1", ["respondents", "mean", "impact", "sufficient"]].tolist() == [
+        60,
+        4.0,
+        3.0,
+        True,
+    ]
+    assert rows.loc["P-GOV-1", "note"] == "dihitung"
+    assert rows.loc["P-LIV-1", ["respondents", "mean", "impact", "sufficient"]].tolist() == [
+        30,
+        5.0,
+        4.0,
+        False,
+    ]
+    assert rows.loc["P-LIV-1", "note"] == "kurang dari 50 responden — tidak dihitung"
+    assert imp.insufficient["code"].tolist() == ["P-LIV-1"]
+    assert imp.ignored == ("P-XXX-9",)
+    assert imp.value == pytest.approx(3.0) == cs.dimensions["IMPACT"] == imp.formula.result
+    # every dimension and pillar formula recomputes the core's value; the index formula too
+    for kind in ("dimension", "pillar"):
+        for g in dd.groups[kind]:
+            want = cs.dimensions[g.code] if kind == "dimension" else cs.pillars[g.code]
+            assert g.formula.result == pytest.approx(want), (kind, g.code)
+    assert dd.index_formula.result == pytest.approx(cs.index)
+
+
+def test_drilldown_method_texts_in_english(demo_store):
+    insert_register(demo_store)
+    insert_survey(demo_store)
+    dd = views.drilldown(demo_store, CITY, YEAR, "en", user=SYSTEM)
+    gov = dd.method("OUTCOME").pillars.set_index("pillar").loc["GOV"]
+    assert gov["formula"] == "4 × 1 running / 2 planned = 2.00"
+    notes = dd.method("IMPACT").programmes.set_index("code")["note"]
+    assert notes["P-LIV-1"] == "fewer than 50 respondents — not counted" and notes["P-GOV-1"] == "counted"
