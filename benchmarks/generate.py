@@ -33,7 +33,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 OUT = Path(__file__).resolve().parent / "out"
-GENERATOR_VERSION = 3  # bump when the workload changes shape, so old output is rebuilt
+GENERATOR_VERSION = 4  # bump when the workload changes shape, so old output is rebuilt
 PASSWORD = "Bench#KotaCerdas2025"
 
 DIMENSIONS = (
@@ -377,6 +377,51 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
             FROM _b_cities c, range({years[0]}, {years[-1] + 1}) y,
                  (SELECT DISTINCT i_idx, code FROM _b_map) m
             WHERE (c.c_idx + y.range) % 4 = 0 AND m.i_idx % 40 = 3""")
+        # every city's programme register (issue 17): per pillar four masterplan programmes and
+        # one quick win, one owned by each of the first OPDs, statuses moving from planned to
+        # running over the years, one in seven never started; and a citizen survey of three
+        # programmes per pillar in the last history year, one programme in eleven under 50
+        # respondents
+        cur.execute("""
+            INSERT INTO programme_versions
+            SELECT nextval('programme_version_seq'), city_code, make_timestamp(2020, 1, 15, 9, 0, 0),
+                   'perencana', 'load', 'program-' || city_code || '.xlsx', NULL, NULL
+            FROM _b_cities ORDER BY c_idx""")
+        cur.execute(f"""
+            INSERT INTO programmes
+            SELECT v.id, p.code || '-' || lpad(k.range::VARCHAR, 2, '0'), 'Program Uji ' || p.code || ' ' || k.range,
+                   p.code, CASE WHEN k.range = 5 THEN 'quickwin' ELSE 'masterplan' END,
+                   lpad((k.range % {sz.opds_per_city} + 1)::VARCHAR, 2, '0'), {years[0]} + k.range % 3,
+                   {years[-1]} + 2, [], NULL
+            FROM programme_versions v JOIN _b_cities c ON c.city_code = v.city_code,
+                 (SELECT unnest({[p[0] for p in PILLARS]}) AS code) p, range(1, 6) k""")
+        cur.execute(f"""
+            INSERT INTO programme_statuses
+            SELECT pr.version_id, pr.code, y.range::INTEGER,
+                   CASE WHEN {U.format(a="c.c_idx", b="hash(pr.code) % 1000003", c=7)} < 0.14 THEN 'direncanakan'
+                        WHEN y.range - pr.start_year >= 1 THEN 'berjalan' ELSE 'direncanakan' END,
+                   NULL, false, NULL, NULL, NULL
+            FROM programmes pr JOIN programme_versions v ON v.id = pr.version_id
+            JOIN _b_cities c ON c.city_code = v.city_code, range({years[0]}, {years[-1] + 1}) y
+            WHERE y.range >= pr.start_year""")
+        cur.execute(f"""
+            INSERT INTO survey_uploads
+            SELECT nextval('survey_upload_seq'), city_code, {years[-1]}, 'survei-' || city_code || '.csv', NULL,
+                   'admin', make_timestamp({years[-1]}, 11, 1, 9, 0, 0), 'history', 0, NULL
+            FROM _b_cities ORDER BY c_idx""")
+        cur.execute(f"""
+            INSERT INTO survey_programmes
+            SELECT s.id, pr.code, n.respondents, n.respondents * 4,
+                   round(n.respondents * 4 * (3.0 + 1.5 * {U.format(a="c.c_idx", b="hash(pr.code) % 1000003", c=11)})),
+                   pr.opd_code
+            FROM survey_uploads s JOIN _b_cities c ON c.city_code = s.city_code
+            JOIN programme_versions v ON v.city_code = s.city_code JOIN programmes pr ON pr.version_id = v.id,
+                 LATERAL (SELECT CASE WHEN (c.c_idx + hash(pr.code)) % 11 = 0 THEN 30 ELSE 60 + (c.c_idx % 90) END
+                          AS respondents) n
+            WHERE right(pr.code, 2) IN ('01', '02', '03')""")
+        cur.execute(
+            "UPDATE survey_uploads SET n_rows = (SELECT sum(respondents) FROM survey_programmes WHERE upload_id = id)"
+        )
         cur.execute(f"""
             INSERT INTO periods SELECT c.city_code, y.range::INTEGER, 'locked', TIMESTAMP '{years[-1]}-12-31 00:00:00', 'admin'
             FROM _b_cities c, range({years[0]}, {years[-1]}) y""")
@@ -391,7 +436,16 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
             store.insert_user(cur, name, pw, role, c, o, disp)
         counts = {
             t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("cities", "opds", "submissions", "assessments", "metric_values", "verifications")
+            for t in (
+                "cities",
+                "opds",
+                "submissions",
+                "assessments",
+                "metric_values",
+                "verifications",
+                "programmes",
+                "survey_programmes",
+            )
         }
         store.write_audit(
             cur,
