@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import admin, i18n, review, scoring, users
+from metrics import admin, demo, i18n, review, scoring, users
 from metrics.auth import DEMO_PASSWORD, SYSTEM
 from metrics.formatting import number
 from metrics.i18n import t as core_t
@@ -101,7 +101,7 @@ def test_admin_page_renders_for_the_admin(app_db, lang):
     # the status in words of the UI language, not the stored code
     assert list(periods["status"]) == [t("verify.period.locked", lang)] * 4 + [t("verify.period.open", lang)]
     roles = table_with(at, "role")
-    assert len(roles) == 6
+    assert len(roles) == 6 + len(demo.CITIES)  # and one planner per demo city
     assert t("role.executive", lang) in set(roles["role"]) and "executive" not in set(
         roles["role"]
     )  # in words

@@ -40,8 +40,10 @@ YEAR = 2024
 
 # Who may open which page, written out from the product's rules (not computed from auth.can):
 # read pages for every signed-in role; exports for the mayor's office and assessors; uploads for
-# OPD operators; verification for assessors; administration and the audit log for admins.
-SIGNED_IN = {"admin", "executive", "opd", "assessor", "viewer"}
+# OPD operators; verification for assessors; administration and the audit log for admins; the
+# programme register for the city's readers of submissions, kept by planners, who also import the
+# citizen survey.
+SIGNED_IN = {"admin", "executive", "opd", "assessor", "viewer", "planner"}
 EXPECTED_PAGES = {
     "overview.py": SIGNED_IN,
     "rankings.py": SIGNED_IN,
@@ -49,10 +51,12 @@ EXPECTED_PAGES = {
     "drilldown.py": SIGNED_IN,
     "completeness.py": SIGNED_IN,
     "matrix.py": SIGNED_IN,
-    "report.py": {"admin", "executive", "assessor"},
+    "report.py": {"admin", "executive", "assessor", "planner"},
     "upload.py": {"admin", "opd"},
     "entry.py": {"admin", "opd"},
-    "history.py": {"admin", "executive", "opd", "assessor"},
+    "history.py": {"admin", "executive", "opd", "assessor", "planner"},
+    "programmes.py": {"admin", "executive", "opd", "assessor", "planner"},
+    "survey.py": {"admin", "planner"},
     "verify.py": {"admin", "assessor"},
     "admin.py": {"admin"},
     "audit.py": {"admin"},
@@ -66,6 +70,7 @@ ACCOUNTS = {
     "opd": "opd.kominfo",
     "assessor": "penilai",
     "viewer": "tamu",
+    "planner": "bappeda.sukamaju",
 }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metrics import admin, scoring, users
+from metrics import admin, demo, scoring, users
 from metrics.auth import ANONYMOUS, SYSTEM, User
 from metrics.demo import DEMO_PASSWORD
 from metrics.errors import CoreError, PeriodClosed, PermissionDenied, ValidationError
@@ -229,13 +229,14 @@ def test_admin_view_of_the_demo(demo_store):
         "opd.dinkes",
         "penilai",
         "tamu",
+        *(demo.planner_of(c) for c in demo.CITIES),
     }
     assert "pw_hash" not in view.users.columns
     assert len(view.cities) == 7 and set(view.opds["city_code"]) == {"3299"}
     assert len(view.opds) == len(demo_store.opds("3299"))
     assert list(view.frameworks["id"]) == ["default-2024"] and view.framework_seq == 1
     assert len(view.indicators) == 60 and view.indicators["code"].iloc[0] == "GOV-01"
-    assert view.public_read is False and view.counts["users"] == 6
+    assert view.public_read is False and view.counts["users"] == 6 + len(demo.CITIES)
     set_period(demo_store, ADMIN, "3299", 2025, "open")
     assert admin.admin_view(demo_store, ADMIN, "3299").years[-1] == 2026
 
