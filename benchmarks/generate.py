@@ -400,7 +400,7 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
             SELECT pr.version_id, pr.code, y.range::INTEGER,
                    CASE WHEN {U.format(a="c.c_idx", b="hash(pr.code) % 1000003", c=7)} < 0.14 THEN 'direncanakan'
                         WHEN y.range - pr.start_year >= 1 THEN 'berjalan' ELSE 'direncanakan' END,
-                   NULL, false, NULL, NULL, NULL
+                   NULL, false, NULL, NULL, NULL, false
             FROM programmes pr JOIN programme_versions v ON v.id = pr.version_id
             JOIN _b_cities c ON c.city_code = v.city_code, range({years[0]}, {years[-1] + 1}) y
             WHERE y.range >= pr.start_year""")

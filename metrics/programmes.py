@@ -443,8 +443,16 @@ def _carry_over(previous: Sequence[Programme], new: Sequence[Programme], user: U
             if old is not None and (old.status, old.reason, old.evidence) == (s.status, s.reason, s.evidence):
                 kept.append(old)
             else:
-                accepted = bool(same_reason and old is not None and old.reason_accepted)
-                kept.append(replace(s, reason_accepted=accepted, updated_by=user.username, updated_at=now))
+                judged = same_reason and old is not None
+                kept.append(
+                    replace(
+                        s,
+                        reason_accepted=bool(judged and old is not None and old.reason_accepted),
+                        reason_decided=bool(judged and old is not None and old.reason_decided),
+                        updated_by=user.username,
+                        updated_at=now,
+                    )
+                )
         out.append(replace(p, statuses=tuple(kept)))
     return out
 
@@ -819,6 +827,7 @@ def update_status(
             evidence,
             user.username,
             _now(),
+            bool(keep and old is not None and old.reason_decided),
         )
         vid = store.insert_programme_version(
             cur, city, _with_status(programmes, p.code, new), user.username, "status"
@@ -851,7 +860,7 @@ def decide_stop_reason(
             raise ValidationError("programme.no_stop_reason", code=p.code, year=y)
         if store.period_status(city, y, cur) == "locked":
             raise PeriodClosed("period.locked", city=city, year=y)
-        new = replace(old, reason_accepted=bool(accepted))
+        new = replace(old, reason_accepted=bool(accepted), reason_decided=True)
         vid = store.insert_programme_version(
             cur, city, _with_status(programmes, p.code, new), user.username, "reason", note=note_text
         )
@@ -912,6 +921,17 @@ class BoardRow:
     evidence: str | None
     budget: int  # Rupiah that year, every source
     stalled: bool
+    reason_decided: bool = False  # an assessor judged the reason for stopping
+
+    @property
+    def reason_state(self) -> str | None:
+        """A reason for stopping: pending (waiting for an assessor) | accepted | rejected; None:
+        the programme did not stop that year, or gave no reason."""
+        if self.status != STOPPED_STATUS or not self.reason:
+            return None
+        if not self.reason_decided:
+            return "pending"
+        return "accepted" if self.reason_accepted else "rejected"
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -927,7 +947,7 @@ class BoardCell:
     planned: int
     running: int  # berjalan or selesai
     stopped_accepted: int
-    stopped_pending: int
+    stopped_pending: int  # stopped, reason not (yet) accepted: waiting or rejected
     not_started: int  # no status, or direncanakan
     stalled: int  # not_started + stopped_pending
     budget: int
@@ -956,6 +976,12 @@ class ProgrammeBoard:
     @property
     def stalled(self) -> tuple[BoardRow, ...]:
         return tuple(r for r in self.rows if r.stalled)
+
+    @property
+    def reasons(self) -> tuple[BoardRow, ...]:
+        """The programmes stopped this year with a reason, those waiting for an assessor first."""
+        rows = [r for r in self.rows if r.reason_state is not None]
+        return tuple(sorted(rows, key=lambda r: (r.reason_state != "pending", r.code)))
 
 
 def is_stalled(p: Programme, year: int) -> bool:
@@ -987,6 +1013,7 @@ def _board_row(p: Programme, year: int, top: str | None, opd_names: Mapping[str,
         evidence=s.evidence if s else None,
         budget=sum(b.amount for b in p.budgets if b.year == year),
         stalled=is_stalled(p, year),
+        reason_decided=bool(s and s.reason_decided),
     )
 
 

@@ -198,6 +198,8 @@ class ProgrammeStatus:
     evidence: str | None = None
     updated_by: str | None = None
     updated_at: datetime | None = None
+    # an assessor has judged the reason (accepted or not): a reason still waiting is not decided
+    reason_decided: bool = False
 
 
 @dataclass(frozen=True)

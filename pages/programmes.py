@@ -241,7 +241,10 @@ if update:
 if judge:
     with tab["reasons"]:
         st.caption(tr("programmes.page.reasons_help", year=year))
-        stopped = rows[rows["status"] == programmes.STOPPED_STATUS]
+        stopped = frame(
+            [{**r.to_dict(), "reason_state": r.reason_state} for r in board.reasons],
+            (*programmes.BoardRow.__dataclass_fields__, "reason_state"),
+        )
         charts.table(
             stopped,
             {
@@ -250,7 +253,7 @@ if judge:
                 "opd_name": ("text", "col.opd"),
                 "reason": ("longtext", "programmes.page.col_reason"),
                 "evidence": ("longtext", "programmes.page.col_evidence"),
-                "reason_accepted": ("bool", "programmes.page.col_reason_accepted"),
+                "reason_state": ("tag", "programmes.page.col_reason_state"),
             },
             key="pg_reasons",
             empty="programmes.page.reasons_none",

@@ -61,6 +61,7 @@ class Programmes(Connection):
                 s.evidence,
                 s.updated_at,
                 s.updated_by,
+                s.reason_decided,
             ]
             for p in programmes
             for s in p.statuses
@@ -107,13 +108,14 @@ class Programmes(Connection):
             budgets[code].append(ProgrammeBudget(int(year), str(source), int(amount)))
         statuses: dict[str, list[ProgrammeStatus]] = defaultdict(list)
         for code, *rest in cur.execute(
-            """SELECT programme_code, year, status, reason, reason_accepted, evidence, updated_by, updated_at
+            """SELECT programme_code, year, status, reason, reason_accepted, evidence, updated_by, updated_at,
+                      reason_decided
                FROM programme_statuses WHERE version_id = ? ORDER BY programme_code, year""",
             [vid],
         ).fetchall():
-            year, status, reason, accepted, evidence, by, at = rest
+            year, status, reason, accepted, evidence, by, at, decided = rest
             statuses[code].append(
-                ProgrammeStatus(int(year), status, reason, bool(accepted), evidence, by, at)
+                ProgrammeStatus(int(year), status, reason, bool(accepted), evidence, by, at, bool(decided))
             )
         rows: list[Any] = cur.execute(
             """SELECT code, name, pillar, kind, opd_code, start_year, end_year, indicator_codes, source_row

@@ -363,6 +363,24 @@ def test_an_assessor_accepts_a_reason_and_a_reload_keeps_it(mini):
     assert row["object"] == f"programme:{CITY}/P3/2024" and row["username"] == ASSESSOR.username
 
 
+def test_the_board_tells_a_waiting_reason_from_a_rejected_one(mini):
+    load(mini, workbook(mini, GOOD, GOOD_STATUS))
+
+    def state():
+        (row,) = pg.board(mini, ASSESSOR, CITY, 2024).reasons
+        return row.code, row.reason_state
+
+    assert state() == ("P3", "pending")
+    pg.decide_stop_reason(mini, ASSESSOR, CITY, "P3", 2024, False, "Bukti pengalihan anggaran belum ada")
+    assert state() == ("P3", "rejected")
+    load(mini, workbook(mini, GOOD, GOOD_STATUS))  # the same reason again: still judged
+    assert state() == ("P3", "rejected")
+    pg.update_status(mini, OPD03, CITY, "P3", 2024, "dihentikan", "Dialihkan ke program provinsi")
+    assert state() == ("P3", "pending")  # a new reason waits for a new decision
+    pg.decide_stop_reason(mini, ASSESSOR, CITY, "P3", 2024, True)
+    assert state() == ("P3", "accepted")
+
+
 # ------------------------------------------------------------------------------------ the editor
 
 
