@@ -52,6 +52,7 @@ class Action(StrEnum):
     MANAGE_PROGRAMMES = "manage_programmes"  # load or edit a city's programme register
     UPDATE_PROGRAMME = "update_programme"  # record a programme's status in a year (an OPD: its own)
     IMPORT_SURVEY = "import_survey"  # import the citizen impact survey's results
+    SCHEDULE_INTERVIEW = "schedule_interview"  # plan the assessors' interview sessions with OPDs
 
 
 # role -> actions; scope (city / OPD) is checked separately in `require`.
@@ -61,7 +62,9 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     "opd": frozenset(
         {Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.UPLOAD, Action.TEMPLATE, Action.UPDATE_PROGRAMME}
     ),
-    "assessor": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.VERIFY, Action.EXPORT}),
+    "assessor": frozenset(
+        {Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.VERIFY, Action.EXPORT, Action.SCHEDULE_INTERVIEW}
+    ),
     "viewer": frozenset({Action.READ_SCORES}),
     "planner": frozenset(
         {

@@ -115,6 +115,13 @@ class Indicator:
     # the indicator may be answered "tidak berlaku" (not applicable) with a reason; once an
     # assessor confirms it, it leaves its dimension's and pillar's denominators and completeness
     allow_na: bool = False
+    # the evidence ("bukti dukung") each level requires, by level: the form shows it as a
+    # checklist, the assessor marks each item met or not (issue 18)
+    evidence: dict[int, tuple[Label, ...]] = field(default_factory=dict)
+
+    def evidence_for(self, level: int) -> tuple[Label, ...]:
+        """The evidence items required at `level`."""
+        return self.evidence.get(level, ())
 
 
 class HasMin(Protocol):
@@ -263,6 +270,7 @@ class IndicatorEntry(_Struct):
     weight: Positive = 1.0
     metric: MetricEntry | None = None
     allow_na: bool = False
+    evidence: dict[int, Annotated[list[LabelText], msgspec.Meta(min_length=1)]] | None = None
 
 
 class FrameworkFile(_Struct):
@@ -472,6 +480,15 @@ def check_levels(f: FrameworkFile) -> None:
                 )
         if sorted(i.levels) != list(range(lo, hi + 1)):
             raise ValidationError("fw.levels_incomplete", key=f"indicators[{i.code}].levels", lo=lo, hi=hi)
+        for level in i.evidence or {}:
+            if not lo <= level <= hi:
+                raise ValidationError(
+                    "fw.outside_scale",
+                    key=f"indicators[{i.code}].evidence.{level}",
+                    value=level,
+                    lo=lo,
+                    hi=hi,
+                )
 
 
 def check_thresholds(f: FrameworkFile) -> None:
@@ -570,6 +587,7 @@ def _indicator(i: IndicatorEntry, parent_of: dict[str, str]) -> Indicator:
         levels={k: label(v) for k, v in i.levels.items()},
         metric=None if m is None else _metric(m),
         allow_na=i.allow_na,
+        evidence={k: tuple(label(x) for x in v) for k, v in sorted((i.evidence or {}).items())},
     )
 
 

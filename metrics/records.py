@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 
@@ -269,3 +269,88 @@ class SurveyUpload:
     source: str  # upload | cli | demo
     n_rows: int
     mapping: str | None  # the column mapping used, as JSON
+
+
+# --------------------------------------------------------------------------- evidence (issue 18)
+EVIDENCE_KINDS = ("file", "link")
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    """A file or a link an OPD gave as evidence in a year; it may back several answers."""
+
+    id: int
+    city_code: str
+    opd_code: str
+    year: int
+    kind: str  # file | link
+    sha256: str | None  # file: its content's SHA-256 (evidence_blobs)
+    url: str | None  # link: https only
+    original_name: str | None
+    mime: str | None  # file: the type its content was checked to be
+    size: int | None
+    flags: str | None  # what the checks found worth telling the assessor (comma-separated)
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+# --------------------------------------------------------------------------- clarification (issue 18)
+# An answer's state in the assessors' loop: filled in a draft, submitted, clarification asked,
+# answered by the OPD, verified. The first two come from drafts and submissions; the rest from
+# the answer's clarification requests and verification.
+ANSWER_STATES = ("diisi", "diajukan", "perlu_klarifikasi", "dijawab", "terverifikasi")
+CLARIFICATION_STATUSES = ("open", "answered", "closed")
+CLARIFICATION_OUTCOMES = ("accepted", "verified", "rejected")
+
+
+@dataclass(frozen=True)
+class ClarificationEvent:
+    id: int
+    clarification_id: int
+    kind: str  # asked | answered | closed | reopened
+    text: str | None
+    item_ids: tuple[int, ...]  # evidence given with it
+    submission_id: int | None  # a new version of the answer given with it
+    username: str
+    happened_at: datetime
+
+
+@dataclass(frozen=True)
+class Clarification:
+    id: int
+    city_code: str
+    year: int
+    indicator_code: str
+    opd_code: str | None  # None: every OPD responsible for the indicator
+    message: str
+    due: date | None
+    status: str  # one of CLARIFICATION_STATUSES
+    asked_by: str
+    asked_at: datetime
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None  # one of CLARIFICATION_OUTCOMES once closed
+    verified_level: int | None = None
+    close_note: str | None = None
+    events: tuple[ClarificationEvent, ...] = ()
+
+
+# --------------------------------------------------------------------------- interviews (issue 18)
+@dataclass(frozen=True)
+class Interview:
+    """An assessors' interview session with some OPDs of a city (time in the city's time zone)."""
+
+    id: int
+    city_code: str
+    starts_at: datetime  # naive, the city's local wall time
+    minutes: int
+    place: str | None
+    video_link: str | None
+    opd_codes: tuple[str, ...]
+    indicator_codes: tuple[str, ...]
+    notes: str | None
+    cancelled: bool
+    created_by: str
+    created_at: datetime
+    updated_by: str | None = None
+    updated_at: datetime | None = None

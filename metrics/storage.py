@@ -210,6 +210,15 @@ class Storage(Protocol):
     def survey_mapping(self, city: str) -> str | None: ...
     def set_survey_mapping(self, cur: Cursor, city: str, mapping: str, username: str) -> None: ...
 
+    # ------------------------------------------------------------------ evidence (issue 18)
+    # (evidence members: helper "evfiles" adds them here)
+
+    # ------------------------------------------------------------------ clarifications (issue 18)
+    # (clarification members: helper "clarify" adds them here)
+
+    # ------------------------------------------------------------------ interviews (issue 18)
+    # (interview members: helper "interviews" adds them here)
+
     # ------------------------------------------------------------------ users and sessions
     def get_user_row(self, username: str, cur: Cursor | None = None) -> Row | None: ...
     def insert_user(

@@ -390,6 +390,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("survey.py", "page.survey", ":material/groups:", Action.IMPORT_SURVEY, "write"),
     PageSpec("history.py", "page.history", ":material/history:", Action.READ_SUBMISSIONS, "write"),
     PageSpec("verify.py", "page.verify", ":material/fact_check:", Action.VERIFY, "admin"),
+    PageSpec("interviews.py", "page.interviews", ":material/event:", Action.READ_SUBMISSIONS, "admin"),
     PageSpec("admin.py", "page.admin", ":material/admin_panel_settings:", Action.PERIOD, "admin"),
     PageSpec("audit.py", "page.audit", ":material/policy:", Action.READ_AUDIT, "admin"),
     # help for everyone, signed in or not (listed under the account, after the sign-in page)

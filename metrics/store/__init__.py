@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from metrics.records import SubmissionBatch, SubmissionMeta
 from metrics.store.audit_log import ACTIONS_PAGES_DO_NOT_SHOW, AuditLog
 from metrics.store.backup_tables import BackupTables
+from metrics.store.clarifications import Clarifications
 from metrics.store.connection import (
     DEFAULT_DB,
     CheckpointFailed,
@@ -30,7 +31,9 @@ from metrics.store.connection import (
     utcnow,
 )
 from metrics.store.drafts import Drafts
+from metrics.store.evidence import Evidence
 from metrics.store.frameworks import Frameworks
+from metrics.store.interviews import Interviews
 from metrics.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from metrics.store.periods import Periods
 from metrics.store.programmes import Programmes
@@ -49,6 +52,9 @@ class Store(
     Submissions,
     Programmes,
     Surveys,
+    Evidence,
+    Clarifications,
+    Interviews,
     Users,
     Drafts,
     Scores,

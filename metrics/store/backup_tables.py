@@ -26,6 +26,11 @@ ID_SEQUENCES = (
     ("programme_version_seq", "programme_versions"),
     ("survey_upload_seq", "survey_uploads"),
     ("na_decision_seq", "na_decisions"),
+    ("evidence_item_seq", "evidence_items"),
+    ("evidence_check_seq", "evidence_checks"),
+    ("clarification_seq", "clarifications"),
+    ("clarification_event_seq", "clarification_events"),
+    ("interview_seq", "interviews"),
 )
 
 

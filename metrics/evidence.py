@@ -1,0 +1,1 @@
+"""(issue 18): being built."""
