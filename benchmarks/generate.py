@@ -33,7 +33,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 OUT = Path(__file__).resolve().parent / "out"
-GENERATOR_VERSION = 4  # bump when the workload changes shape, so old output is rebuilt
+GENERATOR_VERSION = 5  # bump when the workload changes shape, so old output is rebuilt
 PASSWORD = "Bench#KotaCerdas2025"
 
 DIMENSIONS = (
@@ -422,6 +422,13 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
         cur.execute(
             "UPDATE survey_uploads SET n_rows = (SELECT sum(respondents) FROM survey_programmes WHERE upload_id = id)"
         )
+        # two interview sessions per city in the last history year (issue 18), with the first OPDs
+        cur.execute(f"""
+            INSERT INTO interviews
+            SELECT nextval('interview_seq'), c.city_code, make_timestamp({years[-1]}, 8, 5 + k.range, 9, 0, 0), 90,
+                   'Ruang rapat Bappeda', NULL, ['01', '02'], [], NULL, false, 'penilai',
+                   make_timestamp({years[-1]}, 7, 1, 9, 0, 0), NULL, NULL
+            FROM _b_cities c, range(2) k ORDER BY c.c_idx, k.range""")
         cur.execute(f"""
             INSERT INTO periods SELECT c.city_code, y.range::INTEGER, 'locked', TIMESTAMP '{years[-1]}-12-31 00:00:00', 'admin'
             FROM _b_cities c, range({years[0]}, {years[-1]}) y""")
@@ -467,7 +474,8 @@ def build_store(sz: Sizes, path: Path, fw_text: str) -> dict:
 # ------------------------------------------------------------------------------ workbooks
 
 PH_CITY, PH_CITY_NAME, PH_OPD, PH_OPD_NAME = "QQKOTAQQ", "QQNAMAKOTAQQ", "QQOPDQQ", "QQNAMAOPDQQ"
-_INPUT_CELL = re.compile(r'<c r="([JKL])(\d+)" s="(\d+)" t="n" />')
+# the template's input cells: level (J), evidence (K), evidence link (L, left empty), note (M)
+_INPUT_CELL = re.compile(r'<c r="([JKLM])(\d+)" s="(\d+)" t="n" />')
 _CODE_CELL = re.compile(r'<c r="A(\d+)" s="(\d+)" t="inlineStr"><is><t>(BX\d+)</t></is></c>')
 
 
@@ -566,7 +574,7 @@ def fill_workbook(sz: Sizes, tp: TemplateParts, c: int, t: int, city_name: str, 
             else:
                 return m.group(0)
             return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
-        if rng.random() < 0.05:
+        if col == "M" and rng.random() < 0.05:
             return (
                 f'<c r="{ref}" s="{s}" t="inlineStr"><is><t>Perlu dukungan anggaran tahun depan</t></is></c>'
             )

@@ -488,6 +488,11 @@ def _check_restored(
     diffs = scoring.recomputation_differences(new)
     if diffs:
         raise CoreError("backup.scores", n=len(diffs), detail=diffs[0])
+    # evidence files are content-addressed: each blob must still hash to its key (a foreign or
+    # edited backup could carry a swapped document under a known checksum)
+    bad = new.evidence_blob_mismatches()
+    if bad:
+        raise CoreError("backup.evidence", n=len(bad), sha256=bad[0][:16])
     return notes
 
 

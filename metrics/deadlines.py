@@ -596,11 +596,16 @@ def _replace(r: Reminder, sent: bool = False, skipped: str = "") -> Reminder:
 
 
 def _send(smtp: SmtpSettings, r: Reminder) -> None:
+    send_mail(smtp, r.recipient or "", r.subject, r.body)
+
+
+def send_mail(smtp: SmtpSettings, to: str, subject: str, body: str) -> None:
+    """One plain-text mail through the configured server: reminders and clarification notices."""
     msg = EmailMessage()
     msg["From"] = smtp.sender
-    msg["To"] = r.recipient
-    msg["Subject"] = r.subject
-    msg.set_content(r.body)
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
     with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as s:
         if smtp.starttls:
             s.starttls(context=ssl.create_default_context())

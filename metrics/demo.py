@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -756,6 +756,7 @@ def install(
             o.opd_code for o in opds if (o.city_code, o.opd_type) == (CITIES[0].city_code, "DISKOMINFO")
         )
         n_versions = _install_registers(store, cur, registers, kominfo)
+        _install_interviews(store, cur, opds)
         for (city_code, year), results in survey_results.items():
             store.insert_survey(
                 cur,
@@ -840,3 +841,73 @@ def _status_update(progs: list[Programme], owner: str) -> int:
         for n, p in enumerate(progs)
         if p.opd_code == owner and (s := p.status_in(last)) is not None and s.status == "berjalan"
     )
+
+
+# Interview sessions of the first city (issue 18): (local start, minutes, place, video link, OPD
+# types, indicators, notes as (text, indicators discussed)), made by the assessor at fixed times.
+DEMO_INTERVIEWS = (
+    (
+        datetime(2024, 8, 14, 9, 0),
+        120,
+        "Ruang Rapat Bappeda, Balai Kota Sukamaju",
+        None,
+        ("BAPPEDA", "DISKOMINFO"),
+        ("GOV-01", "GOV-04"),
+        (
+            (
+                "Masterplan sudah ditetapkan dengan Perwali; portal data terbuka belum memuat metadata.",
+                ("GOV-01", "GOV-04"),
+            ),
+        ),
+    ),
+    (
+        datetime(2024, 8, 15, 13, 30),
+        90,
+        None,
+        "https://meet.example.id/sukamaju-dinkes",
+        ("DINKES", "DISKOMINFO"),
+        ("LIV-01", "LIV-05", "LIV-09"),
+        (
+            (
+                "Integrasi SATUSEHAT baru di 4 dari 11 puskesmas; bukti telemedisin diminta menyusul.",
+                ("LIV-01", "LIV-05"),
+            ),
+        ),
+    ),
+    (
+        datetime(2025, 2, 20, 10, 0),
+        60,
+        "Mal Pelayanan Publik Sukamaju",
+        "https://meet.example.id/sukamaju-dpmptsp",
+        ("DPMPTSP", "DISKOMINFO"),
+        ("GOV-03", "GOV-05"),
+        (),
+    ),
+)
+
+
+def _install_interviews(store: Storage, cur: Cursor, opds: list[Opd]) -> int:
+    """The demo's interview sessions of the first city, with their notes; how many."""
+    from metrics.interviews import SessionNote, notes_json
+
+    city = CITIES[0].city_code
+    code = {o.opd_type: o.opd_code for o in opds if o.city_code == city}
+    for start, minutes, place, link, types, indicators, notes in DEMO_INTERVIEWS:
+        made = datetime(start.year, start.month, 1, 2, 0)  # scheduled on the 1st at 09.00 WIB (naive UTC)
+        # noted as the session ends (naive UTC: the city keeps WIB, UTC+7)
+        noted = start + timedelta(minutes=minutes) - timedelta(hours=7)
+        kept = [SessionNote(text, discussed, "penilai", noted) for text, discussed in notes]
+        store.insert_interview(
+            cur,
+            city,
+            start,
+            minutes,
+            place,
+            link,
+            [code[t] for t in types],
+            indicators,
+            notes_json(kept),
+            "penilai",
+            at=made,
+        )
+    return len(DEMO_INTERVIEWS)

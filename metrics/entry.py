@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
+from metrics import evidence as evidence_files  # files and links (issue 18); `evidence` is the text
 from metrics import ingest, scoring
 from metrics.auth import Action, User, require
 from metrics.cells import NA, blank, editor_value, is_na, level_or_none, missing
@@ -36,12 +37,13 @@ from metrics.i18n import pick, t
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.ods import ODS_MIME
 from metrics.readers import DEFAULT_LIMITS, Limits, sniff
-from metrics.records import SubmissionBatch, SubmissionMeta
+from metrics.records import EvidenceItem, SubmissionBatch, SubmissionMeta
 from metrics.reports import CSV_MIME, XLSX_MIME
 from metrics.responsibility import indicators_of  # who answers what: the one rule
 from metrics.templates import build_template
 
 if TYPE_CHECKING:
+    from metrics.clarify import RequestView
     from metrics.registry import City, Opd
     from metrics.storage import Cursor, Storage
 
@@ -595,6 +597,15 @@ class FormCard:
     na: bool = False  # answered "tidak berlaku" (the note is its reason)
     na_state: str | None = None  # one of NA_STATES when `na`
     na_note: str | None = None  # the assessor's note on it (a rejection's reason)
+    # issue 18: the files and links linked to the answer, the evidence each level requires (the
+    # framework's, by level: the card shows the list of the level chosen), the open requests
+    items: tuple[EvidenceItem, ...] = ()
+    requirements: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    requests: tuple[RequestView, ...] = ()
+
+    def required(self, level: object) -> tuple[str, ...]:
+        """The evidence the framework requires at `level` (a level the card's choice holds)."""
+        return next((labels for lv, labels in self.requirements if lv == level), ())
 
     @property
     def value(self) -> int | str | None:
@@ -655,10 +666,17 @@ class EntryForm:
     pillars: tuple[
         PillarGroup, ...
     ] = ()  # the same indicators as cards, grouped by pillar in framework order
+    # every evidence item the OPD gave this year (issue 18): what the attach panel offers to reuse
+    items: tuple[EvidenceItem, ...] = ()
 
     @property
     def editable(self) -> bool:
         return self.status == "open"
+
+    @property
+    def requests(self) -> list[RequestView]:
+        """The open clarification requests on the OPD's answers, card by card."""
+        return [r for c in self.cards for r in c.requests]
 
     @property
     def cards(self) -> list[FormCard]:
@@ -764,8 +782,116 @@ def form(store: Storage, user: User, city: str, opd: str, year: int, lang: str =
         saved_at,
         saved_by,
         df,
-        _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang, opd),
+        _with_evidence(
+            store,
+            user,
+            _pillar_groups(store, fw, city, year, indicators_of(store, fw, o), answers, lang, opd),
+            fw,
+            city,
+            opd,
+            year,
+            lang,
+        ),
+        tuple(evidence_files.items(store, user, city, opd, year)),
     )
+
+
+def _with_evidence(
+    store: Storage,
+    user: User,
+    groups: tuple[PillarGroup, ...],
+    fw: Framework,
+    city: str,
+    opd: str,
+    year: int,
+    lang: str,
+) -> tuple[PillarGroup, ...]:
+    """The cards with their evidence items, the framework's required evidence per level and the
+    open clarification requests on them (issue 18)."""
+    from dataclasses import replace
+
+    from metrics import clarify
+
+    by_code = {i.code: i for i in fw.indicators}
+    linked = evidence_files.year_evidence(store, user, city, year, opd)
+    reqs: dict[str, list[RequestView]] = {}
+    if open_requests := clarify.open_requests(store, user, city, opd, year):
+        for v in clarify.views_of(store, city, year, open_requests, lang):
+            reqs.setdefault(v.request.indicator_code, []).append(v)
+    out = []
+    for g in groups:
+        cards = []
+        for c in g.cards:
+            ind = by_code[c.code]
+            cards.append(
+                replace(
+                    c,
+                    items=tuple(item for _opd, item in linked.get(c.code, ())),
+                    requirements=tuple(
+                        (lv, tuple(pick(x, lang) for x in labels))
+                        for lv, labels in sorted(ind.evidence.items())
+                    ),
+                    requests=tuple(reqs.get(c.code, ())),
+                )
+            )
+        out.append(PillarGroup(g.code, g.name, tuple(cards)))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------ attaching evidence
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What one use of the attach panel did: the items it linked, and the checks' notes on new files."""
+
+    items: tuple[EvidenceItem, ...]
+    indicators: tuple[str, ...]
+
+    @property
+    def flagged(self) -> list[EvidenceItem]:
+        """New files the checks flagged to the uploader (e.g. a NIK/KK-like number in the text)."""
+        return [i for i in self.items if i.flags]
+
+
+def attach(
+    store: Storage,
+    user: User,
+    city: str,
+    opd: str,
+    year: int,
+    indicators: Iterable[str],
+    file: tuple[bytes, str] | None = None,
+    url: str | None = None,
+    reuse: Iterable[int] = (),
+) -> Attached:
+    """The attach panel of Isi formulir and Unggah: a new file and/or an https link, and/or items
+    the OPD gave earlier this year, linked to each of `indicators` (metrics.evidence checks,
+    stores and audits each). Refused (ValidationError) when no indicator or nothing to attach
+    is given; a refused file or link raises the evidence module's error and links nothing."""
+    codes = tuple(dict.fromkeys(str(c) for c in indicators))
+    reuse_ids = tuple(dict.fromkeys(int(i) for i in reuse))
+    url = (url or "").strip() or None
+    if not codes:
+        raise ValidationError("evidence.attach_no_indicator")
+    if file is None and url is None and not reuse_ids:
+        raise ValidationError("evidence.attach_nothing")
+    if url is not None:  # the one link rule, before a file is stored for nothing
+        url = evidence_files.check_url(url)
+    done: list[EvidenceItem] = []
+    if file is not None:
+        done.append(evidence_files.add_file(store, user, city, opd, year, file[0], file[1], codes))
+    if url is not None:
+        done.append(evidence_files.add_link(store, user, city, opd, year, url, codes))
+    if reuse_ids:
+        mine = {i.id: i for i in evidence_files.items(store, user, city, opd, year)}
+        for item_id in reuse_ids:
+            if item_id not in mine:
+                raise ValidationError("clarify.item_not_yours", ids=str(item_id))
+            for code in codes:
+                evidence_files.link(store, user, city, opd, year, code, item_id)
+            done.append(mine[item_id])
+    return Attached(tuple(done), codes)
 
 
 def _pillar_groups(

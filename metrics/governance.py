@@ -20,7 +20,7 @@ from metrics.readers import DEFAULT_LIMITS
 from metrics.registry import City, CityPopulation, Opd, parse_registry_csv
 
 if TYPE_CHECKING:
-    from metrics.storage import Storage
+    from metrics.storage import Cursor, Storage
 
 PERIOD_STATES = ("open", "closed", "locked")
 YEAR_MIN, YEAR_MAX = 1900, 2200  # the same bounds a framework's applies_from must keep
@@ -175,6 +175,18 @@ def verify_many(
         return []
     year = _check_year(year)
     _check_city(store, city)
+    checked = check_verifications(store, year, items)
+    with store.transaction() as cur:
+        if store.period_status(city, year, cur) == "locked":
+            raise PeriodClosed("period.locked", city=city, year=year)
+        return record_verifications(store, cur, user, city, year, checked)
+
+
+def check_verifications(
+    store: Storage, year: int, items: Iterable[tuple[str, object, object]]
+) -> list[tuple[str, int, str]]:
+    """The one rule of a verified level (indicator in the year's framework, level an integer on its
+    scale, note length), shared by verify_many and the clarification loop's "verified at N"."""
     fw = framework_for_year(loaded_frameworks(store), year)
     checked: list[tuple[str, int, str]] = []
     for indicator, level, note in items:
@@ -186,21 +198,26 @@ def verify_many(
         if len(note) > DEFAULT_LIMITS.max_text:
             raise ValidationError("cell.text_too_long", n=len(note), limit=DEFAULT_LIMITS.max_text)
         checked.append((indicator, int(level), note))
+    return checked
+
+
+def record_verifications(
+    store: Storage, cur: Cursor, user: User, city: str, year: int, checked: list[tuple[str, int, str]]
+) -> list[int]:
+    """Write levels checked by check_verifications, one audit row each, in the caller's transaction
+    (which has checked the role, the scope and that the year is not locked)."""
     ids = []
-    with store.transaction() as cur:
-        if store.period_status(city, year, cur) == "locked":
-            raise PeriodClosed("period.locked", city=city, year=year)
-        for indicator, level, note in checked:
-            prev = store.current_verification(cur, city, year, indicator)
-            ids.append(store.add_verification(cur, city, year, indicator, level, note, user.username))
-            store.write_audit(
-                cur,
-                user,
-                "verification.create",
-                f"indicator:{city}/{year}/{indicator}",
-                {"level": prev[0], "note": prev[1]} if prev else None,
-                {"level": level, "note": note},
-            )
+    for indicator, level, note in checked:
+        prev = store.current_verification(cur, city, year, indicator)
+        ids.append(store.add_verification(cur, city, year, indicator, level, note, user.username))
+        store.write_audit(
+            cur,
+            user,
+            "verification.create",
+            f"indicator:{city}/{year}/{indicator}",
+            {"level": prev[0], "note": prev[1]} if prev else None,
+            {"level": level, "note": note},
+        )
     return ids
 
 

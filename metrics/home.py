@@ -7,8 +7,9 @@ city at a glance (completeness by OPD, who is overdue, the last uploads, indicat
 answer). Both are read-models over metrics.deadlines (the one on-time rule) and
 metrics.responsibility (the one "who answers what" rule); the pages only draw them.
 
-Clarification requests (an assessor asking an OPD about an answer) do not exist in the product
-yet, so the home has no such section rather than an always-empty one.
+The OPD's home also lists the assessors' open clarification requests (metrics.clarify), each with
+its due date and whether it is late in the city's date, so that a doubt reaches the OPD before
+the interview rather than at it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from metrics import deadlines
+from metrics import clarify, deadlines, interviews
 from metrics.auth import Action, User, require
 from metrics.errors import PermissionDenied
 from metrics.framework import framework_for_year
@@ -83,6 +84,10 @@ class OpdHome:
     # its "tidak berlaku" answers: rejected ones are to fix (answer a level or a better reason),
     # pending ones wait for the assessor; until confirmed, neither counts as answered
     na_items: tuple[NaItem, ...] = ()
+    # the next interview sessions the OPD attends (issue 18), soonest first
+    interview_sessions: tuple[interviews.Session, ...] = ()
+    # the assessors' open clarification requests to the OPD (issue 18), with due dates and lateness
+    requests: tuple[clarify.RequestView, ...] = ()
 
     @property
     def na_rejected(self) -> tuple[NaItem, ...]:
@@ -165,6 +170,10 @@ def opd_home(store: Storage, user: User, year: int | None = None, today: date | 
         draft[1] if draft else None,
         _next_action(period, sid, answered, pairs, draft is not None),
         na_items,
+        interview_sessions=interviews.upcoming(store, user),
+        requests=tuple(
+            clarify.views_of(store, city, year, clarify.open_requests(store, user, city, opd, year), "id")
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from metrics import isolation
 from metrics import templates as tpl
 from metrics.auth import Action, User, can, require
 from metrics.cells import BOOLEAN_WORDS, CellError, blank, check_na, is_na, parse_level
-from metrics.errors import PermissionDenied, Problem, Rejected
+from metrics.errors import PermissionDenied, Problem, Rejected, ValidationError
 from metrics.framework import Framework, Indicator, framework_for_year
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.ods import OdsPackage, open_ods
@@ -84,6 +84,15 @@ class NaAnswer(NamedTuple):
     source_row: int | None  # None: carried over by a merge, not in the new file
 
 
+class LinkRow(NamedTuple):
+    """The https links of one answer row's "Tautan bukti" cell (issue 18): stored as evidence
+    items linked to that answer when the file is stored (metrics.evidence)."""
+
+    indicator_code: str
+    urls: tuple[str, ...]
+    source_row: int | None
+
+
 class MetricRow(NamedTuple):
     period: str
     value: float
@@ -101,6 +110,7 @@ class Submission:
     rows: list[Any] = field(default_factory=list)  # AssessmentRow or MetricRow, by kind
     first_row: int = 0
     na_rows: list[NaAnswer] = field(default_factory=list)  # assessments only: "tidak berlaku" answers
+    links: list[LinkRow] = field(default_factory=list)  # assessments only: the answers' evidence links
 
 
 @dataclass
@@ -256,6 +266,7 @@ class TemplateRows:
     level: list[Any]
     evidence: list[Any]
     note: list[Any]
+    link: list[Any] = field(default_factory=list)  # empty: a template made before the link column
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -271,6 +282,7 @@ class TemplateRows:
                     "level": self.level[n],
                     "evidence": self.evidence[n],
                     "note": self.note[n],
+                    "evidence_link": self.link[n] if self.link else "",
                 },
                 self.labels,
             )
@@ -479,31 +491,41 @@ def _template_records(
         if v in ("", None):
             problems.append(Problem("xlsx.info_missing", file, sheet, r, "B", {"field": label}))
         fixed[fld] = v
-    for n, col in enumerate(tpl.COLUMNS):
-        raw_head = cell(tpl.HEADER_ROW, n)
-        head_text = (
-            str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)
-        )  # a TRUE header is still wrong
-        if head_text != col.header:
-            problems.append(
-                Problem(
-                    "xlsx.header",
-                    file,
-                    sheet,
-                    tpl.HEADER_ROW,
-                    col_letter(n),
-                    {"expected": col.header, "found": head_text},
+
+    def header_problems(layout: tuple[tpl.Column, ...]) -> list[Problem]:
+        out = []
+        for n, col in enumerate(layout):
+            raw_head = cell(tpl.HEADER_ROW, n)
+            head_text = (
+                str(raw_head) if isinstance(raw_head, bool) else _text(raw_head)
+            )  # a TRUE header is still wrong
+            if head_text != col.header:
+                out.append(
+                    Problem(
+                        "xlsx.header",
+                        file,
+                        sheet,
+                        tpl.HEADER_ROW,
+                        col_letter(n),
+                        {"expected": col.header, "found": head_text},
+                    )
                 )
-            )
+        return out
+
+    # the layout whose headers the workbook has: the current one, or one made before the
+    # evidence-link column (it still loads, without links); a workbook matching neither is
+    # told what the current layout expects
+    checked = [(header_problems(layout), layout) for layout in tpl.LAYOUTS]
+    header_found, layout = next(((h, lay) for h, lay in checked if not h), checked[0])
+    problems += header_found
     if problems:
         raise Rejected(found + problems)
-    stray_cells(
-        rows, len(tpl.COLUMNS), tpl.HEADER_ROW, file, sheet
-    )  # a value right of the template is never read
-    idx = tpl.COL_INDEX
-    labels = {
-        f: f"{col_letter(idx[f])} ({tpl.COLUMNS[idx[f]].header})"
-        for f in ("indicator_code", "level", "evidence", "note")
+    stray_cells(rows, len(layout), tpl.HEADER_ROW, file, sheet)  # a value right of the template is never read
+    idx = {c.field: n for n, c in enumerate(layout)}
+    labels: dict[str, str] = {
+        f: f"{col_letter(idx[f])} ({layout[idx[f]].header})"
+        for f in ("indicator_code", "level", "evidence", "evidence_link", "note")
+        if f in idx
     }
     labels.update({"city_code": "B (Kode Kota)", "opd_code": "B (Kode OPD)", "year": "B (Tahun)"})
     body, numbers = [], []
@@ -514,16 +536,17 @@ def _template_records(
             continue
         body.append(raw)
         numbers.append(r1)
-    found += _scan_personal(file, sheet, body, numbers, [c.header for c in tpl.COLUMNS])
-    width = len(tpl.COLUMNS)  # calamine's grid is as wide as the widest row; pad should one be short
+    found += _scan_personal(file, sheet, body, numbers, [c.header for c in layout])
+    width = len(layout)  # calamine's grid is as wide as the widest row; pad should one be short
     padded = [r if len(r) >= width else r + [""] * (width - len(r)) for r in body]
     code, level, evidence, note = (
         [r[idx[f]] for r in padded] for f in ("indicator_code", "level", "evidence", "note")
     )
+    link = [r[idx["evidence_link"]] for r in padded] if "evidence_link" in idx else []
     return (
         "assessment",
         sheet,
-        TemplateRows(fixed, labels, numbers, code, level, evidence, note),
+        TemplateRows(fixed, labels, numbers, code, level, evidence, note, link),
         None,
         fixed,
         found,
@@ -689,6 +712,33 @@ def check_text(raw: object, fld: str, max_text: int) -> tuple[str | None, tuple[
     return s or None, found
 
 
+MAX_LINKS = 10  # links in one "Tautan bukti" cell: a longer list belongs in a document
+_LINK_SEP = re.compile(r"[\s;]+")
+
+
+def check_links(raw: object) -> tuple[tuple[Found, ...], tuple[str, ...]]:
+    """A "Tautan bukti" cell: https links separated by spaces, line breaks or semicolons, each
+    checked by the evidence rule (metrics.evidence.check_url); the first refusal, or the links
+    in order without repeats."""
+    from metrics.evidence import check_url  # the one link rule, the form's and the template's
+
+    if blank(raw):
+        return _NOTHING, ()
+    if not isinstance(raw, str):
+        return (("evidence_link", "cell.link_malformed", {"value": str(raw)[:80]}),), ()
+    urls: dict[str, None] = {}
+    for part in _LINK_SEP.split(raw.strip()):
+        if not part:
+            continue
+        try:
+            urls[check_url(part)] = None
+        except ValidationError as e:
+            return (("evidence_link", e.key, {"value": part[:80], **e.params}),), ()
+    if len(urls) > MAX_LINKS:
+        return (("evidence_link", "cell.links_too_many", {"n": len(urls), "limit": MAX_LINKS}),), ()
+    return _NOTHING, tuple(urls)
+
+
 def check_period(
     period: str, ctx: Context
 ) -> tuple[list[Found], int | None, tuple[Framework, int] | None, bool]:
@@ -769,18 +819,32 @@ def _template_fast(
     verdicts = {k: level_verdict(k[1]) for k in set(zip(map(type, rows.level), rows.level))}
     if any(found for found, _level in verdicts.values()):
         return None
+    links: dict[int, tuple[str, ...]] = {}
+    if rows.link and not set(map(type, rows.link)) <= str_type:
+        return None
+    if any(rows.link):  # C-level: most templates carry no link at all
+        for n, raw_link in enumerate(rows.link):
+            if raw_link.strip():
+                found_l, links[n] = check_links(raw_link)
+                if found_l:
+                    return None  # the row-by-row path says where and why
     out = []
+    link_rows = []
     for n, raw in enumerate(rows.level):
         level = verdicts[type(raw), raw][1]
         evidence, note = rows.evidence[n].strip() or None, rows.note[n].strip() or None
         if level is None:
-            if evidence or note:
+            if evidence or note or n in links:
                 return None  # text on an unanswered row
             continue
         out.append(AssessmentRow(codes[n], level, evidence, note, rows.rows[n]))
+        if n in links:
+            link_rows.append(LinkRow(codes[n], links[n], rows.rows[n]))
     if not out:
         return None
-    return Submission("assessment", city, opd, year, seq, None, out, cast(int, out[0].source_row))
+    sub = Submission("assessment", city, opd, year, seq, None, out, cast(int, out[0].source_row))
+    sub.links = link_rows
+    return sub
 
 
 @dataclass(slots=True)
@@ -835,8 +899,9 @@ class _Rows:
             note, found_n = check_text(raw_n, "note", max_text)
             if found_e or found_n:
                 self.report(rec, found_e + found_n)
+        urls = self.links(rec)
         if level is None and not level_found:  # blank, or only spaces
-            if evidence or note:
+            if evidence or note or urls:
                 self.report(rec, (("level", "cell.level_missing_with_text", {}),))
             return  # an unanswered row in a template is simply not answered
         key = (city, opd, year, code)
@@ -852,6 +917,19 @@ class _Rows:
         if sub is None:
             sub = self.subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
         sub.rows.append(AssessmentRow(code, level, evidence, note, rec.row))
+        if urls:
+            sub.links.append(LinkRow(code, urls, rec.row))
+
+    def links(self, rec: Record) -> tuple[str, ...]:
+        """The row's evidence links (a template's "Tautan bukti" cell), or () when it has none;
+        a refused link is reported at its cell (metrics.cells.parse_links: https only)."""
+        raw = rec.values.get("evidence_link")
+        if blank(raw):
+            return ()
+        found, urls = check_links(raw)
+        if found:
+            self.report(rec, found)
+        return urls
 
     def not_applicable(self, rec: Record, unit: Unit, code: str, ind: Indicator | None) -> None:
         """A row answered "tidak berlaku" (its code already judged): allowed for the indicator and
@@ -861,6 +939,7 @@ class _Rows:
         max_text = self.max_text
         _evidence, found_e = check_text(v.get("evidence"), "evidence", max_text)
         reason, found_n = check_text(v.get("note"), "note", max_text)
+        urls = self.links(rec)
         found = list(found_e + found_n)
         # an unknown indicator is already reported; only a known one can refuse "tidak berlaku"
         for fld, err in check_na(ind.allow_na if ind is not None else True, code, reason):
@@ -889,6 +968,8 @@ class _Rows:
         if sub is None:
             sub = self.subs[sk] = Submission("assessment", city, opd, year, seq, None, [], rec.row)
         sub.na_rows.append(NaAnswer(code, reason, rec.row))
+        if urls:
+            sub.links.append(LinkRow(code, urls, rec.row))
 
     def metric(self, rec: Record, unit: Unit) -> None:
         """One service-metric row of a judged unit: reported, or added to its submission."""
@@ -1279,6 +1360,9 @@ class Parsed:
     result: IngestResult
     data: bytes | None = None
     batch: SubmissionBatch | None = None
+    # the answers' evidence links (city, OPD, year, indicator, https links), added as evidence
+    # items in the transaction that stores the batch
+    links: list[tuple[str, str, int, str, tuple[str, ...]]] = field(default_factory=list)
 
 
 def parse_upload(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_LIMITS) -> Parsed:
@@ -1297,7 +1381,8 @@ def parse_upload(data: bytes, file: str, ctx: Context, limits: Limits = DEFAULT_
     batch = SubmissionBatch()
     for sub in subs:
         batch.add(sub, name, sha)
-    return Parsed(result, data, batch)
+    links = [(s.city_code, s.opd_code, s.year, r.indicator_code, r.urls) for s in subs for r in s.links]
+    return Parsed(result, data, batch, links)
 
 
 def _parse_path(f: Path, ctx: Context, limits: Limits) -> Parsed:
@@ -1424,12 +1509,28 @@ def store_parsed(
                 )
             )
         store.write_audit_many(cur, user, entries)
+        _store_links(store, cur, user, [it for it, _ in accepted])
         if on_accept is not None:
             on_accept(cur, list(ids))
     for it, own in done:
         it.result.status = "accepted"
         it.result.submission_ids = own
         it.data = None
+
+
+def _store_links(store: Storage, cur: Cursor, user: User, items: list[Parsed]) -> None:
+    """The evidence links of the stored files' answers, each an evidence item of the OPD-year
+    linked to its answer, written (and audited) in the files' own transaction."""
+    from metrics import evidence  # evidence files are checked there; ingest only hands links over
+
+    # one item per link and OPD-year, linked to every answer that names it
+    by_link: dict[tuple[str, str, int, str], list[str]] = {}
+    for it in items:
+        for city, opd, year, code, urls in it.links:
+            for url in urls:
+                by_link.setdefault((city, opd, year, url), []).append(code)
+    for (city, opd, year, url), codes in by_link.items():
+        evidence.add_link_in(store, cur, user, city, opd, year, url, codes)
 
 
 def _apply_mode(

@@ -605,16 +605,20 @@ class _Layout:
     date1904: bool
 
 
-def _resolve(parts: dict[str, bytes], names: set[str], file: str) -> _Layout:
-    """Follow the package's own pointers, once: root relationships to the workbook, the
-    workbook's relationships to its sheets, strings and styles. Everything ambiguous is refused."""
-    ctypes = parts.get("[Content_Types].xml")
-    if ctypes is not None:
+def _check_content_types(parts: dict[str, bytes], file: str) -> None:
+    """Refuse a package whose [Content_Types].xml declares active content."""
+    if "[Content_Types].xml" in parts:
         for el in _xml(parts, "[Content_Types].xml", file).iter():
             ct = el.get("ContentType") or ""
             for what in ACTIVE_CONTENT:
                 if any(mark.casefold() in ct.casefold() for mark in what.content_marks):
                     raise _active_problem(file, what, f"[Content_Types].xml: {ct}")
+
+
+def _resolve(parts: dict[str, bytes], names: set[str], file: str) -> _Layout:
+    """Follow the package's own pointers, once: root relationships to the workbook, the
+    workbook's relationships to its sheets, strings and styles. Everything ambiguous is refused."""
+    _check_content_types(parts, file)
     if "_rels/.rels" not in parts:
         raise _ambiguous(file, "_rels/.rels missing")
     docs = [r for r in _relationships(parts, "_rels/.rels", "", file) if r[1] == "officeDocument"]
@@ -854,6 +858,35 @@ def open_xlsx(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> XlsxPa
     clean, canon_parts, sheets = _canonical_package(layout, parts)
     hidden = [name for name, _p, is_hidden in layout.sheets if is_hidden]
     return XlsxPackage(file, clean, sheets, hidden, canon_parts)
+
+
+@dataclass(frozen=True)
+class OfficePackage:
+    """Every entry of an office package that passed the container checks, inflated by name, and
+    the relationships that point outside it as (part, type, target)."""
+
+    parts: dict[str, bytes]
+    external: list[tuple[str, str, str]]
+
+
+def open_package(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> OfficePackage:
+    """An office package other than a workbook (a .docx kept as evidence, metrics.evidence) under
+    the workbook's container checks: size, entries, declared size and ratio, entry names, every
+    entry inflated with its size, CRC, encoding and DTD checked, and active content named by any
+    part name, relationship or content type refused."""
+    infos = zip_directory(data, file, limits)
+    _check_names([i.filename for i in infos], file)
+    parts = {i.filename: _inflate(data, i, file, limits) for i in infos if not i.is_dir()}
+    _check_content_types(parts, file)
+    external = []
+    for name, content in parts.items():
+        if name.endswith(".rels"):
+            for _rid, rtype, target, ext in _relationships(
+                {name: content}, name, dirname(dirname(name)), file
+            ):
+                if ext:
+                    external.append((name, rtype, target))
+    return OfficePackage(parts, external)
 
 
 def zip_directory(data: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> list[zipfile.ZipInfo]:

@@ -5,7 +5,10 @@ to be over-stated, by three explainable rules, and shows how far each OPD's self
 sits from what the assessors verified:
 
   jump         the OPD's level for the indicator rose by JUMP (2) or more since last year
-  no_evidence  a level of EVIDENCE_FROM (3) or higher with no evidence given
+  no_evidence  a level of EVIDENCE_FROM (3) or higher without its evidence: where the framework
+               lists the evidence that level requires (Indicator.evidence_for), fewer evidence
+               items (files, links) linked to the answer than items required, naming the
+               requirements; elsewhere, no evidence text and no item at all
   above_peers  the level is PEER_GAP (2) or more above the mean level that OPDs of the same
                type gave the same indicator that year in other cities (at least MIN_PEERS of them)
 
@@ -20,17 +23,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from metrics import governance, scoring
+from metrics import clarify, governance, scoring
 from metrics.auth import Action, User, require
 from metrics.cells import CellError, blank, editor_value, missing, parse_level
 from metrics.errors import PeriodClosed, ValidationError
 from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
 from metrics.loaded_frameworks import loaded_frameworks
+from metrics.records import EvidenceItem
 
 if TYPE_CHECKING:
     from metrics.storage import Storage
@@ -85,13 +90,22 @@ class Review:
 
 
 def flags_for(
-    level: int, prev_level: int | None, evidence: str | None, peer_mean: float | None, peers: int
+    level: int,
+    prev_level: int | None,
+    evidence: str | None,
+    peer_mean: float | None,
+    peers: int,
+    *,
+    required: int = 0,
+    linked: int = 0,
 ) -> list[str]:
-    """The review flags of one self-assessed answer (see the module docstring for the rules)."""
+    """The review flags of one self-assessed answer (see the module docstring for the rules);
+    `required`: the evidence items the framework lists for its level, `linked`: the evidence
+    items (files, links) linked to the answer."""
     out = []
     if prev_level is not None and level - prev_level >= JUMP:
         out.append("jump")
-    if level >= EVIDENCE_FROM and blank(evidence):
+    if level >= EVIDENCE_FROM and (linked < required if required else blank(evidence) and not linked):
         out.append("no_evidence")
     if peer_mean is not None and peers >= MIN_PEERS and level - peer_mean >= PEER_GAP:
         out.append("above_peers")
@@ -116,13 +130,37 @@ def review(store: Storage, user: User, city: str, year: int, lang: str = "id") -
     peers = {(typ, code): (mean, n) for typ, code, mean, n in store.peer_levels(year, city)}
     ind_by_code = {i.code: i for i in fw.indicators}
 
+    linked = _linked_items(store, user, city, year, now)
+    marks_by_code: dict[str, dict[tuple[int, int], tuple[bool, str, str, Any]]] = {}
+
+    def _marks(code: str) -> dict[tuple[int, int], tuple[bool, str, str, Any]]:
+        """The assessors' met/not-met marks of the indicator's required evidence (read once)."""
+        from metrics import clarify
+
+        if code not in marks_by_code:
+            marks_by_code[code] = clarify.requirement_marks(store, user, city, year, code)
+        return marks_by_code[code]
+
     rows = []
     for r in now:
         code, opd = r["indicator_code"], r["opd_code"]
         level = int(r["level"])
         pm, pn = peers.get((opd_types.get(opd), code), (None, 0))
-        fl = flags_for(level, prev.get((opd, code)), r["evidence"], pm, pn)
         ind = ind_by_code.get(code)
+        required = [pick(x, lang) for x in ind.evidence_for(level)] if ind else []
+        n_items = linked.get((opd, code), 0)
+        fl = flags_for(
+            level, prev.get((opd, code)), r["evidence"], pm, pn, required=len(required), linked=n_items
+        )
+        missing_evidence = ""
+        if "no_evidence" in fl and required:
+            # the requirements an assessor has not marked met (Verifikasi) are the ones missing;
+            # when every one is marked met, the assessor has settled it and nothing is flagged
+            unmet = [x for n, x in enumerate(required) if not _marks(code).get((level, n), (False,))[0]]
+            if unmet:
+                missing_evidence = "; ".join(unmet)
+            else:
+                fl.remove("no_evidence")
         rows.append(
             {
                 "opd_code": opd,
@@ -136,7 +174,20 @@ def review(store: Storage, user: User, city: str, year: int, lang: str = "id") -
                 "peer_mean": pm,
                 "peers": int(pn),
                 "flags": ",".join(fl),
-                "flag_text": "; ".join(t(f"review.flag.{f}", lang) for f in fl),
+                "flag_text": "; ".join(
+                    t(
+                        "review.flag.evidence_missing",
+                        lang,
+                        n=n_items,
+                        required=len(required),
+                        items=missing_evidence,
+                    )
+                    if f == "no_evidence" and missing_evidence
+                    else t(f"review.flag.{f}", lang)
+                    for f in fl
+                ),
+                "evidence_items": n_items,
+                "missing_evidence": missing_evidence,
             }
         )
     answers = pd.DataFrame(
@@ -154,6 +205,8 @@ def review(store: Storage, user: User, city: str, year: int, lang: str = "id") -
             "peers",
             "flags",
             "flag_text",
+            "evidence_items",
+            "missing_evidence",
         ],
     )
     answers["prev_level"] = answers["prev_level"].astype("Int64")
@@ -224,6 +277,22 @@ def review(store: Storage, user: User, city: str, year: int, lang: str = "id") -
         gaps,
         counts,
     )
+
+
+def _linked_items(
+    store: Storage, user: User, city: str, year: int, answers: Iterable[Mapping[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """(OPD, indicator) -> the evidence items linked to that answer, for the answers at a level
+    the evidence flag looks at (one read for the city-year)."""
+    from metrics import evidence
+
+    codes = {r["indicator_code"] for r in answers if int(r["level"]) >= EVIDENCE_FROM}
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for code, items in evidence.year_evidence(store, user, city, year).items():
+        if code in codes:
+            for opd, _item in items:
+                out[(opd, code)] += 1
+    return out
 
 
 def _gaps(rows: list[dict[str, Any]], verified: dict[str, int]) -> pd.DataFrame:
@@ -387,4 +456,108 @@ def decide_na(
     audited); `note` as the page's text field holds it."""
     return governance.decide_na(
         store, user, city, year, indicator, accepted, "" if missing(note) else str(note)
+    )
+
+
+# ------------------------------------------------------------------ one answer: evidence, checks, requests (issue 18)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A required evidence item of a level (Indicator.evidence_for) and the assessor's newest mark."""
+
+    level: int
+    index: int  # its 0-based position at that level (what clarify.mark_requirement takes)
+    label: str
+    met: bool | None = None  # None: not marked yet
+    note: str = ""
+    by: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AnswerReview:
+    """Everything the assessor judges one indicator's answers by, for Verifikasi: each OPD's level,
+    the evidence linked to the answers, the required evidence of the levels given with the marks,
+    the clarification requests with their events, and who may be asked."""
+
+    city_code: str
+    year: int
+    code: str
+    indicator: str
+    status: str  # the period
+    scale_min: int
+    scale_max: int
+    state: str | None  # the answer's state (metrics.clarify.answer_states), None: nothing yet
+    answers: tuple[tuple[str, str, int], ...]  # (opd_code, opd_name, level) in force
+    evidence: tuple[tuple[str, EvidenceItem], ...]  # (opd_code, item)
+    requirements: tuple[Requirement, ...]
+    requests: tuple[clarify.RequestView, ...]
+    responsible: tuple[tuple[str, str], ...]  # (opd_code, name) who may be asked
+    verified_level: int | None = None
+    given: dict[int, EvidenceItem] = field(default_factory=dict)  # items given with the answers to requests
+
+    @property
+    def editable(self) -> bool:
+        return self.status != "locked"
+
+    @property
+    def files(self) -> tuple[tuple[str, EvidenceItem], ...]:
+        return tuple(x for x in self.evidence if x[1].kind == "file")
+
+    @property
+    def links(self) -> tuple[tuple[str, EvidenceItem], ...]:
+        return tuple(x for x in self.evidence if x[1].kind == "link")
+
+    @property
+    def open_requests(self) -> tuple[clarify.RequestView, ...]:
+        return tuple(r for r in self.requests if r.request.status != "closed")
+
+
+def answer_review(
+    store: Storage, user: User, city: str, year: int, indicator: str, lang: str = "id"
+) -> AnswerReview | None:
+    """The assessor's view of one indicator's answers in a city-year (None: no such indicator)."""
+    from metrics import evidence
+    from metrics.responsibility import responsibility
+
+    require(user, Action.VERIFY, city)
+    fw = framework_for_year(loaded_frameworks(store), year)
+    ind = fw.indicator(indicator) if fw else None
+    if fw is None or ind is None:
+        return None
+    names = {o.opd_code: o.name for o in store.opds(city)}
+    answers = tuple(
+        (r["opd_code"], r["opd_name"] or r["opd_code"], int(r["level"]))
+        for r in store.answer_rows(year, city)
+        if r["indicator_code"] == indicator
+    )
+    ver = next((v for v in store.verification_rows(city, year) if v["indicator_code"] == indicator), None)
+    vlevel = int(ver["level"]) if ver else None
+    marks = clarify.requirement_marks(store, user, city, year, indicator)
+    levels = sorted({lv for _, _, lv in answers} | ({vlevel} if vlevel is not None else set()))
+    reqs = tuple(
+        Requirement(lv, i, pick(label, lang), *(marks.get((lv, i)) or (None, "", None, None)))
+        for lv in levels
+        for i, label in enumerate(ind.evidence_for(lv))
+    )
+    asked = [c for c in clarify.requests(store, user, city, year) if c.indicator_code == indicator]
+    who = responsibility(store, fw, city).by_indicator.get(indicator, ())
+    given = {i: store.evidence_item(i) for c in asked for e in c.events for i in e.item_ids}
+    return AnswerReview(
+        city,
+        year,
+        indicator,
+        pick(ind.name, lang),
+        store.period_status(city, year),
+        fw.scale_min,
+        fw.scale_max,
+        clarify.answer_states(store, user, city, year).get(indicator),
+        answers,
+        tuple(evidence.answer_evidence(store, user, city, year, indicator)),
+        reqs,
+        tuple(clarify.views_of(store, city, year, asked, lang)),
+        tuple((o, names.get(o, o)) for o in who),
+        vlevel,
+        {i: it for i, it in given.items() if it is not None and it.city_code == city},
     )

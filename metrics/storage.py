@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from metrics.framework import Framework
     from metrics.keys import InstallationKey
     from metrics.records import (
+        Clarification,
+        EvidenceItem,
+        Interview,
         Programme,
         ProgrammeVersion,
         SubmissionBatch,
@@ -212,12 +215,137 @@ class Storage(Protocol):
 
     # ------------------------------------------------------------------ evidence (issue 18)
     # (evidence members: helper "evfiles" adds them here)
+    def put_evidence_blob(self, cur: Cursor, sha256: str, mime: str, content: bytes) -> bool: ...
+    def evidence_blob(self, sha256: str) -> bytes | None: ...
+    def insert_evidence_item(
+        self,
+        cur: Cursor,
+        city: str,
+        opd: str,
+        year: int,
+        kind: str,
+        *,
+        sha256: str | None,
+        url: str | None,
+        original_name: str | None,
+        mime: str | None,
+        size: int | None,
+        flags: str | None,
+        username: str,
+    ) -> int: ...
+    def evidence_item(self, item_id: int, cur: Cursor | None = None) -> EvidenceItem | None: ...
+    def evidence_items(
+        self, city: str, opd: str, year: int, cur: Cursor | None = None
+    ) -> list[EvidenceItem]: ...
+    def evidence_item_by_content(
+        self, cur: Cursor, city: str, opd: str, year: int, sha256: str
+    ) -> int | None: ...
+    def evidence_bytes_used(self, cur: Cursor, city: str, opd: str, year: int) -> int: ...
+    def link_evidence(
+        self, cur: Cursor, city: str, opd: str, year: int, indicator: str, item_id: int, username: str
+    ) -> bool: ...
+    def unlink_evidence(
+        self, cur: Cursor, city: str, opd: str, year: int, indicator: str, item_id: int, username: str
+    ) -> bool: ...
+    def linked_evidence(
+        self, city: str, year: int, indicator: str, opd: str | None = None
+    ) -> list[tuple[str, EvidenceItem]]: ...
+    def linked_evidence_of_year(
+        self, city: str, year: int, opd: str | None = None
+    ) -> list[tuple[str, str, EvidenceItem]]: ...
+    def evidence_blob_mismatches(self, cur: Cursor | None = None) -> list[str]: ...
 
     # ------------------------------------------------------------------ clarifications (issue 18)
     # (clarification members: helper "clarify" adds them here)
+    def add_clarification(
+        self,
+        cur: Cursor,
+        city: str,
+        year: int,
+        indicator: str,
+        opd: str | None,
+        message: str,
+        due: date | None,
+        username: str,
+    ) -> int: ...
+    def add_clarification_event(
+        self,
+        cur: Cursor,
+        clarification_id: int,
+        kind: str,
+        text: str | None,
+        item_ids: Sequence[int],
+        submission_id: int | None,
+        username: str,
+    ) -> int: ...
+    def set_clarification_status(
+        self,
+        cur: Cursor,
+        clarification_id: int,
+        status: str,
+        username: str | None = None,
+        outcome: str | None = None,
+        verified_level: int | None = None,
+        close_note: str | None = None,
+    ) -> None: ...
+    def clarification(self, clarification_id: int, cur: Cursor | None = None) -> Clarification | None: ...
+    def clarification_list(
+        self,
+        city: str,
+        year: int | None = None,
+        opd: str | None = None,
+        status: str | None = None,
+        cur: Cursor | None = None,
+    ) -> list[Clarification]: ...
+    def add_evidence_check(
+        self,
+        cur: Cursor,
+        city: str,
+        year: int,
+        indicator: str,
+        level: int,
+        requirement: int,
+        met: bool,
+        note: str,
+        username: str,
+    ) -> int: ...
+    def evidence_check_rows(
+        self, city: str, year: int, indicator: str | None = None, cur: Cursor | None = None
+    ) -> list[Row]: ...
 
     # ------------------------------------------------------------------ interviews (issue 18)
-    # (interview members: helper "interviews" adds them here)
+    def insert_interview(
+        self,
+        cur: Cursor,
+        city: str,
+        starts_at: datetime,
+        minutes: int,
+        place: str | None,
+        video_link: str | None,
+        opd_codes: Sequence[str],
+        indicator_codes: Sequence[str],
+        notes: str | None,
+        username: str,
+        at: datetime | None = None,
+    ) -> int: ...
+    def update_interview(
+        self,
+        cur: Cursor,
+        interview_id: int,
+        starts_at: datetime,
+        minutes: int,
+        place: str | None,
+        video_link: str | None,
+        opd_codes: Sequence[str],
+        indicator_codes: Sequence[str],
+        notes: str | None,
+        cancelled: bool,
+        username: str,
+    ) -> None: ...
+    def interview(self, interview_id: int, cur: Cursor | None = None) -> Interview | None: ...
+    def interviews(
+        self, city: str, opd: str | None = None, starts_from: datetime | None = None
+    ) -> list[Interview]: ...
 
     # ------------------------------------------------------------------ users and sessions
     def get_user_row(self, username: str, cur: Cursor | None = None) -> Row | None: ...

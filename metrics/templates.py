@@ -54,9 +54,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("rubric_4", "Level 4", 26),
     Column("level", "Level (0-4)", 11, input=True),
     Column("evidence", "Bukti", 40, input=True),
+    Column("evidence_link", "Tautan bukti", 36, input=True),
     Column("note", "Catatan", 30, input=True),
 )
 COL_INDEX = {c.field: n for n, c in enumerate(COLUMNS)}  # 0-based
+# Templates made before the evidence-link column (issue 18) still load: ingest reads a workbook
+# whose headers are these as this layout, with no links.
+LEGACY_COLUMNS: tuple[Column, ...] = tuple(c for c in COLUMNS if c.field != "evidence_link")
+LAYOUTS: tuple[tuple[Column, ...], ...] = (COLUMNS, LEGACY_COLUMNS)  # the current one first
 
 
 def instructions(fw: Framework) -> list[str]:
@@ -68,6 +73,9 @@ def instructions(fw: Framework) -> list[str]:
         "   Bacalah rubrik di kolom 'Level 0' s.d. 'Level 4' dan pilih level yang sesuai bukti Anda.",
         "3. Tuliskan bukti (nama dokumen, tautan, nomor peraturan) di kolom 'Bukti'.",
         "   Level 3 atau 4 tanpa bukti akan ditandai untuk diperiksa penilai.",
+        "3a. Tautan ke dokumen atau layanan daring (hanya https://) ditulis di kolom 'Tautan bukti'; beberapa tautan",
+        "   dipisahkan spasi atau titik koma. Tautan itu disimpan sebagai bukti jawaban baris tersebut. Berkas",
+        "   (PDF, gambar, XLSX, DOCX) dilampirkan di aplikasi setelah unggah, atau di menu 'Isi formulir'.",
         "4. Baris dengan level kosong dianggap belum dijawab dan dihitung 0 dalam indeks.",
         "5. Jangan memasukkan rumus, menggabungkan sel, atau menyembunyikan lembar.",
         f"5a. Indikator yang boleh dijawab tidak berlaku menawarkan '{NA}' di daftar pilihan level (tanda komentar di sel",
@@ -208,6 +216,8 @@ def build_template(
         for lv in range(fw.scale_min, fw.scale_max + 1):
             row_values[f"rubric_{lv}"] = pick(ind.levels[lv], "id")
         level, evidence, note = prefill.get(ind.code, (None, None, None))
+        # links are not pre-filled: those already given are kept as evidence items, and a link
+        # typed again is simply the same item (metrics.evidence)
         row_values.update({"level": level, "evidence": evidence, "note": note})
         for col in COLUMNS:
             c = ws.cell(row=r, column=COL_INDEX[col.field] + 1, value=row_values.get(col.field))

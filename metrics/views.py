@@ -1290,6 +1290,9 @@ class Completeness:
     on_time_rate: float | None = None  # 0..1; None without a deadline
     # code, name, opd_types: indicators no OPD of the city can answer
     orphans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # open clarification requests past their due date (metrics.clarify.overdue_table; issue 18),
+    # for readers of the city's submissions only
+    overdue_requests: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n_not_submitted(self) -> int:
@@ -1318,7 +1321,7 @@ def completeness(
     fw, scale, name, city, year = scope.fw, scope.scale, scope.name, scope.city, scope.year
     dim_names, pil_names = _name_maps(fw, lang)
     cs = scoring.city_score(store, city, year)
-    from metrics import deadlines, home
+    from metrics import clarify, deadlines, home
     from metrics.responsibility import responsibility
 
     ops = [o for o in scoring.opd_scores(store, year, city) if o.year == year and o.pairs > 0]
@@ -1442,6 +1445,7 @@ def completeness(
         cst.days_left,
         cst.on_time_rate,
         home.orphan_table(store, fw, city, lang),
+        clarify.overdue_table(store, user, city, year, lang, cst.today),
     )
 
 

@@ -110,3 +110,20 @@ charts.table(
     key="cp_missing",
     empty="compl.none_missing",
 )
+
+# open clarification requests past their due date (issue 18): for readers of the submissions only
+if not cp.overdue_requests.empty:
+    st.subheader(tr("clarify.overdue_title", n=len(cp.overdue_requests)))
+    st.caption(tr("clarify.overdue_help"))
+    charts.table(
+        cp.overdue_requests,
+        {
+            "code": ("text", "col.code"),
+            "indicator": ("text", "col.indicator"),
+            "opd_name": ("text", "col.opd"),
+            "due_text": ("text", "clarify.col.due"),
+            "days_overdue": ("int", "clarify.col.days_overdue"),
+            "asked_by": ("text", "clarify.col.asked_by"),
+        },
+        key="cp_clarify_overdue",
+    )

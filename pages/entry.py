@@ -5,6 +5,11 @@ as the OPD's draft at once (entry.save_draft), in the store, not in the browser,
 a closed tab or a reload; submitting
 sends the draft through the very same ingest rules as an uploaded file (entry.submit). A closed
 or locked year shows the answers read-only.
+
+Evidence (issue 18): one "Lampirkan bukti" panel above the cards attaches a file, an https link
+or earlier items to the answers chosen (entry.attach); each card lists its files and links and
+the framework's required evidence for its level; an answer with an open clarification request
+shows the request and a box to answer it (clarify.answer).
 """
 
 import streamlit as st
@@ -45,6 +50,36 @@ st.progress(
 if n_na := sum(1 for c in fm.cards if c.na and c.na_state != "accepted"):
     st.caption(tr("na.form_unconfirmed", n=n_na))
 
+# evidence: ONE panel for every answer (a file picker per card would cost each rerun a copy);
+# a closed or locked year takes no evidence, so it has none
+if fm.editable:
+    outcome.attach_panel(
+        store,
+        user,
+        fm.city_code,
+        fm.opd_code,
+        fm.year,
+        [(c.code, f"{c.code} · {c.name}") for c in fm.cards],
+        fm.items,
+        "en_ev",
+    )
+if fm.requests:
+    st.warning(tr("clarify.form.open", n=len(fm.requests)), icon=":material/help:")
+if st.session_state.pop("en_cl_answered", None) is not None:
+    st.success(tr("clarify.form.answered"), icon=":material/task_alt:")
+
+
+def extras(c) -> None:
+    """A card's files and links, and its open clarification requests with their answer box."""
+    if c.items:
+        st.caption(tr("evidence.form.attached_list", n=len(c.items)))
+        outcome.evidence_list(store, user, c.items, f"en_evdl_{c.code}")
+    for view in c.requests:
+        outcome.request_box(
+            store, user, fm.city_code, fm.year, view, fm.items, "en_cl", disabled=not fm.editable
+        )
+
+
 # a new generation after submit/discard gives the cards new keys: their pending edits go with the draft
 gen = st.session_state.get("en_gen", 0)
 unit = (fm.city_code, fm.opd_code, fm.year)
@@ -65,7 +100,7 @@ def autosave() -> None:
         st.session_state["en_error"] = shell.core_message(exc)
 
 
-form_ui.cards(fm, scope, autosave)
+form_ui.cards(fm, scope, autosave, extras)
 
 if fm.editable:
     c1, c2, c3 = st.columns(3)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from metrics import home
+from metrics import home, interviews
 from ui import charts, shell
 from ui.shell import tr
 
@@ -67,3 +67,46 @@ for item in h.na_rejected:
     )
 if h.na_pending:
     st.caption(tr("na.home_pending", n=len(h.na_pending), codes=", ".join(i.code for i in h.na_pending)))
+
+# the assessors' open clarification requests (issue 18): each with its due date, late ones marked;
+# the answer is given on the form, where the request shows on the indicator's card
+if h.requests:
+    st.subheader(tr("clarify.home.title", n=len(h.requests)))
+    for rv in h.requests:
+        c = rv.request
+        due = charts.fmt_date(c.due) if c.due else tr("clarify.no_due")
+        text = tr(
+            "clarify.home.item",
+            code=c.indicator_code,
+            indicator=charts.md_escape(rv.indicator),
+            due=due,
+            message=charts.md_escape(c.message),
+        )
+        if rv.overdue:
+            st.error(text + " " + tr("clarify.home.late", n=rv.days_overdue), icon=":material/schedule:")
+        else:
+            st.warning(text, icon=":material/help:")
+    if st.button(tr("clarify.home.answer"), key="home_clarify", icon=":material/edit_note:"):
+        st.switch_page(str(shell.PAGES / "entry.py"))
+
+# the next interview sessions the OPD attends (issue 18), each with its calendar file
+if h.interview_sessions:
+    st.subheader(tr("interview.home.title"))
+    for s in h.interview_sessions:
+        iv = s.interview
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.markdown(
+            charts.md_escape(
+                tr("interview.when", start=charts.fmt_time(iv.starts_at), zone=s.zone, minutes=iv.minutes)
+                + " · "
+                + (iv.place or iv.video_link or "")
+            )
+        )
+        c2.download_button(
+            tr("interview.page.ics"),
+            lambda sid=iv.id: interviews.ics(store, user, h.city_code, sid, shell.lang()),
+            file_name=interviews.ics_name(h.city_code, iv.id),
+            mime=interviews.ICS_MIME,
+            key=f"home_ics_{iv.id}",
+            icon=":material/calendar_add_on:",
+        )

@@ -2,7 +2,8 @@
 
 Everything is decided by the core (entry.upload): the page only hands over the bytes once per
 chosen file and shows the Outcome — accepted with what changed, or every problem with the
-marked workbook and an errors CSV to fix it with.
+marked workbook and an errors CSV to fix it with. After an accepted self-assessment, one more
+step attaches evidence files and links to the answers just uploaded (the form's panel, entry.attach).
 """
 
 import streamlit as st
@@ -98,3 +99,21 @@ if result is not None and up is not None:
         st.rerun()
 if (err := st.session_state.pop("up_error", None)) is not None:
     st.error(err)
+
+# evidence for the answers just uploaded: the same panel as the form's (links typed in the
+# template's "Tautan bukti" column are already attached); it stays after its own rerun
+if result is not None and up is not None and result.accepted and result.kind == "assessment":
+    st.subheader(tr("evidence.form.upload_step"))
+    fm = shell.cached(entry.form, store, user, ctx.city_code, opd, ctx.year, lang)
+    outcome.attach_panel(
+        store,
+        user,
+        fm.city_code,
+        fm.opd_code,
+        fm.year,
+        [(c.code, f"{c.code} · {c.name}") for c in fm.cards if c.answered],
+        fm.items,
+        "up_ev",
+        disabled=not fm.editable,
+        popover=False,
+    )

@@ -7,7 +7,7 @@ read-only.
 
 import streamlit as st
 
-from metrics import review
+from metrics import clarify, evidence, review
 from metrics.errors import CoreError
 from ui import charts, shell
 from ui.shell import tr
@@ -170,6 +170,195 @@ if len(na.claims):
                 st.session_state["verify_na_round"] = na_round + 1
                 st.session_state["verify_flash"] = tr("na.accepted" if verdict else "na.rejected", code=code)
                 st.rerun()
+
+# ------------------------------------------------------------------ one answer: evidence and clarification (issue 18)
+# The evidence the OPDs linked to the answer (a preview of a PDF's first page or an image, the
+# files as attachments, the links), the required evidence of the levels given with met / not met,
+# and the clarification requests: ask, see the exchange, close. One core read (review.answer_review).
+st.subheader(tr("clarify.verify.title"))
+if rv.indicators.empty:
+    st.caption(tr("clarify.verify.none"))
+else:
+    names = dict(zip(rv.indicators["code"], rv.indicators["indicator"], strict=True))
+    code = st.selectbox(
+        tr("clarify.verify.pick"),
+        list(names),
+        format_func=lambda c: f"{c} · {names.get(c, '')}",
+        key="verify_ev_code",
+    )
+    ar = shell.cached(review.answer_review, store, user, rv.city_code, rv.year, code, lang)
+    if ar is not None:
+        ev_round = st.session_state.get("verify_ev_round", 0)
+
+        def done(message: str) -> None:
+            st.session_state["verify_ev_round"] = ev_round + 1
+            st.session_state["verify_flash"] = message
+            st.rerun()
+
+        st.caption(
+            tr(
+                "clarify.verify.answers",
+                levels=", ".join(f"{charts.md_escape(n)}: {lv}" for _, n, lv in ar.answers) or "–",
+                state=tr(f"clarify.state.{ar.state}") if ar.state else "–",
+            )
+        )
+
+        # the evidence: files (preview, download) and links
+        if not ar.evidence:
+            st.caption(tr("clarify.verify.no_evidence"))
+        for opd_code, item in ar.files:
+            with st.container(border=True):
+                name = evidence.safe_name(item.original_name or "bukti", item.mime)
+                st.markdown(f"**{charts.md_escape(name)}** · {charts.md_escape(opd_code)}")
+                if item.flags:
+                    st.caption(tr("clarify.verify.flags", flags=charts.md_escape(item.flags)))
+                png = shell.cached(evidence.preview_png, store, user, item.id)
+                if png:
+                    st.image(png, caption=tr("clarify.verify.preview"), width=600)
+                st.download_button(
+                    tr("clarify.verify.download"),
+                    lambda iid=item.id: evidence.download(store, user, iid).data,
+                    file_name=name,
+                    mime=item.mime or "application/octet-stream",
+                    key=f"verify_ev_dl_{item.id}",
+                    icon=":material/download:",
+                )
+        for opd_code, item in ar.links:
+            st.markdown(f"{charts.md_escape(opd_code)} · <{item.url}>")
+
+        # the required evidence of the levels given
+        if ar.requirements:
+            st.markdown(f"**{tr('clarify.verify.required')}**")
+        options = ["met", "not_met"]
+        for r in ar.requirements:
+            current = None if r.met is None else ("met" if r.met else "not_met")
+            got = st.radio(
+                tr("clarify.verify.requirement", level=r.level, label=charts.md_escape(r.label)),
+                options,
+                index=None if current is None else options.index(current),
+                format_func=lambda o: tr(f"clarify.verify.{o}"),
+                horizontal=True,
+                disabled=not ar.editable,
+                key=f"verify_req_{code}_{r.level}_{r.index}_{ev_round}",
+            )
+            if got is not None and got != current:
+                try:
+                    clarify.mark_requirement(
+                        store, user, ar.city_code, ar.year, code, r.level, r.index, got == "met"
+                    )
+                except CoreError as exc:
+                    st.error(shell.core_message(exc))
+                else:
+                    done(tr("clarify.verify.marked"))
+
+        # the clarification requests with their exchange; closing an open one
+        for view in ar.requests:
+            c = view.request
+            with st.container(border=True):
+                head = tr(
+                    "clarify.verify.request",
+                    id=c.id,
+                    opd=charts.md_escape(c.opd_code or tr("clarify.all_opds")),
+                    status=tr(f"clarify.status.{c.status}"),
+                    due=charts.fmt_date(c.due) if c.due else tr("clarify.no_due"),
+                )
+                (st.error if view.overdue else st.markdown)(head)
+                for e in c.events:
+                    st.caption(
+                        tr(
+                            f"clarify.event.{e.kind}",
+                            who=charts.md_escape(e.username),
+                            at=charts.fmt_time(e.happened_at),
+                            text=charts.md_escape(e.text or ""),
+                        )
+                    )
+                    for iid in e.item_ids:
+                        it = ar.given.get(iid)
+                        if it is None:
+                            continue
+                        if it.kind == "link":
+                            st.markdown(f"<{it.url}>")
+                            continue
+                        st.download_button(
+                            evidence.safe_name(it.original_name or "bukti", it.mime),
+                            lambda iid=iid: evidence.download(store, user, iid).data,
+                            file_name=evidence.safe_name(it.original_name or "bukti", it.mime),
+                            mime=it.mime or "application/octet-stream",
+                            key=f"verify_ev_given_{c.id}_{e.id}_{iid}",
+                            icon=":material/download:",
+                        )
+                if c.status == "closed" or not ar.editable:
+                    continue
+                outcome = st.radio(
+                    tr("clarify.verify.outcome"),
+                    ["accepted", "verified", "rejected"],
+                    format_func=lambda o: tr(f"clarify.outcome.{o}"),
+                    horizontal=True,
+                    key=f"verify_close_outcome_{c.id}_{ev_round}",
+                )
+                level = st.number_input(
+                    tr("clarify.verify.level"),
+                    min_value=ar.scale_min,
+                    max_value=ar.scale_max,
+                    value=ar.verified_level if ar.verified_level is not None else ar.scale_max,
+                    step=1,
+                    key=f"verify_close_level_{c.id}_{ev_round}",
+                    disabled=outcome != "verified",
+                )
+                note = st.text_input(
+                    tr("clarify.verify.note"), max_chars=4000, key=f"verify_close_note_{c.id}_{ev_round}"
+                )
+                if st.button(
+                    tr("clarify.verify.close"), key=f"verify_close_{c.id}", icon=":material/task_alt:"
+                ):
+                    try:
+                        clarify.close(
+                            store,
+                            user,
+                            ar.city_code,
+                            ar.year,
+                            c.id,
+                            outcome,
+                            int(level) if outcome == "verified" else None,
+                            note,
+                        )
+                    except CoreError as exc:
+                        st.error(shell.core_message(exc))
+                    else:
+                        done(tr("clarify.verify.closed", id=c.id))
+
+        # asking: a message, a due date, one OPD or every responsible one
+        if ar.editable and ar.responsible:
+            with st.form(f"verify_ask_{code}_{ev_round}", border=True):
+                st.markdown(f"**{tr('clarify.verify.ask_title')}**")
+                message = st.text_area(
+                    tr("clarify.verify.message"), max_chars=4000, key=f"verify_ask_message_{ev_round}"
+                )
+                due = st.date_input(tr("clarify.verify.due"), value=None, key=f"verify_ask_due_{ev_round}")
+                who = st.selectbox(
+                    tr("clarify.verify.to"),
+                    [None, *(o for o, _ in ar.responsible)],
+                    format_func=lambda o: tr("clarify.all_opds") if o is None else dict(ar.responsible)[o],
+                    key=f"verify_ask_opd_{ev_round}",
+                )
+                if st.form_submit_button(tr("clarify.verify.ask"), icon=":material/help:"):
+                    try:
+                        clarify.ask(
+                            store,
+                            user,
+                            ar.city_code,
+                            ar.year,
+                            code,
+                            message,
+                            due,
+                            who,
+                            smtp=shell.smtp_settings(),
+                            lang=lang,
+                        )
+                    except CoreError as exc:
+                        st.error(shell.core_message(exc))
+                    else:
+                        done(tr("clarify.verify.asked", code=code))
 
 # ------------------------------------------------------------------ self-assessment gap per OPD
 st.subheader(tr("verify.gaps"))

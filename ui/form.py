@@ -6,6 +6,11 @@ whole sentence is the choice itself ("3 — <rubric text>"). An indicator a serv
 shows the metric's value, its thresholds and the level it gives instead of a level to choose
 (a chosen level would silently have no effect). The page draws what metrics.entry.form returns
 and hands the widgets' values back through EntryForm.records; no rule lives here.
+
+Evidence (issue 18): a card lists the evidence the framework requires at the level chosen (a
+list, not widgets: the assessor marks each item met on Verifikasi) and how many items are
+attached; the page's `extras(card)` draws the card's files and links and any open clarification
+request (ui.outcome), which need the store.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ def _thresholds(m: entry.MetricInfo) -> str:
     )
 
 
-def cards(fm: entry.EntryForm, scope: tuple, on_change) -> None:
+def cards(fm: entry.EntryForm, scope: tuple, on_change, extras=None) -> None:
     """Every card, in one expander per pillar (open while the pillar has unanswered indicators, so
     reaching a card costs no click)."""
     for group in fm.pillars:
@@ -50,7 +55,7 @@ def cards(fm: entry.EntryForm, scope: tuple, on_change) -> None:
             expanded=group.answered < group.total,
         ):
             for c in group.cards:
-                card(c, fm.levels, scope, not fm.editable, on_change)
+                card(c, fm.levels, scope, not fm.editable, on_change, extras)
 
 
 def _na_status(c: entry.FormCard) -> None:
@@ -69,7 +74,16 @@ def _na_status(c: entry.FormCard) -> None:
         st.caption(text)
 
 
-def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_change) -> None:
+def required_evidence(c: entry.FormCard, level: object) -> None:
+    """The evidence the framework requires at `level`, as a checklist to attach against."""
+    req = c.required(level)
+    if not req:
+        return
+    st.caption(tr("evidence.form.required", level=level, n=len(c.items), m=len(req)))
+    st.markdown("\n".join(f"- :material/check_box_outline_blank: {md_escape(x)}" for x in req))
+
+
+def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_change, extras=None) -> None:
     """One indicator: code and name; the rubric as choices (or the metric's verdict); evidence and note.
 
     An indicator that allows "tidak berlaku" offers TB as one more choice; its reason is the note
@@ -135,6 +149,14 @@ def card(c: entry.FormCard, levels: list[int], scope: tuple, disabled: bool, on_
                 max_chars=4000,
                 on_change=on_change,
             )
+        required_evidence(
+            c,
+            st.session_state.get(level_key, c.value)
+            if c.level_editable or c.metric is None
+            else c.metric.level,
+        )
+        if extras is not None:
+            extras(c)
 
 
 def tr_unit(unit: str) -> str:

@@ -4,13 +4,20 @@ Both ways of sending data end in the same core `entry.Outcome`, so they are show
 accepted with what it changed (answers, completeness, the OPD's index, the city index before and
 after), refused with every problem in a table and the files to fix it with, or, when it would
 drop answers from the version in force, the core's preview with the merge/replace choice.
+
+Both also attach evidence (issue 18) through ONE panel (`attach_panel`): the operator picks the
+answers, then a file, an https link or items given earlier; never a file picker per card (each
+keyed widget costs every rerun of the form a session-state copy). A card's evidence list
+(`evidence_list`) and an open clarification request with its answer (`request_box`) are drawn
+here too, so Isi formulir and Unggah show evidence the same way.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from metrics import entry
+from metrics import clarify, entry, evidence
+from metrics.errors import CoreError, Rejected
 from metrics.ingest import MODES
 from ui import charts, shell
 from ui.shell import lang, tr
@@ -173,3 +180,176 @@ def show(out, key: str, form: bool = False) -> str | None:
             problems(out, key, "entry.saved_problems", form=True)
     else:
         problems(out, key, form=form)
+
+
+# ------------------------------------------------------------------ evidence (issue 18)
+
+
+def item_label(item) -> str:
+    """An evidence item in a list: a file's name and size, or a link's address (plain text)."""
+    if item.kind == "link":
+        return item.url or ""
+    kb = max(1, round((item.size or 0) / 1024))
+    return f"{item.original_name or tr('evidence.form.file')} ({kb} KB)"
+
+
+def evidence_list(store, user, items, key: str) -> None:
+    """The items linked to an answer: a file as a download (fetched, and audited, only when
+    clicked), a link as a link; the checks' notes on a file beside it."""
+    for it in items:
+        if it.kind == "file":
+            st.download_button(
+                md_escape_label(item_label(it)),
+                data=lambda i=it.id: evidence.download(store, user, i).data,
+                file_name=evidence.safe_name(it.original_name or "bukti", it.mime),
+                mime=it.mime,
+                key=f"{key}_{it.id}",
+                icon=":material/attach_file:",
+                type="tertiary",
+                on_click="ignore",
+            )
+        else:
+            st.link_button(
+                md_escape_label(item_label(it)), it.url or "", type="tertiary", icon=":material/link:"
+            )
+        if it.flags:
+            st.caption(tr("evidence.form.item_flags", flags=charts.md_escape(it.flags)))
+
+
+def md_escape_label(text: str) -> str:
+    """A widget label from user text: Markdown made literal, long addresses shortened."""
+    return charts.md_escape(text if len(text) <= 80 else text[:77] + "…")
+
+
+def attach_panel(
+    store,
+    user,
+    city: str,
+    opd: str,
+    year: int,
+    choices: list[tuple[str, str]],
+    items,
+    key: str,
+    default: list[str] | None = None,
+    disabled: bool = False,
+    popover: bool = True,
+):
+    """ "Lampirkan bukti": choose the answers, then a file, an https link and/or items given
+    earlier; one core call (entry.attach) links them to every answer chosen, then the page
+    reruns to show them on the cards. In a popover (the form: it takes no room among the
+    cards) or an open container (the upload page's step after an accepted file)."""
+    labels = dict(choices)
+    done_key = f"{key}_done"
+    box = (
+        st.popover(tr("evidence.form.panel"), icon=":material/attach_file:")
+        if popover
+        else st.container(border=True)
+    )
+    if (done := st.session_state.pop(done_key, None)) is not None:
+        n, m, flags = done
+        st.success(tr("evidence.form.attached", n=n, m=m), icon=":material/task_alt:")
+        for f in flags:
+            st.warning(tr("evidence.form.item_flags", flags=charts.md_escape(f)))
+    with box:
+        st.caption(tr("evidence.form.panel_help", mb=evidence.MAX_FILE_BYTES // (1024 * 1024)))
+        with st.form(f"{key}_form", clear_on_submit=True, border=False):
+            codes = st.multiselect(
+                tr("evidence.form.panel_for"),
+                list(labels),
+                default=[c for c in (default or []) if c in labels],
+                # options are drawn as plain text, not Markdown: no escaping (it would show)
+                format_func=lambda c: labels.get(c, c),
+                key=f"{key}_codes",
+                disabled=disabled,
+            )
+            # any type: a wrong one reaches the core, which says in the user's language what it is
+            up = st.file_uploader(
+                tr("evidence.form.panel_file"), type=None, key=f"{key}_file", disabled=disabled
+            )
+            url = st.text_input(
+                tr("evidence.form.panel_link"), key=f"{key}_url", placeholder="https://", disabled=disabled
+            )
+            by_id = {i.id: i for i in items}
+            reuse = st.multiselect(
+                tr("evidence.form.panel_reuse"),
+                list(by_id),
+                format_func=lambda i: item_label(by_id[i]),
+                key=f"{key}_reuse",
+                disabled=disabled or not by_id,
+            )
+            sent = st.form_submit_button(
+                tr("evidence.form.panel_attach"),
+                icon=":material/attach_file:",
+                type="primary",
+                disabled=disabled,
+                key=f"{key}_send",
+            )
+        if sent:
+            try:
+                res = entry.attach(
+                    store,
+                    user,
+                    city,
+                    opd,
+                    year,
+                    codes,
+                    (up.getvalue(), up.name) if up is not None else None,
+                    url,
+                    reuse,
+                )
+            except Rejected as exc:
+                st.error(tr("evidence.form.refused"))
+                for p in exc.problems:
+                    st.markdown(f"- {charts.md_escape(p.message(lang()))}")
+                return None
+            except CoreError as exc:
+                st.error(shell.core_message(exc))
+                return None
+            st.session_state[done_key] = (len(res.items), len(res.indicators), [i.flags for i in res.flagged])
+            st.rerun()
+    return None
+
+
+def request_box(store, user, city: str, year: int, view, items, key: str, disabled: bool = False) -> None:
+    """An open clarification request on an answer: the assessor's message, the due date (late
+    or not), and the answer: a text and/or evidence items of the OPD (a new file goes through
+    the panel first; a new level through the form's own submit)."""
+    c = view.request
+    due = charts.fmt_date(c.due) if c.due is not None else "–"
+    st.warning(
+        tr(
+            "clarify.form.card_request",
+            message=charts.md_escape(c.message),
+            due=due,
+            by=charts.md_escape(c.asked_by),
+        ),
+        icon=":material/help:",
+    )
+    if view.overdue:
+        st.error(tr("clarify.form.card_overdue", days=view.days_overdue), icon=":material/alarm:")
+    by_id = {i.id: i for i in items}
+    with st.form(f"{key}_{c.id}", clear_on_submit=True):
+        text = st.text_area(
+            tr("clarify.form.card_answer_text"), key=f"{key}_{c.id}_text", max_chars=4000, height=80
+        )
+        ids = st.multiselect(
+            tr("clarify.form.card_answer_items"),
+            list(by_id),
+            format_func=lambda i: item_label(by_id[i]),
+            key=f"{key}_{c.id}_items",
+        )
+        st.caption(tr("clarify.form.card_answer_help"))
+        sent = st.form_submit_button(
+            tr("clarify.form.card_answer_send"),
+            icon=":material/reply:",
+            disabled=disabled,
+            key=f"{key}_{c.id}_send",
+        )
+    if sent:
+        try:
+            clarify.answer(store, user, city, year, c.id, text, ids)
+        except CoreError as exc:
+            st.error(shell.core_message(exc))
+            return
+        st.session_state[f"{key}_answered"] = c.id
+        st.rerun()

@@ -101,22 +101,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE SEQUENCE IF NOT EXISTS na_decision_seq START 1",
         "CREATE TABLE IF NOT EXISTS na_decisions(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, decision VARCHAR NOT NULL, note VARCHAR, username VARCHAR NOT NULL,\n        decided_at TIMESTAMP NOT NULL)",
     ),
-    # v8 (issue 18): evidence files (content-addressed, stored once) and links per answer, the
+    # v8 (issue 18; each step safe to repeat): evidence files (content-addressed, stored once) and links per answer, the
     # assessors' checks of required evidence, clarification requests with their events, and
     # interview sessions
     (
-        "CREATE TABLE evidence_blobs(sha256 VARCHAR PRIMARY KEY, mime VARCHAR NOT NULL, size BIGINT NOT NULL,\n        content BLOB NOT NULL, stored_at TIMESTAMP NOT NULL)",
-        "CREATE SEQUENCE evidence_item_seq START 1",
-        "CREATE TABLE evidence_items(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL,\n        year INTEGER NOT NULL, kind VARCHAR NOT NULL, sha256 VARCHAR, url VARCHAR, original_name VARCHAR,\n        mime VARCHAR, size BIGINT, flags VARCHAR, uploaded_by VARCHAR NOT NULL, uploaded_at TIMESTAMP NOT NULL)",
-        "CREATE TABLE evidence_links(city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, item_id BIGINT NOT NULL, linked_by VARCHAR NOT NULL,\n        linked_at TIMESTAMP NOT NULL, unlinked_by VARCHAR, unlinked_at TIMESTAMP)",
-        "CREATE SEQUENCE evidence_check_seq START 1",
-        "CREATE TABLE evidence_checks(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, level INTEGER NOT NULL, requirement INTEGER NOT NULL, met BOOLEAN NOT NULL,\n        note VARCHAR, username VARCHAR NOT NULL, checked_at TIMESTAMP NOT NULL)",
-        "CREATE SEQUENCE clarification_seq START 1",
-        "CREATE TABLE clarifications(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, opd_code VARCHAR, message VARCHAR NOT NULL, due DATE,\n        status VARCHAR NOT NULL, asked_by VARCHAR NOT NULL, asked_at TIMESTAMP NOT NULL, closed_by VARCHAR,\n        closed_at TIMESTAMP, outcome VARCHAR, verified_level INTEGER, close_note VARCHAR)",
-        "CREATE SEQUENCE clarification_event_seq START 1",
-        "CREATE TABLE clarification_events(id BIGINT PRIMARY KEY, clarification_id BIGINT NOT NULL,\n        kind VARCHAR NOT NULL, text VARCHAR, item_ids BIGINT[], submission_id BIGINT, username VARCHAR NOT NULL,\n        happened_at TIMESTAMP NOT NULL)",
-        "CREATE SEQUENCE interview_seq START 1",
-        "CREATE TABLE interviews(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, starts_at TIMESTAMP NOT NULL,\n        minutes INTEGER NOT NULL, place VARCHAR, video_link VARCHAR, opd_codes VARCHAR[] NOT NULL,\n        indicator_codes VARCHAR[] NOT NULL, notes VARCHAR, cancelled BOOLEAN NOT NULL DEFAULT false,\n        created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, updated_by VARCHAR, updated_at TIMESTAMP)",
+        "CREATE TABLE IF NOT EXISTS evidence_blobs(sha256 VARCHAR PRIMARY KEY, mime VARCHAR NOT NULL, size BIGINT NOT NULL,\n        content BLOB NOT NULL, stored_at TIMESTAMP NOT NULL)",
+        "CREATE SEQUENCE IF NOT EXISTS evidence_item_seq START 1",
+        "CREATE TABLE IF NOT EXISTS evidence_items(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL,\n        year INTEGER NOT NULL, kind VARCHAR NOT NULL, sha256 VARCHAR, url VARCHAR, original_name VARCHAR,\n        mime VARCHAR, size BIGINT, flags VARCHAR, uploaded_by VARCHAR NOT NULL, uploaded_at TIMESTAMP NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS evidence_links(city_code VARCHAR NOT NULL, opd_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, item_id BIGINT NOT NULL, linked_by VARCHAR NOT NULL,\n        linked_at TIMESTAMP NOT NULL, unlinked_by VARCHAR, unlinked_at TIMESTAMP)",
+        "CREATE SEQUENCE IF NOT EXISTS evidence_check_seq START 1",
+        "CREATE TABLE IF NOT EXISTS evidence_checks(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, level INTEGER NOT NULL, requirement INTEGER NOT NULL, met BOOLEAN NOT NULL,\n        note VARCHAR, username VARCHAR NOT NULL, checked_at TIMESTAMP NOT NULL)",
+        "CREATE SEQUENCE IF NOT EXISTS clarification_seq START 1",
+        "CREATE TABLE IF NOT EXISTS clarifications(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, opd_code VARCHAR, message VARCHAR NOT NULL, due DATE,\n        status VARCHAR NOT NULL, asked_by VARCHAR NOT NULL, asked_at TIMESTAMP NOT NULL, closed_by VARCHAR,\n        closed_at TIMESTAMP, outcome VARCHAR, verified_level INTEGER, close_note VARCHAR)",
+        "CREATE SEQUENCE IF NOT EXISTS clarification_event_seq START 1",
+        "CREATE TABLE IF NOT EXISTS clarification_events(id BIGINT PRIMARY KEY, clarification_id BIGINT NOT NULL,\n        kind VARCHAR NOT NULL, text VARCHAR, item_ids BIGINT[], submission_id BIGINT, username VARCHAR NOT NULL,\n        happened_at TIMESTAMP NOT NULL)",
+        "CREATE SEQUENCE IF NOT EXISTS interview_seq START 1",
+        "CREATE TABLE IF NOT EXISTS interviews(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, starts_at TIMESTAMP NOT NULL,\n        minutes INTEGER NOT NULL, place VARCHAR, video_link VARCHAR, opd_codes VARCHAR[] NOT NULL,\n        indicator_codes VARCHAR[] NOT NULL, notes VARCHAR, cancelled BOOLEAN NOT NULL DEFAULT false,\n        created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, updated_by VARCHAR, updated_at TIMESTAMP)",
     ),
 )
 

@@ -296,6 +296,9 @@ class Submissions(Connection):
                 "survey_programmes",
                 "survey_questions",
                 "survey_mappings",
+                "evidence_blobs",
+                "evidence_items",
+                "evidence_links",
             ):
                 rows = cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()  # fixed names
                 h.update(t.encode())

@@ -57,6 +57,8 @@ EXPECTED_PAGES = {
     "history.py": {"admin", "executive", "opd", "assessor", "planner"},
     "programmes.py": {"admin", "executive", "opd", "assessor", "planner"},
     "survey.py": {"admin", "planner"},
+    # the interview sessions: readers of submissions (an OPD operator: its own OPD's sessions)
+    "interviews.py": {"admin", "executive", "opd", "assessor", "planner"},
     "verify.py": {"admin", "assessor"},
     "admin.py": {"admin"},
     "audit.py": {"admin"},

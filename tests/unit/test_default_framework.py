@@ -173,3 +173,19 @@ def test_bands_are_our_own_with_finer_steps_at_the_top():
 
 def test_the_file_says_where_its_words_come_from():
     assert "our own wording" in TEXT and "docs/framework.md" in TEXT
+
+
+def test_levels_three_and_four_list_their_evidence_where_a_document_proves_them():
+    """Issue 18: the form shows a level's required evidence as a checklist and the review flags
+    a level 3-4 answer with fewer evidence items than its level lists."""
+    with_evidence = [i for i in FW.indicators if i.evidence]
+    assert len(with_evidence) >= 15
+    for ind in with_evidence:
+        assert set(ind.evidence) == {3, 4}, ind.code  # only the levels an assessor questions
+        for level in (3, 4):
+            items = ind.evidence_for(level)
+            assert items, (ind.code, level)
+            for item in items:
+                assert item["id"].strip() and item["en"].strip(), (ind.code, level)
+            assert len({x["id"] for x in items}) == len(items), (ind.code, level)  # no repeats
+    assert FW.indicators[0].evidence_for(2) == ()  # a level without a list requires nothing
