@@ -172,16 +172,7 @@ def requirement_marks(
 
 
 def _due(value: object) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("deadline.bad_date", field="due", value=str(value)[:40]) from None
+    return deadlines.as_date(value, "due")
 
 
 def ask(

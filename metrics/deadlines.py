@@ -101,7 +101,9 @@ def deadline(store: Storage, city: str, year: int) -> Deadline:
     return Deadline(city, year, self_due, verify_due, "all" if code == ALL_CITIES else "city")
 
 
-def _as_date(value: object, name: str) -> date | None:
+def as_date(value: object, name: str) -> date | None:
+    """A date typed or picked (date, datetime, ISO text), None for blank; else a ValidationError
+    naming `name`."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -133,7 +135,7 @@ def set_deadline(
     year = _check_year(year)
     if city is not None:
         _check_city(store, city)
-    s, v = _as_date(self_due, "self_due"), _as_date(verify_due, "verify_due")
+    s, v = as_date(self_due, "self_due"), as_date(verify_due, "verify_due")
     if s and v and v < s:
         raise ValidationError("deadline.order", self_due=s.isoformat(), verify_due=v.isoformat())
     code = ALL_CITIES if city is None else city
@@ -163,8 +165,8 @@ def set_deadline(
     return Deadline(
         code,
         year,
-        _as_date(prev.get("self_due"), "self_due"),
-        _as_date(prev.get("verify_due"), "verify_due"),
+        as_date(prev.get("self_due"), "self_due"),
+        as_date(prev.get("verify_due"), "verify_due"),
         "city" if rows else "none",
     )
 

@@ -629,7 +629,11 @@ def _stop_two(progs: list[Programme]) -> None:
         p = progs[n]
         kept = tuple(s for s in p.statuses if s.year < last)
         stopped = ProgrammeStatus(
-            last, "dihentikan", STOP_REASONS[0 if accepted else 2], reason_accepted=accepted
+            last,
+            "dihentikan",
+            STOP_REASONS[0 if accepted else 2],
+            reason_accepted=accepted,
+            reason_decided=accepted,  # the other one waits for the assessor
         )
         progs[n] = Programme(
             p.code,

@@ -644,6 +644,12 @@ class PillarGroup:
     def total(self) -> int:
         return len(self.cards)
 
+    @property
+    def needs_attention(self) -> bool:
+        """An unanswered indicator, or an open clarification request on one of its answers: the
+        form opens this pillar so that reaching the card costs no click."""
+        return self.answered < self.total or any(c.requests for c in self.cards)
+
 
 @dataclass(frozen=True)
 class EntryForm:

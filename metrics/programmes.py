@@ -41,11 +41,10 @@ from metrics.records import (
     ProgrammeStatus,
     ProgrammeVersion,
 )
-from metrics.reports import TableOut, formula_like, table_to_csv, tables_to_xlsx
+from metrics.reports import TableOut, table_to_csv, tables_to_xlsx
+from metrics.templates import inert_text
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook
-
     from metrics.ods import OdsPackage
     from metrics.readers import XlsxPackage
     from metrics.storage import Storage
@@ -929,9 +928,9 @@ class BoardRow:
         the programme did not stop that year, or gave no reason."""
         if self.status != STOPPED_STATUS or not self.reason:
             return None
-        if not self.reason_decided:
-            return "pending"
-        return "accepted" if self.reason_accepted else "rejected"
+        if self.reason_accepted:
+            return "accepted"
+        return "rejected" if self.reason_decided else "pending"
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -1256,23 +1255,11 @@ def _build_workbook(
         for row in ws.iter_rows(min_row=HEADER_ROW + 1):
             for cell in row:
                 cell.protection = Protection(locked=False)
-    _inert_text(wb)
+    inert_text(wb)  # the templates' rule: no text ever read as a formula
     wb.active = 1
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _inert_text(wb: Workbook) -> None:
-    """Every text cell a string; one a spreadsheet would read as a formula gets Excel's quote
-    prefix, which shows and re-reads as the same text (see metrics.templates)."""
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                if isinstance(c.value, str):
-                    c.data_type = "s"
-                    if formula_like(c.value):
-                        c.quotePrefix = True
 
 
 EXPORT_FORMATS = ("xlsx", "csv")

@@ -91,7 +91,7 @@ def instructions(fw: Framework) -> list[str]:
     ]
 
 
-def _inert_text(wb: Workbook) -> None:
+def inert_text(wb: Workbook) -> None:
     """No formula cells: names, evidence and notes come from uploads (formula injection).
 
     openpyxl turns any text starting with '=' into a formula; every text cell is kept a string,
@@ -241,7 +241,7 @@ def build_template(
     ws.protection.sheet = True
     ws.protection.formatRows = False
     ws.protection.formatColumns = False
-    _inert_text(wb)
+    inert_text(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

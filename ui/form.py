@@ -41,8 +41,8 @@ def _thresholds(m: entry.MetricInfo) -> str:
 
 
 def cards(fm: entry.EntryForm, scope: tuple, on_change, extras=None) -> None:
-    """Every card, in one expander per pillar (open while the pillar has unanswered indicators, so
-    reaching a card costs no click)."""
+    """Every card, in one expander per pillar (open while the pillar has unanswered indicators or
+    an open clarification request, so reaching a card costs no click)."""
     for group in fm.pillars:
         with st.expander(
             tr(
@@ -52,7 +52,7 @@ def cards(fm: entry.EntryForm, scope: tuple, on_change, extras=None) -> None:
                 answered=group.answered,
                 total=group.total,
             ),
-            expanded=group.answered < group.total,
+            expanded=group.needs_attention,
         ):
             for c in group.cards:
                 card(c, fm.levels, scope, not fm.editable, on_change, extras)

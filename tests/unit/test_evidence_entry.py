@@ -134,11 +134,16 @@ def test_an_open_request_is_on_its_card_and_is_answered_with_text_and_evidence(d
         (cid, "Mohon lampirkan Perwal", due, False)
     ]
     assert c["GOV-02"].requests == ()
+    # its pillar opens even when every answer in it is filled
+    (gov,) = [g for g in entry.form(demo_store, kominfo, CITY, OPD, YEAR).pillars if g.code == "GOV"]
+    assert gov.needs_attention and any(card.requests for card in gov.cards)
     item = entry.attach(demo_store, kominfo, CITY, OPD, YEAR, ["GOV-01"], url="https://a.go.id/perwal").items[
         0
     ]
     clarify.answer(demo_store, kominfo, CITY, YEAR, cid, "Perwal terlampir", [item.id])
     assert cards(demo_store, kominfo)["GOV-01"].requests == ()  # answered: no longer open
+    (gov,) = [g for g in entry.form(demo_store, kominfo, CITY, OPD, YEAR).pillars if g.code == "GOV"]
+    assert gov.needs_attention == (gov.answered < gov.total)
     assert clarify.answer_states(demo_store, kominfo, CITY, YEAR, OPD)["GOV-01"] == "dijawab"
 
 
