@@ -315,6 +315,20 @@ def _overdue_rows(cs: CityStatus, lang: str) -> tuple[list[str], list[list[str |
     return header, rows
 
 
+_REQUEST_COLUMNS = ("code", "indicator", "opd_name", "due_text", "days_overdue", "asked_by")
+
+
+def _request_rows(
+    store: Storage, user: User, cs: CityStatus, lang: str
+) -> tuple[list[str], list[list[str | int | None]]]:
+    """The clarification requests past their due date (issue 18), as the list's second table."""
+    from metrics import clarify  # clarify sends its notices through this module
+
+    late = clarify.overdue_table(store, user, cs.city_code, cs.year, lang, cs.today)
+    header = [t(f"overdue.request.col.{k}", lang) for k in _REQUEST_COLUMNS]
+    return header, [[r[k] for k in _REQUEST_COLUMNS] for r in late.to_dict("records")]
+
+
 def overdue_list(
     store: Storage,
     user: User,
@@ -325,7 +339,8 @@ def overdue_list(
     today: date | None = None,
 ) -> OverdueFile:
     """The daftar tunggakan for the Sekretaris Daerah: each overdue OPD, its head, what is missing
-    and how many days overdue; as PDF (printable) or XLSX (text neutralised). Audited (an export)."""
+    and how many days overdue, and the assessors' clarification requests past their due date;
+    as PDF (printable) or XLSX (text neutralised). Audited (an export)."""
     require(user, Action.EXPORT, city)
     if fmt not in ("pdf", "xlsx"):
         raise ValueError(fmt)
@@ -333,12 +348,17 @@ def overdue_list(
     if cs is None:
         raise ValidationError("cell.no_framework", value=year)
     header, rows = _overdue_rows(cs, lang)
+    req_header, req_rows = _request_rows(store, user, cs, lang)
     if fmt == "xlsx":
-        title = t("overdue.sheet", lang)
-        data = reports.tables_to_xlsx([reports.TableOut(title, header, rows)])
+        data = reports.tables_to_xlsx(
+            [
+                reports.TableOut(t("overdue.sheet", lang), header, rows),
+                reports.TableOut(t("overdue.request.sheet", lang), req_header, req_rows),
+            ]
+        )
         mime = reports.XLSX_MIME
     else:
-        data = _overdue_pdf(cs, header, rows, lang)
+        data = _overdue_pdf(cs, header, rows, lang, (req_header, req_rows))
         mime = "application/pdf"
     name = f"tunggakan_{city}_{year}.{fmt}" if lang == "id" else f"overdue_{city}_{year}.{fmt}"
     with store.transaction() as cur:
@@ -348,12 +368,18 @@ def overdue_list(
             "export",
             f"overdue:{city}/{year}",
             None,
-            {"format": fmt, "bytes": len(data), "opds": len(rows)},
+            {"format": fmt, "bytes": len(data), "opds": len(rows), "requests": len(req_rows)},
         )
     return OverdueFile(name, data, mime)
 
 
-def _overdue_pdf(cs: CityStatus, header: list[str], rows: Sequence[Sequence[object]], lang: str) -> bytes:
+def _overdue_pdf(
+    cs: CityStatus,
+    header: list[str],
+    rows: Sequence[Sequence[object]],
+    lang: str,
+    requests: tuple[list[str], Sequence[Sequence[object]]] = ([], []),
+) -> bytes:
     from fpdf import FPDF
 
     from metrics.formatting import long_date
@@ -409,6 +435,25 @@ def _overdue_pdf(cs: CityStatus, header: list[str], rows: Sequence[Sequence[obje
             for h in header:
                 head.cell(txt(h))
             for r in rows:
+                row = table.row()
+                for v in r:
+                    row.cell(txt(v))
+    req_header, req_rows = requests
+    if req_rows:
+        pdf.ln(4)
+        pdf.set_font(family, "B", 11)
+        pdf.cell(W, 7, txt(t("overdue.request.title", lang, n=len(req_rows))), new_x="LMARGIN", new_y="NEXT")
+        with pdf.table(
+            col_widths=(22, W - 22 - 55 - 34 - 20 - 30, 55, 34, 20, 30),
+            text_align=("LEFT", "LEFT", "LEFT", "LEFT", "CENTER", "LEFT"),
+            line_height=5,
+            first_row_as_headings=True,
+        ) as table:
+            pdf.set_font(family, "", 8.5)
+            head = table.row()
+            for h in req_header:
+                head.cell(txt(h))
+            for r in req_rows:
                 row = table.row()
                 for v in r:
                     row.cell(txt(v))

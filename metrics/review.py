@@ -501,6 +501,13 @@ class AnswerReview:
     def editable(self) -> bool:
         return self.status != "locked"
 
+    def opd_name(self, code: str | None) -> str | None:
+        """The name of the city's OPD `code` (the code itself when it is not one of the indicator's)."""
+        if code is None:
+            return None
+        names = {c: n for c, n in self.responsible} | {c: n for c, n, _ in self.answers}
+        return names.get(code, code)
+
     @property
     def files(self) -> tuple[tuple[str, EvidenceItem], ...]:
         return tuple(x for x in self.evidence if x[1].kind == "file")

@@ -209,7 +209,7 @@ else:
         for opd_code, item in ar.files:
             with st.container(border=True):
                 name = evidence.safe_name(item.original_name or "bukti", item.mime)
-                st.markdown(f"**{charts.md_escape(name)}** · {charts.md_escape(opd_code)}")
+                st.markdown(f"**{charts.md_escape(name)}** · {charts.md_escape(ar.opd_name(opd_code))}")
                 if item.flags:
                     st.caption(tr("clarify.verify.flags", flags=charts.md_escape(item.flags)))
                 png = shell.cached(evidence.preview_png, store, user, item.id)
@@ -224,7 +224,7 @@ else:
                     icon=":material/download:",
                 )
         for opd_code, item in ar.links:
-            st.markdown(f"{charts.md_escape(opd_code)} · <{item.url}>")
+            st.markdown(f"{charts.md_escape(ar.opd_name(opd_code))} · <{item.url}>")
 
         # the required evidence of the levels given
         if ar.requirements:
@@ -258,7 +258,7 @@ else:
                 head = tr(
                     "clarify.verify.request",
                     id=c.id,
-                    opd=charts.md_escape(c.opd_code or tr("clarify.all_opds")),
+                    opd=charts.md_escape(ar.opd_name(c.opd_code) or tr("clarify.all_opds")),
                     status=tr(f"clarify.status.{c.status}"),
                     due=charts.fmt_date(c.due) if c.due else tr("clarify.no_due"),
                 )

@@ -354,6 +354,7 @@ def test_answer_review_and_the_overdue_table(store):
     assert [v.request.id for v in ar.open_requests] == [cid] and ar.responsible == (
         ("01", "Dinas Kominfo Uji"),
     )
+    assert (ar.opd_name("01"), ar.opd_name("99"), ar.opd_name(None)) == ("Dinas Kominfo Uji", "99", None)
     with pytest.raises(PermissionDenied):
         review.answer_review(store, OPD01, CITY, YEAR, "G1")
     # Kelengkapan's list: past due by the city's date, for readers of submissions only

@@ -139,6 +139,10 @@ def test_overdue_list_pdf_and_xlsx(mini_due):
         "E2",
         4,
     ]  # neutralised, never a formula
+    wb = load_workbook(io.BytesIO(xl.data))
+    assert [r for r in wb.worksheets[1].iter_rows(values_only=True)] == [
+        ("Indikator", "Nama indikator", "OPD", "Tenggat", "Hari terlambat", "Diminta oleh")
+    ]  # no clarification request is late yet
     pdf = deadlines.overdue_list(store, EXEC, "0101", 2023, "pdf", "id", today=later)
     assert pdf.data.startswith(b"%PDF") and pdf.name == "tunggakan_0101_2023.pdf"
     assert list(_audit(store, "export")["object"])[:2] == ["overdue:0101/2023"] * 2
@@ -344,3 +348,25 @@ def test_indicators_nobody_can_answer_are_flagged(mini):
 
     assert list(admin_view(mini, SYSTEM, "0303", year=2023).orphans["code"]) == ["E1", "E2"]
     assert views.overview(mini, "0101", 2023, user=SYSTEM).orphans == ()  # every indicator has an OPD there
+
+
+def test_the_overdue_list_carries_clarification_requests_past_their_due_date(mini_due):
+    """Issue 18: open requests past their due date are on the daftar tunggakan too."""
+    from metrics import clarify
+
+    store, today = mini_due
+    assessor = User("penilai", "assessor")
+    cid = clarify.ask(store, assessor, "0101", 2023, "E1", "Mohon laporan kualitas udara", today, "03")
+    later = today + timedelta(days=5)
+    xl = deadlines.overdue_list(store, EXEC, "0101", 2023, "xlsx", "en", today=later)
+    sheet = load_workbook(io.BytesIO(xl.data)).worksheets[1]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("Indicator", "Indicator name", "OPD", "Due", "Days overdue", "Asked by")
+    assert [(r[0], r[2], r[4], r[5]) for r in rows[1:]] == [("E1", "DLH Uji", 5, "penilai")]
+    pdf = deadlines.overdue_list(store, EXEC, "0101", 2023, "pdf", "en", today=later)
+    assert pdf.data.startswith(b"%PDF")
+    assert json.loads(_audit(store, "export")["after"].iloc[0])["requests"] == 1
+    # answered: no longer open, so no longer overdue
+    clarify.answer(store, User("op03", "opd", "0101", "03"), "0101", 2023, cid, "Laporan dikirim")
+    xl = deadlines.overdue_list(store, EXEC, "0101", 2023, "xlsx", "en", today=later)
+    assert len(list(load_workbook(io.BytesIO(xl.data)).worksheets[1].iter_rows())) == 1
