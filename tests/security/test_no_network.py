@@ -185,7 +185,8 @@ def test_pages_showing_hostile_names_fetch_nothing_and_tables_export_no_formula(
             button = page.get_by_role("button", name=i18n.t("table.download", "id")).first
             expect(button).to_be_enabled(timeout=30_000)
             download = None
-            for _ in range(2):  # on a busy machine a click during a rerun can be lost: once more
+            for _ in range(3):  # on a busy machine a click during a rerun can be lost: again, once idle
+                page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=60_000)
                 try:
                     with page.expect_download(timeout=30_000) as dl:
                         button.click()
