@@ -224,3 +224,34 @@ def pytest_runtest_protocol(
         return (yield)
     with _machine_lock(exclusive=item.get_closest_marker("serial") is not None):
         return (yield)
+
+
+# ------------------------------------------------------------------ a local mail server
+
+
+class _Inbox:
+    """What a local SMTP server received: (recipients, message text) per message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[_Inbox, int]]:
+    """An aiosmtpd server on a free port of 127.0.0.1 (reminders and clarification notices)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
+    ctl.start()
+    yield inbox, port
+    ctl.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 from datetime import timedelta
 
 import pytest
@@ -151,29 +150,6 @@ def test_overdue_list_pdf_and_xlsx(mini_due):
 
 
 # ------------------------------------------------------------------------------ reminders
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    ctl = Controller(inbox, hostname="127.0.0.1", port=port)
-    ctl.start()
-    yield inbox, port
-    ctl.stop()
 
 
 def _with_emails(store):
