@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# The assessment submissions in force of the (city, OPD, year) units in $cities/$opds/$years:
+# what a merge compares with and carries over (answers and "tidak berlaku" answers alike).
+_UNITS_IN_FORCE = """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
+                         unnest($opds::VARCHAR[]) AS opd_code, unnest($years::INTEGER[]) AS year),
+in_force AS (
+    SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
+    SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code AND u.year = s.year
+    WHERE s.kind = 'assessment'
+    QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
+"""
+
+
 class Submissions(Connection):
     """Submissions, their answer and metric rows, the kept upload files, and verifications."""
 
@@ -161,14 +173,8 @@ class Submissions(Connection):
         a = m = []
         if units_a:
             a = cur.execute(
-                """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
-                                         unnest($opds::VARCHAR[]) AS opd_code, unnest($years::INTEGER[]) AS year),
-                   in_force AS (
-                       SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
-                       SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code AND u.year = s.year
-                       WHERE s.kind = 'assessment'
-                       QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
-                   SELECT f.city_code, f.opd_code, f.year, f.id, a.indicator_code, a.level, a.evidence, a.note
+                _UNITS_IN_FORCE
+                + """SELECT f.city_code, f.opd_code, f.year, f.id, a.indicator_code, a.level, a.evidence, a.note
                    FROM in_force f JOIN assessments a ON a.submission_id = f.id
                    ORDER BY f.id, a.indicator_code""",
                 {
@@ -376,14 +382,8 @@ class Submissions(Connection):
         if not units_a:
             return []
         return cur.execute(
-            """WITH units AS (SELECT DISTINCT unnest($cities::VARCHAR[]) AS city_code,
-                                     unnest($opds::VARCHAR[]) AS opd_code, unnest($years::INTEGER[]) AS year),
-               in_force AS (
-                   SELECT s.id, s.city_code, s.opd_code, s.year FROM submissions s
-                   SEMI JOIN units u ON u.city_code = s.city_code AND u.opd_code = s.opd_code AND u.year = s.year
-                   WHERE s.kind = 'assessment'
-                   QUALIFY row_number() OVER (PARTITION BY s.city_code, s.opd_code, s.year ORDER BY s.id DESC) = 1)
-               SELECT f.city_code, f.opd_code, f.year, f.id, n.indicator_code, n.reason
+            _UNITS_IN_FORCE
+            + """SELECT f.city_code, f.opd_code, f.year, f.id, n.indicator_code, n.reason
                FROM in_force f JOIN assessment_na n ON n.submission_id = f.id
                ORDER BY f.id, n.indicator_code""",
             {
