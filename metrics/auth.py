@@ -53,14 +53,24 @@ class Action(StrEnum):
     UPDATE_PROGRAMME = "update_programme"  # record a programme's status in a year (an OPD: its own)
     IMPORT_SURVEY = "import_survey"  # import the citizen impact survey's results
     SCHEDULE_INTERVIEW = "schedule_interview"  # plan the assessors' interview sessions with OPDs
+    PLAN = "plan"  # read the path to a target (the task list per OPD) of a city
+    SET_EFFORT = "set_effort"  # enter the effort of raising an indicator (an OPD: its own indicators)
 
 
 # role -> actions; scope (city / OPD) is checked separately in `require`.
 PERMISSIONS: dict[str, frozenset[Action]] = {
     "admin": frozenset(Action),
-    "executive": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.EXPORT}),
+    "executive": frozenset({Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.EXPORT, Action.PLAN}),
     "opd": frozenset(
-        {Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.UPLOAD, Action.TEMPLATE, Action.UPDATE_PROGRAMME}
+        {
+            Action.READ_SCORES,
+            Action.READ_SUBMISSIONS,
+            Action.UPLOAD,
+            Action.TEMPLATE,
+            Action.UPDATE_PROGRAMME,
+            Action.PLAN,
+            Action.SET_EFFORT,
+        }
     ),
     "assessor": frozenset(
         {Action.READ_SCORES, Action.READ_SUBMISSIONS, Action.VERIFY, Action.EXPORT, Action.SCHEDULE_INTERVIEW}
@@ -74,6 +84,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
             Action.MANAGE_PROGRAMMES,
             Action.UPDATE_PROGRAMME,
             Action.IMPORT_SURVEY,
+            Action.PLAN,
+            Action.SET_EFFORT,
         }
     ),
     "anonymous": frozenset(),  # READ_SCORES only when the admin makes results public

@@ -31,6 +31,7 @@ from metrics.store.connection import (
     utcnow,
 )
 from metrics.store.drafts import Drafts
+from metrics.store.efforts import Efforts
 from metrics.store.evidence import Evidence
 from metrics.store.frameworks import Frameworks
 from metrics.store.interviews import Interviews
@@ -42,6 +43,7 @@ from metrics.store.scores import ALL_CITY_YEARS, Scores
 from metrics.store.submissions import Submissions
 from metrics.store.surveys import Surveys
 from metrics.store.users import Users
+from metrics.store.whatif import WhatIf
 
 
 class Store(
@@ -57,6 +59,8 @@ class Store(
     Interviews,
     Users,
     Drafts,
+    Efforts,
+    WhatIf,
     Scores,
     BackupTables,
 ):

@@ -118,6 +118,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE SEQUENCE IF NOT EXISTS interview_seq START 1",
         "CREATE TABLE IF NOT EXISTS interviews(id BIGINT PRIMARY KEY, city_code VARCHAR NOT NULL, starts_at TIMESTAMP NOT NULL,\n        minutes INTEGER NOT NULL, place VARCHAR, video_link VARCHAR, opd_codes VARCHAR[] NOT NULL,\n        indicator_codes VARCHAR[] NOT NULL, notes VARCHAR, cancelled BOOLEAN NOT NULL DEFAULT false,\n        created_by VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, updated_by VARCHAR, updated_at TIMESTAMP)",
     ),
+    # v9 (issue 20; each step safe to repeat): the effort a city puts on raising an indicator by
+    # one level (days or Rupiah, per year, entered by the OPD or the planner) and the unit the
+    # city counts its efforts in that year, for the path to a target
+    (
+        "CREATE TABLE IF NOT EXISTS indicator_efforts(city_code VARCHAR NOT NULL, year INTEGER NOT NULL,\n        indicator_code VARCHAR NOT NULL, to_level INTEGER NOT NULL, effort DOUBLE NOT NULL,\n        updated_by VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY(city_code, year, indicator_code, to_level))",
+        "CREATE TABLE IF NOT EXISTS effort_units(city_code VARCHAR NOT NULL, year INTEGER NOT NULL, unit VARCHAR NOT NULL,\n        updated_by VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY(city_code, year))",
+    ),
 )
 
 # New migrations are appended above, never edited once released; the version a new database

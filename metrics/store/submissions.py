@@ -305,6 +305,8 @@ class Submissions(Connection):
                 "evidence_blobs",
                 "evidence_items",
                 "evidence_links",
+                "indicator_efforts",
+                "effort_units",
             ):
                 rows = cur.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()  # fixed names
                 h.update(t.encode())
