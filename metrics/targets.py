@@ -65,3 +65,24 @@ class Plan:
     moves: tuple[Move, ...]
     held: str  # how the other cities are held (rank targets), in the asked language; else ""
     solver: str  # e.g. "scipy.optimize.milp (HiGHS)"
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Where the city stands, for the page's target form: today's index, band and ranks."""
+
+    city_code: str
+    city_name: str
+    year: int
+    index: float | None
+    band: str | None  # label in the asked language
+    bands: tuple[tuple[str, float], ...]  # (label, lower bound) of the year's framework, ascending
+    ranks: dict[str, tuple[int | None, int]]  # scope -> (rank, cities ranked) for national/province/category
+    scale_max: int
+    effort_unit: str
+
+
+# Entry points (filled in by the issue-20 work; signatures are the contract the page and CLI use):
+#   situation(store, user, city, year, lang="id") -> Situation
+#   plan(store, user, city, year, target, lang="id") -> Plan
+#   by_opd(plan) -> dict[str, list[Move]]   (OPD name -> its tasks, in plan order)

@@ -7,3 +7,8 @@ would; nothing is stored, and the preview is audited as a read.
 """
 
 from __future__ import annotations
+
+# Entry points (filled in by the issue-20 work):
+#   whatif(store, user, candidate: Framework | str, year, lang="id") -> WhatIfResult
+#   edited_framework(base: Framework, edits: FrameworkEdits) -> Framework  (the page's edits)
+#   framework_of_year(store, year) -> Framework
