@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from metrics.store import Store
 
 
+# the licences `publish --license` offers (metrics.opendata.LICENSES; kept here so --help starts fast)
+PUBLISH_LICENSES = ("CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODC-By-1.0", "ODbL-1.0")
+
+
 def _open_store(args: argparse.Namespace) -> Store:
     from metrics.store import Store, StoreBusy
 
@@ -651,6 +655,146 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The cheapest tasks per OPD to reach a target; exit 0 when reachable, 3 when not."""
+    from metrics import targets
+    from metrics.formatting import number, plain
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    if args.index is not None:
+        target = targets.Target("index", args.index)
+    elif args.band is not None:
+        target = targets.Target("band", args.band)
+    else:
+        target = targets.Target("rank", args.rank, args.within)
+    result = targets.plan(store, user, args.city, args.year, target, args.lang)
+    if args.json:
+        print(json.dumps(targets.plan_json(result), ensure_ascii=False, default=str))
+        return 0 if result.reachable else 3
+    lang = args.lang
+    print(
+        t(
+            "target.cli.header",
+            lang,
+            city=f"{result.city_code} {result.city_name}",
+            year=result.year,
+            needed=number(result.needed_index, lang, 4),
+            start=number(result.start_index, lang, 4),
+        )
+    )
+    if result.held:
+        print(result.held)
+    for opd, moves in targets.by_opd(result, lang).items():
+        print(f"\n{opd}")
+        for m in moves:
+            if m.kind == "programme":
+                from_to = m.target_text
+            else:
+                from_to = f"{plain(m.from_level, lang)} → {m.to_level}: {m.target_text}"
+            print(
+                "  "
+                + t(
+                    "target.cli.task",
+                    lang,
+                    code=m.code,
+                    name=m.name,
+                    from_to=from_to,
+                    effort=plain(m.effort, lang),
+                    after=number(m.index_after, lang, 4),
+                )
+            )
+    for note in result.notes:
+        print(f"\n{note}")
+    effort, unit = plain(result.total_effort, lang), result.effort_unit
+    if not result.moves and result.reachable:
+        print("\n" + t("target.cli.already", lang))
+    elif result.reachable:
+        final = number(result.final_index, lang, 4)
+        n = len(result.moves)
+        print("\n" + t("target.cli.reachable", lang, n=n, effort=effort, unit=unit, final=final))
+    else:
+        best = number(result.final_index, lang, 4)
+        n = len(result.moves)
+        print("\n" + t("target.cli.unreachable", lang, best=best, n=n, effort=effort, unit=unit))
+    return 0 if result.reachable else 3
+
+
+def cmd_effort(args: argparse.Namespace) -> int:
+    """Set the effort of raising an indicator to a level (or the unit efforts count in)."""
+    from metrics import efforts
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    if args.effort_cmd == "unit":
+        efforts.set_effort_unit(store, user, args.city, args.year, args.unit)
+        print(f"OK: {args.unit}")
+        return 0
+    value = None if args.clear else args.value
+    if value is None and not args.clear:
+        print("--value or --clear", file=sys.stderr)
+        return 2
+    change = efforts.EffortChange(args.indicator, args.level, value)
+    n = efforts.set_efforts(store, user, args.city, args.year, [change])
+    print(t("effort.cli.saved", args.lang, n=n))
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from metrics.opendata import publish
+
+    store = _open_store(args)
+    user = _acting_user(store, args)
+    written = publish(store, user, args.year, args.output, args.lang, license=args.license)
+    for w in written:
+        print(f"{w.path}  {w.size} bytes  sha256 {w.sha256}")
+    print(t("opendata.cli.written", args.lang, n=len(written), year=args.year, folder=args.output))
+    return 0
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Every city's index, band and rank of a year under a candidate framework, beside today's."""
+    from metrics.errors import ValidationError
+    from metrics.formatting import number, signed
+    from metrics.whatif import whatif
+
+    store = _open_store(args)
+    lang = args.lang
+    try:
+        result = whatif(
+            store, _acting_user(store, args), Path(args.file).read_text(encoding="utf-8"), args.year, lang
+        )
+    except ValidationError as exc:
+        print(f"{args.file}: {exc.message(lang)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+
+    def arrow(a: object, b: object) -> str:
+        return f"{'-' if a is None else a} → {'-' if b is None else b}"
+
+    heads = [t(f"whatif.cli.{k}", lang) for k in ("code", "city", "before", "after", "delta", "band", "rank")]
+    print(
+        f"{heads[0]:<6} {heads[1]:<24} {heads[2]:>7} {heads[3]:>7} {heads[4]:>7}  {heads[5]:<30} "
+        f"{heads[6]:<9}  {t('whatif.cli.driver', lang)}"
+    )
+    for c in result.cities:
+        print(
+            f"{c.city_code:<6} {c.name[:24]:<24} {number(c.index_before, lang):>7} {number(c.index_after, lang):>7} "
+            f"{signed(c.delta, lang):>7}  {arrow(c.band_before, c.band_after)[:30]:<30} "
+            f"{arrow(c.rank_before, c.rank_after):<9}  {c.driver}"
+        )
+    print()
+    print(t("whatif.cli.changes", lang, before=result.framework_before, after=result.framework_after))
+    for change in result.changes or (t("whatif.cli.no_changes", lang),):
+        print(f"  - {change}")
+    ms = number(result.elapsed_ms, lang, 0)
+    n = len(result.cities)
+    print(t("whatif.cli.summary", lang, moved=result.moved, cities=n, year=result.year, ms=ms))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description="Indeks Kota Cerdas")
     p.add_argument("--db", help="DuckDB file (default: $SMARTCITY_DB or data/smartcity.duckdb)")
@@ -817,6 +961,65 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept a backup not signed with this installation's key (recorded in the audit log)",
     )
     s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser(
+        "publish",
+        help="write the open-data package of a published year (CSV, JSON, Frictionless datapackage.json) "
+        "into a new or empty folder (or a previous package's, whose files are replaced)",
+    )
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("-o", "--output", required=True, help="the folder (created when missing)")
+    s.add_argument("--license", default="CC-BY-4.0", choices=PUBLISH_LICENSES)
+    # --lang after the command too (when not given here, the global one stays)
+    s.add_argument("--lang", choices=("id", "en"), default=argparse.SUPPRESS)
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_publish)
+
+    s = sub.add_parser(
+        "plan",
+        help="the cheapest tasks per OPD that reach a target index, band or rank "
+        "(exit 0 reachable, 3 not reachable: the best reachable index is printed)",
+        description="Exit codes: 0 the target is reachable (or already reached), 3 it is not "
+        "(the tasks to the best reachable index are listed), 1 refused, 2 usage.",
+    )
+    s.add_argument("--city", required=True)
+    s.add_argument("--year", type=int, required=True)
+    goal = s.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--index", type=float, help="the index to reach")
+    goal.add_argument("--band", help="the band to reach: its label (id or en) or 1-based position")
+    goal.add_argument("--rank", type=int, help="the rank to reach or better (other cities held)")
+    s.add_argument("--within", choices=("national", "province", "category"), default="national")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_plan)
+
+    s = sub.add_parser("effort", help="set the effort of raising an indicator one level (planner or its OPD)")
+    es = s.add_subparsers(dest="effort_cmd", required=True)
+    a = es.add_parser("set", help="the effort of raising --indicator to --level")
+    a.add_argument("--city", required=True)
+    a.add_argument("--year", type=int, required=True)
+    a.add_argument("--indicator", required=True)
+    a.add_argument("--level", type=int, required=True)
+    a.add_argument("--value", type=float)
+    a.add_argument("--clear", action="store_true", help="remove the effort (the step costs 1 again)")
+    a.add_argument("--user")
+    a = es.add_parser("unit", help="the unit the city's efforts count in: langkah, hari or rupiah")
+    a.add_argument("--city", required=True)
+    a.add_argument("--year", type=int, required=True)
+    a.add_argument("unit", choices=("langkah", "hari", "rupiah"))
+    a.add_argument("--user")
+    s.set_defaults(func=cmd_effort)
+    s = sub.add_parser(
+        "whatif",
+        help="preview a candidate framework on every city of a year (index, band, rank before and "
+        "after, and why) without loading it",
+    )
+    s.add_argument("file", help="the candidate framework YAML (its applies_from is ignored)")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--lang", choices=("id", "en"), default=argparse.SUPPRESS)
+    s.add_argument("--user")
+    s.set_defaults(func=cmd_whatif)
     return p
 
 

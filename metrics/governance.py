@@ -54,15 +54,20 @@ def load_framework_bytes(
 ) -> tuple[Framework, int]:
     """A framework YAML file as uploaded (UTF-8, BOM allowed, at most the upload cap)."""
     require(user, Action.LOAD_FRAMEWORK)
+    return load_framework_text(store, user, framework_upload_text(data), progress)
+
+
+def framework_upload_text(data: bytes) -> str:
+    """The text of an uploaded framework file: the one rule for its size cap and encoding (a
+    load and a what-if preview both read uploads through it)."""
     if len(data) > DEFAULT_LIMITS.max_bytes:
         raise ValidationError("file.too_large", size=len(data), limit=DEFAULT_LIMITS.max_bytes)
     if not data.strip():
         raise ValidationError("file.empty")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError("file.not_utf8", pos=exc.start) from None
-    return load_framework_text(store, user, text, progress)
+        raise ValidationError("framework.not_utf8", pos=exc.start) from None
 
 
 def load_registry_bytes(store: Storage, user: User, data: bytes, file: str) -> tuple[str, int, int]:

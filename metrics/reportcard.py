@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from fpdf import FPDF, FontFace
 from fpdf.util import Padding
 
-from metrics import admin, formatting, scoring, views
+from metrics import admin, exports, formatting, scoring, targets, views
 from metrics import progress as steps
 from metrics.auth import Action, User, require
 from metrics.errors import ValidationError
@@ -768,6 +768,87 @@ def _signature(c: _Card, place_date: str, signatory: admin.Signatory | None) -> 
     pdf.set_xy(pdf.l_margin, y + block_h)
 
 
+# --------------------------------------------------------------------------- the path to a target
+
+
+def plan_page(c: _Card, plan: targets.Plan) -> None:
+    """The path to a target (metrics.targets.Plan): the target, whether it is reachable, the total
+    effort, then each OPD's tasks (indicator, from -> to, the rubric text of the level to reach,
+    the effort, the index after the task) and the index after each move in plan order."""
+    lang = c.lang
+
+    def label(key: str, **params: object) -> str:
+        return t(f"target.pdf.{key}", lang, **params)
+
+    c.page(label("title"))
+    c.para(
+        label("target", target=exports.target_words(plan.target, lang), city=c.ov.city_name, year=plan.year)
+    )
+    unit = t(f"target.unit.{plan.effort_unit}", lang)
+    if plan.reachable:
+        c.para(
+            label(
+                "reachable",
+                start=_num(plan.start_index, lang),
+                needed=_num(plan.needed_index, lang),
+                final=_num(plan.final_index, lang),
+                n=len(plan.moves),
+                effort=_num(plan.total_effort, lang),
+                unit=unit,
+            )
+        )
+    else:
+        c.para(label("unreachable", needed=_num(plan.needed_index, lang), best=_num(plan.final_index, lang)))
+    for note in (plan.held, *plan.notes, label("solver", solver=plan.solver)):
+        if note:
+            c.para(note, 8)
+    step = {m: n for n, m in enumerate(plan.moves, 1)}
+    cols = [
+        Column(label("col_step"), 10, "RIGHT"),
+        Column(label("col_code"), 20),
+        Column(label("col_indicator"), 36),
+        Column(label("col_from_to"), 16, "CENTER"),
+        Column(label("col_target_text"), 56),
+        Column(label("col_effort"), 20, "RIGHT"),
+        Column(label("col_index_after"), 20, "RIGHT"),
+    ]
+    for opd, moves in targets.by_opd(plan, lang).items():
+        c.heading(opd)
+        c.table(
+            cols,
+            [
+                [
+                    str(step[m]),
+                    m.code,
+                    m.name,
+                    f"{_num(m.from_level, lang)} → {m.to_level if m.to_level is not None else '–'}",
+                    m.target_text,
+                    _num(m.effort, lang),
+                    _num(m.index_after, lang),
+                ]
+                for m in moves
+            ],
+            max_lines=5,
+        )
+    if plan.moves:
+        c.heading(label("climb"))
+        c.table(
+            [
+                Column(label("col_step"), 10, "RIGHT"),
+                Column(label("col_code"), 20),
+                Column(label("col_indicator"), 68),
+                Column(label("col_index_after"), 20, "RIGHT"),
+                Column("", 60),
+            ],
+            [[label("today"), "", "", _num(plan.start_index, lang), plan.start_index]]
+            + [
+                [str(n), m.code, m.name, _num(m.index_after, lang), m.index_after]
+                for n, m in enumerate(plan.moves, 1)
+            ],
+            max_lines=1,
+        )
+
+
 # --------------------------------------------------------------------------- the card
 
 
@@ -778,9 +859,27 @@ def build_pdf(
     made_on: date,
     signatory: admin.Signatory | None = None,
     programmes: views.ProgrammeList | None = None,
+    plan: targets.Plan | None = None,
 ) -> ReportCard:
     """The PDF of an overview (state "ok") and its ranked OPDs, signed by `signatory`, with the
-    programme page when `programmes` is given; pure, no store access."""
+    programme page when `programmes` is given and the path to a target when `plan` is; pure, no
+    store access."""
+    card, made = _card(ov, lang, made_on, t("rc.title", lang))
+    summary_page(card)
+    pillars_page(card)
+    opds_page(card, opds)
+    if programmes is not None:
+        programmes_page(card, programmes)
+    if plan is not None:
+        plan_page(card, plan)
+    priorities_page(card, made, signatory)
+    data = bytes(card.pdf.output())
+    name = file_name(ov.city_code or "", ov.year or 0, lang)
+    return ReportCard(name, data, card.pdf.page_no(), tuple(card.sections), card.pdf.family != "Helvetica")
+
+
+def _card(ov: views.Overview, lang: str, made_on: date, title: str) -> tuple[_Card, str]:
+    """An empty document with the card's banner, footer and fonts, and the date it is made."""
     assert ov.scale is not None, "an overview in state 'ok' has a scale"
     fonts = _font_paths()
     txt = pdf_text(fonts)
@@ -796,19 +895,10 @@ def build_pdf(
         footer_text=label("footer", city=ov.city_name, year=ov.year, fw=ov.framework_id, date=made),
         page_label=label("page", n="{n}", total="{total}"),
     )
-    pdf.family = start_pdf(pdf, fonts, txt(label("title") + f" {ov.city_name} {ov.year}"))
+    pdf.family = start_pdf(pdf, fonts, txt(title + f" {ov.city_name} {ov.year}"))
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    card = _Card(pdf, ov, ov.scale, lang)
-    summary_page(card)
-    pillars_page(card)
-    opds_page(card, opds)
-    if programmes is not None:
-        programmes_page(card, programmes)
-    priorities_page(card, made, signatory)
-    data = bytes(pdf.output())
-    name = file_name(ov.city_code or "", ov.year or 0, lang)
-    return ReportCard(name, data, pdf.page_no(), tuple(card.sections), fonts is not None)
+    return _Card(pdf, ov, ov.scale, lang), made
 
 
 def _programme_list(
@@ -844,9 +934,11 @@ def report_card(
     lang: str = "id",
     made_on: date | None = None,
     progress: steps.Progress | None = None,
+    target: targets.Target | None = None,
 ) -> ReportCard:
     """The city's report card PDF for `year`, for those who may export its results. Audited.
-    `progress` hears of the read, the OPD ranking, the drawing and the audit row."""
+    `progress` hears of the read, the OPD ranking, the drawing and the audit row. With `target`,
+    the card carries the path to it (metrics.targets.plan: for those who may also read plans)."""
     require(user, Action.EXPORT, city)
     steps.report(progress, "progress.rc_read", 0.0)
     ov = views.overview(store, city, year, lang, user=user)
@@ -860,7 +952,8 @@ def report_card(
     )
     pl = _programme_list(store, user, city, year, lang)
     steps.report(progress, "progress.rc_draw", 0.5)
-    card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city), pl)
+    plan = targets.plan(store, user, city, year, target, lang) if target is not None else None
+    card = build_pdf(ov, ranked, lang, made_on or date.today(), admin.signatory(store, city), pl, plan)
     steps.report(progress, "progress.rc_audit", 0.95)
     with store.transaction() as cur:
         store.write_audit(
@@ -873,3 +966,40 @@ def report_card(
         )
     steps.done(progress)
     return card
+
+
+def plan_pdf(
+    store: Storage,
+    user: User,
+    city: str,
+    year: int,
+    target: targets.Target,
+    lang: str = "id",
+    made_on: date | None = None,
+) -> bytes:
+    """The path to `target` (metrics.targets.plan, the plan the page shows) as a report-card page
+    of its own, with the card's banner and footer; for those who may read the plan (it refuses
+    the others first). Audited as an export."""
+    plan = targets.plan(store, user, city, year, target, lang)
+    ov = views.overview(store, city, year, lang, user=user)
+    if ov.state != "ok":
+        raise ValidationError("rc.no_data", city=ov.city_name or city, year=year)
+    card, _made = _card(ov, lang, made_on or date.today(), t("target.pdf.title", lang))
+    plan_page(card, plan)
+    data = bytes(card.pdf.output())
+    with store.transaction() as cur:
+        store.write_audit(
+            cur,
+            user,
+            "export",
+            f"plan:{year}/{city}",
+            None,
+            {
+                "format": "pdf",
+                "bytes": len(data),
+                "target": {"kind": target.kind, "value": target.value, "within": target.within},
+                "tasks": len(plan.moves),
+                "lang": lang,
+            },
+        )
+    return data

@@ -290,37 +290,46 @@ def _opd_scores(rows: list[Row]) -> list[OpdScore]:
 
 
 def indicator_levels(store: Storage, city: str, year: int) -> list[IndicatorLevel]:
-    return [
-        IndicatorLevel(
-            code=r["code"],
-            name={"id": r["name_id"], "en": r["name_en"]},
-            dimension=r["dimension"],
-            pillar=r["pillar"],
-            subpillar=r["subpillar"],
-            weight=r["weight"],
-            effective=r["effective"],
-            score_level=r["score_level"],
-            source=r["source"],
-            verified_level=r["verified_level"],
-            metric_code=r["metric_code"],
-            metric_value=r["metric_value"],
-            metric_level=r["metric_level"],
-            metric_unit=r["metric_unit"],
-            metric_aggregate=r["metric_aggregate"],
-            metric_direction=r["metric_direction"],
-            thresholds=r["thresholds"],
-            self_level=r["self_level"],
-            n_opd=int(r["n_opd"]),
-            responsible_opds=int(r["responsible_opds"]),
-            opd_types=list(r["opd_types"] or []),
-            metric_basis=r["metric_basis"],
-            population=int(r["population"]) if r["population"] is not None else None,
-            per_population=r["per_population"],
-            allow_na=bool(r["allow_na"]),
-            na_claims=int(r["na_claims"] or 0),
-        )
-        for r in store.indicator_rows(year, city)
-    ]
+    return [_indicator_level(r) for r in store.indicator_rows(year, city)]
+
+
+def indicator_levels_by_city(store: Storage, year: int) -> dict[str, list[IndicatorLevel]]:
+    """Every scored city's indicator levels in `year` (one read: the open-data package's)."""
+    out: dict[str, list[IndicatorLevel]] = defaultdict(list)
+    for r in store.indicator_rows(year, None):
+        out[r["city_code"]].append(_indicator_level(r))
+    return dict(out)
+
+
+def _indicator_level(r: dict[str, Any]) -> IndicatorLevel:
+    return IndicatorLevel(
+        code=r["code"],
+        name={"id": r["name_id"], "en": r["name_en"]},
+        dimension=r["dimension"],
+        pillar=r["pillar"],
+        subpillar=r["subpillar"],
+        weight=r["weight"],
+        effective=r["effective"],
+        score_level=r["score_level"],
+        source=r["source"],
+        verified_level=r["verified_level"],
+        metric_code=r["metric_code"],
+        metric_value=r["metric_value"],
+        metric_level=r["metric_level"],
+        metric_unit=r["metric_unit"],
+        metric_aggregate=r["metric_aggregate"],
+        metric_direction=r["metric_direction"],
+        thresholds=r["thresholds"],
+        self_level=r["self_level"],
+        n_opd=int(r["n_opd"]),
+        responsible_opds=int(r["responsible_opds"]),
+        opd_types=list(r["opd_types"] or []),
+        metric_basis=r["metric_basis"],
+        population=int(r["population"]) if r["population"] is not None else None,
+        per_population=r["per_population"],
+        allow_na=bool(r["allow_na"]),
+        na_claims=int(r["na_claims"] or 0),
+    )
 
 
 def competition_ranks(values: list[tuple[str, float | None]]) -> list[tuple[str, float | None, int | None]]:

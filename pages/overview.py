@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from metrics import views
+from metrics import exports, opendata, views
 from ui import charts, shell
 from ui.shell import tr
 
@@ -13,6 +13,18 @@ ov = shell.cached(views.overview, store, f.city, f.year, shell.lang(), user=shel
 charts.header("overview.title", ov)
 if charts.empty_state(ov):
     st.stop()
+
+# published results: the whole year as open data, for anyone (made and audited only when clicked)
+if shell.public_read(store):
+    st.download_button(
+        tr("opendata.download"),
+        lambda: exports.opendata_download(store, ov.year, shell.lang(), user=shell.current_user()),
+        file_name=opendata.zip_name(ov.year),
+        mime=opendata.ZIP_MIME,
+        icon=":material/download:",
+        help=tr("opendata.download_help", year=ov.year),
+        key="ov_opendata",
+    )
 
 c1, c2, c3, c4 = st.columns([1.3, 1, 1, 1])
 with c1:

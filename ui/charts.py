@@ -965,3 +965,83 @@ def indicator_detail(d, scale: Scale) -> None:
         )
     with st.expander(tr("drill.full_rubric")):
         st.dataframe(pd.DataFrame(d.rubric, columns=[tr("col.level"), tr("col.rubric")]), hide_index=True)
+
+
+# --------------------------------------------------------------------------- path to target, what-if
+
+
+def plan_climb(plan, bands: tuple[tuple[str, float], ...], scale_max: int) -> go.Figure | None:
+    """The index after each move of a plan (metrics.targets.Plan) as a step line from today's
+    index, with the index the target asks for as a horizontal line over the framework's bands
+    ((label, lower bound), ascending). None when there is nothing to climb."""
+    if plan.start_index is None or not plan.moves:
+        return None
+    xs = list(range(len(plan.moves) + 1))
+    ys = [plan.start_index, *(m.index_after for m in plan.moves)]
+    names = [tr("target.chart.today"), *(f"{m.code} · {m.name}" for m in plan.moves)]
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            line=dict(shape="hv", color=PRIMARY, width=3),
+            marker=dict(size=7, color=PRIMARY),
+            customdata=[esc(n) for n in names],
+            hovertemplate="%{customdata}<br>" + esc(tr("col.index")) + ": %{y:.2f}<extra></extra>",
+            name=esc(tr("target.chart.index")),
+        )
+    )
+    views_bands = tuple(
+        BandView(lo, bands[n + 1][1] if n + 1 < len(bands) else float(scale_max), label, n, len(bands))
+        for n, (label, lo) in enumerate(bands)
+    )
+    _band_background(fig, Scale(0, scale_max, views_bands, "zero"))
+    fig.add_hline(
+        y=plan.needed_index,
+        line=dict(color="#B3261E", dash="dash", width=2),
+        annotation_text=esc(tr("target.chart.target", value=fmt(plan.needed_index))),
+        annotation_position="top left",
+    )
+    # the climb is a few tenths of the scale: show the part of it between today and the top
+    low = max(0.0, min([*ys, plan.needed_index]) - 0.5)
+    fig.update_yaxes(
+        **{**_level_axis(Scale(0, scale_max, views_bands, "zero")), "range": [low, scale_max], "dtick": 0.5}
+    )
+    fig.update_xaxes(dtick=1, title=tr("target.chart.moves"), range=[-0.3, len(plan.moves) + 0.3])
+    return _layout(fig, 380, showlegend=False, margin=dict(l=10, r=110, t=30, b=10))
+
+
+RANK_CHART_CITIES = 40  # the chart shows the cities that moved most; the table lists every city
+
+
+def rank_changes(cities, today: str, candidate: str) -> go.Figure | None:
+    """Rank today beside rank under the candidate framework (a slope per city, metrics.whatif.
+    CityChange), for the cities whose rank changed, the RANK_CHART_CITIES largest moves; rank 1 on
+    top, a climb in green and a fall in red. None when no rank changed."""
+    moved = [c for c in cities if c.rank_before is not None and c.rank_after is not None and c.rank_change]
+    if not moved:
+        return None
+    moved = sorted(moved, key=lambda c: (-abs(c.rank_change), c.city_code))[:RANK_CHART_CITIES]
+    fig = go.Figure()
+    for c in moved:
+        up = c.rank_after < c.rank_before
+        colour = RAMP[-1] if up else RAMP[0]
+        name = esc(c.name)
+        fig.add_trace(
+            go.Scatter(
+                x=[esc(today), esc(candidate)],
+                y=[c.rank_before, c.rank_after],
+                mode="lines+markers+text",
+                line=dict(color=colour, width=2),
+                marker=dict(size=7, color=colour),
+                text=["", name],
+                textposition="middle right",
+                cliponaxis=False,
+                hovertemplate=name + "<br>%{x}: %{y}<extra></extra>",
+                name=name,
+            )
+        )
+    fig.update_yaxes(
+        autorange="reversed", title=tr("whatif.chart.rank"), dtick=1 if len(moved) < 15 else None
+    )
+    return _layout(fig, 160 + 22 * len(moved), showlegend=False, margin=dict(l=10, r=200, t=30, b=10))

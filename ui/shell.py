@@ -384,6 +384,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("completeness.py", "page.completeness", ":material/checklist:", Action.READ_SCORES, "read"),
     PageSpec("matrix.py", "page.matrix", ":material/grid_on:", Action.READ_SCORES, "read"),
     PageSpec("report.py", "page.report", ":material/picture_as_pdf:", Action.EXPORT, "read"),
+    PageSpec("target.py", "page.target", ":material/flag:", Action.PLAN, "read"),
     PageSpec("upload.py", "page.upload", ":material/upload_file:", Action.UPLOAD, "write"),
     PageSpec("entry.py", "page.entry", ":material/edit_note:", Action.UPLOAD, "write"),
     PageSpec("programmes.py", "page.programmes", ":material/event_note:", Action.READ_SUBMISSIONS, "write"),
@@ -392,6 +393,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("verify.py", "page.verify", ":material/fact_check:", Action.VERIFY, "admin"),
     PageSpec("interviews.py", "page.interviews", ":material/event:", Action.READ_SUBMISSIONS, "admin"),
     PageSpec("admin.py", "page.admin", ":material/admin_panel_settings:", Action.PERIOD, "admin"),
+    PageSpec("whatif.py", "page.whatif", ":material/science:", Action.LOAD_FRAMEWORK, "admin"),
     PageSpec("audit.py", "page.audit", ":material/policy:", Action.READ_AUDIT, "admin"),
     # help for everyone, signed in or not (listed under the account, after the sign-in page)
     PageSpec("help.py", "page.help", ":material/help:", None, "account"),

@@ -36,6 +36,7 @@ ACTIONS_PAGES_DO_NOT_SHOW: frozenset[str] = frozenset(
         "user.unlock_code",
         "user.password",
         "user.rehash",
+        "framework.whatif",  # a preview of a candidate framework: nothing stored
     }
 )
 
@@ -176,3 +177,15 @@ class AuditLog(Connection):
             return [
                 str(r[0]) for r in cur.execute("SELECT DISTINCT username FROM audit ORDER BY 1").fetchall()
             ]
+
+    def last_content_change(self, also_skip: tuple[str, ...] = ()) -> str | None:
+        """When the newest audited write that moved the content version was logged (the stored
+        aware UTC ISO text; None when there is none), leaving out `also_skip` too: what a package
+        made from the data dates itself by, so the same data gives the same bytes."""
+        skip = sorted(ACTIONS_PAGES_DO_NOT_SHOW | set(also_skip))
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT max(logged_at) FROM audit WHERE NOT list_contains($skip::VARCHAR[], action)",
+                {"skip": skip},
+            ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None

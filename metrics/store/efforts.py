@@ -22,7 +22,14 @@ class Efforts(Connection):
             ).fetchall()
 
     def set_effort(
-        self, cur: Cursor, city: str, year: int, indicator: str, to_level: int, effort: float | None, username: str
+        self,
+        cur: Cursor,
+        city: str,
+        year: int,
+        indicator: str,
+        to_level: int,
+        effort: float | None,
+        username: str,
     ) -> None:
         """Set (or, with None, clear) the effort of raising `indicator` to `to_level`."""
         cur.execute(

@@ -224,6 +224,11 @@ LEFT JOIN {pair_rows("(SELECT c.city_code, c.year, fy.fw_seq FROM city_years c J
   ON p.city_code = c.city_code AND p.year = c.year
 GROUP BY ALL"""
 
+# A metric indicator's value (`i` an fw_indicators row, `ma` a metric_aggregates row): the aggregate
+# its framework asks for. Also read by the what-if (metrics.store.whatif) for a changed metric.
+METRIC_VALUE = """CASE i.metric_aggregate WHEN 'mean' THEN ma.a_mean WHEN 'sum' THEN ma.a_sum WHEN 'last' THEN ma.a_last
+                WHEN 'min' THEN ma.a_min WHEN 'max' THEN ma.a_max END"""
+
 # Per city-year and indicator: the self-assessments summed, and how many responsible OPDs
 # answered it, by assessment or by reporting its service metric. Every in-force answer row is one
 # (OPD, indicator) pair: insert_submissions() refuses an assessment submission that answers an
@@ -293,12 +298,11 @@ FACTS_CTES = (
     LEFT JOIN (SELECT c2.city_year_no, arg_max(p.population, p.year) AS population
                FROM city_years c2 JOIN city_population p ON p.city_code = c2.city_code AND p.year <= c2.year
                GROUP BY ALL) cp ON cp.city_year_no = c.city_year_no)""",
-    """facts_raw AS (  -- every indicator of every city-year's framework, with its answers
+    f"""facts_raw AS (  -- every indicator of every city-year's framework, with its answers
     SELECT c.city_code, c.year, fy.fw_seq, i.code, s.self_sum, coalesce(s.self_n, 0) AS self_n,
            coalesce(s.answered, 0) + coalesce(m.opds, 0) - coalesce(s.also_metric, 0) AS answered, i.ord,
            CASE WHEN s.self_n > 0 THEN s.self_sum / s.self_n END AS self_level,
-           CASE i.metric_aggregate WHEN 'mean' THEN ma.a_mean WHEN 'sum' THEN ma.a_sum WHEN 'last' THEN ma.a_last
-                WHEN 'min' THEN ma.a_min WHEN 'max' THEN ma.a_max END AS metric_value,
+           {METRIC_VALUE} AS metric_value,
            fw.scale_min, coalesce(ct.thresholds, i.thresholds) AS thresholds, i.metric_direction,
            i.per_population, cs.population,
            CASE WHEN i.allow_na THEN coalesce(na.claims, 0) ELSE 0 END AS na_claims
@@ -324,6 +328,14 @@ FACTS_CTES = (
          END AS metric_level
     FROM facts_scaled i)""",
 )
+
+
+def facts_cte(name: str) -> str:
+    """The CTE `name` of FACTS_CTES, for a query that builds `facts_raw` its own way and levels it
+    by these very fragments (the what-if, metrics.store.whatif)."""
+    return next(c for c in FACTS_CTES if c.startswith(f"{name} AS ("))
+
+
 SCORE_FACTS_SELECT = """
 SELECT city_code, year, fw_seq, code AS indicator_code, self_sum, self_n::INTEGER AS self_n,
        answered::INTEGER AS answered, metric_value, metric_level,
@@ -771,8 +783,8 @@ INDICATOR_SQL = (
        e.metric_basis, e.population, e.per_population, e.na_claims, e.confirmed_na, i.allow_na
 FROM effective_levels e JOIN fw_indicators i ON i.fw_seq = e.fw_seq AND i.code = e.code
 LEFT JOIN responsible_counts r ON r.city_code = e.city_code AND r.year = e.year AND r.code = e.code
-WHERE e.city_code = $city
-ORDER BY i.ord
+WHERE $city IS NULL OR e.city_code = $city
+ORDER BY e.city_code, i.ord
 """
 )
 

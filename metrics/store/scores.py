@@ -201,7 +201,8 @@ class Scores(Connection):
         with self.cursor() as cur:
             return cur.execute(sql.OPD_SQL, {"years": years, "city": city}).fetchall()
 
-    def indicator_rows(self, year: int, city: str) -> list[dict[str, Any]]:
+    def indicator_rows(self, year: int, city: str | None) -> list[dict[str, Any]]:
+        """Every indicator's levels of `city` (None: of every city scored) in `year`, by city and order."""
         with self.cursor() as cur:
             return _dicts(cur.execute(sql.INDICATOR_SQL, {"years": [year], "city": city}))
 

@@ -51,6 +51,7 @@ GOVERNANCE_PAGES = {
     "admin.py": {"admin"},
     "audit.py": {"admin"},
     "status.py": {"admin"},
+    "whatif.py": {"admin"},
 }
 DATA_ELEMENTS = ("dataframe", "data_editor", "metric", "plotly_chart", "download_button", "table")
 

@@ -3,7 +3,8 @@
 `python -m benchmarks.run --quick` generates a seeded workload (a framework, a registry, a few
 filled workbooks with planted mistakes, a history written straight into DuckDB), then runs
 every benchmark against it: reading, the batch ingest through the CLI, one upload, scoring
-(with the pandas baseline), CLI start-up and the dashboard pages through AppTest. The headless
+(with the pandas baseline), CLI start-up, the dashboard pages through AppTest, the what-if of a
+framework change (with its pandas baseline) and the path to target. The headless
 browser part is left to the full run (and tests/functional/test_e2e_browser.py covers the pages there).
 """
 
@@ -39,6 +40,12 @@ def test_every_benchmark_reports_its_figures(quick_results):
         "startup:",
         "page overview:",
         "page rankings:",
+        "whatif: every city of a year re-scored",
+        "whatif: the same through metrics.whatif.whatif",
+        "whatif: peak memory",
+        "whatif: pandas baseline, reading",
+        "plan: path to an index target",
+        "plan: path to a rank target",
     ):
         assert any(n.startswith(prefix) for n in names), f"no figure starting with {prefix!r}: {names}"
     for f in data["figures"]:
@@ -79,3 +86,19 @@ def test_pages_were_measured_signed_in_and_drew_their_content(quick_results):
     assert checks["page_elements"] and all(n > 0 for n in checks["page_elements"].values()), checks[
         "page_elements"
     ]
+
+
+def test_whatif_equals_its_pandas_baseline_and_the_plans_were_solved(quick_results):
+    _, data = quick_results
+    checks = data["checks"]
+    sz = generate.QUICK
+    # the pandas baseline reproduces the kept scores under the unchanged framework, and the
+    # what-if's index and dimensions of every city under the candidate
+    assert checks["whatif_pandas_self_check"] < 1e-9
+    assert checks["whatif_pandas_max_abs_diff"] < 1e-9
+    store_cities, pandas_cities, core_cities = checks["whatif_cities"]
+    assert store_cities == pandas_cities == core_cities == sz.cities
+    # both targets lie above where the middle city stands, so each plan has moves and a solve
+    for kind in ("index", "rank"):
+        assert checks["plan"][kind]["milp_calls"] >= 1, checks["plan"]
+        assert checks["plan"][kind]["reachable"] and checks["plan"][kind]["moves"] >= 1, checks["plan"]

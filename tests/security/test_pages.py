@@ -65,6 +65,9 @@ EXPECTED_PAGES = {
     "help.py": SIGNED_IN | {"anonymous"},
     "home.py": {"opd"},  # an OPD operator's home: needs an OPD (an admin has none)
     "status.py": {"admin"},
+    # the path to a target: the mayor's office, planners, the admin and OPDs; what-if: the admin
+    "target.py": {"admin", "executive", "opd", "planner"},
+    "whatif.py": {"admin"},
 }
 ACCOUNTS = {
     "admin": "admin",

@@ -250,7 +250,7 @@ def test_framework_upload_and_its_indicators(mini):
     before = mini.content_fingerprint()
     for data, key in (
         (b"id: [unclosed", "fw.invalid"),
-        (b"\xff\xfe\x00x", "file.not_utf8"),
+        (b"\xff\xfe\x00x", "framework.not_utf8"),
         (b"  ", "file.empty"),
     ):
         with pytest.raises(ValidationError) as exc:
