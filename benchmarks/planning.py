@@ -16,7 +16,7 @@
   for a rank; the time inside SciPy's milp is measured apart by wrapping it.
 
 Like benchmarks.probes, each measurement runs in a fresh process (`python -m
-benchmarks.planning PROBE ...`) so that its peak memory (ru_maxrss) is its own.
+benchmarks.planning PROBE ...`) so that its peak memory (VmHWM, benchmarks.probes.maxrss_mb) is its own.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.probes import maxrss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,12 +52,6 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def maxrss_mb() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def year_framework(store: Any, year: int) -> Any:
@@ -461,7 +457,7 @@ def bench_whatif(rep: Any, wl: Path, full: bool, tmp: Path, repeat: int) -> None
             baseline=p["maxrss_mb"],
             baseline_note="pandas process peak",
             target=300.0 if full else None,
-            note=f"ru_maxrss of a fresh process (store opened, today's scores read, then the what-if); "
+            note=f"peak resident memory (VmHWM) of a fresh process (store opened, today's scores read, then the what-if); "
             f"{w['rss_before_mb']:.0f} MB resident before the first what-if, peak {w['maxrss_read_mb']:.0f} MB "
             f"after the store reads alone; DuckDB holds {w['duckdb_mb_after']:.0f} MB after",
         )

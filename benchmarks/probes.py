@@ -1,6 +1,6 @@
 """Measurements that must run in a process of their own, one per call.
 
-Peak memory (ru_maxrss) is only meaningful for a fresh process, and a cold start only happens
+Peak memory (VmHWM, see maxrss_mb) is only meaningful for a fresh process, and a cold start only happens
 once per process, so the runner starts `python -m benchmarks.probes NAME ...` for each and
 reads one JSON object from its stdout.
 """
@@ -17,6 +17,13 @@ from pathlib import Path
 
 
 def maxrss_mb() -> float:
+    """This process's peak resident memory, MB: VmHWM, the peak of the running program's own
+    memory. (getrusage's ru_maxrss keeps the peak of the process before exec, so a probe started
+    by a runner that had just generated the 2.5 GB workload reported 2.5 GB.)"""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

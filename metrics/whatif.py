@@ -106,6 +106,12 @@ def framework_of_year(store: Storage, year: int) -> Framework:
     return fw
 
 
+def editable_framework(store: Storage, user: User, year: int) -> Framework:
+    """The year's framework as the what-if page offers it for editing: the admin's only."""
+    require(user, Action.LOAD_FRAMEWORK)
+    return framework_of_year(store, year)
+
+
 def framework_document(fw: Framework) -> dict[str, Any]:
     """`fw` in the framework file format (the inverse of metrics.framework.build)."""
 
@@ -563,6 +569,7 @@ def whatif(
 #       (Action.LOAD_FRAMEWORK; YAML text is validated as a load would: ValidationError located;
 #        a year without scores: ValidationError "whatif.error.no_scores"; one audit row "framework.whatif")
 #   edited_framework(base: Framework, edits: FrameworkEdits) -> Framework  (the page's edits, validated)
-#   framework_of_year(store, year: int) -> Framework  (the year's framework in force: the base to edit)
+#   framework_of_year(store, year: int) -> Framework  (the year's framework in force)
+#   editable_framework(store, user, year: int) -> Framework  (the same, for the admin's page: the base to edit)
 #   framework_changes(before: Framework, after: Framework, lang="id") -> tuple[str, ...]
 #   framework_yaml(fw: Framework) -> str  (the candidate as a framework file, e.g. to download and load)

@@ -12,7 +12,6 @@ import pandas as pd
 import streamlit as st
 
 from metrics import whatif
-from metrics.auth import Action, require
 from metrics.errors import CoreError
 from ui import charts, shell
 from ui.shell import tr
@@ -23,18 +22,17 @@ f = shell.filters()
 lang = shell.lang()
 
 st.title(tr("whatif.title"))
-try:  # the admin's page: the core refuses everyone else before anything is drawn
-    require(user, Action.LOAD_FRAMEWORK)
-except CoreError as exc:
-    st.error(shell.core_message(exc))
-    st.stop()
 if f.year is None:
     st.info(tr("empty.first_run"), icon=":material/database:")
     st.stop()
 year = f.year
+try:  # the admin's page: the core refuses everyone else before anything is drawn
+    base = shell.cached(whatif.editable_framework, store, user, year)
+except CoreError as exc:
+    st.error(shell.core_message(exc))
+    st.stop()
 st.caption(tr("whatif.intro", year=year))
 st.info(tr("whatif.nothing_stored"), icon=":material/info:")
-base = shell.cached(whatif.framework_of_year, store, year)
 
 
 def name(label: dict) -> str:

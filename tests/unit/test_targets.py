@@ -298,15 +298,18 @@ def test_situation(demo_store):
     assert s.effort_unit == "langkah" and s.scale_max == 4
 
 
-def test_two_hundred_indicators_solve_fast():
-    # the solver alone on a 200-indicator model (4 steps each) with custom efforts
-    import time
-
+def test_two_hundred_indicators_are_solved_to_a_feasible_precedence_respecting_plan():
+    # the solver on a national-size model (200 indicators x 4 steps, custom efforts); its speed
+    # is measured by benchmarks/planning.py, not here
     rng = np.random.default_rng(7)
     n, steps = 200, 4
     gain = np.repeat(rng.uniform(0.0005, 0.005, n), steps)
     prev = np.array([-1 if k == 0 else i * steps + k - 1 for i in range(n) for k in range(steps)])
-    m = model(2.0, gain, rng.integers(1, 6, n * steps), prev)
-    t0 = time.perf_counter()
-    sol = solve(m, 2.0 + 0.6 * gain.sum())
-    assert time.perf_counter() - t0 < 1.0 and sol.reachable
+    cost = rng.integers(1, 6, n * steps)
+    m = model(2.0, gain, cost, prev)
+    needed = 2.0 + 0.6 * gain.sum()
+    sol = solve(m, needed)
+    chosen = sol.chosen
+    assert sol.reachable and sol.final >= needed - 1e-9
+    assert all(prev[j] < 0 or chosen[prev[j]] for j in np.flatnonzero(chosen))
+    assert sol.cost == cost[chosen].sum()
