@@ -148,7 +148,7 @@ def test_the_executive_sets_an_index_target_and_reads_the_plan(app_db, deferred)
         (opd, m.code, step[m]) for opd, moves in groups.items() for m in moves
     ]
     # (a spreadsheet keeps 15 significant digits)
-    assert [r["Indeks sesudahnya"] for r in body] == pytest.approx(
+    assert [r[core_t("target.xlsx.index_after", "id")] for r in body] == pytest.approx(
         [m.index_after for ms in groups.values() for m in ms], rel=1e-14
     )
     assert [r["Upaya"] for r in body] == [1.0] * 4
