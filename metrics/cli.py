@@ -663,7 +663,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     store = _open_store(args)
     user = _acting_user(store, args)
     if args.index is not None:
-        target = targets.Target("index", args.index)
+        target = targets.Target("index", targets.index_value(args.index))
     elif args.band is not None:
         target = targets.Target("band", args.band)
     else:
@@ -985,7 +985,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--city", required=True)
     s.add_argument("--year", type=int, required=True)
     goal = s.add_mutually_exclusive_group(required=True)
-    goal.add_argument("--index", type=float, help="the index to reach")
+    goal.add_argument("--index", help="the index to reach (3.5 or 3,5)")
     goal.add_argument("--band", help="the band to reach: its label (id or en) or 1-based position")
     goal.add_argument("--rank", type=int, help="the rank to reach or better (other cities held)")
     s.add_argument("--within", choices=("national", "province", "category"), default="national")

@@ -35,7 +35,9 @@ dimensions, and anything in a dimension with no value today. Each step costs the
 for (indicator, to level) (metrics.efforts), else 1; a programme costs 1.
 
 minimise sum c_j y_j  subject to  start + sum g_j y_j >= needed - 1e-9, precedence, y binary;
-ties go to the fewest moves (a second integer program bounded by the optimal cost).
+ties go to the fewest moves (a second integer program bounded by the optimal cost), then to a
+fixed order of the steps (a third, bounded by both), so the same city gives the same plan in every
+process.
 """
 
 from __future__ import annotations
@@ -222,13 +224,24 @@ def _milp(model: Model, needed: float) -> npt.NDArray[np.bool_]:
     chosen = _run(model, needed, model.cost, base, bounds)
     cost = math.fsum(model.cost[chosen].tolist())
     costs = model.cost
+    slack = TOL * max(1.0, abs(cost))
+    tie = [*base, LinearConstraint(costs[None, :], lb=-np.inf, ub=cost + slack)]
     if len(np.unique(costs)) > 1 or (n and costs[0] == 0.0):
         # equally cheap sets: prefer the fewest steps (with equal positive costs it is the same program)
-        slack = TOL * max(1.0, abs(cost))
-        tie = [*base, LinearConstraint(costs[None, :], lb=-np.inf, ub=cost + slack)]
         fewer = _run(model, needed, np.ones(n), tie, bounds, fallback=chosen)
         if math.fsum(costs[fewer].tolist()) <= cost + slack:
             chosen = fewer
+    # Equally cheap sets of as many steps are common (indicators of equal weight): left to the
+    # solver, the one it returns changed between processes (the start index's last bit differs
+    # with DuckDB's parallel sums). The plan must not change on a reload, so the last pass picks
+    # by a fixed order: the steps ranked by gain, largest first, then by their place in the model.
+    ranks = np.empty(n)
+    ranks[np.lexsort((np.arange(n), -model.gain))] = np.arange(1, n + 1)
+    steps = float(chosen.sum())
+    same = [*tie, LinearConstraint(np.ones((1, n)), lb=-np.inf, ub=steps)]
+    ordered = _run(model, needed, ranks, same, bounds, fallback=chosen)
+    if math.fsum(costs[ordered].tolist()) <= cost + slack and ordered.sum() <= steps:
+        chosen = ordered
     return chosen
 
 
@@ -544,7 +557,8 @@ def _context(store: Storage, user: User, city: str, year: int, lang: str) -> _Co
 # ------------------------------------------------------------------------------ targets
 
 
-def _index_value(value: float | int | str) -> float:
+def index_value(value: float | int | str) -> float:
+    """A target index as a number: 3.5, or "3,5" as an Indonesian writes it; refused unless finite."""
     try:
         x = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
     except ValueError:
@@ -609,7 +623,7 @@ def needed_for_rank(others: Sequence[float], rank: int) -> float | None:
 
 def _needed(store: Storage, ctx: _Context, target: Target, year: int, lang: str) -> tuple[float, str]:
     if target.kind == "index":
-        return _index_value(target.value), ""
+        return index_value(target.value), ""
     if target.kind == "band":
         return band_of(ctx.fw, target.value)[1], ""
     if target.kind != "rank":

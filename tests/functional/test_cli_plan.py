@@ -36,6 +36,12 @@ def test_plan_text_json_and_exit_codes(db):
     assert p["solver"] == "scipy.optimize.milp (HiGHS)" and p["effort_unit"] == "langkah"
     assert p["total_effort"] == sum(m["effort"] for m in p["moves"])
     assert p["moves"][-1]["index_after"] == p["final_index"]
+    # an Indonesian writes 3,5: the same target, kept as a number
+    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "3,5", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["target"]["value"] == 3.5 and json.loads(r.stdout)["moves"] == p["moves"]
+    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "nan")
+    assert r.returncode == 1 and "harus berupa angka: nan" in r.stdout + r.stderr
 
     # not reachable: exit 3, the best reachable index printed
     r = run("--db", db, "--lang", "en", "plan", "--city", "0199", "--year", "2024", "--index", "3.99")
