@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics import scoring, users, views
+from metrics import admin, scoring, users, views
 from metrics.auth import SYSTEM
 from metrics.demo import DEMO_PASSWORD, YEARS
 from metrics.formatting import number, signed
@@ -393,3 +393,23 @@ def test_read_pages_are_thin(page):
     names = [n.args[0].attr for n in core_calls]
     assert len([n for n in names if n != "indicator_detail"]) == 1, names
     assert names.count("indicator_detail") == (1 if page == "drilldown" else 0), names
+
+
+def test_overview_offers_the_open_data_zip_only_while_results_are_public(app_db):
+    def zip_buttons(at: AppTest) -> list[str]:
+        return [b.proto.label for b in at.get("download_button")]
+
+    at = run_page(app_db, "overview")
+    no_errors(at)
+    assert t("opendata.download") not in zip_buttons(at)  # results not public: no package
+    store = Store(app_db)
+    try:
+        admin.set_public_read(store, SYSTEM, True)
+    finally:
+        store.close()
+    anonymous = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30)
+    anonymous.run()  # the public lands on Ringkasan
+    no_errors(anonymous)
+    assert zip_buttons(anonymous) == [t("opendata.download")]
+    at = run_page(app_db, "overview")
+    assert t("opendata.download") in zip_buttons(at)
