@@ -212,7 +212,7 @@ grid = pd.DataFrame(
         for r in table.rows
     ],
     columns=["code", "name", "opds", "level", "editable", *step_columns],
-)
+).astype({col: "float64" for col in ["level", *step_columns]})  # an empty cell reads as blank, not "None"
 cc = st.column_config
 config = {
     "code": cc.TextColumn(tr("col.code")),
