@@ -58,6 +58,7 @@ survey alone do not add one.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -369,10 +370,14 @@ def index_gain_per_level(
     dims_present = {lv.dimension for lv in counted}
     if dimensions is not None:
         dims_present |= {d for d, v in dimensions.items() if v is not None and d in dim_w}
-    total_w = sum(dim_w[d] for d in dims_present) or 1.0
-    w_in_dim: dict[str, float] = defaultdict(float)
+    # exact sums (math.fsum): a plain sum over a set depends on its order, which changes with
+    # each process's string hashing, and a gain that differs in its last bit between processes
+    # changed which of several equally cheap paths to a target was offered (metrics.targets)
+    total_w = math.fsum(dim_w[d] for d in dims_present) or 1.0
+    by_dim: dict[str, list[float]] = defaultdict(list)
     for lv in counted:
-        w_in_dim[lv.dimension] += lv.weight
+        by_dim[lv.dimension].append(lv.weight)
+    w_in_dim = {d: math.fsum(ws) for d, ws in by_dim.items()}
     return {lv.code: (dim_w[lv.dimension] / total_w) * (lv.weight / w_in_dim[lv.dimension]) for lv in counted}
 
 

@@ -1,6 +1,7 @@
 """`python -m metrics plan` and `effort` end to end, as subprocesses on a copy of the demo database."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -9,9 +10,18 @@ import pytest
 from tests.conftest import ROOT, copy_db
 
 
-def run(*args):
+def run(*args, seed: str = "random"):
+    # each process its own string hashing (as every server process has): a plan must not depend on
+    # it. (Seeds 12 and 17 ordered a set of dimensions differently, which once moved a gain's last
+    # bit and with it the choice between equally cheap plans.)
+    env = {**os.environ, "PYTHONHASHSEED": seed}
     return subprocess.run(
-        [sys.executable, "-m", "metrics", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "metrics", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -29,7 +39,7 @@ def test_plan_text_json_and_exit_codes(db):
     assert "Reachable: 2 tasks, total effort 2 langkah" in r.stdout
     assert "start running the programme" in r.stdout
 
-    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "3.5", "--json")
+    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "3.5", "--json", seed="12")
     assert r.returncode == 0, r.stderr
     p = json.loads(r.stdout)
     assert p["reachable"] and p["needed_index"] == 3.5 and p["final_index"] >= 3.5 - 1e-9
@@ -37,9 +47,15 @@ def test_plan_text_json_and_exit_codes(db):
     assert p["total_effort"] == sum(m["effort"] for m in p["moves"])
     assert p["moves"][-1]["index_after"] == p["final_index"]
     # an Indonesian writes 3,5: the same target, kept as a number
-    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "3,5", "--json")
+    r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "3,5", "--json", seed="17")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["target"]["value"] == 3.5 and json.loads(r.stdout)["moves"] == p["moves"]
+    again = json.loads(r.stdout)
+
+    def tasks(plan):  # the same tasks; their float fields may differ in the last bit between processes
+        return [(m["code"], m["from_level"], m["to_level"], m["effort"]) for m in plan["moves"]]
+
+    assert again["target"]["value"] == 3.5 and tasks(again) == tasks(p)
+    assert again["final_index"] == pytest.approx(p["final_index"], abs=1e-12)
     r = run("--db", db, "plan", "--city", "0199", "--year", "2024", "--index", "nan")
     assert r.returncode == 1 and "harus berupa angka: nan" in r.stdout + r.stderr
 
