@@ -232,9 +232,8 @@ def _milp(model: Model, needed: float) -> npt.NDArray[np.bool_]:
         if math.fsum(costs[fewer].tolist()) <= cost + slack:
             chosen = fewer
     # Equally cheap sets of as many steps are common (indicators of equal weight): left to the
-    # solver, the one it returns changed between processes (the start index's last bit differs
-    # with DuckDB's parallel sums). The plan must not change on a reload, so the last pass picks
-    # by a fixed order: the steps ranked by gain, largest first (rounded to 12 digits, so that
+    # solver, which one it returns follows the last bits of the inputs. The plan must not change
+    # on a reload or in another server process, so the last pass picks by a fixed order: the steps ranked by gain, largest first (rounded to 12 digits, so that
     # gains equal but for their last bit rank as equal), then by their place in the model.
     ranks = np.empty(n)
     ranks[np.lexsort((np.arange(n), -np.round(model.gain, 12)))] = np.arange(1, n + 1)
