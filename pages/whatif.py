@@ -97,7 +97,9 @@ else:
             column_config={
                 "code": text(tr("col.code")),
                 "name": text(tr("col.dimension")),
-                "weight": cc.NumberColumn(tr("col.weight"), min_value=0.0, max_value=1.0, format="%.4f"),
+                "weight": cc.NumberColumn(
+                    tr("col.weight"), min_value=0.0, max_value=1.0, format="%.4f", required=True
+                ),
                 "method": cc.SelectboxColumn(
                     tr("whatif.col.method"), options=["rubric", "programmes", "survey"], required=True
                 ),
@@ -121,7 +123,7 @@ else:
                 "code": text(tr("col.code")),
                 "name": text(tr("col.indicator")),
                 "dimension": text(tr("col.dimension")),
-                "weight": cc.NumberColumn(tr("col.weight"), min_value=0.0, format="%.2f"),
+                "weight": cc.NumberColumn(tr("col.weight"), min_value=0.0, format="%.2f", required=True),
             },
             key=f"wi_inds_{year}",
         )
@@ -136,7 +138,10 @@ else:
                 "metric": text(tr("whatif.col.metric")),
                 "unit": text(tr("whatif.col.unit")),
                 "direction": text(tr("whatif.col.direction")),
-                **{f"t{k}": cc.NumberColumn(tr("whatif.col.threshold", level=k)) for k in steps},
+                **{
+                    f"t{k}": cc.NumberColumn(tr("whatif.col.threshold", level=k), required=True)
+                    for k in steps
+                },
             },
             key=f"wi_thr_{year}",
         )
@@ -145,19 +150,25 @@ else:
         """What was typed into editor `key`: {row position: {column: new value}}."""
         return st.session_state.get(key, {}).get("edited_rows", {})
 
-    # the edits, as the core's FrameworkEdits: only what was changed in the tables
+    # the edits, as the core's FrameworkEdits: only what was changed in the tables (a cell emptied
+    # is no edit: the grid asks for a value, and a message that still carries none changes nothing)
     dim_rows, ind_rows, thr_rows = typed(f"wi_dims_{year}"), typed(f"wi_inds_{year}"), typed(f"wi_thr_{year}")
     edits = whatif.FrameworkEdits(
         dimension_weights={
-            dims["code"].iloc[int(r)]: float(c["weight"]) for r, c in dim_rows.items() if "weight" in c
+            dims["code"].iloc[int(r)]: float(c["weight"])
+            for r, c in dim_rows.items()
+            if c.get("weight") is not None
         },
-        methods={dims["code"].iloc[int(r)]: str(c["method"]) for r, c in dim_rows.items() if "method" in c},
+        methods={dims["code"].iloc[int(r)]: str(c["method"]) for r, c in dim_rows.items() if c.get("method")},
         indicator_weights={
-            inds["code"].iloc[int(r)]: float(c["weight"]) for r, c in ind_rows.items() if "weight" in c
+            inds["code"].iloc[int(r)]: float(c["weight"])
+            for r, c in ind_rows.items()
+            if c.get("weight") is not None
         },
         thresholds={
             metrics_df["code"].iloc[int(r)]: tuple(
-                float(c.get(f"t{k}", metrics_df[f"t{k}"].iloc[int(r)])) for k in steps
+                float(metrics_df[f"t{k}"].iloc[int(r)] if c.get(f"t{k}") is None else c[f"t{k}"])
+                for k in steps
             )
             for r, c in thr_rows.items()
         },

@@ -97,6 +97,21 @@ def test_an_edit_the_validator_refuses_is_shown_and_no_preview_is_made(app_db):
     assert previews(app_db) == []
 
 
+def test_an_emptied_weight_cell_is_no_edit_and_breaks_nothing(app_db):
+    # the grid asks for a value; a message that still carries an empty cell changes nothing
+    at = run_page(app_db)
+    rows = list(at.data_editor[0].value["code"])
+    at.session_state[f"wi_dims_{YEAR}"] = {
+        "edited_rows": {rows.index("BASELINE"): {"weight": None}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    no_errors(at)
+    assert at.button(key="wi_go").disabled and at.caption[-1].value == t("whatif.no_edits")
+    assert previews(app_db) == []
+
+
 @pytest.mark.parametrize("username", ["walikota", "bappeda.sukamaju", "penilai", "opd.kominfo"])
 def test_a_role_other_than_the_admin_gets_no_whatif_page(app_db, username):
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
