@@ -112,7 +112,7 @@ def mark_requirement(
     audited as `evidence.check`. A locked year refuses."""
     require(user, Action.VERIFY, city)
     year = governance._check_year(year)
-    governance._check_city(store, city)
+    governance.check_city(store, city)
     fw = _framework(store, year)
     ind = fw.indicator(indicator)
     if ind is None:
@@ -194,7 +194,7 @@ def ask(
     `smtp` is given."""
     require(user, Action.VERIFY, city)
     year = governance._check_year(year)
-    governance._check_city(store, city)
+    governance.check_city(store, city)
     fw = _framework(store, year)
     ind = fw.indicator(indicator)
     if ind is None:

@@ -127,14 +127,14 @@ def set_deadline(
     """Set (or, with both dates None, remove) a year's deadlines for one city, or for every city
     when `city` is None (a national administrator only). Returns the deadline in force before.
     Audited; a locked year refuses (its stages are over)."""
-    from metrics.governance import _check_city, _check_year  # the same year/city rules as periods
+    from metrics.governance import _check_year, check_city  # the same year/city rules as periods
 
     require(user, Action.PERIOD, city)
     if city is None and user.city_code is not None:
         raise PermissionDenied("perm.denied", role=user.role, action=Action.PERIOD.value, scope=" (*)")
     year = _check_year(year)
     if city is not None:
-        _check_city(store, city)
+        check_city(store, city)
     s, v = as_date(self_due, "self_due"), as_date(verify_due, "verify_due")
     if s and v and v < s:
         raise ValidationError("deadline.order", self_due=s.isoformat(), verify_due=v.isoformat())

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from metrics.auth import Action, User, require
 from metrics.errors import PermissionDenied, ValidationError
 from metrics.framework import Framework, framework_for_year
+from metrics.governance import check_city
 from metrics.i18n import pick
 from metrics.loaded_frameworks import loaded_frameworks
 
@@ -69,16 +70,13 @@ def effort_unit_of(store: Storage, city: str, year: int) -> str:
     return store.effort_unit(city, year) or DEFAULT_UNIT
 
 
-def _framework(store: Storage, year: int) -> Framework:
+def framework_in_force(store: Storage, year: int) -> Framework:
+    """The framework that scores `year`, or a ValidationError naming the year (efforts and the
+    path to a target plan against it)."""
     fw = framework_for_year(loaded_frameworks(store), year)
     if fw is None:
         raise ValidationError("target.core.no_framework", year=year)
     return fw
-
-
-def _check_city(store: Storage, city: str) -> None:
-    if city not in store.city_codes():
-        raise ValidationError("target.core.unknown_city", city=city)
 
 
 def _scope(user: User) -> str | None:
@@ -93,8 +91,8 @@ def effort_table(store: Storage, user: User, city: str, year: int, lang: str = "
     from metrics.responsibility import responsibility
 
     require(user, Action.PLAN, city, _scope(user))
-    _check_city(store, city)
-    fw = _framework(store, year)
+    check_city(store, city)
+    fw = framework_in_force(store, year)
     opds = store.opds(city)
     names = {o.opd_code: o.name for o in opds}
     who = responsibility(store, fw, city, opds).by_indicator
@@ -164,11 +162,11 @@ def set_efforts(store: Storage, user: User, city: str, year: int, changes: list[
     from metrics.responsibility import responsibility
 
     require(user, Action.SET_EFFORT, city, _scope(user))
-    _check_city(store, city)
+    check_city(store, city)
     changes = list(changes)
     if len(changes) > MAX_CHANGES:
         raise ValidationError("effort.too_many", n=len(changes), limit=MAX_CHANGES)
-    fw = _framework(store, year)
+    fw = framework_in_force(store, year)
     who = responsibility(store, fw, city).by_indicator
     _checked(fw, who, user, changes)
     with store.transaction() as cur:
@@ -193,7 +191,7 @@ def set_effort_unit(store: Storage, user: User, city: str, year: int, unit: str)
     require(user, Action.SET_EFFORT, city, None)
     if user.role == "opd":
         raise PermissionDenied("perm.denied", role=user.role, action="set_effort_unit", scope=f" ({city})")
-    _check_city(store, city)
+    check_city(store, city)
     if unit not in EFFORT_UNITS:
         raise ValidationError("effort.bad_unit", value=unit, choices=", ".join(EFFORT_UNITS))
     with store.transaction() as cur:

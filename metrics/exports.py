@@ -149,21 +149,27 @@ def plan_download(
     export. Whoever may read the plan may take it (the plan refuses the others first)."""
     plan = targets.plan(store, user, city, year, target, lang)
     data = reports.tables_to_xlsx(plan_tables(plan, lang))
+    audit_plan_export(store, user, plan, "xlsx", data)
+    return data
+
+
+def audit_plan_export(store: Storage, user: User, plan: targets.Plan, fmt: str, data: bytes) -> None:
+    """The audit row of a plan taken away (XLSX here, PDF by metrics.reportcard): one export row."""
+    target = plan.target
     with store.transaction() as cur:
         store.write_audit(
             cur,
             user,
             "export",
-            f"plan:{year}/{city}",
+            f"plan:{plan.year}/{plan.city_code}",
             None,
             {
-                "format": "xlsx",
+                "format": fmt,
                 "bytes": len(data),
                 "target": {"kind": target.kind, "value": target.value, "within": target.within},
                 "tasks": len(plan.moves),
             },
         )
-    return data
 
 
 def opendata_download(store: Storage, year: int, lang: str, *, user: User) -> bytes:

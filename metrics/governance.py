@@ -130,7 +130,8 @@ def _check_year(year: object) -> int:
     return int(y)
 
 
-def _check_city(store: Storage, city: str) -> None:
+def check_city(store: Storage, city: str) -> None:
+    """Refuse a city code the registry does not hold (the one check every city-scoped write makes)."""
     if city not in store.city_codes():
         raise ValidationError("cell.unknown_city", value=city)
 
@@ -146,7 +147,7 @@ def set_period(store: Storage, user: User, city: str, year: int, status: str) ->
         raise ValueError(status)
     require(user, Action.LOCK if status == "locked" else Action.PERIOD, city)
     year = _check_year(year)
-    _check_city(store, city)
+    check_city(store, city)
     with store.transaction() as cur:
         before = store.period_status(city, year, cur)
         if before == "locked" and status != "locked":
@@ -179,7 +180,7 @@ def verify_many(
     if not items:
         return []
     year = _check_year(year)
-    _check_city(store, city)
+    check_city(store, city)
     checked = check_verifications(store, year, items)
     with store.transaction() as cur:
         if store.period_status(city, year, cur) == "locked":
@@ -241,7 +242,7 @@ def decide_na(
     """
     require(user, Action.VERIFY, city)
     year = _check_year(year)
-    _check_city(store, city)
+    check_city(store, city)
     note = "" if note is None else str(note).strip()
     if not accepted and not note:
         raise ValidationError("na.note_required", indicator=indicator)

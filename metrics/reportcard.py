@@ -987,19 +987,5 @@ def plan_pdf(
     card, _made = _card(ov, lang, made_on or date.today(), t("target.pdf.title", lang))
     plan_page(card, plan)
     data = bytes(card.pdf.output())
-    with store.transaction() as cur:
-        store.write_audit(
-            cur,
-            user,
-            "export",
-            f"plan:{year}/{city}",
-            None,
-            {
-                "format": "pdf",
-                "bytes": len(data),
-                "target": {"kind": target.kind, "value": target.value, "within": target.within},
-                "tasks": len(plan.moves),
-                "lang": lang,
-            },
-        )
+    exports.audit_plan_export(store, user, plan, "pdf", data)
     return data

@@ -52,12 +52,11 @@ import numpy.typing as npt
 
 from metrics import scoring
 from metrics.auth import Action, User, require
-from metrics.efforts import effort_unit_of, efforts_of
+from metrics.efforts import effort_unit_of, efforts_of, framework_in_force
 from metrics.errors import CoreError, ValidationError
 from metrics.formatting import number, plain
-from metrics.framework import Framework, framework_for_year
+from metrics.framework import Framework
 from metrics.i18n import pick, t
-from metrics.loaded_frameworks import loaded_frameworks
 
 if TYPE_CHECKING:
     from metrics.methods import MethodInput
@@ -333,13 +332,6 @@ def _city(store: Storage, city: str) -> City:
     return found
 
 
-def _framework(store: Storage, year: int) -> Framework:
-    fw = framework_for_year(loaded_frameworks(store), year)
-    if fw is None:
-        raise ValidationError("target.core.no_framework", year=year)
-    return fw
-
-
 def _scored(store: Storage, city: str, year: int) -> scoring.CityScore:
     cs = scoring.city_score(store, city, year)
     if cs is None or cs.index is None:
@@ -381,7 +373,7 @@ def _context(store: Storage, user: User, city: str, year: int, lang: str) -> _Co
 
     _access(user, city)
     city_obj = _city(store, city)
-    fw = _framework(store, year)
+    fw = framework_in_force(store, year)
     cs = _scored(store, city, year)
     assert cs.index is not None  # _scored refuses a city-year without one
     levels = scoring.indicator_levels(store, city, year)
@@ -647,7 +639,7 @@ def situation(store: Storage, user: User, city: str, year: int, lang: str = "id"
     """Today's index, band, bands and ranks (national, province, category) of the city-year."""
     _access(user, city)
     city_obj = _city(store, city)
-    fw = _framework(store, year)
+    fw = framework_in_force(store, year)
     cs = scoring.city_score(store, city, year)
     index = cs.index if cs is not None else None
     band = fw.band(index)

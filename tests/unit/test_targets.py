@@ -216,7 +216,7 @@ def test_programme_and_metric_moves_hand_checked(demo_store):
     assert hours.metric_needed == 8.0 and hours.metric_direction == "lower"
     assert hours.target_text.startswith("bring down to ≤ 8")
     # a rubric step's gain: d(index)/d(L) = W_d / sum W * w_i / sum w over the dimension
-    fw = targets._framework(demo_store, 2024)
+    fw = efforts.framework_in_force(demo_store, 2024)
     levels = scoring.indicator_levels(demo_store, "0199", 2024)
     lv = next(x for x in levels if x.source == "self" and x.score_level == 2.0)
     dim_w = {d.code: d.weight for d in fw.dimensions}[lv.dimension]
