@@ -1005,7 +1005,12 @@ def plan_climb(plan, bands: tuple[tuple[str, float], ...], scale_max: int) -> go
     # the climb is a few tenths of the scale: show the part of it between today and the top
     low = max(0.0, min([*ys, plan.needed_index]) - 0.5)
     fig.update_yaxes(
-        **{**_level_axis(Scale(0, scale_max, views_bands, "zero")), "range": [low, scale_max], "dtick": 0.5}
+        **{
+            **_level_axis(Scale(0, scale_max, views_bands, "zero")),
+            "range": [low, scale_max],
+            "dtick": 0.5,
+            "title": tr("target.chart.index"),
+        }
     )
     fig.update_xaxes(dtick=1, title=tr("target.chart.moves"), range=[-0.3, len(plan.moves) + 0.3])
     return _layout(fig, 380, showlegend=False, margin=dict(l=10, r=110, t=30, b=10))
