@@ -215,6 +215,24 @@ def write_head(db_path: str, head: Head, key: keys.InstallationKey) -> None:
     log.info("audit head of %s: %s", Path(db_path).name, head.short())
 
 
+def write_head_if_newer(db_path: str, head: Head, key: keys.InstallationKey) -> None:
+    """Write the head unless the one kept is already further along: several processes serving
+    one PostgreSQL store publish after their own commits, in any order. A lock file beside the
+    head makes the read-compare-write one step between the processes of this machine."""
+    import fcntl
+
+    path = keys.head_path(db_path)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(path) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        status, kept = read_head(db_path, key)
+        if status == "ok" and kept is not None and kept.last_id >= head.last_id:
+            return
+        keys.write_signed(path, head.payload(), key)
+
+
 def read_head(db_path: str, key: keys.InstallationKey | None) -> tuple[str, Head | None]:
     """("memory" | "missing" | "bad" | "ok", head)."""
     path = keys.head_path(db_path)

@@ -51,16 +51,37 @@ KEY_SUFFIX = ".key"
 HEAD_SUFFIX = ".audit-head"
 
 
+STATE_DIR_ENV = "SMARTCITY_STATE_DIR"  # where a PostgreSQL store's key and head files live
+DEFAULT_STATE_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def state_base(db_path: str) -> str:
+    """The path the files that belong to a database are named after: the DuckDB file itself, or,
+    for a PostgreSQL store (a URL, no file of its own), `pg-<host>-<port>-<database>` in
+    $SMARTCITY_STATE_DIR (default data/). Every process serving that database must see the same
+    directory (one machine, or a shared volume), as they share the key."""
+    if not db_path.startswith(("postgresql://", "postgres://")):
+        return db_path
+    from urllib.parse import urlsplit
+
+    url = urlsplit(db_path)
+    name = "-".join(
+        str(p) for p in ("pg", url.hostname or "local", url.port or 5432, url.path.strip("/") or "db")
+    )
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)
+    return str(Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR) / safe)
+
+
 def key_path(db_path: str) -> Path | None:
     if db_path == ":memory:":
         return None
     env = os.environ.get(KEY_ENV)
-    return Path(env) if env else Path(str(db_path) + KEY_SUFFIX)
+    return Path(env) if env else Path(state_base(db_path) + KEY_SUFFIX)
 
 
 def head_path(db_path: str) -> Path | None:
     """Where the audit chain's head is kept outside the database (None in memory)."""
-    return None if db_path == ":memory:" else Path(str(db_path) + HEAD_SUFFIX)
+    return None if db_path == ":memory:" else Path(state_base(db_path) + HEAD_SUFFIX)
 
 
 def load_key(db_path: str, create: bool) -> InstallationKey | None:

@@ -20,7 +20,7 @@ import fcntl
 import os
 import tempfile
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,9 @@ import pytest
 
 from metrics.auth import SYSTEM, User
 from metrics.governance import load_framework_text, load_registry_bytes
-from metrics.keys import copy_database
+from metrics.keys import HEAD_SUFFIX, KEY_SUFFIX, STATE_DIR_ENV, copy_database, state_base
 from metrics.store import Store
+from tests import pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -60,16 +61,91 @@ ASSESS_CSV = (
 )
 
 
-def make_mini_store(path: Path | str) -> Store:
-    store = Store(path)
+def _load_mini(store: Store) -> None:
     load_framework_text(store, SYSTEM, MINI_YAML.read_text(encoding="utf-8"))
     load_registry_bytes(store, SYSTEM, CITIES_CSV, "cities.csv")
     load_registry_bytes(store, SYSTEM, OPDS_CSV, "opds.csv")
+
+
+def make_mini_store(path: Path | str) -> Store:
+    store = Store(path)
+    _load_mini(store)
     return store
 
 
 # copying a database with the files that belong to it is the core's own rule
 copy_db = copy_database
+
+
+BACKENDS = ("duckdb", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `both_backends` that uses a store fixture runs once per backend."""
+    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which store the fixtures below build: "duckdb" unless the test is marked both_backends."""
+    return str(getattr(request, "param", "duckdb"))
+
+
+@pytest.fixture(scope="session")
+def pg_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the PostgreSQL test stores keep their key and head files (metrics.keys.state_base)."""
+    path = tmp_path_factory.mktemp("pgstate")
+    os.environ[STATE_DIR_ENV] = str(path)
+    return path
+
+
+def _pg_copy(template_url: str) -> str:
+    """A new database copied from a template database, with the template's key and head files:
+    the PostgreSQL counterpart of copy_db."""
+    import shutil
+
+    url = pg_cluster.create_database(template=template_url.rsplit("/", 1)[1])
+    for suffix in (KEY_SUFFIX, HEAD_SUFFIX):
+        src = Path(state_base(template_url) + suffix)
+        if src.exists():
+            shutil.copy(src, state_base(url) + suffix)
+    return url
+
+
+def _pg_template(build: Callable[[Store], None]) -> str:
+    """A database built once through the real core, then used as a template (no connections)."""
+    url = pg_cluster.create_database()
+    store = Store(url)
+    try:
+        build(store)
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def mini_pg_template(pg_state_dir: Path) -> Iterator[str]:
+    url = _pg_template(_load_mini)
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def demo_pg_template(pg_state_dir: Path) -> Iterator[str]:
+    from metrics import demo
+
+    url = _pg_template(demo.install)
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
+def pg_url(pg_state_dir: Path) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped after the test."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +159,17 @@ def mini_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def mini(mini_db_file: Path, tmp_path: Path) -> Iterator[Store]:
+def mini(backend: str, mini_db_file: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     """A private copy of the mini store that a test may change (its own file, key and audit head;
-    tests that need a store with a key of its own call make_mini_store)."""
+    tests that need a store with a key of its own call make_mini_store). On PostgreSQL (tests
+    marked both_backends), its own database copied from the mini template."""
+    if backend == "postgresql":
+        url = _pg_copy(request.getfixturevalue("mini_pg_template"))
+        store = Store(url)
+        yield store
+        store.close()
+        pg_cluster.drop_database(url)
+        return
     path = tmp_path / "mini.duckdb"
     copy_db(mini_db_file, path)
     store = Store(path)
@@ -107,8 +191,18 @@ def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo_store(demo_db_file: Path, tmp_path: Path) -> Iterator[Store]:
-    """A private copy of the demo database that a test may change."""
+def demo_store(
+    backend: str, demo_db_file: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Store]:
+    """A private copy of the demo database that a test may change (on PostgreSQL, for tests
+    marked both_backends, its own database copied from the demo template)."""
+    if backend == "postgresql":
+        url = _pg_copy(request.getfixturevalue("demo_pg_template"))
+        store = Store(url)
+        yield store
+        store.close()
+        pg_cluster.drop_database(url)
+        return
     path = tmp_path / "demo.duckdb"
     copy_db(demo_db_file, path)
     store = Store(path)

@@ -14,6 +14,7 @@ a restore, the demo and benchmark builders).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from metrics.records import SubmissionBatch, SubmissionMeta
@@ -64,7 +65,22 @@ class Store(
     Scores,
     BackupTables,
 ):
-    """One DuckDB connection per process; a cursor per use; writers serialised by a lock."""
+    """One DuckDB connection per process; a cursor per use; writers serialised by a lock.
+
+    Constructed with a `postgresql://` URL (the path argument, --db or $SMARTCITY_DB), it is a
+    PgStore instead: the one place that decides which backend serves the database."""
+
+    def __new__(cls, path: str | os.PathLike[str] | None = None, *args: object, **kwargs: object) -> Store:
+        if cls is Store and is_postgres(resolve_db_path(path)):
+            return super().__new__(PgStore)
+        return super().__new__(cls)
+
+
+from metrics.store.pg import PG_GROUPS, is_postgres  # noqa: E402 - they build on the groups above
+
+
+class PgStore(*PG_GROUPS, Store):  # type: ignore[misc]
+    """The PostgreSQL store: the same interface, the groups' PostgreSQL statements first."""
 
 
 if TYPE_CHECKING:
@@ -82,6 +98,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CheckpointFailed",
     "CommitFailed",
+    "PgStore",
     "SchemaNewer",
     "StorageFailed",
     "Store",

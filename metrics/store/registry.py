@@ -16,8 +16,10 @@ class Registry(Connection):
         }
         existing = set(before)
         cur.executemany(
-            "INSERT OR REPLACE INTO cities(city_code, name, province, category, population, timezone) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO cities(city_code, name, province, category, population, timezone) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (city_code) DO UPDATE SET name = excluded.name, "
+            "province = excluded.province, category = excluded.category, population = excluded.population, "
+            "timezone = excluded.timezone",
             [[c.city_code, c.name, c.province, c.category, c.population, c.timezone] for c in cities],
         )
         new = sum(1 for c in cities if c.city_code not in existing)
@@ -37,7 +39,8 @@ class Registry(Connection):
             (r[0], r[1]) for r in cur.execute("SELECT city_code, year FROM city_population").fetchall()
         }
         cur.executemany(
-            "INSERT OR REPLACE INTO city_population VALUES (?, ?, ?)",
+            "INSERT INTO city_population VALUES (?, ?, ?) "
+            "ON CONFLICT (city_code, year) DO UPDATE SET population = excluded.population",
             [[r.city_code, r.year, r.population] for r in rows],
         )
         self._mark_cities_stale(cur, {r.city_code for r in rows})
@@ -59,7 +62,7 @@ class Registry(Connection):
         if not cities:
             return
         years = cur.execute(
-            "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)",
+            "SELECT DISTINCT city_code, year FROM submissions WHERE city_code = ANY(?)",
             [sorted(cities)],
         ).fetchall()
         if years:
@@ -85,7 +88,7 @@ class Registry(Connection):
         changed = sorted({o.city_code for o in opds if existing.get((o.city_code, o.opd_code)) != o.opd_type})
         if changed:
             years = cur.execute(
-                "SELECT DISTINCT city_code, year FROM submissions WHERE list_contains(?, city_code)",
+                "SELECT DISTINCT city_code, year FROM submissions WHERE city_code = ANY(?)",
                 [changed],
             ).fetchall()
             self.mark_scores_stale(cur, {(c, y) for c, y in years})
