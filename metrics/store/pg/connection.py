@@ -112,7 +112,7 @@ class PgCursor:
         self.cur = conn.cursor()
 
     def execute(self, sql: str, params: object = None) -> PgCursor:
-        self.cur.execute(translate(sql) if params is not None else sql, params)  # type: ignore[arg-type]
+        self.cur.execute(translate(sql) if params is not None else sql, params)  # type: ignore[call-overload]
         return self
 
     def executemany(self, sql: str, params: Sequence[Any]) -> PgCursor:
@@ -261,7 +261,7 @@ class PgConnection(Connection):
             self._audit_pending[key] = []
             try:
                 yield cur
-                self._refresh_stale(cur)  # takes the city locks, in order (metrics.store.pg.scores)
+                self._refresh_stale(cur)  # type: ignore[arg-type]  # takes the city locks, in order (pg.scores)
                 head = self._append_audit(cur)  # takes the audit lock, last
                 cur.commit()
             except BaseException as exc:
