@@ -27,6 +27,7 @@ from metrics.framework import framework_for_year
 from metrics.i18n import pick, t
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.progress import Progress
+from metrics.store.pg.connection import is_postgres
 
 if TYPE_CHECKING:
     from metrics.storage import Storage
@@ -316,6 +317,10 @@ def restore_to_new_file(
     sha = hashlib.sha256(data).hexdigest()
     if store.path == ":memory:":
         raise ValidationError("admin.restore_memory")
+    if is_postgres(store.path):
+        # no file beside a PostgreSQL store, and a new database is the DBA's to create: the
+        # national store restores with `python -m metrics restore BACKUP --db postgresql://...`
+        raise ValidationError("admin.restore_national")
     live = Path(store.path).resolve()
     target = _new_target(live)
     with tempfile.TemporaryDirectory(dir=live.parent, prefix=".upload-") as tmp:

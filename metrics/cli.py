@@ -29,15 +29,53 @@ if TYPE_CHECKING:
     from metrics.ingest import IngestResult
     from metrics.storage import Storage
     from metrics.store import Store
+    from metrics.transfer import CopyReport
 
 
 # the licences `publish --license` offers (metrics.opendata.LICENSES; kept here so --help starts fast)
 PUBLISH_LICENSES = ("CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODC-By-1.0", "ODbL-1.0")
 
 
+class DatabaseUnreachable(Exception):
+    """A database that cannot be opened (PostgreSQL's connection errors): one sentence, no
+    traceback, no password."""
+
+    def __init__(self, db: str, exc: BaseException) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        from metrics.store.pg import redacted
+
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        password = urlsplit(db).password if "://" in db else None
+        for secret in {password, unquote(password or "")} - {None, ""}:
+            detail = detail.replace(str(secret), "***")
+        self.db = redacted(db) if "://" in db else db
+        self.detail = detail[:300]
+        super().__init__(f"{self.db}: {self.detail}")
+
+    def message(self, lang: str) -> str:
+        return t("cli.db_error", lang, db=self.db, detail=self.detail)
+
+
+def _reachable(db: str | None) -> None:
+    """A PostgreSQL setting is tried once before the store's pool opens (which would retry for
+    30 s): a wrong host, port, database or password is reported at once."""
+    from metrics.store import resolve_db_path
+    from metrics.store.pg import is_postgres
+    from metrics.store.pg.connection import probe
+
+    url = resolve_db_path(db)
+    if is_postgres(url):
+        try:
+            probe(url)
+        except Exception as exc:
+            raise DatabaseUnreachable(url, exc) from None
+
+
 def _open_store(args: argparse.Namespace) -> Store:
     from metrics.store import Store, StoreBusy
 
+    _reachable(args.db)
     try:
         return Store(args.db)
     except StoreBusy as exc:
@@ -545,6 +583,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from metrics.audit import verify_store
     from metrics.store import Store, StoreBusy
 
+    _reachable(args.db)
     try:  # read-only: a check must not make a missing key or rewrite the head it checks against
         store = Store(args.db, read_only=True)
     except (StoreBusy, duckdb.Error) as exc:
@@ -589,7 +628,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from metrics.backup import restore_backup
     from metrics.errors import CoreError
+    from metrics.store import resolve_db_path
+    from metrics.store.pg import is_postgres
 
+    if is_postgres(resolve_db_path(args.db)):  # built and checked as a file, then copied in
+        from metrics.transfer import restore_into
+
+        _reachable(args.db)
+        restored, copied = restore_into(args.file, resolve_db_path(args.db), foreign=args.foreign)
+        _print_copy(copied, args.lang)
+        print(f"OK: {copied.target} ({restored.counts.get('submissions', 0)} submissions)")
+        return 0 if copied.ok else 1
     try:
         rep = restore_backup(args.file, args.db, force=args.force, foreign=args.foreign)
     except CoreError as exc:  # every refusal is one sentence; the live database is untouched
@@ -602,6 +651,92 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if rep.moved_aside:
         print(f"the previous database was kept as {rep.moved_aside}")
     return 0
+
+
+def _print_copy(rep: CopyReport, lang: str) -> None:
+    """The checksum report: one line per table, then what was done and the target's audit log."""
+    head = [t(f"copy.col.{c}", lang) for c in ("table", "rows", "source", "target", "ok")]
+    rows = [
+        [
+            c.table,
+            str(c.source_rows) if c.ok else f"{c.source_rows}/{c.target_rows}",
+            c.source_sum,
+            c.target_sum,
+            "OK" if c.ok else "BEDA" if lang == "id" else "DIFFERS",
+        ]
+        for c in rep.tables
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, ["-" * w for w in widths], *rows]:
+        print(
+            "  ".join(
+                v.rjust(w) if i == 1 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
+    seconds = f"{rep.seconds:.1f}"
+    if rep.merged:
+        cities = ", ".join(rep.cities if rep.copied else rep.present) or "-"
+        key = "copy.merged" if rep.copied else "copy.merged_nothing"
+        print(
+            t(
+                key,
+                lang,
+                cities=cities,
+                source=rep.source,
+                target=rep.target,
+                seconds=seconds,
+                key_id=rep.key_id,
+            )
+        )
+        if rep.skipped_users:
+            print(t("copy.users_skipped", lang, users=", ".join(rep.skipped_users)))
+    elif rep.cities:  # one city out (transfer.extract_city)
+        print(
+            t(
+                "copy.extracted",
+                lang,
+                cities=rep.cities[0],
+                source=rep.source,
+                target=rep.target,
+                seconds=seconds,
+                key_id=rep.key_id,
+            )
+        )
+    elif rep.copied:
+        print(
+            t("copy.copied", lang, source=rep.source, target=rep.target, seconds=seconds, key_id=rep.key_id)
+        )
+    else:
+        print(t("copy.unchanged", lang, seconds=seconds))
+    differ = [c.table for c in rep.tables if not c.ok]
+    if differ:
+        print(t("copy.not_equal", lang, tables=", ".join(differ)), file=sys.stderr)
+    if rep.audit.ok:
+        print(t("copy.audit_ok", lang, rows=rep.audit.rows, key_id=rep.key_id))
+    else:
+        print(t("copy.audit_bad", lang), file=sys.stderr)
+        for line in rep.audit.problems(lang):
+            print(f"  - {line}", file=sys.stderr)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    from metrics.store import StoreBusy
+    from metrics.transfer import copy_store
+
+    _reachable(args.source)
+    _reachable(args.target)
+    try:
+        if args.city:
+            from metrics.transfer import extract_city
+
+            rep = extract_city(args.source, args.target, args.city)
+        else:
+            rep = copy_store(args.source, args.target)
+    except StoreBusy as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    _print_copy(rep, args.lang)
+    return 0 if rep.ok else 1
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
@@ -797,7 +932,10 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m metrics", description="Indeks Kota Cerdas")
-    p.add_argument("--db", help="DuckDB file (default: $SMARTCITY_DB or data/smartcity.duckdb)")
+    p.add_argument(
+        "--db",
+        help="DuckDB file or postgresql://user@host:port/db URL (default: $SMARTCITY_DB or data/smartcity.duckdb)",
+    )
     p.add_argument("--lang", choices=("id", "en"), default=DEFAULT_LANG)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -963,6 +1101,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser(
+        "copy",
+        help="copy a whole database between a DuckDB file and a postgresql:// store (either way) "
+        "with its installation key and a checksum report per table; into a postgresql:// store "
+        "serving other cities the source's cities are merged (renumbered, audit rows re-chained); "
+        "a city whose data differs in the target is never overwritten",
+    )
+    s.add_argument("--from", dest="source", required=True, metavar="FILE.duckdb|postgresql://…")
+    s.add_argument("--to", dest="target", required=True, metavar="postgresql://…|FILE.duckdb")
+    s.add_argument(
+        "--city",
+        help="copy only this city out of a postgresql:// store into a new DuckDB file "
+        "(its audit log starts with a copy.export row)",
+    )
+    s.set_defaults(func=cmd_copy)
+
+    s = sub.add_parser(
         "publish",
         help="write the open-data package of a published year (CSV, JSON, Frictionless datapackage.json) "
         "into a new or empty folder (or a previous package's, whose files are replaced)",
@@ -1034,6 +1188,21 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointFailed as exc:  # the write is stored (see cmd_ingest): a warning, exit 0
         print(exc.message(args.lang), file=sys.stderr)
         return 0
-    except CoreError as exc:  # permission refusals, locked periods: clear text, not a traceback
-        print(exc.message(args.lang), file=sys.stderr)
+    except (CoreError, DatabaseUnreachable) as exc:  # refusals, locked periods, a database
+        print(exc.message(args.lang), file=sys.stderr)  # that cannot be reached: no traceback
         return 1
+    except Exception as exc:  # PostgreSQL lost mid-command: one sentence too (no password)
+        if not _connection_lost(exc):
+            raise
+        from metrics.store import resolve_db_path
+
+        print(DatabaseUnreachable(resolve_db_path(args.db), exc).message(args.lang), file=sys.stderr)
+        return 1
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """psycopg's OperationalError (and the pool's timeout, a subclass): the server is gone or
+    refuses us, as opposed to a bug, which keeps its traceback."""
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)

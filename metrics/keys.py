@@ -136,9 +136,9 @@ def verified(doc: object, key: InstallationKey) -> dict[str, Any] | None:
     return payload if key.check(_canonical(payload), doc.get("mac")) else None
 
 
-def write_signed(path: Path, payload: dict[str, Any], key: InstallationKey) -> None:
-    """Write `payload` signed with `key`, atomically: readers see the old file or the new one."""
-    data = json.dumps(sign(payload, key), sort_keys=True, indent=1).encode("utf-8")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (readers see the old file or the new one), mode 0600
+    (mkstemp's): the one way the key and the signed small files are replaced."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -149,6 +149,11 @@ def write_signed(path: Path, payload: dict[str, Any], key: InstallationKey) -> N
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_signed(path: Path, payload: dict[str, Any], key: InstallationKey) -> None:
+    """Write `payload` signed with `key`, atomically: readers see the old file or the new one."""
+    write_atomic(path, json.dumps(sign(payload, key), sort_keys=True, indent=1).encode("utf-8"))
 
 
 def read_signed(

@@ -38,12 +38,10 @@ from metrics.errors import CoreError, ValidationError
 from metrics.store import utcnow
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
-    from metrics.storage import Storage
+    from metrics.storage import Cursor, Storage
 
-    Cursor = duckdb.DuckDBPyConnection
     Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 IDLE_TIMEOUT = timedelta(minutes=30)

@@ -81,8 +81,13 @@ BACKENDS = ("duckdb", "postgresql")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test marked `both_backends` that uses a store fixture runs once per backend."""
-    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+    """A test marked `both_backends` that uses a store fixture runs once per backend (a test of
+    such a module marked `duckdb_only` only on DuckDB)."""
+    if (
+        metafunc.definition.get_closest_marker("both_backends")
+        and not metafunc.definition.get_closest_marker("duckdb_only")
+        and "backend" in metafunc.fixturenames
+    ):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
@@ -215,8 +220,32 @@ def opd_user(city: str = "0101", opd: str = "01") -> User:
 
 
 @pytest.fixture
-def app_db(demo_db_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private copy of the demo database that the dashboard under AppTest opens (SMARTCITY_DB)."""
+def app_pg(demo_pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private PostgreSQL copy of the demo database that the dashboard under AppTest opens
+    (SMARTCITY_DB is its URL); the app's cached store is closed and the copy dropped after."""
+    url = _pg_copy(demo_pg_template)
+    monkeypatch.setenv("SMARTCITY_DB", url)
+    yield url
+    from ui import shell
+
+    shell._store(url).close()  # the app's cached pool to this copy
+    shell._store.clear()
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
+def app_db(
+    backend: str,
+    demo_db_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> Iterator[Path | str]:
+    """A private copy of the demo database that the dashboard under AppTest opens (SMARTCITY_DB):
+    a DuckDB file, or (tests marked both_backends) a PostgreSQL database, app_pg's URL."""
+    if backend == "postgresql":
+        yield request.getfixturevalue("app_pg")
+        return
     path = tmp_path / "app.duckdb"
     copy_db(demo_db_file, path)
     monkeypatch.setenv("SMARTCITY_DB", str(path))

@@ -10,10 +10,8 @@ missing server is a failure: CI must prove both backends.
 from __future__ import annotations
 
 import atexit
-import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -21,77 +19,30 @@ from pathlib import Path
 
 import pytest
 
+from deploy import national
+
 URL_ENV = "SMARTCITY_TEST_PG"
 _started: dict[str, str] = {}
 
 
 def server_bin() -> Path | None:
     """The newest installed PostgreSQL server's bin directory (Debian keeps it off PATH)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
+    return national.pg_bin()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _as_server_user(cmd: list[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: run it as the `postgres` account when we are root."""
-    if os.geteuid() != 0:
-        return cmd
-    return ["runuser", "-u", "postgres", "--", *cmd]
-
-
-def start_cluster() -> str:
-    """Start a cluster in a temporary directory; return the admin URL. Stopped at exit."""
-    bindir = server_bin()
-    if bindir is None:
-        raise FileNotFoundError("no PostgreSQL server binaries (apt-get install postgresql)")
+def start_cluster(fsync: bool = False) -> str:
+    """Start a cluster in a temporary directory (deploy.national.start_server, the same server
+    `deploy/local.sh` starts); return the admin URL. Stopped and removed at exit. `fsync` on for
+    honest write figures (benchmarks/national_pg.py); off for the tests' speed."""
     root = Path(tempfile.mkdtemp(prefix="smartcity-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    data, port = root / "data", _free_port()
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=300"
-    subprocess.run(
-        _as_server_user(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    url, stop = national.start_server(root, max_connections=300, fsync=fsync)
 
-    def stop() -> None:
-        subprocess.run(
-            _as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
+    def stop_and_remove() -> None:
+        stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
 
-    atexit.register(stop)
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    atexit.register(stop_and_remove)
+    return url
 
 
 def admin_url() -> str:

@@ -1,4 +1,5 @@
-"""The one store of record: a DuckDB database, and the only package that speaks SQL.
+"""The one store of record: a DuckDB database (or PostgreSQL, metrics.store.pg), and the only
+package that speaks SQL.
 
 Every statement here is fixed text with bound parameters; nothing a user typed is ever
 formatted into SQL. Reads run on a fresh cursor each; writes run inside `transaction()`,

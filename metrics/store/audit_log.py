@@ -185,7 +185,7 @@ class AuditLog(Connection):
         skip = sorted(ACTIONS_PAGES_DO_NOT_SHOW | set(also_skip))
         with self.cursor() as cur:
             row = cur.execute(
-                "SELECT max(logged_at) FROM audit WHERE NOT list_contains($skip::VARCHAR[], action)",
+                "SELECT max(logged_at) FROM audit WHERE NOT (action = ANY($skip::VARCHAR[]))",
                 {"skip": skip},
             ).fetchone()
         return str(row[0]) if row and row[0] is not None else None

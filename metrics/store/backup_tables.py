@@ -50,7 +50,13 @@ class BackupTables(Connection):
         return [n for n in names if n not in (*_SCORE_TABLES, "score_city", "sessions")]
 
     def _own_table(self, table: str) -> str:
-        if table not in self.backup_tables():
+        # the catalog is read again only for a name not seen in it before (a copy asks per batch
+        # reader, and DuckDB's catalog query costs milliseconds)
+        known: frozenset[str] | None = self.__dict__.get("_own_tables")
+        if known is None or table not in known:
+            known = frozenset(self.backup_tables())
+            self.__dict__["_own_tables"] = known
+        if table not in known:
             raise ValueError(f"not a table of this schema: {table!r}")
         return table
 

@@ -141,7 +141,7 @@ class Clarifications(Connection):
         events: dict[int, list[ClarificationEvent]] = {i: [] for i in ids}
         for e in cur.execute(
             """SELECT id, clarification_id, kind, text, item_ids, submission_id, username, happened_at
-               FROM clarification_events WHERE list_contains(?, clarification_id) ORDER BY id""",
+               FROM clarification_events WHERE clarification_id = ANY(?) ORDER BY id""",
             [ids],
         ).fetchall():
             events[int(e[1])].append(_event(e))
@@ -195,10 +195,10 @@ class Clarifications(Connection):
         with self._clarify_reader(cur) as c:
             return c.execute(
                 """SELECT indicator_code, level, requirement, met, note, username, checked_at
-                   FROM evidence_checks WHERE city_code = $city AND year = $year
-                   AND ($indicator IS NULL OR indicator_code = $indicator)
-                   QUALIFY row_number() OVER (PARTITION BY indicator_code, level, requirement
-                                              ORDER BY id DESC) = 1
+                   FROM evidence_checks WHERE id IN (
+                       SELECT max(id) FROM evidence_checks WHERE city_code = $city AND year = $year
+                       AND ($indicator IS NULL OR indicator_code = $indicator)
+                       GROUP BY indicator_code, level, requirement)
                    ORDER BY indicator_code, level, requirement""",
                 {"city": city, "year": year, "indicator": indicator},
             ).fetchall()

@@ -37,23 +37,6 @@ def scalar(cur: Cursor, sql: str, params: object = None) -> Any:
 DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "smartcity.duckdb"
 
 
-def append_rows(cur: Cursor, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Run `sql` (fixed text: `INSERT INTO <table> SELECT * FROM _new_rows`) over `rows`, given
-    in the table's column order, as one columnar append. DuckDB's executemany checks the table's
-    keys row by row (about 1 ms a row on a keyed table), which made a few thousand register and
-    survey rows take seconds; Arrow takes milliseconds, as for submissions."""
-    import pyarrow as pa
-
-    if not rows:
-        return
-    cols = list(zip(*rows, strict=True))
-    cur.register("_new_rows", pa.table({f"c{n}": pa.array(list(col)) for n, col in enumerate(cols)}))
-    try:
-        cur.execute(sql)
-    finally:
-        cur.unregister("_new_rows")
-
-
 def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> str:
     """The one rule for where the database is: the explicit path (--db), else $SMARTCITY_DB,
     else data/smartcity.duckdb (':memory:' allowed for tests). The CLI, the dashboard
@@ -351,3 +334,22 @@ class Connection:
 
     def set_setting(self, cur: Cursor, key: str, value: str) -> None:
         cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"setting.{key}", value])
+
+    def append_rows(
+        self, cur: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append `rows` (values in the order of `columns`) to `table` as one columnar append;
+        `table` and `columns` are the store's own constants, never input. DuckDB's executemany
+        checks the table's keys row by row (about 1 ms a row on a keyed table), which made a few
+        thousand register and survey rows take seconds; Arrow takes milliseconds, as for
+        submissions. (PostgreSQL: COPY, metrics.store.pg.connection.)"""
+        import pyarrow as pa
+
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        cur.register("_new_rows", pa.table({f"c{n}": pa.array(list(col)) for n, col in enumerate(cols)}))
+        try:
+            cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM _new_rows")
+        finally:
+            cur.unregister("_new_rows")

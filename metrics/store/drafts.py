@@ -18,7 +18,8 @@ class Drafts(Connection):
 
     def save_draft(self, cur: Cursor, city: str, opd: str, year: int, payload: str, username: str) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO drafts VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (city_code, opd_code, year) DO UPDATE SET "
+            "payload = excluded.payload, updated_at = excluded.updated_at, username = excluded.username",
             [city, opd, year, payload, utcnow(), username],
         )
 

@@ -31,16 +31,20 @@ class Efforts(Connection):
         effort: float | None,
         username: str,
     ) -> None:
-        """Set (or, with None, clear) the effort of raising `indicator` to `to_level`."""
-        cur.execute(
-            "DELETE FROM indicator_efforts WHERE city_code = ? AND year = ? AND indicator_code = ? AND to_level = ?",
-            [city, year, indicator, to_level],
-        )
-        if effort is not None:
+        """Set (or, with None, clear) the effort of raising `indicator` to `to_level` (one
+        statement either way, so that two writers setting the same step at once both succeed)."""
+        if effort is None:
             cur.execute(
-                "INSERT INTO indicator_efforts VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [city, year, indicator, to_level, effort, username, utcnow()],
+                "DELETE FROM indicator_efforts WHERE city_code = ? AND year = ? AND indicator_code = ? AND to_level = ?",
+                [city, year, indicator, to_level],
             )
+            return
+        cur.execute(
+            "INSERT INTO indicator_efforts VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (city_code, year, indicator_code, to_level) DO UPDATE SET effort = excluded.effort, "
+            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            [city, year, indicator, to_level, effort, username, utcnow()],
+        )
 
     def effort_unit(self, city: str, year: int) -> str | None:
         with self.cursor() as cur:
@@ -50,5 +54,8 @@ class Efforts(Connection):
         return str(row[0]) if row else None
 
     def set_effort_unit(self, cur: Cursor, city: str, year: int, unit: str, username: str) -> None:
-        cur.execute("DELETE FROM effort_units WHERE city_code = ? AND year = ?", [city, year])
-        cur.execute("INSERT INTO effort_units VALUES (?, ?, ?, ?, ?)", [city, year, unit, username, utcnow()])
+        cur.execute(
+            "INSERT INTO effort_units VALUES (?, ?, ?, ?, ?) ON CONFLICT (city_code, year) DO UPDATE SET "
+            "unit = excluded.unit, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            [city, year, unit, username, utcnow()],
+        )

@@ -74,12 +74,14 @@ class Evidence(Connection):
         return item_id
 
     def evidence_item(self, item_id: int, cur: Cursor | None = None) -> EvidenceItem | None:
-        with self.cursor() as c:
-            row = (
-                (cur or c)
-                .execute(f"SELECT {_ITEM_COLUMNS} FROM evidence_items WHERE id = ?", [item_id])  # fixed text
-                .fetchone()
-            )
+        """One item (on the caller's transaction when given `cur`: no second connection is taken
+        then, which on PostgreSQL would hold two pooled connections at once)."""
+        if cur is None:
+            with self.cursor() as own:
+                return self.evidence_item(item_id, own)
+        row = cur.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM evidence_items WHERE id = ?", [item_id]
+        ).fetchone()  # fixed text
         return _item(row) if row else None
 
     def evidence_items(self, city: str, opd: str, year: int, cur: Cursor | None = None) -> list[EvidenceItem]:
@@ -109,7 +111,7 @@ class Evidence(Connection):
                 cur,
                 """SELECT coalesce(sum(size), 0) FROM (
                        SELECT DISTINCT sha256, size FROM evidence_items
-                       WHERE city_code = ? AND opd_code = ? AND year = ? AND kind = 'file')""",
+                       WHERE city_code = ? AND opd_code = ? AND year = ? AND kind = 'file') AS files""",
                 [city, opd, year],
             )
         )

@@ -127,7 +127,7 @@ class Interviews(Connection):
         with self.cursor() as cur:
             rows = cur.execute(
                 f"""SELECT {_COLUMNS} FROM interviews
-                    WHERE city_code = ? AND (? IS NULL OR list_contains(opd_codes, ?))
+                    WHERE city_code = ? AND (? IS NULL OR ? = ANY(opd_codes))
                       AND (CAST(? AS TIMESTAMP) IS NULL OR starts_at >= ?)
                     ORDER BY starts_at, id""",
                 [city, opd, opd, starts_from, starts_from],

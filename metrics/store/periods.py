@@ -25,7 +25,9 @@ class Periods(Connection):
 
     def set_period_status(self, cur: Cursor, city: str, year: int, status: str, username: str) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO periods VALUES (?, ?, ?, ?, ?)", [city, year, status, utcnow(), username]
+            "INSERT INTO periods VALUES (?, ?, ?, ?, ?) ON CONFLICT (city_code, year) DO UPDATE SET "
+            "status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            [city, year, status, utcnow(), username],
         )
 
     def periods_frame(self, city: str | None = None) -> pd.DataFrame:
@@ -54,7 +56,9 @@ class Periods(Connection):
         self, cur: Cursor, city: str, year: int, self_due: date | None, verify_due: date | None, username: str
     ) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO deadlines VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deadlines VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (city_code, year) DO UPDATE SET "
+            "self_due = excluded.self_due, verify_due = excluded.verify_due, updated_at = excluded.updated_at, "
+            "updated_by = excluded.updated_by",
             [city, year, self_due, verify_due, utcnow(), username],
         )
 
@@ -83,7 +87,7 @@ class Periods(Connection):
     def period_statuses(self, cur: Cursor, cities: list[str]) -> dict[tuple[str, int], str]:
         """(city, year) -> status of every period row of `cities` (no row means open)."""
         rows = cur.execute(
-            "SELECT city_code, year, status FROM periods WHERE list_contains(?, city_code)",
+            "SELECT city_code, year, status FROM periods WHERE city_code = ANY(?::VARCHAR[])",
             [sorted(set(cities))],
         ).fetchall()
         return {(c, y): st for c, y, st in rows}

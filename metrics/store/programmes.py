@@ -13,7 +13,33 @@ from collections.abc import Sequence
 from typing import Any
 
 from metrics.records import Programme, ProgrammeBudget, ProgrammeStatus, ProgrammeVersion
-from metrics.store.connection import Connection, Cursor, append_rows, scalar, utcnow
+from metrics.store.connection import Connection, Cursor, scalar, utcnow
+
+_PROGRAMME_COLUMNS = (
+    "version_id",
+    "code",
+    "name",
+    "pillar",
+    "kind",
+    "opd_code",
+    "start_year",
+    "end_year",
+    "indicator_codes",
+    "source_row",
+)
+_BUDGET_COLUMNS = ("version_id", "programme_code", "year", "source", "amount")
+_STATUS_COLUMNS = (
+    "version_id",
+    "programme_code",
+    "year",
+    "status",
+    "reason",
+    "reason_accepted",
+    "evidence",
+    "updated_at",
+    "updated_by",
+    "reason_decided",
+)
 
 
 class Programmes(Connection):
@@ -38,9 +64,10 @@ class Programmes(Connection):
             [vid, city, utcnow(), username, change, file_name, sha256, note],
         )
         if programmes:
-            append_rows(
+            self.append_rows(
                 cur,
-                "INSERT INTO programmes SELECT * FROM _new_rows",
+                "programmes",
+                _PROGRAMME_COLUMNS,
                 [
                     [vid, p.code, p.name, p.pillar, p.kind, p.opd_code, p.start_year, p.end_year]
                     + [list(p.indicator_codes), p.source_row]
@@ -49,7 +76,7 @@ class Programmes(Connection):
             )
         budgets = [[vid, p.code, b.year, b.source, b.amount] for p in programmes for b in p.budgets]
         if budgets:
-            append_rows(cur, "INSERT INTO programme_budgets SELECT * FROM _new_rows", budgets)
+            self.append_rows(cur, "programme_budgets", _BUDGET_COLUMNS, budgets)
         statuses = [
             [
                 vid,
@@ -67,7 +94,7 @@ class Programmes(Connection):
             for s in p.statuses
         ]
         if statuses:
-            append_rows(cur, "INSERT INTO programme_statuses SELECT * FROM _new_rows", statuses)
+            self.append_rows(cur, "programme_statuses", _STATUS_COLUMNS, statuses)
         self.mark_finished_scores_stale(cur, {city})
         return vid
 

@@ -12,7 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from metrics.records import SurveyProgramme, SurveyQuestion, SurveyUpload
-from metrics.store.connection import Connection, Cursor, append_rows, scalar, utcnow
+from metrics.store.connection import Connection, Cursor, scalar, utcnow
+
+_PROGRAMME_COLUMNS = ("upload_id", "programme_code", "respondents", "answers", "answer_sum", "owner_opd")
+_QUESTION_COLUMNS = ("upload_id", "programme_code", "question", "answers", "answer_sum")
 
 
 class Surveys(Connection):
@@ -40,9 +43,10 @@ class Surveys(Connection):
             [uid, city, year, file_name, sha256, username, utcnow(), source, n_rows, mapping],
         )
         if results:
-            append_rows(
+            self.append_rows(
                 cur,
-                "INSERT INTO survey_programmes SELECT * FROM _new_rows",
+                "survey_programmes",
+                _PROGRAMME_COLUMNS,
                 [
                     [uid, r.programme_code, r.respondents, r.answers, r.answer_sum, r.owner_opd]
                     for r in results
@@ -52,7 +56,7 @@ class Surveys(Connection):
             [uid, r.programme_code, q.question, q.answers, q.answer_sum] for r in results for q in r.questions
         ]
         if questions:
-            append_rows(cur, "INSERT INTO survey_questions SELECT * FROM _new_rows", questions)
+            self.append_rows(cur, "survey_questions", _QUESTION_COLUMNS, questions)
         self.mark_finished_scores_stale(cur, {city})
         return uid
 
@@ -99,5 +103,7 @@ class Surveys(Connection):
 
     def set_survey_mapping(self, cur: Cursor, city: str, mapping: str, username: str) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO survey_mappings VALUES (?, ?, ?, ?)", [city, mapping, utcnow(), username]
+            """INSERT INTO survey_mappings VALUES (?, ?, ?, ?) ON CONFLICT (city_code) DO UPDATE
+               SET mapping = excluded.mapping, updated_at = excluded.updated_at, updated_by = excluded.updated_by""",
+            [city, mapping, utcnow(), username],
         )

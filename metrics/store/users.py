@@ -114,7 +114,9 @@ class Users(Connection):
     ) -> None:
         """The one live unlock code of `account` (a new one replaces the last)."""
         cur.execute(
-            "INSERT OR REPLACE INTO unlock_codes VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO unlock_codes VALUES (?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET "
+            "code_hash = excluded.code_hash, expires_at = excluded.expires_at, created_at = excluded.created_at, "
+            "created_by = excluded.created_by",
             [account, code_hash, expires_at, utcnow(), created_by],
         )
 

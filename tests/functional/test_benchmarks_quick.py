@@ -102,3 +102,35 @@ def test_whatif_equals_its_pandas_baseline_and_the_plans_were_solved(quick_resul
     for kind in ("index", "rank"):
         assert checks["plan"][kind]["milp_calls"] >= 1, checks["plan"]
         assert checks["plan"][kind]["reachable"] and checks["plan"][kind]["moves"] >= 1, checks["plan"]
+
+
+def test_national_mode_on_postgresql_reports_its_figures(tmp_path, pg_state_dir):
+    """benchmarks/national_pg.py at toy sizes on the test cluster: every figure measured, and the
+    concurrent writers' run checked (nothing lost or duplicated, score tables = recomputation)."""
+    from benchmarks import national_pg
+    from tests import pg_cluster
+
+    admin = pg_cluster.admin_url()
+    assert national_pg.main(["--quick", "--pg", admin, "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "results-national-pg-quick.json").read_text())
+    names = [f["name"] for f in data["figures"]]
+    for prefix in (
+        "load: national store into PostgreSQL",
+        "load: the store's first open",
+        "score: score --year",
+        "txn: one upload's",
+        "writers: 2 processes at once (crowded)",
+        "writers: 2 processes at once (spread)",
+        "copy: python -m metrics copy",
+    ):
+        assert any(n.startswith(prefix) for n in names), f"no figure starting with {prefix!r}: {names}"
+    for f in data["figures"]:
+        assert f["samples"] and all(x > 0 for x in f["samples"]), f["name"]
+        assert f["met"] is None, "toy sizes must not be judged against the targets"
+    for w in (data["checks"]["writers"], data["checks"]["writers_crowded"]):
+        assert w["accepted"] == w["uploads"] == 4 and w["errors"] == []
+        assert w["lost"] == w["duplicated"] == w["score_groups_duplicated"] == w["recompute_differences"] == 0
+        assert w["audit_rows_per_accepted"] == [4, 4] and w["audit_chain_ok"]
+    assert "score_city" not in data["checks"]["loaded_rows"]  # built by the store, not copied
+    assert data["checks"]["score_cli_cities"] == generate.QUICK.cities
+    assert data["server"]["server_version"]

@@ -28,6 +28,8 @@ from ui.shell import md_escape
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_FILES = sorted((ROOT / "pages").glob("*.py"))
 READ_PAGES = ("overview", "rankings", "compare", "drilldown", "completeness", "matrix")
+pytestmark = pytest.mark.both_backends
+
 CITY, YEAR = "3299", YEARS[-1]  # walikota's city; the sidebar starts on the latest year
 
 

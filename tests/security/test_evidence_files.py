@@ -21,6 +21,8 @@ from metrics.errors import CoreError, PermissionDenied, Rejected
 from tests.conftest import opd_user
 from tests.security import evidence_samples as S
 
+pytestmark = pytest.mark.both_backends
+
 OP1 = opd_user("0101", "01")
 
 

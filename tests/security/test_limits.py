@@ -22,6 +22,8 @@ from tests.conftest import ROOT
 from tests.security import hostile
 from tests.security.conftest import good_xlsx, keys, reject
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.mark.parametrize("name", sorted(hostile.LIMIT_CASES))
 def test_limit_refused_with_reason_and_nothing_changed(mini, name):

@@ -25,6 +25,8 @@ from metrics.i18n import t
 from metrics.store import MIGRATIONS, SCHEMA_VERSION, Store, utcnow
 from tests.conftest import ROOT, make_mini_store
 
+pytestmark = pytest.mark.both_backends
+
 PW = "Sandi-Panjang-1"
 OUTSIDER = "203.0.113.66"  # TEST-NET addresses: never trusted by default
 ADMIN_PC = "198.51.100.7"
@@ -134,16 +136,17 @@ def _cli_unlock(db_path: str, name: str) -> str:
     return r.stdout.splitlines()[0]
 
 
-def test_a_one_time_unlock_code_from_the_cli_works_once(tmp_path):
-    path = tmp_path / "u.duckdb"
+def test_a_one_time_unlock_code_from_the_cli_works_once(tmp_path, backend, request):
+    path = request.getfixturevalue("pg_url") if backend == "postgresql" else str(tmp_path / "u.duckdb")
     s = make_mini_store(path)
     users.add_user(s, SYSTEM, "admin.kota", PW, "admin")
     s.close()
-    code = _cli_unlock(str(path), "admin.kota")
+    code = _cli_unlock(path, "admin.kota")
     assert len(code) == 19 and code.count("-") == 3
     s = Store(path)
     try:
-        assert code.replace("-", "") not in repr(s.conn.execute("SELECT * FROM unlock_codes").fetchall())
+        with s.cursor() as cur:
+            assert code.replace("-", "") not in repr(cur.execute("SELECT * FROM unlock_codes").fetchall())
         now = utcnow()
         for client in (OUTSIDER, ADMIN_PC):  # the admin's own address is throttled too
             for _ in range(3):

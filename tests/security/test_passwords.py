@@ -12,6 +12,8 @@ from metrics import users
 from metrics.auth import SYSTEM, common_passwords
 from metrics.errors import ValidationError
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_stored_hash_is_argon2id_at_least_19_mib_and_two_passes(mini):
     users.add_user(mini, SYSTEM, "hash.cek", "Sandi-Panjang-1", "viewer")

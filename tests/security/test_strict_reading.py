@@ -18,6 +18,8 @@ from metrics.ingest import ingest_bytes
 from metrics.loaded_frameworks import loaded_frameworks
 from tests.security.conftest import GOOD_ROW, HEAD, long_xlsx, reject, wb_bytes, with_part
 
+pytestmark = pytest.mark.both_backends
+
 SHEET = "xl/worksheets/sheet1.xml"
 
 

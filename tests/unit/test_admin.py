@@ -38,6 +38,7 @@ NOT_ADMIN_IDS = ["executive", "opd", "assessor", "viewer", "anonymous", "disable
 # --------------------------------------------------------------------------- publication
 
 
+@pytest.mark.both_backends
 def test_public_read_switch_is_audited(mini):
     assert admin.public_read(mini) is False
     n = mini.audit_count()
@@ -53,6 +54,7 @@ def test_public_read_switch_is_audited(mini):
     assert mini.audit_count() == n + 2
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("user", NOT_ADMINS, ids=NOT_ADMIN_IDS)
 def test_non_admins_cannot_administer(mini, user, tmp_path):
     before = mini.content_fingerprint()
@@ -87,6 +89,7 @@ def logged(mini):
     return mini
 
 
+@pytest.mark.both_backends
 def test_audit_filters(logged):
     everything = admin.read_audit(logged, ADMIN)
     assert everything.total == len(everything.rows) == 8 and not everything.truncated
@@ -112,6 +115,7 @@ def test_audit_filters(logged):
     assert len(limited.rows) == 3 and limited.truncated and list(limited.rows["id"]) == [8, 7, 6]
 
 
+@pytest.mark.both_backends
 def test_chain_check_detects_a_tampered_row(logged):
     assert admin.check_audit_chain(logged, ADMIN) == []
     assert admin.read_audit(logged, ADMIN, check_chain=True).chain_ok is True
@@ -124,6 +128,7 @@ def test_chain_check_detects_a_tampered_row(logged):
     assert view.chain_ok is False and view.broken == (target,)
 
 
+@pytest.mark.both_backends
 def test_audit_csv_is_neutralised(logged):
     view = admin.read_audit(logged, ADMIN)
     text = view.to_csv().decode("utf-8-sig")
@@ -241,6 +246,7 @@ def test_admin_view_of_the_demo(demo_store):
     assert admin.admin_view(demo_store, ADMIN, "3299").years[-1] == 2026
 
 
+@pytest.mark.both_backends
 def test_framework_upload_and_its_indicators(mini):
     fw, seq = load_framework_bytes(mini, ADMIN, "\ufeff".encode() + MINI_YAML.read_bytes(), "mini.yaml")
     assert seq == 2 and fw.id == "mini-2023"
@@ -262,6 +268,7 @@ def test_framework_upload_and_its_indicators(mini):
 # --------------------------------------------------------------------------- periods
 
 
+@pytest.mark.both_backends
 def test_period_rules(mini):
     assert set_period(mini, ADMIN, "0101", 2023, "closed") == "open"
     assert set_period(mini, ADMIN, "0101", 2023, "open") == "closed"  # an admin reopens a closed year
@@ -282,6 +289,7 @@ def test_period_rules(mini):
     assert actions == ["period.locked", "period.open", "period.closed"]
 
 
+@pytest.mark.both_backends
 def test_disabled_user_from_the_admin_page_functions(demo_store):
     # the page's user management is users.update_user / set_password; a disabled account cannot sign in
     admin_user = users.get_user(demo_store, "admin")
@@ -291,3 +299,15 @@ def test_disabled_user_from_the_admin_page_functions(demo_store):
     # the same answer as a wrong password (no telling which names exist); the audit row says why
     assert exc.value.key == "login.failed"
     assert '"disabled"' in demo_store.audit_rows()[-1].after
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_national_store_is_not_restored_from_the_page(mini):
+    """On PostgreSQL there is no file beside the store to restore into: the page says how the
+    database administrator restores (the CLI into an empty database) and changes nothing."""
+    bk = admin.backup(mini, ADMIN)
+    rows = mini.audit_count()
+    with pytest.raises(ValidationError) as exc:
+        admin.restore_to_new_file(mini, ADMIN, bk.data, bk.name)
+    assert exc.value.key == "admin.restore_national" and "restore" in exc.value.message("id")
+    assert mini.audit_count() == rows  # nothing written (the backup's own row came before)

@@ -47,6 +47,7 @@ def _fw(store):
     return loaded_frameworks(store)[-1][0]
 
 
+@pytest.mark.both_backends
 def test_unanswerable_indicators_count_as_unanswered_pairs(demo_store):
     year = _year(demo_store)
     assert responsibility(demo_store, _fw(demo_store), CITY).orphans == ORPHANS
@@ -57,6 +58,7 @@ def test_unanswerable_indicators_count_as_unanswered_pairs(demo_store):
     assert scoring.recomputation_differences(demo_store) == []
 
 
+@pytest.mark.both_backends
 def test_admin_assigns_an_orphan_and_its_opd_answers_it(demo_store):
     store, year, fw = demo_store, _year(demo_store), _fw(demo_store)
     ind = fw.indicator("ECO-05")
@@ -115,6 +117,7 @@ def test_admin_assigns_an_orphan_and_its_opd_answers_it(demo_store):
     assert not refused.accepted and {p.key for p in refused.problems} == {"cell.not_responsible"}
 
 
+@pytest.mark.both_backends
 def test_assignment_rules(demo_store):
     store = demo_store
     for who in (

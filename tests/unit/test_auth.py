@@ -10,6 +10,8 @@ from metrics.auth import ANONYMOUS, SYSTEM, Action, User, can
 from metrics.errors import PermissionDenied, ValidationError
 from metrics.store import utcnow
 
+pytestmark = pytest.mark.both_backends
+
 ADMIN = User("adm", "admin")
 CITY_ADMIN = User("adm2", "admin", "0101")
 EXEC = User("wk", "executive", "0101")

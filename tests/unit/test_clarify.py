@@ -18,6 +18,8 @@ from metrics.governance import load_framework_text, load_registry_bytes, set_per
 from metrics.ingest import ingest_bytes
 from tests.conftest import ASSESS_CSV, MINI_YAML
 
+pytestmark = pytest.mark.both_backends
+
 CITY, YEAR = "0101", 2023
 ASSESSOR = User("penilai", "assessor", CITY)
 OTHER_ASSESSOR = User("penilai2", "assessor", "0202")

@@ -15,6 +15,8 @@ from metrics.registry import Opd
 from metrics.store import ACTIONS_PAGES_DO_NOT_SHOW
 from tests.conftest import ASSESS_CSV, MINI_YAML
 
+pytestmark = pytest.mark.both_backends
+
 PW = "rahasia-budi-123"
 
 

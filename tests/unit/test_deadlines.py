@@ -18,6 +18,8 @@ from metrics.ingest import ingest_bytes
 from metrics.registry import Opd, parse_registry_csv
 from tests.conftest import ASSESS_CSV
 
+pytestmark = pytest.mark.both_backends
+
 CITY_ADMIN = User("admin0101", "admin", "0101")
 EXEC = User("wali0101", "executive", "0101")
 

@@ -10,6 +10,8 @@ from metrics.auth import SYSTEM, User
 from metrics.efforts import EffortChange, effort_table, efforts_of, set_effort_unit, set_efforts
 from metrics.errors import PermissionDenied, ValidationError
 
+pytestmark = pytest.mark.both_backends
+
 CITY, YEAR = "3299", 2024
 DINKES = User("opd.dinkes", "opd", CITY, "04")  # the demo's health office of the first city
 PLANNER = User("bappeda.x", "planner", CITY)

@@ -22,6 +22,8 @@ from metrics.errors import PeriodClosed, PermissionDenied, ValidationError
 from metrics.governance import set_period
 from metrics.loaded_frameworks import loaded_frameworks
 
+pytestmark = pytest.mark.both_backends
+
 CITY, YEAR = "3299", 2024
 LEVEL_COL = tpl.COL_INDEX["level"] + 1  # 1-based, as openpyxl counts
 LEVEL_LABEL = f"J ({tpl.COLUMNS[tpl.COL_INDEX['level']].header})"

@@ -17,6 +17,8 @@ from metrics.errors import PeriodClosed, Rejected, ValidationError
 from tests.conftest import opd_user
 from tests.security import evidence_samples as S
 
+pytestmark = pytest.mark.both_backends
+
 OP1 = opd_user("0101", "01")
 OP2 = opd_user("0101", "02")
 ASSESSOR = User("asesor", "assessor", "0101")

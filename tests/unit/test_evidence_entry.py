@@ -20,6 +20,8 @@ from metrics import clarify, entry, evidence, review, users
 from metrics import templates as tpl
 from metrics.errors import ValidationError
 
+pytestmark = pytest.mark.both_backends
+
 CITY, OPD, YEAR = "3299", "01", 2024
 LINK_COL = tpl.COL_INDEX["evidence_link"] + 1  # 1-based, as openpyxl counts
 GOV01_REQUIRED_4 = [

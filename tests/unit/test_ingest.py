@@ -12,6 +12,8 @@ from metrics.ingest import ingest_bytes
 from metrics.loaded_frameworks import loaded_frameworks
 from tests.conftest import ASSESS_CSV, opd_user
 
+pytestmark = pytest.mark.both_backends
+
 HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
 
 
@@ -307,6 +309,7 @@ def test_template_fast_path_matches_row_by_row(template_case, data):
     assert _outcome(template_case, changed, fixed2) == _outcome(template_case, changed, fixed2, fast=False)
 
 
+@pytest.mark.duckdb_only  # DuckDB's threads setting
 def test_batch_ingest_restores_gc_and_duckdb_threads(mini, tmp_path, monkeypatch):
     """A batch pauses the cyclic GC and caps DuckDB's threads while workers parse; both come back."""
     import gc

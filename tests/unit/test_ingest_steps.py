@@ -11,14 +11,13 @@ import pytest
 from metrics import ingest
 from metrics import templates as tpl
 from metrics.auth import User
-from tests.conftest import make_mini_store
+
+pytestmark = pytest.mark.both_backends
 
 
-@pytest.fixture(scope="module")
-def ctx(tmp_path_factory):
-    store = make_mini_store(tmp_path_factory.mktemp("steps") / "mini.duckdb")
-    yield ingest.load_context(store)
-    store.close()
+@pytest.fixture
+def ctx(mini):
+    return ingest.load_context(mini)
 
 
 def keys(found) -> list[tuple[str, str]]:
@@ -118,11 +117,11 @@ def test_check_info_block(ctx):
     assert ingest.check_info_block({"year": "tahun", "framework": "x"}, ctx, "t.xlsx", tpl.SHEET) == []
 
 
-def test_a_true_false_framework_cell_is_a_mismatch_not_a_crash(tmp_path):
+def test_a_true_false_framework_cell_is_a_mismatch_not_a_crash(mini):
     """Before issue 16 the info block's check let the boolean cell's CellError escape parse_upload."""
     from tools import fuzz
 
-    store = make_mini_store(tmp_path / "m.duckdb")
+    store = mini
     wb = openpyxl.load_workbook(io.BytesIO(fuzz.seed_files(store)["template.xlsx"]))
     wb[tpl.SHEET].cell(tpl.INFO_ROWS["framework"][0], 2).value = True
     buf = io.BytesIO()
@@ -131,4 +130,3 @@ def test_a_true_false_framework_cell_is_a_mismatch_not_a_crash(tmp_path):
     assert [(p.key, p.params["found"]) for p in parsed.result.problems] == [
         ("xlsx.framework_mismatch", "True")
     ]
-    store.close()

@@ -25,6 +25,8 @@ from metrics.errors import PermissionDenied, ValidationError
 from metrics.registry import City, Opd
 from metrics.store import Store
 
+pytestmark = pytest.mark.both_backends
+
 CITY = "3299"  # Kota Sukamaju, Jawa Barat: WIB
 ADMIN = User("admin", "admin")
 ASSESSOR = User("penilai", "assessor")
@@ -400,8 +402,11 @@ def test_a_cancelled_session_says_so_in_a_newer_version_of_the_event(demo_store)
     assert str(ev["SUMMARY"]) == "Wawancara penilaian kota cerdas – Kota Sukamaju"
 
 
-def test_a_hostile_opd_name_stays_text_inside_one_event(demo_store):
-    hostile = 'Dinas X\r\nEND:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:pwned; a,b\\n "q"\x00\x1b'
+def test_a_hostile_opd_name_stays_text_inside_one_event(demo_store, backend):
+    # PostgreSQL's text cannot hold NUL at all (nor can a registry file: the readers refuse it),
+    # so there the name carries the other control character twice
+    controls = "\x00\x1b" if backend == "duckdb" else "\x1b\x1b"
+    hostile = 'Dinas X\r\nEND:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:pwned; a,b\\n "q"' + controls
     with demo_store.transaction() as cur:
         demo_store.upsert_opds(cur, [Opd(CITY, "98", "DISKOMINFO", hostile)])
     iid = interviews.schedule(

@@ -22,6 +22,7 @@ The city 0101 (kecil) in 2024, as built by `_city` (every number below is worked
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,9 @@ from metrics.ingest import ingest_bytes
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.records import Programme, ProgrammeStatus, SurveyProgramme
 from metrics.store import Store
+from tests import pg_cluster
+
+pytestmark = pytest.mark.both_backends
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "methods.yaml"
 CITIES = (
@@ -60,8 +64,27 @@ ASSESS = (
 TOL = 1e-12
 
 
-def _store(tmp_path: Path, missing: str = "zero") -> Store:
-    store = Store(tmp_path / f"methods-{missing}.duckdb")
+@pytest.fixture
+def new_db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """A new empty database of the test's backend per call (a file, or a PostgreSQL database
+    dropped after the test), by name."""
+    made: list[str] = []
+    if backend == "postgresql":
+        request.getfixturevalue("pg_state_dir")  # where its key files go
+
+    def make(name: str) -> str:
+        if backend == "postgresql":
+            made.append(pg_cluster.create_database())
+            return made[-1]
+        return str(tmp_path / f"{name}.duckdb")
+
+    yield make
+    for url in made:
+        pg_cluster.drop_database(url)
+
+
+def _store(new_db: Callable[[str], str], missing: str = "zero") -> Store:
+    store = Store(new_db(f"methods-{missing}"))
     load_framework_text(
         store, SYSTEM, FIXTURE.read_text(encoding="utf-8").replace("missing: zero", f"missing: {missing}")
     )
@@ -140,8 +163,8 @@ def _score(store: Store, city: str = "0101", year: int = 2024) -> scoring.CitySc
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = _store(tmp_path)
+def store(new_db: Callable[[str], str]) -> Iterator[Store]:
+    s = _store(new_db)
     yield s
     s.close()
 
@@ -216,7 +239,7 @@ def test_a_confirmed_na_also_drops_another_opds_level(store):
     assert (s.indicators, s.pairs, s.answered) == (3, 3, 3)  # G2's pairs (01, 02) and 01's answer leave
 
 
-def test_programmes_without_a_pillar_count_zero_or_are_left_out(store, tmp_path):
+def test_programmes_without_a_pillar_count_zero_or_are_left_out(store, new_db):
     _city(store)
     outcome = {m.code: m for m in methods.method_inputs(store, SYSTEM, "0101", 2024)}["OUTCOME"]
     by_pillar = {p.pillar: p for p in outcome.pillars}
@@ -225,7 +248,7 @@ def test_programmes_without_a_pillar_count_zero_or_are_left_out(store, tmp_path)
     assert (by_pillar["GOV"].planned, by_pillar["GOV"].running, by_pillar["GOV"].excluded) == (1, 1, 1)
     assert (by_pillar["ENV"].planned, by_pillar["ENV"].value) == (0, None)
     assert outcome.value == pytest.approx(22 / 9, abs=TOL)  # (4 + 3.3333 + 0) / 3
-    other = _store(tmp_path, "exclude")
+    other = _store(new_db, "exclude")
     try:
         _city(other)
         s = _score(other)
@@ -240,7 +263,7 @@ def test_programmes_without_a_pillar_count_zero_or_are_left_out(store, tmp_path)
         other.close()
 
 
-def test_a_dropped_programme_with_an_accepted_reason_leaves_the_count(store, tmp_path):
+def test_a_dropped_programme_with_an_accepted_reason_leaves_the_count(store):
     _city(store)
     quick = {m.code: m for m in methods.method_inputs(store, SYSTEM, "0101", 2024)}["QUICKWIN"]
     gov = next(p for p in quick.pillars if p.pillar == "GOV")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,10 @@ from metrics.ingest import NaAnswer, ingest_bytes, load_context, parse_file
 from metrics.keys import copy_database
 from metrics.loaded_frameworks import loaded_frameworks
 from metrics.store import Store
-from tests.conftest import CITIES_CSV, FIXTURES, OPDS_CSV, opd_user
+from tests import pg_cluster
+from tests.conftest import CITIES_CSV, FIXTURES, OPDS_CSV, _pg_copy, _pg_template, opd_user
+
+pytestmark = pytest.mark.both_backends
 
 CITY, OPD, YEAR = "0101", "03", 2023  # Kota Uji's DLH answers E1 (allow_na) and E2
 HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
@@ -34,20 +38,39 @@ REASON = "Kota kecil tanpa stasiun pemantauan udara; data dari provinsi"
 ASSESSOR = User("pen", "assessor", CITY)
 
 
+def _load_na(store: Store) -> None:
+    load_framework_text(store, SYSTEM, (FIXTURES / "na.yaml").read_text(encoding="utf-8"))
+    load_registry_bytes(store, SYSTEM, CITIES_CSV, "cities.csv")
+    load_registry_bytes(store, SYSTEM, OPDS_CSV, "opds.csv")
+
+
 @pytest.fixture(scope="module")
 def na_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("na") / "na.duckdb"
     store = Store(path)
-    load_framework_text(store, SYSTEM, (FIXTURES / "na.yaml").read_text(encoding="utf-8"))
-    load_registry_bytes(store, SYSTEM, CITIES_CSV, "cities.csv")
-    load_registry_bytes(store, SYSTEM, OPDS_CSV, "opds.csv")
+    _load_na(store)
     store.checkpoint()
     store.close()
     return path
 
 
+@pytest.fixture(scope="module")
+def na_pg_template(pg_state_dir: Path) -> Iterator[str]:
+    url = _pg_template(_load_na)
+    yield url
+    pg_cluster.drop_database(url)
+
+
 @pytest.fixture
-def store(na_db_file: Path, tmp_path: Path):
+def store(backend: str, na_db_file: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A private copy of the na store, on the test's backend."""
+    if backend == "postgresql":
+        url = _pg_copy(request.getfixturevalue("na_pg_template"))
+        s = Store(url)
+        yield s
+        s.close()
+        pg_cluster.drop_database(url)
+        return
     path = tmp_path / "na.duckdb"
     copy_database(na_db_file, path)
     s = Store(path)
@@ -62,7 +85,7 @@ def upload(store, body: str, name: str = "na.csv", user: User = SYSTEM, mode: st
 def assessment_na(store) -> list[tuple]:
     with store.cursor() as cur:
         return cur.execute(
-            "SELECT submission_id, indicator_code, reason, source_row FROM assessment_na ORDER BY ALL"
+            "SELECT submission_id, indicator_code, reason, source_row FROM assessment_na ORDER BY 1, 2, 3, 4"
         ).fetchall()
 
 

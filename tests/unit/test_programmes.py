@@ -17,6 +17,8 @@ from metrics.errors import PeriodClosed, PermissionDenied, Rejected, ValidationE
 from metrics.governance import set_period
 from tests.conftest import opd_user
 
+pytestmark = pytest.mark.both_backends
+
 CITY = "0101"
 PLANNER = User("perencana", "planner", CITY)
 ASSESSOR = User("penilai", "assessor")

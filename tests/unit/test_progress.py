@@ -38,6 +38,7 @@ class Steps:
         assert keys[-1] == "progress.done"
 
 
+@pytest.mark.both_backends
 def test_loading_a_framework_reports_its_check_and_its_save_with_the_rebuild(demo_store):
     steps = Steps()
     fw, seq = load_framework_bytes(
@@ -47,6 +48,7 @@ def test_loading_a_framework_reports_its_check_and_its_save_with_the_rebuild(dem
     assert seq > 0 and fw.indicators
 
 
+@pytest.mark.both_backends
 def test_a_refused_framework_never_reports_done(mini):
     steps = Steps()
     with pytest.raises(CoreError):
@@ -82,6 +84,7 @@ def test_backup_and_restore_report_each_table(demo_store, tmp_path):
     steps.check("progress.restore_tables")
 
 
+@pytest.mark.both_backends
 def test_the_report_card_reports_its_steps(demo_store):
     steps = Steps()
     card = reportcard.report_card(demo_store, SYSTEM, "3299", 2024, "id", progress=steps)
@@ -108,6 +111,7 @@ def test_the_admin_page_shows_the_backup_and_restore_in_a_status_with_a_bar(app_
     assert box.state == "complete" and [p.value for p in at.progress] == [100]
 
 
+@pytest.mark.both_backends
 def test_a_refused_framework_load_shows_the_status_as_failed(app_db):
     at = run_page(app_db, "admin", "admin")
     at.file_uploader(key="admin_fw_file").set_value(("x.yaml", b"id: x\n", "application/yaml"))

@@ -7,6 +7,8 @@ from metrics.errors import Rejected
 from metrics.governance import load_registry_bytes
 from metrics.registry import City, CityPopulation, Opd, parse_registry_csv
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_cities_and_opds_told_apart_by_header_and_codes_stay_text():
     cities = parse_registry_csv(

@@ -13,6 +13,8 @@ from metrics.governance import load_registry_bytes
 from metrics.ingest import ingest_bytes
 from tests.conftest import ASSESS_CSV
 
+pytestmark = pytest.mark.both_backends
+
 PAYLOADS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", "  =lead", " @x"]
 
 

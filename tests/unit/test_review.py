@@ -17,6 +17,8 @@ from metrics.governance import load_registry_bytes, set_period, verify, verify_m
 from metrics.ingest import ingest_bytes
 from tests.conftest import ASSESS_CSV
 
+pytestmark = pytest.mark.both_backends
+
 ASSESSOR = User("pn", "assessor")
 HEAD = "city_code,opd_code,year,indicator_code,level,evidence,note\n"
 

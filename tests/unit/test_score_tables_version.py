@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 import duckdb
+import pytest
 
 from metrics import scoring
 from metrics.keys import copy_database
@@ -148,7 +149,8 @@ def test_backups_with_and_without_the_version_restore(demo_db_file, tmp_path):
             restored.close()
 
 
-def test_a_city_year_with_verifications_only_is_scored_once(demo_store):
+@pytest.mark.both_backends
+def test_a_city_year_with_verifications_only_is_scored_once(demo_store, backend):
     """Several verified indicators in a city-year without any submission: the kept score_city row
     (every city-year, or a city's years: the scopes a rebuild uses) counts each indicator once,
     as the recomputation from the raw rows does (the scoped query must not repeat the city-year

@@ -15,6 +15,8 @@ from metrics.loaded_frameworks import loaded_frameworks
 from metrics.registry import Opd
 from tests.conftest import ASSESS_CSV
 
+pytestmark = pytest.mark.both_backends
+
 METRICS_CSV = (
     b"city_code,opd_code,metric_code,period,value\n"
     b"0101,02,ONLINE_LICENCE_SHARE,2023-01,80\n"

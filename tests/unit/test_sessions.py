@@ -12,6 +12,8 @@ from metrics.auth import User
 from metrics.errors import PermissionDenied, ValidationError
 from metrics.store import utcnow
 
+pytestmark = pytest.mark.both_backends
+
 SYSTEM = User("system", "admin", None, None)
 PW = "rahasia-budi-123"  # "rahasia-123" is the common "rahasia" (secret) plus digits
 

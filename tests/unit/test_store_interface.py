@@ -17,8 +17,9 @@ from metrics.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 
 # The modules that open a database, and so may name the concrete class: the command line, the
-# restore (it builds the new file with our own migrations) and the dashboard's shell.
-CONSTRUCTORS = {"metrics/cli.py", "metrics/backup.py", "ui/shell.py"}
+# restore (it builds the new file with our own migrations), `copy` (metrics.transfer) and the
+# dashboard's shell.
+CONSTRUCTORS = {"metrics/cli.py", "metrics/backup.py", "metrics/transfer.py", "ui/shell.py"}
 
 
 def _core_files() -> list[Path]:

@@ -26,6 +26,8 @@ from metrics.surveys import (
 )
 from tests.conftest import FIXTURES
 
+pytestmark = pytest.mark.both_backends
+
 GF = (FIXTURES / "survey-googleforms.csv").read_bytes()
 KOBO_CSV = (FIXTURES / "survey-kobo.csv").read_bytes()
 GF_Q1 = "Seberapa puas Anda dengan layanan program ini?"
@@ -208,6 +210,9 @@ def test_the_mapping_is_remembered_per_city_and_reused(store):
     # another city has its own; a form without the remembered columns gets a fresh guess
     assert store.survey_mapping("0202") is None
     assert suggest_mapping(store, "0101", read_survey_table(KOBO_CSV, "kobo.csv")) == KOBO_MAPPING
+    # an import with other columns replaces the remembered mapping (one row per city)
+    assert import_survey(store, PLANNER, "0101", 2024, GF, "juni.csv", GF_MAPPING).accepted
+    assert SurveyMapping.from_json(store.survey_mapping("0101")) == GF_MAPPING
 
 
 def test_a_new_import_supersedes_the_previous_one_which_is_kept_and_audited(store):

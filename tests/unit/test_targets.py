@@ -14,6 +14,8 @@ from metrics.auth import SYSTEM, User
 from metrics.errors import CoreError, PermissionDenied, ValidationError
 from metrics.targets import Model, Target, needed_for_rank, solve
 
+pytestmark = pytest.mark.both_backends
+
 
 def model(start, gain, cost, prev=None):
     n = len(gain)
@@ -187,9 +189,8 @@ def test_model_reproduces_today_on_every_demo_city(demo_store):
 
 
 def test_a_wrong_model_refuses(demo_store):
-    demo_store.conn.execute(
-        "UPDATE score_city SET index = index + 0.001 WHERE city_code = '0199' AND year = 2024"
-    )
+    with demo_store.cursor() as cur:  # (the store's own cursor: the same on both backends)
+        cur.execute("UPDATE score_city SET index = index + 0.001 WHERE city_code = '0199' AND year = 2024")
     with pytest.raises(CoreError) as exc:
         targets.plan(demo_store, SYSTEM, "0199", 2024, Target("index", 3.5))
     assert exc.value.key == "target.core.model_mismatch" and exc.value.params["what"] == "index"

@@ -25,6 +25,8 @@ from metrics.loaded_frameworks import loaded_frameworks
 from metrics.store import Store
 from tests.conftest import ASSESS_CSV, MINI_YAML
 
+pytestmark = pytest.mark.both_backends
+
 CITY = "3299"  # the demo mayor's city
 YEAR = YEARS[-1]
 METRICS_CSV = (

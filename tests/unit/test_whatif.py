@@ -30,6 +30,8 @@ from metrics.whatif import (
 )
 from tests.conftest import ASSESS_CSV, opd_user
 
+pytestmark = pytest.mark.both_backends
+
 TOL = 1e-9
 
 

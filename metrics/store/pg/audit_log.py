@@ -17,6 +17,18 @@ from metrics.store.connection import _now_iso
 from metrics.store.pg.connection import AUDIT_LOCK, PgConnection, PgCursor
 
 _CONTENT_VERSION = "content_version"
+# an imported row as it stood in another store: logged_at, username, action, object, before and
+# after (the last two as their canonical text already)
+ImportedRow = tuple[str, str, str, str, str | None, str | None]
+
+
+class _Imported:
+    """Rows of another store's audit log, queued to be chained at commit (import_audit)."""
+
+    def __init__(self, rows: list[ImportedRow]) -> None:
+        self.rows = rows
+
+
 _AUDIT_COLUMNS = ("id", "logged_at", "username", "action", "object", "before", "after", "prev_hash", "hash")
 
 
@@ -40,6 +52,17 @@ class PgAuditLog(AuditLog, PgConnection):
             self._audit_written[id(cur)] = True
         return [0] * len(entries)
 
+    def import_audit(self, cur: PgCursor, rows: list[ImportedRow]) -> None:
+        """Queue another store's audit rows (metrics.transfer's merge), in their order and with
+        their own times and users, to be chained under this store's key after the entries queued
+        before them: the same commit-time writer, under the same lock. Inside transaction() only."""
+        pending = self._audit_pending.get(id(cur))
+        if pending is None:
+            raise RuntimeError("import_audit needs a transaction()")
+        if rows:
+            pending.append((_Imported(list(rows)), []))
+            self._audit_written[id(cur)] = True
+
     def _append_audit(self, cur: PgCursor) -> audit_chain.Head | None:
         pending = self._audit_pending.get(id(cur))
         if not pending:
@@ -50,7 +73,10 @@ class PgAuditLog(AuditLog, PgConnection):
         self, cur: PgCursor, batches: list[tuple[User, list[AuditEntry]]]
     ) -> audit_chain.Head:
         self.lock(cur, AUDIT_LOCK)
-        if any(a not in ACTIONS_PAGES_DO_NOT_SHOW for _, entries in batches for a, _, _, _ in entries):
+        imported = any(isinstance(user, _Imported) for user, _ in batches)
+        if imported or any(
+            a not in ACTIONS_PAGES_DO_NOT_SHOW for _, entries in batches for a, _, _, _ in entries
+        ):
             cur.execute(
                 "INSERT INTO meta SELECT $k, (coalesce(max(value::BIGINT), 0) + 1)::VARCHAR FROM meta "
                 "WHERE key = $k ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -61,6 +87,13 @@ class PgAuditLog(AuditLog, PgConnection):
         prev = str(last[1]) if last else audit_chain.GENESIS
         rows = []
         for user, entries in batches:
+            if isinstance(user, _Imported):
+                for at, username, action, obj, b, a in user.rows:
+                    n += 1
+                    h = audit_chain.row_hash(prev, n, at, username, action, obj, b, a, self.audit_key)
+                    rows.append((n, at, username, action, obj, b, a, prev, h))
+                    prev = h
+                continue
             for action, obj, before, after in entries:
                 n += 1
                 at = _now_iso()
@@ -69,8 +102,14 @@ class PgAuditLog(AuditLog, PgConnection):
                 rows.append((n, at, user.username, action, obj, b, a, prev, h))
                 prev = h
         cur.copy_rows("audit", _AUDIT_COLUMNS, rows)
-        count = cur.execute("SELECT count(*) FROM audit").fetchone()
-        return audit_chain.Head(n, prev, int(count[0]) if count else n, _now_iso())
+        # the rows the chain holds up to its head: every writer numbers a row one past the one
+        # before, so it is the id span (min(id) is one index probe; count(*) would read a
+        # national log whole on every commit). A row deleted before or after this commit shows
+        # in `audit verify` as a count that differs from this one.
+        first = cur.execute("SELECT min(id) FROM audit").fetchone()
+        return audit_chain.Head(
+            n, prev, n - int(first[0]) + 1 if first and first[0] else len(rows), _now_iso()
+        )
 
     def has_audit_table(self) -> bool:
         with self.cursor() as cur:
@@ -93,11 +132,3 @@ class PgAuditLog(AuditLog, PgConnection):
             audit_chain.write_head_if_newer(self.path, head, self.audit_key)
         except OSError as exc:
             audit_chain.log.error("audit head of %s not written (%s): %s", self.path, exc, head.short())
-
-    def last_content_change(self, also_skip: tuple[str, ...] = ()) -> str | None:
-        skip = sorted(ACTIONS_PAGES_DO_NOT_SHOW | set(also_skip))
-        with self.cursor() as cur:
-            row = cur.execute(
-                "SELECT max(logged_at) FROM audit WHERE NOT (action = ANY($skip::VARCHAR[]))", {"skip": skip}
-            ).fetchone()
-        return str(row[0]) if row and row[0] is not None else None

@@ -47,6 +47,9 @@ GLOBAL_LOCK = (LOCK_CLASS, 0)  # shared by writes to some cities, exclusive for 
 AUDIT_LOCK = (LOCK_CLASS + 1, 0)  # the audit chain's tail; always taken last
 MIGRATE_LOCK = (LOCK_CLASS + 2, 0)  # session lock while one process migrates
 CITY_LOCK_CLASS = LOCK_CLASS + 3  # object = hashtext(city_code)
+# a city's period status: shared by a write that checks it, exclusive to change it (pg.periods);
+# taken in a transaction's body, so always before the city locks and the audit lock
+PERIOD_LOCK_CLASS = LOCK_CLASS + 4  # object = hashtext(city_code)
 
 POOL_ENV = "SMARTCITY_PG_POOL"  # max connections per process (default 16)
 
@@ -66,6 +69,15 @@ def redacted(url: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def probe(url: str, timeout: int = 10) -> None:
+    """Connect once, outside any pool, and close: a wrong host, port, database or password
+    raises psycopg's own OperationalError at once (a pool retries for 30 s and then says only
+    that it timed out). The command line calls it before opening a PostgreSQL store."""
+    import psycopg
+
+    psycopg.connect(url, connect_timeout=timeout).close()
 
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\$[A-Za-z_]\w*|\?|%|::")
@@ -210,6 +222,10 @@ class PgConnection(Connection):
             # server-side prepared statement cannot infer
             conn.cursor_factory = psycopg.ClientCursor
             conn.autocommit = True  # transactions are explicit (BEGIN/COMMIT), as in DuckDB
+            # no JIT: the score rebuild's generic plans are costed for any city list, above
+            # jit_above_cost, and compiling one took 15 s on the national store where running it
+            # takes 15 ms (benchmarks/national_pg.py); the store's statements are all short
+            conn.execute("SET jit = off")
             if read_only:
                 conn.execute("SET default_transaction_read_only = on")
 
@@ -344,6 +360,13 @@ class PgConnection(Connection):
     def bulk_writes(self, threads: int | None = None) -> Iterator[None]:
         """Nothing to tune: PostgreSQL has no write-ahead-log threshold to raise per batch."""
         yield
+
+    def append_rows(  # type: ignore[override]
+        self, cur: PgCursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Bulk rows through COPY (what PostgreSQL loads fastest)."""
+        if rows:
+            cur.copy_rows(table, columns, rows)
 
     def set_setting(self, cur: PgCursor, key: str, value: str) -> None:  # type: ignore[override]
         cur.execute(

@@ -85,9 +85,15 @@ _V9: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS score_city_year ON score_city(year)",
     "CREATE INDEX IF NOT EXISTS sessions_user ON sessions(username)",
     "CREATE INDEX IF NOT EXISTS evidence_links_cy ON evidence_links(city_code, year)",
+    # a link in force is unique (metrics.store.pg.evidence: two processes linking at once make one)
+    "CREATE UNIQUE INDEX IF NOT EXISTS evidence_links_live ON evidence_links(city_code, opd_code, year, indicator_code, item_id) WHERE unlinked_at IS NULL",
     "CREATE INDEX IF NOT EXISTS evidence_items_cy ON evidence_items(city_code, year)",
     "CREATE INDEX IF NOT EXISTS clarifications_cy ON clarifications(city_code, year)",
     "CREATE INDEX IF NOT EXISTS login_failures_at ON login_failures(failed_at)",
+    # a city's register and survey in force (the newest id), and its interview sessions
+    "CREATE INDEX IF NOT EXISTS programme_versions_city ON programme_versions(city_code, id)",
+    "CREATE INDEX IF NOT EXISTS survey_uploads_cy ON survey_uploads(city_code, year, id)",
+    "CREATE INDEX IF NOT EXISTS interviews_city ON interviews(city_code, starts_at)",
 )
 
 # schema version -> the statements that bring a database to it from the one before (or, for the
