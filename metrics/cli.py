@@ -120,6 +120,17 @@ def cmd_init(args: argparse.Namespace) -> int:
         Path(path + ".wal").unlink(missing_ok=True)
         Path(path + ".audit-head").unlink(missing_ok=True)  # the new log starts a new head (same key)
     store = _open_store(args)
+    if path.startswith(("postgresql://", "postgres://")) and any(
+        store.counts()[t] for t in ("frameworks", "audit")
+    ):
+        # a PostgreSQL store "exists" once it holds anything; --force never empties it from here
+        # (a national store's data: the database administrator drops or creates databases)
+        store.close()
+        if args.if_missing:
+            print(f"OK: {store.path} (sudah ada / already exists)")
+            return 0
+        print(t("cli.init_pg_not_empty", args.lang, db=store.path), file=sys.stderr)
+        return 1
     if args.demo:
         summary = demo.install(store)
         print(json.dumps(summary, ensure_ascii=False))

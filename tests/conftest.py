@@ -1,9 +1,12 @@
 """Shared fixtures: a tiny hand-computable store, and the demo database as the main fixture;
 and how the suite shares the machine (pytest-xdist).
 
-Everything runs on real DuckDB files; nothing is faked. Both databases are built once per test
+Everything runs on real databases; nothing is faked. Both databases are built once per test
 process through the real core and copied per test with the core's own `copy_database`: a copy
-costs a few milliseconds, a build half a second (mini) or seconds (demo).
+costs a few milliseconds, a build half a second (mini) or seconds (demo). A test marked
+`both_backends` runs a second time on PostgreSQL (the `backend` fixture): there each is built
+once into a template database of the test cluster (tests/pg_cluster.py) and copied per test
+with CREATE DATABASE ... TEMPLATE, key and head files included.
 
 Running in parallel (`-n auto` in pyproject.toml's addopts):
 - a run of named files or tests stays in one process (starting workers would cost more than it

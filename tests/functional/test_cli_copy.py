@@ -116,3 +116,27 @@ def test_backup_of_a_postgresql_store_and_restore_into_postgresql(tmp_path, pg_u
         assert run("--db", other, "audit", "verify").returncode == 0
     finally:
         pg_cluster.drop_database(other)
+
+
+def test_init_on_postgresql_creates_once_and_never_empties_a_store(pg_url):
+    """`init` into an empty PostgreSQL database builds it; on one that holds data `--if-missing`
+    says so and exits 0, and neither a plain `init` nor `--force` touches it (a national store
+    is emptied by its database administrator, not from the CLI)."""
+    from metrics.store import Store
+
+    r = run("--db", pg_url, "init")
+    assert r.returncode == 0, r.stderr
+    store = Store(pg_url)
+    before = store.counts()
+    store.close()
+    assert before["frameworks"] == 1
+    again = run("--db", pg_url, "init", "--if-missing")
+    assert again.returncode == 0 and "already exists" in again.stdout
+    for extra in ((), ("--force",)):
+        r = run("--db", pg_url, "init", "--demo", *extra)
+        assert r.returncode == 1 and "sudah berisi data" in r.stderr, r.stderr
+    store = Store(pg_url)
+    try:
+        assert store.counts() == before
+    finally:
+        store.close()

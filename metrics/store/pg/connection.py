@@ -310,9 +310,19 @@ class PgConnection(Connection):
         if everything:
             self.lock(cur, GLOBAL_LOCK)
             return
-        self.lock(cur, GLOBAL_LOCK, shared=True)
-        for city in sorted(cities):
-            cur.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", [CITY_LOCK_CLASS, city])
+        # One statement, one round trip: a SELECT without FROM is a single Result node whose target
+        # list is compiled into one expression program and run left to right, so the global lock is
+        # taken first and the cities' in sorted order, as by one statement each. (The text depends
+        # only on the number of cities; the codes are parameters.)
+        ordered = sorted(cities)
+        params: list[object] = [*GLOBAL_LOCK]
+        for city in ordered:
+            params += [CITY_LOCK_CLASS, city]
+        cur.execute(
+            "SELECT pg_advisory_xact_lock_shared(?, ?)"
+            + ", pg_advisory_xact_lock(?, hashtext(?))" * len(ordered),
+            params,
+        )
 
     def _refuse_newer_schema(self) -> None:
         with self.cursor() as cur:

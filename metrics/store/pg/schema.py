@@ -94,6 +94,9 @@ _V9: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS programme_versions_city ON programme_versions(city_code, id)",
     "CREATE INDEX IF NOT EXISTS survey_uploads_cy ON survey_uploads(city_code, year, id)",
     "CREATE INDEX IF NOT EXISTS interviews_city ON interviews(city_code, starts_at)",
+    # an indicator of a framework by its code: the score rebuild of a city-year looks up each of its
+    # rows (a plan made once for any city-years otherwise scans the framework once per row)
+    "CREATE INDEX IF NOT EXISTS fw_indicators_code ON fw_indicators(fw_seq, code)",
 )
 
 # schema version -> the statements that bring a database to it from the one before (or, for the

@@ -344,6 +344,34 @@ FACTS_CTES = (
 )
 
 
+# self_assessed for the few submissions of a targeted rebuild: each answer looks its indicator up by
+# (framework, code) and judges the rule of its own key, instead of joining indicator_rules (every
+# indicator of the framework judged once per key: a key per OPD type, more rows than a city-year
+# has answers). The same numbers: a key's rule of an indicator is that indicator's row and the
+# same expressions over the key's columns, and an answer outside the framework matches neither.
+_SELF_ASSESSED_TARGET = f"""self_assessed AS (  -- (answers to indicators outside the year's framework get no number)
+    SELECT x.city_year_no, x.indicator_no, sum(x.level)::DOUBLE PRECISION AS self_sum, count(*) AS self_n,
+           count(*) FILTER (WHERE x.responsible) AS answered,
+           count(*) FILTER (WHERE x.responsible AND coalesce(x.metric_code = ANY(x.metric_codes), false)) AS also_metric
+    FROM (SELECT k.city_year_no, i.ord AS indicator_no, a.level, i.metric_code, k.metric_codes,
+                 {answers_for("i", "k.opd_type", "k")} AS responsible
+          FROM answer_keys k JOIN assessments a ON a.submission_id = k.id
+          LEFT JOIN fw_indicators i ON i.fw_seq = k.fw_seq AND i.code = a.indicator_code
+          OFFSET 0) x  -- (kept a subquery: `responsible` judged once per answer, not once per count)
+    GROUP BY x.city_year_no, x.indicator_no)"""
+
+
+def _facts_ctes(scope: Literal["all", "target"]) -> tuple[str, ...]:
+    """FACTS_CTES, with the targeted self_assessed (and without indicator_rules) for "target"."""
+    if scope == "all":
+        return FACTS_CTES
+    return tuple(
+        _SELF_ASSESSED_TARGET if c.startswith("self_assessed AS (") else c
+        for c in FACTS_CTES
+        if not c.startswith("indicator_rules AS (")
+    )
+
+
 def facts_cte(name: str) -> str:
     """The CTE `name` of FACTS_CTES (score_sql.facts_cte)."""
     return next(c for c in FACTS_CTES if c.startswith(f"{name} AS ("))
@@ -366,7 +394,7 @@ def refresh_sql(table: str, scope: Literal["all", "target"]) -> str:
         return with_ctes(*refresh_ctes(scope)) + SCORE_CY_SELECT + " ORDER BY 1, 2\n"
     if table == "score_facts":
         return (
-            with_ctes(*refresh_ctes(scope), *FACTS_CTES)
+            with_ctes(*refresh_ctes(scope), *_facts_ctes(scope))
             + SCORE_FACTS_SELECT
             + " ORDER BY city_code, year, ord\n"
         )

@@ -29,6 +29,15 @@ _DELETE_ANSWERS = (
     + ",\n".join(f"deleted_{t} AS ({sql.delete_target_sql(t)} RETURNING 1)" for t in sql.SCORE_TABLES)
     + "\nSELECT 1"
 )
+# ... and score_city's rows of the same city-years with them (a write's usual case: one round trip)
+_DELETE_ANSWERS_AND_FINISHED = (
+    "WITH "
+    + ",\n".join(
+        f"deleted_{t} AS ({sql.delete_target_sql(t)} RETURNING 1)"
+        for t in (*sql.SCORE_TABLES, sql.FINISHED_TABLE)
+    )
+    + "\nSELECT 1"
+)
 _DELETE_FINISHED = sql.delete_target_sql(sql.FINISHED_TABLE)
 _DELETE_CITIES = "DELETE FROM score_city WHERE city_code = ANY($cities::VARCHAR[])"
 _SCORE_CITY_ALL = sql.score_city_insert("all")
@@ -91,8 +100,11 @@ class PgScores(Scores, PgConnection):
         else:
             cur.execute(_SOME_CITY_YEARS)
             if pending:
-                self._rebuild_answer_tables(cur, pending)
-                self._rebuild_finished_city_years(cur, {(c, y) for c, y in pending if c not in finished})
+                finished_years = {(c, y) for c, y in pending if c not in finished}
+                # (score_city's rows deleted with the answer tables' when they are of the same city-years)
+                together = finished_years == pending
+                self._rebuild_answer_tables(cur, pending, with_finished=together)
+                self._rebuild_finished_city_years(cur, finished_years, deleted=together)
             if finished:
                 self._rebuild_finished_scores(cur, finished)
         pending.clear()
@@ -103,15 +115,18 @@ class PgScores(Scores, PgConnection):
         _prepared(cur, _DELETE_CITIES, {"cities": ordered})
         _prepared(cur, _SCORE_CITY_SOME, {"cities": ordered})
 
-    def _rebuild_finished_city_years(self, cur: PgCursor, items: CityYears) -> None:
+    def _rebuild_finished_city_years(self, cur: PgCursor, items: CityYears, deleted: bool = False) -> None:
+        """score_city of the city-years `items` (`deleted`: their old rows are gone already)."""
         if items:
-            _prepared(cur, _DELETE_FINISHED, _pair_params(items))
+            if not deleted:
+                _prepared(cur, _DELETE_FINISHED, _pair_params(items))
             _prepared(cur, _SCORE_CITY_TARGET, _pair_params(items))
 
-    def _rebuild_answer_tables(self, cur: PgCursor, items: CityYears) -> None:
-        """score_cy, score_facts and score_parts of the city-years `items` (none is ALL_CITY_YEARS)."""
+    def _rebuild_answer_tables(self, cur: PgCursor, items: CityYears, with_finished: bool = False) -> None:
+        """score_cy, score_facts and score_parts of the city-years `items` (none is ALL_CITY_YEARS);
+        `with_finished`: score_city's rows of the same city-years deleted in the same statement."""
         params = _pair_params(items)
-        _prepared(cur, _DELETE_ANSWERS, params)
+        _prepared(cur, _DELETE_ANSWERS_AND_FINISHED if with_finished else _DELETE_ANSWERS, params)
         for table in sql.SCORE_TABLES:
             _prepared(cur, _REFRESH[table, "target"], params)
 
@@ -128,8 +143,8 @@ class PgScores(Scores, PgConnection):
             cur.execute(_SCORE_CITY_ALL)
             return
         cur.execute(_SOME_CITY_YEARS)
-        self._rebuild_answer_tables(cur, items)
-        self._rebuild_finished_city_years(cur, items)
+        self._rebuild_answer_tables(cur, items, with_finished=True)
+        self._rebuild_finished_city_years(cur, items, deleted=True)
 
     def _check_score_tables(self) -> None:
         """Rebuild the derived tables whose SQL differs from this release's PostgreSQL SQL (on
