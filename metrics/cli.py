@@ -120,9 +120,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         Path(path + ".wal").unlink(missing_ok=True)
         Path(path + ".audit-head").unlink(missing_ok=True)  # the new log starts a new head (same key)
     store = _open_store(args)
-    if path.startswith(("postgresql://", "postgres://")) and any(
-        store.counts()[t] for t in ("frameworks", "audit")
-    ):
+    from metrics.store.pg import is_postgres
+
+    if is_postgres(path) and any(store.counts()[t] for t in ("frameworks", "audit")):
         # a PostgreSQL store "exists" once it holds anything; --force never empties it from here
         # (a national store's data: the database administrator drops or creates databases)
         store.close()
