@@ -405,7 +405,7 @@ def cmd_local(args: argparse.Namespace) -> int:
                 print("a dashboard process exited; stopping", file=sys.stderr)
                 return 1
     except KeyboardInterrupt:
-        pass
+        pass  # Ctrl-C is how an operator stops it: national_stack has stopped everything
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         print("stopped; temporary files removed", flush=True)

@@ -148,7 +148,7 @@ def _hold_then_race(
         second_done.set()
 
     class Rollback(Exception):
-        pass
+        """Ends the first transaction by rolling it back."""
 
     th = threading.Thread(target=other)
     try:
@@ -160,7 +160,7 @@ def _hold_then_race(
             if end_first == "rollback":
                 raise Rollback
     except Rollback:
-        pass
+        pass  # the rollback this case asked for
     th.join(timeout=60)
     assert second_done.is_set()
     return out, waited[0], errors
